@@ -1,0 +1,14 @@
+# Warning and sanitizer flags, applied per target through corescope_target_defaults().
+include_guard(GLOBAL)
+
+function(corescope_target_defaults target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+  if(CORESCOPE_NATIVE)
+    target_compile_options(${target} PRIVATE -march=native)
+  endif()
+  if(CORESCOPE_SANITIZE)
+    list(JOIN CORESCOPE_SANITIZE "," san)
+    target_compile_options(${target} PRIVATE -fsanitize=${san} -fno-omit-frame-pointer)
+    target_link_options(${target} PUBLIC -fsanitize=${san})
+  endif()
+endfunction()

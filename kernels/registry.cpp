@@ -1,0 +1,22 @@
+// The kernel registry: the one table of kernels. Adding a kernel is one file in kernels/, one
+// line here and one line in kernels/CMakeLists.txt; the tests then cover it in every mode.
+#include "core/kernel.hpp"
+
+namespace corescope {
+
+namespace kernel_lib {
+KernelInfo triad_kernel();
+KernelInfo ep_kernel();
+KernelInfo reduce_kernel();
+}  // namespace kernel_lib
+
+const std::vector<KernelInfo>& kernels() {
+  static const std::vector<KernelInfo> table = {
+      kernel_lib::triad_kernel(),
+      kernel_lib::ep_kernel(),
+      kernel_lib::reduce_kernel(),
+  };
+  return table;
+}
+
+}  // namespace corescope

@@ -1,0 +1,85 @@
+// mpi mode: private memory per rank, every team operation is an MPI call.
+#include "backends/mpi/mpi_mode.hpp"
+
+#include <mpi.h>
+
+#include <climits>
+
+#include "backends/mpi/mpi_support.hpp"
+#include "core/errors.hpp"
+#include "core/run_loop.hpp"
+
+namespace corescope {
+
+namespace {
+
+MPI_Op to_mpi(Op op) { return op == Op::sum ? MPI_SUM : op == Op::min ? MPI_MIN : MPI_MAX; }
+
+int checked_count(std::size_t bytes) {
+  if (bytes > static_cast<std::size_t>(INT_MAX)) throw UsageError("message larger than 2 GiB");
+  return static_cast<int>(bytes);
+}
+
+constexpr int kTag = 17;
+
+class MpiWorker : public Worker {
+ public:
+  MpiWorker(int rank, int size) : Worker(rank, size, rank, 0) {}
+  std::string channel() const override { return "mpi"; }
+
+ protected:
+  void do_barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
+  void do_allreduce(std::span<double> v, Op op) override {
+    MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, to_mpi(op), MPI_COMM_WORLD);
+  }
+  void do_send(int dest, const void* d, std::size_t n) override {
+    MPI_Send(d, checked_count(n), MPI_BYTE, dest, kTag, MPI_COMM_WORLD);
+  }
+  void do_recv(int src, void* d, std::size_t n) override {
+    MPI_Status st;
+    MPI_Recv(d, checked_count(n), MPI_BYTE, src, kTag, MPI_COMM_WORLD, &st);
+  }
+  void do_sendrecv(int dest, const void* sd, std::size_t sn, int src, void* rd, std::size_t rn) override {
+    MPI_Status st;
+    MPI_Sendrecv(sd, checked_count(sn), MPI_BYTE, dest, kTag, rd, checked_count(rn), MPI_BYTE, src, kTag,
+                 MPI_COMM_WORLD, &st);
+  }
+};
+
+class MpiMode : public Mode {
+ public:
+  void prepare(RunSpec& spec) override {
+    thread_level_ = mpi::init(MPI_THREAD_FUNNELED);
+    mpi::check_world("mpi", spec.workers, 1);
+    spec.ranks = mpi::world_size();
+    spec.threads_per_rank = 1;
+    spec.workers = spec.ranks;
+  }
+  void agree(const std::function<void()>& check) override { mpi::agree(check); }
+  bool is_writer() const override { return mpi::world_rank() == 0; }
+
+  RunResult run(const RunSpec& spec, const KernelInfo& kernel) override {
+    std::vector<WorkerOutcome> mine(1);
+    try {
+      MpiWorker w(mpi::world_rank(), mpi::world_size());
+      auto k = kernel.make();
+      mine[0] = run_worker(w, *k, spec);
+    } catch (const std::exception& e) {
+      mpi::abort_job(e.what());  // the other ranks may be inside a collective: end the job
+    }
+    RunResult result;
+    result.spec = spec;
+    result.mpi_thread_level = thread_level_;
+    combine_outcomes(result, mpi::gather(mine));
+    return result;
+  }
+
+ private:
+  std::string thread_level_;
+};
+
+}  // namespace
+
+std::unique_ptr<Mode> make_mpi_mode() { return std::make_unique<MpiMode>(); }
+
+}  // namespace corescope

@@ -1,0 +1,183 @@
+// MPI plumbing shared by the mpi and hybrid modes.
+#include "backends/mpi/mpi_support.hpp"
+
+#include <mpi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/errors.hpp"
+#include "core/outcome_codec.hpp"
+
+namespace corescope::mpi {
+
+namespace {
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? v : nullptr;
+}
+
+void finalize_at_exit() {
+  int init = 0, fin = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  if (init && !fin) MPI_Finalize();
+}
+
+std::string level_name(int level) {
+  switch (level) {
+    case MPI_THREAD_SINGLE: return "MPI_THREAD_SINGLE";
+    case MPI_THREAD_FUNNELED: return "MPI_THREAD_FUNNELED";
+    case MPI_THREAD_SERIALIZED: return "MPI_THREAD_SERIALIZED";
+    case MPI_THREAD_MULTIPLE: return "MPI_THREAD_MULTIPLE";
+  }
+  return "unknown";
+}
+}  // namespace
+
+LauncherInfo detect_launcher() {
+  LauncherInfo l;
+  if (env("SLURM_STEP_ID") && env("SLURM_PROCID") && (env("SLURM_STEP_NUM_TASKS") || env("SLURM_NTASKS")))
+    l.name = "srun";
+  else if (env("OMPI_COMM_WORLD_SIZE"))
+    l.name = "mpirun";
+  else if (env("PMI_SIZE") || env("PMI_RANK") || env("HYDI_CONTROL_FD") || env("PMIX_RANK") || env("MPI_LOCALNRANKS"))
+    l.name = "mpiexec";
+  if (const char* v = env("SLURM_JOB_ID")) l.slurm_job_id = v;
+  if (const char* v = env("SLURM_STEP_ID")) l.slurm_step_id = v;
+  if (const char* v = env("SLURM_JOB_NODELIST")) l.slurm_nodelist = v;
+  if (const char* v = env("SLURM_CPUS_PER_TASK")) l.slurm_cpus_per_task = v;
+  if (l.name == "srun") {
+    const char* n = env("SLURM_STEP_NUM_TASKS") ? env("SLURM_STEP_NUM_TASKS") : env("SLURM_NTASKS");
+    l.slurm_ntasks = std::atoi(n);
+  }
+#if defined(OPEN_MPI)
+  l.flavour = "OpenMPI";
+#elif defined(MPICH)
+  l.flavour = "MPICH";
+#else
+  l.flavour = "MPI";
+#endif
+  return l;
+}
+
+std::string init(int required_level) {
+  int init_done = 0;
+  MPI_Initialized(&init_done);
+  int provided = MPI_THREAD_SINGLE;
+  if (!init_done) {
+    MPI_Init_thread(nullptr, nullptr, required_level, &provided);
+    std::atexit(finalize_at_exit);
+    // Errors in MPI calls end the job (MPI_ERRORS_ARE_FATAL is the default; make it explicit).
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+  } else {
+    MPI_Query_thread(&provided);
+  }
+  return level_name(provided);
+}
+
+bool initialized() {
+  int init_done = 0;
+  MPI_Initialized(&init_done);
+  return init_done != 0;
+}
+
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+int world_size() {
+  int s = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
+
+void check_world(const std::string& mode, int workers_asked, int threads_per_rank) {
+  const LauncherInfo l = detect_launcher();
+  const int size = world_size();
+  if (l.name == "srun" && l.slurm_ntasks > 0 && l.slurm_ntasks != size)
+    throw UsageError("srun started " + std::to_string(l.slurm_ntasks) + " tasks but MPI sees a world of " +
+                     std::to_string(size) + " (each task is a singleton): use srun --mpi=" +
+                     std::string(l.flavour == "MPICH" ? "pmi2" : "pmix"));
+  if (workers_asked > 0 && workers_asked != size * threads_per_rank)
+    throw UsageError("--workers " + std::to_string(workers_asked) + " disagrees with the launcher: " +
+                     std::to_string(size) + " ranks" +
+                     (mode == "hybrid" ? " x " + std::to_string(threads_per_rank) + " threads" : std::string()) +
+                     " = " + std::to_string(size * threads_per_rank) + " workers (leave out --workers or match it)");
+}
+
+void agree(const std::function<void()>& check) {
+  // 0 = fine, 1 = usage error, 2 = runtime failure; then the message.
+  int kind = 0;
+  std::string message;
+  if (world_rank() == 0) {
+    try {
+      check();
+    } catch (const UsageError& e) {
+      kind = 1;
+      message = e.what();
+    } catch (const std::exception& e) {
+      kind = 2;
+      message = e.what();
+    }
+  }
+  MPI_Bcast(&kind, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (kind == 0) return;
+  int n = static_cast<int>(message.size());
+  MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  message.resize(static_cast<std::size_t>(n));
+  MPI_Bcast(message.data(), n, MPI_CHAR, 0, MPI_COMM_WORLD);
+  if (kind == 1) throw UsageError(message);
+  throw RuntimeFailure(message);
+}
+
+std::vector<WorkerOutcome> gather(const std::vector<WorkerOutcome>& mine) {
+  std::vector<std::byte> buf;
+  for (const auto& o : mine) {
+    auto b = encode_outcome(o);
+    buf.insert(buf.end(), b.begin(), b.end());
+  }
+  const int size = world_size(), rank = world_rank();
+  int my_bytes = static_cast<int>(buf.size());
+  std::vector<int> counts(static_cast<std::size_t>(size)), displs(static_cast<std::size_t>(size));
+  MPI_Gather(&my_bytes, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+  std::vector<std::byte> all;
+  if (rank == 0) {
+    int total = 0;
+    for (int r = 0; r < size; ++r) {
+      displs[static_cast<std::size_t>(r)] = total;
+      total += counts[static_cast<std::size_t>(r)];
+    }
+    all.resize(static_cast<std::size_t>(total));
+  }
+  MPI_Gatherv(buf.data(), my_bytes, MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE, 0, MPI_COMM_WORLD);
+  std::vector<WorkerOutcome> out;
+  if (rank == 0) {
+    std::size_t pos = 0;
+    while (pos < all.size()) out.push_back(decode_outcome(all, pos));
+  }
+  return out;
+}
+
+void abort_job(const std::string& message) {
+  std::fprintf(stderr, "corescope: rank %d: %s\n", initialized() ? world_rank() : -1, message.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::_Exit(1);
+}
+
+std::string library_version() {
+  char buf[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(buf, &len);
+  std::string s(buf, static_cast<std::size_t>(len));
+  const auto nl = s.find_first_of("\n,");
+  if (nl != std::string::npos) s = s.substr(0, nl);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
+  return s;
+}
+
+}  // namespace corescope::mpi

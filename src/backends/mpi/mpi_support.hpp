@@ -1,0 +1,43 @@
+// MPI plumbing shared by the mpi and hybrid modes: one MPI session per process, launcher
+// detection, agreeing on errors, and gathering every worker's outcome on rank 0.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/run.hpp"
+
+namespace corescope::mpi {
+
+struct LauncherInfo {
+  std::string name = "none";  // mpirun | mpiexec | srun | none
+  std::string flavour;        // OpenMPI | MPICH | ...
+  std::string slurm_job_id, slurm_step_id, slurm_nodelist, slurm_cpus_per_task;
+  int slurm_ntasks = -1;
+};
+// From the environment the launcher set (before MPI_Init).
+LauncherInfo detect_launcher();
+
+// Initialises MPI once (finalised at exit) with the given thread level; returns the level
+// provided, e.g. "MPI_THREAD_MULTIPLE".
+std::string init(int required_level);
+int world_rank();
+int world_size();
+bool initialized();
+
+// Checks that the world matches what was asked (launcher present, --workers, SLURM_NTASKS).
+// `workers_asked` 0 = not given. Throws UsageError (the same on every rank).
+void check_world(const std::string& mode, int workers_asked, int threads_per_rank);
+
+// Runs check() on rank 0 and broadcasts its outcome; rethrows the same error on every rank.
+void agree(const std::function<void()>& check);
+
+// Gathers the outcomes of all ranks (each rank passes its own workers' outcomes) to rank 0.
+std::vector<WorkerOutcome> gather(const std::vector<WorkerOutcome>& mine);
+
+// Ends the whole job at once after printing one line (one rank's failure must not hang others).
+[[noreturn]] void abort_job(const std::string& message);
+
+std::string library_version();
+
+}  // namespace corescope::mpi

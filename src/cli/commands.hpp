@@ -1,0 +1,18 @@
+// Subcommands of the corescope CLI: each file adds its subcommand and options to the app; the
+// subcommand's callback does the work and stores the process exit code.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace corescope::cli {
+
+void add_run(CLI::App& app, const std::string& command_line, int& exit_code);
+void add_list(CLI::App& app, int& exit_code);
+void add_info(CLI::App& app, int& exit_code);
+void add_summary(CLI::App& app, int& exit_code);
+
+// True if this process is rank 0 of an MPI launch, or not under a launcher at all: only it
+// prints error messages, so an error common to all ranks is printed once.
+bool prints_errors();
+
+}  // namespace corescope::cli

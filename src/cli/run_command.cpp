@@ -1,0 +1,181 @@
+// `corescope run`: one kernel on one mode, appended to the results file and printed as a table.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli/commands.hpp"
+#include "cli/table_printer.hpp"
+#include "core/errors.hpp"
+#include "core/machine.hpp"
+#include "core/mode.hpp"
+#include "core/platform.hpp"
+#include "core/results.hpp"
+#include "core/text.hpp"
+#include "record/recorder.hpp"
+
+namespace corescope::cli {
+
+bool prints_errors() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"}) {
+    const char* v = std::getenv(name);
+    if (v && *v) return std::string(v) == "0";
+  }
+  const char* step = std::getenv("SLURM_STEP_ID");
+  const char* proc = std::getenv("SLURM_PROCID");
+  if (step && proc) return std::string(proc) == "0";
+  return true;
+}
+
+namespace {
+
+struct RunOptions {
+  std::string kernel, mode = "serial", size = "M", out = "results.h5", scaling = "strong", channel;
+  std::string gil_release = "io", gil_policy = "cpython";
+  int workers = 0, threads = 0, reps = 10, warmup = 2;
+  double switch_interval = 0.005;
+  std::vector<std::string> params;
+  bool quiet = false;
+  CLI::Option *threads_opt = nullptr, *switch_opt = nullptr, *release_opt = nullptr, *policy_opt = nullptr,
+              *workers_opt = nullptr;
+};
+
+int local_workers(const RunSpec& spec, const ModeInfo& mode) {
+  if (!mode.needs_launcher) return spec.workers;
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_TASKS_PER_NODE"}) {
+    const char* v = std::getenv(name);
+    if (v && std::atoi(v) > 0) return std::atoi(v) * spec.threads_per_rank;
+  }
+  return spec.workers;
+}
+
+void check_common(const RunOptions& o, const ModeInfo& mode) {
+  if (o.threads_opt->count() && !mode.threads_per_rank)
+    throw UsageError("--threads is for hybrid mode (ranks x threads); with --mode " + mode.name + " use --workers");
+  if (o.threads_opt->count() && (o.threads < 1 || o.threads > 1024))
+    throw UsageError("--threads " + std::to_string(o.threads) + ": must be between 1 and 1024");
+  for (auto* opt : {o.switch_opt, o.release_opt, o.policy_opt})
+    if (opt->count() && mode.name != "gil")
+      throw UsageError(opt->get_name() + " only applies to --mode gil");
+  if (o.workers_opt->count() && (o.workers < 1 || o.workers > 4096))
+    throw UsageError("--workers " + std::to_string(o.workers) + ": must be between 1 and 4096");
+  if (mode.name == "serial" && o.workers_opt->count() && o.workers != 1)
+    throw UsageError("serial mode has exactly one worker (got --workers " + std::to_string(o.workers) + ")");
+  if (o.reps < 1 || o.reps > 1000000) throw UsageError("--reps must be between 1 and 1000000");
+  if (o.warmup < 0 || o.warmup > 1000000) throw UsageError("--warmup must be between 0 and 1000000");
+  if (o.scaling != "strong" && o.scaling != "weak") throw UsageError("--scaling must be strong or weak");
+  if (!o.channel.empty()) {
+    if (mode.channels.empty()) throw UsageError("mode " + mode.name + " has no channels");
+    if (std::find(mode.channels.begin(), mode.channels.end(), o.channel) == mode.channels.end())
+      throw UsageError("mode " + mode.name + " has no channel '" + o.channel + "'; its channels: " +
+                       join(mode.channels, ", "));
+  }
+}
+
+std::size_t resolve_size(const std::string& text, const KernelInfo& k) {
+  if (text == "S") return k.size_for_class(SizeClass::S, machine());
+  if (text == "M") return k.size_for_class(SizeClass::M, machine());
+  if (text == "L") return k.size_for_class(SizeClass::L, machine());
+  return parse_count(text, "--size");
+}
+
+void check_memory(const KernelInfo& k, const RunSpec& spec) {
+  const double need = k.memory_bytes(spec.params, spec.workers);
+  const std::int64_t avail = platform::available_memory_bytes();
+  if (avail > 0 && need > 0.9 * static_cast<double>(avail))
+    throw UsageError("kernel " + k.name + " with --size " + spec.size_label + " needs " + human_bytes(need) +
+                     " but only " + human_bytes(static_cast<double>(avail)) + " of memory is available");
+}
+
+int execute(const RunOptions& o, const std::string& command_line) {
+  const KernelInfo& kernel = find_kernel(o.kernel);
+  const ModeInfo& mode_info = find_mode(o.mode);
+  check_common(o, mode_info);
+
+  RunSpec spec;
+  spec.kernel = kernel.name;
+  spec.mode = mode_info.name;
+  spec.threads_per_rank = mode_info.threads_per_rank ? (o.threads > 0 ? o.threads : 2) : 1;
+  spec.workers = o.workers_opt->count() ? o.workers : 0;
+  spec.size_label = o.size;
+  spec.scaling = o.scaling;
+  spec.channel = o.channel.empty() && !mode_info.channels.empty() ? mode_info.channels.front() : o.channel;
+  spec.switch_interval_s = o.switch_interval;
+  spec.gil_release = o.gil_release;
+  spec.gil_policy = o.gil_policy;
+  spec.command = command_line;
+  const std::size_t size = resolve_size(o.size, kernel);
+
+  auto mode = mode_info.make();
+  if (!mode_info.needs_launcher) {
+    if (spec.workers == 0) spec.workers = mode_info.name == "serial" ? 1 : std::max(1, machine().pus);
+    spec.ranks = mode_info.name == "processes" ? spec.workers : 1;
+    spec.threads_per_rank = mode_info.name == "processes" ? 1 : spec.workers;
+  }
+  mode->prepare(spec);  // MPI modes: init, launcher and world-size checks; fills ranks/workers
+
+  std::size_t total = size;
+  if (spec.scaling == "weak") {
+    if (size > static_cast<std::size_t>(-1) / static_cast<std::size_t>(spec.workers))
+      throw UsageError("--size " + o.size + " x " + std::to_string(spec.workers) + " workers is absurdly large");
+    total = size * static_cast<std::size_t>(spec.workers);
+  }
+  spec.params = make_params(kernel, total, o.reps, o.warmup, o.params);
+  if (kernel.validate) kernel.validate(spec);
+  mode->agree([&] {
+    check_memory(kernel, spec);
+    record::check_output(o.out);
+  });
+
+  const std::string started = iso_now();
+  RunResult result = mode->run(spec, kernel);
+  if (!mode->is_writer()) return 0;  // rank 0 reports for the team
+
+  result.run_id = new_run_id();
+  result.started = started;
+  result.cost = kernel.cost(spec.params, spec.workers);
+  result.oversubscribed = local_workers(spec, mode_info) > std::max(1, machine().pus);
+  if (mode_info.needs_launcher) {
+    const char* job = std::getenv("SLURM_JOB_ID");
+    result.slurm_job_id = job ? job : "";
+    result.launcher = std::getenv("SLURM_STEP_ID") && std::getenv("SLURM_PROCID") ? "srun"
+                      : std::getenv("OMPI_COMM_WORLD_SIZE")                        ? "mpirun"
+                                                                                   : "mpiexec";
+  }
+  record::append(o.out, file_provenance(), result_rows(result));
+  if (!o.quiet) print_run_table({result});
+
+  if (result.status != "ok") throw RuntimeFailure("run " + result.status + ": " + result.error);
+  if (!result.verified) throw RuntimeFailure("run not verified: " + result.error + " (recorded in " + o.out + ")");
+  return 0;
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* sub = app.add_subcommand("run", "Run one kernel in one mode and append it to the results file");
+  sub->add_option("-k,--kernel", o->kernel, "kernel (see `corescope list`)")->required();
+  sub->add_option("-m,--mode", o->mode, "execution mode (see `corescope list`)")->capture_default_str();
+  o->workers_opt = sub->add_option("-w,--workers", o->workers,
+                                   "workers (default: hardware threads; under a launcher: ranks x threads)");
+  o->threads_opt = sub->add_option("-t,--threads", o->threads, "OpenMP threads per rank (hybrid mode, default 2)");
+  sub->add_option("-s,--size", o->size,
+                  "problem size: a count (K/M/G suffixes) in the kernel's unit, or a class S (tests), "
+                  "M (>= 4x last-level cache), L (large)")
+      ->capture_default_str();
+  sub->add_option("--scaling", o->scaling, "strong: --size is the team total; weak: --size per worker")
+      ->capture_default_str();
+  sub->add_option("-r,--reps", o->reps, "timed repetitions")->capture_default_str();
+  sub->add_option("--warmup", o->warmup, "untimed warm-up iterations")->capture_default_str();
+  sub->add_option("-p,--param", o->params, "kernel parameter KEY=VALUE (repeatable)");
+  sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
+  sub->add_option("--channel", o->channel, "point-to-point channel (the mode's default if omitted)");
+  o->switch_opt = sub->add_option("--switch-interval", o->switch_interval, "gil: GIL switch interval in seconds")
+                      ->capture_default_str();
+  o->release_opt = sub->add_option("--gil-release", o->gil_release, "gil: none | io | compute")->capture_default_str();
+  o->policy_opt = sub->add_option("--gil-policy", o->gil_policy, "gil: cpython (default)")->capture_default_str();
+  sub->add_flag("-q,--quiet", o->quiet, "do not print the result table");
+  sub->callback([o, command_line, &exit_code] { exit_code = execute(*o, command_line); });
+}
+
+}  // namespace corescope::cli

@@ -1,0 +1,73 @@
+// Kernel parameters and lookups in the kernel registry.
+#include "core/kernel.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+
+namespace corescope {
+
+const std::string& Params::get(const std::string& key) const {
+  auto it = values.find(key);
+  CS_CHECK(it != values.end());
+  return it->second;
+}
+
+long long Params::get_int(const std::string& key) const {
+  const std::string& v = get(key);
+  char* end = nullptr;
+  errno = 0;
+  long long x = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno != 0)
+    throw UsageError("--param " + key + "=" + v + ": not an integer");
+  return x;
+}
+
+double Params::get_double(const std::string& key) const {
+  const std::string& v = get(key);
+  char* end = nullptr;
+  errno = 0;
+  double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || errno != 0) throw UsageError("--param " + key + "=" + v + ": not a number");
+  return x;
+}
+
+const KernelInfo& find_kernel(const std::string& name) {
+  for (const auto& k : kernels())
+    if (k.name == name) return k;
+  std::vector<std::string> names;
+  for (const auto& k : kernels()) names.push_back(k.name);
+  throw UsageError("unknown kernel '" + name + "'; valid kernels: " + join(names, ", "));
+}
+
+Params make_params(const KernelInfo& info, std::size_t size, int reps, int warmup,
+                   const std::vector<std::string>& key_values) {
+  Params p;
+  p.size = size;
+  p.reps = reps;
+  p.warmup = warmup;
+  for (const auto& spec : info.params) p.values[spec.key] = spec.default_value;
+  for (const auto& kv : key_values) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("--param '" + kv + "': expected KEY=VALUE");
+    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    auto spec = std::find_if(info.params.begin(), info.params.end(), [&](const ParamSpec& s) { return s.key == key; });
+    if (spec == info.params.end()) {
+      std::vector<std::string> keys;
+      for (const auto& s : info.params) keys.push_back(s.key);
+      throw UsageError("kernel " + info.name + " has no parameter '" + key + "'" +
+                       (keys.empty() ? std::string("; it takes none") : "; valid: " + join(keys, ", ")));
+    }
+    if (!spec->allowed.empty() && std::find(spec->allowed.begin(), spec->allowed.end(), value) == spec->allowed.end())
+      throw UsageError("kernel " + info.name + ": --param " + key + "=" + value + " is not valid; valid values: " +
+                       join(spec->allowed, ", "));
+    p.values[key] = value;
+  }
+  return p;
+}
+
+}  // namespace corescope

@@ -1,0 +1,109 @@
+// Linux implementation of the platform probes (getrusage, /proc, sched_getcpu).
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "core/platform.hpp"
+
+namespace corescope::platform {
+
+ThreadUsage thread_usage() {
+  rusage ru{};
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return {};
+  return {ru.ru_minflt, ru.ru_majflt, ru.ru_nvcsw, ru.ru_nivcsw};
+}
+
+namespace {
+// Reads "Key:   1234 kB" lines of a /proc file into bytes.
+std::int64_t proc_kb(const char* path, const char* key) {
+  FILE* f = std::fopen(path, "r");
+  if (!f) return -1;
+  char line[256];
+  const std::size_t n = std::strlen(key);
+  std::int64_t value = -1;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, key, n) == 0 && line[n] == ':') {
+      long long kb = 0;
+      if (std::sscanf(line + n + 1, "%lld", &kb) == 1) value = kb * 1024;
+      break;
+    }
+  }
+  std::fclose(f);
+  return value;
+}
+}  // namespace
+
+ProcessMemory process_memory(bool with_pss) {
+  ProcessMemory m;
+  m.rss = proc_kb("/proc/self/status", "VmRSS");
+  m.peak_rss = proc_kb("/proc/self/status", "VmHWM");
+  if (with_pss) {
+    FILE* f = std::fopen("/proc/self/smaps_rollup", "r");
+    if (f) {
+      char line[256];
+      std::int64_t priv = 0;
+      bool any_private = false;
+      while (std::fgets(line, sizeof line, f)) {
+        long long kb = 0;
+        if (std::sscanf(line, "Pss: %lld", &kb) == 1) m.pss = kb * 1024;
+        if (std::sscanf(line, "Private_Clean: %lld", &kb) == 1 || std::sscanf(line, "Private_Dirty: %lld", &kb) == 1) {
+          priv += kb * 1024;
+          any_private = true;
+        }
+      }
+      std::fclose(f);
+      if (any_private) m.uss = priv;
+    }
+  }
+  return m;
+}
+
+std::string memory_probes() {
+  return "rss,peak_rss:/proc/self/status(VmRSS,VmHWM); pss,uss:/proc/self/smaps_rollup; "
+         "faults,ctx_switches:getrusage(RUSAGE_THREAD)";
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+int current_cpu() { return sched_getcpu(); }
+
+std::int64_t available_memory_bytes() {
+  const std::int64_t avail = proc_kb("/proc/meminfo", "MemAvailable");
+  if (avail >= 0) return avail;
+  struct sysinfo si{};
+  if (sysinfo(&si) == 0) return static_cast<std::int64_t>(si.freeram) * si.mem_unit;
+  return -1;
+}
+
+std::string hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+int process_id() { return static_cast<int>(getpid()); }
+
+}  // namespace corescope::platform

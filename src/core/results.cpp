@@ -1,0 +1,139 @@
+// Rows of /runs and /samples from a RunResult; the column names are the HDF5 contract
+// (docs/results-format.md) — add columns freely, rename none without a schema_version bump.
+#include "core/results.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+
+#include "core/machine.hpp"
+#include "core/text.hpp"
+
+namespace corescope {
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double median(std::vector<double> v) {
+  if (v.empty()) return kNaN;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+}  // namespace
+
+Headline headline(const RunResult& r) {
+  Headline h;
+  std::map<int, double> per_rep;  // rep -> max over workers
+  for (const auto& s : r.samples) {
+    auto [it, fresh] = per_rep.emplace(s.rep, s.wall_s);
+    if (!fresh) it->second = std::max(it->second, s.wall_s);
+    h.peak_rss_bytes = std::max(h.peak_rss_bytes, s.peak_rss_bytes);
+  }
+  std::vector<double> times;
+  for (const auto& [rep, t] : per_rep) times.push_back(t);
+  h.wall_s_median = median(times);
+  h.wall_s_min = times.empty() ? kNaN : *std::min_element(times.begin(), times.end());
+  h.wall_s_max = times.empty() ? kNaN : *std::max_element(times.begin(), times.end());
+  h.gbytes_per_s = r.cost.bytes > 0 ? r.cost.bytes / h.wall_s_median / 1e9 : kNaN;
+  h.gflops_per_s = r.cost.flops > 0 ? r.cost.flops / h.wall_s_median / 1e9 : kNaN;
+  return h;
+}
+
+std::string new_run_id() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(gen()),
+                static_cast<unsigned long long>(gen()));
+  return buf;
+}
+
+std::vector<record::GroupRows> result_rows(const RunResult& r) {
+  using record::TableBuilder;
+  const Headline h = headline(r);
+  const RunSpec& s = r.spec;
+
+  record::Table runs;
+  TableBuilder b(runs);
+  b.row();
+  b.str("run_id", r.run_id, "unique id of the run");
+  b.str("kernel", s.kernel, "kernel name");
+  b.str("mode", s.mode, "execution mode");
+  b.i64("workers", s.workers, "", "workers in the team (ranks x threads_per_rank)");
+  b.i64("ranks", s.ranks, "", "OS processes in the team");
+  b.i64("threads_per_rank", s.threads_per_rank, "", "threads per process");
+  b.i64("size", static_cast<record::Int>(s.params.size), "", "problem size of the team, in the kernel's unit");
+  b.str("size_label", s.size_label, "size as requested (class S/M/L or a count)");
+  b.str("scaling", s.scaling, "strong (fixed total size) or weak (fixed size per worker)");
+  b.i64("reps", s.params.reps, "", "timed repetitions");
+  b.i64("warmup", s.params.warmup, "", "untimed warm-up iterations");
+  b.str("channel", s.channel, "point-to-point channel of the mode");
+  b.f64("switch_interval_s", s.mode == "gil" ? s.switch_interval_s : kNaN, "s", "GIL switch interval");
+  b.str("gil_release", s.mode == "gil" ? s.gil_release : "", "what runs with the GIL released");
+  b.i64("verified", r.verified ? 1 : 0, "", "1 if every worker's verification passed");
+  b.str("status", r.status, "ok, failed or incomplete");
+  b.str("error", r.error, "first error, if any");
+  b.f64("verify_error", r.verify_error, "", "kernel-defined distance from the reference");
+  b.f64("wall_s_median", h.wall_s_median, "s", "median over repetitions of the slowest worker's wall time");
+  b.f64("wall_s_min", h.wall_s_min, "s", "fastest repetition (slowest worker)");
+  b.f64("wall_s_max", h.wall_s_max, "s", "slowest repetition (slowest worker)");
+  b.f64("gbytes_per_s", h.gbytes_per_s, "GB/s", "bytes moved per iteration / wall_s_median");
+  b.f64("gflops_per_s", h.gflops_per_s, "GFLOP/s", "flops per iteration / wall_s_median");
+  b.f64("bytes_per_iteration", r.cost.bytes, "B", "kernel's declared bytes per iteration");
+  b.f64("flops_per_iteration", r.cost.flops, "", "kernel's declared flops per iteration");
+  b.i64("peak_rss_bytes", h.peak_rss_bytes, "B", "largest peak RSS of any process of the team");
+  b.str("started", r.started, "start time, ISO 8601 UTC");
+  b.str("host", machine().host, "host name of the writing process");
+  b.str("launcher", r.launcher, "mpirun, mpiexec, srun or none");
+  b.str("slurm_job_id", r.slurm_job_id, "SLURM_JOB_ID, if any");
+  b.str("mpi_thread_level", r.mpi_thread_level, "thread level MPI provided (mpi, hybrid)");
+  b.i64("oversubscribed", r.oversubscribed ? 1 : 0, "", "1 if workers exceed the hardware threads");
+  b.str("command", s.command, "command line");
+  b.str("params", to_json(s.params.values), "kernel parameters as JSON");
+  for (const auto& m : r.metrics) b.f64(m.name, m.value, m.units, m.long_name);
+  b.finish();
+
+  record::Table samples;
+  TableBuilder t(samples);
+  for (const auto& x : r.samples) {
+    t.row();
+    t.i64("run", 0, "", "row of /runs this sample belongs to");
+    t.i64("rep", x.rep, "", "repetition");
+    t.i64("worker", x.worker, "", "worker id in the team");
+    t.i64("rank", x.rank, "", "process index in the team");
+    t.i64("thread", x.thread, "", "thread index in the process");
+    t.i64("cpu", x.cpu, "", "CPU the worker ran on at the end of the repetition");
+    t.f64("wall_s", x.wall_s, "s", "wall time of the repetition");
+    t.f64("cpu_s", x.cpu_s, "s", "CPU time of the worker's thread");
+    t.f64("compute_s", x.compute_s, "s", "wall time not spent communicating or waiting for the GIL");
+    t.f64("comm_s", x.comm_s, "s", "time in team operations (barrier, allreduce, messages)");
+    t.f64("gil_wait_s", x.gil_wait_s, "s", "time waiting to take the GIL");
+    t.i64("gil_acquires", x.gil_acquires, "", "GIL acquisitions");
+    t.i64("gil_forced_switches", x.gil_forced_switches, "", "times this worker was forced to drop the GIL");
+    t.i64("rss_bytes", x.rss_bytes, "B", "resident set size of the process");
+    t.i64("peak_rss_bytes", x.peak_rss_bytes, "B", "peak resident set size of the process");
+    t.i64("alloc_bytes", x.alloc_bytes, "B", "bytes the kernel allocated for this worker");
+    t.i64("minor_faults", x.minor_faults, "", "minor page faults during the repetition");
+    t.i64("major_faults", x.major_faults, "", "major page faults during the repetition");
+    t.i64("vol_ctx_switches", x.vol_ctx_switches, "", "voluntary context switches during the repetition");
+    t.i64("invol_ctx_switches", x.invol_ctx_switches, "", "involuntary context switches during the repetition");
+    t.i64("pss_bytes", x.pss_bytes, "B", "proportional set size of the process (last repetition)");
+    t.i64("uss_bytes", x.uss_bytes, "B", "unique (private) set size of the process (last repetition)");
+  }
+  t.finish();
+
+  return {{"runs", "run", std::move(runs), "", ""}, {"samples", "sample", std::move(samples), "run", "runs"}};
+}
+
+record::Provenance file_provenance() {
+  record::Provenance p;
+  p.text = provenance_text();
+  p.integers = provenance_integers();
+  p.reals = {{"timer_resolution_s", machine().timer_resolution_s}};
+  return p;
+}
+
+}  // namespace corescope

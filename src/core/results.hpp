@@ -1,0 +1,27 @@
+// Turns a RunResult into the rows of /runs and /samples, and computes the headline figures
+// (median of the per-repetition maximum over workers, rates) one way for every mode.
+#pragma once
+#include <vector>
+
+#include "core/run.hpp"
+#include "record/recorder.hpp"
+
+namespace corescope {
+
+struct Headline {
+  double wall_s_median = 0, wall_s_min = 0, wall_s_max = 0;
+  double gbytes_per_s = 0, gflops_per_s = 0;  // NaN when the kernel declares no bytes / flops
+  std::int64_t peak_rss_bytes = -1;           // largest peak RSS of any process of the team
+};
+Headline headline(const RunResult& r);
+
+// A fresh random run id (32 hex digits).
+std::string new_run_id();
+
+// The /runs row and /samples rows of one run, ready for record::append.
+std::vector<record::GroupRows> result_rows(const RunResult& r);
+
+// Root attributes for a new results file.
+record::Provenance file_provenance();
+
+}  // namespace corescope

@@ -1,0 +1,75 @@
+// What a run is asked to do (RunSpec), what each worker measured (Sample, WorkerOutcome) and
+// what the run produced as a whole (RunResult).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/kernel.hpp"
+
+namespace corescope {
+
+struct RunSpec {
+  std::string kernel;
+  std::string mode;
+  int workers = 1;           // team size (ranks x threads_per_rank for hybrid)
+  int ranks = 1;             // OS processes in the team
+  int threads_per_rank = 1;  // threads in each process
+  std::string size_label;    // as the user gave it: "S", "M", "L" or a count like "4M"
+  std::string scaling = "strong";  // strong: size is the team total; weak: size per worker
+  Params params;             // size here is the team total actually run
+  std::string channel;       // point-to-point channel ("" = the mode's default)
+  double switch_interval_s = 0.005;  // gil mode only
+  std::string gil_release = "io";    // gil mode only: none | io | compute
+  std::string gil_policy = "cpython";
+  std::string command;       // the command line, recorded
+};
+
+// One timed repetition of one worker. Trivially copyable so that process and MPI modes can ship
+// samples as raw bytes. Fault and context-switch counters are deltas over the repetition;
+// memory values are the process's at the end of the repetition.
+struct Sample {
+  std::int32_t rep = 0, worker = 0, rank = 0, thread = 0, cpu = -1;
+  double wall_s = 0, cpu_s = 0, compute_s = 0, comm_s = 0, gil_wait_s = 0;
+  std::int64_t gil_acquires = 0, gil_forced_switches = 0;
+  std::int64_t rss_bytes = -1, peak_rss_bytes = -1, alloc_bytes = 0;
+  std::int64_t minor_faults = 0, major_faults = 0, vol_ctx_switches = 0, invol_ctx_switches = 0;
+  std::int64_t pss_bytes = -1, uss_bytes = -1;  // -1 where the OS cannot tell
+};
+static_assert(std::is_trivially_copyable_v<Sample>);
+
+struct WorkerOutcome {
+  int worker = 0;
+  bool completed = false;  // reached the end of the run loop
+  bool verified = false;   // the team-wide verification passed
+  double verify_error = 0.0;
+  std::string verify_detail;
+  std::string error;       // non-empty when this worker failed
+  std::vector<Sample> samples;
+  std::vector<Metric> metrics;
+};
+
+struct RunResult {
+  RunSpec spec;
+  std::string run_id;
+  std::string started;    // ISO 8601
+  std::string status;     // ok | failed | incomplete
+  std::string error;      // first error, one line
+  bool verified = false;
+  double verify_error = 0.0;
+  std::string verify_detail;
+  std::vector<Sample> samples;  // all workers, all reps
+  std::vector<Metric> metrics;  // worker 0's
+  Cost cost;
+  // Facts about how the team was launched, recorded in /runs.
+  std::string launcher = "none";
+  std::string slurm_job_id;
+  std::string mpi_thread_level;
+  bool oversubscribed = false;
+};
+
+// Fills status/verified/samples/metrics from the outcomes of all workers.
+void combine_outcomes(RunResult& result, std::vector<WorkerOutcome> outcomes);
+
+}  // namespace corescope

@@ -1,0 +1,117 @@
+// The run loop: the one place where timing happens, identical for every mode.
+#include "core/run_loop.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include "core/errors.hpp"
+#include "core/platform.hpp"
+
+namespace corescope {
+
+namespace {
+std::atomic<bool> g_memory_detail{true};
+
+// Takes the probes that bracket one repetition; none of them runs inside the timed region.
+struct Probe {
+  platform::ThreadUsage usage;
+  double comm_s, gil_wait_s;
+  std::int64_t gil_acquires, gil_forced;
+
+  static Probe take(const Worker& w) {
+    return {platform::thread_usage(), w.comm_seconds(), w.gil_wait_seconds(), w.gil_acquires(),
+            w.gil_forced_switches()};
+  }
+};
+
+std::int64_t delta(std::int64_t after, std::int64_t before) {
+  return (after < 0 || before < 0) ? -1 : after - before;
+}
+}  // namespace
+
+void set_memory_detail(bool on) { g_memory_detail = on; }
+
+WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
+  using clock = std::chrono::steady_clock;
+  WorkerOutcome out;
+  out.worker = w.id();
+  out.samples.reserve(static_cast<std::size_t>(spec.params.reps));
+
+  w.enter();
+  kernel.setup(w, spec.params);
+  for (int i = 0; i < spec.params.warmup; ++i) w.run_iteration(kernel);
+
+  for (int rep = 0; rep < spec.params.reps; ++rep) {
+    w.barrier();
+    const Probe before = Probe::take(w);
+    const double cpu0 = platform::thread_cpu_seconds();
+    const auto t0 = clock::now();
+    w.run_iteration(kernel);
+    const auto t1 = clock::now();
+    const double cpu1 = platform::thread_cpu_seconds();
+    const Probe after = Probe::take(w);
+
+    Sample s;
+    s.rep = rep;
+    s.worker = w.id();
+    s.rank = w.rank();
+    s.thread = w.thread();
+    s.cpu = platform::current_cpu();
+    s.wall_s = std::chrono::duration<double>(t1 - t0).count();
+    s.cpu_s = cpu1 - cpu0;
+    s.comm_s = after.comm_s - before.comm_s;
+    s.gil_wait_s = after.gil_wait_s - before.gil_wait_s;
+    s.compute_s = std::max(0.0, s.wall_s - s.comm_s - s.gil_wait_s);
+    s.gil_acquires = after.gil_acquires - before.gil_acquires;
+    s.gil_forced_switches = after.gil_forced - before.gil_forced;
+    s.minor_faults = delta(after.usage.minor_faults, before.usage.minor_faults);
+    s.major_faults = delta(after.usage.major_faults, before.usage.major_faults);
+    s.vol_ctx_switches = delta(after.usage.vol_ctx_switches, before.usage.vol_ctx_switches);
+    s.invol_ctx_switches = delta(after.usage.invol_ctx_switches, before.usage.invol_ctx_switches);
+    s.alloc_bytes = static_cast<std::int64_t>(w.allocated_bytes());
+    const bool detail = g_memory_detail && rep + 1 == spec.params.reps;  // smaps once, at the end
+    const auto mem = platform::process_memory(detail);
+    s.rss_bytes = mem.rss;
+    s.peak_rss_bytes = mem.peak_rss;
+    s.pss_bytes = mem.pss;
+    s.uss_bytes = mem.uss;
+    out.samples.push_back(s);
+  }
+
+  const Verification v = kernel.verify(w);
+  // The run is verified only if every worker's check passed.
+  out.verified = w.allreduce(v.ok ? 1.0 : 0.0, Op::min) > 0.5;
+  out.verify_error = w.allreduce(v.error, Op::max);
+  out.verify_detail = v.detail;
+  out.metrics = kernel.metrics(w);
+  w.barrier();
+  w.leave();
+  out.completed = true;
+  return out;
+}
+
+void combine_outcomes(RunResult& result, std::vector<WorkerOutcome> outcomes) {
+  std::sort(outcomes.begin(), outcomes.end(), [](const auto& a, const auto& b) { return a.worker < b.worker; });
+  bool all_completed = !outcomes.empty();
+  bool all_verified = !outcomes.empty();
+  for (auto& o : outcomes) {
+    all_completed = all_completed && o.completed;
+    all_verified = all_verified && o.verified;
+    if (!o.error.empty() && result.error.empty())
+      result.error = "worker " + std::to_string(o.worker) + ": " + o.error;
+    if (!o.verified && !o.verify_detail.empty() && result.verify_detail.empty()) result.verify_detail = o.verify_detail;
+    result.verify_error = std::max(result.verify_error, o.verify_error);
+    result.samples.insert(result.samples.end(), o.samples.begin(), o.samples.end());
+  }
+  if (!outcomes.empty() && outcomes.front().worker == 0) result.metrics = outcomes.front().metrics;
+  result.verified = all_completed && all_verified;
+  if (!result.error.empty()) result.status = "failed";
+  else result.status = all_completed ? "ok" : "incomplete";
+  if (result.status == "ok" && !result.verified && result.error.empty())
+    result.error = "verification failed" + (result.verify_detail.empty() ? "" : ": " + result.verify_detail);
+}
+
+}  // namespace corescope

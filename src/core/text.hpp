@@ -1,0 +1,24 @@
+// Small text helpers used across the CLI and the core.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace corescope {
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep);
+std::vector<std::string> split(const std::string& s, char sep);
+std::string json_escape(const std::string& s);
+// {"a":"1","b":"x"} from a string map, keys sorted.
+std::string to_json(const std::map<std::string, std::string>& values);
+// 1234567 -> "1.18 MiB"; 2.5e-6 -> "2.50 us".
+std::string human_bytes(double bytes);
+std::string human_seconds(double s);
+// ISO 8601 UTC timestamp of now, with milliseconds.
+std::string iso_now();
+// Parses "4096", "4K", "16M", "1G" (powers of 1024 for K/M/G); UsageError on junk. `what` names
+// the option in the message.
+std::uint64_t parse_count(const std::string& text, const std::string& what);
+
+}  // namespace corescope

@@ -1,0 +1,139 @@
+// The Worker contract: what a kernel may ask of the team it runs in. Every mode implements it;
+// kernels are written once, SPMD style, against this interface only.
+//
+// Public operations are non-virtual: they do the bookkeeping every mode needs (communication
+// time, releasing an emulated GIL around blocking calls) and call the mode's do_* hooks.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace corescope {
+
+class Kernel;
+enum class Op { sum, min, max };
+
+class Worker {
+ public:
+  Worker(int id, int count, int rank, int thread);
+  virtual ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  int id() const { return id_; }        // 0..count()-1 across the whole team
+  int count() const { return count_; }  // team size (ranks x threads)
+  int rank() const { return rank_; }    // OS process index within the team (0 for thread modes)
+  int thread() const { return thread_; }  // thread index within the process
+
+  // --- collectives: every worker of the team must call them, in the same order ---------------
+  void barrier();
+  double allreduce(double value, Op op);
+  // Element-wise allreduce of a small vector in place.
+  void allreduce(std::span<double> values, Op op);
+
+  // --- point to point: blocking, messages between one (src, dest) pair arrive in order --------
+  void send(int dest, const void* data, std::size_t bytes);
+  void recv(int src, void* data, std::size_t bytes);
+  // Sends to `dest` and receives from `src` at once without deadlock (halo exchange).
+  void sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src, void* recv_data,
+                std::size_t recv_bytes);
+  // Name of the mechanism point-to-point uses in this mode ("mpi", "shm", "atomic", ...).
+  virtual std::string channel() const { return "none"; }
+
+  // --- GIL hooks (CPython's eval-breaker check and Py_BEGIN/END_ALLOW_THREADS) ------------------
+  // Kernels call yield_point() once per small chunk of work (about a microsecond), never per
+  // element. Outside gil mode the flag is never set, so this is one relaxed load.
+  void yield_point() {
+    if (drop_request_->load(std::memory_order_relaxed)) [[unlikely]] on_drop_request();
+  }
+  // Runs f with the GIL released (blocking I/O, sleeps, waits); a plain call elsewhere.
+  template <class F>
+  decltype(auto) blocking(F&& f) {
+    BlockingScope scope(*this);
+    return std::forward<F>(f)();
+  }
+
+  // --- memory ----------------------------------------------------------------------------------
+  // Collective: every worker asks for its own slice of one logical team array. Shared-memory
+  // modes carve the slices out of one contiguous allocation in worker order (a neighbour's slice
+  // starts where yours ends, as in an OpenMP program); process modes allocate privately with a
+  // padding page after the slice. The memory is uninitialised (first touch is the kernel's) and
+  // lives until the run ends.
+  template <class T>
+  std::span<T> alloc_slice(std::size_t n) {
+    auto* p = static_cast<T*>(do_alloc_slice(n * sizeof(T), alignof(T)));
+    allocated_bytes_ += n * sizeof(T);
+    return {p, n};
+  }
+  std::size_t allocated_bytes() const { return allocated_bytes_; }
+
+  // --- run loop hooks ----------------------------------------------------------------------------
+  // One timed iteration of the kernel. gil mode overrides it (to release the GIL around the whole
+  // iteration with --gil-release compute).
+  virtual void run_iteration(Kernel& kernel);
+  // Called by the run loop when the worker starts and stops running kernel code.
+  virtual void enter() {}
+  virtual void leave() {}
+
+  // Accounting read by the run loop (seconds / counts since the worker started).
+  double comm_seconds() const { return comm_s_; }
+  virtual double gil_wait_seconds() const { return 0.0; }
+  virtual std::int64_t gil_acquires() const { return 0; }
+  virtual std::int64_t gil_forced_switches() const { return 0; }
+
+ protected:
+  virtual void do_barrier() = 0;
+  virtual void do_allreduce(std::span<double> values, Op op) = 0;
+  virtual void do_send(int dest, const void* data, std::size_t bytes);
+  virtual void do_recv(int src, void* data, std::size_t bytes);
+  virtual void do_sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src,
+                           void* recv_data, std::size_t recv_bytes);
+  virtual void* do_alloc_slice(std::size_t bytes, std::size_t align);
+
+  // GIL modes: release before a blocking call, take back after; drop and re-take on request.
+  virtual void release_for_blocking() {}
+  virtual void reacquire_after_blocking() {}
+  virtual void on_drop_request() {}
+  // gil mode points this at the thread's drop-request flag.
+  void set_drop_request_flag(const std::atomic<bool>* flag) { drop_request_ = flag; }
+
+  // Checks a peer index for point-to-point (throws UsageError when out of range).
+  void check_peer(int peer) const;
+
+ private:
+  struct BlockingScope {
+    explicit BlockingScope(Worker& w) : w_(w) { w_.release_for_blocking(); }
+    ~BlockingScope() { w_.reacquire_after_blocking(); }
+    Worker& w_;
+  };
+  class CommTimer;
+
+  int id_, count_, rank_, thread_;
+  const std::atomic<bool>* drop_request_;
+  double comm_s_ = 0.0;
+  std::size_t allocated_bytes_ = 0;
+  struct FreeDeleter {
+    void operator()(std::byte* p) const;
+  };
+  std::vector<std::unique_ptr<std::byte, FreeDeleter>> private_slices_;
+};
+
+// The half-open block [begin, end) of n items that worker `id` of `count` owns: sizes differ by
+// at most one, earlier workers get the extra items.
+struct Range {
+  std::size_t begin, end;
+  std::size_t size() const { return end - begin; }
+};
+inline Range block_range(std::size_t n, int count, int id) {
+  const std::size_t c = static_cast<std::size_t>(count), i = static_cast<std::size_t>(id);
+  const std::size_t base = n / c, extra = n % c;
+  const std::size_t begin = i * base + (i < extra ? i : extra);
+  return {begin, begin + base + (i < extra ? 1 : 0)};
+}
+
+}  // namespace corescope

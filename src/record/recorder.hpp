@@ -1,0 +1,66 @@
+// The HDF5 results file (schema "corescope", schema_version 1; see docs/results-format.md).
+//
+// A file only grows. Every append works on a copy next to the file and renames it over the
+// original once the copy is complete and synced, so a crash (even SIGKILL) at any moment leaves
+// either the old or the new file, never a damaged one; the file is not held open between runs.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "record/table.hpp"
+
+namespace corescope::record {
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr const char* kSchemaName = "corescope";
+
+// Root attributes written when a file is created (schema, schema_version, created are added
+// by the recorder itself).
+struct Provenance {
+  std::vector<std::pair<std::string, std::string>> text;
+  std::vector<std::pair<std::string, Int>> integers;
+  std::vector<std::pair<std::string, double>> reals;
+};
+
+// Rows for one group, e.g. {"runs", "run", table} or {"samples", "sample", table, "run"}.
+// link_column names an integer column that holds row indexes into another group of the same
+// batch (samples.run -> runs); on append the recorder shifts it by that group's existing rows.
+struct GroupRows {
+  std::string group;
+  std::string dimension;
+  Table rows;
+  std::string link_column;  // "" if none
+  std::string link_group;   // group that link_column points into
+};
+
+// Checks before a run that `path` can receive results: an existing file must be a corescope
+// file with schema_version <= kSchemaVersion (it is left untouched); a new file must be
+// creatable in its directory. Throws UsageError with one clear line otherwise.
+void check_output(const std::string& path);
+
+// Appends the groups to `path` (created with `provenance` if it does not exist) atomically.
+// Throws UsageError for a foreign/newer file, RuntimeFailure for I/O errors.
+void append(const std::string& path, const Provenance& provenance, const std::vector<GroupRows>& groups);
+
+// Reads one group's columns back (all rows). Missing group -> empty table.
+// Throws UsageError if the file is missing or not a corescope file.
+Table read_group(const std::string& path, const std::string& group);
+
+// Root attributes of a corescope file as text (for `summary` and `merge`).
+std::vector<std::pair<std::string, std::string>> read_attributes(const std::string& path);
+
+// Reads the compound copy /tables/<group> back as a Table (names and values; no units).
+// Missing -> empty table. Used to check that both copies of a group agree.
+Table read_compound(const std::string& path, const std::string& group);
+
+// Appends the runs of `inputs` (corescope files of one schema_version) to `out`, created if it
+// does not exist, in one atomic append. A run whose run_id is already in `out` or in an earlier
+// input is skipped, and so are the rows of other groups that point at it through their integer
+// `run` column; those columns are renumbered to the runs' new rows. Rows of groups without a
+// `run` column are skipped when an identical row is already in `out` or an earlier input. A new
+// `out` gets the root attributes all inputs share, plus `merged_from`.
+// Throws UsageError for a missing, foreign or newer input, or mixed schema versions.
+void merge(const std::string& out, const std::vector<std::string>& inputs);
+
+}  // namespace corescope::record
