@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -99,6 +100,26 @@ void* Worker::do_alloc_slice(std::size_t bytes, std::size_t align) {
   private_slices_.emplace_back(static_cast<std::byte*>(p));
   return p;
 }
+
+void Worker::team_lock() {
+  CommTimer t(*this);
+  blocking([&] { do_team_lock(); });
+}
+
+void Worker::team_unlock() { do_team_unlock(); }
+
+// A team of one shares with itself only; modes with more workers override these.
+void* Worker::do_team_shared(std::size_t bytes) {
+  if (count_ != 1) throw UsageError("this mode has no team-shared memory");
+  void* p = do_alloc_slice(bytes, 64);
+  std::memset(p, 0, bytes);
+  return p;
+}
+
+void Worker::do_team_lock() {
+  if (count_ != 1) throw UsageError("this mode has no team lock");
+}
+void Worker::do_team_unlock() {}
 
 void Worker::FreeDeleter::operator()(std::byte* p) const { std::free(p); }
 

@@ -72,6 +72,17 @@ class Worker {
   }
   std::size_t allocated_bytes() const { return allocated_bytes_; }
 
+  // Collective: `bytes` of zeroed memory that every worker of the team reads and writes (the
+  // same object, not copies): one heap block for threads, a shared-memory segment for forked
+  // processes, an MPI shared-memory window for ranks on one node. Lock-free std::atomic_ref
+  // operations on it are atomic across the whole team. Lives until the run ends.
+  void* team_shared(std::size_t bytes) { return do_team_shared(bytes); }
+
+  // A team-wide mutual exclusion lock (a std::mutex for threads, a file lock for processes, an
+  // MPI window lock for ranks). Waiting for it is blocking: in gil mode the GIL is released.
+  void team_lock();
+  void team_unlock();
+
   // --- run loop hooks ----------------------------------------------------------------------------
   // One timed iteration of the kernel. gil mode overrides it (to release the GIL around the whole
   // iteration with --gil-release compute).
@@ -94,6 +105,9 @@ class Worker {
   virtual void do_sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src,
                            void* recv_data, std::size_t recv_bytes);
   virtual void* do_alloc_slice(std::size_t bytes, std::size_t align);
+  virtual void* do_team_shared(std::size_t bytes);  // default: one worker's own zeroed block
+  virtual void do_team_lock();                      // default: no lock needed (one worker)
+  virtual void do_team_unlock();
 
   // GIL modes: release before a blocking call, take back after; drop and re-take on request.
   virtual void release_for_blocking() {}

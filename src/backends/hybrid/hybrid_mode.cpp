@@ -25,6 +25,8 @@ struct RankTeam {
   SharedTeam local;
   std::vector<std::vector<double>> slots;
   std::vector<double> result;
+  mpi::SharedWindows windows;  // created and freed by the master thread (collective over ranks)
+  void* shared = nullptr;
 };
 
 class HybridWorker : public Worker {
@@ -84,6 +86,23 @@ class HybridWorker : public Worker {
   }
   void* do_alloc_slice(std::size_t bytes, std::size_t align) override {
     return team_.local.alloc_slice(thread(), bytes, align);
+  }
+  // The master thread takes part in the ranks' window allocation; its threads share the result.
+  void* do_team_shared(std::size_t bytes) override {
+#pragma omp barrier
+#pragma omp master
+    team_.shared = team_.windows.allocate(bytes);
+#pragma omp barrier
+    return team_.shared;
+  }
+  // Threads of a rank serialise on the rank's mutex, then the rank takes the MPI window lock.
+  void do_team_lock() override {
+    team_.local.lock();
+    team_.windows.lock();
+  }
+  void do_team_unlock() override {
+    team_.windows.unlock();
+    team_.local.unlock();
   }
 
  private:

@@ -44,6 +44,12 @@ class MpiWorker : public Worker {
     MPI_Sendrecv(sd, checked_count(sn), MPI_BYTE, dest, kTag, rd, checked_count(rn), MPI_BYTE, src, kTag,
                  MPI_COMM_WORLD, &st);
   }
+  void* do_team_shared(std::size_t bytes) override { return windows_.allocate(bytes); }
+  void do_team_lock() override { windows_.lock(); }
+  void do_team_unlock() override { windows_.unlock(); }
+
+ private:
+  mpi::SharedWindows windows_;
 };
 
 class MpiMode : public Mode {

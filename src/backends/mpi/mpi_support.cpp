@@ -63,6 +63,9 @@ LauncherInfo detect_launcher() {
 }
 
 std::string init(int required_level) {
+  if (detect_launcher().name == "none")
+    throw UsageError("MPI modes must be started by a launcher, e.g. mpirun -np 2 corescope run --mode mpi ... "
+                     "(or srun / mpiexec)");
   int init_done = 0;
   MPI_Initialized(&init_done);
   int provided = MPI_THREAD_SINGLE;
@@ -179,5 +182,55 @@ std::string library_version() {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
   return s;
 }
+
+struct SharedWindows::State {
+  MPI_Comm node = MPI_COMM_NULL;
+  std::vector<MPI_Win> windows;
+  MPI_Win lock_window = MPI_WIN_NULL;
+  int lock_word = 0;
+  int scratch = 0;
+};
+
+SharedWindows::SharedWindows() : state_(new State) {
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &state_->node);
+  MPI_Win_create(&state_->lock_word, sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD, &state_->lock_window);
+}
+
+SharedWindows::~SharedWindows() {
+  for (auto& w : state_->windows) MPI_Win_free(&w);
+  MPI_Win_free(&state_->lock_window);
+  MPI_Comm_free(&state_->node);
+  delete state_;
+}
+
+void* SharedWindows::allocate(std::size_t bytes) {
+  int node_size = 0;
+  MPI_Comm_size(state_->node, &node_size);
+  if (node_size != world_size())
+    throw UsageError("team-shared memory needs every rank on one node (" + std::to_string(node_size) + " of " +
+                     std::to_string(world_size()) + " ranks share this node)");
+  int node_rank = 0;
+  MPI_Comm_rank(state_->node, &node_rank);
+  void* base = nullptr;
+  MPI_Win win;
+  const MPI_Aint mine = node_rank == 0 ? static_cast<MPI_Aint>(bytes ? bytes : 1) : 0;
+  MPI_Win_allocate_shared(mine, 1, MPI_INFO_NULL, state_->node, &base, &win);
+  state_->windows.push_back(win);
+  MPI_Aint size = 0;
+  int disp = 0;
+  MPI_Win_shared_query(win, 0, &size, &disp, &base);
+  if (node_rank == 0) std::memset(base, 0, static_cast<std::size_t>(size));
+  MPI_Barrier(state_->node);
+  return base;
+}
+
+void SharedWindows::lock() {
+  MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, state_->lock_window);
+  // An epoch may start lazily; an operation flushed to the target makes sure the lock is held.
+  MPI_Get(&state_->scratch, 1, MPI_INT, 0, 0, 1, MPI_INT, state_->lock_window);
+  MPI_Win_flush(0, state_->lock_window);
+}
+
+void SharedWindows::unlock() { MPI_Win_unlock(0, state_->lock_window); }
 
 }  // namespace corescope::mpi

@@ -1,6 +1,7 @@
 // MPI plumbing shared by the mpi and hybrid modes: one MPI session per process, launcher
 // detection, agreeing on errors, and gathering every worker's outcome on rank 0.
 #pragma once
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -39,5 +40,23 @@ std::vector<WorkerOutcome> gather(const std::vector<WorkerOutcome>& mine);
 [[noreturn]] void abort_job(const std::string& message);
 
 std::string library_version();
+
+// Team-shared memory and the team lock for ranks: MPI shared-memory windows on the node (all
+// ranks must share one node) and an exclusive passive-target lock on rank 0's lock window.
+// Construction and destruction are collective over MPI_COMM_WORLD.
+class SharedWindows {
+ public:
+  SharedWindows();
+  ~SharedWindows();
+  SharedWindows(const SharedWindows&) = delete;
+  SharedWindows& operator=(const SharedWindows&) = delete;
+  void* allocate(std::size_t bytes);  // collective; zeroed; UsageError if ranks span nodes
+  void lock();
+  void unlock();
+
+ private:
+  struct State;
+  State* state_;
+};
 
 }  // namespace corescope::mpi

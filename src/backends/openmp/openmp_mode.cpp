@@ -44,6 +44,9 @@ class OmpWorker : public Worker {
   void do_send(int dest, const void* d, std::size_t n) override { team_.send(id(), dest, d, n); }
   void do_recv(int src, void* d, std::size_t n) override { team_.recv(id(), src, d, n); }
   void* do_alloc_slice(std::size_t bytes, std::size_t align) override { return team_.alloc_slice(id(), bytes, align); }
+  void* do_team_shared(std::size_t bytes) override { return team_.shared_block(id(), bytes); }
+  void do_team_lock() override { team_.lock(); }
+  void do_team_unlock() override { team_.unlock(); }
 
  private:
   SharedTeam& team_;

@@ -137,3 +137,25 @@ void* SharedTeam::alloc_slice(int id, std::size_t bytes, std::size_t align) {
 }
 
 }  // namespace corescope
+
+namespace corescope {
+
+void* SharedTeam::shared_block(int id, std::size_t bytes) {
+  if (id == 0) {
+    const std::size_t total = (bytes + 63) / 64 * 64 + 64;
+    void* p = std::aligned_alloc(64, total);
+    if (p) {
+      std::memset(p, 0, total);
+      std::lock_guard<std::mutex> lock(arena_mutex_);
+      arenas_.push_back(p);
+    }
+    arena_base_ = static_cast<std::byte*>(p);
+  }
+  barrier();
+  if (arena_base_ == nullptr) throw RuntimeFailure("out of memory allocating team-shared memory");
+  std::byte* block = arena_base_;
+  barrier();
+  return block;
+}
+
+}  // namespace corescope

@@ -41,6 +41,11 @@ class SharedTeam {
   void recv(int dst, int src, void* data, std::size_t bytes);
   // Collective: slice `id` of one contiguous allocation (see Worker::alloc_slice).
   void* alloc_slice(int id, std::size_t bytes, std::size_t align);
+  // Collective: one zeroed block that every worker gets (Worker::team_shared).
+  void* shared_block(int id, std::size_t bytes);
+  // The team lock (Worker::team_lock).
+  void lock() { team_mutex_.lock(); }
+  void unlock() { team_mutex_.unlock(); }
 
   // Makes every current and future wait throw TeamAborted.
   void abort();
@@ -69,6 +74,7 @@ class SharedTeam {
   std::vector<std::size_t> arena_offsets_;
   std::mutex arena_mutex_;
   std::vector<void*> arenas_;
+  std::mutex team_mutex_;
 };
 
 }  // namespace corescope

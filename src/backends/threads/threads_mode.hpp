@@ -22,6 +22,9 @@ class ThreadWorker : public Worker {
   void* do_alloc_slice(std::size_t bytes, std::size_t align) override {
     return team_.alloc_slice(id(), bytes, align);
   }
+  void* do_team_shared(std::size_t bytes) override { return team_.shared_block(id(), bytes); }
+  void do_team_lock() override { team_.lock(); }
+  void do_team_unlock() override { team_.unlock(); }
   SharedTeam& team_;
 };
 

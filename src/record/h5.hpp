@@ -1,0 +1,185 @@
+// RAII layer over the HDF5 C API, used by the recorder: checked calls that throw h5::Error with
+// HDF5's own error stack, a move-only Handle that closes whatever kind of id it holds, and small
+// File / Group / Dataset / attribute helpers. This header does not include <hdf5.h>, so tests and
+// tools can use it without HDF5's include path; h5.cpp checks that the id types agree.
+//
+// HDF5 1.10 is not thread-safe: call all of this from one thread.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "record/table.hpp"
+
+namespace corescope::record::h5 {
+
+using Id = std::int64_t;  // hid_t
+using Status = int;       // herr_t and htri_t
+
+// A failed HDF5 call. what() is one line: our description, then HDF5's messages innermost last.
+// stack() has the full stack, one frame per line (function, file:line, major/minor messages).
+class Error : public RuntimeFailure {
+ public:
+  Error(const std::string& what, std::string stack);
+  const std::string& stack() const { return stack_; }
+
+ private:
+  std::string stack_;
+};
+
+// Throw Error (with HDF5's current error stack, which they clear) when an id is negative or a
+// status is negative. `what` says what we were doing, e.g. "open dataset /runs/kernel in x.h5".
+Id check_id(Id id, const std::string& what);
+Status check(Status status, const std::string& what);
+
+// Turns off HDF5's automatic printing of error stacks to stderr while alive (errors are reported
+// through Error instead) and restores the previous handler afterwards.
+class QuietErrors {
+ public:
+  QuietErrors();
+  ~QuietErrors();
+  QuietErrors(const QuietErrors&) = delete;
+  QuietErrors& operator=(const QuietErrors&) = delete;
+
+ private:
+  using AutoFunc = Status (*)(Id, void*);
+  AutoFunc saved_func_ = nullptr;
+  void* saved_data_ = nullptr;
+  bool saved_ = false;
+};
+
+// Owns one HDF5 id (file, group, dataset, attribute, datatype, dataspace or property list) and
+// closes it with the matching H5?close. Destruction never throws; close() does, for the callers
+// that must know the close worked (a file about to be fsynced).
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(Id id) : id_(id) {}
+  Handle(Handle&& other) noexcept : id_(other.id_) { other.id_ = -1; }
+  Handle& operator=(Handle&& other) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle();
+
+  Id id() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void close();
+
+ private:
+  Id id_ = -1;
+};
+
+// Element kinds corescope stores: int64, float64 and UTF-8 text.
+enum class Kind { Int64, Float64, Text };
+const char* kind_name(Kind kind);
+
+using Scalar = std::variant<std::int64_t, double, std::string>;
+
+// Attributes of any object (a File's are the root group's). Text is written as a scalar
+// variable-length UTF-8 string, which h5py returns as str and h5dump prints plainly.
+void set_attribute(const Handle& object, const std::string& name, const Scalar& value);
+// A fixed-length ASCII string attribute, as PyTables writes its own CLASS/VERSION/TITLE.
+void set_fixed_text_attribute(const Handle& object, const std::string& name, const std::string& value);
+// nullopt when absent or not a single integer, float or string.
+std::optional<Scalar> attribute(const Handle& object, const std::string& name);
+bool has_attribute(const Handle& object, const std::string& name);
+// In creation order where the object tracks it, else by name.
+std::vector<std::string> attribute_names(const Handle& object);
+std::string scalar_text(const Scalar& value);
+
+// True when `path` starts with an HDF5 signature (H5Fis_hdf5); throws Error when it cannot tell.
+bool is_hdf5_file(const std::string& path);
+
+class Dataset;
+
+class Group {
+ public:
+  Group() = default;
+  explicit Group(Handle handle) : handle_(std::move(handle)) {}
+  const Handle& handle() const { return handle_; }
+
+  bool has(const std::string& name) const;  // a link of that name exists
+  bool has_group(const std::string& name) const;
+  bool has_dataset(const std::string& name) const;
+  Group group(const std::string& name) const;
+  Group create_group(const std::string& name) const;  // tracks link and attribute creation order
+  Dataset dataset(const std::string& name) const;
+  std::vector<std::string> children() const;  // creation order where tracked, else by name
+  void remove(const std::string& name) const;
+  std::string path() const;
+
+ private:
+  Handle handle_;
+};
+
+class File {
+ public:
+  // A new file (fails if it exists) that tracks creation order of root links and attributes.
+  static File create(const std::string& path);
+  static File open(const std::string& path, bool writable);
+
+  const Handle& handle() const { return handle_; }
+  Group root() const;
+  void flush() const;
+  void close();  // throws if HDF5 cannot complete the close
+
+ private:
+  explicit File(Handle handle, std::string path) : handle_(std::move(handle)), path_(std::move(path)) {}
+  Handle handle_;
+  std::string path_;
+};
+
+// One member of a compound record: text members are fixed-length, `width` bytes (NUL-padded).
+struct Field {
+  std::string name;
+  Kind kind = Kind::Int64;
+  std::size_t width = 0;  // text only
+  bool operator==(const Field&) const = default;
+};
+
+class Dataset {
+ public:
+  Dataset() = default;
+  explicit Dataset(Handle handle) : handle_(std::move(handle)) {}
+  const Handle& handle() const { return handle_; }
+
+  // A 1-D extendible (H5S_UNLIMITED), chunked, deflated dataset of `rows` elements; text is
+  // variable-length UTF-8. Unwritten elements read as the fill value: -1, NaN or "".
+  static Dataset create_column(const Group& group, const std::string& name, Kind kind, std::size_t rows,
+                               std::size_t chunk_rows);
+  // The same for compound records of `fields`, packed in that order.
+  static Dataset create_records(const Group& group, const std::string& name, const std::vector<Field>& fields,
+                                std::size_t rows, std::size_t chunk_rows);
+
+  std::size_t size() const;  // elements of a 1-D dataset
+  void resize(std::size_t rows) const;
+  std::string path() const;
+
+  // 1-D columns. kind() throws for types corescope does not read.
+  Kind kind() const;
+  void write(std::size_t offset, const Values& values) const;
+  Values read() const;  // all elements, as int64, double or text
+
+  // Compound records. fields() throws when the dataset is not a compound of supported members.
+  std::vector<Field> fields() const;
+  // Writes rows [first, first + count) of `columns` (one Values per field, in field order) at
+  // record `offset`. Text longer than its field's width is an invariant failure.
+  void write_records(std::size_t offset, const std::vector<Field>& fields, const std::vector<const Values*>& columns,
+                     std::size_t first, std::size_t count) const;
+  std::vector<Values> read_records() const;
+
+  // Dimension scales (HDF5 high-level library): make this dataset the scale named `dimension`,
+  // attach a scale to this dataset's only axis, and ask whether this dataset is a scale.
+  void make_scale(const std::string& dimension) const;
+  void attach_scale(const Dataset& scale) const;
+  bool is_scale() const;
+
+ private:
+  Handle handle_;
+};
+
+}  // namespace corescope::record::h5
