@@ -67,6 +67,8 @@ MachineInfo query_machine() {
     m.memory_bytes = static_cast<std::int64_t>(root->total_memory);
     hwloc_topology_destroy(topo);
   }
+  // hwloc counts the memory of the NUMA nodes it sees, which can be less than the OS has.
+  m.memory_bytes = std::max(m.memory_bytes, platform::total_memory_bytes());
   m.llc_bytes = std::max({m.l1d_bytes, m.l2_bytes, m.l3_bytes});
   if (m.cores <= 0) m.cores = 1;
   if (m.pus <= 0) m.pus = m.cores;

@@ -27,6 +27,7 @@ std::string memory_probes();
 double thread_cpu_seconds();     // CPU time of the calling thread
 int current_cpu();               // CPU the calling thread runs on, -1 if unknown
 std::int64_t available_memory_bytes();  // memory a new allocation can count on
+std::int64_t total_memory_bytes();
 std::string hostname();
 std::string cpu_model();
 int process_id();
