@@ -1,0 +1,11 @@
+"""corescope_analysis: reads corescope results files (HDF5) and writes the report.
+
+Modules: io (file -> DataFrames, schema checks), stats (pure statistics), plots (PNG figures),
+report (index.html, summary.csv, extrap.jsonl), cli (the corescope-report command).
+"""
+from .errors import (NoRuns, NotCorescopeFile, NotHDF5File, OutputError, ReportError,
+                     ResultsFileNotFound, UnsupportedSchemaVersion)
+
+__version__ = "0.1.0"
+__all__ = ["ReportError", "ResultsFileNotFound", "NotHDF5File", "NotCorescopeFile",
+           "UnsupportedSchemaVersion", "NoRuns", "OutputError", "__version__"]

@@ -1,0 +1,678 @@
+"""Statistics of corescope runs: pure functions of DataFrames and arrays, no file I/O, no plots.
+
+Vocabulary
+  config   one (kernel, mode, workers, size, scaling, channel, switch interval, params, ...)
+           cell; all runs of a config are pooled.
+  series   the configs of one kernel/mode/setting that differ only in the number of workers
+           (for weak scaling: with the same size per worker).
+  time     of a repetition: the slowest worker's wall_s (max over workers), as the design says.
+
+Strong scaling: speedup S(p) = T(1)/T(p), efficiency S/p.  Weak scaling: efficiency T(1)/T(p),
+scaled speedup p*T(1)/T(p).  T(1) is the same mode's 1-worker run of the same series.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+CV_THRESHOLD = 0.1          # coefficient of variation above which a cell is flagged noisy
+MIN_REPS = 3                # fewer repetitions than this are flagged
+LEAK_SHARED_BYTES = 1 << 20  # other workers' peak RSS growth above this = they saw the leak
+
+# Columns that tell configs apart (those present in the file are used).
+CONFIG_COLUMNS = ["kernel", "mode", "scaling", "size", "workers", "ranks", "threads_per_rank",
+                  "channel", "switch_interval_s", "gil_release", "params", "pin", "host"]
+# Settings that make a series: CONFIG_COLUMNS without workers/size/ranks/threads_per_rank.
+SETTING_COLUMNS = ["channel", "switch_interval_s", "gil_release", "params", "pin", "host"]
+# Run-level numbers summarized as the median over a config's runs.
+RUN_METRICS = ["gbytes_per_s", "gflops_per_s", "latency_s", "lost_updates", "ns_per_update",
+               "io_ops_per_s", "io_latency_median_s", "io_latency_p99_s", "footprint_pss_bytes",
+               "runtime_overhead_bytes"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementary statistics and scaling laws
+# ---------------------------------------------------------------------------------------------
+
+def describe(values) -> dict:
+    """n, median, quartiles (linear interpolation), IQR, min, max, mean, sample std, CV."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    if n == 0:
+        return {k: math.nan for k in ("median", "q1", "q3", "iqr", "min", "max", "mean", "std", "cv")} | {"n": 0}
+    q1, median, q3 = np.percentile(x, [25, 50, 75])
+    mean = float(x.mean())
+    std = float(x.std(ddof=1)) if n > 1 else math.nan
+    cv = std / mean if n > 1 and mean != 0 else math.nan
+    return {"n": n, "median": float(median), "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1),
+            "min": float(x.min()), "max": float(x.max()), "mean": mean, "std": std, "cv": cv}
+
+
+def load_imbalance(per_worker_times) -> float:
+    """max / mean over workers (1 = perfectly balanced)."""
+    x = np.asarray(per_worker_times, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0 or x.mean() <= 0:
+        return math.nan
+    return float(x.max() / x.mean())
+
+
+@dataclass(frozen=True)
+class AmdahlFit:
+    """T(p) = t1 * (f + (1 - f) / p), fitted by least squares on the points given."""
+    t1: float             # fitted 1-worker time [s]
+    serial_fraction: float  # f; < 0 means superlinear speedup, > 1 slowdown with workers
+    r2: float             # coefficient of determination of the time fit (NaN if undefined)
+    rms_s: float          # root-mean-square residual [s]
+    n_points: int
+
+    def time(self, p):
+        return amdahl_time(self.t1, self.serial_fraction, p)
+
+    def speedup(self, p):
+        return amdahl_speedup(self.serial_fraction, p)
+
+
+def amdahl_time(t1, f, p):
+    p = np.asarray(p, dtype=float)
+    return t1 * (f + (1.0 - f) / p)
+
+
+def amdahl_speedup(f, p):
+    p = np.asarray(p, dtype=float)
+    return 1.0 / (f + (1.0 - f) / p)
+
+
+def amdahl_fit(workers, times) -> AmdahlFit | None:
+    """Fits T = a + b/p (linear in 1/p), so t1 = a + b and f = a / t1. Needs two distinct p."""
+    p = np.asarray(workers, dtype=float)
+    t = np.asarray(times, dtype=float)
+    ok = np.isfinite(p) & np.isfinite(t) & (p > 0)
+    p, t = p[ok], t[ok]
+    if np.unique(p).size < 2:
+        return None
+    design = np.column_stack([np.ones_like(p), 1.0 / p])
+    (a, b), *_ = np.linalg.lstsq(design, t, rcond=None)
+    t1 = a + b
+    if t1 == 0:
+        return None
+    residual = t - (a + b / p)
+    ss_res = float(residual @ residual)
+    ss_tot = float(((t - t.mean()) ** 2).sum())
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan
+    return AmdahlFit(t1=float(t1), serial_fraction=float(a / t1), r2=r2,
+                     rms_s=math.sqrt(ss_res / t.size), n_points=int(t.size))
+
+
+def karp_flatt(speedup, workers):
+    """Experimentally determined serial fraction e = (1/S - 1/p) / (1 - 1/p); NaN for p <= 1."""
+    s = np.asarray(speedup, dtype=float)
+    p = np.asarray(workers, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = (1.0 / s - 1.0 / p) / (1.0 - 1.0 / p)
+    return np.where(p > 1, e, np.nan)
+
+
+def gustafson_speedup(alpha, p):
+    """Gustafson's scaled speedup p - alpha (p - 1) for serial fraction alpha."""
+    p = np.asarray(p, dtype=float)
+    return p - alpha * (p - 1.0)
+
+
+def gustafson_fit(workers, scaled_speedups) -> tuple[float, float, int]:
+    """Least-squares alpha of S = p - alpha (p - 1) over points with p > 1: (alpha, rms, n)."""
+    p = np.asarray(workers, dtype=float)
+    s = np.asarray(scaled_speedups, dtype=float)
+    ok = np.isfinite(p) & np.isfinite(s) & (p > 1)
+    p, s = p[ok], s[ok]
+    if p.size == 0:
+        return math.nan, math.nan, 0
+    x = p - 1.0
+    alpha = float(((p - s) * x).sum() / (x * x).sum())
+    residual = s - gustafson_speedup(alpha, p)
+    return alpha, float(math.sqrt((residual ** 2).mean())), int(p.size)
+
+
+def speedup_and_efficiency(t_base, t_p, p, scaling):
+    """(speedup, efficiency) against a 1-worker time. Strong: T1/Tp and S/p.
+    Weak: scaled speedup p*T1/Tp and T1/Tp."""
+    if not (np.isfinite(t_base) and np.isfinite(t_p)) or t_p <= 0 or t_base <= 0:
+        return math.nan, math.nan
+    ratio = t_base / t_p
+    if scaling == "weak":
+        return p * ratio, ratio
+    return ratio, ratio / p
+
+
+# ---------------------------------------------------------------------------------------------
+# From samples to per-repetition and per-run numbers
+# ---------------------------------------------------------------------------------------------
+
+def finite(series) -> pd.Series:
+    """Boolean mask of the finite numbers in a column (text, None and NaN are False)."""
+    x = pd.to_numeric(pd.Series(series), errors="coerce").astype(float)
+    return pd.Series(np.isfinite(x.to_numpy()), index=x.index)
+
+
+def _valid(series: pd.Series) -> pd.Series:
+    """Negative values mean "unavailable" in the file."""
+    x = pd.to_numeric(series, errors="coerce").astype(float)
+    return x.where(x >= 0)
+
+
+def rep_table(samples: pd.DataFrame) -> pd.DataFrame:
+    """One row per (run, rep): time_s = max wall_s over workers, imbalance = max/mean of the
+    workers' compute_s (wall_s where compute_s is not recorded), mean compute/comm/GIL-wait."""
+    cols = ["run", "rep", "time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s", "workers_seen"]
+    if samples is None or samples.empty or "wall_s" not in samples:
+        return pd.DataFrame(columns=cols)
+    s = pd.DataFrame({"run": samples["run"], "rep": samples["rep"], "wall_s": _valid(samples["wall_s"])})
+    for name in ("compute_s", "comm_s", "gil_wait_s"):
+        s[name] = _valid(samples[name]) if name in samples else np.nan
+    s = s[s["wall_s"].notna()]
+    if s.empty:
+        return pd.DataFrame(columns=cols)
+    basis = s["compute_s"].where(s["compute_s"] > 0)
+    s["basis"] = basis
+    g = s.groupby(["run", "rep"], sort=True)
+    out = g.agg(time_s=("wall_s", "max"), wall_mean=("wall_s", "mean"),
+                basis_max=("basis", "max"), basis_mean=("basis", "mean"), basis_n=("basis", "count"),
+                compute_s=("compute_s", "mean"), comm_s=("comm_s", "mean"),
+                gil_wait_s=("gil_wait_s", "mean"), workers_seen=("wall_s", "size"))
+    use_compute = out["basis_n"] == out["workers_seen"]
+    out["imbalance"] = np.where(use_compute, out["basis_max"] / out["basis_mean"],
+                                out["time_s"] / out["wall_mean"])
+    return out.reset_index()[cols]
+
+
+def run_table(runs: pd.DataFrame, samples: pd.DataFrame | None) -> pd.DataFrame:
+    """Per run (index = /runs row): good (status ok and not verified=0), cpus_used, memory."""
+    out = pd.DataFrame(index=runs.index)
+    out["good"] = (runs["status"] == "ok") & (runs["verified"] != 0)
+    out["cpus_used"] = np.nan
+    out["footprint_bytes"] = np.nan
+    out["memory_source"] = ""
+    if samples is not None and not samples.empty:
+        if "cpu" in samples:
+            cpu = samples[pd.to_numeric(samples["cpu"], errors="coerce") >= 0]
+            out["cpus_used"] = cpu.groupby("run")["cpu"].nunique().reindex(runs.index)
+        mem = _footprint_from_samples(runs, samples)
+        out["footprint_bytes"] = mem["bytes"]
+        out["memory_source"] = mem["source"]
+    if "footprint_pss_bytes" in runs:
+        pss = _valid(runs["footprint_pss_bytes"]).where(lambda v: v > 0)
+        out.loc[pss.notna(), "memory_source"] = "footprint_pss_bytes"
+        out["footprint_bytes"] = pss.combine_first(out["footprint_bytes"])
+    out["per_worker_bytes"] = out["footprint_bytes"] / runs["workers"]
+    return out
+
+
+def _footprint_from_samples(runs: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+    """Total memory of a run's team: the sum over its processes of each process's peak.
+    A process is a worker when there is one per worker (serial, mpi, processes), the whole
+    team when ranks == 1 (threads, gil, openmp) and a rank otherwise (hybrid). PSS (shared
+    pages split between the processes sharing them) is used where available, else peak RSS."""
+    result = pd.DataFrame({"bytes": np.nan, "source": ""}, index=runs.index)
+    for source in ("pss_bytes", "peak_rss_bytes", "rss_bytes"):
+        if source not in samples:
+            continue
+        s = samples[["run", "worker", "rank"]].copy()
+        s["value"] = _valid(samples[source])
+        s = s[s["value"].notna()]
+        if s.empty:
+            continue
+        ranks = runs["ranks"].reindex(s["run"]).to_numpy()
+        workers = runs["workers"].reindex(s["run"]).to_numpy()
+        s["process"] = np.where(ranks == workers, s["worker"], np.where(ranks <= 1, 0, s["rank"]))
+        total = s.groupby(["run", "process"])["value"].max().groupby(level=0).sum()
+        fill = result["bytes"].isna() & result.index.isin(total.index)
+        result.loc[fill, "bytes"] = total.reindex(result.index)[fill]
+        result.loc[fill, "source"] = source
+    return result
+
+
+def unit_size(size, workers, scaling):
+    """The size that stays fixed along a series: the total (strong) or per worker (weak)."""
+    if size is None or size < 0:
+        return -1.0
+    return float(size) / workers if scaling == "weak" else float(size)
+
+
+def _key(value):
+    """Hashable, NaN-free form of a key value (NaN -> None, numpy -> Python)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def params_label(params: str) -> str:
+    """{"sync":"none"} -> sync=none."""
+    if not params:
+        return ""
+    try:
+        obj = json.loads(params)
+    except ValueError:
+        return params
+    if isinstance(obj, dict):
+        return ", ".join(f"{k}={v}" for k, v in obj.items())
+    return params
+
+
+def param_value(params: str, key: str) -> str:
+    try:
+        obj = json.loads(params) if params else {}
+    except ValueError:
+        return ""
+    return str(obj.get(key, "")) if isinstance(obj, dict) else ""
+
+
+def format_count(value) -> str:
+    """8 -> "8", 65536 -> "64Ki", 1048576 -> "1Mi", 8000000 -> "8M", 1.5 -> "1.5"."""
+    if not np.isfinite(value):
+        return "?"
+    if value != int(value) or abs(value) < 1000:
+        return f"{value:g}"
+    v = int(value)
+    for suffix, factor in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if v % factor == 0:
+            return f"{v // factor}{suffix}"
+    for suffix, factor in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if v % factor == 0:
+            return f"{v // factor}{suffix}"
+    return f"{v:g}" if v < 10**6 else f"{v:.3g}"
+
+
+def _worst_status(runs: pd.DataFrame) -> str:
+    statuses = set(runs["status"])
+    for status in ("failed", "incomplete"):
+        if status in statuses:
+            return status
+    if (runs["verified"] == 0).any():
+        return "unverified"
+    return sorted(statuses)[0] if statuses else "ok"
+
+
+# ---------------------------------------------------------------------------------------------
+# The summary: one row per config
+# ---------------------------------------------------------------------------------------------
+
+def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
+              cv_threshold: float = CV_THRESHOLD) -> pd.DataFrame:
+    """One row per config with timing statistics, rates, memory, speedups and flags.
+
+    Statistics come from the config's good runs (status ok, verified not 0). A config with no
+    good run is still listed (status failed/incomplete/unverified), with its times if any, but
+    gets no speedup and serves as nobody's baseline."""
+    reps = rep_table(samples)
+    per_run = run_table(runs, samples)
+    key_columns = [c for c in CONFIG_COLUMNS if c in runs.columns]
+    groups: dict = {}
+    for index, values in zip(runs.index, runs[key_columns].itertuples(index=False)):
+        groups.setdefault(tuple(_key(v) for v in values), []).append(index)
+    rows = []
+    reps_by_run = {run: frame for run, frame in reps.groupby("run")} if not reps.empty else {}
+    for key, index in groups.items():
+        group = runs.loc[index]
+        good = per_run.loc[index, "good"]
+        used = group[good] if good.any() else group
+        status = "ok" if good.any() else _worst_status(group)
+        row = dict(zip(key_columns, key))
+        rep_frames = [reps_by_run[r] for r in used.index if r in reps_by_run]
+        rep_frame = pd.concat(rep_frames) if rep_frames else reps.iloc[0:0]
+        flags = []
+        times = rep_frame["time_s"].to_numpy(dtype=float)
+        if times.size == 0:
+            times = used["wall_s_median"].to_numpy(dtype=float)
+            flags.append("no samples: time is /runs wall_s_median")
+        stats = describe(times)
+        row.update({
+            "size_label": _first(used, "size_label"), "status": status,
+            "n_runs": int(len(used)), "n_excluded": int(len(group) - good.sum()) if good.any() else 0,
+            "n": stats["n"], "median_s": stats["median"], "q1_s": stats["q1"], "q3_s": stats["q3"],
+            "iqr_s": stats["iqr"], "min_s": stats["min"], "max_s": stats["max"], "mean_s": stats["mean"],
+            "cv": stats["cv"],
+            "imbalance": _median(rep_frame["imbalance"]) if len(rep_frame) else math.nan,
+            "compute_s": _median(rep_frame["compute_s"]) if len(rep_frame) else math.nan,
+            "comm_s": _median(rep_frame["comm_s"]) if len(rep_frame) else math.nan,
+            "gil_wait_s": _median(rep_frame["gil_wait_s"]) if len(rep_frame) else math.nan,
+            "cpus_used": float(per_run.loc[used.index, "cpus_used"].max()),
+            "footprint_bytes": _median(per_run.loc[used.index, "footprint_bytes"]),
+            "per_worker_bytes": _median(per_run.loc[used.index, "per_worker_bytes"]),
+            "memory_source": _first(per_run.loc[used.index], "memory_source"),
+            "run_ids": " ".join(str(v) for v in used["run_id"] if v),
+        })
+        for metric in RUN_METRICS:
+            if metric in runs.columns:
+                row[metric] = _median(used[metric])
+        if status != "ok":
+            flags.insert(0, status)
+        if np.isfinite(stats["cv"]) and stats["cv"] > cv_threshold:
+            flags.append(f"noisy (CV {stats['cv']:.2f} > {cv_threshold:g})")
+        if 0 < stats["n"] < MIN_REPS:
+            flags.append(f"only {stats['n']} repetition(s)")
+        if row["n_excluded"]:
+            flags.append(f"{row['n_excluded']} failed/unverified run(s) left out")
+        row["flags"] = "; ".join(flags)
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    for name in ("size", "workers", "ranks", "threads_per_rank", "switch_interval_s"):
+        if name in summary:  # None (from NaN keys) back to numbers
+            summary[name] = pd.to_numeric(summary[name], errors="coerce")
+    for name, default in (("channel", ""), ("switch_interval_s", math.nan), ("gil_release", ""),
+                          ("params", ""), ("pin", ""), ("host", ""), ("ranks", 1),
+                          ("threads_per_rank", 1)):
+        if name not in summary:
+            summary[name] = default
+    summary["unit_size"] = [unit_size(s, w, sc) for s, w, sc in
+                            zip(summary["size"], summary["workers"], summary["scaling"])]
+    summary = add_speedups(summary)
+    summary = add_series_labels(summary)
+    order = ["kernel", "mode", "workers", "size", "scaling", "median_s", "speedup", "efficiency"]
+    rest = [c for c in summary.columns if c not in order]
+    sort_cols = ["kernel", "mode", "scaling", "unit_size", "channel", "params", "switch_interval_s",
+                 "threads_per_rank", "workers"]
+    return summary[order + rest].sort_values(sort_cols, kind="stable", na_position="first") \
+        .reset_index(drop=True)
+
+
+def _median(values) -> float:
+    x = pd.to_numeric(pd.Series(values), errors="coerce").astype(float)
+    x = x[np.isfinite(x)]
+    return float(x.median()) if len(x) else math.nan
+
+
+def _first(frame: pd.DataFrame, column: str):
+    if column not in frame or frame.empty:
+        return ""
+    values = [v for v in frame[column] if isinstance(v, str) and v]
+    return values[0] if values else ""
+
+
+def _series_base(row) -> tuple:
+    return (row["kernel"], row["mode"], row["scaling"], row["unit_size"]) + \
+        tuple(_key(row[c]) for c in SETTING_COLUMNS)
+
+
+def series_key(row) -> tuple:
+    """Series identity: the base plus, for hybrid, the threads per rank (1x4 and 4x1 differ)."""
+    hybrid_tag = int(row["threads_per_rank"]) if row["mode"] == "hybrid" else None
+    return _series_base(row) + (hybrid_tag,)
+
+
+def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
+    """Adds t1_s, speedup, efficiency, karp_flatt, serial_s, speedup_vs_serial (see module doc)."""
+    s = summary.copy()
+    ok = s["status"] == "ok"
+    one = s[ok & (s["workers"] == 1)]
+    same_mode = {}
+    for _, row in one.iterrows():
+        same_mode.setdefault(_series_base(row), row["median_s"])
+    serial = {}
+    for _, row in one[one["mode"] == "serial"].iterrows():
+        serial.setdefault((row["kernel"], row["unit_size"], row["params"], row["host"]), []) \
+            .append((row["scaling"], row["median_s"]))
+
+    cols = {c: [] for c in ("t1_s", "speedup", "efficiency", "karp_flatt", "serial_s", "speedup_vs_serial")}
+    for _, row in s.iterrows():
+        p, tp, scaling = int(row["workers"]), row["median_s"], row["scaling"]
+        base = _series_base(row)
+        t1 = same_mode.get(base)
+        if t1 is None:  # a 1-worker run recorded under the other scaling label is the same run
+            other = ("weak" if scaling == "strong" else "strong",)
+            t1 = same_mode.get(base[:2] + other + base[3:])
+        candidates = serial.get((row["kernel"], row["unit_size"], row["params"], row["host"]), [])
+        ts = next((t for sc, t in candidates if sc == scaling), candidates[0][1] if candidates else None)
+        if row["status"] != "ok":
+            t1 = ts = None
+        speedup, efficiency = speedup_and_efficiency(t1 if t1 is not None else math.nan, tp, p, scaling)
+        serial_speedup, _ = speedup_and_efficiency(ts if ts is not None else math.nan, tp, p, scaling)
+        cols["t1_s"].append(t1 if t1 is not None else math.nan)
+        cols["speedup"].append(speedup)
+        cols["efficiency"].append(efficiency)
+        cols["karp_flatt"].append(float(karp_flatt(speedup, p)) if scaling == "strong" else math.nan)
+        cols["serial_s"].append(ts if ts is not None else math.nan)
+        cols["speedup_vs_serial"].append(serial_speedup)
+    for name, values in cols.items():
+        s[name] = values
+    return s
+
+
+def add_series_labels(summary: pd.DataFrame) -> pd.DataFrame:
+    """series (an integer id) and series_label ("processes channel=pipe"), naming per kernel only
+    the settings that vary among that kernel's rows."""
+    s = summary.copy()
+    keys = [series_key(r) for _, r in s.iterrows()]
+    ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    s["series"] = [ids[k] for k in keys]
+    labels = []
+    varying = {}
+    for (kernel, mode), frame in s.groupby(["kernel", "mode"]):
+        varying[kernel, mode] = [c for c in ["unit_size"] + SETTING_COLUMNS
+                                 if frame[c].map(_key).nunique(dropna=False) > 1]
+    for _, row in s.iterrows():
+        parts = [row["mode"]]
+        if row["mode"] == "hybrid":
+            parts.append(f"{int(row['threads_per_rank'])} thr/rank")
+        for c in varying[row["kernel"], row["mode"]]:
+            value = row[c]
+            if c == "unit_size":
+                parts.append(("n/worker=" if row["scaling"] == "weak" else "n=") + format_count(value))
+            elif c == "switch_interval_s":
+                if np.isfinite(value):
+                    parts.append(f"switch={value * 1e3:g} ms")
+            elif c == "params":
+                if value:
+                    parts.append(params_label(value))
+            elif c == "gil_release":
+                if value and row["mode"] == "gil":
+                    parts.append(f"release={value}")
+            elif value:
+                parts.append(f"{c}={value}")
+        if row["scaling"] == "weak":
+            parts.append("(weak)")
+        labels.append(" ".join(parts))
+    s["series_label"] = labels
+    return s
+
+
+def scaling_fits(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per series with at least two worker counts among its ok rows: the Amdahl fit of
+    time vs workers (strong scaling) or Gustafson's alpha (weak), and the best point."""
+    rows = []
+    ok = summary[(summary["status"] == "ok") & finite(summary["median_s"])]
+    for series, frame in ok.groupby("series"):
+        if frame["workers"].nunique() < 2:
+            continue
+        first = frame.iloc[0]
+        best = frame.loc[frame["workers"].idxmax()]
+        row = {"series": series, "kernel": first["kernel"], "mode": first["mode"],
+               "scaling": first["scaling"], "series_label": first["series_label"],
+               "unit_size": first["unit_size"], "n_points": int(len(frame)),
+               "workers_max": int(best["workers"]), "speedup_at_max": best["speedup"],
+               "efficiency_at_max": best["efficiency"], "serial_fraction": math.nan,
+               "t1_fit_s": math.nan, "r2": math.nan, "rms_s": math.nan,
+               "gustafson_alpha": math.nan, "gustafson_rms": math.nan}
+        if first["scaling"] == "strong":
+            fit = amdahl_fit(frame["workers"], frame["median_s"])
+            if fit is not None:
+                row.update(serial_fraction=fit.serial_fraction, t1_fit_s=fit.t1, r2=fit.r2,
+                           rms_s=fit.rms_s)
+        else:
+            alpha, rms, _ = gustafson_fit(frame["workers"], frame["speedup"])
+            row.update(gustafson_alpha=alpha, gustafson_rms=rms)
+        rows.append(row)
+    columns = ["series", "kernel", "mode", "scaling", "series_label", "unit_size", "n_points",
+               "workers_max", "speedup_at_max", "efficiency_at_max", "serial_fraction", "t1_fit_s",
+               "r2", "rms_s", "gustafson_alpha", "gustafson_rms"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def with_fits(summary: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
+    """summary plus each row's series' serial_fraction / fit quality / Gustafson alpha."""
+    if fits.empty:
+        out = summary.copy()
+        for c in ("serial_fraction", "fit_r2", "gustafson_alpha"):
+            out[c] = math.nan
+        return out
+    extra = fits[["series", "serial_fraction", "r2", "gustafson_alpha"]].rename(columns={"r2": "fit_r2"})
+    return summary.merge(extra, on="series", how="left")
+
+
+# ---------------------------------------------------------------------------------------------
+# Experiment-specific views
+# ---------------------------------------------------------------------------------------------
+
+def pick_series(frame: pd.DataFrame) -> pd.DataFrame:
+    """Of several series, the one with the most worker counts (ties: the first)."""
+    if frame.empty:
+        return frame
+    counts = frame.groupby("series")["workers"].nunique()
+    return frame[frame["series"] == counts.idxmax()]
+
+
+def gil_comparison(summary: pd.DataFrame, cpu_kernel="ep", io_kernel="iowait") -> pd.DataFrame:
+    """Speedup vs workers of a CPU-bound and an I/O-bound kernel in gil and threads modes.
+    One series per (kernel, mode): the most common switch interval, then the longest series."""
+    parts = []
+    ok = summary[(summary["status"] == "ok") & finite(summary["speedup"])]
+    for kernel in (cpu_kernel, io_kernel):
+        for mode in ("gil", "threads"):
+            frame = ok[(ok["kernel"] == kernel) & (ok["mode"] == mode) & (ok["scaling"] == "strong")]
+            if frame.empty:
+                continue
+            if mode == "gil" and frame["switch_interval_s"].notna().any():
+                common = frame["switch_interval_s"].mode().iloc[0]
+                frame = frame[frame["switch_interval_s"] == common]
+            frame = pick_series(frame)
+            parts.append(frame.assign(bound="CPU-bound" if kernel == cpu_kernel else "I/O-bound"))
+    return pd.concat(parts, ignore_index=True) if parts else summary.iloc[0:0]
+
+
+def critical_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Critical-section kernel per (mode, workers, sync variant): median ns per update and lost
+    updates over complete runs. Unverified runs are kept (lost updates make the count wrong,
+    which is the point of sync=none) and counted in `unverified`."""
+    columns = ["mode", "workers", "sync", "ns_per_update", "lost_updates", "runs", "unverified"]
+    if "ns_per_update" not in runs and "lost_updates" not in runs:
+        return pd.DataFrame(columns=columns)
+    frame = runs[(runs["kernel"] == "critical") & (runs["status"] == "ok")].copy()
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["sync"] = frame["params"].map(lambda p: param_value(p, "sync") or "?")
+    for c in ("ns_per_update", "lost_updates"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce") if c in frame else np.nan
+    out = frame.groupby(["mode", "workers", "sync"]).agg(
+        ns_per_update=("ns_per_update", "median"), lost_updates=("lost_updates", "median"),
+        runs=("status", "size"), unverified=("verified", lambda v: int((v == 0).sum())))
+    return out.reset_index()[columns]
+
+
+def pingpong_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Ping-pong latency (half round trip) and bandwidth per (mode, channel, message size)."""
+    columns = ["mode", "channel", "label", "size", "latency_s", "bandwidth_bytes_per_s"]
+    if "latency_s" not in summary:
+        return pd.DataFrame(columns=columns)
+    frame = summary[(summary["kernel"] == "pingpong") & (summary["status"] == "ok")
+                    & finite(summary["latency_s"]) & (summary["latency_s"] > 0) & (summary["size"] > 0)].copy()
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["label"] = [f"{m} / {c}" if c else m for m, c in zip(frame["mode"], frame["channel"])]
+    frame = frame.groupby(["mode", "channel", "label", "size"], as_index=False)["latency_s"].median()
+    frame["bandwidth_bytes_per_s"] = frame["size"] / frame["latency_s"]
+    return frame.sort_values(["label", "size"]).reset_index(drop=True)[columns]
+
+
+def convoy_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """I/O latency of the convoy kernel per mode, workers and GIL switch interval."""
+    columns = ["mode", "workers", "switch_interval_s", "io_latency_median_s", "io_latency_p99_s",
+               "io_ops_per_s"]
+    if "io_latency_median_s" not in summary:
+        return pd.DataFrame(columns=columns)
+    frame = summary[(summary["kernel"] == "convoy") & (summary["status"] == "ok")
+                    & finite(summary["io_latency_median_s"])].copy()
+    for c in columns:
+        if c not in frame:
+            frame[c] = np.nan
+    return frame[columns].sort_values(["mode", "workers", "switch_interval_s"]).reset_index(drop=True)
+
+
+def memory_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Footprint per config where known: kernel, mode, workers, total and per worker."""
+    frame = summary[finite(summary["footprint_bytes"]) & (summary["status"] == "ok")]
+    return frame[["kernel", "mode", "series", "series_label", "scaling", "size", "workers",
+                  "footprint_bytes", "per_worker_bytes", "memory_source"]
+                 + (["runtime_overhead_bytes"] if "runtime_overhead_bytes" in frame else [])] \
+        .reset_index(drop=True)
+
+
+def isolation_matrix(isolation: pd.DataFrame | None) -> pd.DataFrame:
+    """Per (mode, fault): how many of the *other* workers finished unharmed, and what else
+    happened. unharmed_frac = mean over trials of (survivors - corrupted) / (workers - 1)."""
+    columns = ["mode", "fault", "trials", "unharmed_frac", "survivors", "others", "corrupted",
+               "killed", "hung", "detect_s", "others_growth_bytes", "victim_peak_rss_bytes",
+               "leak_shared"]
+    if isolation is None or isolation.empty or not {"mode", "fault"} <= set(isolation.columns):
+        return pd.DataFrame(columns=columns)
+    iso = isolation.copy()
+
+    def num(name, default=0.0):
+        return pd.to_numeric(iso[name], errors="coerce") if name in iso else pd.Series(default, index=iso.index)
+
+    workers = num("workers", np.nan)
+    others = (workers - 1).clip(lower=1)
+    survivors = num("survivors", np.nan)
+    corrupted = num("corrupted").fillna(0).clip(lower=0)
+    iso["_unharmed"] = ((survivors - corrupted) / others).clip(0, 1)
+    iso["_others"], iso["_survivors"], iso["_corrupted"] = others, survivors, corrupted
+    iso["_killed"], iso["_hung"] = num("killed").fillna(0), num("hung").fillna(0)
+    iso["_detect"] = num("detect_s", np.nan).where(lambda v: v >= 0)
+    iso["_growth"] = num("others_peak_rss_growth_bytes", np.nan)
+    iso["_victim"] = num("victim_peak_rss_bytes", np.nan).where(lambda v: v >= 0)
+    out = iso.groupby(["mode", "fault"], sort=False).agg(
+        trials=("_unharmed", "size"), unharmed_frac=("_unharmed", "mean"),
+        survivors=("_survivors", "median"), others=("_others", "median"),
+        corrupted=("_corrupted", "sum"), killed=("_killed", "sum"), hung=("_hung", "sum"),
+        detect_s=("_detect", "median"), others_growth_bytes=("_growth", "median"),
+        victim_peak_rss_bytes=("_victim", "median")).reset_index()
+    out["leak_shared"] = out["others_growth_bytes"] > LEAK_SHARED_BYTES
+    return out[columns]
+
+
+def one_cpu_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """Ok configs with more than one worker whose workers all reported the same CPU."""
+    return summary[(summary["status"] == "ok") & (summary["workers"] > 1)
+                   & (summary["cpus_used"] == 1)].reset_index(drop=True)
+
+
+def extrap_records(summary: pd.DataFrame, reps: pd.DataFrame, runs: pd.DataFrame) -> list[dict]:
+    """Extra-P JSON Lines records: per ok config, params {p: workers, n: size}, the per-repetition
+    times as value, callpath = kernel.mode[.settings], metric "time"."""
+    per_run_good = (runs["status"] == "ok") & (runs["verified"] != 0)
+    times_by_config = {}
+    if not reps.empty:
+        rep_runs = runs.loc[reps["run"]]
+        key_columns = [c for c in CONFIG_COLUMNS if c in runs.columns]
+        keys = [tuple(_key(v) for v in r) for r in rep_runs[key_columns].itertuples(index=False)]
+        good = per_run_good.loc[reps["run"]].to_numpy()
+        for k, t, g in zip(keys, reps["time_s"], good):
+            if g:
+                times_by_config.setdefault(k, []).append(float(t))
+    key_columns = [c for c in CONFIG_COLUMNS if c in summary.columns]
+    records = []
+    for _, row in summary[summary["status"] == "ok"].iterrows():
+        key = tuple(_key(row[c]) for c in key_columns)
+        values = times_by_config.get(key) or ([row["median_s"]] if np.isfinite(row["median_s"]) else [])
+        if not values:
+            continue
+        label = row["series_label"].replace(" ", "_")
+        records.append({"params": {"p": int(row["workers"]), "n": int(row["size"])},
+                        "callpath": f"{row['kernel']}.{row['scaling']}.{label}",
+                        "metric": "time", "value": values})
+    return records
