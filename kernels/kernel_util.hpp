@@ -2,8 +2,10 @@
 // size-class defaults tied to the detected cache size.
 #pragma once
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
@@ -47,5 +49,46 @@ inline std::uint64_t mix64(std::uint64_t x) {
 }
 // Uniform in [0, 1) with 53 random bits.
 inline double uniform01(std::uint64_t x) { return static_cast<double>(mix64(x) >> 11) * 0x1.0p-53; }
+
+// One worker's own wall time per iterate() call, for kernels that turn it into a per-item cost
+// Metric (ns per update, busy time per bee). Storage is sized in setup from warmup + reps, so a
+// timed iteration only reads the clock twice; iterations beyond that (benchmarks) are not kept.
+class IterationTimes {
+ public:
+  void reserve(const Params& p) {
+    warmup_ = static_cast<std::size_t>(std::max(0, p.warmup));
+    seconds_.assign(warmup_ + static_cast<std::size_t>(std::max(0, p.reps)), 0.0);
+    count_ = 0;
+  }
+  void start() { t0_ = std::chrono::steady_clock::now(); }
+  void stop() {
+    if (count_ < seconds_.size())
+      seconds_[count_] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    ++count_;
+  }
+  std::size_t iterations() const { return count_; }
+  // Median over the timed repetitions (all iterations when there were none past the warm-up).
+  double median() const {
+    const std::size_t kept = std::min(count_, seconds_.size());
+    const std::size_t first = kept > warmup_ ? warmup_ : 0;
+    std::vector<double> v(seconds_.begin() + static_cast<std::ptrdiff_t>(first),
+                          seconds_.begin() + static_cast<std::ptrdiff_t>(kept));
+    if (v.empty()) return 0.0;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  }
+  // Sum over the timed repetitions.
+  double timed_total() const {
+    const std::size_t kept = std::min(count_, seconds_.size());
+    double s = 0;
+    for (std::size_t i = kept > warmup_ ? warmup_ : 0; i < kept; ++i) s += seconds_[i];
+    return s;
+  }
+
+ private:
+  std::vector<double> seconds_;
+  std::size_t warmup_ = 0, count_ = 0;
+  std::chrono::steady_clock::time_point t0_{};
+};
 
 }  // namespace corescope::kernel_lib

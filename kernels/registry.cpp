@@ -8,6 +8,10 @@ namespace kernel_lib {
 KernelInfo triad_kernel();
 KernelInfo ep_kernel();
 KernelInfo reduce_kernel();
+KernelInfo stencil_kernel();
+KernelInfo dgemm_kernel();
+KernelInfo critical_kernel();
+KernelInfo farm_kernel();
 }  // namespace kernel_lib
 
 const std::vector<KernelInfo>& kernels() {
@@ -15,6 +19,10 @@ const std::vector<KernelInfo>& kernels() {
       kernel_lib::triad_kernel(),
       kernel_lib::ep_kernel(),
       kernel_lib::reduce_kernel(),
+      kernel_lib::stencil_kernel(),
+      kernel_lib::dgemm_kernel(),
+      kernel_lib::critical_kernel(),
+      kernel_lib::farm_kernel(),
   };
   return table;
 }

@@ -121,6 +121,10 @@ void Worker::do_team_lock() {
 }
 void Worker::do_team_unlock() {}
 
+void Worker::critical_section(void (*)(void*), void*) {
+  throw UsageError("this mode has no OpenMP critical section (only --mode openmp has one)");
+}
+
 void Worker::FreeDeleter::operator()(std::byte* p) const { std::free(p); }
 
 void Worker::run_iteration(Kernel& kernel) { kernel.iterate(*this); }

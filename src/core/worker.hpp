@@ -83,6 +83,15 @@ class Worker {
   void team_lock();
   void team_unlock();
 
+  // Runs f() inside an OpenMP critical section (`#pragma omp critical`), the lock of the founding
+  // notes' +1/-2 example written the OpenMP way. Only openmp mode has one; the others throw
+  // UsageError. One indirect call per use: meant for measuring the critical section itself.
+  template <class F>
+  void omp_critical(F& f) {
+    critical_section([](void* ctx) { (*static_cast<F*>(ctx))(); }, static_cast<void*>(&f));
+  }
+  virtual void critical_section(void (*fn)(void*), void* ctx);
+
   // --- run loop hooks ----------------------------------------------------------------------------
   // One timed iteration of the kernel. gil mode overrides it (to release the GIL around the whole
   // iteration with --gil-release compute).

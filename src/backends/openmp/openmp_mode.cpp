@@ -35,6 +35,11 @@ class OmpWorker : public Worker {
   OmpWorker(int id, int count, SharedTeam& team, std::vector<std::vector<double>>& slots)
       : Worker(id, count, 0, id), team_(team), slots_(slots) {}
   std::string channel() const override { return "atomic"; }
+  // One named critical section for the whole team: every worker is a thread of this region.
+  void critical_section(void (*fn)(void*), void* ctx) override {
+#pragma omp critical(corescope_team_critical)
+    fn(ctx);
+  }
 
  protected:
   void do_barrier() override {
