@@ -229,7 +229,7 @@ class ReportBuilder:
             self.figure(sec, f"efficiency_{plots.safe_name(kernel)}.png", f"{kernel}: efficiency vs workers",
                         plots.efficiency, self.summary, kernel, cores=self.cores)
             rows = self.ok_rows(kernel)
-            rows = rows[(rows["mode"] != "serial") & stats.finite(rows["speedup_vs_serial"])]
+            rows = rows[(rows["mode"] != "serial") & (rows["workers"] > 1) & stats.finite(rows["speedup_vs_serial"])]
             if not rows.empty:
                 best = rows.loc[rows["speedup_vs_serial"].idxmax()]
                 best_overall.append(best)
@@ -272,6 +272,12 @@ class ReportBuilder:
                 headers={"series_label": "series", "median_s": "median T(p)", "karp_flatt": "e(p)"})
                 + '<p class="small">e(p) that grows with p points at overhead that grows with the team '
                   "(communication, synchronisation, contention) rather than a fixed serial part.</p></details>")
+        short = self.ok_rows()
+        short = short[(short["median_s"] < 1e-3) & (short["workers"] > 1)]
+        if len(short):
+            sec.findings.append(f"{len(short)} parallel cell(s) took less than 1 ms per repetition; at that "
+                                "length thread start-up and synchronisation dominate, so speedups understate "
+                                "what larger problems (size M or L) reach.")
         if best_overall:
             top = max(best_overall, key=lambda r: r["speedup_vs_serial"])
             sec.verdict = "supported" if top["speedup_vs_serial"] > 1.5 else "contradicted"
@@ -383,7 +389,11 @@ class ReportBuilder:
                 per_rep = forced.groupby(["run", "rep"])["gil_forced_switches"].sum()
                 sec.findings.append(f"gil mode forced a median of {fmt_num(per_rep.median(), 3)} thread switches "
                                     "per repetition (the switch interval expiring while another thread waits).")
-        if not sec.findings:
+        if self.ok_rows(mode="gil").empty:
+            sec.verdict = "no data"
+            sec.findings.append("No gil-mode runs in this file; the figures show compute and "
+                                "communication only.")
+        elif not sec.findings:
             sec.verdict = "measured" if sec.figures else "no data"
         else:
             gil_ep = gil_rows[gil_rows["kernel"] == "ep"] if not gil_rows.empty else gil_rows
@@ -440,7 +450,9 @@ class ReportBuilder:
             sec.verdict = "mixed"
             sec.findings.append("Only one of the CPU-bound (ep) and I/O-bound (iowait) kernels was run in gil mode.")
         elif sec.findings:
-            sec.verdict = "measured"
+            sec.verdict = "no data"
+            sec.findings.append("No gil-mode runs in this file (corescope run --mode gil); the numbers "
+                                "above are threads without a GIL.")
         return sec
 
     def section_ipc(self) -> Section:
@@ -715,7 +727,9 @@ def _growth_text(lo, hi) -> str:
     if not (plots.is_finite(lo) and plots.is_finite(hi)) or lo <= 0:
         return "growth unknown"
     change = (float(hi) - float(lo)) / float(lo)
-    return f"{'+' if change >= 0 else ''}{change * 100:.0f}%"
+    if abs(change) < 0.005:
+        return "±0%"
+    return f"{'+' if change > 0 else '−'}{abs(change) * 100:.0f}%"
 
 
 def _write_text(path: str, text: str) -> None:

@@ -216,20 +216,26 @@ def _footprint_from_samples(runs: pd.DataFrame, samples: pd.DataFrame) -> pd.Dat
     """Total memory of a run's team: the sum over its processes of each process's peak.
     A process is a worker when there is one per worker (serial, mpi, processes), the whole
     team when ranks == 1 (threads, gil, openmp) and a rank otherwise (hybrid). PSS (shared
-    pages split between the processes sharing them) is used where available, else peak RSS."""
+    pages split between the processes sharing them) is used where every process of the run
+    has it, else peak RSS, else RSS."""
     result = pd.DataFrame({"bytes": np.nan, "source": ""}, index=runs.index)
+    s = samples[["run"]].copy()
+    ranks = runs["ranks"].reindex(s["run"]).to_numpy()
+    workers = runs["workers"].reindex(s["run"]).to_numpy()
+    worker = samples["worker"].to_numpy() if "worker" in samples else np.zeros(len(s))
+    rank = samples["rank"].to_numpy() if "rank" in samples else worker
+    s["process"] = np.where(ranks == workers, worker, np.where(ranks <= 1, 0, rank))
+    processes = s.groupby("run")["process"].nunique()
     for source in ("pss_bytes", "peak_rss_bytes", "rss_bytes"):
         if source not in samples:
             continue
-        s = samples[["run", "worker", "rank"]].copy()
         s["value"] = _valid(samples[source])
-        s = s[s["value"].notna()]
-        if s.empty:
+        per_process = s[s["value"].notna()].groupby(["run", "process"])["value"].max()
+        if per_process.empty:
             continue
-        ranks = runs["ranks"].reindex(s["run"]).to_numpy()
-        workers = runs["workers"].reindex(s["run"]).to_numpy()
-        s["process"] = np.where(ranks == workers, s["worker"], np.where(ranks <= 1, 0, s["rank"]))
-        total = s.groupby(["run", "process"])["value"].max().groupby(level=0).sum()
+        complete = per_process.groupby(level=0).size() == processes.reindex(
+            per_process.index.get_level_values(0).unique())
+        total = per_process.groupby(level=0).sum()[complete]
         fill = result["bytes"].isna() & result.index.isin(total.index)
         result.loc[fill, "bytes"] = total.reindex(result.index)[fill]
         result.loc[fill, "source"] = source
@@ -289,16 +295,6 @@ def format_count(value) -> str:
     return f"{v:g}" if v < 10**6 else f"{v:.3g}"
 
 
-def _worst_status(runs: pd.DataFrame) -> str:
-    statuses = set(runs["status"])
-    for status in ("failed", "incomplete"):
-        if status in statuses:
-            return status
-    if (runs["verified"] == 0).any():
-        return "unverified"
-    return sorted(statuses)[0] if statuses else "ok"
-
-
 # ---------------------------------------------------------------------------------------------
 # The summary: one row per config
 # ---------------------------------------------------------------------------------------------
@@ -313,52 +309,80 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
     reps = rep_table(samples)
     per_run = run_table(runs, samples)
     key_columns = [c for c in CONFIG_COLUMNS if c in runs.columns]
-    groups: dict = {}
-    for index, values in zip(runs.index, runs[key_columns].itertuples(index=False)):
-        groups.setdefault(tuple(_key(v) for v in values), []).append(index)
+    groups: dict = {}   # config key -> positions of its runs
+    for position, values in enumerate(runs[key_columns].itertuples(index=False)):
+        groups.setdefault(tuple(_key(v) for v in values), []).append(position)
+    labels = runs.index.to_numpy()
+    # columns as arrays, indexed by run position (the loop below runs once per config)
+    good_all = per_run["good"].to_numpy(dtype=bool)
+    status_all = runs["status"].to_numpy(dtype=object)
+    verified_all = runs["verified"].to_numpy()
+    wall_median_all = pd.to_numeric(runs["wall_s_median"], errors="coerce").to_numpy(dtype=float)
+    text_all = {c: runs[c].to_numpy(dtype=object) for c in ("size_label", "run_id") if c in runs}
+    per_run_all = {c: per_run[c].to_numpy(dtype=float)
+                   for c in ("cpus_used", "footprint_bytes", "per_worker_bytes")}
+    source_all = per_run["memory_source"].to_numpy(dtype=object)
+    metrics_all = {m: pd.to_numeric(runs[m], errors="coerce").to_numpy(dtype=float)
+                   for m in RUN_METRICS if m in runs.columns}
+    rep_columns = ["time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s"]
+    reps_by_run = {}
+    if not reps.empty:
+        for run, frame in reps.groupby("run"):
+            reps_by_run[run] = {c: frame[c].to_numpy(dtype=float) for c in rep_columns}
+
+    def first_text(values):
+        found = [v for v in values if isinstance(v, str) and v]
+        return found[0] if found else ""
+
     rows = []
-    reps_by_run = {run: frame for run, frame in reps.groupby("run")} if not reps.empty else {}
-    for key, index in groups.items():
-        group = runs.loc[index]
-        good = per_run.loc[index, "good"]
-        used = group[good] if good.any() else group
-        status = "ok" if good.any() else _worst_status(group)
+    for key, positions in groups.items():
+        positions = np.asarray(positions)
+        good = good_all[positions]
+        used = positions[good] if good.any() else positions
+        if good.any():
+            status = "ok"
+        else:
+            statuses = set(status_all[positions])
+            status = next((s for s in ("failed", "incomplete") if s in statuses), None) or \
+                ("unverified" if (verified_all[positions] == 0).any() else sorted(statuses)[0])
         row = dict(zip(key_columns, key))
-        rep_frames = [reps_by_run[r] for r in used.index if r in reps_by_run]
-        rep_frame = pd.concat(rep_frames) if rep_frames else reps.iloc[0:0]
+        rep_parts = [reps_by_run[labels[p]] for p in used if labels[p] in reps_by_run]
+        rep_data = {c: np.concatenate([part[c] for part in rep_parts]) if rep_parts else np.array([])
+                    for c in rep_columns}
         flags = []
-        times = rep_frame["time_s"].to_numpy(dtype=float)
+        times = rep_data["time_s"]
         if times.size == 0:
-            times = used["wall_s_median"].to_numpy(dtype=float)
+            times = wall_median_all[used]
             flags.append("no samples: time is /runs wall_s_median")
         stats = describe(times)
+        n_excluded = int(len(positions) - good.sum()) if good.any() else 0
+        cpus = per_run_all["cpus_used"][used]
         row.update({
-            "size_label": _first(used, "size_label"), "status": status,
-            "n_runs": int(len(used)), "n_excluded": int(len(group) - good.sum()) if good.any() else 0,
+            "size_label": first_text(text_all["size_label"][used]) if "size_label" in text_all else "",
+            "status": status, "n_runs": int(len(used)), "n_excluded": n_excluded,
             "n": stats["n"], "median_s": stats["median"], "q1_s": stats["q1"], "q3_s": stats["q3"],
             "iqr_s": stats["iqr"], "min_s": stats["min"], "max_s": stats["max"], "mean_s": stats["mean"],
             "cv": stats["cv"],
-            "imbalance": _median(rep_frame["imbalance"]) if len(rep_frame) else math.nan,
-            "compute_s": _median(rep_frame["compute_s"]) if len(rep_frame) else math.nan,
-            "comm_s": _median(rep_frame["comm_s"]) if len(rep_frame) else math.nan,
-            "gil_wait_s": _median(rep_frame["gil_wait_s"]) if len(rep_frame) else math.nan,
-            "cpus_used": float(per_run.loc[used.index, "cpus_used"].max()),
-            "footprint_bytes": _median(per_run.loc[used.index, "footprint_bytes"]),
-            "per_worker_bytes": _median(per_run.loc[used.index, "per_worker_bytes"]),
-            "memory_source": _first(per_run.loc[used.index], "memory_source"),
-            "run_ids": " ".join(str(v) for v in used["run_id"] if v),
+            "imbalance": _median(rep_data["imbalance"]),
+            "compute_s": _median(rep_data["compute_s"]),
+            "comm_s": _median(rep_data["comm_s"]),
+            "gil_wait_s": _median(rep_data["gil_wait_s"]),
+            "cpus_used": float(np.nanmax(cpus)) if np.isfinite(cpus).any() else math.nan,
+            "footprint_bytes": _median(per_run_all["footprint_bytes"][used]),
+            "per_worker_bytes": _median(per_run_all["per_worker_bytes"][used]),
+            "memory_source": first_text(source_all[used]),
+            "run_ids": " ".join(str(v) for v in text_all["run_id"][used] if v) if "run_id" in text_all else "",
         })
-        for metric in RUN_METRICS:
-            if metric in runs.columns:
-                row[metric] = _median(used[metric])
+        for metric, values in metrics_all.items():
+            row[metric] = _median(values[used])
         if status != "ok":
             flags.insert(0, status)
         if np.isfinite(stats["cv"]) and stats["cv"] > cv_threshold:
             flags.append(f"noisy (CV {stats['cv']:.2f} > {cv_threshold:g})")
         if 0 < stats["n"] < MIN_REPS:
             flags.append(f"only {stats['n']} repetition(s)")
-        if row["n_excluded"]:
-            flags.append(f"{row['n_excluded']} failed/unverified run(s) left out")
+        if n_excluded:
+            flags.append(f"{n_excluded} failed/unverified run(s) left out")
         row["flags"] = "; ".join(flags)
         rows.append(row)
     summary = pd.DataFrame(rows)
@@ -383,16 +407,12 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
 
 
 def _median(values) -> float:
-    x = pd.to_numeric(pd.Series(values), errors="coerce").astype(float)
+    try:
+        x = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
     x = x[np.isfinite(x)]
-    return float(x.median()) if len(x) else math.nan
-
-
-def _first(frame: pd.DataFrame, column: str):
-    if column not in frame or frame.empty:
-        return ""
-    values = [v for v in frame[column] if isinstance(v, str) and v]
-    return values[0] if values else ""
+    return float(np.median(x)) if x.size else math.nan
 
 
 def _series_base(row) -> tuple:

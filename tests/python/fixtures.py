@@ -277,3 +277,20 @@ def write_minimal(path, **kwargs):
     samples = [{"run": 0, "rep": r, "worker": 0, "rank": 0, "thread": 0, "cpu": 0,
                 "wall_s": w} for r, w in enumerate([0.4, 0.6])]
     return write_results(path, runs, samples, **kwargs)
+
+
+def subset(runs, samples, keep):
+    """The runs whose index is in keep, with their samples re-pointed at the new run rows."""
+    new_index = {old: new for new, old in enumerate(sorted(keep))}
+    return ([runs[i] for i in sorted(keep)],
+            [dict(s, run=new_index[s["run"]]) for s in samples if s["run"] in new_index])
+
+
+def write_small(path, **kwargs):
+    """serial, threads x1 and threads x2 of triad plus one failed run: a quick complete file."""
+    runs, samples, _ = demo_rows()
+    keep = [i for i, r in enumerate(runs) if r["kernel"] == "triad" and r["mode"] in ("serial", "threads")
+            and r["workers"] <= 2]
+    keep.append(next(i for i, r in enumerate(runs) if r["status"] == "failed"))
+    runs, samples = subset(runs, samples, keep)
+    return write_results(path, runs, samples, **kwargs)

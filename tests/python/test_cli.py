@@ -60,8 +60,9 @@ def test_launcher_bad_schema_version(tmp_path):
     assert_one_line_error(result.returncode, result.stderr, "schema_version 9")
 
 
-def test_launcher_writes_report(tmp_path, demo_file):
-    result = run(demo_file, "-o", tmp_path / "rep", "--extrap", tmp_path / "e.jsonl")
+def test_launcher_writes_report(tmp_path):
+    path = fixtures.write_small(tmp_path / "small.h5")
+    result = run(path, "-o", tmp_path / "rep", "--extrap", tmp_path / "e.jsonl")
     assert result.returncode == 0, result.stderr
     assert "wrote" in result.stdout
     for name in ("index.html", "summary.csv", "extrap.jsonl", "speedup_triad.png"):
@@ -69,18 +70,44 @@ def test_launcher_writes_report(tmp_path, demo_file):
     assert (tmp_path / "e.jsonl").is_file()
 
 
-def test_module_entry_point_and_default_output(tmp_path):
+def test_report_on_a_file_corescope_wrote(tmp_path):
+    """The same report on a real file (runs the corescope binary where one is built)."""
+    binary = os.environ.get("CORESCOPE") or os.path.join(REPO, "build", "corescope")
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"no corescope binary at {binary} (set CORESCOPE)")
+    path = tmp_path / "real.h5"
+    for kernel, mode, workers in (("triad", "serial", 1), ("triad", "threads", 1), ("triad", "threads", 2)):
+        subprocess.run([binary, "run", "-k", kernel, "-m", mode, "-w", str(workers), "-s", "S", "-r", "3",
+                        "-o", str(path), "-q"], check=True, timeout=120)
+    result = run(path, "-o", tmp_path / "rep")
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "rep" / "summary.csv") as f:
+        lines = f.read().splitlines()
+    assert lines[0].startswith("kernel,mode,workers,size,scaling,median_s,speedup,efficiency")
+    assert len(lines) == 4
+    with open(tmp_path / "rep" / "speedup_triad.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_module_entry_point_from_analysis_dir(tmp_path):
     path = fixtures.write_minimal(tmp_path / "study.h5")
-    result = subprocess.run([PYTHON, "-m", "corescope_analysis", str(path), "-q"], capture_output=True,
-                            text=True, cwd=os.path.join(REPO, "analysis"), timeout=120)
+    result = subprocess.run([PYTHON, "-m", "corescope_analysis", str(path), "-q", "-o", str(tmp_path / "r")],
+                            capture_output=True, text=True, cwd=os.path.join(REPO, "analysis"), timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-    default_dir = os.path.join(REPO, "analysis", "study-report")
-    try:
-        assert os.path.isfile(os.path.join(default_dir, "index.html"))
-    finally:
-        import shutil
-        shutil.rmtree(default_dir, ignore_errors=True)
+    assert (tmp_path / "r" / "index.html").is_file()
+
+
+def test_default_output_directory_is_named_after_the_file(tmp_path):
+    path = fixtures.write_minimal(tmp_path / "study.h5")
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "analysis"))
+    work = tmp_path / "cwd"
+    work.mkdir()
+    result = subprocess.run([PYTHON, "-m", "corescope_analysis", str(path)], capture_output=True, text=True,
+                            cwd=work, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (work / "study-report" / "index.html").is_file()
+    assert "study-report" in result.stdout
 
 
 def test_usage_error_exits_2(capsys):

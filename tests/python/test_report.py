@@ -42,6 +42,12 @@ def test_every_figure_is_a_png_and_referenced(demo_report):
         assert os.path.isfile(os.path.join(outdir, src)), src
 
 
+def test_no_figure_failed_to_draw(demo_report):
+    outdir, out = demo_report
+    assert not [name for name, why in out.skipped if "could not be drawn" in why]
+    assert {name for name, _ in out.skipped} <= {"memory_convoy.png", "memory_critical.png"}
+
+
 def test_html_is_self_contained(demo_report):
     page = html_of(demo_report[0])
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
@@ -144,3 +150,27 @@ def test_unwritable_output_is_a_typed_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(errors.OutputError):
         report.build_report(io.load(fixtures.write_minimal(tmp_path / "m.h5")), blocker / "sub")
+
+
+@pytest.mark.parametrize("drop_runs, drop_samples", [
+    ({"status", "verified", "params", "switch_interval_s", "channel", "size", "scaling",
+      "threads_per_rank", "ranks", "latency_s", "lost_updates"}, {"compute_s", "cpu"}),
+    ({"host", "pin", "gil_release", "io_latency_median_s"},
+     {"wall_s", "peak_rss_bytes", "rss_bytes", "pss_bytes", "worker", "rank"}),
+])
+def test_report_survives_missing_columns(tmp_path, drop_runs, drop_samples):
+    runs, samples, isolation = fixtures.demo_rows()
+    # one or two runs of each kernel and mode keep this quick but touch every section
+    seen, keep = {}, []
+    for i, r in enumerate(runs):
+        key = (r["kernel"], r["mode"])
+        if seen.get(key, 0) < 2:
+            seen[key] = seen.get(key, 0) + 1
+            keep.append(i)
+    runs, samples = fixtures.subset(runs, samples, keep)
+    runs = [{k: v for k, v in r.items() if k not in drop_runs} for r in runs]
+    samples = [{k: v for k, v in s.items() if k not in drop_samples} for s in samples]
+    path = fixtures.write_results(tmp_path / "partial.h5", runs, samples, isolation[:3])
+    out = report.build_report(io.load(path), tmp_path / "rep")
+    assert not [name for name, why in out.skipped if "could not be drawn" in why]
+    assert os.path.getsize(out.index) > 1000

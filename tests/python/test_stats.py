@@ -249,6 +249,20 @@ def test_memory_footprint_per_process():
     assert stats.run_table(runs, samples)["footprint_bytes"].tolist() == [100, 90, 160]
 
 
+def test_memory_uses_pss_only_where_every_process_has_it():
+    runs, samples = _study([(_run("triad", "processes", 2, 10), [1.0, 1.0])], memory=lambda r, w, k: 60)
+    samples["pss_bytes"] = -1
+    samples.loc[(samples["worker"] == 0) & (samples["rep"] == 1), "pss_bytes"] = 40
+    # worker 1 has no PSS: peak RSS of both processes (60 + 60), not 40 alone
+    table = stats.run_table(runs, samples)
+    assert table["footprint_bytes"].tolist() == [120]
+    assert table["memory_source"].tolist() == ["peak_rss_bytes"]
+    samples.loc[(samples["worker"] == 1) & (samples["rep"] == 0), "pss_bytes"] = 45
+    table = stats.run_table(runs, samples)
+    assert table["footprint_bytes"].tolist() == [85]
+    assert table["memory_source"].tolist() == ["pss_bytes"]
+
+
 def test_isolation_matrix_by_hand():
     iso = pd.DataFrame([
         {"mode": "threads", "fault": "crash", "workers": 4, "survivors": 0, "corrupted": 0},
