@@ -40,7 +40,7 @@ constexpr const char* kTablesGroup = "tables";
 constexpr std::size_t kColumnChunkRows = 4096;
 constexpr std::size_t kRecordChunkBytes = 64 * 1024;
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 std::string error_text(int e) { return std::strerror(e); }
 
 // ---------------------------------------------------------------- paths, locks, files
@@ -222,7 +222,9 @@ void copy_file(const std::string& from, const std::string& to) {
 void fsync_path(const std::string& path, bool directory) {
   Fd fd(::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC));
   if (fd.get() < 0) throw RuntimeFailure("cannot open " + path + " to sync it: " + error_text(errno));
-  if (::fsync(fd.get()) != 0) throw RuntimeFailure("cannot sync " + path + " to disk: " + error_text(errno));
+  // Some file systems cannot sync a directory (EINVAL); the rename is then as durable as they allow.
+  if (::fsync(fd.get()) != 0 && !(directory && errno == EINVAL))
+    throw RuntimeFailure("cannot sync " + path + " to disk: " + error_text(errno));
 }
 
 std::string now_iso8601_utc() {
@@ -263,7 +265,7 @@ Int validate_existing(const std::string& shown, const std::string& file) {
   const auto* name = std::get_if<std::string>(&*schema);
   if (!name || *name != kSchemaName)
     throw UsageError(shown + " is an HDF5 file but not a corescope results file (schema is " +
-                     quoted(h5::scalar_text(*schema)) + ")");
+                     in_quotes(h5::scalar_text(*schema)) + ")");
   const auto version = h5::attribute(root.handle(), "schema_version");
   const auto* number = version ? std::get_if<std::int64_t>(&*version) : nullptr;
   if (!number) throw UsageError(shown + " is a corescope file without an integer schema_version attribute");
@@ -412,14 +414,14 @@ std::vector<std::string> data_groups(const h5::Group& root) {
 void check_rows(const std::vector<GroupRows>& groups) {
   std::set<std::string> group_names;
   for (const auto& g : groups) {
-    const std::string where = "rows for group " + quoted(g.group);
+    const std::string where = "rows for group " + in_quotes(g.group);
     if (!valid_name(g.group) || g.group == kTablesGroup)
       throw RuntimeFailure(where + ": not a usable group name (\"tables\" is reserved, '/' is not allowed)");
     if (!group_names.insert(g.group).second) throw RuntimeFailure(where + ": the group appears twice in one append");
-    if (!valid_name(g.dimension)) throw RuntimeFailure(where + ": invalid dimension name " + quoted(g.dimension));
+    if (!valid_name(g.dimension)) throw RuntimeFailure(where + ": invalid dimension name " + in_quotes(g.dimension));
     std::set<std::string> columns;
     for (const auto& c : g.rows.columns) {
-      if (!valid_name(c.name)) throw RuntimeFailure(where + ": invalid column name " + quoted(c.name));
+      if (!valid_name(c.name)) throw RuntimeFailure(where + ": invalid column name " + in_quotes(c.name));
       if (c.name == g.dimension) throw RuntimeFailure(where + ": column " + c.name + " has the dimension's name");
       if (!columns.insert(c.name).second) throw RuntimeFailure(where + ": column " + c.name + " appears twice");
       if (c.size() != g.rows.rows())
@@ -429,16 +431,17 @@ void check_rows(const std::vector<GroupRows>& groups) {
   }
   for (const auto& g : groups) {
     if (g.link_column.empty()) continue;
-    const std::string where = "rows for group " + quoted(g.group);
+    const std::string where = "rows for group " + in_quotes(g.group);
     const Column* link = g.rows.find(g.link_column);
+    if (!link && g.rows.rows() == 0) continue;  // e.g. a failed run without samples
     if (!link || kind_of(link->values) != h5::Kind::Int64)
-      throw RuntimeFailure(where + ": link column " + quoted(g.link_column) + " is not an int64 column");
+      throw RuntimeFailure(where + ": link column " + in_quotes(g.link_column) + " is not an int64 column");
     const auto target = std::find_if(groups.begin(), groups.end(), [&](const GroupRows& o) { return o.group == g.link_group; });
     const Int limit = target == groups.end() ? 0 : static_cast<Int>(target->rows.rows());
     for (const Int v : std::get<std::vector<Int>>(link->values))
       if (v >= limit)
         throw RuntimeFailure(where + ": " + g.link_column + " = " + std::to_string(v) + " but this append has " +
-                             std::to_string(limit) + " rows of " + quoted(g.link_group));
+                             std::to_string(limit) + " rows of " + in_quotes(g.link_group));
   }
 }
 
@@ -453,7 +456,7 @@ void write_root_attributes(const h5::File& file, const Provenance& provenance) {
   h5::set_attribute(root, "created", now_iso8601_utc());
   h5::set_attribute(root, "software_version", version);
   auto check_name = [&](const std::string& name) {
-    if (!valid_name(name)) throw RuntimeFailure("invalid provenance attribute name " + quoted(name));
+    if (!valid_name(name)) throw RuntimeFailure("invalid provenance attribute name " + in_quotes(name));
     if (name != "software_version" && reserved.count(name))
       throw RuntimeFailure("provenance may not set the root attribute " + name + ", the recorder writes it");
     return name != "software_version";
@@ -474,6 +477,7 @@ std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to *
 void update_records(const h5::Group& root, const std::string& name, const std::vector<std::string>& columns,
                     const std::vector<h5::Dataset>& datasets, const std::vector<Values>& appended,
                     std::size_t old_rows, std::size_t new_rows) {
+  if (columns.empty()) return;  // HDF5 has no empty compound type; the copy appears with the first column
   const h5::Group tables = root.has_group(kTablesGroup) ? root.group(kTablesGroup) : root.create_group(kTablesGroup);
   std::vector<const Values*> appended_ptrs;
   for (const auto& v : appended) appended_ptrs.push_back(&v);
@@ -530,7 +534,7 @@ void append_group(const h5::Group& root, const GroupRows& rows, const Column* sh
     const auto dimension = dimension_of(group);
     if (!dimension) throw RuntimeFailure("/" + name + " has no dimension scale");
     if (*dimension != rows.dimension)
-      throw RuntimeFailure("/" + name + " has dimension " + quoted(*dimension) + ", not " + quoted(rows.dimension));
+      throw RuntimeFailure("/" + name + " has dimension " + in_quotes(*dimension) + ", not " + in_quotes(rows.dimension));
     scale = group.dataset(*dimension);
     old_rows = scale.size();
   } else {
@@ -607,8 +611,8 @@ void write_groups(const h5::Group& root, const std::vector<GroupRows>& groups) {
   }
   for (const auto& g : groups) {
     std::optional<Column> shifted;
-    if (!g.link_column.empty()) {
-      shifted = *g.rows.find(g.link_column);
+    if (const Column* link = g.link_column.empty() ? nullptr : g.rows.find(g.link_column)) {
+      shifted = *link;
       const Int offset = static_cast<Int>(existing[g.link_group]);
       for (Int& v : std::get<std::vector<Int>>(shifted->values))
         if (v >= 0) v += offset;  // negative values mean "no row" and stay so
@@ -675,7 +679,7 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
 Table read_group(const std::string& path, const std::string& group) {
   const std::string file = require_results_file(path).file;
   if (group == kTablesGroup) throw UsageError("/tables holds the compound copies, not a group of rows");
-  if (!valid_name(group)) throw UsageError(quoted(group) + " is not a group name");
+  if (!valid_name(group)) throw UsageError(in_quotes(group) + " is not a group name");
   h5::QuietErrors quiet;
   const h5::File f = h5::File::open(file, false);
   const h5::Group root = f.root();
@@ -685,7 +689,7 @@ Table read_group(const std::string& path, const std::string& group) {
 
 Table read_compound(const std::string& path, const std::string& group) {
   const std::string file = require_results_file(path).file;
-  if (!valid_name(group)) throw UsageError(quoted(group) + " is not a group name");
+  if (!valid_name(group)) throw UsageError(in_quotes(group) + " is not a group name");
   h5::QuietErrors quiet;
   const h5::File f = h5::File::open(file, false);
   const h5::Group root = f.root();
@@ -842,7 +846,8 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
       const auto& [dimension, rows] = tables[group];
       GroupRows& into = batch_group(group, dimension);
       if (into.dimension != dimension)
-        throw UsageError(in.shown + ": /" + group + " has dimension " + dimension + ", another input " + into.dimension);
+        throw UsageError(in.shown + ": /" + group + " has dimension " + in_quotes(dimension) + " but an earlier file has " +
+                         in_quotes(into.dimension));
       std::vector<std::size_t> keep;
       if (has_run_link(rows)) {
         Table picked;
