@@ -31,7 +31,7 @@ GROUPS = {"runs": "run", "samples": "sample", "isolation": "trial"}
 RUN_DEFAULTS = {
     "run_id": "", "kernel": "", "mode": "", "workers": 1, "ranks": 1, "threads_per_rank": 1,
     "size": -1, "size_label": "", "scaling": "strong", "reps": -1, "channel": "",
-    "switch_interval_s": math.nan, "gil_release": "", "verified": -1, "status": "ok",
+    "switch_interval_s": math.nan, "gil_release": "", "gil_policy": "", "verified": -1, "status": "ok",
     "error": "", "params": "", "host": "", "pin": "", "wall_s_median": math.nan,
     "gbytes_per_s": math.nan, "gflops_per_s": math.nan,
 }
@@ -137,7 +137,7 @@ def normalize_params(text) -> str:
 
 def _tidy_runs(runs: pd.DataFrame, notes: list) -> pd.DataFrame:
     runs = _fill_defaults(runs, RUN_DEFAULTS, "runs", notes)
-    for name in ("kernel", "mode", "scaling", "channel", "status", "gil_release", "params", "host",
+    for name in ("kernel", "mode", "scaling", "channel", "status", "gil_release", "gil_policy", "params", "host",
                  "pin", "run_id", "error", "size_label"):
         runs[name] = runs[name].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
                                     else str(v))

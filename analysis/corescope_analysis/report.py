@@ -565,10 +565,15 @@ class ReportBuilder:
         # The scaling section (built first) drew the farm's speedup figure if it had a series.
         if os.path.join(self.outdir, "speedup_farm.png") in self.figures:
             sec.figures.append(("speedup_farm.png", "farm: speedup vs workers (also under Scaling)"))
-        rows = rows.assign(variant=rows["params"].map(lambda p: stats.param_value(p, "variant") or "?"))
+        rows = rows.assign(variant=rows["params"].map(stats.farm_schedule))
+        if "load_imbalance" in rows and stats.finite(rows["load_imbalance"]).any():
+            # the kernel's own measure: busiest worker's busy time / mean busy time
+            rows = rows.assign(imbalance=rows["load_imbalance"].where(stats.finite(rows["load_imbalance"]),
+                                                                      rows["imbalance"]))
         sec.tables.append(html_table(rows, ["mode", "variant", "workers", "median_s", "speedup", "imbalance", "flags"],
                                      {"median_s": fmt_time, "speedup": fmt_x, "imbalance": lambda v: fmt_num(v, 3)},
-                                     row_class=flag_class, headers={"median_s": "median time"}))
+                                     row_class=flag_class, headers={"median_s": "median time",
+                                                                    "variant": "schedule"}))
         top = rows[rows["workers"] == rows["workers"].max()]
         for _, row in top.iterrows():
             sec.findings.append(f"{esc(row['mode'])}, {esc(row['variant'])}, {int(row['workers'])} workers: "
@@ -745,7 +750,7 @@ SUMMARY_CSV_COLUMNS = ["kernel", "mode", "workers", "size", "scaling", "median_s
                        "n", "q1_s", "q3_s", "iqr_s", "min_s", "max_s", "mean_s", "cv", "imbalance",
                        "compute_s", "comm_s", "gil_wait_s", "gbytes_per_s", "gflops_per_s",
                        "footprint_bytes", "per_worker_bytes", "ranks", "threads_per_rank", "channel",
-                       "switch_interval_s", "gil_release", "params", "pin", "host", "size_label",
+                       "switch_interval_s", "gil_release", "gil_policy", "params", "pin", "host", "size_label",
                        "unit_size", "series_label", "t1_s", "serial_s", "status", "n_runs", "n_excluded",
                        "flags", "run_ids"]
 

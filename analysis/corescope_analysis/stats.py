@@ -25,13 +25,13 @@ LEAK_SHARED_BYTES = 1 << 20  # other workers' peak RSS growth above this = they 
 
 # Columns that tell configs apart (those present in the file are used).
 CONFIG_COLUMNS = ["kernel", "mode", "scaling", "size", "workers", "ranks", "threads_per_rank",
-                  "channel", "switch_interval_s", "gil_release", "params", "pin", "host"]
+                  "channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin", "host"]
 # Settings that make a series: CONFIG_COLUMNS without workers/size/ranks/threads_per_rank.
-SETTING_COLUMNS = ["channel", "switch_interval_s", "gil_release", "params", "pin", "host"]
+SETTING_COLUMNS = ["channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin", "host"]
 # Run-level numbers summarized as the median over a config's runs.
 RUN_METRICS = ["gbytes_per_s", "gflops_per_s", "latency_s", "lost_updates", "ns_per_update",
-               "io_ops_per_s", "io_latency_median_s", "io_latency_p99_s", "footprint_pss_bytes",
-               "runtime_overhead_bytes"]
+               "io_ops_per_s", "io_latency_median_s", "io_latency_p99_s", "io_reacquire_median_s",
+               "footprint_pss_bytes", "runtime_overhead_bytes", "load_imbalance"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,6 +271,19 @@ def params_label(params: str) -> str:
     return params
 
 
+def _params_dict(params: str) -> dict:
+    try:
+        obj = json.loads(params) if params else {}
+    except ValueError:
+        return {"params": params}
+    return obj if isinstance(obj, dict) else {"params": params}
+
+
+def farm_schedule(params: str) -> str:
+    """The farm's task distribution: params schedule (variant in older files)."""
+    return param_value(params, "schedule") or param_value(params, "variant") or "?"
+
+
 def param_value(params: str, key: str) -> str:
     try:
         obj = json.loads(params) if params else {}
@@ -389,7 +402,7 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
     for name in ("size", "workers", "ranks", "threads_per_rank", "switch_interval_s"):
         if name in summary:  # None (from NaN keys) back to numbers
             summary[name] = pd.to_numeric(summary[name], errors="coerce")
-    for name, default in (("channel", ""), ("switch_interval_s", math.nan), ("gil_release", ""),
+    for name, default in (("channel", ""), ("switch_interval_s", math.nan), ("gil_release", ""), ("gil_policy", ""),
                           ("params", ""), ("pin", ""), ("host", ""), ("ranks", 1),
                           ("threads_per_rank", 1)):
         if name not in summary:
@@ -472,10 +485,13 @@ def add_series_labels(summary: pd.DataFrame) -> pd.DataFrame:
     ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
     s["series"] = [ids[k] for k in keys]
     labels = []
-    varying = {}
+    varying, varying_params = {}, {}
     for (kernel, mode), frame in s.groupby(["kernel", "mode"]):
         varying[kernel, mode] = [c for c in ["unit_size"] + SETTING_COLUMNS
-                                 if frame[c].map(_key).nunique(dropna=False) > 1]
+                                 if c in frame and frame[c].map(_key).nunique(dropna=False) > 1]
+        parsed = [_params_dict(p) for p in frame["params"]]
+        keys = dict.fromkeys(k for d in parsed for k in d)
+        varying_params[kernel, mode] = [k for k in keys if len({str(d.get(k)) for d in parsed}) > 1]
     for _, row in s.iterrows():
         parts = [row["mode"]]
         if row["mode"] == "hybrid":
@@ -488,11 +504,12 @@ def add_series_labels(summary: pd.DataFrame) -> pd.DataFrame:
                 if np.isfinite(value):
                     parts.append(f"switch={value * 1e3:g} ms")
             elif c == "params":
-                if value:
-                    parts.append(params_label(value))
-            elif c == "gil_release":
+                shown = varying_params[row["kernel"], row["mode"]]
+                values = _params_dict(value)
+                parts.extend(f"{k}={values[k]}" for k in shown if k in values)
+            elif c in ("gil_release", "gil_policy"):
                 if value and row["mode"] == "gil":
-                    parts.append(f"release={value}")
+                    parts.append(f"{c[4:]}={value}")
             elif value:
                 parts.append(f"{c}={value}")
         if row["scaling"] == "weak":
@@ -567,9 +584,15 @@ def gil_comparison(summary: pd.DataFrame, cpu_kernel="ep", io_kernel="iowait") -
             frame = ok[(ok["kernel"] == kernel) & (ok["mode"] == mode) & (ok["scaling"] == "strong")]
             if frame.empty:
                 continue
-            if mode == "gil" and frame["switch_interval_s"].notna().any():
-                common = frame["switch_interval_s"].mode().iloc[0]
-                frame = frame[frame["switch_interval_s"] == common]
+            if mode == "gil":
+                # the default-like settings: GIL released around I/O only, CPython's hand-off,
+                # then the most common switch interval
+                for column, preferred in (("gil_release", "io"), ("gil_policy", "cpython")):
+                    if column in frame and (frame[column] == preferred).any():
+                        frame = frame[frame[column] == preferred]
+                if frame["switch_interval_s"].notna().any():
+                    common = frame["switch_interval_s"].mode().iloc[0]
+                    frame = frame[frame["switch_interval_s"] == common]
             frame = pick_series(frame)
             parts.append(frame.assign(bound="CPU-bound" if kernel == cpu_kernel else "I/O-bound"))
     return pd.concat(parts, ignore_index=True) if parts else summary.iloc[0:0]

@@ -122,7 +122,8 @@ class _Study:
                "ranks": ranks, "threads_per_rank": threads_per_rank, "size": int(size),
                "size_label": "M", "scaling": scaling, "reps": self.reps, "warmup": 1,
                "channel": channel, "switch_interval_s": float(switch_interval_s),
-               "gil_release": "io" if mode == "gil" else "", "verified": int(verified),
+               "gil_release": "io" if mode == "gil" else "", "gil_policy": "cpython" if mode == "gil" else "",
+               "verified": int(verified),
                "status": status, "error": error, "wall_s_median": float(time_s),
                "gbytes_per_s": float(gbytes), "gflops_per_s": float(gflops),
                "started": "2024-05-01T12:00:00Z", "host": "testhost", "launcher": "none",
@@ -235,11 +236,14 @@ def demo_rows(seed=7):
                   metrics={"ns_per_update": ns, "lost_updates": lost})
 
     # Farm: the queen hands out work; dynamic balances it, static does not.
-    for variant, imbalance in (("static", 1.6), ("dynamic", 1.05)):
+    # (params as corescope records them: every declared key, defaults filled in)
+    for schedule, imbalance in (("static", 1.6), ("dynamic", 1.05)):
         for p in (1, 2, 4):
             s.run("farm", "threads", p, amdahl(2.0, 0.05, p) * (imbalance if p > 1 else 1.0),
-                  size=1000, params={"variant": variant}, imbalance=imbalance if p > 1 else 1.0,
-                  noise=0.01)
+                  size=1000, params={"schedule": schedule, "alpha": "1.5", "base": "1000", "grain": "1",
+                                     "seed": "2024"},
+                  imbalance=imbalance if p > 1 else 1.0, noise=0.01,
+                  metrics={"load_imbalance": imbalance if p > 1 else 1.0})
 
     # A wrong answer is shown, never plotted.
     s.run("stencil", "threads", 4, 0.1, size=1_000_000, verified=0)

@@ -310,3 +310,33 @@ def test_format_count_and_params_label():
     assert stats.params_label('{"sync":"none","x":1}') == "sync=none, x=1"
     assert stats.param_value('{"variant":"static"}', "variant") == "static"
     assert stats.param_value("not json", "variant") == ""
+
+
+def test_labels_name_only_the_params_that_vary():
+    params = ['{"alpha":"1.5","schedule":"static"}', '{"alpha":"1.5","schedule":"dynamic"}']
+    runs, samples = _study([(_run("farm", "threads", p, 10, params=q), [1.0 / p] * 3)
+                            for q in params for p in (1, 2)])
+    s = stats.summarize(runs, samples)
+    assert set(s["series_label"]) == {"threads schedule=static", "threads schedule=dynamic"}
+    assert stats.farm_schedule(params[1]) == "dynamic"
+    assert stats.farm_schedule('{"variant":"static"}') == "static"
+
+
+def test_gil_comparison_prefers_io_release_and_common_interval():
+    rows = []
+    for release, interval, slope in (("io", 0.005, 0.0), ("compute", 0.005, 1.0), ("io", 0.05, 0.5)):
+        for p in (1, 2, 4):
+            rows.append((_run("ep", "gil", p, 10, gil_release=release, switch_interval_s=interval),
+                         [1.0 / (1 + slope * (p - 1))] * 3))
+    rows += [(_run("ep", "gil", 2, 10, gil_release="io", switch_interval_s=0.005, params='{"x":1}'),
+              [1.0] * 3)]
+    for p in (1, 2):
+        rows.append((_run("iowait", "threads", p, 10), [1.0 / p] * 3))
+    runs, samples = _study(rows)
+    runs["switch_interval_s"] = runs["switch_interval_s"].astype(float)
+    comparison = stats.gil_comparison(stats.summarize(runs, samples))
+    ep = comparison[comparison["kernel"] == "ep"]
+    assert set(ep["gil_release"]) == {"io"} and set(ep["switch_interval_s"]) == {0.005}
+    assert ep["workers"].tolist() == [1, 2, 4] and ep["speedup"].tolist() == pytest.approx([1, 1, 1])
+    io_rows = comparison[comparison["kernel"] == "iowait"]
+    assert set(io_rows["bound"]) == {"I/O-bound"} and io_rows["speedup"].max() == pytest.approx(2)
