@@ -2,6 +2,7 @@
 // table with built = false, so asking for it can say how to build it.
 #include <algorithm>
 
+#include "backends/gil/gil_mode.hpp"
 #include "backends/openmp/openmp_mode.hpp"
 #include "backends/serial/serial_mode.hpp"
 #include "backends/threads/threads_mode.hpp"
@@ -33,6 +34,8 @@ const std::vector<ModeInfo>& modes() {
     t.push_back({"serial", "the main thread alone: the reference", true, "", false, false, {}, maker(make_serial_mode)});
     t.push_back({"threads", "free-running std::threads sharing one address space", true, "", false, false,
                  {"atomic"}, maker(make_threads_mode)});
+    t.push_back({"gil", "std::threads serialized by an emulated CPython GIL (--switch-interval, --gil-release)", true,
+                 "", false, false, {"atomic"}, maker(make_gil_mode)});
     t.push_back({"openmp", "the threads of one OpenMP parallel region", true, "", false, false, {"atomic"},
                  maker(make_openmp_mode)});
 #if CORESCOPE_HAVE_MPI

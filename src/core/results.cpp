@@ -73,6 +73,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r) {
   b.str("channel", s.channel, "point-to-point channel of the mode");
   b.f64("switch_interval_s", s.mode == "gil" ? s.switch_interval_s : kNaN, "s", "GIL switch interval");
   b.str("gil_release", s.mode == "gil" ? s.gil_release : "", "what runs with the GIL released");
+  b.str("gil_policy", s.mode == "gil" ? s.gil_policy : "", "who gets the GIL when it is released (cpython, fifo)");
   b.i64("verified", r.verified ? 1 : 0, "", "1 if every worker's verification passed");
   b.str("status", r.status, "ok, failed or incomplete");
   b.str("error", r.error, "first error, if any");
@@ -113,6 +114,8 @@ std::vector<record::GroupRows> result_rows(const RunResult& r) {
     t.f64("gil_wait_s", x.gil_wait_s, "s", "time waiting to take the GIL");
     t.i64("gil_acquires", x.gil_acquires, "", "GIL acquisitions");
     t.i64("gil_forced_switches", x.gil_forced_switches, "", "times this worker was forced to drop the GIL");
+    t.i64("gil_voluntary_releases", x.gil_voluntary_releases, "", "times this worker released the GIL around a blocking call");
+    t.i64("gil_drop_requests", x.gil_drop_requests, "", "times this worker, waiting, asked the GIL holder to drop it");
     t.i64("rss_bytes", x.rss_bytes, "B", "resident set size of the process");
     t.i64("peak_rss_bytes", x.peak_rss_bytes, "B", "peak resident set size of the process");
     t.i64("alloc_bytes", x.alloc_bytes, "B", "bytes the kernel allocated for this worker");

@@ -32,7 +32,7 @@ struct RunSpec {
 struct Sample {
   std::int32_t rep = 0, worker = 0, rank = 0, thread = 0, cpu = -1;
   double wall_s = 0, cpu_s = 0, compute_s = 0, comm_s = 0, gil_wait_s = 0;
-  std::int64_t gil_acquires = 0, gil_forced_switches = 0;
+  std::int64_t gil_acquires = 0, gil_forced_switches = 0, gil_voluntary_releases = 0, gil_drop_requests = 0;
   std::int64_t rss_bytes = -1, peak_rss_bytes = -1, alloc_bytes = 0;
   std::int64_t minor_faults = 0, major_faults = 0, vol_ctx_switches = 0, invol_ctx_switches = 0;
   std::int64_t pss_bytes = -1, uss_bytes = -1;  // -1 where the OS cannot tell

@@ -19,11 +19,11 @@ std::atomic<bool> g_memory_detail{true};
 struct Probe {
   platform::ThreadUsage usage;
   double comm_s, gil_wait_s;
-  std::int64_t gil_acquires, gil_forced;
+  std::int64_t gil_acquires, gil_forced, gil_voluntary, gil_requests;
 
   static Probe take(const Worker& w) {
     return {platform::thread_usage(), w.comm_seconds(), w.gil_wait_seconds(), w.gil_acquires(),
-            w.gil_forced_switches()};
+            w.gil_forced_switches(), w.gil_voluntary_releases(), w.gil_drop_requests()};
   }
 };
 
@@ -67,6 +67,8 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     s.compute_s = std::max(0.0, s.wall_s - s.comm_s - s.gil_wait_s);
     s.gil_acquires = after.gil_acquires - before.gil_acquires;
     s.gil_forced_switches = after.gil_forced - before.gil_forced;
+    s.gil_voluntary_releases = after.gil_voluntary - before.gil_voluntary;
+    s.gil_drop_requests = after.gil_requests - before.gil_requests;
     s.minor_faults = delta(after.usage.minor_faults, before.usage.minor_faults);
     s.major_faults = delta(after.usage.major_faults, before.usage.major_faults);
     s.vol_ctx_switches = delta(after.usage.vol_ctx_switches, before.usage.vol_ctx_switches);

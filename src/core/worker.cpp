@@ -21,8 +21,9 @@ constexpr std::size_t kPrivatePadding = 4096;  // a page after each private slic
 // Adds the wall time of one team operation to the worker's communication time.
 class Worker::CommTimer {
  public:
-  explicit CommTimer(Worker& w) : w_(w), t0_(std::chrono::steady_clock::now()) {}
+  explicit CommTimer(Worker& w) : w_(w), t0_(std::chrono::steady_clock::now()) { ++w_.team_op_depth_; }
   ~CommTimer() {
+    --w_.team_op_depth_;
     w_.comm_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   }
 

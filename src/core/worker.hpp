@@ -105,6 +105,8 @@ class Worker {
   virtual double gil_wait_seconds() const { return 0.0; }
   virtual std::int64_t gil_acquires() const { return 0; }
   virtual std::int64_t gil_forced_switches() const { return 0; }
+  virtual std::int64_t gil_voluntary_releases() const { return 0; }  // drops around blocking calls
+  virtual std::int64_t gil_drop_requests() const { return 0; }       // times it asked the holder to drop
 
  protected:
   virtual void do_barrier() = 0;
@@ -124,6 +126,9 @@ class Worker {
   virtual void on_drop_request() {}
   // gil mode points this at the thread's drop-request flag.
   void set_drop_request_flag(const std::atomic<bool>* flag) { drop_request_ = flag; }
+  // True inside a team operation (barrier, allreduce, messages, team_lock): lets gil mode tell
+  // waits for other workers, which must always release the GIL, from a kernel's own blocking().
+  bool in_team_operation() const { return team_op_depth_ > 0; }
 
   // Checks a peer index for point-to-point (throws UsageError when out of range).
   void check_peer(int peer) const;
@@ -139,6 +144,7 @@ class Worker {
   int id_, count_, rank_, thread_;
   const std::atomic<bool>* drop_request_;
   double comm_s_ = 0.0;
+  int team_op_depth_ = 0;
   std::size_t allocated_bytes_ = 0;
   struct FreeDeleter {
     void operator()(std::byte* p) const;
