@@ -12,6 +12,7 @@ KernelInfo stencil_kernel();
 KernelInfo dgemm_kernel();
 KernelInfo critical_kernel();
 KernelInfo farm_kernel();
+KernelInfo pingpong_kernel();
 KernelInfo iowait_kernel();
 KernelInfo convoy_kernel();
 }  // namespace kernel_lib
@@ -25,6 +26,7 @@ const std::vector<KernelInfo>& kernels() {
       kernel_lib::dgemm_kernel(),
       kernel_lib::critical_kernel(),
       kernel_lib::farm_kernel(),
+      kernel_lib::pingpong_kernel(),
       kernel_lib::iowait_kernel(),
       kernel_lib::convoy_kernel(),
   };

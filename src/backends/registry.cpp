@@ -4,6 +4,7 @@
 
 #include "backends/gil/gil_mode.hpp"
 #include "backends/openmp/openmp_mode.hpp"
+#include "backends/processes/processes_mode.hpp"
 #include "backends/serial/serial_mode.hpp"
 #include "backends/threads/threads_mode.hpp"
 #include "core/errors.hpp"
@@ -33,10 +34,10 @@ const std::vector<ModeInfo>& modes() {
     std::vector<ModeInfo> t;
     t.push_back({"serial", "the main thread alone: the reference", true, "", false, false, {}, maker(make_serial_mode)});
     t.push_back({"threads", "free-running std::threads sharing one address space", true, "", false, false,
-                 {"atomic"}, maker(make_threads_mode)});
+                 {"atomic", "event"}, maker(make_threads_mode)});
     t.push_back({"gil", "std::threads serialized by an emulated CPython GIL (--switch-interval, --gil-release)", true,
-                 "", false, false, {"atomic"}, maker(make_gil_mode)});
-    t.push_back({"openmp", "the threads of one OpenMP parallel region", true, "", false, false, {"atomic"},
+                 "", false, false, {"atomic", "event"}, maker(make_gil_mode)});
+    t.push_back({"openmp", "the threads of one OpenMP parallel region", true, "", false, false, {"atomic", "event"},
                  maker(make_openmp_mode)});
 #if CORESCOPE_HAVE_MPI
     t.push_back({"mpi", "MPI ranks with private memory, started by mpirun/mpiexec/srun", true, "", true, false,
@@ -49,6 +50,8 @@ const std::vector<ModeInfo>& modes() {
     t.push_back({"hybrid", "MPI ranks x OpenMP threads (--threads per rank)", false, kMpiHowTo, true, true, {"mpi"},
                  nullptr});
 #endif
+    t.push_back({"processes", "OS processes forked by corescope, no MPI (like Python multiprocessing), over an IPC --channel",
+                 true, "", false, false, processes_channels(), maker(make_processes_mode)});
     return t;
   }();
   return table;

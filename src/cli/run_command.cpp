@@ -149,6 +149,45 @@ int execute(const RunOptions& o, const std::string& command_line) {
   return 0;
 }
 
+// `--size` may name several sizes, "8,64,1K", or a doubling range, "8:4M" = 8, 16, ... 4M
+// (pingpong's message-size sweep): each size is a run of its own with its own /runs row. A
+// failing size is recorded and the others still run; the first failure is reported at the end.
+std::vector<std::string> expand_sizes(const std::string& text) {
+  std::vector<std::string> sizes;
+  for (const auto& item : split(text, ',')) {
+    const auto colon = item.find(':');
+    if (colon == std::string::npos) {
+      sizes.push_back(item);
+      continue;
+    }
+    const std::uint64_t lo = parse_count(item.substr(0, colon), "--size"), hi = parse_count(item.substr(colon + 1), "--size");
+    if (lo == 0 || lo > hi) throw UsageError("--size " + item + ": a range is FROM:TO with 0 < FROM <= TO");
+    for (std::uint64_t v = lo; v <= hi && v != 0; v *= 2)
+      sizes.push_back(v % (1u << 20) == 0 ? std::to_string(v >> 20) + "M"
+                      : v % 1024 == 0     ? std::to_string(v >> 10) + "K"
+                                          : std::to_string(v));
+  }
+  if (sizes.empty()) throw UsageError("--size is empty");
+  return sizes;
+}
+
+int execute_each_size(const RunOptions& o, const std::string& command_line) {
+  const std::vector<std::string> sizes = expand_sizes(o.size);
+  if (sizes.size() == 1) return execute(o, command_line);
+  std::string first_failure;
+  for (const auto& size : sizes) {
+    RunOptions one = o;
+    one.size = size;
+    try {
+      execute(one, command_line);
+    } catch (const RuntimeFailure& e) {
+      if (first_failure.empty()) first_failure = "--size " + size + ": " + e.what();
+    }
+  }
+  if (!first_failure.empty()) throw RuntimeFailure(first_failure);
+  return 0;
+}
+
 }  // namespace
 
 void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
@@ -161,7 +200,8 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
   o->threads_opt = sub->add_option("-t,--threads", o->threads, "OpenMP threads per rank (hybrid mode, default 2)");
   sub->add_option("-s,--size", o->size,
                   "problem size: a count (K/M/G suffixes) in the kernel's unit, or a class S (tests), "
-                  "M (>= 4x last-level cache), L (large)")
+                  "M (>= 4x last-level cache), L (large); a list 8,1K,1M or a doubling range 8:4M runs "
+                  "each size as a run of its own")
       ->capture_default_str();
   sub->add_option("--scaling", o->scaling, "strong: --size is the team total; weak: --size per worker")
       ->capture_default_str();
@@ -175,7 +215,7 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
   o->release_opt = sub->add_option("--gil-release", o->gil_release, "gil: none | io | compute")->capture_default_str();
   o->policy_opt = sub->add_option("--gil-policy", o->gil_policy, "gil: cpython (default)")->capture_default_str();
   sub->add_flag("-q,--quiet", o->quiet, "do not print the result table");
-  sub->callback([o, command_line, &exit_code] { exit_code = execute(*o, command_line); });
+  sub->callback([o, command_line, &exit_code] { exit_code = execute_each_size(*o, command_line); });
 }
 
 }  // namespace corescope::cli

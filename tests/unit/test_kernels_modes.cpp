@@ -17,11 +17,13 @@ struct Case {
   std::string kernel, mode, param;  // param: "" or KEY=VALUE for one variant
   int workers;
   std::string size;  // "S" or a count
+  std::string channel = "";  // "" = the mode's default
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   std::string n = info.param.kernel + "_" + info.param.mode + "_w" + std::to_string(info.param.workers) + "_" +
-                  info.param.size + (info.param.param.empty() ? "" : "_" + info.param.param);
+                  info.param.size + (info.param.param.empty() ? "" : "_" + info.param.param) +
+                  (info.param.channel.empty() ? "" : "_over_" + info.param.channel);
   for (char& c : n)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   return n;
@@ -48,6 +50,12 @@ std::vector<Case> all_cases() {
         for (int w : team) cases.push_back({k.name, mode, variant, w, "S"});
       // Fewer items than some workers get: size 2 over 3 workers (skipped by kernels that refuse).
       if (mode != "serial") cases.push_back({k.name, mode, "", 3, "2"});
+      // Every other channel of the mode: each variant with 3 workers, the default one with 2 too.
+      const auto& channels = find_mode(mode).channels;
+      for (std::size_t c = 1; c < channels.size(); ++c) {
+        cases.push_back({k.name, mode, "", 2, "S", channels[c]});
+        for (const auto& variant : variants) cases.push_back({k.name, mode, variant, 3, "S", channels[c]});
+      }
     }
   }
   return cases;
@@ -65,7 +73,7 @@ TEST_P(EveryKernelEveryMode, CompletesAndVerifies) {
   spec.workers = c.workers;
   spec.ranks = c.mode == "processes" ? c.workers : 1;
   spec.threads_per_rank = c.mode == "processes" ? 1 : c.workers;
-  spec.channel = mode_info.channels.empty() ? "" : mode_info.channels.front();
+  spec.channel = !c.channel.empty() ? c.channel : mode_info.channels.empty() ? "" : mode_info.channels.front();
   spec.size_label = c.size;
   const std::size_t size =
       c.size == "S" ? kernel.size_for_class(SizeClass::S, machine()) : std::stoull(c.size);

@@ -34,7 +34,7 @@ class OmpWorker : public Worker {
  public:
   OmpWorker(int id, int count, SharedTeam& team, std::vector<std::vector<double>>& slots)
       : Worker(id, count, 0, id), team_(team), slots_(slots) {}
-  std::string channel() const override { return "atomic"; }
+  std::string channel() const override { return team_.channel(); }
   // One named critical section for the whole team: every worker is a thread of this region.
   void critical_section(void (*fn)(void*), void* ctx) override {
 #pragma omp critical(corescope_team_critical)
@@ -61,7 +61,7 @@ class OmpWorker : public Worker {
 class OpenmpMode : public Mode {
  public:
   RunResult run(const RunSpec& spec, const KernelInfo& kernel) override {
-    SharedTeam team(spec.workers);
+    SharedTeam team(spec.workers, spec.channel);
     std::vector<std::vector<double>> slots(static_cast<std::size_t>(spec.workers));
     std::vector<WorkerOutcome> outcomes(static_cast<std::size_t>(spec.workers));
     int team_size = 0;

@@ -30,10 +30,14 @@ double reduce_pair(double a, double b, Op op) {
 }
 }  // namespace
 
-SharedTeam::SharedTeam(int size)
-    : size_(size), slots_(static_cast<std::size_t>(size)),
+SharedTeam::SharedTeam(int size, const std::string& channel)
+    : size_(size), channel_(channel.empty() ? "atomic" : channel), slots_(static_cast<std::size_t>(size)),
       mailboxes_(static_cast<std::size_t>(size) * static_cast<std::size_t>(size)),
-      arena_offsets_(static_cast<std::size_t>(size)) {}
+      arena_offsets_(static_cast<std::size_t>(size)) {
+  if (channel_ == "event") events_ = std::make_unique<EventMailboxes>(size);
+  else if (channel_ != "atomic")
+    throw UsageError("unknown channel '" + channel_ + "' for a thread team; channels: atomic, event");
+}
 
 SharedTeam::~SharedTeam() {
   for (void* p : arenas_) std::free(p);
@@ -41,6 +45,7 @@ SharedTeam::~SharedTeam() {
 
 void SharedTeam::abort() {
   aborted_.store(true, std::memory_order_release);
+  if (events_) events_->abort();
   // Wake every sleeper: bump the barrier generation and every mailbox flag's waiters.
   generation_.fetch_add(1, std::memory_order_acq_rel);
   generation_.notify_all();
@@ -90,6 +95,7 @@ void SharedTeam::allreduce(int id, std::span<double> values, Op op) {
 }
 
 void SharedTeam::send(int src, int dst, const void* data, std::size_t bytes) {
+  if (events_) return events_->send(src, dst, data, bytes);
   Mailbox& m = mailboxes_[static_cast<std::size_t>(src) * size_ + dst];
   wait_while(m.full, 1);  // the previous message was taken
   if (m.buffer.size() < bytes) m.buffer.resize(bytes);
@@ -100,6 +106,7 @@ void SharedTeam::send(int src, int dst, const void* data, std::size_t bytes) {
 }
 
 void SharedTeam::recv(int dst, int src, void* data, std::size_t bytes) {
+  if (events_) return events_->recv(dst, src, data, bytes);
   Mailbox& m = mailboxes_[static_cast<std::size_t>(src) * size_ + dst];
   wait_while(m.full, 0);
   if (m.bytes != bytes)

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/shared/event_channel.hpp"
 #include "core/worker.hpp"
 
 namespace corescope {
@@ -24,12 +25,15 @@ struct TeamAborted : std::exception {
 
 class SharedTeam {
  public:
-  explicit SharedTeam(int size);
+  // `channel` picks how point-to-point messages travel: "atomic" (default: a shared buffer and
+  // an atomic flag) or "event" (a condition variable, EventMailboxes).
+  explicit SharedTeam(int size, const std::string& channel = "atomic");
   ~SharedTeam();
   SharedTeam(const SharedTeam&) = delete;
   SharedTeam& operator=(const SharedTeam&) = delete;
 
   int size() const { return size_; }
+  const std::string& channel() const { return channel_; }
 
   // Waits until all size() workers arrived. Spins briefly, then sleeps on a futex.
   void barrier();
@@ -65,6 +69,8 @@ class SharedTeam {
   void wait_while(const std::atomic<std::uint32_t>& flag, std::uint32_t value) const;
 
   const int size_;
+  std::string channel_;
+  std::unique_ptr<EventMailboxes> events_;  // the "event" channel, when chosen
   std::atomic<bool> aborted_{false};
   alignas(64) std::atomic<std::uint32_t> arrived_{0};
   alignas(64) std::atomic<std::uint32_t> generation_{0};

@@ -7,7 +7,7 @@
 namespace corescope {
 
 RunResult run_thread_team(const RunSpec& spec, const KernelInfo& kernel, const ThreadWorkerFactory& make) {
-  SharedTeam team(spec.workers);
+  SharedTeam team(spec.workers, spec.channel);
   std::vector<WorkerOutcome> outcomes(static_cast<std::size_t>(spec.workers));
   std::vector<std::thread> threads;
   threads.reserve(outcomes.size());

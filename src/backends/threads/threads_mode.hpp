@@ -12,7 +12,7 @@ namespace corescope {
 class ThreadWorker : public Worker {
  public:
   ThreadWorker(int id, SharedTeam& team) : Worker(id, team.size(), 0, id), team_(team) {}
-  std::string channel() const override { return "atomic"; }
+  std::string channel() const override { return team_.channel(); }
 
  protected:
   void do_barrier() override { team_.barrier(); }

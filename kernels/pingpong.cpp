@@ -1,0 +1,149 @@
+// pingpong: worker 0 and worker 1 bounce one message of --size bytes back and forth through the
+// mode's channel (MPI messages, a processes channel, the threads' mailboxes); the other workers
+// idle at the barrier. As in the OSU latency test, one timed iteration is many round trips
+// (fewer for large messages), the run loop's warm-up iterations warm the path up, and each
+// repetition is kept in /samples. /runs gets latency_s (median half round trip) and
+// gbytes_per_s (message bytes / half round trip). A size sweep is `--size 8:4M` (one run each).
+//
+// Verification: the message carries the round-trip number in its first and last 8 bytes,
+// checked by the receiver on every hop; the rest is a fixed pattern both sides check at the end.
+#include <algorithm>
+#include <cstring>
+
+#include "core/run.hpp"
+#include "kernels/kernel_util.hpp"
+
+namespace corescope::kernel_lib {
+
+namespace {
+constexpr double kBytesPerRep = 64.0 * 1024 * 1024;  // auto: about this much traffic per repetition
+constexpr long long kMaxRoundTrips = 1000, kMinRoundTrips = 4;
+
+inline unsigned char pattern(std::size_t i) { return static_cast<unsigned char>((i * 131u + 7u) >> 1); }
+
+long long round_trips(const Params& p) {
+  const std::string& v = p.get("round_trips");
+  if (v != "auto") return p.get_int("round_trips");
+  const double fit = kBytesPerRep / static_cast<double>(std::max<std::size_t>(p.size, 1));
+  return std::clamp(static_cast<long long>(fit), kMinRoundTrips, kMaxRoundTrips);
+}
+
+class PingPong : public Kernel {
+ public:
+  void setup(Worker& w, const Params& p) override {
+    bytes_ = p.size;
+    trips_ = round_trips(p);
+    const bool active = w.id() < 2;
+    // alloc_slice is collective: idle workers take an empty slice.
+    out_ = w.alloc_slice<unsigned char>(active ? bytes_ : 0);
+    in_ = w.alloc_slice<unsigned char>(active ? bytes_ : 0);
+    chunked(w, 0, out_.size(), kChunk, [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) {
+        out_[i] = pattern(i);
+        in_[i] = 0;
+      }
+    });
+    head_ = std::min<std::size_t>(8, bytes_);
+    tail_ = bytes_ >= 16 ? 8 : 0;
+    times_.reserve(p);
+  }
+
+  void iterate(Worker& w) override {
+    if (w.id() == 0) {
+      times_.start();
+      for (long long r = 0; r < trips_; ++r, ++hop_) {
+        stamp(out_.data(), hop_);
+        w.send(1, out_.data(), bytes_);
+        w.recv(1, in_.data(), bytes_);
+        if (!stamped(in_.data(), hop_)) ++bad_hops_;
+      }
+      times_.stop();
+    } else if (w.id() == 1) {
+      for (long long r = 0; r < trips_; ++r, ++hop_) {
+        w.recv(0, in_.data(), bytes_);
+        if (!stamped(in_.data(), hop_)) ++bad_hops_;
+        w.send(0, in_.data(), bytes_);  // echo what arrived
+      }
+    }
+  }
+
+  Verification verify(Worker& w) override {
+    // Both active workers hold the last message received; outside the stamps it must be the pattern.
+    double wrong_bytes = 0;
+    if (w.id() < 2 && head_ + tail_ < bytes_)
+      chunked(w, head_, bytes_ - tail_, kChunk, [&](std::size_t lo, std::size_t hi) {
+        for (std::size_t i = lo; i < hi; ++i) wrong_bytes += in_[i] != pattern(i) ? 1 : 0;
+      });
+    const double bad_hops = w.allreduce(static_cast<double>(bad_hops_), Op::sum);
+    wrong_bytes = w.allreduce(wrong_bytes, Op::sum);
+    Verification v;
+    v.ok = bad_hops == 0 && wrong_bytes == 0;
+    v.error = bad_hops + wrong_bytes;
+    if (!v.ok)
+      v.detail = std::to_string(static_cast<long long>(bad_hops)) + " messages arrived with the wrong round-trip stamp, " +
+                 std::to_string(static_cast<long long>(wrong_bytes)) + " payload bytes differ from the pattern";
+    return v;
+  }
+
+  std::vector<Metric> metrics(Worker& w) override {
+    if (w.id() != 0) return {};
+    return {{"latency_s", times_.median() / (2.0 * static_cast<double>(trips_)), "s",
+             "pingpong: median over repetitions of the half round-trip time"},
+            {"round_trips", static_cast<double>(trips_), "", "pingpong: round trips per timed iteration"}};
+  }
+
+ private:
+  // The hop number in the first (up to) 8 bytes and, for messages of 16 bytes or more, the last 8.
+  void stamp(unsigned char* m, std::uint64_t hop) const {
+    std::memcpy(m, &hop, head_);
+    if (tail_) std::memcpy(m + bytes_ - tail_, &hop, tail_);
+  }
+  bool stamped(const unsigned char* m, std::uint64_t hop) const {
+    return std::memcmp(m, &hop, head_) == 0 && (tail_ == 0 || std::memcmp(m + bytes_ - tail_, &hop, tail_) == 0);
+  }
+
+  static constexpr std::size_t kChunk = 4096;  // bytes per GIL check in setup and verify
+  std::size_t bytes_ = 0, head_ = 0, tail_ = 0;
+  long long trips_ = 0;
+  std::uint64_t hop_ = 0, bad_hops_ = 0;
+  std::span<unsigned char> out_, in_;
+  IterationTimes times_;
+};
+}  // namespace
+
+KernelInfo pingpong_kernel() {
+  KernelInfo k;
+  k.name = "pingpong";
+  k.category = "communication";
+  k.description = "workers 0 and 1 bounce a message of --size bytes through the mode's channel (latency, bandwidth)";
+  k.size_unit = "bytes per message";
+  k.params = {{"round_trips", "auto", {},
+               "round trips per timed iteration; auto = 64 MiB of traffic, between 4 and 1000 (OSU style)"}};
+  k.size_for_class = [](SizeClass c, const MachineInfo&) -> std::size_t {
+    switch (c) {
+      case SizeClass::S: return 8;
+      case SizeClass::M: return 1u << 20;
+      case SizeClass::L: return 4u << 20;
+    }
+    return 1u << 20;
+  };
+  k.memory_bytes = [](const Params& p, int) { return 4.0 * static_cast<double>(p.size); };
+  // Every round trip moves the message twice; gbytes_per_s is then bytes / half round trip.
+  k.cost = [](const Params& p, int) {
+    return Cost{2.0 * static_cast<double>(round_trips(p)) * static_cast<double>(p.size), 0.0};
+  };
+  k.validate = [](const RunSpec& spec) {
+    const Params& p = spec.params;
+    if (spec.workers < 2) throw UsageError("kernel pingpong needs at least 2 workers (0 and 1 bounce the message)");
+    if (spec.scaling == "weak")
+      throw UsageError("kernel pingpong: --size is the message size; --scaling weak does not apply");
+    require_positive_size(p, "pingpong");
+    if (p.size > (1ull << 30)) throw UsageError("kernel pingpong: messages are limited to 1 GiB");
+    if (p.get("round_trips") != "auto" && (p.get_int("round_trips") < 1 || p.get_int("round_trips") > 100000000))
+      throw UsageError("kernel pingpong: --param round_trips must be auto or between 1 and 100000000");
+  };
+  k.make = [] { return std::make_unique<PingPong>(); };
+  return k;
+}
+
+}  // namespace corescope::kernel_lib

@@ -1,0 +1,19 @@
+// processes mode: N OS processes forked by corescope itself, without MPI or a launcher (the
+// way Python's multiprocessing works). Private memory per worker; they talk through one of the
+// founding notes' IPC channels (--channel shm | pipe | file | socket, see channels/). The
+// parent process is the supervisor (supervisor.hpp): it collects results, writes the HDF5 file
+// and survives any worker's death.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/mode.hpp"
+
+namespace corescope {
+
+std::unique_ptr<Mode> make_processes_mode();
+// The processes mode's channels, the default first (the mode table lists them).
+std::vector<std::string> processes_channels();
+
+}  // namespace corescope
