@@ -377,9 +377,10 @@ class ReportBuilder:
             for kernel, g in gil_rows.groupby("kernel"):
                 top = g.loc[g["workers"].idxmax()]
                 share = top["gil_wait_s"] / top["median_s"] if top["median_s"] > 0 else math.nan
-                sec.findings.append(f"gil, {esc(kernel)}, {int(top['workers'])} threads: each thread waited "
-                                    f"{fmt_time(top['gil_wait_s'])} of {fmt_time(top['median_s'])} for the GIL "
-                                    f"({fmt_pct(share)}).")
+                sec.findings.append(f"gil, {esc(kernel)}, {int(top['workers'])} threads, per repetition of "
+                                    f"{fmt_time(top['median_s'])}: each thread computed {fmt_time(top['compute_s'])}, "
+                                    f"waited {fmt_time(top['gil_wait_s'])} for the GIL ({fmt_pct(share)}) and "
+                                    f"{fmt_time(top['comm_s'])} in team operations (barriers, reductions).")
         if "gil_forced_switches" in (self.results.samples.columns if self.results.samples is not None else []):
             samples = self.results.samples
             runs = self.results.runs
@@ -416,8 +417,9 @@ class ReportBuilder:
             lo = gil_rows.loc[gil_rows["switch_interval_s"].idxmin()]
             hi = gil_rows.loc[gil_rows["switch_interval_s"].idxmax()]
             text = (f"Convoy: with a {fmt_time(lo['switch_interval_s'])} switch interval an I/O operation took "
-                    f"{fmt_time(lo['io_latency_median_s'])} (median), with {fmt_time(hi['switch_interval_s'])} "
-                    f"{fmt_time(hi['io_latency_median_s'])}")
+                    f"{fmt_time(lo['io_latency_median_s'])} (median)")
+            if hi["switch_interval_s"] != lo["switch_interval_s"]:
+                text += f", with {fmt_time(hi['switch_interval_s'])} {fmt_time(hi['io_latency_median_s'])}"
             ref = table[table["mode"] != "gil"]
             if not ref.empty:
                 text += f"; without a GIL ({esc(ref['mode'].iloc[0])}) {fmt_time(ref['io_latency_median_s'].median())}"
@@ -583,10 +585,12 @@ class ReportBuilder:
 
     def section_one_cpu(self) -> Section:
         sec = Section("one_cpu", "One CPU: concurrency without parallelism",
-                      "Runs whose workers all reported the same CPU (pinned to one core) can only "
-                      "interleave, so they should gain nothing; runs with more workers than cores "
-                      "are oversubscribed and gain at most the number of cores.")
-        rows = stats.one_cpu_rows(self.summary)
+                      "Runs pinned to one CPU (the run's pin setting, with every worker reporting "
+                      "that CPU), or any run on a machine with one hardware thread, can only "
+                      "interleave their workers, so they should gain nothing; runs with more workers "
+                      "than cores are oversubscribed and gain at most the number of cores.")
+        pus = _as_int(self.results.attrs.get("pus")) or self.cores
+        rows = stats.one_cpu_rows(self.summary, single_cpu_machine=pus == 1)
         if not rows.empty:
             sec.tables.append(html_table(rows, ["kernel", "series_label", "workers", "median_s", "speedup",
                                                 "speedup_vs_serial"],
@@ -594,7 +598,7 @@ class ReportBuilder:
                                          headers={"series_label": "series", "median_s": "median time",
                                                   "speedup_vs_serial": "vs serial"}))
             best = rows["speedup"].max()
-            sec.findings.append(f"{len(rows)} configuration(s) ran all workers on one CPU; the best speedup "
+            sec.findings.append(f"{len(rows)} configuration(s) ran all their workers on one CPU; the best speedup "
                                 f"among them was {fmt_x(best)} (with up to {int(rows['workers'].max())} workers).")
             sec.verdict = "supported" if best < 1.25 else "contradicted"
         if self.cores:
@@ -609,7 +613,8 @@ class ReportBuilder:
                 if sec.verdict == "no data":
                     sec.verdict = "supported" if best["speedup"] <= self.cores * 1.1 else "contradicted"
         if not sec.findings:
-            sec.skipped.append("no runs pinned to one CPU and none with more workers than cores")
+            sec.skipped.append("no runs pinned to one CPU and none with more workers than cores "
+                               "(run e.g. with more workers than cores, or pinned to one core)")
         return sec
 
     def section_attention(self) -> str:

@@ -73,6 +73,11 @@ def test_html_fills_in_measured_numbers(demo_report):
     # isolation
     assert "processes: others unharmed in 100% of cases" in text
     assert "the leak raised the others' peak memory by 256.0 MiB" in text
+    # one CPU: the pinned threads/ep run
+    assert "1 configuration(s) ran all their workers on one CPU; the best speedup among them was 0.98×" in text
+    # GIL breakdown: ep under the GIL waits (p-1)/p of the time in the demo
+    assert re.search(r"gil, ep, 4 threads, per repetition of 1\.15 s: each thread computed [\d.]+ ms, "
+                     r"waited [\d.]+ ms for the GIL \(75%\)", text)
 
 
 def test_verdicts_follow_the_demo_data(demo_report):

@@ -340,3 +340,10 @@ def test_gil_comparison_prefers_io_release_and_common_interval():
     assert ep["workers"].tolist() == [1, 2, 4] and ep["speedup"].tolist() == pytest.approx([1, 1, 1])
     io_rows = comparison[comparison["kernel"] == "iowait"]
     assert set(io_rows["bound"]) == {"I/O-bound"} and io_rows["speedup"].max() == pytest.approx(2)
+
+
+def test_one_cpu_needs_pinning_or_a_one_cpu_machine():
+    summary = pd.DataFrame({"status": ["ok"] * 4, "workers": [2, 2, 2, 1], "cpus_used": [1, 1, 2, 1],
+                            "pin": ["cpu0", "", "cpu0", "cpu0"]})
+    assert stats.one_cpu_rows(summary).index.tolist() == [0]          # pinned and all on one CPU
+    assert len(stats.one_cpu_rows(summary, single_cpu_machine=True)) == 3  # every multi-worker row
