@@ -10,6 +10,8 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code);
 void add_list(CLI::App& app, int& exit_code);
 void add_info(CLI::App& app, int& exit_code);
 void add_summary(CLI::App& app, int& exit_code);
+void add_sweep(CLI::App& app, int& exit_code);
+void add_merge(CLI::App& app, int& exit_code);
 
 // True if this process is rank 0 of an MPI launch, or not under a launcher at all: only it
 // prints error messages, so an error common to all ranks is printed once.

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   corescope::cli::add_list(app, exit_code);
   corescope::cli::add_info(app, exit_code);
   corescope::cli::add_summary(app, exit_code);
+  corescope::cli::add_sweep(app, exit_code);
+  corescope::cli::add_merge(app, exit_code);
 
   try {
     app.parse(argc, argv);

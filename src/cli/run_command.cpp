@@ -12,6 +12,8 @@
 #include "core/results.hpp"
 #include "core/text.hpp"
 #include "record/recorder.hpp"
+#include "sweep/launch.hpp"
+#include "sweep/sweep_lock.hpp"
 
 namespace corescope::cli {
 
@@ -34,6 +36,8 @@ struct RunOptions {
   int workers = 0, threads = 0, reps = 10, warmup = 2;
   double switch_interval = 0.005;
   std::vector<std::string> params;
+  // Set by `corescope sweep` for its cells (hidden options).
+  std::string sweep_id, sweep_plan, cell, run_id, pin, launch_command;
   bool quiet = false;
   CLI::Option *threads_opt = nullptr, *switch_opt = nullptr, *release_opt = nullptr, *policy_opt = nullptr,
               *workers_opt = nullptr;
@@ -71,13 +75,6 @@ void check_common(const RunOptions& o, const ModeInfo& mode) {
   }
 }
 
-std::size_t resolve_size(const std::string& text, const KernelInfo& k) {
-  if (text == "S") return k.size_for_class(SizeClass::S, machine());
-  if (text == "M") return k.size_for_class(SizeClass::M, machine());
-  if (text == "L") return k.size_for_class(SizeClass::L, machine());
-  return parse_count(text, "--size");
-}
-
 void check_memory(const KernelInfo& k, const RunSpec& spec) {
   const double need = k.memory_bytes(spec.params, spec.workers);
   const std::int64_t avail = platform::available_memory_bytes();
@@ -90,6 +87,11 @@ int execute(const RunOptions& o, const std::string& command_line) {
   const KernelInfo& kernel = find_kernel(o.kernel);
   const ModeInfo& mode_info = find_mode(o.mode);
   check_common(o, mode_info);
+  if (!o.pin.empty() && o.pin != "none" && o.pin != "cores" && o.pin != "one")
+    throw UsageError("--pin must be none, cores or one");
+  // Before any thread or process of the team exists, so that all of them inherit it.
+  if (o.pin == "one" && platform::restrict_to_one_cpu() < 0)
+    throw RuntimeFailure("--pin one: cannot restrict this process to one CPU");
 
   RunSpec spec;
   spec.kernel = kernel.name;
@@ -103,6 +105,10 @@ int execute(const RunOptions& o, const std::string& command_line) {
   spec.gil_release = o.gil_release;
   spec.gil_policy = o.gil_policy;
   spec.command = command_line;
+  spec.sweep_id = o.sweep_id;
+  spec.sweep_plan = o.sweep_plan;
+  spec.cell = o.cell;
+  spec.pin = o.pin;
   const std::size_t size = resolve_size(o.size, kernel);
 
   auto mode = mode_info.make();
@@ -130,17 +136,31 @@ int execute(const RunOptions& o, const std::string& command_line) {
   RunResult result = mode->run(spec, kernel);
   if (!mode->is_writer()) return 0;  // rank 0 reports for the team
 
-  result.run_id = new_run_id();
+  result.run_id = o.run_id.empty() ? new_run_id() : o.run_id;
   result.started = started;
   result.cost = kernel.cost(spec.params, spec.workers);
-  result.oversubscribed = local_workers(spec, mode_info) > std::max(1, machine().pus);
+  // CPUs the team may use: a launcher may bind each rank to a core of its own, so ranks count
+  // the node; in-process teams count this process's affinity mask (taskset, cgroups, --pin one).
+  const int cpus = o.pin == "one"               ? 1
+                   : mode_info.needs_launcher ? machine().pus
+                                              : std::min(machine().pus, platform::allowed_cpu_count());
+  result.oversubscribed = local_workers(spec, mode_info) > std::max(1, cpus);
+  // Slurm facts for every mode (a threads cell in a batch job has a job too); the launcher and
+  // the MPI library only where a launcher started the team.
+  const sweep::LaunchEnv launch = sweep::launch_env();
+  result.slurm_job_id = launch.slurm_job_id;
+  result.slurm_step_id = launch.slurm_step_id;
+  result.slurm_nodelist = launch.slurm_nodelist;
+  result.slurm_ntasks = launch.slurm_ntasks;
+  result.slurm_cpus_per_task = launch.slurm_cpus_per_task;
+  result.launch_command = o.launch_command;
   if (mode_info.needs_launcher) {
-    const char* job = std::getenv("SLURM_JOB_ID");
-    result.slurm_job_id = job ? job : "";
-    result.launcher = std::getenv("SLURM_STEP_ID") && std::getenv("SLURM_PROCID") ? "srun"
-                      : std::getenv("OMPI_COMM_WORLD_SIZE")                        ? "mpirun"
-                                                                                   : "mpiexec";
+    result.launcher = launch.launcher;
+    result.mpi_flavour = sweep::mpi_flavour();
   }
+  // A cell whose sweep was killed (and may be resumed) must not add a row behind its back.
+  if (!o.sweep_id.empty() && !sweep::sweep_alive(o.out, o.sweep_id))
+    throw RuntimeFailure("the sweep that started this run has ended; its result is not recorded");
   record::append(o.out, file_provenance(), result_rows(result));
   if (!o.quiet) print_run_table({result});
 
@@ -214,7 +234,16 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
                       ->capture_default_str();
   o->release_opt = sub->add_option("--gil-release", o->gil_release, "gil: none | io | compute")->capture_default_str();
   o->policy_opt = sub->add_option("--gil-policy", o->gil_policy, "gil: cpython (default)")->capture_default_str();
+  sub->add_option("--pin", o->pin,
+                  "recorded binding: one runs the whole team on one CPU; none and cores are arranged by "
+                  "corescope sweep (launcher binding, OMP_PROC_BIND/OMP_PLACES)");
   sub->add_flag("-q,--quiet", o->quiet, "do not print the result table");
+  // Hidden: what `corescope sweep` tells its cells (recorded in /runs; docs/sweeps.md).
+  sub->add_option("--sweep-id", o->sweep_id)->group("");
+  sub->add_option("--sweep-plan", o->sweep_plan)->group("");
+  sub->add_option("--cell", o->cell)->group("");
+  sub->add_option("--run-id", o->run_id)->group("");
+  sub->add_option("--launch-command", o->launch_command)->group("");
   sub->callback([o, command_line, &exit_code] { exit_code = execute_each_size(*o, command_line); });
 }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/errors.hpp"
+#include "core/machine.hpp"
 #include "core/text.hpp"
 
 namespace corescope {
@@ -41,6 +42,13 @@ const KernelInfo& find_kernel(const std::string& name) {
   std::vector<std::string> names;
   for (const auto& k : kernels()) names.push_back(k.name);
   throw UsageError("unknown kernel '" + name + "'; valid kernels: " + join(names, ", "));
+}
+
+std::size_t resolve_size(const std::string& text, const KernelInfo& k) {
+  if (text == "S") return k.size_for_class(SizeClass::S, machine());
+  if (text == "M") return k.size_for_class(SizeClass::M, machine());
+  if (text == "L") return k.size_for_class(SizeClass::L, machine());
+  return parse_count(text, "--size");
 }
 
 Params make_params(const KernelInfo& info, std::size_t size, int reps, int warmup,

@@ -93,6 +93,10 @@ const std::vector<KernelInfo>& kernels();
 // Finds a kernel by name or throws UsageError listing the valid names.
 const KernelInfo& find_kernel(const std::string& name);
 
+// The problem size `text` stands for: a class S, M or L (the kernel's default for this machine)
+// or a count with K/M/G suffixes (UsageError on junk).
+std::size_t resolve_size(const std::string& text, const KernelInfo& k);
+
 // Builds Params from --param key=value strings: unknown keys and values not allowed are
 // UsageErrors that list the valid ones.
 Params make_params(const KernelInfo& info, std::size_t size, int reps, int warmup,

@@ -32,4 +32,13 @@ std::string hostname();
 std::string cpu_model();
 int process_id();
 
+// CPUs this process may run on (its affinity mask; a cgroup or taskset shrinks it).
+int allowed_cpu_count();
+// Restricts the calling thread, and so every thread and process it starts later, to the lowest
+// CPU it may run on; returns that CPU, -1 if the OS cannot do it (`corescope run --pin one`).
+int restrict_to_one_cpu();
+// The calling process gets SIGKILL when its parent dies (a sweep's cells die with the sweep);
+// async-signal-safe, for use between fork and exec. A no-op where the OS has no such thing.
+void die_with_parent();
+
 }  // namespace corescope::platform

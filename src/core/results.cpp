@@ -92,6 +92,16 @@ std::vector<record::GroupRows> result_rows(const RunResult& r) {
   b.str("slurm_job_id", r.slurm_job_id, "SLURM_JOB_ID, if any");
   b.str("mpi_thread_level", r.mpi_thread_level, "thread level MPI provided (mpi, hybrid)");
   b.i64("oversubscribed", r.oversubscribed ? 1 : 0, "", "1 if workers exceed the hardware threads");
+  b.str("mpi_flavour", r.mpi_flavour, "MPI library of the run: OpenMPI or MPICH (mpi, hybrid)");
+  b.str("launch_command", r.launch_command, "launcher words corescope sweep put before corescope run");
+  b.str("slurm_step_id", r.slurm_step_id, "SLURM_STEP_ID, if any");
+  b.str("slurm_nodelist", r.slurm_nodelist, "SLURM_JOB_NODELIST, if any");
+  b.i64("slurm_ntasks", r.slurm_ntasks, "", "tasks of the Slurm step or job (-1 outside Slurm)");
+  b.i64("slurm_cpus_per_task", r.slurm_cpus_per_task, "", "SLURM_CPUS_PER_TASK (-1 if not set)");
+  b.str("sweep_id", s.sweep_id, "id of the corescope sweep invocation that ran this cell");
+  b.str("sweep_plan", s.sweep_plan, "hash of the sweep's plan (cells, reps, warm-up)");
+  b.str("cell", s.cell, "the sweep cell: kernel/mode/team/scaling/size/pin");
+  b.str("pin", s.pin, "binding the sweep arranged: none, cores or one");
   b.str("command", s.command, "command line");
   b.str("params", to_json(s.params.values), "kernel parameters as JSON");
   for (const auto& m : r.metrics) b.f64(m.name, m.value, m.units, m.long_name);

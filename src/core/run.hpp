@@ -24,6 +24,10 @@ struct RunSpec {
   std::string gil_release = "io";    // gil mode only: none | io | compute
   std::string gil_policy = "cpython";
   std::string command;       // the command line, recorded
+  // Set when `corescope sweep` started this run (docs/sweeps.md): the sweep invocation, its
+  // plan's hash, the cell's key (what --resume looks for) and the binding it arranged.
+  std::string sweep_id, sweep_plan, cell;
+  std::string pin;           // none | cores | one; "" when nobody arranged the binding
 };
 
 // One timed repetition of one worker. Trivially copyable so that process and MPI modes can ship
@@ -67,6 +71,10 @@ struct RunResult {
   std::string slurm_job_id;
   std::string mpi_thread_level;
   bool oversubscribed = false;
+  std::string slurm_step_id, slurm_nodelist;
+  int slurm_ntasks = -1, slurm_cpus_per_task = -1;
+  std::string mpi_flavour;     // OpenMPI | MPICH (mpi, hybrid)
+  std::string launch_command;  // the launcher words a sweep put before `corescope run`
 };
 
 // Fills status/verified/samples/metrics from the outcomes of all workers.

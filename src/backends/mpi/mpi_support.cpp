@@ -9,15 +9,11 @@
 
 #include "core/errors.hpp"
 #include "core/outcome_codec.hpp"
+#include "sweep/launch.hpp"
 
 namespace corescope::mpi {
 
 namespace {
-const char* env(const char* name) {
-  const char* v = std::getenv(name);
-  return (v && *v) ? v : nullptr;
-}
-
 void finalize_at_exit() {
   int init = 0, fin = 0;
   MPI_Initialized(&init);
@@ -37,21 +33,15 @@ std::string level_name(int level) {
 }  // namespace
 
 LauncherInfo detect_launcher() {
+  const sweep::LaunchEnv e = sweep::launch_env();
   LauncherInfo l;
-  if (env("SLURM_STEP_ID") && env("SLURM_PROCID") && (env("SLURM_STEP_NUM_TASKS") || env("SLURM_NTASKS")))
-    l.name = "srun";
-  else if (env("OMPI_COMM_WORLD_SIZE"))
-    l.name = "mpirun";
-  else if (env("PMI_SIZE") || env("PMI_RANK") || env("HYDI_CONTROL_FD") || env("PMIX_RANK") || env("MPI_LOCALNRANKS"))
-    l.name = "mpiexec";
-  if (const char* v = env("SLURM_JOB_ID")) l.slurm_job_id = v;
-  if (const char* v = env("SLURM_STEP_ID")) l.slurm_step_id = v;
-  if (const char* v = env("SLURM_JOB_NODELIST")) l.slurm_nodelist = v;
-  if (const char* v = env("SLURM_CPUS_PER_TASK")) l.slurm_cpus_per_task = v;
-  if (l.name == "srun") {
-    const char* n = env("SLURM_STEP_NUM_TASKS") ? env("SLURM_STEP_NUM_TASKS") : env("SLURM_NTASKS");
-    l.slurm_ntasks = std::atoi(n);
-  }
+  l.name = e.launcher;
+  l.slurm_job_id = e.slurm_job_id;
+  l.slurm_step_id = e.slurm_step_id;
+  l.slurm_nodelist = e.slurm_nodelist;
+  if (e.slurm_cpus_per_task > 0) l.slurm_cpus_per_task = std::to_string(e.slurm_cpus_per_task);
+  l.slurm_ntasks = e.launcher == "srun" ? e.launcher_size : -1;
+  l.launcher_size = e.launcher_size;
 #if defined(OPEN_MPI)
   l.flavour = "OpenMPI";
 #elif defined(MPICH)
@@ -105,6 +95,12 @@ void check_world(const std::string& mode, int workers_asked, int threads_per_ran
     throw UsageError("srun started " + std::to_string(l.slurm_ntasks) + " tasks but MPI sees a world of " +
                      std::to_string(size) + " (each task is a singleton): use srun --mpi=" +
                      std::string(l.flavour == "MPICH" ? "pmi2" : "pmix"));
+  // Another MPI's launcher (Open MPI's mpirun starting an MPICH build, or the reverse) also
+  // starts singletons: each process is rank 0 of its own world of 1.
+  if (l.name != "srun" && l.launcher_size > 0 && l.launcher_size != size)
+    throw UsageError(l.name + " started " + std::to_string(l.launcher_size) + " processes but MPI sees a world of " +
+                     std::to_string(size) + ": this corescope is built with " + l.flavour + "; start it with " +
+                     (l.flavour == "MPICH" ? "MPICH's mpiexec (mpiexec.mpich)" : "Open MPI's mpirun"));
   if (workers_asked > 0 && workers_asked != size * threads_per_rank)
     throw UsageError("--workers " + std::to_string(workers_asked) + " disagrees with the launcher: " +
                      std::to_string(size) + " ranks" +
@@ -193,12 +189,15 @@ struct SharedWindows::State {
 
 SharedWindows::SharedWindows() : state_(new State) {
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &state_->node);
-  MPI_Win_create(&state_->lock_word, sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD, &state_->lock_window);
+  // A world of one rank has nobody to exclude, and Open MPI cannot even create the window there
+  // (its one-sided components need a second process: MPI_ERR_WIN from `mpirun -np 1`).
+  if (world_size() > 1)
+    MPI_Win_create(&state_->lock_word, sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD, &state_->lock_window);
 }
 
 SharedWindows::~SharedWindows() {
   for (auto& w : state_->windows) MPI_Win_free(&w);
-  MPI_Win_free(&state_->lock_window);
+  if (state_->lock_window != MPI_WIN_NULL) MPI_Win_free(&state_->lock_window);
   MPI_Comm_free(&state_->node);
   delete state_;
 }
@@ -225,12 +224,15 @@ void* SharedWindows::allocate(std::size_t bytes) {
 }
 
 void SharedWindows::lock() {
+  if (state_->lock_window == MPI_WIN_NULL) return;
   MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, state_->lock_window);
   // An epoch may start lazily; an operation flushed to the target makes sure the lock is held.
   MPI_Get(&state_->scratch, 1, MPI_INT, 0, 0, 1, MPI_INT, state_->lock_window);
   MPI_Win_flush(0, state_->lock_window);
 }
 
-void SharedWindows::unlock() { MPI_Win_unlock(0, state_->lock_window); }
+void SharedWindows::unlock() {
+  if (state_->lock_window != MPI_WIN_NULL) MPI_Win_unlock(0, state_->lock_window);
+}
 
 }  // namespace corescope::mpi

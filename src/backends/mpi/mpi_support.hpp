@@ -15,6 +15,7 @@ struct LauncherInfo {
   std::string flavour;        // OpenMPI | MPICH | ...
   std::string slurm_job_id, slurm_step_id, slurm_nodelist, slurm_cpus_per_task;
   int slurm_ntasks = -1;
+  int launcher_size = -1;     // processes the launcher says it started, -1 if unknown
 };
 // From the environment the launcher set (before MPI_Init).
 LauncherInfo detect_launcher();

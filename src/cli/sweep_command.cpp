@@ -1,0 +1,422 @@
+// `corescope sweep`: expands a matrix of kernels x modes x team shapes (from options or a plan
+// file) and runs each cell as a child `corescope run`, under mpirun/mpiexec/srun for mpi and
+// hybrid cells; every cell lands in one results file, a failing cell is recorded and the sweep
+// goes on, and --resume skips the cells already done. See docs/sweeps.md.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "cli/commands.hpp"
+#include "core/errors.hpp"
+#include "core/kernel.hpp"
+#include "core/machine.hpp"
+#include "core/platform.hpp"
+#include "core/results.hpp"
+#include "core/text.hpp"
+#include "record/recorder.hpp"
+#include "sweep/child.hpp"
+#include "sweep/launch.hpp"
+#include "sweep/plan.hpp"
+#include "sweep/sweep_lock.hpp"
+
+namespace corescope::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SweepOptions {
+  std::map<std::string, std::string> values;       // plan keys given as options
+  std::map<std::string, CLI::Option*> options;
+  std::string plan, out = "results.h5", shard, mpirun;
+  bool resume = false, quiet = false, dry_run = false;
+};
+
+// What a finished cell left in the file.
+struct CellOutcome {
+  bool found = false, ok = false, verified = false;
+  double wall_s_median = NAN;
+  std::string error;
+};
+
+std::string text_at(const record::Column* c, std::size_t row) {
+  if (!c) return "";
+  if (const auto* v = std::get_if<std::vector<std::string>>(&c->values)) return (*v)[row];
+  return "";
+}
+
+record::Int int_at(const record::Column* c, std::size_t row) {
+  if (!c) return record::kMissingInt;
+  if (const auto* v = std::get_if<std::vector<record::Int>>(&c->values)) return (*v)[row];
+  return record::kMissingInt;
+}
+
+CellOutcome find_run(const std::string& out, const std::string& run_id) {
+  CellOutcome o;
+  if (!fs::exists(out)) return o;
+  const record::Table runs = record::read_group(out, "runs");
+  const record::Column* ids = runs.find("run_id");
+  for (std::size_t r = runs.rows(); ids && r-- > 0;) {
+    if (text_at(ids, r) != run_id) continue;
+    o.found = true;
+    o.ok = text_at(runs.find("status"), r) == "ok";
+    o.verified = int_at(runs.find("verified"), r) == 1;
+    o.error = text_at(runs.find("error"), r);
+    if (const auto* c = runs.find("wall_s_median"))
+      if (const auto* v = std::get_if<std::vector<double>>(&c->values)) o.wall_s_median = (*v)[r];
+    break;
+  }
+  return o;
+}
+
+// Cells of `plan` already complete in `out` (status ok). Refuses a file whose sweep rows all
+// come from other plans: resuming onto it would mix two studies.
+std::set<std::string> completed_cells(const std::string& out, const std::string& shown, const std::string& plan) {
+  std::set<std::string> done;
+  if (!fs::exists(out)) return done;
+  const record::Table runs = record::read_group(out, "runs");
+  const record::Column* cell = runs.find("cell");
+  const record::Column* plans = runs.find("sweep_plan");
+  const record::Column* status = runs.find("status");
+  std::set<std::string> other_plans;
+  bool this_plan = false;
+  for (std::size_t r = 0; cell && plans && r < runs.rows(); ++r) {
+    const std::string p = text_at(plans, r);
+    if (p.empty()) continue;
+    if (p != plan) {
+      other_plans.insert(p);
+      continue;
+    }
+    this_plan = true;
+    if (text_at(status, r) == "ok") done.insert(text_at(cell, r));
+  }
+  if (!this_plan && !other_plans.empty())
+    throw UsageError("--resume: " + shown + " was written by a different sweep plan (" + *other_plans.begin() +
+                     ", this plan is " + plan + "): kernels, modes, workers, sizes, scaling, pin, reps or warm-up "
+                     "differ; use another --out, or leave out --resume to add these cells to it");
+  return done;
+}
+
+std::string clock_text(double s) {
+  if (!(s >= 0) || !std::isfinite(s)) return "?";
+  const long t = std::lround(s);
+  char buf[32];
+  if (s < 9.95) std::snprintf(buf, sizeof buf, "%.1fs", s);
+  else if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, t / 60 % 60);
+  else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  else std::snprintf(buf, sizeof buf, "%lds", t);
+  return buf;
+}
+
+// Progress: a redrawn bar with ETA on a terminal (stderr), one plain line per cell otherwise
+// (stdout, for job logs), nothing with --quiet.
+class Progress {
+ public:
+  Progress(int total, bool quiet) : total_(total), quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1) {}
+
+  void say(const std::string& line) {
+    if (quiet_) return;
+    clear();
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+    draw();
+  }
+  void skip() { ++skipped_; ++position_; }
+  void start(const std::string& key) {
+    current_ = key;
+    elapsed_ = 0;
+    draw();
+  }
+  void tick(double elapsed) {
+    elapsed_ = elapsed;
+    draw();
+  }
+  void finish(const std::string& key, const std::string& outcome, double seconds) {
+    ++position_;
+    ++ran_;
+    spent_ += seconds;
+    current_.clear();
+    if (quiet_) return;
+    const std::string line = "[" + std::to_string(position_) + "/" + std::to_string(total_) + "] " + key + ": " +
+                             outcome + " (" + human_seconds(seconds) + ") ETA " + clock_text(eta());
+    if (outcome.rfind("ok", 0) != 0) ++failed_;
+    if (tty_) {
+      if (outcome.rfind("ok", 0) != 0) say(line);  // failures stay on screen above the bar
+      else draw();
+    } else {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
+  }
+  void done() {
+    clear();
+    finished_ = true;
+  }
+  int ran() const { return ran_; }
+  int skipped() const { return skipped_; }
+
+ private:
+  double eta() const {
+    const int left = total_ - position_;
+    if (left == 0) return 0;
+    if (ran_ == 0) return NAN;
+    return spent_ / ran_ * left - (current_.empty() ? 0 : std::min(elapsed_, spent_ / ran_));
+  }
+  void clear() {
+    if (tty_ && !quiet_ && drawn_) std::fprintf(stderr, "\r\x1b[K");
+    drawn_ = false;
+  }
+  void draw() {
+    if (!tty_ || quiet_ || finished_) return;
+    constexpr int width = 28;
+    const int filled = total_ ? position_ * width / total_ : width;
+    std::string bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
+                      std::string(static_cast<std::size_t>(width - filled), '.') + "]";
+    std::string line = bar + " " + std::to_string(position_) + "/" + std::to_string(total_) + "  ETA " +
+                       clock_text(eta());
+    if (failed_) line += "  " + std::to_string(failed_) + " failed";
+    if (!current_.empty()) line += "  " + current_ + " " + clock_text(elapsed_);
+    std::fprintf(stderr, "\r\x1b[K%s", line.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+
+  int total_, position_ = 0, ran_ = 0, skipped_ = 0;
+  bool quiet_, tty_, drawn_ = false, finished_ = false;
+  int failed_ = 0;
+  double spent_ = 0, elapsed_ = 0;
+  std::string current_;
+};
+
+// The row a cell gets when its child left none (it crashed, timed out, or never started).
+void record_failed_cell(const std::string& out, const sweep::Cell& cell, const sweep::Settings& s,
+                        const std::string& run_id, const std::string& started, const std::string& command,
+                        const std::string& plan, const std::string& sweep_id, const sweep::CellLaunch& launch,
+                        const sweep::Launcher* launcher, const std::string& error) {
+  RunResult r;
+  RunSpec& spec = r.spec;
+  spec.kernel = cell.kernel;
+  spec.mode = cell.mode;
+  spec.workers = cell.workers;
+  spec.ranks = cell.launched ? cell.ranks : 1;
+  spec.threads_per_rank = cell.threads;
+  spec.size_label = cell.size;
+  spec.scaling = cell.scaling;
+  try {
+    std::size_t size = resolve_size(cell.size, find_kernel(cell.kernel));
+    if (cell.scaling == "weak") size *= static_cast<std::size_t>(cell.workers);
+    spec.params.size = size;
+  } catch (const std::exception&) {
+  }
+  spec.params.reps = s.reps;
+  spec.params.warmup = s.warmup;
+  spec.command = command;
+  spec.sweep_id = sweep_id;
+  spec.sweep_plan = plan;
+  spec.cell = cell.key;
+  spec.pin = cell.pin;
+  r.run_id = run_id;
+  r.started = started;
+  r.status = "failed";
+  r.error = error;
+  const sweep::LaunchEnv env = sweep::launch_env();
+  r.slurm_job_id = env.slurm_job_id;
+  r.slurm_nodelist = env.slurm_nodelist;
+  r.slurm_ntasks = env.slurm_ntasks;
+  r.slurm_cpus_per_task = env.slurm_cpus_per_task;
+  if (cell.launched && launcher) {
+    r.launcher = launcher->kind;
+    r.mpi_flavour = launcher->flavour;
+    r.launch_command = launch.text();
+  }
+  auto groups = result_rows(r);
+  std::erase_if(groups, [](const record::GroupRows& g) { return g.rows.rows() == 0; });
+  record::append(out, file_provenance(), groups);
+}
+
+int execute(SweepOptions& o) {
+  // CPUs the sweep may use: `max` and `pow2` resolve to them. Inside a Slurm job, the job's CPUs
+  // on this node (a node without task binding shows the batch script every CPU).
+  int cpus = platform::allowed_cpu_count();
+  if (const int slurm = sweep::launch_env().slurm_cpus_on_node; slurm > 0 && !sweep::launch_env().slurm_job_id.empty())
+    cpus = std::min(cpus, slurm);
+  const int cores = std::max(1, std::min(machine().cores > 0 ? machine().cores : cpus, cpus));
+
+  sweep::Settings s;
+  if (!o.plan.empty()) {
+    if (o.plan == "-") {
+      sweep::read_plan(s, std::cin, "<stdin>", cpus);
+    } else {
+      std::ifstream in(o.plan);
+      if (!in) throw UsageError("cannot read plan " + o.plan);
+      sweep::read_plan(s, in, o.plan, cpus);
+    }
+  }
+  for (const auto& [key, opt] : o.options)  // options given on the command line win over the plan
+    if (opt->count()) sweep::apply(s, key, o.values[key], "--" + key, cpus);
+
+  if (sweep::launch_env().launcher != "none")
+    throw UsageError("start corescope sweep directly, not under mpirun/mpiexec/srun: it starts a launcher for "
+                     "each mpi and hybrid cell itself");
+  const std::vector<sweep::Cell> all = sweep::expand(s, cpus);
+  const std::string plan = sweep::plan_hash(s, all);  // over all shards: their files merge as one plan
+  sweep::Shard shard;
+  if (!o.shard.empty()) shard = sweep::parse_shard(o.shard);
+  std::vector<sweep::Cell> cells;
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (static_cast<int>(i % static_cast<std::size_t>(shard.count)) == shard.index) cells.push_back(all[i]);
+
+  std::optional<sweep::Launcher> launcher;
+  if (std::any_of(cells.begin(), cells.end(), [](const sweep::Cell& c) { return c.launched; }))
+    launcher = sweep::find_launcher(s.launcher, o.mpirun);
+
+  const std::string out = fs::absolute(o.out).lexically_normal().string();
+  record::check_output(out);
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const std::string sweep_id = new_run_id().substr(0, 16);
+
+  auto run_argv = [&](const sweep::Cell& c, const std::string& run_id, const sweep::CellLaunch& launch) {
+    std::vector<std::string> a = {self, "run", "-k", c.kernel, "-m", c.mode, "-w", std::to_string(c.workers)};
+    if (c.split) a.insert(a.end(), {"-t", std::to_string(c.threads)});
+    a.insert(a.end(), {"-s", c.size, "--scaling", c.scaling, "-r", std::to_string(s.reps), "--warmup",
+                       std::to_string(s.warmup), "-o", out, "-q", "--pin", c.pin, "--sweep-id", sweep_id,
+                       "--sweep-plan", plan, "--cell", c.key, "--run-id", run_id});
+    if (!launch.prefix.empty()) a.insert(a.end(), {"--launch-command", launch.text()});
+    return a;
+  };
+
+  if (o.dry_run) {
+    std::printf("plan %s: %zu cells%s\n", plan.c_str(), cells.size(),
+                shard.count > 1 ? (" (shard " + o.shard + " of " + std::to_string(all.size()) + ")").c_str() : "");
+    for (const auto& c : cells) {
+      const auto launch = sweep::cell_launch(c, launcher ? &*launcher : nullptr, cpus, cores);
+      std::string env;
+      for (const auto& [k, v] : launch.env) env += k + "=" + v + " ";
+      std::printf("%-40s %s%s\n", c.key.c_str(), env.c_str(), join(launch.prefix, " ").c_str());
+    }
+    return 0;
+  }
+
+  sweep::SweepLock lock(out, sweep_id);
+  std::set<std::string> done;
+  if (o.resume) done = completed_cells(out, o.out, plan);
+  sweep::install_interrupt_handlers();
+
+  Progress progress(static_cast<int>(cells.size()), o.quiet);
+  int already = 0;
+  for (const auto& c : cells) already += done.count(c.key) ? 1 : 0;
+  progress.say("sweep " + sweep_id + ", plan " + plan + ": " + std::to_string(cells.size()) + " cells" +
+               (already ? " (" + std::to_string(already) + " already in the file)" : "") + " -> " + o.out +
+               (launcher ? "; mpi cells via " + launcher->kind + " (" + launcher->flavour + ")" : ""));
+
+  std::vector<std::string> failures;
+  int interrupted = 0;
+  for (const auto& c : cells) {
+    if (done.count(c.key)) {
+      progress.skip();
+      continue;
+    }
+    if ((interrupted = sweep::interrupt_signal())) break;
+    const std::string run_id = new_run_id();
+    const auto launch = sweep::cell_launch(c, launcher ? &*launcher : nullptr, cpus, cores);
+    std::vector<std::string> argv = launch.prefix;
+    const auto run = run_argv(c, run_id, launch);
+    argv.insert(argv.end(), run.begin(), run.end());
+    sweep::ChildOptions co;
+    co.env = launch.env;
+    co.timeout_s = s.timeout_per_run_s;
+    co.tick = [&](double t) { progress.tick(t); };
+    const std::string started = iso_now();
+    progress.start(c.key);
+    const sweep::ChildResult child = sweep::run_child(argv, co);
+    if (child.interrupted_by) {  // abandoned: no row, so --resume runs it again
+      interrupted = child.interrupted_by;
+      break;
+    }
+    CellOutcome result = find_run(out, run_id);
+    if (!result.found) {
+      result.error = child.failure_text();
+      record_failed_cell(out, c, s, run_id, started, join(argv, " "), plan, sweep_id, launch,
+                         launcher ? &*launcher : nullptr, result.error);
+    }
+    std::string outcome;
+    if (result.ok && result.verified) {
+      outcome = "ok, verified";
+      if (std::isfinite(result.wall_s_median)) outcome += ", median " + human_seconds(result.wall_s_median);
+    } else {
+      outcome = result.ok ? "NOT VERIFIED: " + result.error : "FAILED: " + result.error;
+      failures.push_back(c.key + ": " + outcome);
+    }
+    progress.finish(c.key, outcome, child.seconds);
+  }
+  progress.done();
+
+  if (interrupted) {
+    std::fprintf(stderr,
+                 "corescope: sweep interrupted by %s after %d of %zu cells; nothing of the cell in progress was "
+                 "recorded; run the same command with --resume to continue\n",
+                 interrupted == SIGINT ? "SIGINT" : interrupted == SIGTERM ? "SIGTERM" : "a signal",
+                 progress.ran() + progress.skipped(), cells.size());
+    return 128 + interrupted;
+  }
+  progress.say("sweep done: " + std::to_string(progress.ran()) + " cells run, " +
+               std::to_string(progress.ran() - static_cast<int>(failures.size())) + " ok and verified, " +
+               std::to_string(failures.size()) + " failed, " + std::to_string(progress.skipped()) +
+               " already done -> " + o.out);
+  if (!failures.empty())
+    throw RuntimeFailure(std::to_string(failures.size()) + " of " + std::to_string(cells.size()) +
+                         " cells failed or were not verified (recorded in " + o.out + "; --resume reruns failed ones); first: " +
+                         failures.front());
+  return 0;
+}
+
+const std::map<std::string, std::pair<std::string, std::string>>& option_help() {
+  // key -> (short flag or "", help)
+  static const std::map<std::string, std::pair<std::string, std::string>> help = {
+      {"kernels", {"-k", "kernels, comma-separated, or all"}},
+      {"modes", {"-m", "modes, comma-separated, or all (default: every built mode)"}},
+      {"workers", {"-w", "team sizes: 1,2,4; max = the CPUs; pow2 = 1,2,4,... up to max (default pow2)"}},
+      {"hybrid", {"", "ranks x threads cells for hybrid, e.g. 2x1,1x2 (implies the hybrid mode)"}},
+      {"cores", {"", "core counts C: every ranks x threads = C for hybrid (max = the CPUs)"}},
+      {"scaling", {"", "strong (size is the team total), weak (size per worker), or both: strong,weak"}},
+      {"size", {"-s", "problem size(s): S, M, L or a count with K/M/G (default M)"}},
+      {"reps", {"-r", "timed repetitions per cell (default 10)"}},
+      {"warmup", {"", "untimed warm-up iterations per cell (default 2)"}},
+      {"pin", {"", "binding: none, cores or one (everything on one CPU); a list runs each (default none)"}},
+      {"timeout-per-run", {"", "seconds after which a cell is stopped and recorded as failed (default 0 = none)"}},
+      {"launcher", {"", "for mpi/hybrid cells: auto (srun inside Slurm, else mpirun/mpiexec), srun or mpirun"}},
+  };
+  return help;
+}
+
+}  // namespace
+
+void add_sweep(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<SweepOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "sweep", "Run a matrix of kernels x modes x team sizes, one `corescope run` per cell, into one file");
+  for (const auto& key : sweep::plan_keys()) {
+    const auto& [flag, help] = option_help().at(key);
+    o->options[key] = sub->add_option((flag.empty() ? "" : flag + ",") + "--" + key, o->values[key], help);
+  }
+  sub->add_option("--plan", o->plan, "plan file: one `key = value` per line, keys as the options above; "
+                                     "- reads stdin; options given too override it");
+  sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
+  sub->add_flag("--resume", o->resume, "skip cells of this plan already complete in --out");
+  sub->add_option("--shard", o->shard, "I/N: run every N-th cell starting at I (job arrays); merge the files after");
+  sub->add_option("--mpirun", o->mpirun, "launcher binary for mpi/hybrid cells (default: found for this MPI)");
+  sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
+  sub->add_flag("--dry-run", o->dry_run, "print the cells and their launch commands, run nothing");
+  sub->callback([o, &exit_code] { exit_code = execute(*o); });
+}
+
+}  // namespace corescope::cli

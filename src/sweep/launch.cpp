@@ -1,0 +1,216 @@
+// Launcher detection and the launcher command lines of a sweep's mpi and hybrid cells.
+#include "sweep/launch.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "sweep/child.hpp"
+#if CORESCOPE_HAVE_MPI
+#include "backends/mpi/mpi_support.hpp"
+#endif
+
+#ifndef CORESCOPE_MPIEXEC
+#define CORESCOPE_MPIEXEC ""
+#endif
+
+namespace corescope::sweep {
+
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? v : nullptr;
+}
+
+int env_int(const char* name) {
+  const char* v = env(name);
+  return v ? std::atoi(v) : -1;
+}
+
+// What `program --version` says it is: "OpenMPI", "MPICH" or "".
+std::string launcher_flavour(const std::string& program) {
+  ChildOptions o;
+  o.timeout_s = 20;
+  o.grace_s = 1;
+  ChildResult r;
+  try {
+    r = run_child({program, "--version"}, o);
+  } catch (const std::exception&) {
+    return "";
+  }
+  if (r.output.find("Open MPI") != std::string::npos || r.output.find("OpenRTE") != std::string::npos)
+    return "OpenMPI";
+  if (r.output.find("HYDRA") != std::string::npos || r.output.find("MPICH") != std::string::npos) return "MPICH";
+  return "";
+}
+
+std::vector<std::string> srun_plugins() {
+  ChildOptions o;
+  o.timeout_s = 20;
+  o.grace_s = 1;
+  std::vector<std::string> out;
+  const ChildResult r = run_child({"srun", "--mpi=list"}, o);
+  bool listing = false;
+  for (auto line : split(r.output, '\n')) {
+    line.erase(0, line.find_first_not_of(" \t"));
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.find("MPI plugin types") != std::string::npos) {
+      listing = true;
+      continue;
+    }
+    if (listing && !line.empty() && line.find(' ') == std::string::npos) out.push_back(line);
+    if (line.rfind("srun:", 0) == 0 || line.rfind("specific", 0) == 0) listing = false;
+  }
+  return out;
+}
+
+Launcher find_srun(const std::string& flavour) {
+  if (!find_program("srun"))
+    throw UsageError("--launcher srun: srun is not in PATH (load the Slurm module, or use --launcher mpirun)");
+  Launcher l;
+  l.kind = "srun";
+  l.program = "srun";
+  l.flavour = flavour;
+  // Open MPI starts its ranks' wire-up through PMIx; MPICH through PMI-2. With the wrong one
+  // (or none) srun starts N independent singletons, each of them rank 0 of a world of 1.
+  l.srun_mpi = flavour == "MPICH" ? "pmi2" : "pmix";
+  if (const char* v = env("CORESCOPE_SRUN_MPI")) l.srun_mpi = v;
+  const auto plugins = srun_plugins();
+  const bool has = std::any_of(plugins.begin(), plugins.end(), [&](const std::string& p) {
+    return p == l.srun_mpi || p.rfind(l.srun_mpi + "_", 0) == 0;
+  });
+  if (!plugins.empty() && !has)
+    throw UsageError("srun here has no --mpi=" + l.srun_mpi + " plugin (srun --mpi=list: " + join(plugins, ", ") +
+                     "), which this corescope's " + flavour +
+                     " needs; use --launcher mpirun, or set CORESCOPE_SRUN_MPI to the site's plugin");
+  return l;
+}
+
+Launcher find_mpirun(const std::string& flavour, const std::string& program) {
+  std::vector<std::string> candidates;
+  if (!program.empty()) {
+    candidates.push_back(program);
+  } else {
+    if (const char* v = env("CORESCOPE_MPIRUN")) candidates.push_back(v);
+    if (*CORESCOPE_MPIEXEC) candidates.push_back(CORESCOPE_MPIEXEC);  // the one CMake found at build time
+    if (flavour == "MPICH")
+      for (const char* c : {"mpiexec.mpich", "mpiexec.hydra", "mpirun.mpich", "mpiexec", "mpirun"}) candidates.push_back(c);
+    else
+      for (const char* c : {"mpirun.openmpi", "mpirun", "mpiexec.openmpi", "mpiexec", "orterun"}) candidates.push_back(c);
+  }
+  std::vector<std::string> tried;
+  for (const auto& c : candidates) {
+    std::string path;
+    if (!find_program(c, &path)) {
+      tried.push_back(c + " (not found)");
+      continue;
+    }
+    const std::string f = launcher_flavour(path);
+    // An Open MPI mpirun starting an MPICH corescope (or the reverse) starts singletons.
+    if (f != flavour && flavour != "MPI") {
+      tried.push_back(c + " (" + (f.empty() ? "not an MPI launcher" : f) + ")");
+      continue;
+    }
+    Launcher l;
+    l.kind = f == "MPICH" ? "mpiexec" : "mpirun";
+    l.program = path;
+    l.flavour = flavour;
+    return l;
+  }
+  throw UsageError("mpi cells need a launcher for " + flavour + " and none was found: tried " + join(tried, ", ") +
+                   (flavour == "MPICH" ? "; install mpich" : "; install openmpi-bin") + " or pass --mpirun PATH");
+}
+
+}  // namespace
+
+LaunchEnv launch_env() {
+  LaunchEnv e;
+  if (env("SLURM_STEP_ID") && env("SLURM_PROCID") && (env("SLURM_STEP_NUM_TASKS") || env("SLURM_NTASKS"))) {
+    e.launcher = "srun";
+    e.launcher_size = env_int(env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS");
+  } else if (env("OMPI_COMM_WORLD_SIZE")) {
+    e.launcher = "mpirun";
+    e.launcher_size = env_int("OMPI_COMM_WORLD_SIZE");
+  } else if (env("PMI_SIZE") || env("PMI_RANK") || env("HYDI_CONTROL_FD") || env("PMIX_RANK") ||
+             env("MPI_LOCALNRANKS")) {
+    e.launcher = "mpiexec";
+    e.launcher_size = env_int("PMI_SIZE");
+  }
+  if (const char* v = env("SLURM_JOB_ID")) e.slurm_job_id = v;
+  if (const char* v = env("SLURM_STEP_ID")) e.slurm_step_id = v;
+  if (const char* v = env("SLURM_JOB_NODELIST")) e.slurm_nodelist = v;
+  e.slurm_ntasks = env_int(env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS");
+  e.slurm_cpus_per_task = env_int("SLURM_CPUS_PER_TASK");
+  e.slurm_cpus_on_node = env_int("SLURM_CPUS_ON_NODE");
+  return e;
+}
+
+std::string mpi_flavour() {
+#if CORESCOPE_HAVE_MPI
+  return mpi::detect_launcher().flavour;
+#else
+  return "";
+#endif
+}
+
+Launcher find_launcher(const std::string& choice, const std::string& program) {
+  const std::string flavour = mpi_flavour();
+  if (flavour.empty()) throw UsageError("this corescope was built without MPI, so it has no mpi cells to launch");
+  const bool in_allocation = env("SLURM_JOB_ID") != nullptr;
+  if (choice == "srun" || (choice == "auto" && program.empty() && in_allocation && find_program("srun")))
+    return find_srun(flavour);
+  return find_mpirun(flavour, program);
+}
+
+std::string CellLaunch::text() const { return join(prefix, " "); }
+
+CellLaunch cell_launch(const Cell& c, const Launcher* l, int cpus, int cores) {
+  CellLaunch out;
+  // OpenMP binding: only `cores` binds; `none` and `one` let threads float (over one CPU for
+  // `one`, where `corescope run --pin one` has restricted the process itself).
+  if (c.pin == "cores") {
+    out.env = {{"OMP_PROC_BIND", "close"}, {"OMP_PLACES", "cores"}};
+  } else {
+    out.env = {{"OMP_PROC_BIND", "false"}};
+  }
+  if (!c.launched || !l) return out;
+  const int ranks = c.ranks, threads = c.threads;
+  std::vector<std::string> launch;
+  if (l->kind == "srun") {
+    const int node_cpus = launch_env().slurm_cpus_on_node > 0 ? launch_env().slurm_cpus_on_node : cpus;
+    // -c larger than the node's CPUs is refused, not overcommitted: clamp it and let the
+    // ranks' threads share (recorded as oversubscribed by the run itself).
+    const int per_task = std::max(1, std::min(threads, node_cpus / std::max(1, ranks)));
+    launch = {"srun", "--mpi=" + l->srun_mpi, "--ntasks=" + std::to_string(ranks),
+              "--cpus-per-task=" + std::to_string(per_task), "--kill-on-bad-exit=1",
+              std::string("--cpu-bind=") + (c.pin == "cores" ? "cores" : "none")};
+    if (ranks * threads > node_cpus || ranks > node_cpus) launch.push_back("--overcommit");
+  } else if (l->flavour == "OpenMPI") {
+    launch = {l->program, "-np", std::to_string(ranks)};
+    const int slots = std::max(1, std::min(cores, cpus));
+    if (ranks > slots) launch.push_back("--oversubscribe");
+    if (c.pin == "cores" && threads == 1) {
+      launch.insert(launch.end(), {"--bind-to", ranks > slots ? "core:overload-allowed" : "core"});
+    } else if (c.pin == "cores" && ranks * threads <= slots) {
+      launch.insert(launch.end(), {"--map-by", "slot:PE=" + std::to_string(threads), "--bind-to", "core"});
+    } else {
+      // Open MPI binds each rank to one core by default: threads of a hybrid rank would all
+      // share it, and `--pin one` needs every rank to see the whole mask.
+      launch.insert(launch.end(), {"--bind-to", "none"});
+    }
+    if (::geteuid() == 0)  // environment, not flags: the same variables work for every mpirun
+      out.env.insert(out.env.end(), {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}});
+  } else {  // MPICH's Hydra (and others that take its flags): no binding unless asked
+    launch = {l->program, "-n", std::to_string(ranks)};
+    if (c.pin == "cores")
+      launch.insert(launch.end(), {"-bind-to", threads > 1 ? "core:" + std::to_string(threads) : "core"});
+  }
+  out.prefix = std::move(launch);
+  return out;
+}
+
+}  // namespace corescope::sweep

@@ -1,0 +1,52 @@
+// Launchers: who started this process (mpirun, mpiexec, srun, nobody; which Slurm job), and how
+// a sweep starts the ranks of an mpi or hybrid cell with the right flags for this corescope's MPI
+// library (Open MPI or MPICH), for root, for oversubscription and for the binding asked for.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sweep/plan.hpp"
+
+namespace corescope::sweep {
+
+// Facts from this process's environment, recorded in /runs.
+struct LaunchEnv {
+  std::string launcher = "none";  // srun | mpirun | mpiexec | none
+  std::string slurm_job_id, slurm_step_id, slurm_nodelist;
+  int slurm_ntasks = -1, slurm_cpus_per_task = -1, slurm_cpus_on_node = -1;
+  // How many processes the launcher says it started (SLURM_NTASKS, OMPI_COMM_WORLD_SIZE,
+  // PMI_SIZE), -1 if not under one: an MPI world of another size means a mismatched launcher.
+  int launcher_size = -1;
+};
+LaunchEnv launch_env();
+
+// The MPI library this corescope was built with: "OpenMPI", "MPICH", "MPI" (another one), or
+// "" when it was built without MPI.
+std::string mpi_flavour();
+
+// How a sweep starts ranks.
+struct Launcher {
+  std::string kind;      // srun | mpirun (Open MPI's) | mpiexec (MPICH's Hydra)
+  std::string program;   // the binary
+  std::string flavour;   // this corescope's MPI
+  std::string srun_mpi;  // srun only: the --mpi plugin (pmix for Open MPI, pmi2 for MPICH)
+};
+
+// choice: auto (srun inside a Slurm allocation, else the MPI library's own mpirun/mpiexec),
+// srun, or mpirun. program: an explicit launcher binary ("" = search). UsageError, one line,
+// when no usable launcher is found (or srun lacks the plugin this MPI needs).
+Launcher find_launcher(const std::string& choice, const std::string& program);
+
+// How one cell is started: the launcher words that go before `corescope run ...` (none for
+// in-process modes) and the environment the child gets.
+struct CellLaunch {
+  std::vector<std::string> prefix;
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string text() const;  // the prefix as one line ("mpirun -np 2 --bind-to none"), recorded
+};
+// `launcher` is null for cells of in-process modes. cpus: CPUs the sweep may use; cores:
+// physical cores among them (Open MPI's default slots).
+CellLaunch cell_launch(const Cell& cell, const Launcher* launcher, int cpus, int cores);
+
+}  // namespace corescope::sweep

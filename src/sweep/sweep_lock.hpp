@@ -1,0 +1,26 @@
+// The lock a sweep holds on its results file for its whole life (a file beside it,
+// ".NAME.sweep"). It keeps a second sweep off the same file, and it lets a cell check, right
+// before recording, that the sweep which started it is still running: a rank orphaned by a
+// killed sweep must not add a row that the resumed sweep is about to produce again.
+#pragma once
+#include <string>
+
+namespace corescope::sweep {
+
+class SweepLock {
+ public:
+  // Takes the lock for `sweep_id`; UsageError (one line) if another live sweep holds it.
+  SweepLock(const std::string& out, const std::string& sweep_id);
+  ~SweepLock();
+  SweepLock(const SweepLock&) = delete;
+  SweepLock& operator=(const SweepLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// True if the sweep `sweep_id` still holds the lock on `out`, or if this file system cannot
+// tell (no flock); false if that sweep is gone or another one took over.
+bool sweep_alive(const std::string& out, const std::string& sweep_id);
+
+}  // namespace corescope::sweep

@@ -1,0 +1,212 @@
+// Sweep plans (options and plan files), their expansion into cells, and the launcher command
+// lines of mpi and hybrid cells for each MPI flavour.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/errors.hpp"
+#include "core/mode.hpp"
+#include "sweep/launch.hpp"
+#include "sweep/plan.hpp"
+
+namespace corescope::sweep {
+namespace {
+
+Settings from_plan(const std::string& text, int cpus = 4) {
+  Settings s;
+  std::istringstream in(text);
+  read_plan(s, in, "test.plan", cpus);
+  return s;
+}
+
+std::string usage_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::vector<std::string> keys(const std::vector<Cell>& cells) {
+  std::vector<std::string> out;
+  for (const auto& c : cells) out.push_back(c.key);
+  return out;
+}
+
+bool built(const std::string& mode) {
+  return std::any_of(modes().begin(), modes().end(), [&](const ModeInfo& m) { return m.name == mode && m.built; });
+}
+
+TEST(SweepPlan, ReadsKeysValuesAndComments) {
+  const Settings s = from_plan(
+      "# a study\n"
+      "kernels = triad, ep   # two kernels\n"
+      "\n"
+      "modes = serial,threads\n"
+      "workers = 1, 2, max\n"
+      "scaling = strong, weak\n"
+      "size = S\n"
+      "reps = 3\n"
+      "warmup = 0\n"
+      "pin = one\n"
+      "timeout_per_run = 2.5\n");
+  EXPECT_EQ(s.kernels, (std::vector<std::string>{"triad", "ep"}));
+  EXPECT_EQ(s.modes, (std::vector<std::string>{"serial", "threads"}));
+  EXPECT_EQ(s.workers, (std::vector<int>{1, 2, 4}));
+  EXPECT_EQ(s.scaling, (std::vector<std::string>{"strong", "weak"}));
+  EXPECT_EQ(s.reps, 3);
+  EXPECT_EQ(s.warmup, 0);
+  EXPECT_EQ(s.pins, (std::vector<std::string>{"one"}));
+  EXPECT_DOUBLE_EQ(s.timeout_per_run_s, 2.5);
+}
+
+TEST(SweepPlan, ErrorsNameTheLine) {
+  EXPECT_EQ(usage_error([] { from_plan("kernels = triad\n\nwrokers = 2\n"); }).rfind("test.plan:3: unknown key 'wrokers'", 0), 0u);
+  EXPECT_EQ(usage_error([] { from_plan("kernels = triad\nworkers 2\n"); }).rfind("test.plan:2: expected 'key = value'", 0), 0u);
+  EXPECT_EQ(usage_error([] { from_plan("kernels = a\nkernels = b\n"); }), "test.plan:2: 'kernels' is already set on line 1");
+  EXPECT_EQ(usage_error([] { from_plan("reps = 0\n"); }).rfind("test.plan:1: reps:", 0), 0u);
+  EXPECT_EQ(usage_error([] { from_plan("workers = 1,,2\n"); }).rfind("test.plan:1: workers: empty item", 0), 0u);
+  EXPECT_EQ(usage_error([] { from_plan("workers =\n"); }), "test.plan:1: workers: no value");
+  EXPECT_EQ(usage_error([] { from_plan("pin = all\n"); }), "test.plan:1: pin: 'all' is not one of none, cores, one");
+  EXPECT_EQ(usage_error([] { from_plan("size = 12Q\n"); }).rfind("test.plan:1: size: '12Q' is not a size", 0), 0u);
+}
+
+TEST(SweepPlan, WorkerListsRefuseZeroAndNegatives) {
+  Settings s;
+  EXPECT_EQ(usage_error([&] { apply(s, "workers", "1,0", "--workers", 4); }), "--workers: 0 is not a positive count");
+  EXPECT_EQ(usage_error([&] { apply(s, "workers", "-1", "--workers", 4); }), "--workers: -1 is not a positive count");
+  EXPECT_EQ(usage_error([&] { apply(s, "workers", "two", "--workers", 4); }), "--workers: 'two' is not a count");
+  EXPECT_EQ(usage_error([&] { apply(s, "hybrid", "2x0", "--hybrid", 4); }).find("0 is not a positive thread count") !=
+                std::string::npos,
+            true);
+  apply(s, "workers", "pow2", "--workers", 6);
+  EXPECT_EQ(s.workers, (std::vector<int>{1, 2, 4, 6}));
+  apply(s, "workers", "2,2,1", "--workers", 6);  // duplicates dropped, order kept
+  EXPECT_EQ(s.workers, (std::vector<int>{2, 1}));
+}
+
+TEST(SweepPlan, ExpandsModesFromTheRegistry) {
+  Settings s;
+  s.kernels = {"triad"};
+  s.modes = {"serial", "threads"};
+  s.workers = {1, 2, 4};
+  s.sizes = {"S"};
+  const auto cells = expand(s, 4);
+  // serial is the one-worker reference, whatever the worker list.
+  EXPECT_EQ(keys(cells), (std::vector<std::string>{"triad/serial/1/strong/S/none", "triad/threads/1/strong/S/none",
+                                                   "triad/threads/2/strong/S/none", "triad/threads/4/strong/S/none"}));
+  EXPECT_EQ(cells[2].workers, 2);
+  EXPECT_EQ(cells[2].threads, 2);
+  EXPECT_FALSE(cells[2].launched);
+
+  s.modes = {"threads", "warp"};
+  EXPECT_EQ(usage_error([&] { expand(s, 4); }).rfind("unknown mode 'warp'; valid modes: serial", 0), 0u);
+  s.modes = {"threads"};
+  s.kernels = {"triad", "nope"};
+  EXPECT_EQ(usage_error([&] { expand(s, 4); }).rfind("unknown kernel 'nope'", 0), 0u);
+  s.kernels = {};
+  EXPECT_NE(usage_error([&] { expand(s, 4); }).find("needs --kernels"), std::string::npos);
+}
+
+TEST(SweepPlan, HybridSplitsAndLaunchedCells) {
+  if (!built("mpi") || !built("hybrid")) GTEST_SKIP() << "built without MPI";
+  Settings s;
+  s.kernels = {"reduce"};
+  s.modes = {"mpi"};
+  s.workers = {2};
+  s.hybrid = {{2, 1}, {1, 2}};  // asks for hybrid cells although the mode list leaves it out
+  auto cells = expand(s, 2);
+  EXPECT_EQ(keys(cells), (std::vector<std::string>{"reduce/mpi/2/strong/M/none", "reduce/hybrid/2x1/strong/M/none",
+                                                   "reduce/hybrid/1x2/strong/M/none"}));
+  EXPECT_TRUE(cells[0].launched);
+  EXPECT_EQ(cells[0].ranks, 2);
+  EXPECT_EQ(cells[2].ranks, 1);
+  EXPECT_EQ(cells[2].threads, 2);
+  EXPECT_TRUE(cells[2].split);
+
+  s.hybrid.clear();
+  s.cores = {4};  // every ranks x threads = 4
+  cells = expand(s, 4);
+  EXPECT_EQ(keys(cells), (std::vector<std::string>{"reduce/mpi/2/strong/M/none", "reduce/hybrid/4x1/strong/M/none",
+                                                   "reduce/hybrid/2x2/strong/M/none", "reduce/hybrid/1x4/strong/M/none"}));
+}
+
+TEST(SweepPlan, HashIdentifiesThePlan) {
+  Settings s;
+  s.kernels = {"triad", "ep"};
+  s.modes = {"threads"};
+  s.workers = {1, 2};
+  const auto cells = expand(s, 2);
+  const std::string h = plan_hash(s, cells);
+  EXPECT_EQ(h.size(), 16u);
+  EXPECT_EQ(h, plan_hash(s, expand(s, 2)));
+  Settings more_reps = s;
+  more_reps.reps = 11;
+  EXPECT_NE(h, plan_hash(more_reps, cells));
+  Settings fewer = s;
+  fewer.workers = {1};
+  EXPECT_NE(h, plan_hash(fewer, expand(fewer, 2)));
+}
+
+TEST(SweepPlan, Shards) {
+  EXPECT_EQ(parse_shard("1/4").index, 1);
+  EXPECT_EQ(parse_shard("1/4").count, 4);
+  EXPECT_NE(usage_error([] { parse_shard("4/4"); }).find("0 <= I < N"), std::string::npos);
+  EXPECT_NE(usage_error([] { parse_shard("x"); }).find("must be I/N"), std::string::npos);
+}
+
+Cell cell(int ranks, int threads, const std::string& pin = "none") {
+  Cell c;
+  c.kernel = "triad";
+  c.mode = threads > 1 ? "hybrid" : "mpi";
+  c.ranks = ranks;
+  c.threads = threads;
+  c.workers = ranks * threads;
+  c.launched = true;
+  c.split = threads > 1;
+  c.pin = pin;
+  return c;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+TEST(SweepLaunch, OpenMpiFlags) {
+  const Launcher l{"mpirun", "/usr/bin/mpirun", "OpenMPI", ""};
+  auto a = cell_launch(cell(2, 1), &l, 4, 4).prefix;
+  EXPECT_EQ(std::vector<std::string>(a.begin(), a.begin() + 3), (std::vector<std::string>{"/usr/bin/mpirun", "-np", "2"}));
+  EXPECT_FALSE(has(a, "--oversubscribe"));
+  EXPECT_TRUE(has(a, "none"));  // --bind-to none unless binding is asked for
+  a = cell_launch(cell(4, 1), &l, 2, 2).prefix;
+  EXPECT_TRUE(has(a, "--oversubscribe"));  // more ranks than cores
+  a = cell_launch(cell(2, 1, "cores"), &l, 4, 4).prefix;
+  EXPECT_TRUE(has(a, "core"));
+  a = cell_launch(cell(2, 2, "cores"), &l, 4, 4).prefix;  // each rank gets its threads' cores
+  EXPECT_TRUE(has(a, "slot:PE=2"));
+  const auto env = cell_launch(cell(2, 2, "cores"), &l, 4, 4).env;
+  EXPECT_TRUE(std::find(env.begin(), env.end(), std::pair<std::string, std::string>{"OMP_PLACES", "cores"}) != env.end());
+}
+
+TEST(SweepLaunch, MpichAndSrunFlags) {
+  const Launcher hydra{"mpiexec", "/usr/bin/mpiexec.mpich", "MPICH", ""};
+  auto a = cell_launch(cell(3, 1), &hydra, 2, 2).prefix;
+  EXPECT_EQ(a, (std::vector<std::string>{"/usr/bin/mpiexec.mpich", "-n", "3"}));  // Hydra oversubscribes freely
+  const Launcher srun{"srun", "srun", "MPICH", "pmi2"};
+  a = cell_launch(cell(1, 2), &srun, 2, 2).prefix;
+  EXPECT_EQ(a[0], "srun");
+  EXPECT_TRUE(has(a, "--mpi=pmi2"));
+  EXPECT_TRUE(has(a, "--ntasks=1"));
+  EXPECT_TRUE(has(a, "--cpus-per-task=2"));
+  EXPECT_TRUE(has(a, "--cpu-bind=none"));
+  EXPECT_FALSE(has(a, "--overcommit"));
+  a = cell_launch(cell(4, 1), &srun, 2, 2).prefix;
+  EXPECT_TRUE(has(a, "--overcommit"));
+  // In-process cells get no launcher at all.
+  Cell local = cell(1, 1);
+  local.launched = false;
+  EXPECT_TRUE(cell_launch(local, &srun, 2, 2).prefix.empty());
+}
+
+}  // namespace
+}  // namespace corescope::sweep
