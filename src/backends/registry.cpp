@@ -38,17 +38,17 @@ const std::vector<ModeInfo>& modes() {
     t.push_back({"gil", "std::threads serialized by an emulated CPython GIL (--switch-interval, --gil-release)", true,
                  "", false, false, {"atomic", "event"}, maker(make_gil_mode)});
     t.push_back({"openmp", "the threads of one OpenMP parallel region", true, "", false, false, {"atomic", "event"},
-                 maker(make_openmp_mode)});
+                 maker(make_openmp_mode), true});
 #if CORESCOPE_HAVE_MPI
     t.push_back({"mpi", "MPI ranks with private memory, started by mpirun/mpiexec/srun", true, "", true, false,
                  {"mpi"}, maker(make_mpi_mode)});
     t.push_back({"hybrid", "MPI ranks x OpenMP threads (--threads per rank)", true, "", true, true, {"mpi"},
-                 maker(make_hybrid_mode)});
+                 maker(make_hybrid_mode), true});
 #else
     t.push_back({"mpi", "MPI ranks with private memory, started by mpirun/mpiexec/srun", false, kMpiHowTo, true,
                  false, {"mpi"}, nullptr});
     t.push_back({"hybrid", "MPI ranks x OpenMP threads (--threads per rank)", false, kMpiHowTo, true, true, {"mpi"},
-                 nullptr});
+                 nullptr, true});
 #endif
     t.push_back({"processes", "OS processes forked by corescope, no MPI (like Python multiprocessing), over an IPC --channel",
                  true, "", false, false, processes_channels(), maker(make_processes_mode)});

@@ -139,11 +139,12 @@ int execute(const RunOptions& o, const std::string& command_line) {
   result.run_id = o.run_id.empty() ? new_run_id() : o.run_id;
   result.started = started;
   result.cost = kernel.cost(spec.params, spec.workers);
-  // CPUs the team may use: a launcher may bind each rank to a core of its own, so ranks count
-  // the node; in-process teams count this process's affinity mask (taskset, cgroups, --pin one).
-  const int cpus = o.pin == "one"               ? 1
-                   : mode_info.needs_launcher ? machine().pus
-                                              : std::min(machine().pus, platform::allowed_cpu_count());
+  // CPUs the team may use: a launcher may bind each rank to a core of its own, and OMP_PLACES
+  // binds even the initial thread (--pin cores), so those count the node; other in-process
+  // teams count this process's affinity mask (taskset, cgroups, --pin one).
+  const int cpus = o.pin == "one"                                ? 1
+                   : mode_info.needs_launcher || o.pin == "cores" ? machine().pus
+                                                                  : std::min(machine().pus, platform::allowed_cpu_count());
   result.oversubscribed = local_workers(spec, mode_info) > std::max(1, cpus);
   // Slurm facts for every mode (a threads cell in a batch job has a job too); the launcher and
   // the MPI library only where a launcher started the team.
@@ -230,10 +231,10 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
   sub->add_option("-p,--param", o->params, "kernel parameter KEY=VALUE (repeatable)");
   sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
   sub->add_option("--channel", o->channel, "point-to-point channel (the mode's default if omitted)");
-  o->switch_opt = sub->add_option("--switch-interval", o->switch_interval, "gil: GIL switch interval in seconds")
+  o->switch_opt = sub->add_option("--switch-interval", o->switch_interval, "gil: GIL switch interval in seconds (0 < s <= 10)")
                       ->capture_default_str();
-  o->release_opt = sub->add_option("--gil-release", o->gil_release, "gil: none | io | compute")->capture_default_str();
-  o->policy_opt = sub->add_option("--gil-policy", o->gil_policy, "gil: cpython (default)")->capture_default_str();
+  o->release_opt = sub->add_option("--gil-release", o->gil_release, "gil: what runs with the GIL released: none | io | compute")->capture_default_str();
+  o->policy_opt = sub->add_option("--gil-policy", o->gil_policy, "gil: who gets a released GIL: cpython (the OS picks) | fifo (arrival order)")->capture_default_str();
   sub->add_option("--pin", o->pin,
                   "recorded binding: one runs the whole team on one CPU; none and cores are arranged by "
                   "corescope sweep (launcher binding, OMP_PROC_BIND/OMP_PLACES)");

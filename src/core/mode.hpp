@@ -34,6 +34,7 @@ struct ModeInfo {
   bool threads_per_rank = false;       // accepts --threads
   std::vector<std::string> channels;   // point-to-point channels; first is the default
   std::function<std::unique_ptr<Mode>()> make;
+  bool openmp_threads = false;         // its threads are OpenMP's: OMP_PROC_BIND/OMP_PLACES bind them
 };
 
 // The mode registry: one table, in src/backends/registry.cpp. Modes not built are listed with

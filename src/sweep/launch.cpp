@@ -170,9 +170,11 @@ std::string CellLaunch::text() const { return join(prefix, " "); }
 
 CellLaunch cell_launch(const Cell& c, const Launcher* l, int cpus, int cores) {
   CellLaunch out;
-  // OpenMP binding: only `cores` binds; `none` and `one` let threads float (over one CPU for
-  // `one`, where `corescope run --pin one` has restricted the process itself).
-  if (c.pin == "cores") {
+  // OpenMP binding: only `cores` binds, and only in modes whose threads are OpenMP's: libgomp
+  // binds the initial thread too, which would put every std::thread or forked worker of the
+  // other modes on one core. `none` and `one` let threads float (over one CPU for `one`, where
+  // `corescope run --pin one` has restricted the process itself).
+  if (c.pin == "cores" && c.openmp) {
     out.env = {{"OMP_PROC_BIND", "close"}, {"OMP_PLACES", "cores"}};
   } else {
     out.env = {{"OMP_PROC_BIND", "false"}};

@@ -287,6 +287,7 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
             base.mode = mode->name;
             base.launched = mode->needs_launcher;
             base.split = mode->threads_per_rank;
+            base.openmp = mode->openmp_threads;
             base.scaling = scaling;
             base.size = size;
             base.pin = pin;

@@ -47,6 +47,7 @@ struct Cell {
   int workers = 1, ranks = 1, threads = 1;  // ranks x threads for launched modes; else workers x 1
   bool launched = false;                     // started by mpirun/mpiexec/srun
   bool split = false;                        // a ranks x threads mode (--threads per rank)
+  bool openmp = false;                       // its threads are OpenMP threads (bound by OMP_PLACES)
   std::string scaling, size, pin;
   std::string key;                           // unique within a plan: "triad/mpi/2/strong/M/none"
 };

@@ -166,6 +166,7 @@ Cell cell(int ranks, int threads, const std::string& pin = "none") {
   c.workers = ranks * threads;
   c.launched = true;
   c.split = threads > 1;
+  c.openmp = threads > 1;
   c.pin = pin;
   return c;
 }
