@@ -692,12 +692,15 @@ NOT_PINNED = {"", "none", "no", "off", "false", "0"}
 
 
 def one_cpu_rows(summary: pd.DataFrame, single_cpu_machine: bool = False) -> pd.DataFrame:
-    """Ok configs with more than one worker that ran on one CPU: pinned (the pin setting) with
-    every sample on the same CPU, or any run on a machine with a single hardware thread. (An
+    """Ok configs with more than one worker that ran on one CPU: pin "one" (corescope run --pin
+    one), another pin setting with every sample on the same CPU, or any run on a machine with a
+    single hardware thread. (An
     unpinned run whose workers happened to end every repetition on the same CPU is no proof:
     `cpu` is sampled once per repetition.)"""
-    pinned = ~summary["pin"].astype(str).str.strip().str.lower().isin(NOT_PINNED)
-    on_one = (pinned & (summary["cpus_used"] == 1)) | single_cpu_machine
+    pin = summary["pin"].astype(str).str.strip().str.lower()
+    cpus = summary["cpus_used"]
+    on_one = ((pin == "one") & (cpus.isna() | (cpus == 1))) \
+        | (~pin.isin(NOT_PINNED | {"one", "cores"}) & (cpus == 1)) | single_cpu_machine
     return summary[(summary["status"] == "ok") & (summary["workers"] > 1) & on_one].reset_index(drop=True)
 
 

@@ -198,8 +198,8 @@ def demo_rows(seed=7):
     s.run("ep", "mpi", 8, 0.2, size=10_000_000, status="failed", verified=0,
           error="rank 3 exited with signal 9")
     # Pinned to one CPU: no speedup.
-    s.run("ep", "threads", 4, 1.02, size=10_000_000, pin="cpu0", cpus=[0, 0, 0, 0], noise=0.01)
-    s.run("ep", "threads", 1, 1.0, size=10_000_000, pin="cpu0", cpus=[0], noise=0.01)
+    s.run("ep", "threads", 4, 1.02, size=10_000_000, pin="one", cpus=[0, 0, 0, 0], noise=0.01)
+    s.run("ep", "threads", 1, 1.0, size=10_000_000, pin="one", cpus=[0], noise=0.01)
 
     # I/O-bound: gil and threads both gain.
     for p in (1, 2, 4):

@@ -343,7 +343,10 @@ def test_gil_comparison_prefers_io_release_and_common_interval():
 
 
 def test_one_cpu_needs_pinning_or_a_one_cpu_machine():
-    summary = pd.DataFrame({"status": ["ok"] * 4, "workers": [2, 2, 2, 1], "cpus_used": [1, 1, 2, 1],
-                            "pin": ["cpu0", "", "cpu0", "cpu0"]})
-    assert stats.one_cpu_rows(summary).index.tolist() == [0]          # pinned and all on one CPU
-    assert len(stats.one_cpu_rows(summary, single_cpu_machine=True)) == 3  # every multi-worker row
+    summary = pd.DataFrame({"status": ["ok"] * 7, "workers": [2, 2, 2, 1, 4, 4, 2],
+                            "cpus_used": [1, 1, 2, 1, float("nan"), 1, 1],
+                            "pin": ["cpu0", "", "cpu0", "cpu0", "one", "cores", "none"]})
+    # pinned and all on one CPU; --pin one (even without cpu samples); not: unpinned, cores, 1 worker
+    chosen = stats.one_cpu_rows(summary)
+    assert chosen["pin"].tolist() == ["cpu0", "one"] and chosen["workers"].tolist() == [2, 4]
+    assert len(stats.one_cpu_rows(summary, single_cpu_machine=True)) == 6  # every multi-worker row
