@@ -1,5 +1,6 @@
 // `corescope summary FILE`: the runs in a results file as a terminal table.
 #include <cmath>
+#include <cstdio>
 
 #include "cli/commands.hpp"
 #include "cli/table_printer.hpp"
@@ -29,6 +30,73 @@ double number_at(const Table& t, const std::string& name, std::size_t i) {
   return NAN;
 }
 
+std::string fixed(double v, int digits) {
+  if (!std::isfinite(v)) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// gil runs: how the GIL was shared, per worker and repetition (means over /samples rows).
+void print_gil_table(const std::string& path, const Table& runs) {
+  std::vector<std::size_t> gil_runs;
+  for (std::size_t i = 0; i < runs.rows(); ++i)
+    if (text_at(runs, "mode", i) == "gil") gil_runs.push_back(i);
+  if (gil_runs.empty()) return;
+  const Table samples = record::read_group(path, "samples");
+  struct Sums {
+    double n = 0, wall = 0, wait = 0, acquires = 0, forced = 0, voluntary = 0, requests = 0;
+  };
+  std::vector<Sums> sums(runs.rows());
+  for (std::size_t s = 0; s < samples.rows(); ++s) {
+    const double run = number_at(samples, "run", s);
+    if (!(run >= 0 && run < static_cast<double>(runs.rows()))) continue;
+    Sums& x = sums[static_cast<std::size_t>(run)];
+    x.n += 1;
+    x.wall += number_at(samples, "wall_s", s);
+    x.wait += number_at(samples, "gil_wait_s", s);
+    x.acquires += number_at(samples, "gil_acquires", s);
+    x.forced += number_at(samples, "gil_forced_switches", s);
+    x.voluntary += number_at(samples, "gil_voluntary_releases", s);  // NaN in files from before the column
+    x.requests += number_at(samples, "gil_drop_requests", s);
+  }
+  std::printf("\nGIL (gil runs; per worker and repetition):\n");
+  TextTable t({"#", "kernel", "workers", "interval", "release", "policy", "gil wait", "wait share", "acquires",
+               "forced", "voluntary", "requests"});
+  for (std::size_t i : gil_runs) {
+    const Sums& x = sums[i];
+    const double n = x.n > 0 ? x.n : NAN;
+    t.add({std::to_string(i), text_at(runs, "kernel", i),
+           std::to_string(static_cast<long long>(number_at(runs, "workers", i))),
+           human_seconds(number_at(runs, "switch_interval_s", i)), text_at(runs, "gil_release", i),
+           text_at(runs, "gil_policy", i), human_seconds(x.wait / n),
+           x.wall > 0 ? fixed(100.0 * x.wait / x.wall, 1) + "%" : "-", fixed(x.acquires / n, 1),
+           fixed(x.forced / n, 1), fixed(x.voluntary / n, 1), fixed(x.requests / n, 1)});
+  }
+  t.print();
+}
+
+// convoy runs in any mode: what the I/O thread saw (the run-level metrics of kernels/convoy.cpp).
+void print_convoy_table(const Table& runs) {
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < runs.rows(); ++i)
+    if (text_at(runs, "kernel", i) == "convoy") rows.push_back(i);
+  if (rows.empty()) return;
+  std::printf("\nconvoy (worker 0 = I/O thread, workers 1..K compute):\n");
+  TextTable t({"#", "mode", "K", "interval", "io ops/s", "io median", "io p99", "reacquire median", "cpu steps/s"});
+  for (std::size_t i : rows) {
+    const bool gil = text_at(runs, "mode", i) == "gil";
+    t.add({std::to_string(i), text_at(runs, "mode", i),
+           std::to_string(static_cast<long long>(number_at(runs, "workers", i)) - 1),
+           gil ? human_seconds(number_at(runs, "switch_interval_s", i)) : "-",
+           fixed(number_at(runs, "io_ops_per_s", i), 0), human_seconds(number_at(runs, "io_latency_median_s", i)),
+           human_seconds(number_at(runs, "io_latency_p99_s", i)),
+           human_seconds(number_at(runs, "io_reacquire_median_s", i)),
+           fixed(number_at(runs, "cpu_steps_per_s", i) / 1e6, 1) + "M"});
+  }
+  t.print();
+}
+
 int summarize(const std::string& path) {
   const Table runs = record::read_group(path, "runs");
   if (runs.rows() == 0) throw UsageError(path + " holds no runs");
@@ -43,6 +111,8 @@ int summarize(const std::string& path) {
            verified > 0.5 ? "yes" : "NO", text_at(runs, "status", i)});
   }
   t.print();
+  print_gil_table(path, runs);
+  print_convoy_table(runs);
   return 0;
 }
 }  // namespace

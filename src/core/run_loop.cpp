@@ -45,7 +45,7 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   for (int i = 0; i < spec.params.warmup; ++i) w.run_iteration(kernel);
 
   for (int rep = 0; rep < spec.params.reps; ++rep) {
-    w.barrier();
+    w.rep_barrier();
     const Probe before = Probe::take(w);
     const double cpu0 = platform::thread_cpu_seconds();
     const auto t0 = clock::now();

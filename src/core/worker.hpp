@@ -99,6 +99,10 @@ class Worker {
   // Called by the run loop when the worker starts and stops running kernel code.
   virtual void enter() {}
   virtual void leave() {}
+  // The barrier that lines the team up before each timed repetition. gil mode returns from it
+  // without the GIL and takes it inside run_iteration, so that a worker's wait for the GIL at
+  // the start of a repetition is part of that repetition's wall time and gil_wait_s.
+  virtual void rep_barrier() { barrier(); }
 
   // Accounting read by the run loop (seconds / counts since the worker started).
   double comm_seconds() const { return comm_s_; }

@@ -19,6 +19,14 @@ grep -q "needs .* available" "$WORK/err" || fail "memory message says what it ne
 expect_usage_error "size absurd" $cs run -k triad -s 99999999999999999999G -o "$out"
 expect_usage_error "threads with non-hybrid mode" $cs run -k ep -m threads -t 2 -o "$out"
 expect_usage_error "gil option with threads mode" $cs run -k ep -m threads --switch-interval 0.001 -o "$out"
+expect_usage_error "gil release with serial mode" $cs run -k ep -m serial --gil-release compute -o "$out"
+for bad in 0 -0.001 10.5 nan; do
+  expect_usage_error "switch interval $bad" $cs run -k ep -m gil -s S --switch-interval "$bad" -o "$out"
+done
+expect_usage_error "unknown gil policy" $cs run -k ep -m gil -s S --gil-policy python2 -o "$out"
+grep -q "valid policies: cpython, fifo" "$WORK/err" || fail "unknown policy message lists the valid ones"
+expect_usage_error "unknown gil release" $cs run -k ep -m gil -s S --gil-release all -o "$out"
+grep -q "valid values: none, io, compute" "$WORK/err" || fail "unknown release message lists the valid ones"
 expect_usage_error "unknown param" $cs run -k ep -p nope=1 -o "$out"
 expect_usage_error "param without value" $cs run -k ep -p seed -o "$out"
 expect_usage_error "reps 0" $cs run -k ep -r 0 -o "$out"

@@ -55,14 +55,24 @@ void GilWorker::leave() {
   if (held_) drop(DropKind::voluntary);
 }
 
+void GilWorker::rep_barrier() {
+  if (held_) drop(DropKind::voluntary);
+  barrier();  // the GIL is not held, so the barrier's blocking scope neither drops nor takes it
+  take_pending_ = true;
+}
+
 void GilWorker::run_iteration(Kernel& kernel) {
-  if (release_ != GilRelease::compute || !held_) {
+  const bool pending = std::exchange(take_pending_, false);
+  if (release_ == GilRelease::compute) {
+    // The whole iteration runs with the GIL released; it is held again afterwards, for the
+    // run loop's bookkeeping and the kernel's verification.
+    if (held_) drop(DropKind::voluntary);
     kernel.iterate(*this);
+    take();
     return;
   }
-  drop(DropKind::voluntary);
+  if (pending) take();
   kernel.iterate(*this);
-  take();
 }
 
 void GilWorker::release_for_blocking() {

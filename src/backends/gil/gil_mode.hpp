@@ -32,6 +32,7 @@ class GilWorker : public ThreadWorker {
   void run_iteration(Kernel& kernel) override;
   void enter() override;
   void leave() override;
+  void rep_barrier() override;
 
   double gil_wait_seconds() const override { return me_.wait_s; }
   std::int64_t gil_acquires() const override { return me_.acquires; }
@@ -60,6 +61,7 @@ class GilWorker : public ThreadWorker {
   gil::GilThread me_;
   const GilRelease release_;
   bool held_ = false;
+  bool take_pending_ = false;  // rep_barrier left the GIL for run_iteration to take
   // Blocking scopes nest (a barrier inside a kernel's blocking call, or any blocking call while
   // --gil-release compute has already dropped the GIL): only the scope that dropped it takes
   // it back. depth_ counts open scopes; released_at_ is the depth of the one that dropped.
