@@ -161,6 +161,31 @@ struct DirectKernel {
   std::unique_ptr<Kernel> kernel;
 };
 
+// A kernel that does nothing: through the run loop its time is the harness's own cost per
+// repetition (the clock reads and the virtual call inside the timed region).
+class NoopKernel : public Kernel {
+ public:
+  void setup(Worker&, const Params&) override {}
+  void iterate(Worker& w) override { benchmark::DoNotOptimize(&w); }
+  Verification verify(Worker&) override { return {true, 0.0, ""}; }
+};
+
+const KernelInfo& noop_kernel() {
+  static const KernelInfo info = [] {
+    KernelInfo k;
+    k.name = "noop";
+    k.category = "harness";
+    k.description = "does nothing (bench only)";
+    k.size_unit = "-";
+    k.size_for_class = [](SizeClass, const MachineInfo&) -> std::size_t { return 1; };
+    k.memory_bytes = [](const Params&, int) { return 0.0; };
+    k.cost = [](const Params&, int) { return Cost{}; };
+    k.make = [] { return std::make_unique<NoopKernel>(); };
+    return k;
+  }();
+  return info;
+}
+
 // Directly: Google Benchmark times iterate() itself.
 void bm_direct(benchmark::State& state, const KernelInfo* k, const std::string& size) {
   try {
@@ -244,10 +269,10 @@ std::string case_name(const std::string& family, const Case& c) {
   return n;
 }
 
-void add_run_loop(const std::string& name, const Case& c) {
-  if (!accepted(c)) return;
+benchmark::internal::Benchmark* add_run_loop(const std::string& name, const Case& c) {
+  if (!accepted(c)) return nullptr;
   auto batch = std::make_shared<int>(0);
-  benchmark::RegisterBenchmark(name.c_str(), [c, batch](benchmark::State& s) { bm_run_loop(s, c, batch); })
+  return benchmark::RegisterBenchmark(name.c_str(), [c, batch](benchmark::State& s) { bm_run_loop(s, c, batch); })
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
 }
@@ -290,6 +315,13 @@ void register_harness() {
           ->MinTime(2.0)
           ->Unit(benchmark::kMicrosecond);
     }
+}
+
+// The harness's fixed cost per repetition: the no-op kernel through the serial run loop.
+void register_harness_floor() {
+  const Case c{&noop_kernel(), built_mode("serial"), 1, "1", {}};
+  // A fixed count: manual time this small would make Google Benchmark run it for minutes.
+  if (auto* b = add_run_loop("harness/runloop/noop", c)) b->Iterations(100000)->Unit(benchmark::kNanosecond);
 }
 
 void register_figures(int workers) {
@@ -347,12 +379,19 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   }
 
  private:
-  // The name as registered: Google Benchmark appends the timer kind.
-  static std::string base_name(std::string n) {
-    for (const std::string suffix : {"/manual_time", "/real_time"})
-      if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
-        n.resize(n.size() - suffix.size());
-    return n;
+  // The name as registered: Google Benchmark appends "/min_time:2.000", "/iterations:N",
+  // "/real_time", ... (corescope's own name parts never hold a ':').
+  static std::string base_name(const std::string& n) {
+    std::string out;
+    std::size_t start = 0;
+    while (start <= n.size()) {
+      const std::size_t end = std::min(n.find('/', start), n.size());
+      const std::string part = n.substr(start, end - start);
+      if (part != "manual_time" && part != "real_time" && part.find(':') == std::string::npos)
+        out += (out.empty() ? "" : "/") + part;
+      start = end + 1;
+    }
+    return out;
   }
   static double median(const std::map<std::string, std::vector<double>>& m, const std::string& key) {
     auto it = m.find(key);
@@ -381,6 +420,7 @@ void print_summary(const CollectingReporter& rep, int workers) {
       line(std::string("harness overhead, ") + k + " " + size + " (paired, median of rounds)",
            rep.counter(std::string("harness/paired/") + k + "/" + size, "overhead_pct"), "%", "(goal <= 2 %)");
     }
+  line("harness cost per repetition (no-op kernel through the run loop)", 1e9 * rep.seconds("harness/runloop/noop"), "ns", "");
   const double plain = rep.seconds("figures/plain_omp_triad/openmp/w" + w + "/M");
   const double ours = rep.seconds("figures/triad/openmp/w" + w + "/M");
   line("openmp triad w" + w + " M: corescope speed / plain omp parallel for", 100.0 * plain / ours, "%", "(target >= 95 %)");
@@ -433,6 +473,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   register_harness();
+  register_harness_floor();
   register_figures(workers);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
