@@ -8,10 +8,9 @@ if ! "$CORESCOPE" --help | grep -q '^ *isolate '; then
   echo "jobs/local/isolation.sh: $CORESCOPE has no 'isolate' command (fault injection is not built yet)" >&2
   exit 3
 fi
-workers=4 trials=5 faults="crash leak stray-write hang"
-if [[ ${CORESCOPE_TEST_SIZE:-0} == 1 ]]; then workers=2 trials=1 faults="crash"; fi
-modes=$("$CORESCOPE" list | awk '/^Modes/{m=1; next} m && $2 == "yes" && $1 != "serial" && $1 != "hybrid" {printf "%s%s", s, $1; s=","}')
+# Every mode built but serial and hybrid (isolate's default), 4 workers, 5 trials per fault.
+args=(--workers 4 --trials 5) faults="crash leak stray-write hang"
+if [[ ${CORESCOPE_TEST_SIZE:-0} == 1 ]]; then args=(--workers 2 --trials 1 --run-seconds 1 --inject-at 0.3) faults="crash"; fi
 for fault in $faults; do
-  "$CORESCOPE" isolate --kernel triad --fault "$fault" --victim 1 --modes "$modes" --workers "$workers" \
-    --trials "$trials" --out "${OUT:-isolation.h5}"
+  "$CORESCOPE" isolate --kernel triad --fault "$fault" --victim 1 "${args[@]}" --out "${OUT:-isolation.h5}"
 done
