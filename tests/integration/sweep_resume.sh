@@ -72,6 +72,16 @@ grep -q "different sweep plan" "$WORK/err" || fail "resume onto another plan: $(
 cp "$out" "$WORK/copy.h5"
 $cs merge -q -o "$WORK/all.h5" "$out" "$WORK/copy.h5" || fail "merge"
 [[ $(rows "$WORK/all.h5") == "$n" ]] || fail "merge of a file and its copy: $(rows "$WORK/all.h5") runs, expected $n"
+"$PYTHON" - "$WORK/all.h5" <<'PY' || fail "merged samples not linked to their runs"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+runs, run_of = f["runs"], f["samples/run"][...]
+for i in range(len(runs["run_id"])):
+    assert (run_of == i).sum() == int(runs["workers"][i]) * int(runs["reps"][i]), i
+PY
+cp "$out" "$WORK/v2.h5"
+"$PYTHON" -c "import h5py,sys; h5py.File(sys.argv[1],'r+').attrs['schema_version']=2" "$WORK/v2.h5"
+expect_usage_error "merge: another schema version" $cs merge -o "$WORK/m2.h5" "$out" "$WORK/v2.h5"
 
 # 5. SIGTERM in the middle of a long cell: clean stop, exit 143, nothing recorded, resumable.
 term=$WORK/term.h5
