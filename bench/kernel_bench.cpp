@@ -362,13 +362,16 @@ void register_figures(int workers) {
 class CollectingReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred && r.iterations > 0)
-      {
-        const std::string name = base_name(r.benchmark_name());
-        seconds_[name].push_back(r.real_accumulated_time / static_cast<double>(r.iterations));
-        for (const auto& [key, counter] : r.counters) counters_[name][key].push_back(counter.value);
-      }
+    for (const Run& r : runs) {
+      // Single runs, or only the median when --benchmark_report_aggregates_only hides them.
+      const bool single = r.run_type == Run::RT_Iteration;
+      const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
+      if (r.error_occurred || r.iterations <= 0 || !(single || median)) continue;
+      const std::string& name = r.run_name.function_name;  // as registered, without /real_time etc.
+      // What the console shows, per iteration, converted from the display unit to seconds.
+      seconds_[name].push_back(r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit));
+      for (const auto& [key, counter] : r.counters) counters_[name][key].push_back(counter.value);
+    }
     ConsoleReporter::ReportRuns(runs);
   }
   // NaN when the benchmark did not run (filtered out, skipped).
@@ -379,20 +382,6 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   }
 
  private:
-  // The name as registered: Google Benchmark appends "/min_time:2.000", "/iterations:N",
-  // "/real_time", ... (corescope's own name parts never hold a ':').
-  static std::string base_name(const std::string& n) {
-    std::string out;
-    std::size_t start = 0;
-    while (start <= n.size()) {
-      const std::size_t end = std::min(n.find('/', start), n.size());
-      const std::string part = n.substr(start, end - start);
-      if (part != "manual_time" && part != "real_time" && part.find(':') == std::string::npos)
-        out += (out.empty() ? "" : "/") + part;
-      start = end + 1;
-    }
-    return out;
-  }
   static double median(const std::map<std::string, std::vector<double>>& m, const std::string& key) {
     auto it = m.find(key);
     if (it == m.end() || it->second.empty()) return NAN;
