@@ -6,7 +6,7 @@ cs=$CORESCOPE
 MPIEXEC=${MPIEXEC:-mpirun}
 out=$WORK/mpi.h5
 kernels=$($cs list | awk '/^Kernels/{k=1;next} /^$/{k=0} k && NR>2 {print $1}')
-kernels=${CORESCOPE_MPI_KERNELS:-triad ep reduce}
+kernels=${CORESCOPE_MPI_KERNELS:-triad ep reduce stencil dgemm critical farm}
 
 flavour_flags=()
 if $MPIEXEC --version 2>&1 | grep -q "Open MPI"; then flavour_flags=(--oversubscribe --bind-to none); fi
