@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "record/table.hpp"
+
 namespace corescope::cli {
 
 void add_run(CLI::App& app, const std::string& command_line, int& exit_code);
@@ -12,6 +14,11 @@ void add_info(CLI::App& app, int& exit_code);
 void add_summary(CLI::App& app, int& exit_code);
 void add_sweep(CLI::App& app, int& exit_code);
 void add_merge(CLI::App& app, int& exit_code);
+void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code);
+
+// The /isolation matrix (mode x fault) of a results file's trials; only those of one isolate
+// invocation when isolate_id is not empty. Shared by isolate and summary.
+void print_isolation_matrix(const record::Table& trials, const std::string& isolate_id = "");
 
 // True if this process is rank 0 of an MPI launch, or not under a launcher at all: only it
 // prints error messages, so an error common to all ranks is printed once.

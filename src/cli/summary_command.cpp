@@ -99,6 +99,11 @@ void print_convoy_table(const Table& runs) {
 
 int summarize(const std::string& path) {
   const Table runs = record::read_group(path, "runs");
+  const Table trials = record::read_group(path, "isolation");
+  if (runs.rows() == 0 && trials.rows() > 0) {  // a file of `corescope isolate` trials only
+    print_isolation_matrix(trials);
+    return 0;
+  }
   if (runs.rows() == 0) throw UsageError(path + " holds no runs");
   TextTable t({"#", "kernel", "mode", "workers", "size", "channel", "median", "rate", "verified", "status"});
   for (std::size_t i = 0; i < runs.rows(); ++i) {
@@ -113,6 +118,10 @@ int summarize(const std::string& path) {
   t.print();
   print_gil_table(path, runs);
   print_convoy_table(runs);
+  if (trials.rows() > 0) {
+    std::printf("\n");
+    print_isolation_matrix(trials);
+  }
   return 0;
 }
 }  // namespace

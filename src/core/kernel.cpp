@@ -11,6 +11,10 @@
 
 namespace corescope {
 
+Verification Kernel::verify_local(Worker&) {
+  throw UsageError("this kernel cannot check one worker's part on its own (no verify_local)");
+}
+
 const std::string& Params::get(const std::string& key) const {
   auto it = values.find(key);
   CS_CHECK(it != values.end());

@@ -65,6 +65,11 @@ class Kernel {
   virtual Verification verify(Worker& w) = 0;
   // Optional run-level numbers (collective; worker 0's list is recorded).
   virtual std::vector<Metric> metrics(Worker& w) { return {}; }
+  // Optional: checks this worker's own part of the answer with no team operation, so that a
+  // worker can check its result while a peer is dead or stuck (corescope isolate). A kernel
+  // that can overrides both; the default cannot (verify_local throws UsageError).
+  virtual bool verifies_locally() const { return false; }
+  virtual Verification verify_local(Worker& w);
 };
 
 struct MachineInfo;

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace corescope::platform {
 
@@ -40,5 +41,29 @@ int restrict_to_one_cpu();
 // The calling process gets SIGKILL when its parent dies (a sweep's cells die with the sweep);
 // async-signal-safe, for use between fork and exec. A no-op where the OS has no such thing.
 void die_with_parent();
+
+// Resident bytes of the calling thread's own stack (every thread has one, inside the process's
+// RSS and PSS): mincore() over the stack pthread_getattr_np reports, as far as it is mapped.
+std::int64_t thread_stack_resident_bytes();
+
+// Caps the calling process's address space (RLIMIT_AS) at its current size plus `bytes`, so that
+// a leak runs out of memory; false if the OS cannot. Every thread of the process shares the cap.
+bool limit_address_space_growth(std::int64_t bytes);
+
+// No core file when the calling process (or a child it starts later) crashes: an injected crash
+// must not litter the working directory.
+void disable_core_dumps();
+
+// Another process of this machine, as a supervisor sees it: alive = exists and is not a zombie;
+// memory from /proc/PID/status (-1 when it is gone).
+struct OtherProcess {
+  bool alive = false;
+  std::int64_t rss = -1, peak_rss = -1;
+};
+OtherProcess other_process(int pid);
+
+// The POSIX shared-memory files (/dev/shm/...) the calling process has mapped and that still
+// have a name: what would be left behind if the process died now.
+std::vector<std::string> mapped_shared_memory_files();
 
 }  // namespace corescope::platform

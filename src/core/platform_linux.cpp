@@ -1,6 +1,8 @@
 // Linux implementation of the platform probes (getrusage, /proc, sched_getcpu).
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
@@ -12,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "core/platform.hpp"
 
@@ -70,7 +73,7 @@ ProcessMemory process_memory(bool with_pss) {
 
 std::string memory_probes() {
   return "rss,peak_rss:/proc/self/status(VmRSS,VmHWM); pss,uss:/proc/self/smaps_rollup; "
-         "faults,ctx_switches:getrusage(RUSAGE_THREAD)";
+         "faults,ctx_switches:getrusage(RUSAGE_THREAD); stack:mincore(pthread_getattr_np stack)";
 }
 
 double thread_cpu_seconds() {
@@ -136,5 +139,102 @@ int restrict_to_one_cpu() {
 }
 
 void die_with_parent() { prctl(PR_SET_PDEATHSIG, SIGKILL); }
+
+namespace {
+std::int64_t resident_bytes(std::uintptr_t lo, std::uintptr_t hi) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  lo = lo / page * page;
+  hi = (hi + page - 1) / page * page;
+  if (hi <= lo) return 0;
+  std::vector<unsigned char> resident((hi - lo) / page);
+  if (mincore(reinterpret_cast<void*>(lo), hi - lo, resident.data()) != 0) return -1;
+  std::int64_t n = 0;
+  for (unsigned char r : resident) n += r & 1;
+  return n * static_cast<std::int64_t>(page);
+}
+
+// The /proc/self/maps range [lo, hi) holding `address`; false if none.
+bool mapping_of(std::uintptr_t address, std::uintptr_t& lo, std::uintptr_t& hi) {
+  FILE* f = std::fopen("/proc/self/maps", "r");
+  if (!f) return false;
+  char line[512];
+  bool found = false;
+  while (!found && std::fgets(line, sizeof line, f)) {
+    unsigned long a = 0, b = 0;
+    if (std::sscanf(line, "%lx-%lx", &a, &b) == 2 && a <= address && address < b) {
+      lo = a;
+      hi = b;
+      found = true;
+    }
+  }
+  std::fclose(f);
+  return found;
+}
+}  // namespace
+
+std::int64_t thread_stack_resident_bytes() {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return -1;
+  void* addr = nullptr;
+  std::size_t size = 0;
+  const int rc = pthread_attr_getstack(&attr, &addr, &size);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) return -1;
+  auto lo = reinterpret_cast<std::uintptr_t>(addr), hi = lo + size;
+  const std::int64_t all = resident_bytes(lo, hi);
+  if (all >= 0) return all;
+  // The main thread's stack is reported up to its rlimit but mapped only as far as it has grown
+  // (mincore fails on the unmapped rest): count the mapping that holds this frame.
+  int here = 0;
+  std::uintptr_t map_lo = 0, map_hi = 0;
+  if (!mapping_of(reinterpret_cast<std::uintptr_t>(&here), map_lo, map_hi)) return -1;
+  return resident_bytes(std::max(lo, map_lo), std::min(hi, map_hi));
+}
+
+bool limit_address_space_growth(std::int64_t bytes) {
+  const std::int64_t size = proc_kb("/proc/self/status", "VmSize");
+  rlimit lim{};
+  if (size < 0 || bytes <= 0 || getrlimit(RLIMIT_AS, &lim) != 0) return false;
+  rlim_t cap = static_cast<rlim_t>(size + bytes);
+  if (lim.rlim_max != RLIM_INFINITY && cap > lim.rlim_max) cap = lim.rlim_max;
+  lim.rlim_cur = cap;
+  return setrlimit(RLIMIT_AS, &lim) == 0;
+}
+
+void disable_core_dumps() {
+  rlimit none{0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+}
+
+OtherProcess other_process(int pid) {
+  OtherProcess p;
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return p;
+  char line[256];
+  char state = '?';
+  while (std::fgets(line, sizeof line, f)) {
+    long long kb = 0;
+    if (std::sscanf(line, "State: %c", &state) == 1) continue;
+    if (std::sscanf(line, "VmRSS: %lld", &kb) == 1) p.rss = kb * 1024;
+    else if (std::sscanf(line, "VmHWM: %lld", &kb) == 1) p.peak_rss = kb * 1024;
+  }
+  std::fclose(f);
+  p.alive = state != 'Z' && state != 'X' && state != '?';
+  return p;
+}
+
+std::vector<std::string> mapped_shared_memory_files() {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/maps");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto at = line.find(" /dev/shm/");
+    if (at == std::string::npos || line.find(" (deleted)") != std::string::npos) continue;
+    const std::string path = line.substr(at + 1);
+    if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(path);
+  }
+  return out;
+}
 
 }  // namespace corescope::platform

@@ -22,6 +22,39 @@ double median(std::vector<double> v) {
   const std::size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
+
+// The team's memory with each process counted once (each worker samples its whole process, so
+// only thread 0 of each process contributes), from the last repetition, where PSS is read.
+struct Footprint {
+  std::int64_t pss = -1;         // sum of PSS over the team's processes
+  std::int64_t base_pss = -1;    // the same before the kernel's setup: the runtime alone
+  std::int64_t per_process = -1; // base_pss / processes
+  std::int64_t stacks = -1;      // resident thread stacks of all workers
+};
+Footprint footprint(const RunResult& r) {
+  Footprint f;
+  int last = -1;
+  for (const auto& s : r.samples) last = std::max(last, s.rep);
+  std::map<int, const Sample*> process;  // rank -> its thread 0's last sample
+  std::int64_t stacks = 0;
+  for (const auto& s : r.samples) {
+    if (s.rep != last) continue;
+    stacks = (stacks < 0 || s.stack_bytes < 0) ? -1 : stacks + s.stack_bytes;
+    if (s.thread == 0) process[s.rank] = &s;
+  }
+  if (last < 0) return f;
+  f.stacks = stacks;
+  if (static_cast<int>(process.size()) != std::max(1, r.spec.ranks)) return f;  // a process is missing
+  std::int64_t pss = 0, base = 0;
+  for (const auto& [rank, s] : process) {
+    pss = (pss < 0 || s->pss_bytes < 0) ? -1 : pss + s->pss_bytes;
+    base = (base < 0 || s->base_pss_bytes < 0) ? -1 : base + s->base_pss_bytes;
+  }
+  f.pss = pss;
+  f.base_pss = base;
+  f.per_process = base < 0 ? -1 : base / static_cast<std::int64_t>(process.size());
+  return f;
+}
 }  // namespace
 
 Headline headline(const RunResult& r) {
@@ -86,6 +119,12 @@ std::vector<record::GroupRows> result_rows(const RunResult& r) {
   b.f64("bytes_per_iteration", r.cost.bytes, "B", "kernel's declared bytes per iteration");
   b.f64("flops_per_iteration", r.cost.flops, "", "kernel's declared flops per iteration");
   b.i64("peak_rss_bytes", h.peak_rss_bytes, "B", "largest peak RSS of any process of the team");
+  const Footprint fp = footprint(r);
+  b.i64("footprint_pss_bytes", fp.pss, "B", "sum of PSS over the team's processes, each counted once (last repetition)");
+  b.i64("runtime_overhead_bytes", fp.per_process, "B",
+        "PSS per process before the kernel's setup: the runtime's own footprint with no kernel data");
+  b.i64("runtime_footprint_pss_bytes", fp.base_pss, "B", "sum of PSS over the team's processes before the kernel's setup");
+  b.i64("thread_stacks_bytes", fp.stacks, "B", "resident bytes of all workers' thread stacks (last repetition)");
   b.str("started", r.started, "start time, ISO 8601 UTC");
   b.str("host", machine().host, "host name of the writing process");
   b.str("launcher", r.launcher, "mpirun, mpiexec, srun or none");
@@ -135,6 +174,8 @@ std::vector<record::GroupRows> result_rows(const RunResult& r) {
     t.i64("invol_ctx_switches", x.invol_ctx_switches, "", "involuntary context switches during the repetition");
     t.i64("pss_bytes", x.pss_bytes, "B", "proportional set size of the process (last repetition)");
     t.i64("uss_bytes", x.uss_bytes, "B", "unique (private) set size of the process (last repetition)");
+    t.i64("stack_bytes", x.stack_bytes, "B", "resident bytes of this worker's own thread stack (last repetition)");
+    t.i64("base_pss_bytes", x.base_pss_bytes, "B", "PSS of the process before the kernel's setup (thread 0 of each process)");
   }
   t.finish();
 

@@ -40,6 +40,8 @@ struct Sample {
   std::int64_t rss_bytes = -1, peak_rss_bytes = -1, alloc_bytes = 0;
   std::int64_t minor_faults = 0, major_faults = 0, vol_ctx_switches = 0, invol_ctx_switches = 0;
   std::int64_t pss_bytes = -1, uss_bytes = -1;  // -1 where the OS cannot tell
+  std::int64_t stack_bytes = -1;     // resident bytes of this worker's own thread stack (last rep)
+  std::int64_t base_pss_bytes = -1;  // the process's PSS before the kernel's setup: runtime only
 };
 static_assert(std::is_trivially_copyable_v<Sample>);
 

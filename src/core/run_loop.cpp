@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/errors.hpp"
+#include "core/isolation.hpp"
 #include "core/platform.hpp"
 
 namespace corescope {
@@ -40,7 +41,12 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   out.worker = w.id();
   out.samples.reserve(static_cast<std::size_t>(spec.params.reps));
 
+  if (const isolation::Plan* plan = isolation::active_plan()) return isolation::run_isolated(w, kernel, spec, *plan);
+
   w.enter();
+  // The process before any kernel data exists: what the runtime itself costs (the /runs column
+  // runtime_overhead_bytes). Thread 0 of each process speaks for the process.
+  const std::int64_t base_pss = g_memory_detail && w.thread() == 0 ? platform::process_memory(true).pss : -1;
   kernel.setup(w, spec.params);
   for (int i = 0; i < spec.params.warmup; ++i) w.run_iteration(kernel);
 
@@ -80,6 +86,8 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     s.peak_rss_bytes = mem.peak_rss;
     s.pss_bytes = mem.pss;
     s.uss_bytes = mem.uss;
+    s.stack_bytes = detail ? platform::thread_stack_resident_bytes() : -1;
+    s.base_pss_bytes = base_pss;
     out.samples.push_back(s);
   }
 

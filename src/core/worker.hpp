@@ -68,9 +68,13 @@ class Worker {
   std::span<T> alloc_slice(std::size_t n) {
     auto* p = static_cast<T*>(do_alloc_slice(n * sizeof(T), alignof(T)));
     allocated_bytes_ += n * sizeof(T);
+    last_slice_ = {reinterpret_cast<std::byte*>(p), n * sizeof(T)};
     return {p, n};
   }
   std::size_t allocated_bytes() const { return allocated_bytes_; }
+  // The slice the last alloc_slice call returned, as bytes: what isolate's stray-write fault
+  // writes one element past the end of.
+  std::span<std::byte> last_slice() const { return last_slice_; }
 
   // Collective: `bytes` of zeroed memory that every worker of the team reads and writes (the
   // same object, not copies): one heap block for threads, a shared-memory segment for forked
@@ -150,6 +154,7 @@ class Worker {
   double comm_s_ = 0.0;
   int team_op_depth_ = 0;
   std::size_t allocated_bytes_ = 0;
+  std::span<std::byte> last_slice_;
   struct FreeDeleter {
     void operator()(std::byte* p) const;
   };

@@ -194,13 +194,14 @@ ChildResult run_child(const std::vector<std::string>& argv_in, const ChildOption
   int forwarded_count = 0;    // signals seen when we last forwarded
   int status = 0;
   double last_tick = start;
+  const double period_s = options.tick_s > 0 && options.tick_s < 0.1 ? options.tick_s : 0.1;
   for (;;) {
     if (open) {
       pollfd p{fds[0], POLLIN, 0};
-      const int n = ::poll(&p, 1, 100);
+      const int n = ::poll(&p, 1, static_cast<int>(period_s * 1000 + 0.5));
       if (n > 0) open = drain(fds[0], r.output);
     } else {
-      ::usleep(50 * 1000);
+      ::usleep(static_cast<useconds_t>(period_s * 0.5e6));
     }
     const pid_t done = ::waitpid(pid, &status, WNOHANG);
     if (done == pid) break;
@@ -222,7 +223,7 @@ ChildResult run_child(const std::vector<std::string>& argv_in, const ChildOption
       term_sent = t;
     }
     if (term_sent >= 0 && t - term_sent > options.grace_s) ::kill(-pid, SIGKILL);
-    if (options.tick && t - last_tick >= 0.1) {
+    if (options.tick && t - last_tick >= period_s) {
       options.tick(t - start);
       last_tick = t;
     }

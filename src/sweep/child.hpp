@@ -13,7 +13,8 @@ struct ChildOptions {
   std::vector<std::pair<std::string, std::string>> env;  // set (overriding) in the child
   double timeout_s = 0;                                  // 0 = none; then TERM, grace, KILL
   double grace_s = 10;                                   // TERM -> KILL on timeout or interrupt
-  std::function<void(double elapsed_s)> tick;            // called about every 100 ms while it runs
+  std::function<void(double elapsed_s)> tick;            // called about every tick_s while it runs
+  double tick_s = 0.1;                                   // at most 0.1 (the wait loop's own period)
 };
 
 struct ChildResult {

@@ -241,7 +241,7 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
           c.status = status;
           if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
             failures.push_back(id);
-            abort_team();
+            if (options.abort_on_death) abort_team();
           }
         }
       }
@@ -255,7 +255,7 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
         if (h.kind == static_cast<std::uint32_t>(WorkerEnd::failed) &&
             std::find(failures.begin(), failures.end(), id) == failures.end()) {
           failures.push_back(id);
-          abort_team();
+          if (options.abort_on_death) abort_team();
         }
       }
     }

@@ -31,6 +31,10 @@ struct TeamOptions {
   std::function<std::unique_ptr<Kernel>(int id)> make_kernel;
   double timeout_s = 0.0;  // watchdog for the whole team; 0 = none
   double grace_s = 5.0;    // after an abort, how long workers get to stop on their own
+  // false: a worker's death or failure does not abort the others; they run on (`corescope
+  // isolate`, whose workers need no peer after the start line) until they end or the watchdog
+  // fires.
+  bool abort_on_death = true;
 };
 
 // How one worker ended.
