@@ -30,7 +30,10 @@ void TextTable::print(std::FILE* out) const {
 
 std::string format_rate(double gbytes_per_s, double gflops_per_s) {
   char buf[64];
-  if (std::isfinite(gbytes_per_s)) std::snprintf(buf, sizeof buf, "%.2f GB/s", gbytes_per_s);
+  // Above one flop per byte (dgemm) the kernel is compute-bound: its flop rate is the headline.
+  const bool compute_bound = std::isfinite(gflops_per_s) && std::isfinite(gbytes_per_s) && gflops_per_s > gbytes_per_s;
+  if (compute_bound) std::snprintf(buf, sizeof buf, "%.2f GFLOP/s", gflops_per_s);
+  else if (std::isfinite(gbytes_per_s)) std::snprintf(buf, sizeof buf, "%.2f GB/s", gbytes_per_s);
   else if (std::isfinite(gflops_per_s)) std::snprintf(buf, sizeof buf, "%.2f GFLOP/s", gflops_per_s);
   else return "-";
   return buf;
