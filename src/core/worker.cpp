@@ -9,6 +9,7 @@
 
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
+#include "core/ticks.hpp"
 
 namespace corescope {
 
@@ -18,22 +19,27 @@ const std::atomic<bool> kNeverDrop{false};
 constexpr std::size_t kPrivatePadding = 4096;  // a page after each private slice
 }  // namespace
 
-// Adds the wall time of one team operation to the worker's communication time.
+// Adds the wall time of one team operation to the worker's communication time. It brackets
+// every message, so it counts cheap ticks (core/ticks.hpp), converted only when read.
 class Worker::CommTimer {
  public:
-  explicit CommTimer(Worker& w) : w_(w), t0_(std::chrono::steady_clock::now()) { ++w_.team_op_depth_; }
+  explicit CommTimer(Worker& w) : w_(w), t0_(ticks::now()) { ++w_.team_op_depth_; }
   ~CommTimer() {
     --w_.team_op_depth_;
-    w_.comm_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    w_.comm_ticks_ += ticks::now() - t0_;
   }
 
  private:
   Worker& w_;
-  std::chrono::steady_clock::time_point t0_;
+  std::uint64_t t0_;
 };
 
 Worker::Worker(int id, int count, int rank, int thread)
-    : id_(id), count_(count), rank_(rank), thread_(thread), drop_request_(&kNeverDrop) {}
+    : id_(id), count_(count), rank_(rank), thread_(thread), drop_request_(&kNeverDrop) {
+  ticks::seconds_per_tick();  // calibrate now, long before anything is timed
+}
+
+double Worker::comm_seconds() const { return static_cast<double>(comm_ticks_) * ticks::seconds_per_tick(); }
 
 Worker::~Worker() = default;
 

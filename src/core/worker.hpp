@@ -84,6 +84,7 @@ class Worker {
 
   // A team-wide mutual exclusion lock (a std::mutex for threads, a file lock for processes, an
   // MPI window lock for ranks). Waiting for it is blocking: in gil mode the GIL is released.
+  // Call team_shared first (in setup): MPI modes create the lock window with it, collectively.
   void team_lock();
   void team_unlock();
 
@@ -109,7 +110,7 @@ class Worker {
   virtual void rep_barrier() { barrier(); }
 
   // Accounting read by the run loop (seconds / counts since the worker started).
-  double comm_seconds() const { return comm_s_; }
+  double comm_seconds() const;
   virtual double gil_wait_seconds() const { return 0.0; }
   virtual std::int64_t gil_acquires() const { return 0; }
   virtual std::int64_t gil_forced_switches() const { return 0; }
@@ -151,7 +152,7 @@ class Worker {
 
   int id_, count_, rank_, thread_;
   const std::atomic<bool>* drop_request_;
-  double comm_s_ = 0.0;
+  std::uint64_t comm_ticks_ = 0;  // core/ticks.hpp units
   int team_op_depth_ = 0;
   std::size_t allocated_bytes_ = 0;
   std::span<std::byte> last_slice_;

@@ -44,18 +44,34 @@ class MpiWorker : public Worker {
     MPI_Sendrecv(sd, checked_count(sn), MPI_BYTE, dest, kTag, rd, checked_count(rn), MPI_BYTE, src, kTag,
                  MPI_COMM_WORLD, &st);
   }
-  void* do_team_shared(std::size_t bytes) override { return windows_.allocate(bytes); }
-  void do_team_lock() override { windows_.lock(); }
-  void do_team_unlock() override { windows_.unlock(); }
+  void* do_team_shared(std::size_t bytes) override { return windows().allocate(bytes); }
+  void do_team_lock() override {
+    if (!windows_)
+      throw UsageError("mpi mode: team_lock before team_shared; the lock window is created collectively by the "
+                       "first team_shared call");
+    windows_->lock();
+  }
+  void do_team_unlock() override { windows_->unlock(); }
 
  private:
-  mpi::SharedWindows windows_;
+  // Made by the first team_shared (collective), not up front: with Open MPI a window leaves a
+  // progress callback (libnbc) that runs on every poll of every later message, which a
+  // ping-pong's latency shows (perf, bench/pingpong_vs_raw.sh). Kernels that lock call
+  // team_shared in setup.
+  mpi::SharedWindows& windows() {
+    if (!windows_) windows_ = std::make_unique<mpi::SharedWindows>();
+    return *windows_;
+  }
+  std::unique_ptr<mpi::SharedWindows> windows_;
 };
 
 class MpiMode : public Mode {
  public:
   void prepare(RunSpec& spec) override {
-    thread_level_ = mpi::init(MPI_THREAD_FUNNELED);
+    // One thread per rank calls MPI, and nothing else runs: SINGLE. Asking for more is not
+    // free: Open MPI 4.1 switches to its thread-safe request path (a mutex and a condition
+    // wait per message) above SINGLE, ~50 ns on every message of an 8-byte ping-pong here.
+    thread_level_ = mpi::init(MPI_THREAD_SINGLE);
     mpi::check_world("mpi", spec.workers, 1);
     spec.ranks = mpi::world_size();
     spec.threads_per_rank = 1;

@@ -83,7 +83,7 @@ struct WorkerStart {
   } catch (const std::exception& e) {
     end = WorkerEnd::failed;
     out.error = e.what();
-    s.control->aborted.store(1, std::memory_order_release);
+    if (s.options.abort_on_death) s.control->aborted.store(1, std::memory_order_release);
   }
   out.worker = s.id;
   const std::vector<std::byte> bytes = encode_outcome(out);
