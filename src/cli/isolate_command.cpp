@@ -197,6 +197,8 @@ record::Table trial_row(const IsolateOptions& o, const std::string& mode, int re
   b.f64("others_peak_rss_growth_frac", r.others_growth_frac, "",
         "largest (peak RSS growth / peak RSS at the start line) over the other workers' processes");
   b.i64("processes", r.processes, "", "distinct processes the workers ran in");
+  b.str("pids", r.pids, "process ids of the workers' processes (all gone when the trial ended)");
+  b.str("shared_memory", r.shared_memory, "/dev/shm files the team had mapped (all gone when the trial ended)");
   b.i64("exit_code", r.exit_code, "", "exit code of the trial's top process (corescope or the launcher); 128+signal");
   b.i64("timed_out", r.timed_out ? 1 : 0, "", "1 if the watchdog fired");
   b.str("launcher", setup.launcher, "mpirun, mpiexec, srun or none");

@@ -27,7 +27,11 @@ namespace fs = std::filesystem;
 using isolation::Fault;
 
 constexpr double kTickS = 0.02;   // how often the supervisor looks at the trial's processes
-constexpr double kGraceS = 3.0;   // watchdog: SIGTERM to the group, then SIGKILL this much later
+// Watchdog: SIGTERM to the group, then SIGKILL this much later. An MPI launcher needs longer:
+// it stops its ranks and removes its session dir and shared memory before it exits (seen to take
+// over 3 s on a loaded machine; SIGKILL would leave them behind).
+constexpr double kGraceS = 3.0;
+constexpr double kLauncherGraceS = 15.0;
 
 // What the event file and /proc said about one worker.
 struct WorkerView {
@@ -260,7 +264,7 @@ TrialResult run_trial(const TrialSetup& s) {
   options.env = s.env;
   options.env.emplace_back("TMPDIR", tmp);
   options.timeout_s = s.timeout_s;
-  options.grace_s = kGraceS;
+  options.grace_s = s.launch_prefix.empty() ? kGraceS : kLauncherGraceS;
   options.tick_s = kTickS;
   options.tick = [&mon](double) { mon.poll(isolation::monotonic_s()); };
   const double t0 = isolation::monotonic_s();
@@ -375,6 +379,8 @@ TrialResult run_trial(const TrialSetup& s) {
   for (const auto& w : mon.workers)
     if (w.pid >= 0 && std::find(pids.begin(), pids.end(), w.pid) == pids.end()) pids.push_back(w.pid);
   out.processes = static_cast<int>(pids.size());
+  for (long long pid : pids) add(out.pids, std::to_string(pid));
+  for (const auto& path : mon.shm_files) add(out.shared_memory, fs::path(path).filename().string());
   return out;
 }
 

@@ -36,6 +36,8 @@ struct TrialResult {
   std::int64_t others_peak_rss = -1, others_growth = -1;
   double others_growth_frac = -1.0;
   int processes = 0;         // distinct processes the workers ran in
+  std::string pids;          // their process ids (space-separated), all gone when the trial ends
+  std::string shared_memory; // the /dev/shm files the team had mapped, all gone when it ends
   int exit_code = -1;        // of the trial's top process (corescope or the launcher); 128+signal
   bool timed_out = false;
   bool injected = false;

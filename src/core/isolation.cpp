@@ -191,6 +191,8 @@ void activate(const Plan& plan) {
 
 const Plan* active_plan() { return g_plan; }
 
+void deactivate() { g_plan = nullptr; }
+
 KernelInfo with_fault(const KernelInfo& kernel, const Plan& plan) {
   if (!kernel.make()->verifies_locally())
     throw UsageError("kernel " + kernel.name + " cannot check one worker's part on its own (no verify_local), " +

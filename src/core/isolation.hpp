@@ -35,6 +35,8 @@ struct Plan {
 void activate(const Plan& plan);
 // The active plan, null in every ordinary run.
 const Plan* active_plan();
+// Back to ordinary runs (for tests that run a trial in-process).
+void deactivate();
 
 // `kernel` whose make() wraps the real kernel in the fault injector. The kernel must verify
 // locally (Kernel::verifies_locally); UsageError with one line otherwise.
