@@ -21,6 +21,7 @@
 #include "backends/processes/supervisor.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
+#include "core/mode.hpp"
 #include "core/run.hpp"
 
 namespace corescope::processes {
@@ -307,6 +308,32 @@ TEST(ProcessesBadInput, SharedMemoryTooSmallIsRefusedBeforeAnyFork) {
     EXPECT_NE(std::string(e.what()).find("/dev/shm"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(no_children());
+}
+
+}  // namespace
+}  // namespace corescope::processes
+
+namespace corescope::processes {
+namespace {
+
+// pingpong's stamps cover messages shorter than, equal to and longer than 8 and 16 bytes.
+TEST(PingPong, VerifiesAtAwkwardSizesOverProcessesAndThreads) {
+  const KernelInfo& k = find_kernel("pingpong");
+  for (const char* mode : {"processes", "threads"})
+    for (std::size_t size : {1, 7, 8, 9, 15, 16, 17, 4097}) {
+      RunSpec spec = spec_for(3, mode == std::string("processes") ? "socket" : "event", size, 2, 1);
+      spec.kernel = "pingpong";
+      spec.mode = mode;
+      spec.params = make_params(k, size, 2, 1, {"round_trips=5"});
+      auto m = find_mode(mode).make();
+      m->prepare(spec);
+      const RunResult r = m->run(spec, k);
+      EXPECT_EQ(r.status, "ok") << mode << " " << size << ": " << r.error;
+      EXPECT_TRUE(r.verified) << mode << " " << size << ": " << r.verify_detail;
+      ASSERT_FALSE(r.metrics.empty());
+      EXPECT_EQ(r.metrics[0].name, "latency_s");
+      EXPECT_GT(r.metrics[0].value, 0.0);
+    }
 }
 
 }  // namespace
