@@ -203,6 +203,7 @@ record::Table trial_row(const IsolateOptions& o, const std::string& mode, int re
   b.i64("timed_out", r.timed_out ? 1 : 0, "", "1 if the watchdog fired");
   b.str("launcher", setup.launcher, "mpirun, mpiexec, srun or none");
   b.str("launch_command", join(setup.launch_prefix, " "), "launcher words before the team's command");
+  b.str("slurm_job_id", sweep::launch_env().slurm_job_id, "SLURM_JOB_ID of isolate, if any");
   b.f64("run_s", setup.plan.run_s, "s", "each worker iterates this long after the start line");
   b.f64("inject_s", setup.plan.inject_s, "s", "the fault, this long after the start line");
   b.f64("timeout_s", setup.timeout_s, "s", "watchdog: the trial is killed after this long");
