@@ -154,8 +154,6 @@ std::string count_text(double x) {
 std::string seconds_text(double s) { return std::isfinite(s) ? human_seconds(s) : "-"; }
 std::string bytes_text(double b) { return std::isfinite(b) ? human_bytes(b) : "-"; }
 
-Fault checked_fault(const std::string& name) { return isolation::parse_fault(name); }
-
 // One line per trial while isolate runs.
 void print_trial_line(const std::string& mode, const std::string& fault, int repeat, int trials, int workers,
                       const TrialResult& r) {
@@ -220,7 +218,7 @@ record::Table trial_row(const IsolateOptions& o, const std::string& mode, int re
 int isolate(const IsolateOptions& o, const std::string& command) {
   // Everything is checked before the first trial: bad input is one line and exit 2.
   const KernelInfo& kernel = find_kernel(o.kernel);
-  const Fault fault = checked_fault(o.fault);
+  const Fault fault = isolation::parse_fault(o.fault);
   std::vector<std::string> mode_names;
   for (const auto& name : o.modes.empty() ? default_modes() : split(o.modes, ','))
     if (!name.empty() && std::find(mode_names.begin(), mode_names.end(), name) == mode_names.end())
