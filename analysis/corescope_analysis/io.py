@@ -203,6 +203,8 @@ def load(path) -> Results:
                 frames[group_name] = None
     runs = frames["runs"]
     if runs is None or runs.empty or len(runs.columns) == 0:
+        # A file of isolation trials only is refused too: the report's sections are built on /runs.
+        # Append one run (e.g. `corescope run -k triad -o FILE`) or merge it with a sweep file.
         raise NoRuns(f"{path}: the file has no runs (empty or missing /runs)")
     runs = _tidy_runs(runs, notes)
 

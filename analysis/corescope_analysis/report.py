@@ -341,7 +341,7 @@ class ReportBuilder:
         if "runtime_overhead_bytes" in table:
             overhead = table.groupby("mode")["runtime_overhead_bytes"].median().dropna()
             if not overhead.empty:
-                sec.findings.append("Runtime overhead per worker (median): " + ", ".join(
+                sec.findings.append("Runtime overhead per process (median): " + ", ".join(
                     f"{esc(m)} {fmt_mib(v)}" for m, v in overhead.items()) + ".")
         # Structure: how many processes each mode's team had (from /runs: ranks).
         for mode in process_modes + thread_modes:

@@ -657,7 +657,8 @@ def memory_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 def isolation_matrix(isolation: pd.DataFrame | None) -> pd.DataFrame:
     """Per (mode, fault): how many of the *other* workers finished unharmed, and what else
-    happened. unharmed_frac = mean over trials of (survivors - corrupted) / (workers - 1)."""
+    happened. unharmed_frac = mean over trials of survivors / (workers - 1); survivors are the
+    other workers that completed and verified, so corrupted ones are already excluded."""
     columns = ["mode", "fault", "trials", "unharmed_frac", "survivors", "others", "corrupted",
                "killed", "hung", "detect_s", "others_growth_bytes", "victim_peak_rss_bytes",
                "leak_shared"]
@@ -672,7 +673,7 @@ def isolation_matrix(isolation: pd.DataFrame | None) -> pd.DataFrame:
     others = (workers - 1).clip(lower=1)
     survivors = num("survivors", np.nan)
     corrupted = num("corrupted").fillna(0).clip(lower=0)
-    iso["_unharmed"] = ((survivors - corrupted) / others).clip(0, 1)
+    iso["_unharmed"] = (survivors / others).clip(0, 1)
     iso["_others"], iso["_survivors"], iso["_corrupted"] = others, survivors, corrupted
     iso["_killed"], iso["_hung"] = num("killed").fillna(0), num("hung").fillna(0)
     iso["_detect"] = num("detect_s", np.nan).where(lambda v: v >= 0)

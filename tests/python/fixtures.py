@@ -257,6 +257,7 @@ def demo_rows(seed=7):
             if threads and fault == "hang":
                 survivors = 0
             corrupted = 2 if (threads and fault == "stray-write") else 0
+            survivors -= corrupted  # survivors completed AND verified
             s.isolation.append({
                 "mode": mode, "fault": fault, "victim": 1, "workers": 4, "survivors": survivors,
                 "corrupted": corrupted, "killed": 3 if (mode == "mpi" and team_dies) else 0,

@@ -266,7 +266,7 @@ def test_memory_uses_pss_only_where_every_process_has_it():
 def test_isolation_matrix_by_hand():
     iso = pd.DataFrame([
         {"mode": "threads", "fault": "crash", "workers": 4, "survivors": 0, "corrupted": 0},
-        {"mode": "threads", "fault": "stray-write", "workers": 4, "survivors": 3, "corrupted": 2},
+        {"mode": "threads", "fault": "stray-write", "workers": 4, "survivors": 1, "corrupted": 2},
         {"mode": "threads", "fault": "stray-write", "workers": 4, "survivors": 3, "corrupted": 0},
         {"mode": "processes", "fault": "leak", "workers": 4, "survivors": 3, "corrupted": 0,
          "others_peak_rss_growth_bytes": 0},
