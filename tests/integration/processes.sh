@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The processes mode through the CLI: pingpong over every channel verifies and records one row
 # per message size; a worker killed with SIGKILL mid-run is reported in one line (exit 1, run
-# recorded as failed) with no process, zombie, /dev/shm segment or temp file left; bad input
-# gets one line and exit 2.
+# recorded as failed) with no process, zombie, /dev/shm segment or temp file left, and so is a
+# SIGINT or SIGTERM to corescope itself; bad input gets one line and exit 2.
 source "$(dirname "$0")/common.sh"
 cs=$CORESCOPE
 out=$WORK/p.h5
@@ -73,7 +73,21 @@ assert sorted(failed) == ["file", "pipe", "shm", "socket"], failed
 print("ok: every killed run is in the file with status failed")
 PY
 
-# 3. Bad input.
+# 3. Ctrl-C or SIGTERM to the supervisor: the team is stopped and cleaned up, then the signal
+#    ends corescope as it would have (exit 128 + signal).
+for sig in INT TERM; do
+  rc=0
+  # env --default-signal: a background job's SIGINT may be ignored, and an ignored signal stays so.
+  timeout --preserve-status -k 10 -s $sig 1.5 env --default-signal=INT,TERM $cs run -k pingpong -m processes -w 3 --channel file -s 8 -r 1000000 \
+    -o "$out" -q 2>/dev/null || rc=$?
+  want=$((128 + $(kill -l $sig)))
+  [[ $rc -eq $want ]] || fail "SIG$sig: exit $rc, expected $want"
+  [[ -z "$(ls -A "$TMPDIR")" ]] || fail "SIG$sig: temp files left: $(ls "$TMPDIR")"
+  [[ -z "$(pgrep -f -- "-r 1000000 -o $out")" ]] || fail "SIG$sig: worker processes left"
+  echo "ok: SIG$sig stops the team and leaves nothing"
+done
+
+# 4. Bad input.
 expect_usage_error "unknown channel" $cs run -k pingpong -m processes -w 2 --channel pigeon -o "$out"
 grep -q "shm, pipe, file, socket" "$WORK/err" || fail "unknown channel message lists the channels"
 expect_usage_error "channel the mode lacks" $cs run -k pingpong -m threads -w 2 --channel shm -o "$out"

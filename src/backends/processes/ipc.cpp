@@ -193,18 +193,19 @@ long raise_fd_limit() {
   return rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : static_cast<long>(rl.rlim_cur);
 }
 
+std::string signal_text(int sig) {
+  std::string text = "signal " + std::to_string(sig);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  if (const char* abbrev = sigabbrev_np(sig)) text += std::string(" (SIG") + abbrev + ")";
+#else
+  if (const char* name = strsignal(sig)) text += std::string(" (") + name + ")";
+#endif
+  return text;
+}
+
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    std::string text = "killed by signal " + std::to_string(sig);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-    if (const char* abbrev = sigabbrev_np(sig)) text += std::string(" (SIG") + abbrev + ")";
-#else
-    if (const char* name = strsignal(sig)) text += std::string(" (") + name + ")";
-#endif
-    return text;
-  }
+  if (WIFSIGNALED(status)) return "killed by " + signal_text(WTERMSIG(status));
   return "stopped (wait status " + std::to_string(status) + ")";
 }
 

@@ -42,6 +42,36 @@ struct ReportHeader {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// While a team runs, these stop it cleanly instead of killing the supervisor on the spot (which
+// would leave the team's temp dir behind): the workers are killed and reaped, the team's
+// resources freed, and then the signal is raised again under its previous disposition.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+volatile sig_atomic_t g_stop_signal = 0;
+extern "C" void note_stop_signal(int sig) { g_stop_signal = sig; }
+
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = note_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (std::size_t i = 0; i < std::size(kStopSignals); ++i) {
+      sigaction(kStopSignals[i], nullptr, &old_[i]);
+      if (old_[i].sa_handler != SIG_IGN) sigaction(kStopSignals[i], &sa, nullptr);  // ignored stays ignored
+    }
+  }
+  ~StopSignals() {
+    for (std::size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &old_[i], nullptr);
+    if (g_stop_signal) raise(g_stop_signal);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_[std::size(kStopSignals)];
+};
+
 // Everything a worker process needs, by reference to the supervisor's memory it inherited.
 struct WorkerStart {
   int id;
@@ -63,7 +93,7 @@ struct WorkerStart {
 #endif
   if (getppid() != s.supervisor) _exit(70);  // it died before prctl took effect
   signal(SIGPIPE, SIG_IGN);                  // a dead peer is EPIPE, not a silent death
-  signal(SIGINT, SIG_DFL);
+  for (int sig : kStopSignals) signal(sig, SIG_DFL);  // not the supervisor's handler
   const int result_fd = s.result_pipes[static_cast<std::size_t>(s.id)][1];
   for (std::size_t w = 0; w < s.result_pipes.size(); ++w) {
     close(s.result_pipes[w][0]);
@@ -159,6 +189,7 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
 
   // Everything the team uses is made before the first fork: a failure here is one clear line
   // and no process to clean up.
+  StopSignals stop_signals;  // first made, last gone: re-raises a caught signal after the cleanup
   TeamDir dir;
   SharedSegment segment(kControlBytes + kPoolBytes, "the processes team");
   auto* control = new (segment.data()) ControlBlock;
@@ -259,6 +290,10 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
         }
       }
     }
+    if (g_stop_signal && !aborting) {
+      abort_team();
+      abort_at = now - options.grace_s;  // no grace: the user asked to stop
+    }
     if (options.timeout_s > 0 && !report.timed_out && now > options.timeout_s) {
       report.timed_out = true;
       abort_team();
@@ -292,10 +327,11 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
 
   // The culprit: the first death or failure seen; else a worker the supervisor had to kill
   // (it hung); else one that lost its peer for a reason of the peer's own (it left early).
-  if (!failures.empty()) report.culprit = failures.front();
-  for (int id = 0; report.culprit < 0 && id < n; ++id)
+  report.stop_signal = g_stop_signal;
+  if (!failures.empty() && !report.stop_signal) report.culprit = failures.front();
+  for (int id = 0; report.culprit < 0 && !report.stop_signal && id < n; ++id)
     if (report.workers[static_cast<std::size_t>(id)].killed_by_supervisor) report.culprit = id;
-  for (int id = 0; report.culprit < 0 && id < n; ++id)
+  for (int id = 0; report.culprit < 0 && !report.stop_signal && id < n; ++id)
     if (report.workers[static_cast<std::size_t>(id)].end == WorkerEnd::aborted) report.culprit = id;
   char seconds[32];
   if (report.culprit >= 0) {
@@ -312,6 +348,8 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
         report.failure += std::string(" (pid ") + std::to_string(s.pid) + ", after " + seconds + " s)";
       }
     }
+  } else if (report.stop_signal) {
+    report.failure = "stopped by " + signal_text(report.stop_signal) + " to the supervisor";
   } else if (report.timed_out) {
     std::snprintf(seconds, sizeof seconds, "%g", options.timeout_s);
     report.failure = std::string("the watchdog fired after ") + seconds + " s";
@@ -338,7 +376,7 @@ RunResult to_run_result(const RunSpec& spec, const TeamReport& report) {
   RunResult result;
   result.spec = spec;
   combine_outcomes(result, std::move(outcomes));
-  if (report.timed_out && result.status == "ok") {
+  if (report.culprit < 0 && !report.failure.empty()) {
     result.status = "failed";
     result.error = report.failure;
   }

@@ -61,6 +61,7 @@ struct TeamReport {
   std::vector<WorkerStatus> workers;  // by worker id
   double wall_s = 0.0;                // first fork to last reap
   bool timed_out = false;             // the watchdog fired
+  int stop_signal = 0;                // SIGINT/SIGTERM/SIGHUP reached the supervisor and stopped the team
   int culprit = -1;                   // the worker whose death or failure stopped the team, -1 if none
   std::string failure;                // one line about what the culprit did, "" if the team completed
 };
