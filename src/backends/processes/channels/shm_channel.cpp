@@ -10,6 +10,8 @@
 //   - per-worker barrier arrival counters and two banks of allreduce slots.
 // Process-shared synchronization is lock-free: no pthread mutex that a dying worker could leave
 // locked. A dead peer is seen through the supervisor's abort flag.
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -24,7 +26,10 @@ constexpr std::size_t kSlotDoubles = 32;       // allreduce values per round
 constexpr std::size_t kChunk = 64 * 1024;      // largest piece published at once
 constexpr std::size_t kRingBudget = 64u << 20;  // all rings of a team together, at most...
 constexpr std::size_t kRingMin = 64u << 10, kRingMax = 1u << 20;  // ...within these per ring
-constexpr auto kSpin = std::chrono::microseconds(200);  // spin this long before sleeping
+// A waiter spins (the peer is on another core: ~0.2 us per message), then keeps polling but
+// yields the CPU between polls (the peer may be waiting for this very core), then sleeps.
+constexpr auto kSpin = std::chrono::microseconds(5);
+constexpr auto kYield = std::chrono::microseconds(200);
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -229,11 +234,15 @@ class ShmChannel : public Channel {
 
   template <class Ready>
   void wait_until(Ready ready) {
-    const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+    const auto start = std::chrono::steady_clock::now();
     for (int i = 0;; ++i) {
       if (ready()) return;
       cpu_relax();
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() > spin_until) break;
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > start + kSpin) break;
+    }
+    while (std::chrono::steady_clock::now() < start + kYield) {
+      if (ready()) return;
+      sched_yield();
     }
     Doorbell& b = bell(id());
     for (;;) {
