@@ -87,7 +87,10 @@ print(f"ok: {n} trials, the matrix holds for {', '.join(modes)}")
 PY
 
 # Nothing left: no team process, no named shared memory of ours, no temp file.
-pgrep -f "$cs isolate-trial" >/dev/null && fail "isolate-trial processes still run: $(pgrep -af "$cs isolate-trial")"
+# Only this test's trials (their event files live under our TMPDIR): ctest runs other tests that
+# start isolate-trial too (jobs/local/isolation.sh) at the same time.
+pgrep -f "isolate-trial .*--report $TMPDIR/" >/dev/null &&
+  fail "isolate-trial processes still run: $(pgrep -af "isolate-trial .*--report $TMPDIR/")"
 shm_after=$(ls /dev/shm | grep '^corescope-' || true)
 new_shm=$(comm -13 <(echo "$shm_before") <(echo "$shm_after"))
 [[ -z $new_shm ]] || fail "new /dev/shm files: $new_shm"
