@@ -16,13 +16,18 @@ struct RunSpec {
   int workers = 1;           // team size (ranks x threads_per_rank for hybrid)
   int ranks = 1;             // OS processes in the team
   int threads_per_rank = 1;  // threads in each process
+  // How the team's memory is laid out, from the mode (ModeInfo::memory): "shared" (one address
+  // space), "private" (a process per worker) or "per-rank" (private per rank, shared inside).
+  std::string memory_model;
   std::string size_label;    // as the user gave it: "S", "M", "L" or a count like "4M"
   std::string scaling = "strong";  // strong: size is the team total; weak: size per worker
   Params params;             // size here is the team total actually run
   std::string channel;       // point-to-point channel ("" = the mode's default)
-  double switch_interval_s = 0.005;  // gil mode only
-  std::string gil_release = "io";    // gil mode only: none | io | compute
-  std::string gil_policy = "cpython";
+  // GIL settings (modes with an emulated GIL, ModeInfo::gil). make_run_spec sets them to
+  // NaN / "" for every other mode, and /runs records them as they are.
+  double switch_interval_s = 0.005;
+  std::string gil_release = "io";    // none | io | compute
+  std::string gil_policy = "cpython";  // cpython | fifo
   std::string command;       // the command line, recorded
   // Set when `corescope sweep` started this run (docs/sweeps.md): the sweep invocation, its
   // plan's hash, the cell's key (what --resume looks for) and the binding it arranged.
