@@ -23,6 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
+#include "backends/serial/serial_mode.hpp"
 #include "bench/plain_omp_triad.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
@@ -37,13 +40,6 @@ namespace {
 
 // --- running a kernel ------------------------------------------------------------------------
 
-std::size_t size_of(const KernelInfo& k, const std::string& label) {
-  if (label == "S") return k.size_for_class(SizeClass::S, machine());
-  if (label == "M") return k.size_for_class(SizeClass::M, machine());
-  if (label == "L") return k.size_for_class(SizeClass::L, machine());
-  return parse_count(label, "--corescope_size");
-}
-
 struct Case {
   const KernelInfo* kernel;
   const ModeInfo* mode;
@@ -53,16 +49,13 @@ struct Case {
 };
 
 RunSpec make_spec(const Case& c, int reps, int warmup) {
-  RunSpec spec;
-  spec.kernel = c.kernel->name;
-  spec.mode = c.mode->name;
-  spec.workers = c.workers;
-  spec.ranks = c.mode->name == "processes" ? c.workers : 1;
-  spec.threads_per_rank = c.mode->name == "processes" ? 1 : c.workers;
-  spec.channel = c.mode->channels.empty() ? "" : c.mode->channels.front();
-  spec.size_label = c.size;
-  spec.params = make_params(*c.kernel, size_of(*c.kernel, c.size), reps, warmup, c.params);
-  return spec;
+  RunRequest request;
+  request.workers = c.workers;
+  request.size = c.size;
+  request.reps = reps;
+  request.warmup = warmup;
+  request.params = c.params;
+  return make_run_spec(*c.mode, *c.kernel, request);
 }
 
 // Whether the kernel accepts this combination (a sync=critical outside openmp does not).
@@ -138,26 +131,16 @@ void bm_run_loop(benchmark::State& state, const Case& c, std::shared_ptr<int> ba
   }
 }
 
-// A team of one with no mode around it, for calling a kernel straight from the benchmark loop.
-class DirectWorker : public Worker {
- public:
-  DirectWorker() : Worker(0, 1, 0, 0) {}
-
- protected:
-  void do_barrier() override {}
-  void do_allreduce(std::span<double>, Op) override {}
-};
-
-// A kernel set up on a DirectWorker, with one warm-up iteration done (as the run loop does).
+// A kernel set up on a SerialWorker (no mode around it), with one warm-up iteration done (as the run loop does).
 struct DirectKernel {
   DirectKernel(const KernelInfo& k, const std::string& size)
       // Generous reps: kernels size some state by warmup + reps (stencil's amplitude).
-      : params(make_params(k, size_of(k, size), 100000, 1, {})), kernel(k.make()) {
+      : params(make_params(k, resolve_size(size, k), 100000, 1, {})), kernel(k.make()) {
     kernel->setup(worker, params);
     kernel->iterate(worker);
   }
   Params params;
-  DirectWorker worker;
+  SerialWorker worker;
   std::unique_ptr<Kernel> kernel;
 };
 
@@ -191,7 +174,7 @@ void bm_direct(benchmark::State& state, const KernelInfo* k, const std::string& 
   try {
     DirectKernel d(*k, size);
     Kernel* kernel = d.kernel.get();
-    DirectWorker& w = d.worker;
+    SerialWorker& w = d.worker;
     const Params& p = d.params;
     for (auto _ : state) kernel->iterate(w);
     const Verification v = kernel->verify(w);
@@ -246,7 +229,7 @@ void bm_paired(benchmark::State& state, const Case& c, std::shared_ptr<int> batc
 }
 
 void bm_plain_omp_triad(benchmark::State& state, const std::string& size, int threads) {
-  const std::size_t n = size_of(find_kernel("triad"), size);
+  const std::size_t n = resolve_size(size, find_kernel("triad"));
   PlainOmpTriad triad(n, threads);
   triad.iterate();
   for (auto _ : state) triad.iterate();
@@ -282,7 +265,7 @@ void register_kernels(const std::string& size, int workers) {
   for (const char* mode_name : {"serial", "threads", "openmp", "gil"}) {
     const ModeInfo* mode = built_mode(mode_name);
     if (!mode) continue;
-    const int team = mode->name == "serial" ? 1 : workers;
+    const int team = mode->single_worker() ? 1 : workers;
     for (const auto& k : kernels()) {
       std::vector<std::vector<std::string>> variants{{}};
       for (const auto& p : k.params)

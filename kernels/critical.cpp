@@ -193,9 +193,9 @@ KernelInfo critical_kernel() {
     if (p.size == 0) throw UsageError("kernel critical: --size (M, updates per worker) must be at least 1");
     if (spec.scaling == "weak")
       throw UsageError("kernel critical: --size is already per worker (M updates each); drop --scaling weak");
-    if (p.get("sync") == "critical" && spec.mode != "openmp")
-      throw UsageError("kernel critical: sync=critical is an OpenMP critical section and needs --mode openmp (got " +
-                       spec.mode + ")");
+    if (p.get("sync") == "critical" && !spec.team_critical)
+      throw UsageError("kernel critical: sync=critical is an OpenMP critical section over the whole team, which --mode " +
+                       spec.mode + " does not have (--mode openmp has)");
     const double updates = static_cast<double>(p.size) * spec.workers * (p.reps + p.warmup);
     if (updates >= kMaxUpdates)
       throw UsageError("kernel critical: M x workers x (reps + warmup) = " + std::to_string(updates) +

@@ -1,6 +1,9 @@
 // The kernel registry: the one table of kernels. Adding a kernel is one file in kernels/, one
 // line here and one line in kernels/CMakeLists.txt; the tests then cover it in every mode.
-#include "core/kernel.hpp"
+#include "kernels/registry.hpp"
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
 
 namespace corescope {
 
@@ -31,6 +34,14 @@ const std::vector<KernelInfo>& kernels() {
       kernel_lib::convoy_kernel(),
   };
   return table;
+}
+
+const KernelInfo& find_kernel(const std::string& name) {
+  for (const auto& k : kernels())
+    if (k.name == name) return k;
+  std::vector<std::string> names;
+  for (const auto& k : kernels()) names.push_back(k.name);
+  throw UsageError("unknown kernel '" + name + "'; valid kernels: " + join(names, ", "));
 }
 
 }  // namespace corescope

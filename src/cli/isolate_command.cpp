@@ -11,17 +11,20 @@
 #include <map>
 #include <memory>
 
-#include "backends/processes/supervisor.hpp"
+#include "backends/registry.hpp"
 #include "cli/commands.hpp"
-#include "cli/isolate_trial.hpp"
 #include "cli/table_printer.hpp"
 #include "core/errors.hpp"
-#include "core/isolation.hpp"
 #include "core/machine.hpp"
 #include "core/mode.hpp"
 #include "core/platform.hpp"
 #include "core/results.hpp"
 #include "core/text.hpp"
+#include "isolate/fault.hpp"
+#include "isolate/rows.hpp"
+#include "isolate/team.hpp"
+#include "isolate/trial.hpp"
+#include "kernels/registry.hpp"
 #include "record/recorder.hpp"
 #include "sweep/child.hpp"
 #include "sweep/launch.hpp"
@@ -30,6 +33,8 @@ namespace corescope::cli {
 
 namespace {
 using isolation::Fault;
+using isolation::TrialResult;
+using isolation::TrialSetup;
 
 struct IsolateOptions {
   std::string kernel, fault, modes, out = "isolation.h5", size = "S", mem_limit = "0", leak_rate = "128M";
@@ -45,12 +50,12 @@ struct TrialOptions {
   int workers = 2, warmup = 2, victim = 0;
 };
 
-// The modes `isolate` runs when --modes is left out: every mode built that has a team of
-// separate workers in one layer (serial has one worker; hybrid mixes two layers).
+// The modes `isolate` runs when --modes is left out: every mode built that it supports (a team
+// of separate workers in one layer: ModeInfo::isolate).
 std::vector<std::string> default_modes() {
   std::vector<std::string> names;
   for (const auto& m : modes())
-    if (m.built && m.name != "serial" && m.name != "hybrid") names.push_back(m.name);
+    if (m.built && m.isolate) names.push_back(m.name);
   return names;
 }
 
@@ -69,55 +74,22 @@ std::string self_exe() {
 }
 
 int run_trial_team(const TrialOptions& o) {
-  platform::disable_core_dumps();
-  const KernelInfo& kernel = find_kernel(o.kernel);
-  const ModeInfo& mode_info = find_mode(o.mode);
-  isolation::Plan plan;
-  plan.fault = isolation::parse_fault(o.fault);
-  plan.victim = o.victim;
-  plan.run_s = parse_seconds(o.run_seconds, "--run-seconds");
-  plan.inject_s = parse_seconds(o.inject_at, "--inject-at");
-  plan.leak_bytes_per_s = parse_seconds(o.leak_rate, "--leak-rate");
-  plan.mem_limit_bytes = static_cast<std::int64_t>(parse_count(o.mem_limit, "--mem-limit"));
-  plan.report_path = o.report;
-  isolation::activate(plan);  // run_worker() now runs the isolation loop, here and in forks
-  const KernelInfo faulty = isolation::with_fault(kernel, *isolation::active_plan());
-
-  RunSpec spec;
-  spec.kernel = kernel.name;
-  spec.mode = mode_info.name;
-  spec.workers = o.workers;
-  spec.size_label = o.size;
-  spec.channel = o.channel.empty() && !mode_info.channels.empty() ? mode_info.channels.front() : o.channel;
-  spec.command = "corescope isolate-trial";
-  if (!mode_info.needs_launcher) {
-    spec.ranks = mode_info.name == "processes" ? spec.workers : 1;
-    spec.threads_per_rank = mode_info.name == "processes" ? 1 : spec.workers;
-  }
-  auto mode = mode_info.make();
-  mode->prepare(spec);
-  spec.params = make_params(kernel, resolve_size(o.size, kernel), 1, o.warmup, {});
-  if (kernel.validate) kernel.validate(spec);
-
-  if (mode_info.name == "processes") {
-    // The supervisor's API directly: a death must not abort the survivors (they need no peer
-    // after the start line), and the supervisor's own watchdog, just inside isolate's, ends a
-    // hung worker so that the supervisor still cleans up its team (temp dir, shared memory).
-    isolation::append_supervisor(o.report);
-    processes::TeamOptions team;
-    team.abort_on_death = false;
-    team.timeout_s = parse_seconds(o.watchdog, "--watchdog");
-    team.grace_s = 0.5;
-    const processes::TeamReport report = processes::run_team(spec, faulty, team);
-    for (const auto& w : report.workers) {
-      if (w.killed_by_supervisor && report.timed_out)
-        isolation::append_ended(o.report, w.worker, "hung: killed by the processes supervisor's watchdog");
-      else if (w.end == processes::WorkerEnd::died)
-        isolation::append_ended(o.report, w.worker, w.wait_status);
-    }
-  } else {
-    mode->run(spec, faulty);
-  }
+  isolation::TeamSide side;
+  side.kernel = o.kernel;
+  side.mode = o.mode;
+  side.size = o.size;
+  side.channel = o.channel;
+  side.workers = o.workers;
+  side.warmup = o.warmup;
+  side.plan.fault = isolation::parse_fault(o.fault);
+  side.plan.victim = o.victim;
+  side.plan.run_s = parse_seconds(o.run_seconds, "--run-seconds");
+  side.plan.inject_s = parse_seconds(o.inject_at, "--inject-at");
+  side.plan.leak_bytes_per_s = parse_seconds(o.leak_rate, "--leak-rate");
+  side.plan.mem_limit_bytes = static_cast<std::int64_t>(parse_count(o.mem_limit, "--mem-limit"));
+  side.plan.report_path = o.report;
+  side.watchdog_s = parse_seconds(o.watchdog, "--watchdog");
+  isolation::run_team_side(side);
   return 0;
 }
 
@@ -163,58 +135,6 @@ void print_trial_line(const std::string& mode, const std::string& fault, int rep
   std::fflush(stdout);
 }
 
-record::Table trial_row(const IsolateOptions& o, const std::string& mode, int repeat, const TrialSetup& setup,
-                        const TrialResult& r, const std::string& isolate_id, const std::string& started,
-                        const std::string& command) {
-  record::Table t;
-  record::TableBuilder b(t);
-  b.row();
-  b.str("isolate_id", isolate_id, "id of the corescope isolate invocation");
-  b.str("started", started, "start time of the trial, ISO 8601 UTC");
-  b.str("kernel", o.kernel, "kernel name");
-  b.str("mode", mode, "execution mode");
-  b.str("fault", isolation::fault_name(setup.plan.fault), "fault injected into the victim");
-  b.i64("victim", setup.plan.victim, "", "worker the fault was injected into");
-  b.i64("workers", setup.workers, "", "workers in the team");
-  b.i64("repeat", repeat, "", "trial number of this mode and fault within the invocation");
-  b.str("size", setup.size, "problem size as given");
-  b.i64("survivors", r.survivors, "", "other workers that completed and verified their own part");
-  b.i64("corrupted", r.corrupted, "", "other workers that completed with a wrong answer (verification caught it)");
-  b.i64("killed", r.killed, "", "other workers that ended without completing (killed with the victim or by the launcher)");
-  b.i64("hung", r.hung, "", "workers, the victim included, still running when the watchdog fired");
-  b.f64("detect_s", r.detect_s, "s", "fault to its first sign outside the victim (death seen, watchdog, failed check); -1 none");
-  b.f64("ended_s", r.ended_s, "s", "fault to the end of the trial's last process");
-  b.str("victim_outcome", r.victim_outcome, "what happened to the victim");
-  b.str("outcomes", r.outcomes, "every worker's end: ok, wrong, failed, hung, died(how), killed(how)");
-  b.i64("injected", r.injected ? 1 : 0, "", "1 if the victim reached its fault");
-  b.i64("victim_peak_rss_bytes", r.victim_peak_rss, "B", "peak RSS of the victim's process");
-  b.i64("victim_peak_rss_growth_bytes", r.victim_growth, "B", "victim's process: peak RSS growth after the start line");
-  b.i64("others_peak_rss_bytes", r.others_peak_rss, "B", "largest peak RSS of another worker's process");
-  b.i64("others_peak_rss_growth_bytes", r.others_growth, "B",
-        "largest peak RSS growth of another worker's process after the start line");
-  b.f64("others_peak_rss_growth_frac", r.others_growth_frac, "",
-        "largest (peak RSS growth / peak RSS at the start line) over the other workers' processes");
-  b.i64("processes", r.processes, "", "distinct processes the workers ran in");
-  b.str("pids", r.pids, "process ids of the workers' processes (all gone when the trial ended)");
-  b.str("shared_memory", r.shared_memory, "/dev/shm files the team had mapped (all gone when the trial ended)");
-  b.i64("exit_code", r.exit_code, "", "exit code of the trial's top process (corescope or the launcher); 128+signal");
-  b.i64("timed_out", r.timed_out ? 1 : 0, "", "1 if the watchdog fired");
-  b.str("launcher", setup.launcher, "mpirun, mpiexec, srun or none");
-  b.str("launch_command", join(setup.launch_prefix, " "), "launcher words before the team's command");
-  b.str("slurm_job_id", sweep::launch_env().slurm_job_id, "SLURM_JOB_ID of isolate, if any");
-  b.f64("run_s", setup.plan.run_s, "s", "each worker iterates this long after the start line");
-  b.f64("inject_s", setup.plan.inject_s, "s", "the fault, this long after the start line");
-  b.f64("timeout_s", setup.timeout_s, "s", "watchdog: the trial is killed after this long");
-  b.f64("leak_bytes_per_s", setup.plan.fault == Fault::leak ? setup.plan.leak_bytes_per_s : NAN, "B/s", "leak rate");
-  b.i64("mem_limit_bytes", setup.plan.mem_limit_bytes, "B", "leak: the victim's process may grow by this much (0 = no cap)");
-  b.str("leftovers", r.leftovers, "processes, shared memory, temp files the trial left (removed by isolate)");
-  b.str("note", r.note, "the trial's last error line");
-  b.str("host", machine().host, "host name");
-  b.str("command", command, "command line");
-  b.finish();
-  return t;
-}
-
 int isolate(const IsolateOptions& o, const std::string& command) {
   // Everything is checked before the first trial: bad input is one line and exit 2.
   const KernelInfo& kernel = find_kernel(o.kernel);
@@ -227,9 +147,10 @@ int isolate(const IsolateOptions& o, const std::string& command) {
   std::vector<const ModeInfo*> mode_infos;
   for (const auto& name : mode_names) {
     const ModeInfo& m = find_mode(name);
-    if (m.name == "serial") throw UsageError("isolate needs a team of at least 2 workers; serial mode has one");
-    if (m.threads_per_rank)
-      throw UsageError("isolate does not run " + m.name + " teams (ranks x threads); use mpi and openmp");
+    if (m.single_worker()) throw UsageError("isolate needs a team of at least 2 workers; " + m.name + " mode has one");
+    if (!m.isolate)
+      throw UsageError("isolate does not run " + m.name + " teams (only modes of separate workers in one layer: " +
+                       join(default_modes(), ", ") + ")");
     mode_infos.push_back(&m);
   }
   if (o.workers < 2 || o.workers > 256) throw UsageError("--workers " + std::to_string(o.workers) + ": must be between 2 and 256");
@@ -257,28 +178,29 @@ int isolate(const IsolateOptions& o, const std::string& command) {
       throw UsageError("the leak would take " + human_bytes(leaked) + " of " + human_bytes(static_cast<double>(avail)) +
                        " available memory; lower --leak-rate or set --mem-limit");
   }
-  const std::size_t size = resolve_size(o.size, kernel);
-  {
-    RunSpec check;
-    check.kernel = kernel.name;
-    check.workers = o.workers;
-    check.params = make_params(kernel, size, 1, o.warmup, {});
-    if (kernel.validate) kernel.validate(check);
-    isolation::Plan probe;
-    isolation::with_fault(kernel, probe);  // UsageError for a kernel without verify_local
+  for (const ModeInfo* m : mode_infos) {  // the kernel in each team, as the trial will make it
+    RunRequest request;
+    request.workers = o.workers;
+    request.size = o.size;
+    request.reps = 1;
+    request.warmup = o.warmup;
+    const RunSpec spec = make_run_spec(*m, kernel, request);
+    if (kernel.validate) kernel.validate(spec);
   }
+  isolation::with_fault(kernel, isolation::Plan{});  // UsageError for a kernel without verify_local
   record::check_output(o.out);
 
   // How each mode's team is started: in-process modes directly, mpi under its launcher.
   std::map<std::string, sweep::CellLaunch> launches;
   std::map<std::string, std::string> launcher_names;
   for (const ModeInfo* m : mode_infos) {
+    const TeamShape shape = m->shape(TeamAsk{.workers = o.workers});
     sweep::Cell cell;
     cell.kernel = kernel.name;
     cell.mode = m->name;
-    cell.workers = o.workers;
-    cell.ranks = m->needs_launcher ? o.workers : 1;
-    cell.threads = 1;
+    cell.workers = shape.workers;
+    cell.ranks = shape.ranks;
+    cell.threads = shape.threads_per_rank;
     cell.launched = m->needs_launcher;
     cell.pin = "none";
     std::unique_ptr<sweep::Launcher> launcher;
@@ -309,8 +231,8 @@ int isolate(const IsolateOptions& o, const std::string& command) {
       setup.env = launches[m->name].env;
       setup.launcher = launcher_names[m->name];
       const std::string started = iso_now();
-      const TrialResult r = run_trial(setup);
-      record::Table row = trial_row(o, m->name, repeat, setup, r, isolate_id, started, command);
+      const TrialResult r = isolation::run_trial(setup);
+      const record::Table row = isolation::trial_row(setup, r, {isolate_id, started, repeat, command});
       record::append(o.out, file_provenance(), {{"isolation", "trial", row, "", ""}});
       if (!o.quiet) print_trial_line(m->name, o.fault, repeat, o.trials, o.workers, r);
     }

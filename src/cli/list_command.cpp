@@ -1,4 +1,6 @@
 // `corescope list`: the kernel and mode registries as tables.
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
 #include "cli/commands.hpp"
 #include "cli/table_printer.hpp"
 #include "core/kernel.hpp"

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
 #include "cli/commands.hpp"
 #include "cli/table_printer.hpp"
 #include "core/errors.hpp"
@@ -53,17 +55,14 @@ int local_workers(const RunSpec& spec, const ModeInfo& mode) {
 }
 
 void check_common(const RunOptions& o, const ModeInfo& mode) {
-  if (o.threads_opt->count() && !mode.threads_per_rank)
+  if (o.threads_opt->count() && !mode.takes_threads)
     throw UsageError("--threads is for hybrid mode (ranks x threads); with --mode " + mode.name + " use --workers");
   if (o.threads_opt->count() && (o.threads < 1 || o.threads > 1024))
     throw UsageError("--threads " + std::to_string(o.threads) + ": must be between 1 and 1024");
   for (auto* opt : {o.switch_opt, o.release_opt, o.policy_opt})
-    if (opt->count() && mode.name != "gil")
-      throw UsageError(opt->get_name() + " only applies to --mode gil");
+    if (opt->count() && !mode.gil) throw UsageError(opt->get_name() + " only applies to modes with a GIL (gil)");
   if (o.workers_opt->count() && (o.workers < 1 || o.workers > 4096))
     throw UsageError("--workers " + std::to_string(o.workers) + ": must be between 1 and 4096");
-  if (mode.name == "serial" && o.workers_opt->count() && o.workers != 1)
-    throw UsageError("serial mode has exactly one worker (got --workers " + std::to_string(o.workers) + ")");
   if (o.reps < 1 || o.reps > 1000000) throw UsageError("--reps must be between 1 and 1000000");
   if (o.warmup < 0 || o.warmup > 1000000) throw UsageError("--warmup must be between 0 and 1000000");
   if (o.scaling != "strong" && o.scaling != "weak") throw UsageError("--scaling must be strong or weak");
@@ -93,39 +92,29 @@ int execute(const RunOptions& o, const std::string& command_line) {
   if (o.pin == "one" && platform::restrict_to_one_cpu() < 0)
     throw RuntimeFailure("--pin one: cannot restrict this process to one CPU");
 
-  RunSpec spec;
-  spec.kernel = kernel.name;
-  spec.mode = mode_info.name;
-  spec.threads_per_rank = mode_info.threads_per_rank ? (o.threads > 0 ? o.threads : 2) : 1;
-  spec.workers = o.workers_opt->count() ? o.workers : 0;
-  spec.size_label = o.size;
-  spec.scaling = o.scaling;
-  spec.channel = o.channel.empty() && !mode_info.channels.empty() ? mode_info.channels.front() : o.channel;
-  spec.switch_interval_s = o.switch_interval;
-  spec.gil_release = o.gil_release;
-  spec.gil_policy = o.gil_policy;
-  spec.command = command_line;
-  spec.sweep_id = o.sweep_id;
-  spec.sweep_plan = o.sweep_plan;
-  spec.cell = o.cell;
-  spec.pin = o.pin;
-  const std::size_t size = resolve_size(o.size, kernel);
+  RunRequest request;
+  request.kernel = kernel.name;
+  request.workers = o.workers_opt->count() ? o.workers : 0;
+  request.threads = o.threads;
+  request.size = o.size;
+  request.scaling = o.scaling;
+  request.reps = o.reps;
+  request.warmup = o.warmup;
+  request.params = o.params;
+  request.channel = o.channel;
+  request.switch_interval_s = o.switch_interval;
+  request.gil_release = o.gil_release;
+  request.gil_policy = o.gil_policy;
+  request.command = command_line;
+  request.sweep_id = o.sweep_id;
+  request.sweep_plan = o.sweep_plan;
+  request.cell = o.cell;
+  request.pin = o.pin;
 
   auto mode = mode_info.make();
-  if (!mode_info.needs_launcher) {
-    if (spec.workers == 0) spec.workers = mode_info.name == "serial" ? 1 : std::max(1, machine().pus);
-    spec.ranks = mode_info.name == "processes" ? spec.workers : 1;
-    spec.threads_per_rank = mode_info.name == "processes" ? 1 : spec.workers;
-  }
-  mode->prepare(spec);  // MPI modes: init, launcher and world-size checks; fills ranks/workers
-
-  std::size_t total = size;
-  if (spec.scaling == "weak") {
-    if (size > static_cast<std::size_t>(-1) / static_cast<std::size_t>(spec.workers))
-      throw UsageError("--size " + o.size + " x " + std::to_string(spec.workers) + " workers is absurdly large");
-    total = size * static_cast<std::size_t>(spec.workers);
-  }
-  spec.params = make_params(kernel, total, o.reps, o.warmup, o.params);
+  const int launched = mode->start();  // MPI modes: init and launcher checks; the world size
+  const RunSpec spec = make_run_spec(mode_info, kernel, request, launched);
+  mode->prepare(spec);
   if (kernel.validate) kernel.validate(spec);
   mode->agree([&] {
     check_memory(kernel, spec);
@@ -148,7 +137,7 @@ int execute(const RunOptions& o, const std::string& command_line) {
   result.oversubscribed = local_workers(spec, mode_info) > std::max(1, cpus);
   // Slurm facts for every mode (a threads cell in a batch job has a job too); the launcher and
   // the MPI library only where a launcher started the team.
-  const sweep::LaunchEnv launch = sweep::launch_env();
+  const LaunchEnv launch = launch_env();
   result.slurm_job_id = launch.slurm_job_id;
   result.slurm_step_id = launch.slurm_step_id;
   result.slurm_nodelist = launch.slurm_nodelist;
@@ -157,7 +146,7 @@ int execute(const RunOptions& o, const std::string& command_line) {
   result.launch_command = o.launch_command;
   if (mode_info.needs_launcher) {
     result.launcher = launch.launcher;
-    result.mpi_flavour = sweep::mpi_flavour();
+    result.mpi_flavour = mpi_flavour();
   }
   // A cell whose sweep was killed (and may be resumed) must not add a row behind its back.
   if (!o.sweep_id.empty() && !sweep::sweep_alive(o.out, o.sweep_id))

@@ -15,6 +15,8 @@
 #include <optional>
 #include <set>
 
+#include "backends/registry.hpp"
+#include "kernels/registry.hpp"
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
@@ -203,32 +205,24 @@ void record_failed_cell(const std::string& out, const sweep::Cell& cell, const s
                         const std::string& plan, const std::string& sweep_id, const sweep::CellLaunch& launch,
                         const sweep::Launcher* launcher, const std::string& error) {
   RunResult r;
-  RunSpec& spec = r.spec;
-  spec.kernel = cell.kernel;
-  spec.mode = cell.mode;
-  spec.workers = cell.workers;
-  spec.ranks = cell.launched ? cell.ranks : 1;
-  spec.threads_per_rank = cell.threads;
-  spec.size_label = cell.size;
-  spec.scaling = cell.scaling;
+  RunRequest request = sweep::cell_request(cell, s);
+  request.command = command;
+  request.sweep_id = sweep_id;
+  request.sweep_plan = plan;
+  // The same spec the cell's own run makes, so that a failed cell and its successful rerun are
+  // one configuration in /runs.
   try {
-    std::size_t size = resolve_size(cell.size, find_kernel(cell.kernel));
-    if (cell.scaling == "weak") size *= static_cast<std::size_t>(cell.workers);
-    spec.params.size = size;
-  } catch (const std::exception&) {
+    r.spec = make_run_spec(find_mode(cell.mode), find_kernel(cell.kernel), request);
+  } catch (const std::exception&) {  // the cell's own run refused it the same way
+    r.spec.kernel = cell.kernel;
+    r.spec.mode = cell.mode;
+    r.spec.cell = cell.key;
   }
-  spec.params.reps = s.reps;
-  spec.params.warmup = s.warmup;
-  spec.command = command;
-  spec.sweep_id = sweep_id;
-  spec.sweep_plan = plan;
-  spec.cell = cell.key;
-  spec.pin = cell.pin;
   r.run_id = run_id;
   r.started = started;
   r.status = "failed";
   r.error = error;
-  const sweep::LaunchEnv env = sweep::launch_env();
+  const LaunchEnv env = launch_env();
   r.slurm_job_id = env.slurm_job_id;
   r.slurm_nodelist = env.slurm_nodelist;
   r.slurm_ntasks = env.slurm_ntasks;
@@ -247,7 +241,7 @@ int execute(SweepOptions& o) {
   // CPUs the sweep may use: `max` and `pow2` resolve to them. Inside a Slurm job, the job's CPUs
   // on this node (a node without task binding shows the batch script every CPU).
   int cpus = platform::allowed_cpu_count();
-  if (const int slurm = sweep::launch_env().slurm_cpus_on_node; slurm > 0 && !sweep::launch_env().slurm_job_id.empty())
+  if (const int slurm = launch_env().slurm_cpus_on_node; slurm > 0 && !launch_env().slurm_job_id.empty())
     cpus = std::min(cpus, slurm);
   const int cores = std::max(1, std::min(machine().cores > 0 ? machine().cores : cpus, cpus));
 
@@ -264,7 +258,7 @@ int execute(SweepOptions& o) {
   for (const auto& [key, opt] : o.options)  // options given on the command line win over the plan
     if (opt->count()) sweep::apply(s, key, o.values[key], "--" + key, cpus);
 
-  if (sweep::launch_env().launcher != "none")
+  if (launch_env().launcher != "none")
     throw UsageError("start corescope sweep directly, not under mpirun/mpiexec/srun: it starts a launcher for "
                      "each mpi and hybrid cell itself");
   const std::vector<sweep::Cell> all = sweep::expand(s, cpus);
@@ -285,11 +279,12 @@ int execute(SweepOptions& o) {
   const std::string sweep_id = new_run_id().substr(0, 16);
 
   auto run_argv = [&](const sweep::Cell& c, const std::string& run_id, const sweep::CellLaunch& launch) {
-    std::vector<std::string> a = {self, "run", "-k", c.kernel, "-m", c.mode, "-w", std::to_string(c.workers)};
-    if (c.split) a.insert(a.end(), {"-t", std::to_string(c.threads)});
-    a.insert(a.end(), {"-s", c.size, "--scaling", c.scaling, "-r", std::to_string(s.reps), "--warmup",
-                       std::to_string(s.warmup), "-o", out, "-q", "--pin", c.pin, "--sweep-id", sweep_id,
-                       "--sweep-plan", plan, "--cell", c.key, "--run-id", run_id});
+    const RunRequest r = sweep::cell_request(c, s);
+    std::vector<std::string> a = {self, "run", "-k", r.kernel, "-m", c.mode, "-w", std::to_string(r.workers)};
+    if (r.threads > 0) a.insert(a.end(), {"-t", std::to_string(r.threads)});
+    a.insert(a.end(), {"-s", r.size, "--scaling", r.scaling, "-r", std::to_string(r.reps), "--warmup",
+                       std::to_string(r.warmup), "-o", out, "-q", "--pin", r.pin, "--sweep-id", sweep_id,
+                       "--sweep-plan", plan, "--cell", r.cell, "--run-id", run_id});
     if (!launch.prefix.empty()) a.insert(a.end(), {"--launch-command", launch.text()});
     return a;
   };

@@ -40,14 +40,6 @@ double Params::get_double(const std::string& key) const {
   return x;
 }
 
-const KernelInfo& find_kernel(const std::string& name) {
-  for (const auto& k : kernels())
-    if (k.name == name) return k;
-  std::vector<std::string> names;
-  for (const auto& k : kernels()) names.push_back(k.name);
-  throw UsageError("unknown kernel '" + name + "'; valid kernels: " + join(names, ", "));
-}
-
 std::size_t resolve_size(const std::string& text, const KernelInfo& k) {
   if (text == "S") return k.size_for_class(SizeClass::S, machine());
   if (text == "M") return k.size_for_class(SizeClass::M, machine());

@@ -93,11 +93,6 @@ struct KernelInfo {
   std::function<std::unique_ptr<Kernel>()> make;
 };
 
-// The kernel registry: one table, in kernels/registry.cpp.
-const std::vector<KernelInfo>& kernels();
-// Finds a kernel by name or throws UsageError listing the valid names.
-const KernelInfo& find_kernel(const std::string& name);
-
 // The problem size `text` stands for: a class S, M or L (the kernel's default for this machine)
 // or a count with K/M/G suffixes (UsageError on junk).
 std::size_t resolve_size(const std::string& text, const KernelInfo& k);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/launch_env.hpp"
 #include "core/platform.hpp"
 #include "core/text.hpp"
 
@@ -29,7 +30,6 @@
 
 namespace corescope {
 
-std::string mpi_library_version();  // src/backends/registry.cpp: "not built" without MPI
 
 namespace {
 

@@ -19,6 +19,8 @@ struct RunSpec {
   // How the team's memory is laid out, from the mode (ModeInfo::memory): "shared" (one address
   // space), "private" (a process per worker) or "per-rank" (private per rank, shared inside).
   std::string memory_model;
+  // The mode's Worker::critical_section covers the whole team (ModeInfo::team_critical).
+  bool team_critical = false;
   std::string size_label;    // as the user gave it: "S", "M", "L" or a count like "4M"
   std::string scaling = "strong";  // strong: size is the team total; weak: size per worker
   Params params;             // size here is the team total actually run

@@ -8,7 +8,6 @@
 #include <map>
 
 #include "core/errors.hpp"
-#include "core/isolation.hpp"
 #include "core/platform.hpp"
 
 namespace corescope {
@@ -40,8 +39,6 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   WorkerOutcome out;
   out.worker = w.id();
   out.samples.reserve(static_cast<std::size_t>(spec.params.reps));
-
-  if (const isolation::Plan* plan = isolation::active_plan()) return isolation::run_isolated(w, kernel, spec, *plan);
 
   w.enter();
   // The process before any kernel data exists: what the runtime itself costs (the /runs column

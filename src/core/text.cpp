@@ -1,6 +1,8 @@
 // Small text helpers used across the CLI and the core.
 #include "core/text.hpp"
 
+#include <string.h>
+
 #include <cctype>
 #include <chrono>
 #include <cinttypes>
@@ -121,6 +123,16 @@ std::uint64_t parse_count(const std::string& text, const std::string& what) {
   const std::uint64_t n = std::stoull(digits);
   if (n > std::numeric_limits<std::uint64_t>::max() / mult) throw UsageError(what + " '" + text + "' is absurdly large");
   return n * mult;
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+std::string signal_text(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return "signal " + std::to_string(sig) + (abbrev ? std::string(" (SIG") + abbrev + ")" : std::string());
 }
 
 }  // namespace corescope

@@ -15,6 +15,10 @@ std::string to_json(const std::map<std::string, std::string>& values);
 // 1234567 -> "1.18 MiB"; 2.5e-6 -> "2.50 us".
 std::string human_bytes(double bytes);
 std::string human_seconds(double s);
+// A signal's name, "SIGSEGV" ("signal 64" for one without a name).
+std::string signal_name(int sig);
+// A signal with its number, "signal 11 (SIGSEGV)".
+std::string signal_text(int sig);
 // ISO 8601 UTC timestamp of now, with milliseconds.
 std::string iso_now();
 // Parses "4096", "4K", "16M", "1G" (powers of 1024 for K/M/G); UsageError on junk. `what` names

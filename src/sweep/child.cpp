@@ -80,20 +80,6 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
   return out;
 }
 
-std::string signal_name(int sig) {
-  switch (sig) {
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGHUP: return "SIGHUP";
-  }
-  return "signal " + std::to_string(sig);
-}
-
 }  // namespace
 
 void install_interrupt_handlers() {

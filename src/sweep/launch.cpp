@@ -9,9 +9,6 @@
 #include "core/errors.hpp"
 #include "core/text.hpp"
 #include "sweep/child.hpp"
-#if CORESCOPE_HAVE_MPI
-#include "backends/mpi/mpi_support.hpp"
-#endif
 
 #ifndef CORESCOPE_MPIEXEC
 #define CORESCOPE_MPIEXEC ""
@@ -24,11 +21,6 @@ namespace {
 const char* env(const char* name) {
   const char* v = std::getenv(name);
   return (v && *v) ? v : nullptr;
-}
-
-int env_int(const char* name) {
-  const char* v = env(name);
-  return v ? std::atoi(v) : -1;
 }
 
 // What `program --version` says it is: "OpenMPI", "MPICH" or "".
@@ -126,36 +118,6 @@ Launcher find_mpirun(const std::string& flavour, const std::string& program) {
 }
 
 }  // namespace
-
-LaunchEnv launch_env() {
-  LaunchEnv e;
-  if (env("SLURM_STEP_ID") && env("SLURM_PROCID") && (env("SLURM_STEP_NUM_TASKS") || env("SLURM_NTASKS"))) {
-    e.launcher = "srun";
-    e.launcher_size = env_int(env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS");
-  } else if (env("OMPI_COMM_WORLD_SIZE")) {
-    e.launcher = "mpirun";
-    e.launcher_size = env_int("OMPI_COMM_WORLD_SIZE");
-  } else if (env("PMI_SIZE") || env("PMI_RANK") || env("HYDI_CONTROL_FD") || env("PMIX_RANK") ||
-             env("MPI_LOCALNRANKS")) {
-    e.launcher = "mpiexec";
-    e.launcher_size = env_int("PMI_SIZE");
-  }
-  if (const char* v = env("SLURM_JOB_ID")) e.slurm_job_id = v;
-  if (const char* v = env("SLURM_STEP_ID")) e.slurm_step_id = v;
-  if (const char* v = env("SLURM_JOB_NODELIST")) e.slurm_nodelist = v;
-  e.slurm_ntasks = env_int(env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS");
-  e.slurm_cpus_per_task = env_int("SLURM_CPUS_PER_TASK");
-  e.slurm_cpus_on_node = env_int("SLURM_CPUS_ON_NODE");
-  return e;
-}
-
-std::string mpi_flavour() {
-#if CORESCOPE_HAVE_MPI
-  return mpi::detect_launcher().flavour;
-#else
-  return "";
-#endif
-}
 
 Launcher find_launcher(const std::string& choice, const std::string& program) {
   const std::string flavour = mpi_flavour();

@@ -6,24 +6,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/launch_env.hpp"
 #include "sweep/plan.hpp"
 
 namespace corescope::sweep {
-
-// Facts from this process's environment, recorded in /runs.
-struct LaunchEnv {
-  std::string launcher = "none";  // srun | mpirun | mpiexec | none
-  std::string slurm_job_id, slurm_step_id, slurm_nodelist;
-  int slurm_ntasks = -1, slurm_cpus_per_task = -1, slurm_cpus_on_node = -1;
-  // How many processes the launcher says it started (SLURM_NTASKS, OMPI_COMM_WORLD_SIZE,
-  // PMI_SIZE), -1 if not under one: an MPI world of another size means a mismatched launcher.
-  int launcher_size = -1;
-};
-LaunchEnv launch_env();
-
-// The MPI library this corescope was built with: "OpenMPI", "MPICH", "MPI" (another one), or
-// "" when it was built without MPI.
-std::string mpi_flavour();
 
 // How a sweep starts ranks.
 struct Launcher {

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
 #include "core/mode.hpp"
@@ -241,11 +243,11 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
       if (m.built) mode_list.push_back(&m);
   // --hybrid / --cores ask for ranks x threads cells even when the mode list leaves them out.
   if (!s.hybrid.empty() || !s.cores.empty()) {
-    bool have_split = std::any_of(mode_list.begin(), mode_list.end(), [](const ModeInfo* m) { return m->threads_per_rank; });
+    bool have_split = std::any_of(mode_list.begin(), mode_list.end(), [](const ModeInfo* m) { return m->takes_threads; });
     if (!have_split) {
       const ModeInfo* unbuilt = nullptr;
       for (const auto& m : modes()) {
-        if (!m.threads_per_rank) continue;
+        if (!m.takes_threads) continue;
         if (m.built) {
           mode_list.push_back(&m);
           have_split = true;
@@ -286,7 +288,7 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
             base.kernel = kernel;
             base.mode = mode->name;
             base.launched = mode->needs_launcher;
-            base.split = mode->threads_per_rank;
+            base.split = mode->takes_threads;
             base.openmp = mode->openmp_threads;
             base.scaling = scaling;
             base.size = size;
@@ -294,31 +296,39 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
             auto key = [&](const std::string& team) {
               return kernel + "/" + mode->name + "/" + team + "/" + scaling + "/" + size + "/" + pin;
             };
-            if (mode->threads_per_rank) {
-              for (const auto& h : splits) {
-                Cell c = base;
-                c.ranks = h.ranks;
-                c.threads = h.threads;
-                c.workers = h.ranks * h.threads;
-                c.key = key(split_text(h.ranks, h.threads));
-                add(std::move(c));
-              }
-            } else if (mode->name == "serial") {  // one worker by definition: the reference cell
+            // The team's shape is the mode's (ModeInfo::shape), as in the cell's own run.
+            auto cell = [&](int w, int threads, const std::string& team) {
+              const TeamShape shape = mode->shape(TeamAsk{.workers = w, .threads = threads, .cpus = cpus});
               Cell c = base;
-              c.key = key("1");
+              c.workers = shape.workers;
+              c.ranks = shape.ranks;
+              c.threads = shape.threads_per_rank;
+              c.key = key(team);
               add(std::move(c));
+            };
+            if (mode->takes_threads) {
+              for (const auto& h : splits) cell(h.ranks * h.threads, h.threads, split_text(h.ranks, h.threads));
+            } else if (mode->single_worker()) {  // one worker by definition: the reference cell
+              cell(1, 0, "1");
             } else {
-              for (int w : workers) {
-                Cell c = base;
-                c.workers = w;
-                c.ranks = mode->needs_launcher ? w : 1;
-                c.threads = mode->needs_launcher ? 1 : w;
-                c.key = key(std::to_string(w));
-                add(std::move(c));
-              }
+              for (int w : workers) cell(w, 0, std::to_string(w));
             }
           }
   return cells;
+}
+
+RunRequest cell_request(const Cell& c, const Settings& s) {
+  RunRequest r;
+  r.kernel = c.kernel;
+  r.workers = c.workers;
+  r.threads = c.split ? c.threads : 0;
+  r.size = c.size;
+  r.scaling = c.scaling;
+  r.reps = s.reps;
+  r.warmup = s.warmup;
+  r.cell = c.key;
+  r.pin = c.pin;
+  return r;
 }
 
 std::string plan_hash(const Settings& s, const std::vector<Cell>& cells) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/mode.hpp"
+
 namespace corescope::sweep {
 
 struct HybridSplit {
@@ -55,6 +57,10 @@ struct Cell {
 // The cells of a plan in the order they run; modes and kernels are checked against the
 // registries (unknown or not built: UsageError). Duplicate cells are dropped.
 std::vector<Cell> expand(const Settings& s, int cpus);
+
+// What the cell's `corescope run` is asked (make_run_spec makes its spec from it, whether the
+// run happens or the cell failed and is recorded without one).
+RunRequest cell_request(const Cell& cell, const Settings& s);
 
 // Identifies a plan: 16 hex digits over the cells' keys, reps and warm-up. Two sweeps with the
 // same hash ask for the same measurements, so one may resume the other.

@@ -7,6 +7,8 @@
 #include <numeric>
 #include <thread>
 
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
 #include "backends/shared/shared_team.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
@@ -200,12 +202,14 @@ TEST(Verification, WrongAnswerIsRecordedAsSuch) {
   KernelInfo info = find_kernel("ep");
   info.make = [] { return std::make_unique<WrongKernel>(); };
   for (const char* mode_name : {"serial", "threads", "openmp"}) {
-    RunSpec spec;
-    spec.kernel = "wrong";
-    spec.mode = mode_name;
-    spec.workers = std::string(mode_name) == "serial" ? 1 : 2;
-    spec.params = make_params(info, 10, 2, 0, {});
-    auto mode = find_mode(mode_name).make();
+    const ModeInfo& mode_info = find_mode(mode_name);
+    RunRequest request;
+    request.workers = mode_info.single_worker() ? 1 : 2;
+    request.size = "10";
+    request.reps = 2;
+    request.warmup = 0;
+    const RunSpec spec = make_run_spec(mode_info, info, request);
+    auto mode = mode_info.make();
     const RunResult r = mode->run(spec, info);
     EXPECT_EQ(r.status, "ok") << mode_name;
     EXPECT_FALSE(r.verified) << mode_name;

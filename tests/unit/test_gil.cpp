@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
 #include "backends/gil/gil.hpp"
 #include "backends/gil/gil_mode.hpp"
 #include "core/errors.hpp"

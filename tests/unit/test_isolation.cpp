@@ -11,8 +11,11 @@
 #include <map>
 #include <thread>
 
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
 #include "core/errors.hpp"
-#include "core/isolation.hpp"
+#include "isolate/events.hpp"
+#include "isolate/fault.hpp"
 #include "core/kernel.hpp"
 #include "core/mode.hpp"
 #include "core/platform.hpp"
@@ -107,24 +110,20 @@ std::map<int, std::vector<isolation::Event>> run_in_process(const std::string& m
   plan.inject_s = 0.05;
   plan.leak_bytes_per_s = 256.0 * 1024 * 1024;
   plan.report_path = path;
-  isolation::activate(plan);
-  struct Off {
-    ~Off() { isolation::deactivate(); }
-  } off;
   const KernelInfo& kernel = find_kernel(kernel_name);
-  const KernelInfo faulty = isolation::with_fault(kernel, *isolation::active_plan());
+  const KernelInfo faulty = isolation::with_fault(kernel, plan);
   const ModeInfo& info = find_mode(mode_name);
-  RunSpec spec;
-  spec.kernel = kernel.name;
-  spec.mode = info.name;
-  spec.workers = 3;
-  spec.ranks = mode_name == "processes" ? 3 : 1;
-  spec.threads_per_rank = mode_name == "processes" ? 1 : 3;
-  spec.channel = info.channels.empty() ? "" : info.channels.front();
+  RunRequest request;
+  request.workers = 3;
+  request.size = std::to_string(size);
+  request.reps = 1;
+  request.warmup = 1;
+  const RunSpec spec = make_run_spec(info, kernel, request);
   auto mode = info.make();
   mode->prepare(spec);
-  spec.params = make_params(kernel, size, 1, 1, {});
-  mode->run(spec, faulty);
+  TeamControl control;
+  control.loop = isolation::isolation_loop(plan);
+  mode->run(spec, faulty, control);
   std::map<int, std::vector<isolation::Event>> events;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
@@ -145,7 +144,7 @@ class StrayWrite : public ::testing::TestWithParam<std::pair<std::string, std::s
 
 TEST_P(StrayWrite, HitsTheNeighbourOnlyWhenMemoryIsShared) {
   const auto& [mode, kernel] = GetParam();
-  const bool shared = mode != "processes";
+  const bool shared = find_mode(mode).memory == Memory::shared;
   auto events = run_in_process(mode, isolation::Fault::stray_write, kernel, kernel == "dgemm" ? 48 : 3001);
   ASSERT_NE(find_event(events[0], "inject"), nullptr);
   for (int w = 0; w < 3; ++w) {

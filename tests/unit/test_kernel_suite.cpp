@@ -3,6 +3,8 @@
 // variants, the farm's queue traffic, blocked and naive dgemm across block edges.
 #include <gtest/gtest.h>
 
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
 #include "core/mode.hpp"
@@ -13,24 +15,21 @@ namespace {
 
 RunSpec spec_for(const std::string& kernel, const std::string& mode, int workers, std::size_t size,
                  std::vector<std::string> kv, int reps = 3, int warmup = 1) {
-  const KernelInfo& k = find_kernel(kernel);
-  RunSpec spec;
-  spec.kernel = kernel;
-  spec.mode = mode;
-  spec.workers = workers;
-  spec.threads_per_rank = workers;
-  spec.size_label = std::to_string(size);
-  spec.params = make_params(k, size, reps, warmup, kv);
-  return spec;
+  RunRequest request;
+  request.workers = workers;
+  request.size = std::to_string(size);
+  request.reps = reps;
+  request.warmup = warmup;
+  request.params = std::move(kv);
+  return make_run_spec(find_mode(mode), find_kernel(kernel), request);
 }
 
 RunResult run(const RunSpec& spec) {
   const KernelInfo& k = find_kernel(spec.kernel);
   if (k.validate) k.validate(spec);
   auto mode = find_mode(spec.mode).make();
-  RunSpec s = spec;
-  mode->prepare(s);
-  return mode->run(s, k);
+  mode->prepare(spec);
+  return mode->run(spec, k);
 }
 
 double metric(const RunResult& r, const std::string& name) {

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
 #include "core/machine.hpp"
@@ -45,11 +47,12 @@ std::vector<Case> all_cases() {
       for (const auto& v : p.allowed)
         if (v != p.default_value) variants.push_back(p.key + "=" + v);
     for (const auto& mode : in_process_modes()) {
-      const std::vector<int> team = mode == "serial" ? std::vector<int>{1} : std::vector<int>{1, 2, 3};
+      const bool single = find_mode(mode).single_worker();
+      const std::vector<int> team = single ? std::vector<int>{1} : std::vector<int>{1, 2, 3};
       for (const auto& variant : variants)
         for (int w : team) cases.push_back({k.name, mode, variant, w, "S"});
       // Fewer items than some workers get: size 2 over 3 workers (skipped by kernels that refuse).
-      if (mode != "serial") cases.push_back({k.name, mode, "", 3, "2"});
+      if (!single) cases.push_back({k.name, mode, "", 3, "2"});
       // Every other channel of the mode: each variant with 3 workers, the default one with 2 too.
       const auto& channels = find_mode(mode).channels;
       for (std::size_t c = 1; c < channels.size(); ++c) {
@@ -67,25 +70,23 @@ TEST_P(EveryKernelEveryMode, CompletesAndVerifies) {
   const Case& c = GetParam();
   const KernelInfo& kernel = find_kernel(c.kernel);
   const ModeInfo& mode_info = find_mode(c.mode);
+  RunRequest request;
+  request.workers = c.workers;
+  request.channel = c.channel;
+  request.size = c.size;
+  request.reps = 3;
+  request.warmup = 1;
+  if (!c.param.empty()) request.params.push_back(c.param);
+  auto mode = mode_info.make();
   RunSpec spec;
-  spec.kernel = c.kernel;
-  spec.mode = c.mode;
-  spec.workers = c.workers;
-  spec.ranks = c.mode == "processes" ? c.workers : 1;
-  spec.threads_per_rank = c.mode == "processes" ? 1 : c.workers;
-  spec.channel = !c.channel.empty() ? c.channel : mode_info.channels.empty() ? "" : mode_info.channels.front();
-  spec.size_label = c.size;
-  const std::size_t size =
-      c.size == "S" ? kernel.size_for_class(SizeClass::S, machine()) : std::stoull(c.size);
-  std::vector<std::string> kv;
-  if (!c.param.empty()) kv.push_back(c.param);
-  spec.params = make_params(kernel, size, 3, 1, kv);
   try {
+    spec = make_run_spec(mode_info, kernel, request, mode->start());
     if (kernel.validate) kernel.validate(spec);
   } catch (const UsageError& e) {
     GTEST_SKIP() << "kernel refuses this combination: " << e.what();
   }
-  auto mode = mode_info.make();
+  // The team's shape is the mode's: one process of threads, or one process per worker.
+  EXPECT_EQ(spec.ranks * spec.threads_per_rank, spec.workers);
   mode->prepare(spec);
   const RunResult r = mode->run(spec, kernel);
   EXPECT_EQ(r.status, "ok") << r.error;

@@ -17,6 +17,8 @@
 #include <set>
 #include <thread>
 
+#include "kernels/registry.hpp"
+#include "backends/registry.hpp"
 #include "backends/processes/channels/channel.hpp"
 #include "backends/processes/supervisor.hpp"
 #include "core/errors.hpp"

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "backends/registry.hpp"
 #include "core/errors.hpp"
 #include "core/mode.hpp"
 #include "sweep/launch.hpp"

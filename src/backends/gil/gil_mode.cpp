@@ -124,7 +124,7 @@ void GilWorker::on_drop_request() {
 namespace {
 class GilMode : public Mode {
  public:
-  void prepare(RunSpec& spec) override {
+  void prepare(const RunSpec& spec) override {
     const double s = spec.switch_interval_s;
     char text[32];
     std::snprintf(text, sizeof text, "%g", s);
@@ -136,17 +136,26 @@ class GilMode : public Mode {
     gil::parse_policy(spec.gil_policy);
   }
 
-  RunResult run(const RunSpec& spec, const KernelInfo& kernel) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
     gil::Gil gil(std::chrono::nanoseconds(std::llround(spec.switch_interval_s * 1e9)),
                  gil::parse_policy(spec.gil_policy));
     const GilRelease release = parse_gil_release(spec.gil_release);
-    return run_thread_team(spec, kernel, [&gil, release](int id, SharedTeam& team) {
+    return run_thread_team(spec, kernel, control, [&gil, release](int id, SharedTeam& team) {
       return std::make_unique<GilWorker>(id, team, gil, release);
     });
   }
 };
 }  // namespace
 
-std::unique_ptr<Mode> make_gil_mode() { return std::make_unique<GilMode>(); }
+ModeInfo gil_mode() {
+  return {.name = "gil",
+          .description = "std::threads serialized by an emulated CPython GIL (--switch-interval, --gil-release)",
+          .shape = shapes::one_process,
+          .memory = Memory::shared,
+          .gil = true,
+          .isolate = true,
+          .channels = {"atomic", "event"},
+          .make = [] { return std::unique_ptr<Mode>(new GilMode); }};
+}
 
 }  // namespace corescope

@@ -69,6 +69,6 @@ class GilWorker : public ThreadWorker {
   int released_at_ = -1;
 };
 
-std::unique_ptr<Mode> make_gil_mode();
+ModeInfo gil_mode();
 
 }  // namespace corescope

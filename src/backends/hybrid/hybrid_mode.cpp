@@ -1,6 +1,9 @@
 // hybrid mode: shared memory inside a rank (OpenMP), MPI messages between ranks.
 #include "backends/hybrid/hybrid_mode.hpp"
 
+#include "backends/mpi/mpi_mode.hpp"
+
+#if CORESCOPE_HAVE_MPI
 #include <mpi.h>
 #include <omp.h>
 
@@ -11,13 +14,10 @@
 #include "backends/openmp/openmp_mode.hpp"
 #include "backends/shared/shared_team.hpp"
 #include "core/errors.hpp"
-#include "core/run_loop.hpp"
 
 namespace corescope {
 
 namespace {
-
-MPI_Op to_mpi(Op op) { return op == Op::sum ? MPI_SUM : op == Op::min ? MPI_MIN : MPI_MAX; }
 
 // State shared by the threads of one rank.
 struct RankTeam {
@@ -49,7 +49,7 @@ class HybridWorker : public Worker {
 #pragma omp master
     {
       team_.result.assign(v.begin(), v.end());
-      MPI_Allreduce(MPI_IN_PLACE, team_.result.data(), static_cast<int>(v.size()), MPI_DOUBLE, to_mpi(op),
+      MPI_Allreduce(MPI_IN_PLACE, team_.result.data(), static_cast<int>(v.size()), MPI_DOUBLE, mpi::to_mpi(op),
                     MPI_COMM_WORLD);
     }
 #pragma omp barrier
@@ -121,16 +121,15 @@ class HybridWorker : public Worker {
 
 class HybridMode : public Mode {
  public:
-  void prepare(RunSpec& spec) override {
+  int start() override {
     thread_level_ = mpi::init(MPI_THREAD_MULTIPLE);
-    spec.ranks = mpi::world_size();
-    mpi::check_world("hybrid", spec.workers, spec.threads_per_rank);
-    spec.workers = spec.ranks * spec.threads_per_rank;
+    mpi::check_world();
+    return mpi::world_size();
   }
   void agree(const std::function<void()>& check) override { mpi::agree(check); }
   bool is_writer() const override { return mpi::world_rank() == 0; }
 
-  RunResult run(const RunSpec& spec, const KernelInfo& kernel) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
     const int threads = spec.threads_per_rank, rank = mpi::world_rank(), ranks = mpi::world_size();
     const bool multiple = thread_level_ == "MPI_THREAD_MULTIPLE";
     RankTeam team(threads);
@@ -146,7 +145,7 @@ class HybridMode : public Mode {
         try {
           HybridWorker w(rank, ranks, t, threads, team, multiple);
           auto k = kernel.make();
-          mine[static_cast<std::size_t>(t)] = run_worker(w, *k, spec);
+          mine[static_cast<std::size_t>(t)] = control.run(w, *k, spec);
         } catch (const std::exception& e) {
           mpi::abort_job(e.what());
         }
@@ -166,6 +165,26 @@ class HybridMode : public Mode {
 
 }  // namespace
 
-std::unique_ptr<Mode> make_hybrid_mode() { return std::make_unique<HybridMode>(); }
+}  // namespace corescope
+#endif  // CORESCOPE_HAVE_MPI
+
+namespace corescope {
+
+ModeInfo hybrid_mode() {
+  return {.name = "hybrid",
+          .description = "MPI ranks x OpenMP threads (--threads per rank)",
+          .built = CORESCOPE_HAVE_MPI,
+          .how_to_build = kMpiHowToBuild,
+          .shape = shapes::ranks_x_threads,
+          .memory = Memory::per_rank,
+          .needs_launcher = true,
+          .takes_threads = true,
+          .openmp_threads = true,
+          .channels = {"mpi"},
+#if CORESCOPE_HAVE_MPI
+          .make = [] { return std::unique_ptr<Mode>(new HybridMode); }
+#endif
+  };
+}
 
 }  // namespace corescope

@@ -1,9 +1,10 @@
-// hybrid mode: MPI ranks x OpenMP threads; worker id = rank * threads_per_rank + thread.
+// hybrid mode: MPI ranks x OpenMP threads per rank (--threads); private memory between ranks,
+// shared inside one. Built only with an MPI.
 #pragma once
-#include <memory>
-
 #include "core/mode.hpp"
 
 namespace corescope {
-std::unique_ptr<Mode> make_hybrid_mode();
-}
+
+ModeInfo hybrid_mode();
+
+}  // namespace corescope

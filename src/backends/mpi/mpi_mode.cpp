@@ -1,19 +1,17 @@
 // mpi mode: private memory per rank, every team operation is an MPI call.
 #include "backends/mpi/mpi_mode.hpp"
 
+#if CORESCOPE_HAVE_MPI
 #include <mpi.h>
 
 #include <climits>
 
 #include "backends/mpi/mpi_support.hpp"
 #include "core/errors.hpp"
-#include "core/run_loop.hpp"
 
 namespace corescope {
 
 namespace {
-
-MPI_Op to_mpi(Op op) { return op == Op::sum ? MPI_SUM : op == Op::min ? MPI_MIN : MPI_MAX; }
 
 int checked_count(std::size_t bytes) {
   if (bytes > static_cast<std::size_t>(INT_MAX)) throw UsageError("message larger than 2 GiB");
@@ -30,7 +28,7 @@ class MpiWorker : public Worker {
  protected:
   void do_barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
   void do_allreduce(std::span<double> v, Op op) override {
-    MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, to_mpi(op), MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, mpi::to_mpi(op), MPI_COMM_WORLD);
   }
   void do_send(int dest, const void* d, std::size_t n) override {
     MPI_Send(d, checked_count(n), MPI_BYTE, dest, kTag, MPI_COMM_WORLD);
@@ -67,25 +65,23 @@ class MpiWorker : public Worker {
 
 class MpiMode : public Mode {
  public:
-  void prepare(RunSpec& spec) override {
+  int start() override {
     // One thread per rank calls MPI, and nothing else runs: SINGLE. Asking for more is not
     // free: Open MPI 4.1 switches to its thread-safe request path (a mutex and a condition
     // wait per message) above SINGLE, ~50 ns on every message of an 8-byte ping-pong here.
     thread_level_ = mpi::init(MPI_THREAD_SINGLE);
-    mpi::check_world("mpi", spec.workers, 1);
-    spec.ranks = mpi::world_size();
-    spec.threads_per_rank = 1;
-    spec.workers = spec.ranks;
+    mpi::check_world();
+    return mpi::world_size();
   }
   void agree(const std::function<void()>& check) override { mpi::agree(check); }
   bool is_writer() const override { return mpi::world_rank() == 0; }
 
-  RunResult run(const RunSpec& spec, const KernelInfo& kernel) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
     std::vector<WorkerOutcome> mine(1);
     try {
       MpiWorker w(mpi::world_rank(), mpi::world_size());
       auto k = kernel.make();
-      mine[0] = run_worker(w, *k, spec);
+      mine[0] = control.run(w, *k, spec);
     } catch (const std::exception& e) {
       mpi::abort_job(e.what());  // the other ranks may be inside a collective: end the job
     }
@@ -102,6 +98,25 @@ class MpiMode : public Mode {
 
 }  // namespace
 
-std::unique_ptr<Mode> make_mpi_mode() { return std::make_unique<MpiMode>(); }
+}  // namespace corescope
+#endif  // CORESCOPE_HAVE_MPI
+
+namespace corescope {
+
+ModeInfo mpi_mode() {
+  return {.name = "mpi",
+          .description = "MPI ranks with private memory, started by mpirun/mpiexec/srun",
+          .built = CORESCOPE_HAVE_MPI,
+          .how_to_build = kMpiHowToBuild,
+          .shape = shapes::process_per_worker,
+          .memory = Memory::private_,
+          .needs_launcher = true,
+          .isolate = true,
+          .channels = {"mpi"},
+#if CORESCOPE_HAVE_MPI
+          .make = [] { return std::unique_ptr<Mode>(new MpiMode); }
+#endif
+  };
+}
 
 }  // namespace corescope

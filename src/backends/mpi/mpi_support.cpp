@@ -9,7 +9,7 @@
 
 #include "core/errors.hpp"
 #include "core/outcome_codec.hpp"
-#include "sweep/launch.hpp"
+#include "core/launch_env.hpp"
 
 namespace corescope::mpi {
 
@@ -32,28 +32,8 @@ std::string level_name(int level) {
 }
 }  // namespace
 
-LauncherInfo detect_launcher() {
-  const sweep::LaunchEnv e = sweep::launch_env();
-  LauncherInfo l;
-  l.name = e.launcher;
-  l.slurm_job_id = e.slurm_job_id;
-  l.slurm_step_id = e.slurm_step_id;
-  l.slurm_nodelist = e.slurm_nodelist;
-  if (e.slurm_cpus_per_task > 0) l.slurm_cpus_per_task = std::to_string(e.slurm_cpus_per_task);
-  l.slurm_ntasks = e.launcher == "srun" ? e.launcher_size : -1;
-  l.launcher_size = e.launcher_size;
-#if defined(OPEN_MPI)
-  l.flavour = "OpenMPI";
-#elif defined(MPICH)
-  l.flavour = "MPICH";
-#else
-  l.flavour = "MPI";
-#endif
-  return l;
-}
-
 std::string init(int required_level) {
-  if (detect_launcher().name == "none")
+  if (launch_env().launcher == "none")
     throw UsageError("MPI modes must be started by a launcher, e.g. mpirun -np 2 corescope run --mode mpi ... "
                      "(or srun / mpiexec)");
   int init_done = 0;
@@ -88,24 +68,22 @@ int world_size() {
   return s;
 }
 
-void check_world(const std::string& mode, int workers_asked, int threads_per_rank) {
-  const LauncherInfo l = detect_launcher();
+MPI_Op to_mpi(Op op) { return op == Op::sum ? MPI_SUM : op == Op::min ? MPI_MIN : MPI_MAX; }
+
+void check_world() {
+  const LaunchEnv l = launch_env();
   const int size = world_size();
-  if (l.name == "srun" && l.slurm_ntasks > 0 && l.slurm_ntasks != size)
-    throw UsageError("srun started " + std::to_string(l.slurm_ntasks) + " tasks but MPI sees a world of " +
+  const std::string flavour = mpi_flavour();
+  if (l.launcher == "srun" && l.launcher_size > 0 && l.launcher_size != size)
+    throw UsageError("srun started " + std::to_string(l.launcher_size) + " tasks but MPI sees a world of " +
                      std::to_string(size) + " (each task is a singleton): use srun --mpi=" +
-                     std::string(l.flavour == "MPICH" ? "pmi2" : "pmix"));
+                     std::string(flavour == "MPICH" ? "pmi2" : "pmix"));
   // Another MPI's launcher (Open MPI's mpirun starting an MPICH build, or the reverse) also
   // starts singletons: each process is rank 0 of its own world of 1.
-  if (l.name != "srun" && l.launcher_size > 0 && l.launcher_size != size)
-    throw UsageError(l.name + " started " + std::to_string(l.launcher_size) + " processes but MPI sees a world of " +
-                     std::to_string(size) + ": this corescope is built with " + l.flavour + "; start it with " +
-                     (l.flavour == "MPICH" ? "MPICH's mpiexec (mpiexec.mpich)" : "Open MPI's mpirun"));
-  if (workers_asked > 0 && workers_asked != size * threads_per_rank)
-    throw UsageError("--workers " + std::to_string(workers_asked) + " disagrees with the launcher: " +
-                     std::to_string(size) + " ranks" +
-                     (mode == "hybrid" ? " x " + std::to_string(threads_per_rank) + " threads" : std::string()) +
-                     " = " + std::to_string(size * threads_per_rank) + " workers (leave out --workers or match it)");
+  if (l.launcher != "srun" && l.launcher_size > 0 && l.launcher_size != size)
+    throw UsageError(l.launcher + " started " + std::to_string(l.launcher_size) + " processes but MPI sees a world of " +
+                     std::to_string(size) + ": this corescope is built with " + flavour + "; start it with " +
+                     (flavour == "MPICH" ? "MPICH's mpiexec (mpiexec.mpich)" : "Open MPI's mpirun"));
 }
 
 void agree(const std::function<void()>& check) {
@@ -166,17 +144,6 @@ void abort_job(const std::string& message) {
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);
-}
-
-std::string library_version() {
-  char buf[MPI_MAX_LIBRARY_VERSION_STRING];
-  int len = 0;
-  MPI_Get_library_version(buf, &len);
-  std::string s(buf, static_cast<std::size_t>(len));
-  const auto nl = s.find_first_of("\n,");
-  if (nl != std::string::npos) s = s.substr(0, nl);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
-  return s;
 }
 
 struct SharedWindows::State {

@@ -6,19 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <mpi.h>
+
 #include "core/run.hpp"
 
 namespace corescope::mpi {
-
-struct LauncherInfo {
-  std::string name = "none";  // mpirun | mpiexec | srun | none
-  std::string flavour;        // OpenMPI | MPICH | ...
-  std::string slurm_job_id, slurm_step_id, slurm_nodelist, slurm_cpus_per_task;
-  int slurm_ntasks = -1;
-  int launcher_size = -1;     // processes the launcher says it started, -1 if unknown
-};
-// From the environment the launcher set (before MPI_Init).
-LauncherInfo detect_launcher();
 
 // Initialises MPI once (finalised at exit) with the given thread level; returns the level
 // provided, e.g. "MPI_THREAD_MULTIPLE".
@@ -27,9 +19,13 @@ int world_rank();
 int world_size();
 bool initialized();
 
-// Checks that the world matches what was asked (launcher present, --workers, SLURM_NTASKS).
-// `workers_asked` 0 = not given. Throws UsageError (the same on every rank).
-void check_world(const std::string& mode, int workers_asked, int threads_per_rank);
+// Checks that the world is what the launcher started (srun's tasks, another MPI's launcher
+// starting singletons). Throws UsageError (the same on every rank). The team's shape against
+// --workers is make_run_spec's check (core/mode.hpp).
+void check_world();
+
+// The MPI operation of a reduction.
+MPI_Op to_mpi(Op op);
 
 // Runs check() on rank 0 and broadcasts its outcome; rethrows the same error on every rank.
 void agree(const std::function<void()>& check);
@@ -39,8 +35,6 @@ std::vector<WorkerOutcome> gather(const std::vector<WorkerOutcome>& mine);
 
 // Ends the whole job at once after printing one line (one rank's failure must not hang others).
 [[noreturn]] void abort_job(const std::string& message);
-
-std::string library_version();
 
 // Team-shared memory and the team lock for ranks: MPI shared-memory windows on the node (all
 // ranks must share one node) and an exclusive passive-target lock on rank 0's lock window.

@@ -60,7 +60,7 @@ class OmpWorker : public Worker {
 
 class OpenmpMode : public Mode {
  public:
-  RunResult run(const RunSpec& spec, const KernelInfo& kernel) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
     SharedTeam team(spec.workers, spec.channel);
     std::vector<std::vector<double>> slots(static_cast<std::size_t>(spec.workers));
     std::vector<WorkerOutcome> outcomes(static_cast<std::size_t>(spec.workers));
@@ -75,7 +75,7 @@ class OpenmpMode : public Mode {
         try {
           OmpWorker w(id, spec.workers, team, slots);
           auto k = kernel.make();
-          outcomes[static_cast<std::size_t>(id)] = run_worker(w, *k, spec);
+          outcomes[static_cast<std::size_t>(id)] = control.run(w, *k, spec);
         } catch (const std::exception& e) {
           // An exception cannot leave an OpenMP region and the other threads may be waiting in an
           // OpenMP barrier that cannot be cancelled: end the process with one clear line.
@@ -96,6 +96,16 @@ class OpenmpMode : public Mode {
 
 }  // namespace
 
-std::unique_ptr<Mode> make_openmp_mode() { return std::make_unique<OpenmpMode>(); }
+ModeInfo openmp_mode() {
+  return {.name = "openmp",
+          .description = "the threads of one OpenMP parallel region",
+          .shape = shapes::one_process,
+          .memory = Memory::shared,
+          .openmp_threads = true,
+          .team_critical = true,
+          .isolate = true,
+          .channels = {"atomic", "event"},
+          .make = [] { return std::unique_ptr<Mode>(new OpenmpMode); }};
+}
 
 }  // namespace corescope

@@ -7,7 +7,7 @@
 
 namespace corescope {
 
-std::unique_ptr<Mode> make_openmp_mode();
+ModeInfo openmp_mode();
 
 // Reduction over the threads of the current parallel region (slots + OpenMP barriers); the
 // result is identical on every thread. `slots` is shared, one vector per thread.

@@ -193,16 +193,6 @@ long raise_fd_limit() {
   return rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : static_cast<long>(rl.rlim_cur);
 }
 
-std::string signal_text(int sig) {
-  std::string text = "signal " + std::to_string(sig);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  if (const char* abbrev = sigabbrev_np(sig)) text += std::string(" (SIG") + abbrev + ")";
-#else
-  if (const char* name = strsignal(sig)) text += std::string(" (") + name + ")";
-#endif
-  return text;
-}
-
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return "killed by " + signal_text(WTERMSIG(status));

@@ -94,7 +94,5 @@ long raise_fd_limit();
 
 // "exited with code 3", "killed by signal 9 (SIGKILL)" from a waitpid status.
 std::string describe_wait_status(int status);
-// "signal 9 (SIGKILL)".
-std::string signal_text(int sig);
 
 }  // namespace corescope::processes

@@ -12,8 +12,6 @@
 
 namespace corescope {
 
-std::unique_ptr<Mode> make_processes_mode();
-// The processes mode's channels, the default first (the mode table lists them).
-std::vector<std::string> processes_channels();
+ModeInfo processes_mode();
 
 }  // namespace corescope

@@ -21,6 +21,7 @@
 #include "backends/processes/ipc.hpp"
 #include "backends/processes/process_worker.hpp"
 #include "core/errors.hpp"
+#include "core/text.hpp"
 #include "core/outcome_codec.hpp"
 #include "core/run_loop.hpp"
 
@@ -105,8 +106,8 @@ struct WorkerStart {
   try {
     auto channel = s.channel_team.attach(s.id);
     ProcessWorker w(s.id, s.spec.workers, *channel, s.resources);
-    auto kernel = s.options.make_kernel ? s.options.make_kernel(s.id) : s.kernel.make();
-    out = run_worker(w, *kernel, s.spec);
+    auto kernel = s.kernel.make();
+    out = s.options.loop ? s.options.loop(w, *kernel, s.spec) : run_worker(w, *kernel, s.spec);
   } catch (const PeerLost& e) {
     end = WorkerEnd::aborted;
     out.error = e.what();

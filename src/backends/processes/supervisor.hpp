@@ -21,14 +21,13 @@
 #include <string>
 #include <vector>
 
-#include "core/run.hpp"
+#include "core/mode.hpp"
 
 namespace corescope::processes {
 
 struct TeamOptions {
-  // Makes the kernel in worker `id` (after the fork). Default: the KernelInfo's make. Fault
-  // injection wraps the real kernel here.
-  std::function<std::unique_ptr<Kernel>(int id)> make_kernel;
+  // What each worker runs (after the fork); empty: the ordinary run loop (core/mode.hpp).
+  WorkerLoop loop;
   double timeout_s = 0.0;  // watchdog for the whole team; 0 = none
   double grace_s = 5.0;    // after an abort, how long workers get to stop on their own
   // false: a worker's death or failure does not abort the others; they run on (`corescope

@@ -1,30 +1,20 @@
 // serial mode: one worker, the main thread; team operations are identities.
 #include "backends/serial/serial_mode.hpp"
 
-#include "core/run_loop.hpp"
 
 namespace corescope {
 
 namespace {
-class SerialWorker : public Worker {
- public:
-  SerialWorker() : Worker(0, 1, 0, 0) {}
-
- protected:
-  void do_barrier() override {}
-  void do_allreduce(std::span<double>, Op) override {}
-};
-
 class SerialMode : public Mode {
  public:
-  RunResult run(const RunSpec& spec, const KernelInfo& kernel) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
     RunResult result;
     result.spec = spec;
     WorkerOutcome out;
     try {
       SerialWorker w;
       auto k = kernel.make();
-      out = run_worker(w, *k, spec);
+      out = control.run(w, *k, spec);
     } catch (const std::exception& e) {
       out.error = e.what();
     }
@@ -36,6 +26,12 @@ class SerialMode : public Mode {
 };
 }  // namespace
 
-std::unique_ptr<Mode> make_serial_mode() { return std::make_unique<SerialMode>(); }
+ModeInfo serial_mode() {
+  return {.name = "serial",
+          .description = "the main thread alone: the reference",
+          .shape = shapes::single,
+          .memory = Memory::shared,
+          .make = [] { return std::unique_ptr<Mode>(new SerialMode); }};
+}
 
 }  // namespace corescope

@@ -1,9 +1,21 @@
 // serial mode: the reference every other mode is compared against.
 #pragma once
-#include <memory>
+#include <span>
 
 #include "core/mode.hpp"
+#include "core/worker.hpp"
 
 namespace corescope {
-std::unique_ptr<Mode> make_serial_mode();
+ModeInfo serial_mode();
+
+// The worker of a team of one: team operations are identities. Also what a benchmark uses to
+// call a kernel directly, with no mode around it.
+class SerialWorker : public Worker {
+ public:
+  SerialWorker() : Worker(0, 1, 0, 0) {}
+
+ protected:
+  void do_barrier() override {}
+  void do_allreduce(std::span<double>, Op) override {}
+};
 }

@@ -2,11 +2,11 @@
 #include <thread>
 
 #include "backends/threads/threads_mode.hpp"
-#include "core/run_loop.hpp"
 
 namespace corescope {
 
-RunResult run_thread_team(const RunSpec& spec, const KernelInfo& kernel, const ThreadWorkerFactory& make) {
+RunResult run_thread_team(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control,
+                          const ThreadWorkerFactory& make) {
   SharedTeam team(spec.workers, spec.channel);
   std::vector<WorkerOutcome> outcomes(static_cast<std::size_t>(spec.workers));
   std::vector<std::thread> threads;
@@ -18,7 +18,7 @@ RunResult run_thread_team(const RunSpec& spec, const KernelInfo& kernel, const T
       try {
         auto worker = make(id, team);
         auto k = kernel.make();
-        out = run_worker(*worker, *k, spec);
+        out = control.run(*worker, *k, spec);
       } catch (const TeamAborted&) {
         out.completed = false;  // stopped because another worker failed; that one has the error
       } catch (const std::exception& e) {
@@ -37,14 +37,22 @@ RunResult run_thread_team(const RunSpec& spec, const KernelInfo& kernel, const T
 namespace {
 class ThreadsMode : public Mode {
  public:
-  RunResult run(const RunSpec& spec, const KernelInfo& kernel) override {
-    return run_thread_team(spec, kernel, [](int id, SharedTeam& team) {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
+    return run_thread_team(spec, kernel, control, [](int id, SharedTeam& team) {
       return std::make_unique<ThreadWorker>(id, team);
     });
   }
 };
 }  // namespace
 
-std::unique_ptr<Mode> make_threads_mode() { return std::make_unique<ThreadsMode>(); }
+ModeInfo threads_mode() {
+  return {.name = "threads",
+          .description = "free-running std::threads sharing one address space",
+          .shape = shapes::one_process,
+          .memory = Memory::shared,
+          .isolate = true,
+          .channels = {"atomic", "event"},
+          .make = [] { return std::unique_ptr<Mode>(new ThreadsMode); }};
+}
 
 }  // namespace corescope

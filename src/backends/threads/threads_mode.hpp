@@ -32,8 +32,9 @@ using ThreadWorkerFactory = std::function<std::unique_ptr<Worker>(int id, Shared
 
 // Starts spec.workers std::threads, each running the run loop with a worker from `make`.
 // A worker that throws aborts the team: the others stop at their next wait, nobody hangs.
-RunResult run_thread_team(const RunSpec& spec, const KernelInfo& kernel, const ThreadWorkerFactory& make);
+RunResult run_thread_team(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control,
+                          const ThreadWorkerFactory& make);
 
-std::unique_ptr<Mode> make_threads_mode();
+ModeInfo threads_mode();
 
 }  // namespace corescope

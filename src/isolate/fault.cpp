@@ -1,6 +1,6 @@
-// Fault injection, worker side (isolation.hpp): the fault-injecting kernel decorator, the
-// isolation run loop and the trial's event lines.
-#include "core/isolation.hpp"
+// Fault injection, worker side (fault.hpp): the fault-injecting kernel decorator and the
+// isolation run loop.
+#include "isolate/fault.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -18,12 +18,11 @@
 #include "core/errors.hpp"
 #include "core/platform.hpp"
 #include "core/text.hpp"
+#include "isolate/events.hpp"
 
 namespace corescope::isolation {
 
 namespace {
-const Plan* g_plan = nullptr;  // set once, before the team exists; read-only afterwards
-
 // When this worker crossed the start line (monotonic seconds), -1 outside the timed part. The
 // decorator runs in the worker's own thread, so it can read it without any handshake.
 thread_local double t_start_line = -1.0;
@@ -33,42 +32,6 @@ constexpr std::size_t kLeakChunk = 1u << 20;  // the leak grows in 1 MiB steps
 // Kept opaque so that the compiler cannot see the null pointer and turn the write into a trap
 // instruction (SIGILL): the crash fault must be a real SIGSEGV from a real store.
 volatile std::uintptr_t g_null_address = 0;
-
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
-
-std::string format(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  return buf;
-}
-
-// The trial's event file, opened by each worker (thread or process) for itself.
-class EventLog {
- public:
-  explicit EventLog(const std::string& path)
-      : fd_(path.empty() ? -1 : ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) {}
-  ~EventLog() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  EventLog(const EventLog&) = delete;
-  EventLog& operator=(const EventLog&) = delete;
-  // One write() per line: O_APPEND keeps concurrent lines whole.
-  void line(const std::string& text) const {
-    if (fd_ < 0) return;
-    const std::string l = one_line(text) + "\n";
-    [[maybe_unused]] const ssize_t n = ::write(fd_, l.data(), l.size());
-  }
-
- private:
-  int fd_;
-};
 
 // The real kernel plus the fault, injected into the victim plan.inject_s after the start line.
 class FaultyKernel : public Kernel {
@@ -102,7 +65,7 @@ class FaultyKernel : public Kernel {
  private:
   void inject(Worker& w, double now) {
     injected_at_ = now;
-    log_->line(format("inject %d %.6f %s", w.id(), now, fault_name(plan_.fault).c_str()));
+    log_->linef("inject %d %.6f %s", w.id(), now, fault_name(plan_.fault).c_str());
     switch (plan_.fault) {
       case Fault::crash:
         *reinterpret_cast<volatile int*>(g_null_address) = 1;
@@ -183,16 +146,6 @@ Fault parse_fault(const std::string& name) {
   throw UsageError("unknown fault '" + name + "'; faults: " + join(names, ", "));
 }
 
-void activate(const Plan& plan) {
-  static Plan stored;
-  stored = plan;
-  g_plan = &stored;
-}
-
-const Plan* active_plan() { return g_plan; }
-
-void deactivate() { g_plan = nullptr; }
-
 KernelInfo with_fault(const KernelInfo& kernel, const Plan& plan) {
   if (!kernel.make()->verifies_locally())
     throw UsageError("kernel " + kernel.name + " cannot check one worker's part on its own (no verify_local), " +
@@ -204,12 +157,15 @@ KernelInfo with_fault(const KernelInfo& kernel, const Plan& plan) {
   return k;
 }
 
+WorkerLoop isolation_loop(const Plan& plan) {
+  return [&plan](Worker& w, Kernel& k, const RunSpec& spec) { return run_isolated(w, k, spec, plan); };
+}
+
 WorkerOutcome run_isolated(Worker& w, Kernel& kernel, const RunSpec& spec, const Plan& plan) {
   const EventLog log(plan.report_path);
   WorkerOutcome out;
   out.worker = w.id();
-  log.line(format("start %d %lld %d %d %.6f", w.id(), static_cast<long long>(::getpid()), w.rank(), w.thread(),
-                  monotonic_s()));
+  log.linef("start %d %lld %d %d %.6f", w.id(), static_cast<long long>(::getpid()), w.rank(), w.thread(), monotonic_s());
   struct ResetStartLine {
     ~ResetStartLine() { t_start_line = -1.0; }
   } reset;
@@ -225,76 +181,32 @@ WorkerOutcome run_isolated(Worker& w, Kernel& kernel, const RunSpec& spec, const
     w.rep_barrier();
     const double start = monotonic_s();
     if (w.thread() == 0)
-      for (const auto& path : platform::mapped_shared_memory_files()) log.line(format("shm %d %s", w.id(), path.c_str()));
+      for (const auto& path : platform::mapped_shared_memory_files()) log.linef("shm %d %s", w.id(), path.c_str());
     // Measured after everything this loop does only once, so that its growth is the run's own.
     auto mem = platform::process_memory(false);
-    log.line(format("warm %d %.6f %lld %lld", w.id(), start, static_cast<long long>(mem.rss),
-                    static_cast<long long>(mem.peak_rss)));
+    log.linef("warm %d %.6f %lld %lld", w.id(), start, static_cast<long long>(mem.rss),
+              static_cast<long long>(mem.peak_rss));
     t_start_line = start;
     while (monotonic_s() - start < plan.run_s) w.run_iteration(kernel);
     t_start_line = -1.0;
     const Verification v = kernel.verify_local(w);
     mem = platform::process_memory(false);
-    log.line(format("done %d %.6f %d %lld %lld ", w.id(), monotonic_s(), v.ok ? 1 : 0,
-                    static_cast<long long>(mem.rss), static_cast<long long>(mem.peak_rss)) +
-             v.detail);
+    char done[128];
+    std::snprintf(done, sizeof done, "done %d %.6f %d %lld %lld ", w.id(), monotonic_s(), v.ok ? 1 : 0,
+                  static_cast<long long>(mem.rss), static_cast<long long>(mem.peak_rss));
+    log.line(done + v.detail);
     w.leave();
     out.completed = true;
     out.verified = v.ok;
     out.verify_error = v.error;
     out.verify_detail = v.detail;
   } catch (const std::exception& e) {
-    log.line(format("fail %d %.6f ", w.id(), monotonic_s()) + e.what());
+    char fail[64];
+    std::snprintf(fail, sizeof fail, "fail %d %.6f ", w.id(), monotonic_s());
+    log.line(fail + std::string(e.what()));
     throw;
   }
   return out;
-}
-
-bool parse_event(const std::string& line, Event& e) {
-  std::istringstream in(line);
-  e = Event{};
-  if (!(in >> e.kind >> e.worker)) return false;
-  auto rest = [&in] {
-    std::string r;
-    std::getline(in, r);
-    const auto first = r.find_first_not_of(' ');
-    return first == std::string::npos ? std::string() : r.substr(first);
-  };
-  long long rss = -1, peak = -1;
-  if (e.kind == "supervisor") {
-    if (!(in >> e.pid)) return false;
-  } else if (e.kind == "start") {
-    if (!(in >> e.pid >> e.rank >> e.thread >> e.t)) return false;
-  } else if (e.kind == "warm") {
-    if (!(in >> e.t >> rss >> peak)) return false;
-  } else if (e.kind == "done") {
-    if (!(in >> e.t >> e.ok >> rss >> peak)) return false;
-    e.text = rest();
-  } else if (e.kind == "inject" || e.kind == "fail") {
-    if (!(in >> e.t)) return false;
-    e.text = rest();
-  } else if (e.kind == "shm" || e.kind == "ended") {
-    e.text = rest();
-  } else {
-    return false;
-  }
-  e.rss = rss;
-  e.peak_rss = peak;
-  return e.worker >= 0;
-}
-
-void append_ended(const std::string& report_path, int worker, const std::string& how) {
-  EventLog(report_path).line(format("ended %d ", worker) + how);
-}
-
-void append_supervisor(const std::string& report_path) {
-  EventLog(report_path).line(format("supervisor 0 %lld", static_cast<long long>(::getpid())));
-}
-
-double monotonic_s() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 }  // namespace corescope::isolation

@@ -8,15 +8,15 @@
 #include <utility>
 #include <vector>
 
-#include "core/isolation.hpp"
+#include "isolate/fault.hpp"
 
-namespace corescope::cli {
+namespace corescope::isolation {
 
 struct TrialSetup {
   std::string self_exe;      // this corescope binary
   std::string kernel, mode, size, channel;
   int workers = 4, warmup = 2;
-  isolation::Plan plan;      // report_path is the trial's own
+  Plan plan;      // report_path is the trial's own
   double timeout_s = 10.0;   // the watchdog, from the start of the trial
   std::vector<std::string> launch_prefix;  // launcher words (mpi), empty otherwise
   std::vector<std::pair<std::string, std::string>> env;
@@ -48,4 +48,4 @@ struct TrialResult {
 // Runs one trial. RuntimeFailure if it cannot be started or isolate was interrupted.
 TrialResult run_trial(const TrialSetup& setup);
 
-}  // namespace corescope::cli
+}  // namespace corescope::isolation

@@ -1,6 +1,5 @@
-// One isolate trial, supervisor side (isolate_trial.hpp): launch, watch, watchdog, classify,
-// clean up.
-#include "cli/isolate_trial.hpp"
+// One isolate trial, supervisor side (trial.hpp): launch, watch, watchdog, classify, clean up.
+#include "isolate/trial.hpp"
 
 #include <signal.h>
 #include <string.h>
@@ -18,13 +17,13 @@
 #include "core/errors.hpp"
 #include "core/platform.hpp"
 #include "core/text.hpp"
+#include "isolate/events.hpp"
 #include "sweep/child.hpp"
 
-namespace corescope::cli {
+namespace corescope::isolation {
 
 namespace {
 namespace fs = std::filesystem;
-using isolation::Fault;
 
 constexpr double kTickS = 0.02;   // how often the supervisor looks at the trial's processes
 // Watchdog: SIGTERM to the group, then SIGKILL this much later. An MPI launcher needs longer:
@@ -63,6 +62,21 @@ class Monitor {
     }
   }
 
+  // When the worker's process was first seen gone, and its largest peak RSS; -1 if unknown.
+  double gone_t(const WorkerView& w) const {
+    const auto it = processes.find(w.pid);
+    return it == processes.end() ? -1.0 : it->second.gone_t;
+  }
+  std::int64_t peak_of(const WorkerView& w) const {
+    const auto it = processes.find(w.pid);
+    return it == processes.end() ? std::int64_t{-1} : it->second.peak;
+  }
+  bool same_process_for_all() const {
+    for (const auto& w : workers)
+      if (w.pid != workers.front().pid) return false;
+    return true;
+  }
+
   std::vector<WorkerView> workers;
   std::map<long long, ProcessView> processes;
   std::vector<std::string> shm_files;
@@ -81,8 +95,8 @@ class Monitor {
   }
 
   void apply(const std::string& line) {
-    isolation::Event e;
-    if (!isolation::parse_event(line, e)) return;
+    Event e;
+    if (!parse_event(line, e)) return;
     if (e.kind == "supervisor") {
       processes.emplace(e.pid, ProcessView{});
       return;
@@ -120,14 +134,9 @@ class Monitor {
   std::string partial_;
 };
 
-std::string signal_text(int sig) {
-  const char* abbrev = ::sigabbrev_np(sig);
-  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
-}
-
 // How the trial's top process ended: "SIGSEGV", "exit 3".
 std::string top_process_end(const sweep::ChildResult& r) {
-  return r.signal ? signal_text(r.signal) : "exit " + std::to_string(r.exit_code);
+  return r.signal ? signal_name(r.signal) : "exit " + std::to_string(r.exit_code);
 }
 
 // What the MPI launcher said about rank `rank`, "" if nothing.
@@ -136,7 +145,7 @@ std::string launcher_says(const std::string& output, int rank) {
   const std::string id = std::to_string(rank);
   // Open MPI: "process rank 1 with PID 0 on node vm exited on signal 11 (Segmentation fault)."
   if (std::regex_search(output, m, std::regex("process rank " + id + " with PID \\d+ on node \\S+ exited on signal (\\d+)")))
-    return signal_text(std::atoi(m[1].str().c_str()));
+    return signal_name(std::atoi(m[1].str().c_str()));
   if (std::regex_search(output, m, std::regex("MPI_ABORT was invoked on rank " + id + "\\b"))) return "MPI_Abort";
   // Slurm: "srun: error: vm: task 1: Segmentation fault"
   if (std::regex_search(output, m, std::regex("task " + id + ": ([^\\n(]+)"))) {
@@ -217,87 +226,60 @@ std::string clean_up(Monitor& mon, const std::string& self_exe, const std::strin
   return left;
 }
 
-bool same_process_for_all(const Monitor& mon) {
-  for (const auto& w : mon.workers)
-    if (w.pid != mon.workers.front().pid) return false;
-  return true;
-}
-}  // namespace
+// The trial's own directory: its event file, and TMPDIR for whatever the team creates (the
+// processes mode's team dir, the MPI launcher's session dir), so that leftovers show. Removed
+// with everything in it when the trial ends.
+struct TrialDir {
+  TrialDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string templ = std::string(base && *base ? base : "/tmp") + "/corescope-isolate-XXXXXX";
+    if (!::mkdtemp(templ.data())) throw RuntimeFailure("cannot create a temp dir for the trial in " + templ);
+    path = templ;
+    tmp = path + "/tmp";
+    if (::mkdir(tmp.c_str(), 0700) != 0) throw RuntimeFailure("cannot create " + tmp);
+  }
+  ~TrialDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TrialDir(const TrialDir&) = delete;
+  TrialDir& operator=(const TrialDir&) = delete;
+  std::string path, tmp;
+};
 
-TrialResult run_trial(const TrialSetup& s) {
-  // The trial's own directory: its event file, and TMPDIR for whatever the team creates (the
-  // processes mode's team dir, the MPI launcher's session dir), so that leftovers show.
-  const char* base = std::getenv("TMPDIR");
-  std::string templ = std::string(base && *base ? base : "/tmp") + "/corescope-isolate-XXXXXX";
-  if (!::mkdtemp(templ.data())) throw RuntimeFailure("cannot create a temp dir for the trial in " + templ);
-  const std::string dir = templ, tmp = dir + "/tmp";
-  struct RemoveDir {
-    std::string path;
-    ~RemoveDir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  } remove_dir{dir};
-  if (::mkdir(tmp.c_str(), 0700) != 0) throw RuntimeFailure("cannot create " + tmp);
-
-  const isolation::Plan& plan = s.plan;
-  const std::string report = dir + "/events";
-  char number[64];
-  auto num = [&number](double v) {
+// The command line of the trial's team (`corescope isolate-trial ...`, under the launcher's
+// words for launched modes).
+std::vector<std::string> team_command(const TrialSetup& s, const std::string& report) {
+  const Plan& plan = s.plan;
+  auto num = [](double v) {
+    char number[64];
     std::snprintf(number, sizeof number, "%.17g", v);
     return std::string(number);
   };
   std::vector<std::string> argv = s.launch_prefix;
   argv.insert(argv.end(), {s.self_exe, "isolate-trial", "--kernel", s.kernel, "--mode", s.mode, "--workers",
                            std::to_string(s.workers), "--size", s.size, "--warmup", std::to_string(s.warmup),
-                           "--fault", isolation::fault_name(plan.fault), "--victim", std::to_string(plan.victim),
+                           "--fault", fault_name(plan.fault), "--victim", std::to_string(plan.victim),
                            "--run-seconds", num(plan.run_s), "--inject-at", num(plan.inject_s), "--leak-rate",
                            num(plan.leak_bytes_per_s), "--mem-limit", std::to_string(plan.mem_limit_bytes),
                            "--report", report});
   if (!s.channel.empty()) argv.insert(argv.end(), {"--channel", s.channel});
-  // A watchdog inside the trial too, where the mode has one (processes): it fires first and lets
-  // the team clean up after itself; this one is the backstop.
+  // A watchdog inside the trial too, where the mode has one (supervised modes): it fires first
+  // and lets the team clean up after itself; this one is the backstop.
   argv.insert(argv.end(), {"--watchdog", num(plan.run_s + 0.4 * (s.timeout_s - plan.run_s))});
+  return argv;
+}
 
-  Monitor mon(report, s.workers);
-  sweep::ChildOptions options;
-  options.env = s.env;
-  options.env.emplace_back("TMPDIR", tmp);
-  options.timeout_s = s.timeout_s;
-  options.grace_s = s.launch_prefix.empty() ? kGraceS : kLauncherGraceS;
-  options.tick_s = kTickS;
-  options.tick = [&mon](double) { mon.poll(isolation::monotonic_s()); };
-  const double t0 = isolation::monotonic_s();
-  const sweep::ChildResult r = sweep::run_child(argv, options);
-  const double t_end = isolation::monotonic_s();
-  mon.poll(t_end);
-  if (r.interrupted_by) throw RuntimeFailure("isolate interrupted by " + signal_text(r.interrupted_by));
-
-  TrialResult out;
-  out.leftovers = clean_up(mon, s.self_exe, tmp, t_end);
-  out.timed_out = r.timed_out;
-  out.exit_code = r.exit_code >= 0 ? r.exit_code : 128 + r.signal;
-  out.note = r.ok() ? "" : trial_note(r);
-  const bool any_warm = std::any_of(mon.workers.begin(), mon.workers.end(), [](const WorkerView& w) { return w.warm_t >= 0; });
-  if (!any_warm)
-    throw RuntimeFailure("the " + s.mode + " trial never started its team: " + r.failure_text());
-
-  const int victim = plan.victim;
-  const double watchdog_t = t0 + s.timeout_s;
+// What happened to each worker: survivors, corrupted, killed, hung, the victim's outcome.
+void classify_workers(const TrialSetup& s, const Monitor& mon, const sweep::ChildResult& r, double watchdog_t,
+                      TrialResult& out) {
+  const int victim = s.plan.victim;
   const bool launched = !s.launch_prefix.empty();
-  auto gone_t = [&mon](const WorkerView& w) {
-    const auto it = mon.processes.find(w.pid);
-    return it == mon.processes.end() ? -1.0 : it->second.gone_t;
-  };
-  auto peak_of = [&mon](const WorkerView& w) {
-    const auto it = mon.processes.find(w.pid);
-    return it == mon.processes.end() ? std::int64_t{-1} : it->second.peak;
-  };
   // How a worker that did not complete ended.
   auto death_of = [&](int id) -> std::string {
     const WorkerView& w = mon.workers[static_cast<std::size_t>(id)];
-    if (!w.ended.empty()) return w.ended;  // processes: its supervisor's wait status
-    if (!launched && same_process_for_all(mon)) return top_process_end(r);  // one process for all
+    if (!w.ended.empty()) return w.ended;  // supervised: its supervisor's wait status
+    if (!launched && mon.same_process_for_all()) return top_process_end(r);  // one process for all
     if (launched) {
       const std::string said = launcher_says(r.output, id);
       return said.empty() ? "killed by the launcher" : said;
@@ -308,7 +290,7 @@ TrialResult run_trial(const TrialSetup& s) {
   std::vector<std::string> codes;
   for (int id = 0; id < s.workers; ++id) {
     const WorkerView& w = mon.workers[static_cast<std::size_t>(id)];
-    const double gone = gone_t(w);
+    const double gone = mon.gone_t(w);
     const bool hung = (r.timed_out && w.done_t < 0 && w.fail_t < 0 && (gone < 0 || gone >= watchdog_t)) ||
                       w.ended.rfind("hung", 0) == 0;
     std::string code, text;
@@ -337,38 +319,46 @@ TrialResult run_trial(const TrialSetup& s) {
     else if (!hung) ++out.killed;
   }
   out.outcomes = join(codes, " ");
+}
 
-  // Time to detection: from the fault to its first sign outside the victim's own code.
+// Time to detection: from the fault to its first sign outside the victim's own code.
+void detection(const TrialSetup& s, const Monitor& mon, const sweep::ChildResult& r, double watchdog_t, double t_end,
+               TrialResult& out) {
+  const int victim = s.plan.victim;
   const WorkerView& v = mon.workers[static_cast<std::size_t>(victim)];
   out.injected = mon.inject_t >= 0;
-  if (out.injected) {
-    double seen = -1;
-    switch (plan.fault) {
-      case Fault::crash:
-      case Fault::abort:
-      case Fault::exit: seen = gone_t(v); break;
-      case Fault::hang: seen = r.timed_out ? watchdog_t : v.ended.rfind("hung", 0) == 0 ? gone_t(v) : -1; break;
-      case Fault::stray_write:
-        for (int id = 0; id < s.workers; ++id) {
-          const WorkerView& w = mon.workers[static_cast<std::size_t>(id)];
-          if (id != victim && w.done_t >= 0 && w.ok == 0 && (seen < 0 || w.done_t < seen)) seen = w.done_t;
-        }
-        break;
-      case Fault::leak:
-        if (v.fail_t >= 0) seen = v.fail_t;
-        else if (v.done_t < 0) seen = gone_t(v);
-        break;
-    }
-    out.detect_s = seen >= 0 ? std::max(0.0, seen - mon.inject_t) : -1.0;
-    out.ended_s = std::max(0.0, t_end - mon.inject_t);
+  if (!out.injected) return;
+  double seen = -1;
+  switch (s.plan.fault) {
+    case Fault::crash:
+    case Fault::abort:
+    case Fault::exit: seen = mon.gone_t(v); break;
+    case Fault::hang: seen = r.timed_out ? watchdog_t : v.ended.rfind("hung", 0) == 0 ? mon.gone_t(v) : -1; break;
+    case Fault::stray_write:
+      for (int id = 0; id < s.workers; ++id) {
+        const WorkerView& w = mon.workers[static_cast<std::size_t>(id)];
+        if (id != victim && w.done_t >= 0 && w.ok == 0 && (seen < 0 || w.done_t < seen)) seen = w.done_t;
+      }
+      break;
+    case Fault::leak:
+      if (v.fail_t >= 0) seen = v.fail_t;
+      else if (v.done_t < 0) seen = mon.gone_t(v);
+      break;
   }
+  out.detect_s = seen >= 0 ? std::max(0.0, seen - mon.inject_t) : -1.0;
+  out.ended_s = std::max(0.0, t_end - mon.inject_t);
+}
 
-  // Memory: each worker's process, peak at the end against its peak at the start line.
-  out.victim_peak_rss = peak_of(v);
+// Memory (each worker's process, peak at the end against its peak at the start line) and the
+// processes the workers ran in.
+void memory_and_processes(const TrialSetup& s, const Monitor& mon, TrialResult& out) {
+  const int victim = s.plan.victim;
+  const WorkerView& v = mon.workers[static_cast<std::size_t>(victim)];
+  out.victim_peak_rss = mon.peak_of(v);
   if (out.victim_peak_rss >= 0 && v.warm_peak >= 0) out.victim_growth = out.victim_peak_rss - v.warm_peak;
   for (int id = 0; id < s.workers; ++id) {
     const WorkerView& w = mon.workers[static_cast<std::size_t>(id)];
-    const std::int64_t peak = peak_of(w);
+    const std::int64_t peak = mon.peak_of(w);
     if (id == victim || peak < 0 || w.warm_peak <= 0) continue;
     const std::int64_t growth = peak - w.warm_peak;
     out.others_peak_rss = std::max(out.others_peak_rss, peak);
@@ -381,7 +371,39 @@ TrialResult run_trial(const TrialSetup& s) {
   out.processes = static_cast<int>(pids.size());
   for (long long pid : pids) add(out.pids, std::to_string(pid));
   for (const auto& path : mon.shm_files) add(out.shared_memory, fs::path(path).filename().string());
+}
+}  // namespace
+
+TrialResult run_trial(const TrialSetup& s) {
+  const TrialDir dir;
+  const std::string report = dir.path + "/events";
+  Monitor mon(report, s.workers);
+  sweep::ChildOptions options;
+  options.env = s.env;
+  options.env.emplace_back("TMPDIR", dir.tmp);
+  options.timeout_s = s.timeout_s;
+  options.grace_s = s.launch_prefix.empty() ? kGraceS : kLauncherGraceS;
+  options.tick_s = kTickS;
+  options.tick = [&mon](double) { mon.poll(monotonic_s()); };
+  const double t0 = monotonic_s();
+  const sweep::ChildResult r = sweep::run_child(team_command(s, report), options);
+  const double t_end = monotonic_s();
+  mon.poll(t_end);
+  if (r.interrupted_by) throw RuntimeFailure("isolate interrupted by " + signal_name(r.interrupted_by));
+
+  TrialResult out;
+  out.leftovers = clean_up(mon, s.self_exe, dir.tmp, t_end);
+  out.timed_out = r.timed_out;
+  out.exit_code = r.exit_code >= 0 ? r.exit_code : 128 + r.signal;
+  out.note = r.ok() ? "" : trial_note(r);
+  const bool any_warm = std::any_of(mon.workers.begin(), mon.workers.end(), [](const WorkerView& w) { return w.warm_t >= 0; });
+  if (!any_warm)
+    throw RuntimeFailure("the " + s.mode + " trial never started its team: " + r.failure_text());
+  const double watchdog_t = t0 + s.timeout_s;
+  classify_workers(s, mon, r, watchdog_t, out);
+  detection(s, mon, r, watchdog_t, t_end, out);
+  memory_and_processes(s, mon, out);
   return out;
 }
 
-}  // namespace corescope::cli
+}  // namespace corescope::isolation
