@@ -165,7 +165,7 @@ def breakdown(summary: pd.DataFrame, kernel: str, path: str) -> str:
     frame = frame.sort_values(["series", "workers"])
     parts = frame[["compute_s", "comm_s", "gil_wait_s"]].fillna(0.0).clip(lower=0)
     if (parts.sum(axis=1) <= 0).all():
-        raise Skip(f"{kernel}: the samples have no compute_s/comm_s/gil_wait_s split")
+        raise Skip(f"{kernel}: the samples do not split the time into compute, communication and GIL wait")
     other = (frame["median_s"] - parts.sum(axis=1)).clip(lower=0)
     labels = [f"{lab}\np={int(w)}" for lab, w in zip(frame["series_label"], frame["workers"])]
     x = np.arange(len(frame))
@@ -277,10 +277,10 @@ def gil(comparison: pd.DataFrame, path: str) -> str:
 def convoy(table: pd.DataFrame, path: str) -> str:
     """I/O latency of the convoy kernel vs GIL switch interval; threads mode as reference."""
     if table.empty:
-        raise Skip("no convoy runs with io_latency_median_s")
+        raise Skip("no convoy runs in this file")
     gil_rows = table[(table["mode"] == "gil") & stats.finite(table["switch_interval_s"])]
     if gil_rows.empty:
-        raise Skip("no convoy runs in gil mode with io_latency_median_s")
+        raise Skip("no convoy runs in gil mode in this file")
     fig, ax = plt.subplots(figsize=(7, 4.4))
     for k, (workers, g) in enumerate(gil_rows.groupby("workers")):
         g = g.sort_values("switch_interval_s")
@@ -308,7 +308,7 @@ def convoy(table: pd.DataFrame, path: str) -> str:
 def pingpong(table: pd.DataFrame, path: str) -> str:
     """Half-round-trip latency and bandwidth vs message size, one line per mode/channel."""
     if table.empty:
-        raise Skip("no pingpong runs with latency_s")
+        raise Skip("no pingpong runs in this file")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
     for k, (label, g) in enumerate(table.groupby("label", sort=True)):
         g = g.sort_values("size")
@@ -339,7 +339,7 @@ def critical(table: pd.DataFrame, path: str) -> str:
     """Cost per protected update and lost updates per synchronisation variant and mode
     (at each mode's largest worker count)."""
     if table.empty:
-        raise Skip("no critical-kernel runs with ns_per_update or lost_updates")
+        raise Skip("no critical-kernel runs in this file")
     top = table.loc[table.groupby("mode")["workers"].transform("max") == table["workers"]]
     variants = list(dict.fromkeys(v for v in ("none", "atomic", "mutex", "critical", "reduce")
                                   if v in set(top["sync"]))) + \
