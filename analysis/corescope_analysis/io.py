@@ -15,9 +15,13 @@ For version 1 files both are derived here, from the LEGACY_* tables below (and o
 """
 from __future__ import annotations
 
+import faulthandler
 import json
 import math
 import os
+import pickle
+import resource
+import signal
 from dataclasses import dataclass, field
 
 import h5py
@@ -290,16 +294,58 @@ def _read_groups(f: h5py.File, path: str, notes: list):
 
 
 def load(path) -> Results:
-    """Reads and checks a results file. Raises a ReportError subclass on bad input."""
+    """Reads and checks a results file. Raises a ReportError subclass on bad input.
+
+    The reading runs in a forked child: the HDF5 library can crash (SIGSEGV) on a file whose
+    bytes were damaged, and that must cost a DamagedFile error, not this process."""
     path = os.fspath(path)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, send the outcome back, leave without cleanup handlers
+        os.close(read_end)
+        # A crash here is reported by the parent in one line: no core file, no fault dump, and
+        # nothing the HDF5 library might print on its way down.
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        faulthandler.disable()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        try:
+            outcome = ("ok", _load(path))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, raised there
+            outcome = ("raise", exc)
+        try:
+            with os.fdopen(write_end, "wb") as f:
+                try:
+                    pickle.dump(outcome, f)
+                except Exception:  # noqa: BLE001 - an exception that does not pickle
+                    pickle.dump(("raise", RuntimeError(f"{type(outcome[1]).__name__}: {outcome[1]}")), f)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status) or not data:
+        why = (f"the HDF5 library crashed reading it ({signal.Signals(os.WTERMSIG(status)).name})"
+               if os.WIFSIGNALED(status) else "the reader ended without a result")
+        raise DamagedFile(_damaged(path, why))
+    kind, value = pickle.loads(data)
+    if kind == "raise":
+        raise value
+    return value
+
+
+def _load(path: str) -> Results:
     notes: list = []
     with _open(path) as f:
         try:
             attrs, version, frames, units, metrics = _read_groups(f, path, notes)
         except DamagedFile as exc:
             raise DamagedFile(_damaged(path, exc)) from exc
-        except (OSError, KeyError, ValueError, TypeError, RuntimeError, UnicodeError) as exc:
-            # h5py raises these for unreadable metadata, chunks or attributes
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError, UnicodeError, MemoryError,
+                OverflowError) as exc:
+            # h5py raises these for unreadable metadata, chunks or attributes (a damaged
+            # dataspace can claim more rows than memory holds)
             raise DamagedFile(_damaged(path, exc)) from exc
     runs = frames["runs"]
     if runs is None or len(runs.columns) == 0:

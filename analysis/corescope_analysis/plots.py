@@ -19,8 +19,12 @@ from . import stats  # noqa: E402
 
 MIB = float(1 << 20)
 DPI = 110
+# Colours of the modes corescope had when these figures were designed; any other mode gets the
+# next colour of EXTRA_COLOURS (then of a generated hue) the first time it is drawn.
 MODE_COLOURS = {"serial": "#222222", "threads": "#1f77b4", "gil": "#d62728", "openmp": "#2ca02c",
                 "mpi": "#9467bd", "hybrid": "#8c564b", "processes": "#ff7f0e"}
+EXTRA_COLOURS = ["#17becf", "#e377c2", "#bcbd22", "#9edae5", "#393b79", "#8c6d31", "#843c39", "#637939"]
+_assigned: dict = {}
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 LINESTYLES = ["-", "--", "-.", ":"]
 
@@ -30,7 +34,17 @@ class Skip(Exception):
 
 
 def mode_colour(mode: str) -> str:
-    return MODE_COLOURS.get(mode, "#7f7f7f")
+    """The mode's colour: fixed for the known modes, assigned on first use for any other."""
+    if mode in MODE_COLOURS:
+        return MODE_COLOURS[mode]
+    if mode not in _assigned:
+        k = len(_assigned)
+        if k < len(EXTRA_COLOURS):
+            _assigned[mode] = EXTRA_COLOURS[k]
+        else:  # golden-ratio steps around the hue circle never repeat a hue
+            _assigned[mode] = matplotlib.colors.to_hex(
+                matplotlib.colors.hsv_to_rgb(((k * 0.618034) % 1.0, 0.65, 0.75)))
+    return _assigned[mode]
 
 
 def _style_cycle(frame: pd.DataFrame):
@@ -285,10 +299,10 @@ def convoy(table: pd.DataFrame, path: str) -> str:
     for k, (workers, g) in enumerate(gil_rows.groupby("workers")):
         g = g.sort_values("switch_interval_s")
         x = g["switch_interval_s"] * 1e3
-        ax.plot(x, g["io_latency_median_s"] * 1e6, marker="o", color=MODE_COLOURS["gil"],
+        ax.plot(x, g["io_latency_median_s"] * 1e6, marker="o", color=mode_colour("gil"),
                 ls=LINESTYLES[k % 4], label=f"gil, {int(workers)} workers: median")
         if g["io_latency_p99_s"].notna().any():
-            ax.plot(x, g["io_latency_p99_s"] * 1e6, marker="^", color=MODE_COLOURS["gil"], alpha=0.5,
+            ax.plot(x, g["io_latency_p99_s"] * 1e6, marker="^", color=mode_colour("gil"), alpha=0.5,
                     ls=LINESTYLES[k % 4], label=f"gil, {int(workers)} workers: p99")
     for _, row in table[table["mode"] != "gil"].iterrows():
         ax.axhline(row["io_latency_median_s"] * 1e6, color=mode_colour(row["mode"]), ls=":",
