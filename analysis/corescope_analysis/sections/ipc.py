@@ -8,7 +8,7 @@ from ..page import Section, esc, fmt_time
 
 CLAIM = "Processes communicate through a file on the disk, shared memory or a message pipe."
 FILL = ("for c in file shm pipe; do corescope run -k pingpong -m processes -w 2 --channel $c "
-        "--size 8:1M --out {file}; done")
+        "--size 8:64K --out {file}; done")
 
 
 def pingpong_table(summary: pd.DataFrame) -> pd.DataFrame:
