@@ -85,10 +85,6 @@ class Results:
     def has_runs(self) -> bool:
         return not self.runs.empty
 
-    def modes_with_memory(self, model: str) -> list:
-        """The modes of this file whose team has the given memory model."""
-        return [m for m, v in self.memory_models.items() if v == model]
-
 
 def _decode(value):
     """Attribute or string value as a plain Python object (bytes -> str, numpy -> Python)."""

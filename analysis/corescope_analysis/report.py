@@ -232,7 +232,7 @@ SUMMARY_CSV_COLUMNS = ["kernel", "mode", "workers", "size", "scaling", "median_s
                        "speedup_vs_serial", "karp_flatt", "serial_fraction", "fit_r2", "gustafson_alpha",
                        "n", "q1_s", "q3_s", "iqr_s", "min_s", "max_s", "mean_s", "cv", "imbalance",
                        "compute_s", "comm_s", "gil_wait_s", "gbytes_per_s", "gflops_per_s",
-                       "footprint_bytes", "per_worker_bytes", "ranks", "threads_per_rank", "channel",
+                       "footprint_bytes", "per_worker_bytes", "memory_model", "ranks", "threads_per_rank", "channel",
                        "switch_interval_s", "gil_release", "gil_policy", "params", "pin", "host", "size_label",
                        "unit_size", "series_label", "t1_s", "serial_s", "status", "n_runs", "n_excluded",
                        "flags", "run_ids"]

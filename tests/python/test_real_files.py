@@ -181,3 +181,13 @@ def test_summary_prints_what_the_file_holds(files, name, expect):
         assert "survivors" in done.stdout and "1/1" in done.stdout and "0/1" in done.stdout
     if name in ("runs", "pingpong"):
         assert "Isolation" not in done.stdout
+
+
+def test_summary_of_an_empty_file_is_one_line(tmp_path):
+    if not os.access(BINARY, os.X_OK):
+        pytest.skip(f"no corescope binary at {BINARY} (set CORESCOPE)")
+    import fixtures
+    path = fixtures.write_results(tmp_path / "empty.h5", [])
+    done = corescope("summary", path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and "no runs" in done.stderr

@@ -4,7 +4,6 @@ import csv
 import os
 import re
 
-import pytest
 
 import fixtures
 from corescope_analysis import io, plots, report
