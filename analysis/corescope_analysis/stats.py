@@ -444,8 +444,9 @@ def _series_base(row) -> tuple:
 
 
 def series_key(row) -> tuple:
-    """Series identity: the base plus, for hybrid, the threads per rank (1x4 and 4x1 differ)."""
-    hybrid_tag = int(row["threads_per_rank"]) if row["mode"] == "hybrid" else None
+    """Series identity: the base plus, for a mode with per-rank memory (ranks of threads, e.g.
+    hybrid), the threads per rank (1x4 and 4x1 differ)."""
+    hybrid_tag = int(row["threads_per_rank"]) if row.get("memory_model") == "per-rank" else None
     return _series_base(row) + (hybrid_tag,)
 
 
@@ -504,7 +505,7 @@ def add_series_labels(summary: pd.DataFrame) -> pd.DataFrame:
         varying_params[kernel, mode] = [k for k in keys if len({str(d.get(k)) for d in parsed}) > 1]
     for _, row in s.iterrows():
         parts = [row["mode"]]
-        if row["mode"] == "hybrid":
+        if row.get("memory_model") == "per-rank":
             parts.append(f"{int(row['threads_per_rank'])} thr/rank")
         for c in varying[row["kernel"], row["mode"]]:
             value = row[c]

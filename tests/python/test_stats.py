@@ -277,3 +277,21 @@ def test_labels_name_only_the_params_that_vary():
                             for q in params for p in (1, 2)])
     s = stats.summarize(runs, samples)
     assert set(s["series_label"]) == {"threads schedule=static", "threads schedule=dynamic"}
+
+
+def test_per_rank_memory_keeps_threads_per_rank_apart():
+    """Ranks of threads (memory model per-rank, whatever the mode is called): 2 ranks x 1 thread
+    and 1 rank x 2 threads are different series, named by their threads per rank."""
+    for mode in ("hybrid", "ranks-of-fibers"):
+        runs, samples = _study([
+            (_run("triad", mode, 1, 10, ranks=1, threads_per_rank=1, memory_model="per-rank"), [1.0] * 3),
+            (_run("triad", mode, 2, 10, ranks=2, threads_per_rank=1, memory_model="per-rank"), [0.6] * 3),
+            (_run("triad", mode, 2, 10, ranks=1, threads_per_rank=2, memory_model="per-rank"), [0.5] * 3),
+        ])
+        s = stats.summarize(runs, samples).set_index(["workers", "threads_per_rank"])
+        assert s.loc[(2, 1), "series"] != s.loc[(2, 2), "series"]
+        assert s.loc[(2, 2), "series_label"] == f"{mode} 2 thr/rank"
+        assert s.loc[(2, 1), "series_label"] == f"{mode} 1 thr/rank"
+    runs, samples = _study([(_run("triad", "threads", p, 10, memory_model="shared"), [1.0 / p] * 3)
+                            for p in (1, 2)])
+    assert set(stats.summarize(runs, samples)["series_label"]) == {"threads"}
