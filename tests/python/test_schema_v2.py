@@ -104,3 +104,22 @@ def test_a_new_mode_gets_its_own_colour():
     assert plots.mode_colour("fibers-test") == first            # stable once given
     many = {plots.mode_colour(f"mode-{i}") for i in range(30)}
     assert len(many) == 30 and not many & known
+
+
+def test_v2_isolation_only_file_takes_the_memory_model_from_its_trials(tmp_path):
+    _, _, isolation = fixtures.demo_rows()
+    trials = [dict(t, mode={"processes": "forks", "threads": "fibers"}.get(t["mode"], t["mode"]),
+                   memory_model=fixtures.MEMORY_MODEL[t["mode"]]) for t in isolation]
+    path = fixtures.write_results(tmp_path / "iso.h5", [], isolation=trials, schema_version=2)
+    r = io.load(path)
+    assert not r.has_runs and r.memory_models == {"fibers": "shared", "forks": "private", "mpi": "private"}
+    report.build_report(r, tmp_path / "rep")
+    text = text_of(tmp_path / "rep")
+    assert "the best mode with private memory (forks, 100%)" in text
+    # without the column the modes cannot be sorted, and the section says so instead of judging
+    bare = [{k: v for k, v in t.items() if k != "memory_model"} for t in trials]
+    path = fixtures.write_results(tmp_path / "bare.h5", [], isolation=bare, schema_version=2)
+    report.build_report(io.load(path), tmp_path / "rep2")
+    page = open(tmp_path / "rep2" / "index.html", encoding="utf-8").read()
+    assert 'class="verdict measured">measured</span></h2>' in re.search(r'<h2 id="isolation">.*?</h2>', page).group(0)
+    assert "does not say which modes are which (no memory_model)" in text_of(tmp_path / "rep2")

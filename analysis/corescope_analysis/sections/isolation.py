@@ -95,8 +95,12 @@ def build(ctx) -> Section:
         sec.findings.append(f"Criterion: the best mode with private memory ({esc(p_best)}, "
                             f"{fmt_pct(by_mode[p_best])}) keeps the others unharmed more often than the best "
                             f"mode with shared memory ({esc(s_best)}, {fmt_pct(by_mode[s_best])}).")
-    elif private or shared:
+    else:
         sec.verdict = "measured"
+        sec.findings.append("The verdict compares modes whose workers have private memory with modes whose "
+                            "workers share it; this file "
+                            + ("has only one of the two." if private or shared else
+                               "does not say which modes are which (no memory_model)."))
     for mode in private:
         if by_mode[mode] < 0.999:
             sec.findings.append(f"Note: {esc(mode)} gives every worker its own memory, yet a fault in one harmed "
