@@ -191,3 +191,21 @@ def test_summary_of_an_empty_file_is_one_line(tmp_path):
     done = corescope("summary", path)
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "no runs" in done.stderr
+
+
+@pytest.mark.parametrize("key", ["isolation", "critical"])
+def test_the_named_command_fills_the_section(files, tmp_path, key):
+    """The command a runs-only report names for a section without data, run as printed (in a
+    shell, with this build's corescope first on PATH), gives that section data."""
+    path = tmp_path / "runs.h5"
+    path.write_bytes(files["runs"].read_bytes())
+    page_html = report(path, tmp_path / "before")
+    assert verdict(page_html, key) == "no data"
+    command = re.search(r"To record it: <code>(.*?)</code>", section_text(page_html, key)).group(1)
+    command = html.unescape(command)
+    assert command == FILL[key].format(file=shlex.quote(str(path)))
+    env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(BINARY)) + os.pathsep + os.environ["PATH"])
+    done = subprocess.run(["bash", "-c", command + " >/dev/null"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert verdict(report(path, tmp_path / "after"), key) != "no data"
