@@ -25,7 +25,12 @@ class UnsupportedSchemaVersion(ReportError):
 
 
 class NoRuns(ReportError):
-    """A corescope file with no /runs rows: nothing to report."""
+    """A corescope file with neither /runs rows nor /isolation trials: nothing to report."""
+
+
+class DamagedFile(ReportError):
+    """A corescope file that cannot be read as written: truncated, corrupted, or a column the
+    analysis relies on has the wrong type or length."""
 
 
 class OutputError(ReportError):

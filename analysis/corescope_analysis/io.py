@@ -1,27 +1,51 @@
-"""Reads a corescope results file (HDF5, schema "corescope", schema_version 1) into DataFrames.
+"""Reads a corescope results file (HDF5, schema "corescope", schema_version 1 or 2) into DataFrames.
 
 Each group (/runs, /samples, /isolation) is a set of 1-D column datasets on one dimension
 scale; we read it column by column. Unknown extra columns are kept, absent ones are filled with
-the writer's "missing" values where the rest of the package relies on them, and anything this
-module cannot interpret is skipped with a note instead of an error. The compound copies under
-/tables are ignored.
+the writer's "missing" values where the rest of the package relies on them, and an unknown
+column this module cannot interpret is skipped with a note. A column the analysis relies on
+with the wrong type or length, or a file HDF5 cannot read, is a DamagedFile. The compound
+copies under /tables are ignored.
+
+schema_version 2 adds what version 1 left to the reader's knowledge:
+  /runs/memory_model           "shared" (one address space), "private" (a process per worker)
+                               or "per-rank" (private between ranks, shared among a rank's threads)
+  attribute corescope_role     "kernel_metric" on every /runs column a kernel adds
+For version 1 files both are derived here, from the LEGACY_* tables below (and only there).
 """
 from __future__ import annotations
 
+import faulthandler
 import json
 import math
 import os
+import pickle
+import resource
+import signal
 from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 import pandas as pd
 
-from .errors import (NoRuns, NotCorescopeFile, NotHDF5File, ResultsFileNotFound,
+from .errors import (DamagedFile, NoRuns, NotCorescopeFile, NotHDF5File, ResultsFileNotFound,
                      UnsupportedSchemaVersion)
 
 SCHEMA_NAME = "corescope"
-SUPPORTED_SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSION = 2
+
+MEMORY_MODELS = ("shared", "private", "per-rank")
+KERNEL_METRIC_ROLE = "kernel_metric"
+
+# ONLY for schema_version 1 files, which have no /runs/memory_model column: the memory model of
+# each mode as corescope 0.1 had them. Version 2 files say it themselves; never extend this map.
+LEGACY_MEMORY_MODEL_V1 = {"serial": "shared", "threads": "shared", "gil": "shared", "openmp": "shared",
+                          "processes": "private", "mpi": "private", "hybrid": "per-rank"}
+# ONLY for schema_version 1 files, whose columns carry no corescope_role attribute: the kernel
+# metrics the analysis summarized then. Version 2 files mark every kernel metric column.
+LEGACY_KERNEL_METRICS_V1 = ["latency_s", "lost_updates", "ns_per_update", "io_ops_per_s",
+                            "io_latency_median_s", "io_latency_p99_s", "io_reacquire_median_s",
+                            "load_imbalance"]
 
 # Groups read, with their dimension name.
 GROUPS = {"runs": "run", "samples": "sample", "isolation": "trial"}
@@ -37,6 +61,10 @@ RUN_DEFAULTS = {
 }
 SAMPLE_DEFAULTS = {"run": -1, "rep": 0, "worker": 0, "rank": 0, "thread": 0, "cpu": -1,
                    "wall_s": math.nan}
+ISOLATION_DEFAULTS = {"mode": "", "fault": "", "workers": math.nan, "survivors": math.nan}
+# Per group: the columns the analysis relies on. A file where one of them has another kind
+# (text vs number) or another length than its group is damaged, not merely unusual.
+RELIED_ON = {"runs": RUN_DEFAULTS, "samples": SAMPLE_DEFAULTS, "isolation": ISOLATION_DEFAULTS}
 
 
 @dataclass
@@ -49,6 +77,13 @@ class Results:
     isolation: pd.DataFrame | None
     units: dict = field(default_factory=dict)   # group -> {column: units}
     notes: list = field(default_factory=list)   # things skipped or assumed while reading
+    schema_version: int = SUPPORTED_SCHEMA_VERSION
+    kernel_metrics: list = field(default_factory=list)  # /runs columns that are kernel metrics
+    memory_models: dict = field(default_factory=dict)   # mode -> shared | private | per-rank
+
+    @property
+    def has_runs(self) -> bool:
+        return not self.runs.empty
 
 
 def _decode(value):
@@ -91,26 +126,42 @@ def _group_length(group: h5py.Group, dimension: str) -> int | None:
     return max(set(lengths), key=lengths.count)
 
 
-def read_group(group: h5py.Group, dimension: str, notes: list) -> tuple[pd.DataFrame, dict]:
-    """Columns of one group as a DataFrame (row order kept), plus each column's units."""
+def _is_text(values) -> bool:
+    return values.dtype == object
+
+
+def read_group(group: h5py.Group, dimension: str, notes: list,
+               relied_on: dict | None = None) -> tuple[pd.DataFrame, dict, list]:
+    """Columns of one group as a DataFrame (row order kept), each column's units, and the
+    columns whose corescope_role attribute marks them as kernel metrics. A column named in
+    relied_on (name -> default value, whose type gives the kind) that has another kind or
+    length raises DamagedFile; any other odd column is skipped with a note."""
+    relied_on = relied_on or {}
+    where = f"/{group.name.strip('/')}"
     n = _group_length(group, dimension)
-    columns, units = {}, {}
+    columns, units, metrics = {}, {}, []
     if n is None:
-        return pd.DataFrame(), units
+        return pd.DataFrame(), units, metrics
     for name, ds in group.items():
         if not isinstance(ds, h5py.Dataset):
             continue
         values = _read_column(ds)
-        if values is None:
-            notes.append(f"/{group.name.strip('/')}/{name}: not a 1-D column, skipped")
+        expected = relied_on.get(name)
+        if values is None or values.shape[0] != n:
+            what = "not a 1-D column" if values is None else f"{values.shape[0]} rows, expected {n}"
+            if expected is not None:
+                raise DamagedFile(f"{where}/{name} has {what}")
+            notes.append(f"{where}/{name}: {what}; skipped")
             continue
-        if values.shape[0] != n:
-            notes.append(f"/{group.name.strip('/')}/{name}: {values.shape[0]} rows, expected {n}; skipped")
-            continue
+        if expected is not None and _is_text(values) != isinstance(expected, str):
+            want = "text" if isinstance(expected, str) else "numbers"
+            raise DamagedFile(f"{where}/{name} should hold {want}, not {ds.dtype}")
         columns[name] = values
         if "units" in ds.attrs:
             units[name] = str(_decode(ds.attrs["units"]))
-    return pd.DataFrame(columns, index=pd.RangeIndex(n)), units
+        if _decode(ds.attrs.get("corescope_role", "")) == KERNEL_METRIC_ROLE and not _is_text(values):
+            metrics.append(name)
+    return pd.DataFrame(columns, index=pd.RangeIndex(n)), units, metrics
 
 
 def _fill_defaults(df: pd.DataFrame, defaults: dict, group: str, notes: list) -> pd.DataFrame:
@@ -136,6 +187,10 @@ def normalize_params(text) -> str:
 
 
 def _tidy_runs(runs: pd.DataFrame, notes: list) -> pd.DataFrame:
+    if runs.empty:  # a file of isolation trials only: no runs, but the columns all sections use
+        return pd.DataFrame({name: pd.Series(dtype=object if isinstance(value, str) else
+                                             np.int64 if isinstance(value, int) else float)
+                             for name, value in RUN_DEFAULTS.items()})
     runs = _fill_defaults(runs, RUN_DEFAULTS, "runs", notes)
     for name in ("kernel", "mode", "scaling", "channel", "status", "gil_release", "gil_policy", "params", "host",
                  "pin", "run_id", "error", "size_label"):
@@ -165,8 +220,13 @@ def _open(path: str) -> h5py.File:
         raise NotHDF5File(f"{path}: not an HDF5 file")
     try:
         return h5py.File(path, "r")
-    except OSError as exc:
-        raise NotHDF5File(f"{path}: cannot be opened as HDF5 ({exc})") from exc
+    except OSError as exc:  # the HDF5 signature is there, the rest is not readable
+        raise DamagedFile(_damaged(path, exc)) from exc
+
+
+def _damaged(path: str, reason) -> str:
+    text = " ".join(str(reason).split()) or type(reason).__name__
+    return f"{path} is damaged: {text}"
 
 
 def check_schema(attrs: dict, path: str) -> int:
@@ -187,29 +247,115 @@ def check_schema(attrs: dict, path: str) -> int:
     return version_number
 
 
+def _memory_models(version: int, runs: pd.DataFrame, isolation: pd.DataFrame | None,
+                   notes: list) -> dict:
+    """mode -> memory model: from the file's memory_model columns (version 2), from the legacy
+    map for version 1 files."""
+    models: dict = {}
+    if version < 2:
+        for frame in (runs, isolation):
+            if frame is not None and "mode" in frame:
+                models.update({m: LEGACY_MEMORY_MODEL_V1.get(m, "") for m in frame["mode"] if m})
+        return models
+    for frame, group in ((runs, "runs"), (isolation, "isolation")):
+        if frame is None or frame.empty or "mode" not in frame:
+            continue
+        if "memory_model" not in frame:
+            if group == "runs":
+                notes.append("/runs has no 'memory_model' column (schema_version 2 requires it)")
+            continue
+        for mode, model in zip(frame["mode"], frame["memory_model"]):
+            if mode and model:
+                models.setdefault(mode, str(model))
+    unknown = sorted({v for v in models.values() if v not in MEMORY_MODELS})
+    if unknown:
+        notes.append(f"memory_model values not known to this report: {', '.join(unknown)}")
+    return models
+
+
+def _read_groups(f: h5py.File, path: str, notes: list):
+    attrs = {str(k): _decode(v) for k, v in f.attrs.items()}
+    version = check_schema(attrs, path)
+    frames, units, metrics = {}, {}, []
+    for group_name, dimension in GROUPS.items():
+        group = f.get(group_name)
+        if isinstance(group, h5py.Group):
+            frames[group_name], units[group_name], found = read_group(
+                group, dimension, notes, RELIED_ON[group_name])
+            if group_name == "runs":
+                metrics = found
+        else:
+            frames[group_name] = None
+    return attrs, version, frames, units, metrics
+
+
 def load(path) -> Results:
-    """Reads and checks a results file. Raises a ReportError subclass on bad input."""
+    """Reads and checks a results file. Raises a ReportError subclass on bad input.
+
+    The reading runs in a forked child: the HDF5 library can crash (SIGSEGV) on a file whose
+    bytes were damaged, and that must cost a DamagedFile error, not this process."""
     path = os.fspath(path)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, send the outcome back, leave without cleanup handlers
+        os.close(read_end)
+        # A crash here is reported by the parent in one line: no core file, no fault dump, and
+        # nothing the HDF5 library might print on its way down.
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        faulthandler.disable()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        try:
+            outcome = ("ok", _load(path))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, raised there
+            outcome = ("raise", exc)
+        try:
+            with os.fdopen(write_end, "wb") as f:
+                try:
+                    pickle.dump(outcome, f)
+                except Exception:  # noqa: BLE001 - an exception that does not pickle
+                    pickle.dump(("raise", RuntimeError(f"{type(outcome[1]).__name__}: {outcome[1]}")), f)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status) or not data:
+        why = (f"the HDF5 library crashed reading it ({signal.Signals(os.WTERMSIG(status)).name})"
+               if os.WIFSIGNALED(status) else "the reader ended without a result")
+        raise DamagedFile(_damaged(path, why))
+    kind, value = pickle.loads(data)
+    if kind == "raise":
+        raise value
+    return value
+
+
+def _load(path: str) -> Results:
     notes: list = []
     with _open(path) as f:
-        attrs = {str(k): _decode(v) for k, v in f.attrs.items()}
-        check_schema(attrs, path)
-        frames, units = {}, {}
-        for group_name, dimension in GROUPS.items():
-            group = f.get(group_name)
-            if isinstance(group, h5py.Group):
-                frames[group_name], units[group_name] = read_group(group, dimension, notes)
-            else:
-                frames[group_name] = None
+        try:
+            attrs, version, frames, units, metrics = _read_groups(f, path, notes)
+        except DamagedFile as exc:
+            raise DamagedFile(_damaged(path, exc)) from exc
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError, UnicodeError, MemoryError,
+                OverflowError) as exc:
+            # h5py raises these for unreadable metadata, chunks or attributes (a damaged
+            # dataspace can claim more rows than memory holds)
+            raise DamagedFile(_damaged(path, exc)) from exc
     runs = frames["runs"]
-    if runs is None or runs.empty or len(runs.columns) == 0:
-        # A file of isolation trials only is refused too: the report's sections are built on /runs.
-        # Append one run (e.g. `corescope run -k triad -o FILE`) or merge it with a sweep file.
-        raise NoRuns(f"{path}: the file has no runs (empty or missing /runs)")
+    if runs is None or len(runs.columns) == 0:
+        runs = pd.DataFrame()
+    isolation = frames["isolation"]
+    if isolation is not None and isolation.empty:
+        isolation = None
+    if runs.empty and isolation is None:
+        raise NoRuns(f"{path}: the file is empty: it has no runs (empty or missing /runs) "
+                     "and no isolation trials (/isolation)")
     runs = _tidy_runs(runs, notes)
 
     samples = frames["samples"]
-    if samples is not None and not samples.empty:
+    if samples is not None and not samples.empty and not runs.empty:
         samples = _fill_defaults(samples, SAMPLE_DEFAULTS, "samples", notes)
         samples["run"] = pd.to_numeric(samples["run"], errors="coerce").fillna(-1).astype(np.int64)
         bad = ~samples["run"].between(0, len(runs) - 1)
@@ -219,8 +365,14 @@ def load(path) -> Results:
     else:
         samples = None
 
-    isolation = frames["isolation"]
-    if isolation is not None and isolation.empty:
-        isolation = None
+    models = _memory_models(version, runs, isolation, notes)
+    if version < 2:
+        runs["memory_model"] = runs["mode"].map(lambda m: models.get(m, ""))
+        metrics = [m for m in LEGACY_KERNEL_METRICS_V1 if m in runs.columns]
+    elif "memory_model" not in runs:
+        runs["memory_model"] = ""
+    if isolation is not None and "memory_model" not in isolation and "mode" in isolation:
+        isolation["memory_model"] = isolation["mode"].map(lambda m: models.get(m, ""))
     return Results(path=path, attrs=attrs, runs=runs, samples=samples, isolation=isolation,
-                   units=units, notes=notes)
+                   units=units, notes=notes, schema_version=version, kernel_metrics=metrics,
+                   memory_models=models)

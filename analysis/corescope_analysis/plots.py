@@ -19,8 +19,12 @@ from . import stats  # noqa: E402
 
 MIB = float(1 << 20)
 DPI = 110
+# Colours of the modes corescope had when these figures were designed; any other mode gets the
+# next colour of EXTRA_COLOURS (then of a generated hue) the first time it is drawn.
 MODE_COLOURS = {"serial": "#222222", "threads": "#1f77b4", "gil": "#d62728", "openmp": "#2ca02c",
                 "mpi": "#9467bd", "hybrid": "#8c564b", "processes": "#ff7f0e"}
+EXTRA_COLOURS = ["#17becf", "#e377c2", "#bcbd22", "#9edae5", "#393b79", "#8c6d31", "#843c39", "#637939"]
+_assigned: dict = {}
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 LINESTYLES = ["-", "--", "-.", ":"]
 
@@ -30,7 +34,17 @@ class Skip(Exception):
 
 
 def mode_colour(mode: str) -> str:
-    return MODE_COLOURS.get(mode, "#7f7f7f")
+    """The mode's colour: fixed for the known modes, assigned on first use for any other."""
+    if mode in MODE_COLOURS:
+        return MODE_COLOURS[mode]
+    if mode not in _assigned:
+        k = len(_assigned)
+        if k < len(EXTRA_COLOURS):
+            _assigned[mode] = EXTRA_COLOURS[k]
+        else:  # golden-ratio steps around the hue circle never repeat a hue
+            _assigned[mode] = matplotlib.colors.to_hex(
+                matplotlib.colors.hsv_to_rgb(((k * 0.618034) % 1.0, 0.65, 0.75)))
+    return _assigned[mode]
 
 
 def _style_cycle(frame: pd.DataFrame):
@@ -165,7 +179,7 @@ def breakdown(summary: pd.DataFrame, kernel: str, path: str) -> str:
     frame = frame.sort_values(["series", "workers"])
     parts = frame[["compute_s", "comm_s", "gil_wait_s"]].fillna(0.0).clip(lower=0)
     if (parts.sum(axis=1) <= 0).all():
-        raise Skip(f"{kernel}: the samples have no compute_s/comm_s/gil_wait_s split")
+        raise Skip(f"{kernel}: the samples do not split the time into compute, communication and GIL wait")
     other = (frame["median_s"] - parts.sum(axis=1)).clip(lower=0)
     labels = [f"{lab}\np={int(w)}" for lab, w in zip(frame["series_label"], frame["workers"])]
     x = np.arange(len(frame))
@@ -277,18 +291,18 @@ def gil(comparison: pd.DataFrame, path: str) -> str:
 def convoy(table: pd.DataFrame, path: str) -> str:
     """I/O latency of the convoy kernel vs GIL switch interval; threads mode as reference."""
     if table.empty:
-        raise Skip("no convoy runs with io_latency_median_s")
+        raise Skip("no convoy runs in this file")
     gil_rows = table[(table["mode"] == "gil") & stats.finite(table["switch_interval_s"])]
     if gil_rows.empty:
-        raise Skip("no convoy runs in gil mode with io_latency_median_s")
+        raise Skip("no convoy runs in gil mode in this file")
     fig, ax = plt.subplots(figsize=(7, 4.4))
     for k, (workers, g) in enumerate(gil_rows.groupby("workers")):
         g = g.sort_values("switch_interval_s")
         x = g["switch_interval_s"] * 1e3
-        ax.plot(x, g["io_latency_median_s"] * 1e6, marker="o", color=MODE_COLOURS["gil"],
+        ax.plot(x, g["io_latency_median_s"] * 1e6, marker="o", color=mode_colour("gil"),
                 ls=LINESTYLES[k % 4], label=f"gil, {int(workers)} workers: median")
         if g["io_latency_p99_s"].notna().any():
-            ax.plot(x, g["io_latency_p99_s"] * 1e6, marker="^", color=MODE_COLOURS["gil"], alpha=0.5,
+            ax.plot(x, g["io_latency_p99_s"] * 1e6, marker="^", color=mode_colour("gil"), alpha=0.5,
                     ls=LINESTYLES[k % 4], label=f"gil, {int(workers)} workers: p99")
     for _, row in table[table["mode"] != "gil"].iterrows():
         ax.axhline(row["io_latency_median_s"] * 1e6, color=mode_colour(row["mode"]), ls=":",
@@ -308,7 +322,7 @@ def convoy(table: pd.DataFrame, path: str) -> str:
 def pingpong(table: pd.DataFrame, path: str) -> str:
     """Half-round-trip latency and bandwidth vs message size, one line per mode/channel."""
     if table.empty:
-        raise Skip("no pingpong runs with latency_s")
+        raise Skip("no pingpong runs in this file")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
     for k, (label, g) in enumerate(table.groupby("label", sort=True)):
         g = g.sort_values("size")
@@ -339,7 +353,7 @@ def critical(table: pd.DataFrame, path: str) -> str:
     """Cost per protected update and lost updates per synchronisation variant and mode
     (at each mode's largest worker count)."""
     if table.empty:
-        raise Skip("no critical-kernel runs with ns_per_update or lost_updates")
+        raise Skip("no critical-kernel runs in this file")
     top = table.loc[table.groupby("mode")["workers"].transform("max") == table["workers"]]
     variants = list(dict.fromkeys(v for v in ("none", "atomic", "mutex", "critical", "reduce")
                                   if v in set(top["sync"]))) + \

@@ -1,4 +1,5 @@
-"""Statistics of corescope runs: pure functions of DataFrames and arrays, no file I/O, no plots.
+"""Generic statistics of corescope runs: pure functions of DataFrames and arrays, no file I/O,
+no plots, nothing specific to one claim (the per-claim tables live in sections/).
 
 Vocabulary
   config   one (kernel, mode, workers, size, scaling, channel, switch interval, params, ...)
@@ -21,17 +22,16 @@ import pandas as pd
 
 CV_THRESHOLD = 0.1          # coefficient of variation above which a cell is flagged noisy
 MIN_REPS = 3                # fewer repetitions than this are flagged
-LEAK_SHARED_BYTES = 1 << 20  # other workers' peak RSS growth above this = they saw the leak
 
 # Columns that tell configs apart (those present in the file are used).
-CONFIG_COLUMNS = ["kernel", "mode", "scaling", "size", "workers", "ranks", "threads_per_rank",
+# memory_model follows from the mode; it is kept so that every cell says it.
+CONFIG_COLUMNS = ["kernel", "mode", "memory_model", "scaling", "size", "workers", "ranks", "threads_per_rank",
                   "channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin", "host"]
 # Settings that make a series: CONFIG_COLUMNS without workers/size/ranks/threads_per_rank.
 SETTING_COLUMNS = ["channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin", "host"]
-# Run-level numbers summarized as the median over a config's runs.
-RUN_METRICS = ["gbytes_per_s", "gflops_per_s", "latency_s", "lost_updates", "ns_per_update",
-               "io_ops_per_s", "io_latency_median_s", "io_latency_p99_s", "io_reacquire_median_s",
-               "footprint_pss_bytes", "runtime_overhead_bytes", "load_imbalance"]
+# Numbers every run has in /runs, summarized as the median over a config's runs (the kernel
+# metrics a file marks are summarized the same way: summarize(metrics=...)).
+RUN_NUMBERS = ["gbytes_per_s", "gflops_per_s", "footprint_pss_bytes", "runtime_overhead_bytes"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,11 +279,6 @@ def _params_dict(params: str) -> dict:
     return obj if isinstance(obj, dict) else {"params": params}
 
 
-def farm_schedule(params: str) -> str:
-    """The farm's task distribution: params schedule (variant in older files)."""
-    return param_value(params, "schedule") or param_value(params, "variant") or "?"
-
-
 def param_value(params: str, key: str) -> str:
     try:
         obj = json.loads(params) if params else {}
@@ -312,13 +307,28 @@ def format_count(value) -> str:
 # The summary: one row per config
 # ---------------------------------------------------------------------------------------------
 
+# The columns of a summary (summarize), as an empty summary has them.
+EMPTY_SUMMARY_COLUMNS = [
+    "kernel", "mode", "workers", "size", "scaling", "median_s", "speedup", "efficiency", "memory_model",
+    "ranks", "threads_per_rank", "channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin",
+    "host", "size_label", "status", "n_runs", "n_excluded", "n", "q1_s", "q3_s", "iqr_s", "min_s", "max_s",
+    "mean_s", "cv", "imbalance", "compute_s", "comm_s", "gil_wait_s", "cpus_used", "footprint_bytes",
+    "per_worker_bytes", "memory_source", "run_ids", "flags", "unit_size", "t1_s", "karp_flatt", "serial_s",
+    "speedup_vs_serial", "series", "series_label"]
+
+
 def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
-              cv_threshold: float = CV_THRESHOLD) -> pd.DataFrame:
-    """One row per config with timing statistics, rates, memory, speedups and flags.
+              cv_threshold: float = CV_THRESHOLD, metrics=()) -> pd.DataFrame:
+    """One row per config with timing statistics, rates, memory, speedups and flags, plus the
+    median over its runs of RUN_NUMBERS and of each column named in metrics (kernel metrics).
 
     Statistics come from the config's good runs (status ok, verified not 0). A config with no
     good run is still listed (status failed/incomplete/unverified), with its times if any, but
-    gets no speedup and serves as nobody's baseline."""
+    gets no speedup and serves as nobody's baseline. No runs give an empty frame with the
+    columns of a summary."""
+    if runs.empty:
+        return pd.DataFrame(columns=EMPTY_SUMMARY_COLUMNS + [m for m in RUN_NUMBERS + list(metrics)
+                                                            if m not in EMPTY_SUMMARY_COLUMNS])
     reps = rep_table(samples)
     per_run = run_table(runs, samples)
     key_columns = [c for c in CONFIG_COLUMNS if c in runs.columns]
@@ -336,7 +346,7 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
                    for c in ("cpus_used", "footprint_bytes", "per_worker_bytes")}
     source_all = per_run["memory_source"].to_numpy(dtype=object)
     metrics_all = {m: pd.to_numeric(runs[m], errors="coerce").to_numpy(dtype=float)
-                   for m in RUN_METRICS if m in runs.columns}
+                   for m in dict.fromkeys(RUN_NUMBERS + list(metrics)) if m in runs.columns}
     rep_columns = ["time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s"]
     reps_by_run = {}
     if not reps.empty:
@@ -402,7 +412,7 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
     for name in ("size", "workers", "ranks", "threads_per_rank", "switch_interval_s"):
         if name in summary:  # None (from NaN keys) back to numbers
             summary[name] = pd.to_numeric(summary[name], errors="coerce")
-    for name, default in (("channel", ""), ("switch_interval_s", math.nan), ("gil_release", ""), ("gil_policy", ""),
+    for name, default in (("memory_model", ""), ("channel", ""), ("switch_interval_s", math.nan), ("gil_release", ""), ("gil_policy", ""),
                           ("params", ""), ("pin", ""), ("host", ""), ("ranks", 1),
                           ("threads_per_rank", 1)):
         if name not in summary:
@@ -434,8 +444,9 @@ def _series_base(row) -> tuple:
 
 
 def series_key(row) -> tuple:
-    """Series identity: the base plus, for hybrid, the threads per rank (1x4 and 4x1 differ)."""
-    hybrid_tag = int(row["threads_per_rank"]) if row["mode"] == "hybrid" else None
+    """Series identity: the base plus, for a mode with per-rank memory (ranks of threads, e.g.
+    hybrid), the threads per rank (1x4 and 4x1 differ)."""
+    hybrid_tag = int(row["threads_per_rank"]) if row.get("memory_model") == "per-rank" else None
     return _series_base(row) + (hybrid_tag,)
 
 
@@ -494,7 +505,7 @@ def add_series_labels(summary: pd.DataFrame) -> pd.DataFrame:
         varying_params[kernel, mode] = [k for k in keys if len({str(d.get(k)) for d in parsed}) > 1]
     for _, row in s.iterrows():
         parts = [row["mode"]]
-        if row["mode"] == "hybrid":
+        if row.get("memory_model") == "per-rank":
             parts.append(f"{int(row['threads_per_rank'])} thr/rank")
         for c in varying[row["kernel"], row["mode"]]:
             value = row[c]
@@ -563,147 +574,8 @@ def with_fits(summary: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
-# Experiment-specific views
+# Exports
 # ---------------------------------------------------------------------------------------------
-
-def pick_series(frame: pd.DataFrame) -> pd.DataFrame:
-    """Of several series, the one with the most worker counts (ties: the first)."""
-    if frame.empty:
-        return frame
-    counts = frame.groupby("series")["workers"].nunique()
-    return frame[frame["series"] == counts.idxmax()]
-
-
-def gil_comparison(summary: pd.DataFrame, cpu_kernel="ep", io_kernel="iowait") -> pd.DataFrame:
-    """Speedup vs workers of a CPU-bound and an I/O-bound kernel in gil and threads modes.
-    One series per (kernel, mode): the most common switch interval, then the longest series."""
-    parts = []
-    ok = summary[(summary["status"] == "ok") & finite(summary["speedup"])]
-    for kernel in (cpu_kernel, io_kernel):
-        for mode in ("gil", "threads"):
-            frame = ok[(ok["kernel"] == kernel) & (ok["mode"] == mode) & (ok["scaling"] == "strong")]
-            if frame.empty:
-                continue
-            if mode == "gil":
-                # the default-like settings: GIL released around I/O only, CPython's hand-off,
-                # then the most common switch interval
-                for column, preferred in (("gil_release", "io"), ("gil_policy", "cpython")):
-                    if column in frame and (frame[column] == preferred).any():
-                        frame = frame[frame[column] == preferred]
-                if frame["switch_interval_s"].notna().any():
-                    common = frame["switch_interval_s"].mode().iloc[0]
-                    frame = frame[frame["switch_interval_s"] == common]
-            frame = pick_series(frame)
-            parts.append(frame.assign(bound="CPU-bound" if kernel == cpu_kernel else "I/O-bound"))
-    return pd.concat(parts, ignore_index=True) if parts else summary.iloc[0:0]
-
-
-def critical_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Critical-section kernel per (mode, workers, sync variant): median ns per update and lost
-    updates over complete runs. Unverified runs are kept (lost updates make the count wrong,
-    which is the point of sync=none) and counted in `unverified`."""
-    columns = ["mode", "workers", "sync", "ns_per_update", "lost_updates", "runs", "unverified"]
-    if "ns_per_update" not in runs and "lost_updates" not in runs:
-        return pd.DataFrame(columns=columns)
-    frame = runs[(runs["kernel"] == "critical") & (runs["status"] == "ok")].copy()
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    frame["sync"] = frame["params"].map(lambda p: param_value(p, "sync") or "?")
-    for c in ("ns_per_update", "lost_updates"):
-        frame[c] = pd.to_numeric(frame[c], errors="coerce") if c in frame else np.nan
-    out = frame.groupby(["mode", "workers", "sync"]).agg(
-        ns_per_update=("ns_per_update", "median"), lost_updates=("lost_updates", "median"),
-        runs=("status", "size"), unverified=("verified", lambda v: int((v == 0).sum())))
-    return out.reset_index()[columns]
-
-
-def pingpong_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Ping-pong latency (half round trip) and bandwidth per (mode, channel, message size)."""
-    columns = ["mode", "channel", "label", "size", "latency_s", "bandwidth_bytes_per_s"]
-    if "latency_s" not in summary:
-        return pd.DataFrame(columns=columns)
-    frame = summary[(summary["kernel"] == "pingpong") & (summary["status"] == "ok")
-                    & finite(summary["latency_s"]) & (summary["latency_s"] > 0) & (summary["size"] > 0)].copy()
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    frame["label"] = [f"{m} / {c}" if c else m for m, c in zip(frame["mode"], frame["channel"])]
-    frame = frame.groupby(["mode", "channel", "label", "size"], as_index=False)["latency_s"].median()
-    frame["bandwidth_bytes_per_s"] = frame["size"] / frame["latency_s"]
-    return frame.sort_values(["label", "size"]).reset_index(drop=True)[columns]
-
-
-def convoy_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """I/O latency of the convoy kernel per mode, workers and GIL switch interval."""
-    columns = ["mode", "workers", "switch_interval_s", "io_latency_median_s", "io_latency_p99_s",
-               "io_ops_per_s"]
-    if "io_latency_median_s" not in summary:
-        return pd.DataFrame(columns=columns)
-    frame = summary[(summary["kernel"] == "convoy") & (summary["status"] == "ok")
-                    & finite(summary["io_latency_median_s"])].copy()
-    for c in columns:
-        if c not in frame:
-            frame[c] = np.nan
-    return frame[columns].sort_values(["mode", "workers", "switch_interval_s"]).reset_index(drop=True)
-
-
-def memory_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Footprint per config where known: kernel, mode, workers, total and per worker."""
-    frame = summary[finite(summary["footprint_bytes"]) & (summary["status"] == "ok")]
-    return frame[["kernel", "mode", "series", "series_label", "scaling", "size", "workers",
-                  "footprint_bytes", "per_worker_bytes", "memory_source"]
-                 + (["runtime_overhead_bytes"] if "runtime_overhead_bytes" in frame else [])] \
-        .reset_index(drop=True)
-
-
-def isolation_matrix(isolation: pd.DataFrame | None) -> pd.DataFrame:
-    """Per (mode, fault): how many of the *other* workers finished unharmed, and what else
-    happened. unharmed_frac = mean over trials of survivors / (workers - 1); survivors are the
-    other workers that completed and verified, so corrupted ones are already excluded."""
-    columns = ["mode", "fault", "trials", "unharmed_frac", "survivors", "others", "corrupted",
-               "killed", "hung", "detect_s", "others_growth_bytes", "victim_peak_rss_bytes",
-               "leak_shared"]
-    if isolation is None or isolation.empty or not {"mode", "fault"} <= set(isolation.columns):
-        return pd.DataFrame(columns=columns)
-    iso = isolation.copy()
-
-    def num(name, default=0.0):
-        return pd.to_numeric(iso[name], errors="coerce") if name in iso else pd.Series(default, index=iso.index)
-
-    workers = num("workers", np.nan)
-    others = (workers - 1).clip(lower=1)
-    survivors = num("survivors", np.nan)
-    corrupted = num("corrupted").fillna(0).clip(lower=0)
-    iso["_unharmed"] = (survivors / others).clip(0, 1)
-    iso["_others"], iso["_survivors"], iso["_corrupted"] = others, survivors, corrupted
-    iso["_killed"], iso["_hung"] = num("killed").fillna(0), num("hung").fillna(0)
-    iso["_detect"] = num("detect_s", np.nan).where(lambda v: v >= 0)
-    iso["_growth"] = num("others_peak_rss_growth_bytes", np.nan)
-    iso["_victim"] = num("victim_peak_rss_bytes", np.nan).where(lambda v: v >= 0)
-    out = iso.groupby(["mode", "fault"], sort=False).agg(
-        trials=("_unharmed", "size"), unharmed_frac=("_unharmed", "mean"),
-        survivors=("_survivors", "median"), others=("_others", "median"),
-        corrupted=("_corrupted", "sum"), killed=("_killed", "sum"), hung=("_hung", "sum"),
-        detect_s=("_detect", "median"), others_growth_bytes=("_growth", "median"),
-        victim_peak_rss_bytes=("_victim", "median")).reset_index()
-    out["leak_shared"] = out["others_growth_bytes"] > LEAK_SHARED_BYTES
-    return out[columns]
-
-
-NOT_PINNED = {"", "none", "no", "off", "false", "0"}
-
-
-def one_cpu_rows(summary: pd.DataFrame, single_cpu_machine: bool = False) -> pd.DataFrame:
-    """Ok configs with more than one worker that ran on one CPU: pin "one" (corescope run --pin
-    one), another pin setting with every sample on the same CPU, or any run on a machine with a
-    single hardware thread. (An
-    unpinned run whose workers happened to end every repetition on the same CPU is no proof:
-    `cpu` is sampled once per repetition.)"""
-    pin = summary["pin"].astype(str).str.strip().str.lower()
-    cpus = summary["cpus_used"]
-    on_one = ((pin == "one") & (cpus.isna() | (cpus == 1))) \
-        | (~pin.isin(NOT_PINNED | {"one", "cores"}) & (cpus == 1)) | single_cpu_machine
-    return summary[(summary["status"] == "ok") & (summary["workers"] > 1) & on_one].reset_index(drop=True)
-
 
 def extrap_records(summary: pd.DataFrame, reps: pd.DataFrame, runs: pd.DataFrame) -> list[dict]:
     """Extra-P JSON Lines records: per ok config, params {p: workers, n: size}, the per-repetition

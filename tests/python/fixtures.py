@@ -1,9 +1,11 @@
-"""Builds small corescope results files (HDF5 schema_version 1) for the analysis tests.
+"""Builds small corescope results files (HDF5 schema_version 1 or 2) for the analysis tests.
 
 write_results() writes any rows following the contract exactly: every group is a set of 1-D
 column datasets attached to one dimension scale (/runs/run, /samples/sample,
 /isolation/trial), text as variable-length UTF-8, plus a compound copy under /tables that the
-reader must ignore. demo_rows() makes a complete synthetic study with known answers (e.g. the
+reader must ignore. With schema_version=2, /runs gets a memory_model column (where the rows do not
+bring one) and every kernel metric column the attribute corescope_role = "kernel_metric", as
+corescope 0.2 writes them. demo_rows() makes a complete synthetic study with known answers (e.g. the
 threads/triad series follows Amdahl's law with f = 0.3 exactly and no noise).
 """
 from __future__ import annotations
@@ -20,6 +22,12 @@ PROVENANCE = {
     "cpu_model": "Test CPU @ 3.0GHz", "cores": 4, "compiler": "GNU 12.2.0", "cxx_flags": "-O3",
     "mpi_library": "Open MPI v4.1.4", "hdf5_version": "1.10.8", "git_commit": "0123abcd",
 }
+# What schema_version 2 files record per mode (the test data's own copy of the contract).
+MEMORY_MODEL = {"serial": "shared", "threads": "shared", "gil": "shared", "openmp": "shared",
+                "processes": "private", "mpi": "private", "hybrid": "per-rank"}
+# The kernel metric columns of demo_rows().
+DEMO_KERNEL_METRICS = ("latency_s", "lost_updates", "ns_per_update", "io_latency_median_s",
+                       "io_latency_p99_s", "io_ops_per_s", "load_imbalance")
 UNITS = {"wall_s": "s", "cpu_s": "s", "compute_s": "s", "comm_s": "s", "gil_wait_s": "s",
          "rss_bytes": "bytes", "peak_rss_bytes": "bytes", "size": "1", "latency_s": "s",
          "switch_interval_s": "s", "wall_s_median": "s", "gbytes_per_s": "GB/s"}
@@ -37,7 +45,7 @@ def _column_array(name, values, fixed_strings=False):
     return np.array(values, dtype=np.float64)
 
 
-def _write_group(f, group_name, dimension, columns, fixed_strings=False):
+def _write_group(f, group_name, dimension, columns, fixed_strings=False, roles=None):
     n = len(next(iter(columns.values()))) if columns else 0
     group = f.create_group(group_name)
     # The scale holds the row number, or the column of the same name where there is one
@@ -55,6 +63,8 @@ def _write_group(f, group_name, dimension, columns, fixed_strings=False):
         if name in UNITS:
             ds.attrs["units"] = UNITS[name]
         ds.attrs["long_name"] = name.replace("_", " ")
+        if roles and name in roles:
+            ds.attrs["corescope_role"] = roles[name]
     return group
 
 
@@ -74,8 +84,13 @@ def _rows_to_columns(rows):
 
 
 def write_results(path, runs, samples=(), isolation=(), attrs=None, *, schema="corescope",
-                  schema_version=1, fixed_strings=False):
-    """Writes rows (lists of dicts, one dict per row) as a corescope results file."""
+                  schema_version=1, fixed_strings=False, kernel_metrics=DEMO_KERNEL_METRICS):
+    """Writes rows (lists of dicts, one dict per row) as a corescope results file. For
+    schema_version 2, kernel_metrics names the /runs columns marked as kernel metrics."""
+    roles = None
+    if schema_version is not None and schema_version >= 2:
+        runs = [dict(r, memory_model=r.get("memory_model", MEMORY_MODEL.get(r.get("mode"), ""))) for r in runs]
+        roles = {name: "kernel_metric" for name in kernel_metrics}
     with h5py.File(path, "w") as f:
         if schema is not None:
             f.attrs["schema"] = schema
@@ -84,7 +99,7 @@ def write_results(path, runs, samples=(), isolation=(), attrs=None, *, schema="c
         for key, value in (PROVENANCE if attrs is None else attrs).items():
             f.attrs[key] = value
         run_columns = _rows_to_columns(runs)
-        _write_group(f, "runs", "run", run_columns, fixed_strings)
+        _write_group(f, "runs", "run", run_columns, fixed_strings, roles)
         if samples:
             _write_group(f, "samples", "sample", _rows_to_columns(samples), fixed_strings)
         if isolation:

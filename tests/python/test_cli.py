@@ -43,8 +43,8 @@ def test_launcher_reports_a_missing_file(tmp_path):
     ("text.h5", lambda p: p.write_text("hello"), "not an HDF5 file"),
     ("foreign.h5", lambda p: h5py.File(p, "w").close(), "not a corescope results file"),
     ("other.h5", lambda p: fixtures.write_minimal(p, schema="netcdf"), "schema='netcdf'"),
-    ("future.h5", lambda p: fixtures.write_minimal(p, schema_version=2), "schema_version 2 is not supported"),
-    ("empty.h5", lambda p: fixtures.write_results(p, []), "has no runs"),
+    ("future.h5", lambda p: fixtures.write_minimal(p, schema_version=3), "schema_version 3 is not supported"),
+    ("empty.h5", lambda p: fixtures.write_results(p, []), "is empty"),
 ])
 def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys, name, make, fragment):
     path = tmp_path / name

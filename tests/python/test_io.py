@@ -74,7 +74,7 @@ def test_samples_pointing_nowhere_are_dropped(tmp_path):
     (lambda p: fixtures.write_minimal(p, schema="other"), errors.NotCorescopeFile),
     (lambda p: fixtures.write_minimal(p, schema=None), errors.NotCorescopeFile),
     (lambda p: fixtures.write_minimal(p, schema_version=None), errors.NotCorescopeFile),
-    (lambda p: fixtures.write_minimal(p, schema_version=2), errors.UnsupportedSchemaVersion),
+    (lambda p: fixtures.write_minimal(p, schema_version=3), errors.UnsupportedSchemaVersion),
     (lambda p: fixtures.write_results(p, []), errors.NoRuns),
 ])
 def test_bad_input_raises_typed_errors(tmp_path, maker, error):

@@ -263,47 +263,6 @@ def test_memory_uses_pss_only_where_every_process_has_it():
     assert table["memory_source"].tolist() == ["pss_bytes"]
 
 
-def test_isolation_matrix_by_hand():
-    iso = pd.DataFrame([
-        {"mode": "threads", "fault": "crash", "workers": 4, "survivors": 0, "corrupted": 0},
-        {"mode": "threads", "fault": "stray-write", "workers": 4, "survivors": 1, "corrupted": 2},
-        {"mode": "threads", "fault": "stray-write", "workers": 4, "survivors": 3, "corrupted": 0},
-        {"mode": "processes", "fault": "leak", "workers": 4, "survivors": 3, "corrupted": 0,
-         "others_peak_rss_growth_bytes": 0},
-        {"mode": "threads", "fault": "leak", "workers": 4, "survivors": 3, "corrupted": 0,
-         "others_peak_rss_growth_bytes": 64 << 20},
-    ])
-    m = stats.isolation_matrix(iso).set_index(["mode", "fault"])
-    assert m.loc[("threads", "crash"), "unharmed_frac"] == 0
-    assert m.loc[("threads", "stray-write"), "unharmed_frac"] == pytest.approx((1 / 3 + 1) / 2)
-    assert m.loc[("threads", "stray-write"), "trials"] == 2
-    assert m.loc[("processes", "leak"), "unharmed_frac"] == 1
-    assert not m.loc[("processes", "leak"), "leak_shared"]
-    assert m.loc[("threads", "leak"), "leak_shared"]
-    assert stats.isolation_matrix(None).empty
-
-
-def test_critical_table_keeps_unverified_lost_updates():
-    runs = pd.DataFrame([
-        _run("critical", "threads", 4, 10, params='{"sync":"none"}', verified=0, lost_updates=7.0,
-             ns_per_update=1.0),
-        _run("critical", "threads", 4, 10, params='{"sync":"mutex"}', lost_updates=0.0, ns_per_update=30.0),
-        _run("critical", "threads", 4, 10, params='{"sync":"mutex"}', status="failed", lost_updates=0.0,
-             ns_per_update=99.0),
-    ])
-    t = stats.critical_table(runs).set_index("sync")
-    assert t.loc["none", "lost_updates"] == 7 and t.loc["none", "unverified"] == 1
-    assert t.loc["mutex", "ns_per_update"] == 30 and t.loc["mutex", "runs"] == 1
-
-
-def test_pingpong_bandwidth_is_size_over_latency():
-    summary = pd.DataFrame({"kernel": ["pingpong"] * 2, "mode": ["processes"] * 2, "channel": ["pipe"] * 2,
-                            "status": ["ok"] * 2, "size": [8, 1 << 20], "latency_s": [2e-6, 1e-3]})
-    t = stats.pingpong_table(summary)
-    assert t["bandwidth_bytes_per_s"].tolist() == pytest.approx([4e6, (1 << 20) / 1e-3])
-    assert t["label"].iloc[0] == "processes / pipe"
-
-
 def test_format_count_and_params_label():
     assert [stats.format_count(v) for v in (8, 1024, 65536, 1 << 20, 8_000_000, 1.5)] == \
         ["8", "1Ki", "64Ki", "1Mi", "8M", "1.5"]
@@ -318,35 +277,21 @@ def test_labels_name_only_the_params_that_vary():
                             for q in params for p in (1, 2)])
     s = stats.summarize(runs, samples)
     assert set(s["series_label"]) == {"threads schedule=static", "threads schedule=dynamic"}
-    assert stats.farm_schedule(params[1]) == "dynamic"
-    assert stats.farm_schedule('{"variant":"static"}') == "static"
 
 
-def test_gil_comparison_prefers_io_release_and_common_interval():
-    rows = []
-    for release, interval, slope in (("io", 0.005, 0.0), ("compute", 0.005, 1.0), ("io", 0.05, 0.5)):
-        for p in (1, 2, 4):
-            rows.append((_run("ep", "gil", p, 10, gil_release=release, switch_interval_s=interval),
-                         [1.0 / (1 + slope * (p - 1))] * 3))
-    rows += [(_run("ep", "gil", 2, 10, gil_release="io", switch_interval_s=0.005, params='{"x":1}'),
-              [1.0] * 3)]
-    for p in (1, 2):
-        rows.append((_run("iowait", "threads", p, 10), [1.0 / p] * 3))
-    runs, samples = _study(rows)
-    runs["switch_interval_s"] = runs["switch_interval_s"].astype(float)
-    comparison = stats.gil_comparison(stats.summarize(runs, samples))
-    ep = comparison[comparison["kernel"] == "ep"]
-    assert set(ep["gil_release"]) == {"io"} and set(ep["switch_interval_s"]) == {0.005}
-    assert ep["workers"].tolist() == [1, 2, 4] and ep["speedup"].tolist() == pytest.approx([1, 1, 1])
-    io_rows = comparison[comparison["kernel"] == "iowait"]
-    assert set(io_rows["bound"]) == {"I/O-bound"} and io_rows["speedup"].max() == pytest.approx(2)
-
-
-def test_one_cpu_needs_pinning_or_a_one_cpu_machine():
-    summary = pd.DataFrame({"status": ["ok"] * 7, "workers": [2, 2, 2, 1, 4, 4, 2],
-                            "cpus_used": [1, 1, 2, 1, float("nan"), 1, 1],
-                            "pin": ["cpu0", "", "cpu0", "cpu0", "one", "cores", "none"]})
-    # pinned and all on one CPU; --pin one (even without cpu samples); not: unpinned, cores, 1 worker
-    chosen = stats.one_cpu_rows(summary)
-    assert chosen["pin"].tolist() == ["cpu0", "one"] and chosen["workers"].tolist() == [2, 4]
-    assert len(stats.one_cpu_rows(summary, single_cpu_machine=True)) == 6  # every multi-worker row
+def test_per_rank_memory_keeps_threads_per_rank_apart():
+    """Ranks of threads (memory model per-rank, whatever the mode is called): 2 ranks x 1 thread
+    and 1 rank x 2 threads are different series, named by their threads per rank."""
+    for mode in ("hybrid", "ranks-of-fibers"):
+        runs, samples = _study([
+            (_run("triad", mode, 1, 10, ranks=1, threads_per_rank=1, memory_model="per-rank"), [1.0] * 3),
+            (_run("triad", mode, 2, 10, ranks=2, threads_per_rank=1, memory_model="per-rank"), [0.6] * 3),
+            (_run("triad", mode, 2, 10, ranks=1, threads_per_rank=2, memory_model="per-rank"), [0.5] * 3),
+        ])
+        s = stats.summarize(runs, samples).set_index(["workers", "threads_per_rank"])
+        assert s.loc[(2, 1), "series"] != s.loc[(2, 2), "series"]
+        assert s.loc[(2, 2), "series_label"] == f"{mode} 2 thr/rank"
+        assert s.loc[(2, 1), "series_label"] == f"{mode} 1 thr/rank"
+    runs, samples = _study([(_run("triad", "threads", p, 10, memory_model="shared"), [1.0 / p] * 3)
+                            for p in (1, 2)])
+    assert set(stats.summarize(runs, samples)["series_label"]) == {"threads"}
