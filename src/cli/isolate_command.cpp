@@ -217,6 +217,7 @@ int isolate(const IsolateOptions& o, const std::string& command) {
       setup.self_exe = exe;
       setup.kernel = kernel.name;
       setup.mode = m->name;
+      setup.memory_model = memory_name(m->memory);
       setup.size = o.size;
       setup.workers = o.workers;
       setup.warmup = o.warmup;

@@ -18,6 +18,7 @@
 #include "backends/registry.hpp"
 #include "kernels/registry.hpp"
 #include "cli/commands.hpp"
+#include "cli/sweep_progress.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
 #include "core/machine.hpp"
@@ -108,97 +109,6 @@ std::set<std::string> completed_cells(const std::string& out, const std::string&
   return done;
 }
 
-std::string clock_text(double s) {
-  if (!(s >= 0) || !std::isfinite(s)) return "?";
-  const long t = std::lround(s);
-  char buf[32];
-  if (s < 9.95) std::snprintf(buf, sizeof buf, "%.1fs", s);
-  else if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, t / 60 % 60);
-  else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else std::snprintf(buf, sizeof buf, "%lds", t);
-  return buf;
-}
-
-// Progress: a redrawn bar with ETA on a terminal (stderr), one plain line per cell otherwise
-// (stdout, for job logs), nothing with --quiet.
-class Progress {
- public:
-  Progress(int total, bool quiet) : total_(total), quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1) {}
-
-  void say(const std::string& line) {
-    if (quiet_) return;
-    clear();
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-    draw();
-  }
-  void skip() { ++skipped_; ++position_; }
-  void start(const std::string& key) {
-    current_ = key;
-    elapsed_ = 0;
-    draw();
-  }
-  void tick(double elapsed) {
-    elapsed_ = elapsed;
-    draw();
-  }
-  void finish(const std::string& key, const std::string& outcome, double seconds) {
-    ++position_;
-    ++ran_;
-    spent_ += seconds;
-    current_.clear();
-    if (quiet_) return;
-    const std::string line = "[" + std::to_string(position_) + "/" + std::to_string(total_) + "] " + key + ": " +
-                             outcome + " (" + human_seconds(seconds) + ") ETA " + clock_text(eta());
-    if (outcome.rfind("ok", 0) != 0) ++failed_;
-    if (tty_) {
-      if (outcome.rfind("ok", 0) != 0) say(line);  // failures stay on screen above the bar
-      else draw();
-    } else {
-      std::printf("%s\n", line.c_str());
-      std::fflush(stdout);
-    }
-  }
-  void done() {
-    clear();
-    finished_ = true;
-  }
-  int ran() const { return ran_; }
-  int skipped() const { return skipped_; }
-
- private:
-  double eta() const {
-    const int left = total_ - position_;
-    if (left == 0) return 0;
-    if (ran_ == 0) return NAN;
-    return spent_ / ran_ * left - (current_.empty() ? 0 : std::min(elapsed_, spent_ / ran_));
-  }
-  void clear() {
-    if (tty_ && !quiet_ && drawn_) std::fprintf(stderr, "\r\x1b[K");
-    drawn_ = false;
-  }
-  void draw() {
-    if (!tty_ || quiet_ || finished_) return;
-    constexpr int width = 28;
-    const int filled = total_ ? position_ * width / total_ : width;
-    std::string bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
-                      std::string(static_cast<std::size_t>(width - filled), '.') + "]";
-    std::string line = bar + " " + std::to_string(position_) + "/" + std::to_string(total_) + "  ETA " +
-                       clock_text(eta());
-    if (failed_) line += "  " + std::to_string(failed_) + " failed";
-    if (!current_.empty()) line += "  " + current_ + " " + clock_text(elapsed_);
-    std::fprintf(stderr, "\r\x1b[K%s", line.c_str());
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-
-  int total_, position_ = 0, ran_ = 0, skipped_ = 0;
-  bool quiet_, tty_, drawn_ = false, finished_ = false;
-  int failed_ = 0;
-  double spent_ = 0, elapsed_ = 0;
-  std::string current_;
-};
-
 // The row a cell gets when its child left none (it crashed, timed out, or never started).
 void record_failed_cell(const std::string& out, const sweep::Cell& cell, const sweep::Settings& s,
                         const std::string& run_id, const std::string& started, const std::string& command,
@@ -237,14 +147,8 @@ void record_failed_cell(const std::string& out, const sweep::Cell& cell, const s
   record::append(out, file_provenance(), groups);
 }
 
-int execute(SweepOptions& o) {
-  // CPUs the sweep may use: `max` and `pow2` resolve to them. Inside a Slurm job, the job's CPUs
-  // on this node (a node without task binding shows the batch script every CPU).
-  int cpus = platform::allowed_cpu_count();
-  if (const int slurm = launch_env().slurm_cpus_on_node; slurm > 0 && !launch_env().slurm_job_id.empty())
-    cpus = std::min(cpus, slurm);
-  const int cores = std::max(1, std::min(machine().cores > 0 ? machine().cores : cpus, cpus));
-
+// The plan: a plan file (or stdin), then the options given on the command line over it.
+sweep::Settings load_settings(const SweepOptions& o, int cpus) {
   sweep::Settings s;
   if (!o.plan.empty()) {
     if (o.plan == "-") {
@@ -255,14 +159,81 @@ int execute(SweepOptions& o) {
       sweep::read_plan(s, in, o.plan, cpus);
     }
   }
-  for (const auto& [key, opt] : o.options)  // options given on the command line win over the plan
-    if (opt->count()) sweep::apply(s, key, o.values[key], "--" + key, cpus);
+  for (const auto& [key, opt] : o.options)
+    if (opt->count()) sweep::apply(s, key, o.values.at(key), "--" + key, cpus);
+  return s;
+}
+
+// What every cell of one sweep shares.
+struct SweepRun {
+  sweep::Settings settings;
+  std::string out, self, sweep_id, plan;
+  const sweep::Launcher* launcher = nullptr;
+  int cpus = 1, cores = 1;
+
+  // The cell's child: the launcher words, then `corescope run` with the cell's request.
+  std::vector<std::string> argv(const sweep::Cell& c, const std::string& run_id, const sweep::CellLaunch& launch) const {
+    const RunRequest r = sweep::cell_request(c, settings);
+    std::vector<std::string> a = launch.prefix;
+    a.insert(a.end(), {self, "run", "-k", r.kernel, "-m", c.mode, "-w", std::to_string(r.workers)});
+    if (r.threads > 0) a.insert(a.end(), {"-t", std::to_string(r.threads)});
+    a.insert(a.end(), {"-s", r.size, "--scaling", r.scaling, "-r", std::to_string(r.reps), "--warmup",
+                       std::to_string(r.warmup), "-o", out, "-q", "--pin", r.pin, "--sweep-id", sweep_id,
+                       "--sweep-plan", plan, "--cell", r.cell, "--run-id", run_id});
+    if (!launch.prefix.empty()) a.insert(a.end(), {"--launch-command", launch.text()});
+    return a;
+  }
+};
+
+// Runs one cell and tells the progress how it went; a child that left no row gets the failed
+// row. Returns the signal that interrupted it (nothing recorded: --resume runs it again), or 0;
+// a failure's line goes to `failures`.
+int run_cell(const SweepRun& sw, const sweep::Cell& c, Progress& progress, std::vector<std::string>& failures) {
+  const std::string run_id = new_run_id();
+  const auto launch = sweep::cell_launch(c, sw.launcher, sw.cpus, sw.cores);
+  const std::vector<std::string> argv = sw.argv(c, run_id, launch);
+  sweep::ChildOptions co;
+  co.env = launch.env;
+  co.timeout_s = sw.settings.timeout_per_run_s;
+  co.tick = [&](double t) { progress.tick(t); };
+  const std::string started = iso_now();
+  progress.start(c.key);
+  const sweep::ChildResult child = sweep::run_child(argv, co);
+  if (child.interrupted_by) return child.interrupted_by;
+  CellOutcome result = find_run(sw.out, run_id);
+  if (!result.found) {
+    result.error = child.failure_text();
+    record_failed_cell(sw.out, c, sw.settings, run_id, started, join(argv, " "), sw.plan, sw.sweep_id, launch,
+                       sw.launcher, result.error);
+  }
+  std::string outcome;
+  if (result.ok && result.verified) {
+    outcome = "ok, verified";
+    if (std::isfinite(result.wall_s_median)) outcome += ", median " + human_seconds(result.wall_s_median);
+  } else {
+    outcome = result.ok ? "NOT VERIFIED: " + result.error : "FAILED: " + result.error;
+    failures.push_back(c.key + ": " + outcome);
+  }
+  progress.finish(c.key, outcome, child.seconds);
+  return 0;
+}
+
+int execute(SweepOptions& o) {
+  SweepRun sw;
+  // CPUs the sweep may use: `max` and `pow2` resolve to them. Inside a Slurm job, the job's CPUs
+  // on this node (a node without task binding shows the batch script every CPU).
+  sw.cpus = platform::allowed_cpu_count();
+  if (const int slurm = launch_env().slurm_cpus_on_node; slurm > 0 && !launch_env().slurm_job_id.empty())
+    sw.cpus = std::min(sw.cpus, slurm);
+  sw.cores = std::max(1, std::min(machine().cores > 0 ? machine().cores : sw.cpus, sw.cpus));
+  sw.settings = load_settings(o, sw.cpus);
+  const sweep::Settings& s = sw.settings;
 
   if (launch_env().launcher != "none")
     throw UsageError("start corescope sweep directly, not under mpirun/mpiexec/srun: it starts a launcher for "
                      "each mpi and hybrid cell itself");
-  const std::vector<sweep::Cell> all = sweep::expand(s, cpus);
-  const std::string plan = sweep::plan_hash(s, all);  // over all shards: their files merge as one plan
+  const std::vector<sweep::Cell> all = sweep::expand(s, sw.cpus);
+  sw.plan = sweep::plan_hash(s, all);  // over all shards: their files merge as one plan
   sweep::Shard shard;
   if (!o.shard.empty()) shard = sweep::parse_shard(o.shard);
   std::vector<sweep::Cell> cells;
@@ -272,28 +243,18 @@ int execute(SweepOptions& o) {
   std::optional<sweep::Launcher> launcher;
   if (std::any_of(cells.begin(), cells.end(), [](const sweep::Cell& c) { return c.launched; }))
     launcher = sweep::find_launcher(s.launcher, o.mpirun);
+  sw.launcher = launcher ? &*launcher : nullptr;
 
-  const std::string out = fs::absolute(o.out).lexically_normal().string();
-  record::check_output(out);
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
-  const std::string sweep_id = new_run_id().substr(0, 16);
-
-  auto run_argv = [&](const sweep::Cell& c, const std::string& run_id, const sweep::CellLaunch& launch) {
-    const RunRequest r = sweep::cell_request(c, s);
-    std::vector<std::string> a = {self, "run", "-k", r.kernel, "-m", c.mode, "-w", std::to_string(r.workers)};
-    if (r.threads > 0) a.insert(a.end(), {"-t", std::to_string(r.threads)});
-    a.insert(a.end(), {"-s", r.size, "--scaling", r.scaling, "-r", std::to_string(r.reps), "--warmup",
-                       std::to_string(r.warmup), "-o", out, "-q", "--pin", r.pin, "--sweep-id", sweep_id,
-                       "--sweep-plan", plan, "--cell", r.cell, "--run-id", run_id});
-    if (!launch.prefix.empty()) a.insert(a.end(), {"--launch-command", launch.text()});
-    return a;
-  };
+  sw.out = fs::absolute(o.out).lexically_normal().string();
+  record::check_output(sw.out);
+  sw.self = fs::read_symlink("/proc/self/exe").string();
+  sw.sweep_id = new_run_id().substr(0, 16);
 
   if (o.dry_run) {
-    std::printf("plan %s: %zu cells%s\n", plan.c_str(), cells.size(),
+    std::printf("plan %s: %zu cells%s\n", sw.plan.c_str(), cells.size(),
                 shard.count > 1 ? (" (shard " + o.shard + " of " + std::to_string(all.size()) + ")").c_str() : "");
     for (const auto& c : cells) {
-      const auto launch = sweep::cell_launch(c, launcher ? &*launcher : nullptr, cpus, cores);
+      const auto launch = sweep::cell_launch(c, sw.launcher, sw.cpus, sw.cores);
       std::string env;
       for (const auto& [k, v] : launch.env) env += k + "=" + v + " ";
       std::printf("%-40s %s%s\n", c.key.c_str(), env.c_str(), join(launch.prefix, " ").c_str());
@@ -301,15 +262,15 @@ int execute(SweepOptions& o) {
     return 0;
   }
 
-  sweep::SweepLock lock(out, sweep_id);
+  sweep::SweepLock lock(sw.out, sw.sweep_id);
   std::set<std::string> done;
-  if (o.resume) done = completed_cells(out, o.out, plan);
+  if (o.resume) done = completed_cells(sw.out, o.out, sw.plan);
   sweep::install_interrupt_handlers();
 
   Progress progress(static_cast<int>(cells.size()), o.quiet);
   int already = 0;
   for (const auto& c : cells) already += done.count(c.key) ? 1 : 0;
-  progress.say("sweep " + sweep_id + ", plan " + plan + ": " + std::to_string(cells.size()) + " cells" +
+  progress.say("sweep " + sw.sweep_id + ", plan " + sw.plan + ": " + std::to_string(cells.size()) + " cells" +
                (already ? " (" + std::to_string(already) + " already in the file)" : "") + " -> " + o.out +
                (launcher ? "; mpi cells via " + launcher->kind + " (" + launcher->flavour + ")" : ""));
 
@@ -321,37 +282,7 @@ int execute(SweepOptions& o) {
       continue;
     }
     if ((interrupted = sweep::interrupt_signal())) break;
-    const std::string run_id = new_run_id();
-    const auto launch = sweep::cell_launch(c, launcher ? &*launcher : nullptr, cpus, cores);
-    std::vector<std::string> argv = launch.prefix;
-    const auto run = run_argv(c, run_id, launch);
-    argv.insert(argv.end(), run.begin(), run.end());
-    sweep::ChildOptions co;
-    co.env = launch.env;
-    co.timeout_s = s.timeout_per_run_s;
-    co.tick = [&](double t) { progress.tick(t); };
-    const std::string started = iso_now();
-    progress.start(c.key);
-    const sweep::ChildResult child = sweep::run_child(argv, co);
-    if (child.interrupted_by) {  // abandoned: no row, so --resume runs it again
-      interrupted = child.interrupted_by;
-      break;
-    }
-    CellOutcome result = find_run(out, run_id);
-    if (!result.found) {
-      result.error = child.failure_text();
-      record_failed_cell(out, c, s, run_id, started, join(argv, " "), plan, sweep_id, launch,
-                         launcher ? &*launcher : nullptr, result.error);
-    }
-    std::string outcome;
-    if (result.ok && result.verified) {
-      outcome = "ok, verified";
-      if (std::isfinite(result.wall_s_median)) outcome += ", median " + human_seconds(result.wall_s_median);
-    } else {
-      outcome = result.ok ? "NOT VERIFIED: " + result.error : "FAILED: " + result.error;
-      failures.push_back(c.key + ": " + outcome);
-    }
-    progress.finish(c.key, outcome, child.seconds);
+    if ((interrupted = run_cell(sw, c, progress, failures))) break;
   }
   progress.done();
 

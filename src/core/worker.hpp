@@ -17,6 +17,10 @@ namespace corescope {
 
 class Kernel;
 enum class Op { sum, min, max };
+// a op b: the one definition every mode's reduction uses.
+inline double combine(Op op, double a, double b) {
+  return op == Op::sum ? a + b : op == Op::min ? (b < a ? b : a) : (a < b ? b : a);
+}
 
 class Worker {
  public:

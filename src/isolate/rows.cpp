@@ -17,6 +17,7 @@ record::Table trial_row(const TrialSetup& setup, const TrialResult& r, const Tri
   b.str("started", info.started, "start time of the trial, ISO 8601 UTC");
   b.str("kernel", setup.kernel, "kernel name");
   b.str("mode", setup.mode, "execution mode");
+  b.str("memory_model", setup.memory_model, "the mode's memory: shared, private (a process per worker) or per-rank");
   b.str("fault", fault_name(setup.plan.fault), "fault injected into the victim");
   b.i64("victim", setup.plan.victim, "", "worker the fault was injected into");
   b.i64("workers", setup.workers, "", "workers in the team");

@@ -110,6 +110,30 @@ assert all("timed out" in e for e in t("error")), t("error")
 assert t("cell") == ["ep/threads/1/strong/2G/none", "ep/threads/2/strong/2G/none"], t("cell")
 PY
 
+# 6b. A failed cell and its successful rerun are one configuration: the failed row has the
+# shape the cell's own run records (processes: ranks = workers, one thread each).
+shape=$WORK/shape.h5
+rc=0
+$cs sweep --kernels ep --modes processes,threads --workers 2 --size 64M --reps 2 --timeout-per-run 0.05 \
+  --out "$shape" >"$WORK/shape1.log" 2>&1 || rc=$?
+[[ $rc == 1 ]] || fail "shape: the timed-out sweep exited $rc, expected 1: $(tail -n 2 "$WORK/shape1.log")"
+$cs sweep --kernels ep --modes processes,threads --workers 2 --size 64M --reps 2 --out "$shape" --resume \
+  >"$WORK/shape2.log" 2>&1 || fail "shape: rerun: $(tail -n 3 "$WORK/shape2.log")"
+"$PYTHON" - "$shape" <<'PY' || fail "failed cell and its rerun differ in shape"
+import sys, h5py
+r = h5py.File(sys.argv[1], "r")["runs"]
+t = lambda c: [x.decode() if isinstance(x, bytes) else x for x in r[c][...]]
+rows = list(zip(t("cell"), t("status"), t("workers"), t("ranks"), t("threads_per_rank"), t("memory_model")))
+for cell in ("ep/processes/2/strong/64M/none", "ep/threads/2/strong/64M/none"):
+    mine = [x for x in rows if x[0] == cell]
+    assert sorted(x[1] for x in mine) == ["failed", "ok"], (cell, mine)
+    shapes = {x[2:] for x in mine}
+    assert len(shapes) == 1, f"{cell}: failed and ok rows differ: {mine}"
+    want = (2, 2, 1, "private") if "/processes/" in cell else (2, 1, 2, "shared")
+    assert shapes == {want}, (cell, shapes)
+print("failed and rerun rows share their shape:", sorted({x[0]: x[2:] for x in rows}.items()))
+PY
+
 # 7. Bad input: one line, exit 2.
 expect_usage_error "worker 0" $cs sweep --kernels triad --workers 0,1 --out "$WORK/b.h5"
 expect_usage_error "negative workers" $cs sweep --kernels triad --workers=-2 --out "$WORK/b.h5"

@@ -21,7 +21,7 @@ void omp_team_allreduce(std::vector<std::vector<double>>& slots, int thread, std
     double acc = slots[0][k];
     for (int t = 1; t < n; ++t) {
       const double x = slots[static_cast<std::size_t>(t)][k];
-      acc = op == Op::sum ? acc + x : op == Op::min ? std::min(acc, x) : std::max(acc, x);
+      acc = combine(op, acc, x);
     }
     values[k] = acc;
   }

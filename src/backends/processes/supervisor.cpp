@@ -181,69 +181,61 @@ void read_available(Child& c) {
     return;
   }
 }
-}  // namespace
 
-TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOptions& options) {
-  const int n = spec.workers;
-  if (n < 1) throw UsageError("the processes mode needs at least one worker");
-  const ChannelInfo& channel = find_channel(spec.channel.empty() ? channels().front().name : spec.channel);
-
-  // Everything the team uses is made before the first fork: a failure here is one clear line
-  // and no process to clean up.
-  StopSignals stop_signals;  // first made, last gone: re-raises a caught signal after the cleanup
-  TeamDir dir;
-  SharedSegment segment(kControlBytes + kPoolBytes, "the processes team");
-  auto* control = new (segment.data()) ControlBlock;
-  const TeamContext context{n, dir.path(), control};
-  std::unique_ptr<ChannelTeam> channel_team = channel.make(context);
-  const WorkerResources resources{channel.name, segment.data() + kControlBytes, kPoolBytes, dir.path() + "/team.lock"};
-
-  std::vector<std::array<int, 2>> pipes(static_cast<std::size_t>(n), {-1, -1});
-  std::vector<Child> children(static_cast<std::size_t>(n));
-  ChildGuard guard{children};
-  struct PipeCloser {
-    std::vector<std::array<int, 2>>& p;
-    ~PipeCloser() {
-      for (auto& fds : p)
-        if (fds[1] >= 0) close(fds[1]);
+// One result pipe per worker (read end kept by the supervisor, write end by the worker); the
+// write ends the supervisor still holds are closed when this goes away.
+struct ResultPipes {
+  explicit ResultPipes(int n) : fds(static_cast<std::size_t>(n), {-1, -1}) {
+    for (auto& f : fds) {
+      int p[2];
+      if (pipe2(p, O_CLOEXEC) != 0) {
+        const std::string why = std::strerror(errno);
+        for (auto& made : fds)
+          for (int& fd : made)
+            if (fd >= 0) close(std::exchange(fd, -1));
+        throw RuntimeFailure("cannot create a result pipe: " + why);
+      }
+      f = {p[0], p[1]};
     }
-  } pipe_closer{pipes};
-  for (auto& fds : pipes) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) throw RuntimeFailure(std::string("cannot create a result pipe: ") + std::strerror(errno));
-    fds = {p[0], p[1]};
   }
-  for (int id = 0; id < n; ++id) children[static_cast<std::size_t>(id)].fd = pipes[static_cast<std::size_t>(id)][0];
+  ~ResultPipes() {
+    for (auto& f : fds)
+      if (f[1] >= 0) close(f[1]);
+  }
+  ResultPipes(const ResultPipes&) = delete;
+  ResultPipes& operator=(const ResultPipes&) = delete;
+  // After the fork: the supervisor reads without blocking and writes nothing.
+  void supervisor_side() {
+    for (auto& f : fds) {
+      close(f[1]);
+      f[1] = -1;
+      set_nonblocking(f[0]);
+    }
+  }
+  std::vector<std::array<int, 2>> fds;
+};
 
-  std::fflush(nullptr);  // a worker must not inherit and later repeat buffered output
-  const pid_t me = getpid();
-  const auto t0 = Clock::now();
-  for (int id = 0; id < n; ++id) {
-    const pid_t pid = fork();
-    if (pid < 0)
-      throw RuntimeFailure("cannot fork worker " + std::to_string(id) + " of " + std::to_string(n) + ": " +
-                           std::strerror(errno));
-    if (pid == 0) worker_main({id, me, spec, kernel, options, *channel_team, control, resources, pipes});
-    children[static_cast<std::size_t>(id)].pid = pid;
-  }
-  channel_team->after_fork();
-  for (auto& fds : pipes) {
-    close(fds[1]);
-    fds[1] = -1;
-    set_nonblocking(fds[0]);
-  }
-
-  TeamReport report;
-  report.workers.resize(static_cast<std::size_t>(n));
+// Watches the team until every worker is reaped and its pipe drained: reads reports, reaps,
+// aborts the team on a death (abort_on_death), on a stop signal or at the watchdog, and kills
+// what does not stop within the grace period. Returns the workers whose death or failure was
+// seen, in that order.
+std::vector<int> supervise(std::vector<Child>& children, ControlBlock* control, ChannelTeam& channel_team,
+                           const TeamOptions& options, Clock::time_point t0, TeamReport& report) {
+  const int n = static_cast<int>(children.size());
   bool aborting = false;
   double abort_at = 0.0;
-  std::vector<int> failures;  // workers in the order their death or failure was seen
+  std::vector<int> failures;
   auto abort_team = [&] {
     if (aborting) return;
     aborting = true;
     abort_at = seconds_since(t0);
     control->aborted.store(1, std::memory_order_release);
-    channel_team->wake_all();
+    channel_team.wake_all();
+  };
+  auto failed = [&](int id) {
+    if (std::find(failures.begin(), failures.end(), id) != failures.end()) return;
+    failures.push_back(id);
+    if (options.abort_on_death) abort_team();
   };
 
   for (;;) {
@@ -271,10 +263,7 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
           c.reaped = true;
           c.reaped_at = now;
           c.status = status;
-          if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-            failures.push_back(id);
-            if (options.abort_on_death) abort_team();
-          }
+          if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) failed(id);
         }
       }
       if (c.reaped && c.fd >= 0 && now - c.reaped_at > kPipeDrainS) {
@@ -284,11 +273,7 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
       if (c.reaped && c.fd < 0 && c.report.size() >= sizeof(ReportHeader)) {
         ReportHeader h;
         std::memcpy(&h, c.report.data(), sizeof h);
-        if (h.kind == static_cast<std::uint32_t>(WorkerEnd::failed) &&
-            std::find(failures.begin(), failures.end(), id) == failures.end()) {
-          failures.push_back(id);
-          if (options.abort_on_death) abort_team();
-        }
+        if (h.kind == static_cast<std::uint32_t>(WorkerEnd::failed)) failed(id);
       }
     }
     if (g_stop_signal && !aborting) {
@@ -306,12 +291,16 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
           c.killed = true;
         }
   }
-  report.wall_s = seconds_since(t0);
+  return failures;
+}
 
-  for (int id = 0; id < n; ++id) {
-    const Child& c = children[static_cast<std::size_t>(id)];
-    WorkerStatus& s = report.workers[static_cast<std::size_t>(id)];
-    s.worker = id;
+// How each worker ended, from its wait status and its report.
+void collect(const std::vector<Child>& children, TeamReport& report) {
+  report.workers.resize(children.size());
+  for (std::size_t id = 0; id < children.size(); ++id) {
+    const Child& c = children[id];
+    WorkerStatus& s = report.workers[id];
+    s.worker = static_cast<int>(id);
     s.pid = c.pid;
     s.killed_by_supervisor = c.killed;
     s.ended_s = c.reaped_at;
@@ -323,11 +312,15 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
       s.outcome = WorkerOutcome{};
       s.outcome.error = s.wait_status;
     }
-    s.outcome.worker = id;
+    s.outcome.worker = static_cast<int>(id);
   }
+}
 
-  // The culprit: the first death or failure seen; else a worker the supervisor had to kill
-  // (it hung); else one that lost its peer for a reason of the peer's own (it left early).
+// The culprit: the first death or failure seen; else a worker the supervisor had to kill (it
+// hung); else one that lost its peer for a reason of the peer's own (it left early). And the
+// one line that says what happened.
+void blame(const std::vector<int>& failures, const TeamOptions& options, TeamReport& report) {
+  const int n = static_cast<int>(report.workers.size());
   report.stop_signal = g_stop_signal;
   if (!failures.empty() && !report.stop_signal) report.culprit = failures.front();
   for (int id = 0; report.culprit < 0 && !report.stop_signal && id < n; ++id)
@@ -355,6 +348,47 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
     std::snprintf(seconds, sizeof seconds, "%g", options.timeout_s);
     report.failure = std::string("the watchdog fired after ") + seconds + " s";
   }
+}
+}  // namespace
+
+TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOptions& options) {
+  const int n = spec.workers;
+  if (n < 1) throw UsageError("the processes mode needs at least one worker");
+  const ChannelInfo& channel = find_channel(spec.channel.empty() ? channels().front().name : spec.channel);
+
+  // Everything the team uses is made before the first fork: a failure here is one clear line
+  // and no process to clean up.
+  StopSignals stop_signals;  // first made, last gone: re-raises a caught signal after the cleanup
+  TeamDir dir;
+  SharedSegment segment(kControlBytes + kPoolBytes, "the processes team");
+  auto* control = new (segment.data()) ControlBlock;
+  const TeamContext context{n, dir.path(), control};
+  std::unique_ptr<ChannelTeam> channel_team = channel.make(context);
+  const WorkerResources resources{channel.name, segment.data() + kControlBytes, kPoolBytes, dir.path() + "/team.lock"};
+  std::vector<Child> children(static_cast<std::size_t>(n));
+  ChildGuard guard{children};
+  ResultPipes pipes(n);
+  for (int id = 0; id < n; ++id) children[static_cast<std::size_t>(id)].fd = pipes.fds[static_cast<std::size_t>(id)][0];
+
+  std::fflush(nullptr);  // a worker must not inherit and later repeat buffered output
+  const pid_t me = getpid();
+  const auto t0 = Clock::now();
+  for (int id = 0; id < n; ++id) {
+    const pid_t pid = fork();
+    if (pid < 0)
+      throw RuntimeFailure("cannot fork worker " + std::to_string(id) + " of " + std::to_string(n) + ": " +
+                           std::strerror(errno));
+    if (pid == 0) worker_main({id, me, spec, kernel, options, *channel_team, control, resources, pipes.fds});
+    children[static_cast<std::size_t>(id)].pid = pid;
+  }
+  channel_team->after_fork();
+  pipes.supervisor_side();
+
+  TeamReport report;
+  const std::vector<int> failures = supervise(children, control, *channel_team, options, t0, report);
+  report.wall_s = seconds_since(t0);
+  collect(children, report);
+  blame(failures, options, report);
   return report;
 }
 

@@ -20,14 +20,6 @@ inline void cpu_relax() {
 #endif
 }
 
-double reduce_pair(double a, double b, Op op) {
-  switch (op) {
-    case Op::sum: return a + b;
-    case Op::min: return std::min(a, b);
-    case Op::max: return std::max(a, b);
-  }
-  return a;
-}
 }  // namespace
 
 SharedTeam::SharedTeam(int size, const std::string& channel)
@@ -88,7 +80,7 @@ void SharedTeam::allreduce(int id, std::span<double> values, Op op) {
   barrier();
   for (std::size_t k = 0; k < values.size(); ++k) {
     double acc = slots_[0].values[k];
-    for (int w = 1; w < size_; ++w) acc = reduce_pair(acc, slots_[static_cast<std::size_t>(w)].values[k], op);
+    for (int w = 1; w < size_; ++w) acc = combine(op, acc, slots_[static_cast<std::size_t>(w)].values[k]);
     values[k] = acc;
   }
   barrier();  // nobody overwrites a slot before everyone has read them all

@@ -71,7 +71,7 @@ void Channel::allreduce(std::span<double> values, Op op) {
     take(w, Tag::collective, scratch_.data(), bytes);
     for (std::size_t k = 0; k < values.size(); ++k) {
       const double x = scratch_[k];
-      values[k] = op == Op::sum ? values[k] + x : op == Op::min ? std::min(values[k], x) : std::max(values[k], x);
+      values[k] = combine(op, values[k], x);
     }
   }
   for (int w = 1; w < workers(); ++w) post(w, Tag::collective, values.data(), bytes);

@@ -118,7 +118,7 @@ class ShmChannel : public Channel {
         double acc = slot(bank, 0).v[k];
         for (int w = 1; w < workers(); ++w) {
           const double x = slot(bank, w).v[k];
-          acc = op == Op::sum ? acc + x : op == Op::min ? std::min(acc, x) : std::max(acc, x);
+          acc = combine(op, acc, x);
         }
         values[lo + k] = acc;
       }
