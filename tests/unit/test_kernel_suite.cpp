@@ -42,7 +42,7 @@ double metric(const RunResult& r, const std::string& name) {
 TEST(Critical, ProtectedVariantsLoseNoUpdate) {
   for (const std::string mode : {"threads", "openmp"})
     for (const std::string sync : {"mutex", "atomic", "reduce", "critical"}) {
-      if (sync == "critical" && mode != "openmp") continue;
+      if (sync == "critical" && !find_mode(mode).team_critical) continue;
       const RunResult r = run(spec_for("critical", mode, 3, 5000, {"sync=" + sync}));
       SCOPED_TRACE(mode + " sync=" + sync);
       EXPECT_TRUE(r.verified) << r.verify_detail;
