@@ -20,7 +20,7 @@
 #include "core/kernel.hpp"
 #include "core/machine.hpp"
 #include "core/platform.hpp"
-#include "core/results.hpp"
+#include "record/run_rows.hpp"
 #include "core/text.hpp"
 #include "record/recorder.hpp"
 #include "sweep/child.hpp"

@@ -1,6 +1,6 @@
 // Rows of /runs and /samples from a RunResult; the column names are the HDF5 contract
 // (docs/results-format.md) — add columns freely, rename none without a schema_version bump.
-#include "core/results.hpp"
+#include "record/run_rows.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,7 @@
 // Turns a RunResult into the rows of /runs and /samples, and computes the headline figures
-// (median of the per-repetition maximum over workers, rates) one way for every mode.
+// (median of the per-repetition maximum over workers, rates) one way for every mode. It lives in
+// record (not core) because it builds the recorder's rows: record sits above core and the layers
+// point down only (core <- backends, kernels <- record <- sweep <- isolate <- cli).
 #pragma once
 #include <vector>
 
