@@ -25,6 +25,7 @@
 
 #include "core/errors.hpp"
 #include "record/h5.hpp"
+#include "record/run_rows.hpp"
 
 #ifndef CORESCOPE_VERSION
 #define CORESCOPE_VERSION "unknown"
@@ -357,8 +358,9 @@ void concat(Table& dst, const Table& src, const std::string& context) {
       append_values(d->values, c.values);
       if (d->units.empty()) d->units = c.units;
       if (d->long_name.empty()) d->long_name = c.long_name;
+      if (d->role.empty()) d->role = c.role;
     } else {
-      Column added{c.name, c.units, c.long_name, missing_values(kind_of(c.values), n)};
+      Column added{c.name, c.units, c.long_name, missing_values(kind_of(c.values), n), c.role};
       append_values(added.values, c.values);
       dst.columns.push_back(std::move(added));
     }
@@ -369,7 +371,8 @@ void concat(Table& dst, const Table& src, const std::string& context) {
 
 Table pick_rows(const Table& t, const std::vector<std::size_t>& rows) {
   Table out;
-  for (const auto& c : t.columns) out.columns.push_back(Column{c.name, c.units, c.long_name, pick_rows(c.values, rows)});
+  for (const auto& c : t.columns)
+    out.columns.push_back(Column{c.name, c.units, c.long_name, pick_rows(c.values, rows), c.role});
   return out;
 }
 
@@ -393,11 +396,20 @@ Table read_columns(const h5::Group& group, const std::string& shown) {
     const h5::Dataset ds = group.dataset(name);
     if (ds.is_scale()) continue;
     t.columns.push_back(Column{name, text_attribute(ds.handle(), "units"), text_attribute(ds.handle(), "long_name"),
-                               ds.read()});
+                               ds.read(), text_attribute(ds.handle(), kRoleAttribute)});
   }
   for (const auto& c : t.columns)
     if (c.size() != t.rows())
       throw RuntimeFailure(shown + ": columns of " + group.path() + " have different lengths");
+  return t;
+}
+
+// A row group as readers see it: the columns of the file, plus those a newer schema derives from
+// them for rows written before it (schema 1 /runs: memory_model from mode).
+Table read_rows(const h5::Group& root, const std::string& name, const std::string& shown) {
+  Table t = read_columns(root.group(name), shown);
+  if (name == "runs")
+    if (auto derived = derived_memory_model(t)) t.columns.push_back(std::move(*derived));
   return t;
 }
 
@@ -522,6 +534,58 @@ void update_records(const h5::Group& root, const std::string& name, const std::v
     h5::set_fixed_text_attribute(records.handle(), "FIELD_" + std::to_string(i) + "_NAME", fields[i].name);
 }
 
+// Creates column `c` in `group` with `rows` rows, the last c.size() of them c's values and the
+// ones before missing values, with its attributes, attached to the group's dimension scale.
+h5::Dataset new_column(const h5::Group& group, const h5::Dataset& scale, const Column& c, std::size_t rows) {
+  const h5::Kind kind = kind_of(c.values);
+  CS_CHECK(c.size() <= rows);
+  h5::Dataset ds = h5::Dataset::create_column(group, c.name, kind, rows, kColumnChunkRows);
+  ds.write(0, missing_values(kind, rows - c.size()));
+  ds.write(rows - c.size(), c.values);
+  if (!c.units.empty()) h5::set_attribute(ds.handle(), "units", c.units);
+  h5::set_attribute(ds.handle(), "long_name", c.long_name.empty() ? c.name : c.long_name);
+  if (!c.role.empty()) h5::set_attribute(ds.handle(), kRoleAttribute, c.role);
+  ds.attach_scale(scale);
+  return ds;
+}
+
+// The column datasets of a group in file order, without its dimension scale.
+std::vector<std::pair<std::string, h5::Dataset>> column_datasets(const h5::Group& group) {
+  std::vector<std::pair<std::string, h5::Dataset>> out;
+  for (const auto& child : group.children()) {
+    if (!group.has_dataset(child)) continue;
+    h5::Dataset ds = group.dataset(child);
+    if (!ds.is_scale()) out.emplace_back(child, std::move(ds));
+  }
+  return out;
+}
+
+// Brings a file of an older schema_version up to kSchemaVersion inside an append (the copy is
+// open for writing): columns a newer schema derives from old ones are written for the rows
+// already there, the compound copy follows, and schema_version is raised.
+void upgrade(const h5::File& file, Int version) {
+  const h5::Group root = file.root();
+  if (version < 2 && root.has_group("runs")) {
+    const h5::Group runs = root.group("runs");
+    const auto dimension = dimension_of(runs);
+    if (!dimension) throw RuntimeFailure("/runs has no dimension scale");
+    if (auto derived = derived_memory_model(read_columns(runs, "/runs"))) {
+      const h5::Dataset scale = runs.dataset(*dimension);
+      new_column(runs, scale, *derived, scale.size());
+      std::vector<std::string> names;
+      std::vector<h5::Dataset> datasets;
+      std::vector<Values> none;
+      for (auto& [name, ds] : column_datasets(runs)) {
+        names.push_back(name);
+        none.push_back(missing_values(ds.kind(), 0));
+        datasets.push_back(std::move(ds));
+      }
+      update_records(root, "runs", names, datasets, none, scale.size(), scale.size());
+    }
+  }
+  h5::set_attribute(root.handle(), "schema_version", std::int64_t{kSchemaVersion});
+}
+
 void append_group(const h5::Group& root, const GroupRows& rows, const Column* shifted_link) {
   const std::string& name = rows.group;
   const bool existed = root.has(name);
@@ -571,6 +635,8 @@ void append_group(const h5::Group& root, const GroupRows& rows, const Column* sh
     ds.write(old_rows, values);
     if (c && !c->units.empty() && !h5::has_attribute(ds.handle(), "units"))
       h5::set_attribute(ds.handle(), "units", c->units);
+    if (c && !c->role.empty() && !h5::has_attribute(ds.handle(), kRoleAttribute))
+      h5::set_attribute(ds.handle(), kRoleAttribute, c->role);
     columns.push_back(child);
     datasets.push_back(std::move(ds));
     appended.push_back(std::move(values));
@@ -580,13 +646,7 @@ void append_group(const h5::Group& root, const GroupRows& rows, const Column* sh
     if (group.has(original.name))
       throw RuntimeFailure("/" + name + "/" + original.name + " exists and is not a column dataset");
     const Column& c = shifted_link && original.name == shifted_link->name ? *shifted_link : original;
-    const h5::Kind kind = kind_of(c.values);
-    h5::Dataset ds = h5::Dataset::create_column(group, c.name, kind, new_rows, kColumnChunkRows);
-    ds.write(0, missing_values(kind, old_rows));
-    ds.write(old_rows, c.values);
-    if (!c.units.empty()) h5::set_attribute(ds.handle(), "units", c.units);
-    h5::set_attribute(ds.handle(), "long_name", c.long_name.empty() ? c.name : c.long_name);
-    ds.attach_scale(scale);
+    h5::Dataset ds = new_column(group, scale, c, new_rows);
     columns.push_back(c.name);
     datasets.push_back(std::move(ds));
     appended.push_back(c.values);
@@ -649,9 +709,10 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
 
   struct stat st {};
   const bool exists = ::stat(t.file.c_str(), &st) == 0;
+  Int version = kSchemaVersion;
   if (exists) {
     if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
-    validate_existing(path, t.file);
+    version = validate_existing(path, t.file);
     if (::access(t.file.c_str(), W_OK) != 0) throw UsageError(path + " is not writable: " + error_text(errno));
   } else if (errno != ENOENT) {
     throw UsageError("cannot access " + path + ": " + error_text(errno));
@@ -663,6 +724,7 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
     h5::QuietErrors quiet;
     h5::File file = exists ? h5::File::open(temp.path(), true) : h5::File::create(temp.path());
     if (!exists) write_root_attributes(file, provenance);
+    if (version < kSchemaVersion) upgrade(file, version);
     write_groups(file.root(), groups);
     // An unflushed HDF5 file is unreadable; flush, then close so every byte is in the file.
     file.flush();
@@ -684,7 +746,7 @@ Table read_group(const std::string& path, const std::string& group) {
   const h5::File f = h5::File::open(file, false);
   const h5::Group root = f.root();
   if (!root.has_group(group)) return {};
-  return read_columns(root.group(group), path);
+  return read_rows(root, group, path);
 }
 
 Table read_compound(const std::string& path, const std::string& group) {
@@ -772,11 +834,8 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
   const bool out_exists = ::stat(target.file.c_str(), &st) == 0;
   std::optional<ResultsFile> existing;
   if (out_exists) existing = require_results_file(out);
-  const ResultsFile& reference = existing ? *existing : files.front();
-  for (const auto& f : files)
-    if (f.version != reference.version)
-      throw UsageError("cannot merge " + f.shown + " (schema_version " + std::to_string(f.version) + ") with " +
-                       reference.shown + " (schema_version " + std::to_string(reference.version) + ")");
+  // Inputs of older schema versions are read as the current one (read_rows derives what they
+  // lack), and the merged file is of the current version (append upgrades an older `out`).
 
   std::set<std::string> seen_runs;
   std::map<std::string, std::set<std::string>> seen_rows;  // group -> row keys, for groups without `run`
@@ -796,7 +855,7 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
     h5::QuietErrors quiet;
     const h5::File f = h5::File::open(existing->file, false);
     const h5::Group root = f.root();
-    for (const auto& group : data_groups(root)) remember(group, read_columns(root.group(group), out), group == "runs");
+    for (const auto& group : data_groups(root)) remember(group, read_rows(root, group, out), group == "runs");
   }
 
   std::vector<GroupRows> batch;
@@ -818,7 +877,7 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
       const h5::Group g = root.group(group);
       const auto dimension = dimension_of(g);
       if (!dimension) throw UsageError(in.shown + ": /" + group + " has no dimension scale");
-      tables[group] = {*dimension, read_columns(g, in.shown)};
+      tables[group] = {*dimension, read_rows(root, group, in.shown)};
     }
 
     // Runs first: which rows are new decides which linked rows follow them.

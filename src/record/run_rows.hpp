@@ -3,6 +3,7 @@
 // record (not core) because it builds the recorder's rows: record sits above core and the layers
 // point down only (core <- backends, kernels <- record <- sweep <- isolate <- cli).
 #pragma once
+#include <optional>
 #include <vector>
 
 #include "core/run.hpp"
@@ -25,5 +26,11 @@ std::vector<record::GroupRows> result_rows(const RunResult& r);
 
 // Root attributes for a new results file.
 record::Provenance file_provenance();
+
+// Schema 1 -> 2: /runs gained `memory_model`. For rows written before it, the value follows from
+// the row's `mode` by the mode table of schema 1 (serial, threads, gil, openmp: "shared";
+// processes: "private"; mpi, hybrid: "per-rank"; any other mode: ""). Returns the column for the
+// rows of `runs` (nullopt when `runs` has a memory_model column already or no mode column).
+std::optional<record::Column> derived_memory_model(const record::Table& runs);
 
 }  // namespace corescope

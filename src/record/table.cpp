@@ -83,4 +83,10 @@ void TableBuilder::str(const std::string& name, std::string v, const std::string
   set(column(name, "", long_name, std::vector<std::string>{}), row_, std::move(v));
 }
 
+void TableBuilder::role(const std::string& name, const std::string& role) {
+  Column* c = t_.find(name);
+  CS_CHECK(c != nullptr);  // a role for a column never set
+  c->role = role;
+}
+
 }  // namespace corescope::record

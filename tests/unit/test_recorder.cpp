@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -26,6 +27,7 @@
 #include "core/errors.hpp"
 #include "record/h5.hpp"
 #include "record/recorder.hpp"
+#include "record/run_rows.hpp"
 #include "record/table.hpp"
 
 namespace fs = std::filesystem;
@@ -497,11 +499,12 @@ TEST_F(Scratch, RefusesANewerSchemaVersionAndLeavesItUntouched) {
   append(file, provenance(), batch("a", 1));
   {
     h5::File f = h5::File::open(file, true);
-    h5::set_attribute(f.handle(), "schema_version", std::int64_t{2});
+    h5::set_attribute(f.handle(), "schema_version", std::int64_t{kSchemaVersion + 1});
     f.close();
   }
   const std::string before = bytes_of(file);
-  const std::string expected = file + " has schema_version 2; this corescope reads up to 1";
+  const std::string expected = file + " has schema_version " + std::to_string(kSchemaVersion + 1) +
+                               "; this corescope reads up to " + std::to_string(kSchemaVersion);
   EXPECT_EQ(usage_error_of([&] { check_output(file); }), expected);
   EXPECT_EQ(usage_error_of([&] { append(file, provenance(), batch("b", 1)); }), expected);
   EXPECT_EQ(usage_error_of([&] { read_group(file, "runs"); }), expected);
@@ -691,6 +694,139 @@ TEST_F(Scratch, MergeRefusesForeignInputs) {
   EXPECT_EQ(usage_error_of([&] { merge(path("out.h5"), {path("a.h5"), notes}); }), notes + " is not an HDF5 file");
   EXPECT_NE(usage_error_of([&] { merge(path("out.h5"), {path("missing.h5")}); }).find("missing.h5"), std::string::npos);
   EXPECT_FALSE(fs::exists(path("out.h5")));
+}
+
+// ---------------------------------------------------------------- schema versions
+
+namespace {
+
+// Runs of the given modes as a schema-1 writer wrote them: no memory_model column, and the file
+// (when `file` is new) marked schema_version 1.
+std::vector<GroupRows> runs_of_modes(const std::string& prefix, const std::vector<std::string>& modes,
+                                     bool with_memory_model) {
+  auto rows = batch(prefix, static_cast<int>(modes.size()));
+  Table extra;
+  TableBuilder e(extra);
+  for (const auto& m : modes) {
+    e.row();
+    e.str("mode", m, "execution mode");
+    if (with_memory_model) e.str("memory_model", m == "processes" ? "private" : "shared", "memory model");
+  }
+  e.finish();
+  for (auto& c : extra.columns) rows[0].rows.columns.push_back(std::move(c));
+  return rows;
+}
+
+void make_schema1(const std::string& file, const std::string& prefix, const std::vector<std::string>& modes) {
+  append(file, provenance(), runs_of_modes(prefix, modes, false));
+  h5::File f = h5::File::open(file, true);
+  h5::set_attribute(f.handle(), "schema_version", std::int64_t{1});
+  f.close();
+}
+
+Int schema_version_of(const std::string& file) {
+  for (const auto& [name, value] : read_attributes(file))
+    if (name == "schema_version") return std::stoll(value);
+  return -1;
+}
+
+}  // namespace
+
+TEST_F(Scratch, Schema1FileIsReadWithMemoryModelAndUpgradedByAnAppend) {
+  const std::string file = path("v1.h5");
+  make_schema1(file, "old", {"threads", "processes", "mpi", "no-such-mode"});
+  ASSERT_EQ(schema_version_of(file), 1);
+  // Read as version 2: memory_model derived from mode.
+  const std::vector<std::string> derived = {"shared", "private", "per-rank", ""};
+  EXPECT_EQ(texts(read_group(file, "runs"), "memory_model"), derived);
+  EXPECT_NO_THROW(check_output(file));
+
+  append(file, provenance(), runs_of_modes("new", {"openmp", "processes"}, true));
+  EXPECT_EQ(schema_version_of(file), kSchemaVersion);
+  const Table runs = read_group(file, "runs");
+  EXPECT_EQ(texts(runs, "memory_model"),
+            (std::vector<std::string>{"shared", "private", "per-rank", "", "shared", "private"}));
+  EXPECT_EQ(texts(runs, "run_id"), (std::vector<std::string>{"old0", "old1", "old2", "old3", "new0", "new1"}));
+  expect_same_table(runs, read_compound(file, "runs"));
+  expect_links_consistent(file);
+  // Stored, not derived any more: the dataset is in the file.
+  h5::File f = h5::File::open(file, false);
+  EXPECT_TRUE(f.root().group("runs").has_dataset("memory_model"));
+}
+
+TEST_F(Scratch, Schema1FileIsUpgradedByAnAppendOfOtherRows) {
+  const std::string file = path("v1.h5");
+  make_schema1(file, "old", {"gil", "hybrid"});
+  Table trials;
+  trials.columns.push_back(Column{"trial_id", "", "", std::vector<Int>{7}});
+  append(file, provenance(), {GroupRows{"trials", "trial", trials, "", ""}});
+  EXPECT_EQ(schema_version_of(file), kSchemaVersion);
+  const Table runs = read_group(file, "runs");
+  EXPECT_EQ(texts(runs, "memory_model"), (std::vector<std::string>{"shared", "per-rank"}));
+  expect_same_table(runs, read_compound(file, "runs"));
+}
+
+TEST_F(Scratch, MergeOfSchema1AndSchema2Files) {
+  const std::string v1 = path("v1.h5"), v2 = path("v2.h5");
+  make_schema1(v1, "old", {"serial", "processes"});
+  append(v2, provenance(), runs_of_modes("new", {"threads"}, true));
+  for (const auto& [out, inputs] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {path("new_out.h5"), {v1, v2}}, {path("reversed.h5"), {v2, v1}}}) {
+    merge(out, inputs);
+    EXPECT_EQ(schema_version_of(out), kSchemaVersion) << out;
+    const Table runs = read_group(out, "runs");
+    std::map<std::string, std::string> model;
+    for (std::size_t i = 0; i < runs.rows(); ++i) model[texts(runs, "run_id")[i]] = texts(runs, "memory_model")[i];
+    EXPECT_EQ(model, (std::map<std::string, std::string>{{"old0", "shared"}, {"old1", "private"}, {"new0", "shared"}}));
+    expect_links_consistent(out);
+    expect_same_table(runs, read_compound(out, "runs"));
+  }
+  // Into an existing schema-1 file: it becomes version 2, its own rows back-filled.
+  const std::string into = path("into.h5");
+  make_schema1(into, "base", {"mpi"});
+  merge(into, {v2});
+  EXPECT_EQ(schema_version_of(into), kSchemaVersion);
+  EXPECT_EQ(texts(read_group(into, "runs"), "memory_model"), (std::vector<std::string>{"per-rank", "shared"}));
+}
+
+TEST_F(Scratch, KernelMetricColumnsCarryTheirRole) {
+  RunResult r;
+  r.run_id = "r0";
+  r.spec.kernel = "ep";
+  r.spec.mode = "threads";
+  r.spec.memory_model = "shared";
+  r.spec.switch_interval_s = std::numeric_limits<double>::quiet_NaN();
+  r.spec.gil_release = "";
+  r.spec.gil_policy = "";
+  r.status = "ok";
+  r.metrics = {{"ep_hits", 12.0, "1", "hits"}, {"pi_estimate", 3.14, "", "pi"}};
+  const std::string file = path("roles.h5");
+  append(file, file_provenance(), result_rows(r));
+  // A mode name the row builder has never heard of still records the spec's GIL settings.
+  r.run_id = "r1";
+  r.spec.mode = "gil-like";
+  r.spec.switch_interval_s = 0.002;
+  r.spec.gil_release = "compute";
+  r.spec.gil_policy = "fifo";
+  append(file, file_provenance(), result_rows(r));
+
+  const Table runs = read_group(file, "runs");
+  for (const auto& c : runs.columns) {
+    const bool metric = c.name == "ep_hits" || c.name == "pi_estimate";
+    EXPECT_EQ(c.role, metric ? kRoleKernelMetric : "") << c.name;
+  }
+  EXPECT_EQ(texts(runs, "memory_model"), (std::vector<std::string>{"shared", "shared"}));
+  EXPECT_TRUE(std::isnan(reals(runs, "switch_interval_s")[0]));
+  EXPECT_EQ(reals(runs, "switch_interval_s")[1], 0.002);
+  EXPECT_EQ(texts(runs, "gil_release"), (std::vector<std::string>{"", "compute"}));
+  EXPECT_EQ(texts(runs, "gil_policy"), (std::vector<std::string>{"", "fifo"}));
+  // The attribute itself, as other readers see it.
+  h5::File f = h5::File::open(file, false);
+  const h5::Group g = f.root().group("runs");
+  const auto role = h5::attribute(g.dataset("ep_hits").handle(), kRoleAttribute);
+  ASSERT_TRUE(role.has_value());
+  EXPECT_EQ(h5::scalar_text(*role), "kernel_metric");
+  EXPECT_FALSE(h5::has_attribute(g.dataset("wall_s_median").handle(), kRoleAttribute));
 }
 
 // ---------------------------------------------------------------- other readers
