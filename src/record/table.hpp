@@ -50,6 +50,13 @@ class Table {
       if (c.name == name) return &c;
     return nullptr;
   }
+
+  // Typed cell readers, for code that reports rows: the value of `column` at `row`, or the
+  // missing value ("", kMissingInt, NaN) when the column is absent, of another kind, or has no
+  // such row. number() reads int64 and float64 columns (ints converted).
+  std::string text(const std::string& column, std::size_t row) const;
+  Int integer(const std::string& column, std::size_t row) const;
+  double number(const std::string& column, std::size_t row) const;
 };
 
 // Appends values to a table row by row while declaring each column once. Usage:
