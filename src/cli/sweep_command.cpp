@@ -256,9 +256,7 @@ int execute(SweepOptions& o) {
     if (o.plan == "-") {
       sweep::read_plan(s, std::cin, "<stdin>", cpus);
     } else {
-      std::ifstream in(o.plan);
-      if (!in) throw UsageError("cannot read plan " + o.plan);
-      sweep::read_plan(s, in, o.plan, cpus);
+      sweep::read_plan_file(s, o.plan, cpus);
     }
   }
   for (const auto& [key, opt] : o.options)  // options given on the command line win over the plan

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -227,8 +228,20 @@ void remove_stale_files(const Target& t) {
   ::closedir(dir);
 }
 
+TempFile::TempFile(std::string path) : path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kTempFileMode);
+  if (fd_ < 0) throw RuntimeFailure("cannot create " + path_ + ": " + error_text(errno));
+}
+
 TempFile::~TempFile() {
+  if (fd_ >= 0) ::close(fd_);
   if (!committed_) ::unlink(path_.c_str());
+}
+
+int TempFile::close() {
+  const int rc = ::close(fd_);
+  fd_ = -1;
+  return rc;
 }
 
 Fd::~Fd() {
@@ -241,56 +254,66 @@ int Fd::close() {
   return rc;
 }
 
-// Copies `from` to a new file `to` with the same permission bits (and owner, where allowed).
-void copy_file(const std::string& from, const std::string& to) {
-  Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) throw RuntimeFailure("cannot read " + from + ": " + error_text(errno));
+std::vector<unsigned char> read_file(const std::string& path, const std::string& shown) {
+  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
-  if (::fstat(in.get(), &st) != 0) throw RuntimeFailure("cannot stat " + from + ": " + error_text(errno));
-  Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (out.get() < 0) throw RuntimeFailure("cannot create " + to + ": " + error_text(errno));
-  // Ownership first: fchown may clear set-id bits, fchmod then sets the final mode.
-  if (::fchown(out.get(), st.st_uid, st.st_gid) != 0) { /* not permitted for other users' files; keep ours */ }
-  if (::fchmod(out.get(), st.st_mode & 07777) != 0)
-    throw RuntimeFailure("cannot set permissions of " + to + ": " + error_text(errno));
-  off_t remaining = st.st_size;
-  bool kernel_copy = true;
-  std::vector<char> buffer;
-  while (remaining > 0) {
-    ssize_t n = -1;
-    if (kernel_copy) {
-      n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<std::size_t>(remaining), 0);
-      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-        kernel_copy = false;
-        continue;
-      }
-    } else {
-      buffer.resize(1 << 20);
-      n = ::read(in.get(), buffer.data(), std::min<std::size_t>(buffer.size(), static_cast<std::size_t>(remaining)));
-      for (ssize_t done = 0; n > 0 && done < n;) {
-        const ssize_t w = ::write(out.get(), buffer.data() + done, static_cast<std::size_t>(n - done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) throw RuntimeFailure("cannot write " + to + ": " + error_text(errno));
-        done += w;
-      }
-    }
+  if (in.get() < 0 || ::fstat(in.get(), &st) != 0) throw RuntimeFailure("cannot read " + shown + ": " + error_text(errno));
+  if (!S_ISREG(st.st_mode)) throw UsageError(shown + " is not a regular file");
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(in.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw RuntimeFailure("cannot copy " + from + " to " + to + ": " + error_text(errno));
-    if (n == 0) throw RuntimeFailure("cannot copy " + from + ": it shrank while being copied");
-    remaining -= n;
+    if (n < 0) throw RuntimeFailure("cannot read " + shown + ": " + error_text(errno));
+    if (n == 0) throw RuntimeFailure("cannot read " + shown + ": it shrank while being read");
+    done += static_cast<std::size_t>(n);
   }
-  if (out.close() != 0) throw RuntimeFailure("cannot write " + to + ": " + error_text(errno));
+  return bytes;
 }
 
-void finish_temp(const std::string& path, mode_t mode) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  struct stat st {};
-  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0)
-    throw RuntimeFailure("cannot open " + path + " to sync it: " + error_text(errno));
-  if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) throw RuntimeFailure(path + " was replaced while being written");
-  if ((st.st_mode & 07777) != mode && ::fchmod(fd.get(), mode) != 0)
-    throw RuntimeFailure("cannot set the mode of " + path + ": " + error_text(errno));
-  if (::fsync(fd.get()) != 0) throw RuntimeFailure("cannot sync " + path + " to disk: " + error_text(errno));
+namespace {
+std::string human_bytes(double bytes) {
+  char text[32];
+  if (bytes < 10 * 1024.0 * 1024.0) std::snprintf(text, sizeof text, "%.0f KiB", bytes / 1024.0);
+  else std::snprintf(text, sizeof text, "%.1f MiB", bytes / (1024.0 * 1024.0));
+  return text;
+}
+
+[[noreturn]] void no_space(const std::string& shown, const std::string& dir, std::size_t needed, int fd) {
+  struct statvfs vfs {};
+  const bool known = ::fstatvfs(fd, &vfs) == 0;
+  throw RuntimeFailure("no space to write " + shown + ": " + human_bytes(static_cast<double>(needed)) +
+                       " of free space needed in " + dir +
+                       (known ? ", " + human_bytes(static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize)) + " free"
+                              : std::string()) +
+                       "; the file is unchanged");
+}
+}  // namespace
+
+void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t mode, const Owner* owner,
+                const std::string& shown, const std::string& dir) {
+  const int fd = temp.fd();
+  const std::string& path = temp.path();
+  // Known too small before anything is written (blocks for metadata aside).
+  struct statvfs vfs {};
+  if (::fstatvfs(fd, &vfs) == 0 &&
+      static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize) < static_cast<double>(bytes.size()))
+    no_space(shown, dir, bytes.size(), fd);
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == ENOSPC || errno == EDQUOT)) no_space(shown, dir, bytes.size(), fd);
+    if (n < 0) throw RuntimeFailure("cannot write " + path + ": " + error_text(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  // Ownership first: fchown may clear set-id bits, fchmod then sets the final mode.
+  if (owner && ::fchown(fd, owner->uid, owner->gid) != 0) { /* not permitted for other users' files; keep ours */ }
+  if (::fchmod(fd, mode) != 0) throw RuntimeFailure("cannot set the mode of " + path + ": " + error_text(errno));
+  if (::fsync(fd) != 0) {
+    if (errno == ENOSPC || errno == EDQUOT) no_space(shown, dir, bytes.size(), fd);
+    throw RuntimeFailure("cannot sync " + path + " to disk: " + error_text(errno));
+  }
+  if (temp.close() != 0) throw RuntimeFailure("cannot write " + path + ": " + error_text(errno));
 }
 
 void fsync_path(const std::string& path, bool directory) {

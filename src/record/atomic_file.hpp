@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace corescope::record::detail {
 
@@ -75,18 +76,22 @@ class WriterLock {
 // Removes temp and probe files of writers that died. Call with the writer lock held.
 void remove_stale_files(const Target& t);
 
-// The temp copy of an append: removed on every path except a completed rename.
+// The temp file of an append, created (O_EXCL, O_NOFOLLOW, mode 0600) by the constructor and
+// removed on every path except a completed rename.
 class TempFile {
  public:
-  explicit TempFile(std::string path) : path_(std::move(path)) {}
+  explicit TempFile(std::string path);
   ~TempFile();
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
   const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+  int close();  // the result of close(2)
   void commit() { committed_ = true; }
 
  private:
   std::string path_;
+  int fd_ = -1;
   bool committed_ = false;
 };
 
@@ -104,11 +109,19 @@ class Fd {
   int fd_;
 };
 
-// Copies `from` to a new file `to` with the same permission bits (and owner, where allowed).
-void copy_file(const std::string& from, const std::string& to);
-// The last step before the rename: the temp file (opened without following links, and still
-// our own regular file) gets `mode` and is fsynced.
-void finish_temp(const std::string& path, mode_t mode);
+// The whole file (an append works on it in memory).
+std::vector<unsigned char> read_file(const std::string& path, const std::string& shown);
+
+struct Owner {
+  uid_t uid;
+  gid_t gid;
+};
+// Writes `bytes` into the temp file, gives it `owner` where permitted and `mode`, fsyncs and
+// closes it. When the file system cannot take it (checked before writing, and
+// ENOSPC/EDQUOT while writing) RuntimeFailure, one line: "no space to write SHOWN: X KiB of free
+// space needed in DIR, Y KiB free; the file is unchanged".
+void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t mode, const Owner* owner,
+                const std::string& shown, const std::string& dir);
 // fsync of a file or a directory; RuntimeFailure on failure (a directory that cannot be synced
 // is accepted).
 void fsync_path(const std::string& path, bool directory);

@@ -4,10 +4,14 @@
 #include "record/file_rows.hpp"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
 #include <cerrno>
 #include <limits>
 #include <type_traits>
@@ -23,26 +27,10 @@ std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 // ---------------------------------------------------------------- validation
 
-Int validate_existing(const std::string& shown, const std::string& file) {
-  {
-    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) throw UsageError("cannot read " + shown + ": " + error_text(errno));
-  }
-  h5::QuietErrors quiet;
-  bool hdf5 = false;
-  try {
-    hdf5 = h5::is_hdf5_file(file);
-  } catch (const h5::Error&) {
-    hdf5 = false;
-  }
-  if (!hdf5) throw UsageError(shown + " is not an HDF5 file");
-  std::optional<h5::File> f;
-  try {
-    f.emplace(h5::File::open(file, false));
-  } catch (const h5::Error& e) {
-    throw UsageError(shown + " is an HDF5 file that cannot be opened (" + e.what() + ")");
-  }
-  const h5::Group root = f->root();
+namespace {
+
+// The schema checks: UsageError for what is not a corescope file this version reads.
+Int check_schema(const std::string& shown, const h5::Group& root) {
   const auto schema = h5::attribute(root.handle(), "schema");
   if (!schema) throw UsageError(shown + " is an HDF5 file but not a corescope results file (no schema attribute)");
   const auto* name = std::get_if<std::string>(&*schema);
@@ -57,6 +45,187 @@ Int validate_existing(const std::string& shown, const std::string& file) {
                      std::to_string(kSchemaVersion));
   if (*number < 1) throw UsageError(shown + " has schema_version " + std::to_string(*number) + ", which is not valid");
   return *number;
+}
+
+// The kinds of the columns corescope itself writes to /runs and /samples (from the row builder).
+const std::map<std::string, std::map<std::string, h5::Kind>>& written_kinds() {
+  static const auto kinds = [] {
+    RunResult r;
+    r.samples.emplace_back();
+    std::map<std::string, std::map<std::string, h5::Kind>> out;
+    for (const auto& g : result_rows(r, ""))
+      for (const auto& c : g.rows.columns) out[g.group][c.name] = kind_of(c.values);
+    return out;
+  }();
+  return kinds;
+}
+
+// Reads every object a reader or an append will touch and checks that they fit together;
+// RuntimeFailure (or h5::Error) naming the first thing that does not.
+void check_structure(const h5::Group& root, const std::string& shown) {
+  const auto& kinds = written_kinds();
+  std::map<std::string, std::size_t> rows;
+  std::map<std::string, Table> tables;
+  for (const auto& name : root.children()) {
+    if (name == kTablesGroup) continue;
+    if (!root.has_group(name)) throw RuntimeFailure("/" + name + " is not a group");
+    const h5::Group g = root.group(name);
+    const auto dimension = dimension_of(g);
+    if (!dimension && !g.children().empty()) throw RuntimeFailure("/" + name + " has no dimension scale");
+    rows[name] = dimension ? g.dataset(*dimension).size() : 0;
+    Table t = read_columns(g, shown);
+    if (!t.columns.empty() && t.rows() != rows[name])
+      throw RuntimeFailure("the columns of /" + name + " have " + std::to_string(t.rows()) + " rows, its scale " +
+                           std::to_string(rows[name]));
+    if (const auto known = kinds.find(name); known != kinds.end())
+      for (const auto& c : t.columns)
+        if (const auto k = known->second.find(c.name); k != known->second.end() && k->second != kind_of(c.values))
+          throw RuntimeFailure("/" + name + "/" + c.name + " holds " + h5::kind_name(kind_of(c.values)) + ", not " +
+                               h5::kind_name(k->second));
+    tables[name] = std::move(t);
+  }
+  if (rows.count("runs") && rows["runs"] > 0 && !tables["runs"].find("run_id"))
+    throw RuntimeFailure("/runs has no run_id column");
+  for (const auto& [name, t] : tables) {
+    const Column* link = t.find("run");
+    if (!link || name == "runs") continue;
+    const auto* values = std::get_if<std::vector<Int>>(&link->values);
+    if (!values) throw RuntimeFailure("/" + name + "/run is not an int64 column");
+    for (const Int v : *values)
+      if (v >= static_cast<Int>(rows["runs"]))
+        throw RuntimeFailure("/" + name + "/run = " + std::to_string(v) + " points past the " +
+                             std::to_string(rows["runs"]) + " rows of /runs");
+  }
+  if (!root.has(kTablesGroup)) return;
+  if (!root.has_group(kTablesGroup)) throw RuntimeFailure("/tables is not a group");
+  const h5::Group compound = root.group(kTablesGroup);
+  for (const auto& name : compound.children()) {
+    if (!compound.has_dataset(name)) throw RuntimeFailure("/tables/" + name + " is not a dataset");
+    const h5::Dataset records = compound.dataset(name);
+    const auto fields = records.fields();
+    const auto values = records.read_records();
+    const auto t = tables.find(name);
+    if (t == tables.end()) throw RuntimeFailure("/tables/" + name + " has no group /" + name);
+    if (records.size() != rows[name])
+      throw RuntimeFailure("/tables/" + name + " has " + std::to_string(records.size()) + " rows, /" + name + " " +
+                           std::to_string(rows[name]));
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      const Column* c = t->second.find(fields[i].name);
+      if (!c || kind_of(c->values) != fields[i].kind || values[i].index() != c->values.index())
+        throw RuntimeFailure("/tables/" + name + " field " + fields[i].name + " does not match /" + name);
+    }
+  }
+}
+
+// The whole check, run in a child process (below): HDF5 1.10 can crash on a damaged file,
+// and a library left with a half-closed file cannot be shut down cleanly either.
+Int check_file(const std::string& shown, const std::string& file) {
+  h5::QuietErrors quiet;
+  bool hdf5 = false;
+  try {
+    hdf5 = h5::is_hdf5_file(file);
+  } catch (const h5::Error&) {
+    hdf5 = false;
+  }
+  if (!hdf5) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && st.st_size >= 8) {
+      // A truncated or overwritten corescope file still starts with the signature.
+      char head[8] = {};
+      Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+      if (fd.get() >= 0 && ::read(fd.get(), head, sizeof head) == 8 && std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0)
+        throw UsageError(shown + " is damaged: it starts as an HDF5 file but HDF5 cannot find its superblock");
+    }
+    throw UsageError(shown + " is not an HDF5 file");
+  }
+  try {
+    const h5::File f = h5::File::open(file, false);
+    const h5::Group root = f.root();
+    const Int version = check_schema(shown, root);
+    check_structure(root, shown);
+    return version;
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw UsageError(damaged_text(shown, e));
+  }
+}
+
+}  // namespace
+
+std::string damaged_text(const std::string& shown, const std::exception& e) {
+  std::string what = e.what();
+  if (what.size() > 300) what = what.substr(0, 300) + "...";
+  return shown + " is damaged: " + what;
+}
+
+Int validate_existing(const std::string& shown, const std::string& file) {
+  {
+    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) throw UsageError("cannot read " + shown + ": " + error_text(errno));
+  }
+  // A file checked before by this process and not changed since (same inode, size and time) is
+  // not checked again: `summary` reads several groups, an append checks before and under the lock.
+  struct stat st {};
+  static std::map<std::string, std::pair<std::string, Int>> checked;  // path -> (identity, version)
+  const bool known = ::stat(file.c_str(), &st) == 0;
+  const std::string identity = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+                               std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+                               std::to_string(st.st_mtim.tv_nsec);
+  if (const auto it = checked.find(file); known && it != checked.end() && it->second.first == identity)
+    return it->second.second;
+  written_kinds();  // computed once in this process, not in every child
+  int channel[2];
+  if (::pipe2(channel, O_CLOEXEC) != 0) throw RuntimeFailure("cannot create a pipe: " + error_text(errno));
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    ::close(channel[0]);
+    ::close(channel[1]);
+    throw RuntimeFailure("cannot fork to check " + shown + ": " + error_text(errno));
+  }
+  if (child == 0) {
+    ::close(channel[0]);
+    // A library that aborts on the damage prints its own message; the parent says it once.
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) ::dup2(null, STDERR_FILENO);
+    std::string answer;
+    int code = 0;
+    try {
+      answer = std::to_string(check_file(shown, file));
+    } catch (const UsageError& e) {
+      answer = e.what();
+      code = 2;
+    } catch (const std::exception& e) {
+      answer = damaged_text(shown, e);
+      code = 2;
+    }
+    for (std::size_t done = 0; done < answer.size();) {
+      const ssize_t n = ::write(channel[1], answer.data() + done, answer.size() - done);
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    ::_exit(code);  // no atexit handlers: the parent's HDF5, stdio and runtimes are not the child's
+  }
+  ::close(channel[1]);
+  std::string answer;
+  char buf[512];
+  for (ssize_t n; (n = ::read(channel[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    answer.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(channel[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status))
+    throw UsageError(shown + " is damaged: reading it crashed HDF5 (signal " + std::to_string(WTERMSIG(status)) + ")");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || answer.empty())
+    throw UsageError(answer.empty() ? shown + " is damaged: it could not be checked" : answer);
+  const Int version = std::stoll(answer);
+  if (known) checked[file] = {identity, version};
+  return version;
 }
 
 ResultsFile require_results_file(const std::string& path) {

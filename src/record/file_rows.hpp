@@ -18,8 +18,13 @@ bool valid_name(const std::string& name);  // usable as a group, dimension or co
 
 // Checks an existing file read-only and returns its schema_version; `shown` is the path as the
 // user gave it, for messages. UsageError (one line) for anything that is not a results file
-// this corescope reads.
+// this corescope reads, "SHOWN is damaged: ..." for one whose structure is broken: every group,
+// column, attribute and compound copy is read and checked against the others (lengths, kinds,
+// links into /runs, the kinds corescope writes) in a child process, so that neither a crash of
+// HDF5 on a damaged file nor a file HDF5 cannot close reaches this process.
 Int validate_existing(const std::string& shown, const std::string& file);
+// "SHOWN is damaged: " + what went wrong (shortened), for failures reading a validated file.
+std::string damaged_text(const std::string& shown, const std::exception& e);
 
 struct ResultsFile {
   std::string shown;  // as the user gave it

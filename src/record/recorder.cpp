@@ -321,6 +321,8 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
   const uid_t owner = ::stat(t.file.c_str(), &st) == 0 ? st.st_uid : ::geteuid();
   WriterLock lock(t, owner);
   remove_stale_files(t);
+  // Created first: its name is ours for the whole append.
+  TempFile temp(side_path(t, ".tmp." + std::to_string(::getpid())));
 
   const bool exists = ::stat(t.file.c_str(), &st) == 0;
   Int version = kSchemaVersion;
@@ -333,19 +335,20 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
   }
 
   const mode_t mode = exists ? st.st_mode & 07777 : kResultsFileMode;
-  TempFile temp(side_path(t, ".tmp." + std::to_string(::getpid())));
-  if (exists) copy_file(t.file, temp.path());
+  const Owner owner_of_file{st.st_uid, st.st_gid};
+  // The append is made in memory (HDF5 writes no file), then written out by us: a full disk or
+  // any write error is one clean failure, never HDF5 failing half-way through a flush.
+  std::vector<unsigned char> image;
   {
     h5::QuietErrors quiet;
-    h5::File file = exists ? h5::File::open(temp.path(), true) : h5::File::create(temp.path());
+    h5::File file = exists ? h5::File::open_image(path, read_file(t.file, path)) : h5::File::create_in_memory(path);
     if (!exists) write_root_attributes(file, provenance);
     if (version < kSchemaVersion) upgrade(file, version);
     write_groups(file.root(), groups);
-    // An unflushed HDF5 file is unreadable; flush, then close so every byte is in the file.
-    file.flush();
+    image = file.image();
     file.close();
   }
-  finish_temp(temp.path(), mode);
+  write_temp(temp, image, mode, exists ? &owner_of_file : nullptr, path, t.dir);
   if (::rename(temp.path().c_str(), t.file.c_str()) != 0)
     throw RuntimeFailure("cannot replace " + path + " with " + temp.path() + ": " + error_text(errno));
   temp.commit();
@@ -353,42 +356,65 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
   fsync_path(t.dir, true);
 }
 
+namespace {
+// Runs a reader on a validated file: a failure HDF5 reports there still means a damaged file
+// (one line, exit 2), not an internal error.
+template <typename F>
+auto reading(const std::string& path, F&& read) {
+  try {
+    return read();
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw UsageError(damaged_text(path, e));
+  }
+}
+}  // namespace
+
 Table read_group(const std::string& path, const std::string& group) {
   const std::string file = require_results_file(path).file;
   if (group == kTablesGroup) throw UsageError("/tables holds the compound copies, not a group of rows");
   if (!valid_name(group)) throw UsageError(in_quotes(group) + " is not a group name");
-  h5::QuietErrors quiet;
-  const h5::File f = h5::File::open(file, false);
-  const h5::Group root = f.root();
-  if (!root.has_group(group)) return {};
-  return read_rows(root, group, path);
+  return reading(path, [&]() -> Table {
+    h5::QuietErrors quiet;
+    const h5::File f = h5::File::open(file, false);
+    const h5::Group root = f.root();
+    if (!root.has_group(group)) return {};
+    return read_rows(root, group, path);
+  });
 }
 
 Table read_compound(const std::string& path, const std::string& group) {
   const std::string file = require_results_file(path).file;
   if (!valid_name(group)) throw UsageError(in_quotes(group) + " is not a group name");
-  h5::QuietErrors quiet;
-  const h5::File f = h5::File::open(file, false);
-  const h5::Group root = f.root();
-  if (!root.has_group(kTablesGroup)) return {};
-  const h5::Group tables = root.group(kTablesGroup);
-  if (!tables.has_dataset(group)) return {};
-  const h5::Dataset records = tables.dataset(group);
-  const auto fields = records.fields();
-  auto values = records.read_records();
-  Table t;
-  for (std::size_t i = 0; i < fields.size(); ++i) t.columns.push_back(Column{fields[i].name, "", "", std::move(values[i])});
-  return t;
+  return reading(path, [&]() -> Table {
+    h5::QuietErrors quiet;
+    const h5::File f = h5::File::open(file, false);
+    const h5::Group root = f.root();
+    if (!root.has_group(kTablesGroup)) return {};
+    const h5::Group tables = root.group(kTablesGroup);
+    if (!tables.has_dataset(group)) return {};
+    const h5::Dataset records = tables.dataset(group);
+    const auto fields = records.fields();
+    auto values = records.read_records();
+    Table t;
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      t.columns.push_back(Column{fields[i].name, "", "", std::move(values[i])});
+    return t;
+  });
 }
 
 std::vector<std::pair<std::string, std::string>> read_attributes(const std::string& path) {
   const std::string file = require_results_file(path).file;
-  h5::QuietErrors quiet;
-  const h5::File f = h5::File::open(file, false);
-  const h5::Group root = f.root();
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& name : h5::attribute_names(root.handle()))
-    if (const auto value = h5::attribute(root.handle(), name)) out.emplace_back(name, h5::scalar_text(*value));
-  return out;
+  return reading(path, [&] {
+    h5::QuietErrors quiet;
+    const h5::File f = h5::File::open(file, false);
+    const h5::Group root = f.root();
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& name : h5::attribute_names(root.handle()))
+      if (const auto value = h5::attribute(root.handle(), name)) out.emplace_back(name, h5::scalar_text(*value));
+    return out;
+  });
 }
+
 }  // namespace corescope::record

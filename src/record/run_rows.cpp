@@ -85,7 +85,9 @@ std::string new_run_id() {
   return buf;
 }
 
-std::vector<record::GroupRows> result_rows(const RunResult& r) {
+std::vector<record::GroupRows> result_rows(const RunResult& r) { return result_rows(r, machine().host); }
+
+std::vector<record::GroupRows> result_rows(const RunResult& r, const std::string& host) {
   using record::TableBuilder;
   const Headline h = headline(r);
   const RunSpec& s = r.spec;
@@ -129,7 +131,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r) {
   b.i64("runtime_footprint_pss_bytes", fp.base_pss, "B", "sum of PSS over the team's processes before the kernel's setup");
   b.i64("thread_stacks_bytes", fp.stacks, "B", "resident bytes of all workers' thread stacks (last repetition)");
   b.str("started", r.started, "start time, ISO 8601 UTC");
-  b.str("host", machine().host, "host name of the writing process");
+  b.str("host", host, "host name of the writing process");
   b.str("launcher", r.launcher, "mpirun, mpiexec, srun or none");
   b.str("slurm_job_id", r.slurm_job_id, "SLURM_JOB_ID, if any");
   b.str("mpi_thread_level", r.mpi_thread_level, "thread level MPI provided (mpi, hybrid)");

@@ -23,6 +23,8 @@ std::string new_run_id();
 
 // The /runs row and /samples rows of one run, ready for record::append.
 std::vector<record::GroupRows> result_rows(const RunResult& r);
+// The same with `host` given (the column layout without probing the machine).
+std::vector<record::GroupRows> result_rows(const RunResult& r, const std::string& host);
 
 // Root attributes for a new results file.
 record::Provenance file_provenance();
