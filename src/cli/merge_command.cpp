@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cli/commands.hpp"
+#include "cli/lock_option.hpp"
 #include "core/errors.hpp"
 #include "record/recorder.hpp"
 
@@ -13,7 +14,8 @@ namespace corescope::cli {
 namespace {
 
 std::size_t run_count(const std::string& path) {
-  if (!std::filesystem::exists(path)) return 0;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return 0;
   return record::read_group(path, "runs").rows();
 }
 
@@ -30,9 +32,13 @@ void add_merge(CLI::App& app, int& exit_code) {
   sub->add_option("-o,--out", o->out, "the merged file (created, or added to)")->required();
   sub->add_option("inputs", o->inputs, "results files to merge")->required();
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
+  add_lock_timeout_option(sub);
   sub->callback([o, &exit_code] {
-    for (const auto& in : o->inputs)
-      if (!std::filesystem::exists(in)) throw UsageError("no such file: " + in);
+    record::check_output(o->out);  // before anything is read: a bad --out is one line, exit 2
+    for (const auto& in : o->inputs) {
+      std::error_code ec;
+      if (!std::filesystem::exists(in, ec)) throw UsageError("no such file: " + in);
+    }
     const std::size_t before = run_count(o->out);
     std::size_t offered = 0;
     for (const auto& in : o->inputs) offered += run_count(in);

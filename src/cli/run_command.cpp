@@ -11,7 +11,7 @@
 #include "core/machine.hpp"
 #include "core/mode.hpp"
 #include "core/platform.hpp"
-#include "core/results.hpp"
+#include "record/run_rows.hpp"
 #include "core/text.hpp"
 #include "record/recorder.hpp"
 #include "sweep/launch.hpp"

@@ -13,23 +13,6 @@ namespace corescope::cli {
 namespace {
 using record::Table;
 
-const std::vector<std::string>& texts(const Table& t, const std::string& name) {
-  static const std::vector<std::string> none;
-  const auto* c = t.find(name);
-  return c ? std::get<std::vector<std::string>>(c->values) : none;
-}
-std::string text_at(const Table& t, const std::string& name, std::size_t i) {
-  const auto& v = texts(t, name);
-  return i < v.size() ? v[i] : "";
-}
-double number_at(const Table& t, const std::string& name, std::size_t i) {
-  const auto* c = t.find(name);
-  if (!c) return NAN;
-  if (auto* d = std::get_if<std::vector<double>>(&c->values)) return i < d->size() ? (*d)[i] : NAN;
-  if (auto* n = std::get_if<std::vector<record::Int>>(&c->values)) return i < n->size() ? double((*n)[i]) : NAN;
-  return NAN;
-}
-
 std::string fixed(double v, int digits) {
   if (!std::isfinite(v)) return "-";
   char buf[64];
@@ -41,7 +24,7 @@ std::string fixed(double v, int digits) {
 void print_gil_table(const std::string& path, const Table& runs) {
   std::vector<std::size_t> gil_runs;
   for (std::size_t i = 0; i < runs.rows(); ++i)
-    if (text_at(runs, "mode", i) == "gil") gil_runs.push_back(i);
+    if (runs.text("mode", i) == "gil") gil_runs.push_back(i);
   if (gil_runs.empty()) return;
   const Table samples = record::read_group(path, "samples");
   struct Sums {
@@ -49,16 +32,16 @@ void print_gil_table(const std::string& path, const Table& runs) {
   };
   std::vector<Sums> sums(runs.rows());
   for (std::size_t s = 0; s < samples.rows(); ++s) {
-    const double run = number_at(samples, "run", s);
+    const double run = samples.number("run", s);
     if (!(run >= 0 && run < static_cast<double>(runs.rows()))) continue;
     Sums& x = sums[static_cast<std::size_t>(run)];
     x.n += 1;
-    x.wall += number_at(samples, "wall_s", s);
-    x.wait += number_at(samples, "gil_wait_s", s);
-    x.acquires += number_at(samples, "gil_acquires", s);
-    x.forced += number_at(samples, "gil_forced_switches", s);
-    x.voluntary += number_at(samples, "gil_voluntary_releases", s);  // NaN in files from before the column
-    x.requests += number_at(samples, "gil_drop_requests", s);
+    x.wall += samples.number("wall_s", s);
+    x.wait += samples.number("gil_wait_s", s);
+    x.acquires += samples.number("gil_acquires", s);
+    x.forced += samples.number("gil_forced_switches", s);
+    x.voluntary += samples.number("gil_voluntary_releases", s);  // NaN in files from before the column
+    x.requests += samples.number("gil_drop_requests", s);
   }
   std::printf("\nGIL (gil runs; per worker and repetition):\n");
   TextTable t({"#", "kernel", "workers", "interval", "release", "policy", "gil wait", "wait share", "acquires",
@@ -66,10 +49,10 @@ void print_gil_table(const std::string& path, const Table& runs) {
   for (std::size_t i : gil_runs) {
     const Sums& x = sums[i];
     const double n = x.n > 0 ? x.n : NAN;
-    t.add({std::to_string(i), text_at(runs, "kernel", i),
-           std::to_string(static_cast<long long>(number_at(runs, "workers", i))),
-           human_seconds(number_at(runs, "switch_interval_s", i)), text_at(runs, "gil_release", i),
-           text_at(runs, "gil_policy", i), human_seconds(x.wait / n),
+    t.add({std::to_string(i), runs.text("kernel", i),
+           std::to_string(static_cast<long long>(runs.number("workers", i))),
+           human_seconds(runs.number("switch_interval_s", i)), runs.text("gil_release", i),
+           runs.text("gil_policy", i), human_seconds(x.wait / n),
            x.wall > 0 ? fixed(100.0 * x.wait / x.wall, 1) + "%" : "-", fixed(x.acquires / n, 1),
            fixed(x.forced / n, 1), fixed(x.voluntary / n, 1), fixed(x.requests / n, 1)});
   }
@@ -80,19 +63,19 @@ void print_gil_table(const std::string& path, const Table& runs) {
 void print_convoy_table(const Table& runs) {
   std::vector<std::size_t> rows;
   for (std::size_t i = 0; i < runs.rows(); ++i)
-    if (text_at(runs, "kernel", i) == "convoy") rows.push_back(i);
+    if (runs.text("kernel", i) == "convoy") rows.push_back(i);
   if (rows.empty()) return;
   std::printf("\nconvoy (worker 0 = I/O thread, workers 1..K compute):\n");
   TextTable t({"#", "mode", "K", "interval", "io ops/s", "io median", "io p99", "reacquire median", "cpu steps/s"});
   for (std::size_t i : rows) {
-    const bool gil = text_at(runs, "mode", i) == "gil";
-    t.add({std::to_string(i), text_at(runs, "mode", i),
-           std::to_string(static_cast<long long>(number_at(runs, "workers", i)) - 1),
-           gil ? human_seconds(number_at(runs, "switch_interval_s", i)) : "-",
-           fixed(number_at(runs, "io_ops_per_s", i), 0), human_seconds(number_at(runs, "io_latency_median_s", i)),
-           human_seconds(number_at(runs, "io_latency_p99_s", i)),
-           human_seconds(number_at(runs, "io_reacquire_median_s", i)),
-           fixed(number_at(runs, "cpu_steps_per_s", i) / 1e6, 1) + "M"});
+    const bool gil = runs.text("mode", i) == "gil";
+    t.add({std::to_string(i), runs.text("mode", i),
+           std::to_string(static_cast<long long>(runs.number("workers", i)) - 1),
+           gil ? human_seconds(runs.number("switch_interval_s", i)) : "-",
+           fixed(runs.number("io_ops_per_s", i), 0), human_seconds(runs.number("io_latency_median_s", i)),
+           human_seconds(runs.number("io_latency_p99_s", i)),
+           human_seconds(runs.number("io_reacquire_median_s", i)),
+           fixed(runs.number("cpu_steps_per_s", i) / 1e6, 1) + "M"});
   }
   t.print();
 }
@@ -107,13 +90,13 @@ int summarize(const std::string& path) {
   if (runs.rows() == 0) throw UsageError(path + " holds no runs");
   TextTable t({"#", "kernel", "mode", "workers", "size", "channel", "median", "rate", "verified", "status"});
   for (std::size_t i = 0; i < runs.rows(); ++i) {
-    const double verified = number_at(runs, "verified", i);
-    t.add({std::to_string(i), text_at(runs, "kernel", i), text_at(runs, "mode", i),
-           std::to_string(static_cast<long long>(number_at(runs, "workers", i))),
-           std::to_string(static_cast<long long>(number_at(runs, "size", i))), text_at(runs, "channel", i),
-           human_seconds(number_at(runs, "wall_s_median", i)),
-           format_rate(number_at(runs, "gbytes_per_s", i), number_at(runs, "gflops_per_s", i)),
-           verified > 0.5 ? "yes" : "NO", text_at(runs, "status", i)});
+    const double verified = runs.number("verified", i);
+    t.add({std::to_string(i), runs.text("kernel", i), runs.text("mode", i),
+           std::to_string(static_cast<long long>(runs.number("workers", i))),
+           std::to_string(static_cast<long long>(runs.number("size", i))), runs.text("channel", i),
+           human_seconds(runs.number("wall_s_median", i)),
+           format_rate(runs.number("gbytes_per_s", i), runs.number("gflops_per_s", i)),
+           verified > 0.5 ? "yes" : "NO", runs.text("status", i)});
   }
   t.print();
   print_gil_table(path, runs);

@@ -23,7 +23,7 @@
 #include "core/kernel.hpp"
 #include "core/machine.hpp"
 #include "core/platform.hpp"
-#include "core/results.hpp"
+#include "record/run_rows.hpp"
 #include "core/text.hpp"
 #include "record/recorder.hpp"
 #include "sweep/child.hpp"
@@ -154,9 +154,7 @@ sweep::Settings load_settings(const SweepOptions& o, int cpus) {
     if (o.plan == "-") {
       sweep::read_plan(s, std::cin, "<stdin>", cpus);
     } else {
-      std::ifstream in(o.plan);
-      if (!in) throw UsageError("cannot read plan " + o.plan);
-      sweep::read_plan(s, in, o.plan, cpus);
+      sweep::read_plan_file(s, o.plan, cpus);
     }
   }
   for (const auto& [key, opt] : o.options)

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/results.hpp"
+#include "record/run_rows.hpp"
 #include "core/text.hpp"
 
 namespace corescope::cli {

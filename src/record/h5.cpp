@@ -440,15 +440,57 @@ Handle file_access() {
 #endif
   return fapl;
 }
+
+// HDF5's core driver without a backing store: the file lives in memory and HDF5 writes nothing
+// to disk, so a full disk can only fail the caller's own write of image().
+Handle memory_access() {
+  Handle fapl = file_access();
+  check(H5Pset_fapl_core(fapl.id(), 1 << 20, false), "set the in-memory file driver");
+  return fapl;
+}
+
+Handle file_creation(const std::string& what) {
+  Handle fcpl = make(H5Pcreate(H5P_FILE_CREATE), what);
+  check(H5Pset_link_creation_order(fcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), what);
+  check(H5Pset_attr_creation_order(fcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), what);
+  return fcpl;
+}
 }  // namespace
 
 File File::create(const std::string& path) {
   const std::string what = "create HDF5 file " + path;
-  Handle fcpl = make(H5Pcreate(H5P_FILE_CREATE), what);
-  check(H5Pset_link_creation_order(fcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), what);
-  check(H5Pset_attr_creation_order(fcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), what);
+  Handle fcpl = file_creation(what);
   Handle fapl = file_access();
   return File(make(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.id(), fapl.id()), what), path);
+}
+
+File File::create_in_memory(const std::string& name) {
+  const std::string what = "create in-memory HDF5 file for " + name;
+  Handle fcpl = file_creation(what);
+  Handle fapl = memory_access();
+  const std::string memory_name = "memory:" + name;
+  return File(make(H5Fcreate(memory_name.c_str(), H5F_ACC_EXCL, fcpl.id(), fapl.id()), what), name);
+}
+
+File File::open_image(const std::string& name, const std::vector<unsigned char>& bytes) {
+  const std::string what = "open HDF5 file " + name;
+  if (bytes.empty()) throw Error(what + ": the file is empty", "");
+  Handle fapl = memory_access();
+  // HDF5 copies the image; writes go to its copy.
+  check(H5Pset_file_image(fapl.id(), const_cast<unsigned char*>(bytes.data()), bytes.size()), what);
+  // The driver must not find a file of that name on disk (it would open it): a name no file has.
+  const std::string memory_name = "memory:" + name;
+  return File(make(H5Fopen(memory_name.c_str(), H5F_ACC_RDWR, fapl.id()), what), name);
+}
+
+std::vector<unsigned char> File::image() const {
+  flush();
+  const std::string what = "take the image of " + path_;
+  const ssize_t size = H5Fget_file_image(handle_.id(), nullptr, 0);
+  check(size < 0 ? -1 : 0, what);
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
+  check(H5Fget_file_image(handle_.id(), bytes.data(), bytes.size()) == size ? 0 : -1, what);
+  return bytes;
 }
 
 File File::open(const std::string& path, bool writable) {

@@ -121,6 +121,12 @@ class File {
   // A new file (fails if it exists) that tracks creation order of root links and attributes.
   static File create(const std::string& path);
   static File open(const std::string& path, bool writable);
+  // In memory (HDF5's core driver, no backing store): HDF5 reads and writes no file; `name` is
+  // only for messages. open_image starts from the bytes of a file (read by the caller), and
+  // image() gives the bytes of the file as it is now (flushed), for the caller to write.
+  static File create_in_memory(const std::string& name);
+  static File open_image(const std::string& name, const std::vector<unsigned char>& bytes);
+  std::vector<unsigned char> image() const;
 
   const Handle& handle() const { return handle_; }
   Group root() const;

@@ -1,4 +1,4 @@
-// The HDF5 results file (schema "corescope", schema_version 1; see docs/results-format.md).
+// The HDF5 results file (schema "corescope", schema_version 2; see docs/results-format.md).
 //
 // A file only grows. Every append works on a copy next to the file and renames it over the
 // original once the copy is complete and synced, so a crash (even SIGKILL) at any moment leaves
@@ -12,7 +12,9 @@
 
 namespace corescope::record {
 
-inline constexpr int kSchemaVersion = 1;
+// 2: /runs has memory_model. Files of version 1 are read as version 2 (the column derived from
+// mode) and become version 2 on their next append.
+inline constexpr int kSchemaVersion = 2;
 inline constexpr const char* kSchemaName = "corescope";
 
 // Root attributes written when a file is created (schema, schema_version, created are added
@@ -34,16 +36,21 @@ struct GroupRows {
   std::string link_group;   // group that link_column points into
 };
 
+// How long an append waits for another writer of the same file before giving up (one line
+// naming the holder, RuntimeFailure); default 300 s. Set once per process (--lock-timeout).
+void set_lock_timeout(double seconds);
+
 // Checks before a run that `path` can receive results: an existing file must be a corescope
 // file with schema_version <= kSchemaVersion (it is left untouched); a new file must be
 // creatable in its directory. Throws UsageError with one clear line otherwise.
 void check_output(const std::string& path);
 
-// Appends the groups to `path` (created with `provenance` if it does not exist) atomically.
-// Throws UsageError for a foreign/newer file, RuntimeFailure for I/O errors.
+// Appends the groups to `path` (created with `provenance` if it does not exist) atomically. A
+// file of an older schema_version is upgraded in the same append (see run_rows.hpp). Throws UsageError for a foreign/newer file, RuntimeFailure for I/O errors.
 void append(const std::string& path, const Provenance& provenance, const std::vector<GroupRows>& groups);
 
-// Reads one group's columns back (all rows). Missing group -> empty table.
+// Reads one group's columns back (all rows), with the columns of the current schema that an
+// older file lacks derived from the others. Missing group -> empty table.
 // Throws UsageError if the file is missing or not a corescope file.
 Table read_group(const std::string& path, const std::string& group);
 
@@ -54,13 +61,13 @@ std::vector<std::pair<std::string, std::string>> read_attributes(const std::stri
 // Missing -> empty table. Used to check that both copies of a group agree.
 Table read_compound(const std::string& path, const std::string& group);
 
-// Appends the runs of `inputs` (corescope files of one schema_version) to `out`, created if it
+// Appends the runs of `inputs` (corescope files of any readable schema_version) to `out`, created if it
 // does not exist, in one atomic append. A run whose run_id is already in `out` or in an earlier
 // input is skipped, and so are the rows of other groups that point at it through their integer
 // `run` column; those columns are renumbered to the runs' new rows. Rows of groups without a
 // `run` column are skipped when an identical row is already in `out` or an earlier input. A new
 // `out` gets the root attributes all inputs share, plus `merged_from`.
-// Throws UsageError for a missing, foreign or newer input, or mixed schema versions.
+// Throws UsageError for a missing, foreign or newer input.
 void merge(const std::string& out, const std::vector<std::string>& inputs);
 
 }  // namespace corescope::record

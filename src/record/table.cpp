@@ -42,6 +42,31 @@ void set(Column& c, std::size_t row, T value) {
 
 }  // namespace
 
+namespace {
+template <typename T>
+const T* cell(const Table& t, const std::string& column, std::size_t row) {
+  const Column* c = t.find(column);
+  const auto* v = c ? std::get_if<std::vector<T>>(&c->values) : nullptr;
+  return v && row < v->size() ? &(*v)[row] : nullptr;
+}
+}  // namespace
+
+std::string Table::text(const std::string& column, std::size_t row) const {
+  const auto* v = cell<std::string>(*this, column, row);
+  return v ? *v : kMissingText;
+}
+
+Int Table::integer(const std::string& column, std::size_t row) const {
+  const auto* v = cell<Int>(*this, column, row);
+  return v ? *v : kMissingInt;
+}
+
+double Table::number(const std::string& column, std::size_t row) const {
+  if (const auto* d = cell<double>(*this, column, row)) return *d;
+  if (const auto* i = cell<Int>(*this, column, row)) return static_cast<double>(*i);
+  return missing<double>();
+}
+
 void TableBuilder::pad_all(std::size_t n) {
   for (auto& c : t_.columns) pad(c.values, n);
 }
@@ -81,6 +106,12 @@ void TableBuilder::f64(const std::string& name, double v, const std::string& uni
 
 void TableBuilder::str(const std::string& name, std::string v, const std::string& long_name) {
   set(column(name, "", long_name, std::vector<std::string>{}), row_, std::move(v));
+}
+
+void TableBuilder::role(const std::string& name, const std::string& role) {
+  Column* c = t_.find(name);
+  CS_CHECK(c != nullptr);  // a role for a column never set
+  c->role = role;
 }
 
 }  // namespace corescope::record

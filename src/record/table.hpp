@@ -13,11 +13,17 @@ namespace corescope::record {
 using Int = std::int64_t;
 using Values = std::variant<std::vector<Int>, std::vector<double>, std::vector<std::string>>;
 
+// What a column is for, beyond its name, for readers that discover columns: written as the
+// dataset attribute `corescope_role` when not empty (docs/results-format.md).
+inline constexpr const char* kRoleAttribute = "corescope_role";
+inline constexpr const char* kRoleKernelMetric = "kernel_metric";  // a kernel's own run-level metric
+
 struct Column {
   std::string name;
   std::string units;      // "" when the column has no unit
   std::string long_name;  // one-line description, written as the long_name attribute
   Values values;
+  std::string role = {};  // "" or a role such as kRoleKernelMetric
 
   std::size_t size() const {
     return std::visit([](const auto& v) { return v.size(); }, values);
@@ -44,6 +50,13 @@ class Table {
       if (c.name == name) return &c;
     return nullptr;
   }
+
+  // Typed cell readers, for code that reports rows: the value of `column` at `row`, or the
+  // missing value ("", kMissingInt, NaN) when the column is absent, of another kind, or has no
+  // such row. number() reads int64 and float64 columns (ints converted).
+  std::string text(const std::string& column, std::size_t row) const;
+  Int integer(const std::string& column, std::size_t row) const;
+  double number(const std::string& column, std::size_t row) const;
 };
 
 // Appends values to a table row by row while declaring each column once. Usage:
@@ -59,6 +72,8 @@ class TableBuilder {
   void i64(const std::string& name, Int v, const std::string& units = "", const std::string& long_name = "");
   void f64(const std::string& name, double v, const std::string& units = "", const std::string& long_name = "");
   void str(const std::string& name, std::string v, const std::string& long_name = "");
+  // Gives the column `name` (already set in some row) the role `role` (see Column::role).
+  void role(const std::string& name, const std::string& role);
 
  private:
   Column& column(const std::string& name, const std::string& units, const std::string& long_name, Values empty);

@@ -1,7 +1,13 @@
 // Sweep settings from options and plan files, and their expansion into cells.
 #include "sweep/plan.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <cctype>
 #include <cstdio>
 #include <map>
@@ -197,7 +203,16 @@ void apply(Settings& s, const std::string& key_in, const std::string& value_in, 
   }
 }
 
-void read_plan(Settings& s, std::istream& in, const std::string& name, int cpus) {
+void read_plan(Settings& s, std::istream& input, const std::string& name, int cpus) {
+  // Bounded: a plan is a few lines, and `--plan /dev/zero` or an endless pipe must not eat memory.
+  std::string text;
+  char buf[4096];
+  while (input.read(buf, sizeof buf) || input.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(input.gcount()));
+    if (text.size() > kMaxPlanBytes)
+      throw UsageError(name + " is not a plan: longer than " + std::to_string(kMaxPlanBytes / 1024) + " KiB");
+  }
+  std::istringstream in(text);
   std::map<std::string, int> seen;  // key -> line
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -349,6 +364,17 @@ Shard parse_shard(const std::string& text) {
   if (slash == std::string::npos || s.index >= s.count)
     throw UsageError("--shard: '" + text + "' must be I/N with 0 <= I < N (e.g. $SLURM_ARRAY_TASK_ID/4)");
   return s;
+}
+
+void read_plan_file(Settings& s, const std::string& path, int cpus) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw UsageError("cannot read plan " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw UsageError("plan " + path + " is not a regular file");
+  if (static_cast<std::uintmax_t>(st.st_size) > kMaxPlanBytes)
+    throw UsageError(path + " is not a plan: longer than " + std::to_string(kMaxPlanBytes / 1024) + " KiB");
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot read plan " + path);
+  read_plan(s, in, path, cpus);
 }
 
 }  // namespace corescope::sweep

@@ -42,6 +42,9 @@ void apply(Settings& s, const std::string& key, const std::string& value, const 
 // Reads a plan: lines `key = value`, `#` comments, blank lines. `name` labels errors
 // ("plan.txt:4: unknown key 'wrokers'; valid keys: ..."). Keys may appear once.
 void read_plan(Settings& s, std::istream& in, const std::string& name, int cpus);
+// A plan file: it must be a regular file of at most kMaxPlanBytes (UsageError otherwise).
+inline constexpr std::size_t kMaxPlanBytes = 1 << 20;
+void read_plan_file(Settings& s, const std::string& path, int cpus);
 
 // One `corescope run` of the sweep.
 struct Cell {

@@ -2,24 +2,29 @@
 #include "sweep/sweep_lock.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include "core/errors.hpp"
-#include "core/platform.hpp"
+#include "record/atomic_file.hpp"
 
 namespace corescope::sweep {
 
 namespace {
 
+// Beside the file the output really is (links followed), under the same name rules as the
+// writer lock (record::detail::side_path).
 std::string lock_path(const std::string& out) {
-  const std::filesystem::path p(out);
-  const std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
-  return dir + "/." + p.filename().string() + ".sweep";
+  return record::detail::side_path(record::detail::locate(out), ".sweep");
+}
+
+uid_t output_owner(const std::string& out) {
+  struct stat st {};
+  return ::stat(out.c_str(), &st) == 0 ? st.st_uid : ::geteuid();
 }
 
 std::string read_all(int fd) {
@@ -37,8 +42,8 @@ bool unsupported(int e) { return e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS |
 SweepLock::SweepLock(const std::string& out, const std::string& sweep_id) {
   const std::string path = lock_path(out);
   // O_CLOEXEC: a cell that inherited the descriptor would keep the lock alive after the sweep died.
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw UsageError("cannot create the sweep lock " + path + ": " + std::strerror(errno));
+  // O_NOFOLLOW and the checks of open_side_file: a planted link cannot redirect the lock.
+  fd_ = record::detail::open_side_file(path, true, record::detail::kLockFileMode, output_owner(out));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
     if (unsupported(e)) return;  // cannot lock here: run without the guard
@@ -51,7 +56,7 @@ SweepLock::SweepLock(const std::string& out, const std::string& sweep_id) {
                        "); wait for it, or use another --out");
     throw UsageError("cannot lock " + path + ": " + std::strerror(e));
   }
-  const std::string text = sweep_id + " pid " + std::to_string(platform::process_id()) + " on " + platform::hostname() + "\n";
+  const std::string text = sweep_id + " " + record::detail::holder_text() + "\n";
   if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
     throw RuntimeFailure("cannot write the sweep lock " + path + ": " + std::strerror(errno));
 }
@@ -61,8 +66,13 @@ SweepLock::~SweepLock() {
 }
 
 bool sweep_alive(const std::string& out, const std::string& sweep_id) {
-  const int fd = ::open(lock_path(out).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno != ENOENT;
+  int fd = -1;
+  try {
+    fd = record::detail::open_side_file(lock_path(out), false, record::detail::kLockFileMode, output_owner(out));
+  } catch (const std::exception&) {
+    return true;  // cannot tell
+  }
+  if (fd < 0) return false;  // no lock file: no sweep
   bool alive = true;
   if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
     alive = false;  // nobody holds it: the sweep has ended

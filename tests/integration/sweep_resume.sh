@@ -80,8 +80,8 @@ for i in range(len(runs["run_id"])):
     assert (run_of == i).sum() == int(runs["workers"][i]) * int(runs["reps"][i]), i
 PY
 cp "$out" "$WORK/v2.h5"
-"$PYTHON" -c "import h5py,sys; h5py.File(sys.argv[1],'r+').attrs['schema_version']=2" "$WORK/v2.h5"
-expect_usage_error "merge: another schema version" $cs merge -o "$WORK/m2.h5" "$out" "$WORK/v2.h5"
+"$PYTHON" -c "import h5py,sys; h5py.File(sys.argv[1],'r+').attrs['schema_version']=3" "$WORK/v2.h5"
+expect_usage_error "merge: a newer schema version" $cs merge -o "$WORK/m2.h5" "$out" "$WORK/v2.h5"
 
 # 5. SIGTERM in the middle of a long cell: clean stop, exit 143, nothing recorded, resumable.
 term=$WORK/term.h5

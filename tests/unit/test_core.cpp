@@ -14,7 +14,7 @@
 #include "core/kernel.hpp"
 #include "core/mode.hpp"
 #include "core/outcome_codec.hpp"
-#include "core/results.hpp"
+#include "record/run_rows.hpp"
 #include "core/text.hpp"
 
 namespace corescope {

@@ -19,7 +19,7 @@
 #include "core/kernel.hpp"
 #include "core/mode.hpp"
 #include "core/platform.hpp"
-#include "core/results.hpp"
+#include "record/run_rows.hpp"
 
 namespace corescope {
 namespace {

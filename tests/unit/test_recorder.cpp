@@ -3,6 +3,7 @@
 // writers, merge, and the compound /tables copy; plus a check with h5py/xarray/pandas/h5dump
 // where Debian's Python packages are installed.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -26,6 +28,8 @@
 #include "core/errors.hpp"
 #include "record/h5.hpp"
 #include "record/recorder.hpp"
+#include "record/run_rows.hpp"
+#include "sweep/sweep_lock.hpp"
 #include "record/table.hpp"
 
 namespace fs = std::filesystem;
@@ -206,6 +210,27 @@ TEST(TableBuilder, PadsGapsAndBackFillsNewColumns) {
   EXPECT_EQ(names(t), (std::vector<std::string>{"a", "x", "name"}));
 }
 
+TEST(Table, TypedCellReadersGiveMissingValuesForAbsentColumnsKindsAndRows) {
+  Table t;
+  TableBuilder b(t);
+  b.row();
+  b.str("mode", "gil");
+  b.i64("workers", 4);
+  b.f64("wall_s", 0.5);
+  b.finish();
+  EXPECT_EQ(t.text("mode", 0), "gil");
+  EXPECT_EQ(t.integer("workers", 0), 4);
+  EXPECT_EQ(t.number("workers", 0), 4.0);
+  EXPECT_EQ(t.number("wall_s", 0), 0.5);
+  EXPECT_EQ(t.text("nope", 0), "");
+  EXPECT_EQ(t.text("workers", 0), "");  // not a text column
+  EXPECT_EQ(t.text("mode", 1), "");     // no such row
+  EXPECT_EQ(t.integer("wall_s", 0), kMissingInt);
+  EXPECT_EQ(t.integer("workers", 7), kMissingInt);
+  EXPECT_TRUE(std::isnan(t.number("mode", 0)));
+  EXPECT_TRUE(std::isnan(t.number("wall_s", 1)));
+}
+
 TEST(TableBuilder, SecondValueInARowReplacesTheFirst) {
   Table t;
   TableBuilder b(t);
@@ -280,7 +305,7 @@ TEST_F(Scratch, RootAttributesHoldSchemaAndProvenance) {
     return std::string("<absent>");
   };
   EXPECT_EQ(value("schema"), "corescope");
-  EXPECT_EQ(value("schema_version"), "1");
+  EXPECT_EQ(value("schema_version"), std::to_string(kSchemaVersion));
   EXPECT_EQ(value("software_version"), "9.9.9-test");
   EXPECT_EQ(value("host"), "test-host");
   EXPECT_EQ(value("cores"), "2");
@@ -497,11 +522,12 @@ TEST_F(Scratch, RefusesANewerSchemaVersionAndLeavesItUntouched) {
   append(file, provenance(), batch("a", 1));
   {
     h5::File f = h5::File::open(file, true);
-    h5::set_attribute(f.handle(), "schema_version", std::int64_t{2});
+    h5::set_attribute(f.handle(), "schema_version", std::int64_t{kSchemaVersion + 1});
     f.close();
   }
   const std::string before = bytes_of(file);
-  const std::string expected = file + " has schema_version 2; this corescope reads up to 1";
+  const std::string expected = file + " has schema_version " + std::to_string(kSchemaVersion + 1) +
+                               "; this corescope reads up to " + std::to_string(kSchemaVersion);
   EXPECT_EQ(usage_error_of([&] { check_output(file); }), expected);
   EXPECT_EQ(usage_error_of([&] { append(file, provenance(), batch("b", 1)); }), expected);
   EXPECT_EQ(usage_error_of([&] { read_group(file, "runs"); }), expected);
@@ -693,6 +719,237 @@ TEST_F(Scratch, MergeRefusesForeignInputs) {
   EXPECT_FALSE(fs::exists(path("out.h5")));
 }
 
+// ---------------------------------------------------------------- schema versions
+
+namespace {
+
+// Runs of the given modes as a schema-1 writer wrote them: no memory_model column, and the file
+// (when `file` is new) marked schema_version 1.
+std::vector<GroupRows> runs_of_modes(const std::string& prefix, const std::vector<std::string>& modes,
+                                     bool with_memory_model) {
+  auto rows = batch(prefix, static_cast<int>(modes.size()));
+  Table extra;
+  TableBuilder e(extra);
+  for (const auto& m : modes) {
+    e.row();
+    e.str("mode", m, "execution mode");
+    if (with_memory_model) e.str("memory_model", m == "processes" ? "private" : "shared", "memory model");
+  }
+  e.finish();
+  for (auto& c : extra.columns) rows[0].rows.columns.push_back(std::move(c));
+  return rows;
+}
+
+void make_schema1(const std::string& file, const std::string& prefix, const std::vector<std::string>& modes) {
+  append(file, provenance(), runs_of_modes(prefix, modes, false));
+  h5::File f = h5::File::open(file, true);
+  h5::set_attribute(f.handle(), "schema_version", std::int64_t{1});
+  f.close();
+}
+
+Int schema_version_of(const std::string& file) {
+  for (const auto& [name, value] : read_attributes(file))
+    if (name == "schema_version") return std::stoll(value);
+  return -1;
+}
+
+}  // namespace
+
+TEST_F(Scratch, Schema1FileIsReadWithMemoryModelAndUpgradedByAnAppend) {
+  const std::string file = path("v1.h5");
+  make_schema1(file, "old", {"threads", "processes", "mpi", "no-such-mode"});
+  ASSERT_EQ(schema_version_of(file), 1);
+  // Read as version 2: memory_model derived from mode.
+  const std::vector<std::string> derived = {"shared", "private", "per-rank", ""};
+  EXPECT_EQ(texts(read_group(file, "runs"), "memory_model"), derived);
+  EXPECT_NO_THROW(check_output(file));
+
+  append(file, provenance(), runs_of_modes("new", {"openmp", "processes"}, true));
+  EXPECT_EQ(schema_version_of(file), kSchemaVersion);
+  const Table runs = read_group(file, "runs");
+  EXPECT_EQ(texts(runs, "memory_model"),
+            (std::vector<std::string>{"shared", "private", "per-rank", "", "shared", "private"}));
+  EXPECT_EQ(texts(runs, "run_id"), (std::vector<std::string>{"old0", "old1", "old2", "old3", "new0", "new1"}));
+  expect_same_table(runs, read_compound(file, "runs"));
+  expect_links_consistent(file);
+  // Stored, not derived any more: the dataset is in the file.
+  h5::File f = h5::File::open(file, false);
+  EXPECT_TRUE(f.root().group("runs").has_dataset("memory_model"));
+}
+
+TEST_F(Scratch, Schema1FileIsUpgradedByAnAppendOfOtherRows) {
+  const std::string file = path("v1.h5");
+  make_schema1(file, "old", {"gil", "hybrid"});
+  Table trials;
+  trials.columns.push_back(Column{"trial_id", "", "", std::vector<Int>{7}});
+  append(file, provenance(), {GroupRows{"trials", "trial", trials, "", ""}});
+  EXPECT_EQ(schema_version_of(file), kSchemaVersion);
+  const Table runs = read_group(file, "runs");
+  EXPECT_EQ(texts(runs, "memory_model"), (std::vector<std::string>{"shared", "per-rank"}));
+  expect_same_table(runs, read_compound(file, "runs"));
+}
+
+TEST_F(Scratch, MergeOfSchema1AndSchema2Files) {
+  const std::string v1 = path("v1.h5"), v2 = path("v2.h5");
+  make_schema1(v1, "old", {"serial", "processes"});
+  append(v2, provenance(), runs_of_modes("new", {"threads"}, true));
+  for (const auto& [out, inputs] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {path("new_out.h5"), {v1, v2}}, {path("reversed.h5"), {v2, v1}}}) {
+    merge(out, inputs);
+    EXPECT_EQ(schema_version_of(out), kSchemaVersion) << out;
+    const Table runs = read_group(out, "runs");
+    std::map<std::string, std::string> model;
+    for (std::size_t i = 0; i < runs.rows(); ++i) model[texts(runs, "run_id")[i]] = texts(runs, "memory_model")[i];
+    EXPECT_EQ(model, (std::map<std::string, std::string>{{"old0", "shared"}, {"old1", "private"}, {"new0", "shared"}}));
+    expect_links_consistent(out);
+    expect_same_table(runs, read_compound(out, "runs"));
+  }
+  // Into an existing schema-1 file: it becomes version 2, its own rows back-filled.
+  const std::string into = path("into.h5");
+  make_schema1(into, "base", {"mpi"});
+  merge(into, {v2});
+  EXPECT_EQ(schema_version_of(into), kSchemaVersion);
+  EXPECT_EQ(texts(read_group(into, "runs"), "memory_model"), (std::vector<std::string>{"per-rank", "shared"}));
+}
+
+TEST_F(Scratch, KernelMetricColumnsCarryTheirRole) {
+  RunResult r;
+  r.run_id = "r0";
+  r.spec.kernel = "ep";
+  r.spec.mode = "threads";
+  r.spec.memory_model = "shared";
+  r.spec.switch_interval_s = std::numeric_limits<double>::quiet_NaN();
+  r.spec.gil_release = "";
+  r.spec.gil_policy = "";
+  r.status = "ok";
+  r.metrics = {{"ep_hits", 12.0, "1", "hits"}, {"pi_estimate", 3.14, "", "pi"}};
+  const std::string file = path("roles.h5");
+  append(file, file_provenance(), result_rows(r));
+  // A mode name the row builder has never heard of still records the spec's GIL settings.
+  r.run_id = "r1";
+  r.spec.mode = "gil-like";
+  r.spec.switch_interval_s = 0.002;
+  r.spec.gil_release = "compute";
+  r.spec.gil_policy = "fifo";
+  append(file, file_provenance(), result_rows(r));
+
+  const Table runs = read_group(file, "runs");
+  for (const auto& c : runs.columns) {
+    const bool metric = c.name == "ep_hits" || c.name == "pi_estimate";
+    EXPECT_EQ(c.role, metric ? kRoleKernelMetric : "") << c.name;
+  }
+  EXPECT_EQ(texts(runs, "memory_model"), (std::vector<std::string>{"shared", "shared"}));
+  EXPECT_TRUE(std::isnan(reals(runs, "switch_interval_s")[0]));
+  EXPECT_EQ(reals(runs, "switch_interval_s")[1], 0.002);
+  EXPECT_EQ(texts(runs, "gil_release"), (std::vector<std::string>{"", "compute"}));
+  EXPECT_EQ(texts(runs, "gil_policy"), (std::vector<std::string>{"", "fifo"}));
+  // The attribute itself, as other readers see it.
+  h5::File f = h5::File::open(file, false);
+  const h5::Group g = f.root().group("runs");
+  const auto role = h5::attribute(g.dataset("ep_hits").handle(), kRoleAttribute);
+  ASSERT_TRUE(role.has_value());
+  EXPECT_EQ(h5::scalar_text(*role), "kernel_metric");
+  EXPECT_FALSE(h5::has_attribute(g.dataset("wall_s_median").handle(), kRoleAttribute));
+}
+
+// ---------------------------------------------------------------- files beside the output
+
+// Every file corescope creates beside an output, with a symbolic link planted in its place
+// (to a victim file, then to a missing target): the victim is never touched and nothing appears
+// at the target, whatever the writer does (refuse, or remove the link and go on).
+TEST_F(Scratch, PlantedSymbolicLinksBesideTheOutputAreNeverFollowed) {
+  const std::string pid = std::to_string(::getpid());
+  const std::string out = path("r.h5");
+  append(out, provenance(), batch("a", 1));
+  const std::string victim = path("victim.txt");
+  write_text_file(victim, "victim");
+  for (const std::string& side : std::vector<std::string>{".lock", ".sweep", ".tmp." + pid, ".probe." + pid}) {
+    for (const std::string& target : std::vector<std::string>{victim, path("nowhere") + side}) {
+      const std::string link = path(".r.h5" + side);
+      fs::remove(link);
+      fs::create_symlink(target, link);
+      const std::string what = side + " -> " + target;
+      try {
+        check_output(out);
+        append(out, provenance(), batch("b" + side, 1));
+        sweep::SweepLock lock(out, "sweep-1");
+        EXPECT_TRUE(sweep::sweep_alive(out, "sweep-1")) << what;
+      } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("symbolic link"), std::string::npos) << what << ": " << e.what();
+      }
+      EXPECT_EQ(bytes_of(victim), "victim") << what;
+      EXPECT_FALSE(fs::exists(path("nowhere") + side)) << what;
+      EXPECT_NO_THROW(read_group(out, "runs")) << what;
+      fs::remove(link);
+    }
+  }
+  // The lock and the sweep lock refuse a link (nothing else can be safe; the append before the
+  // sweep lock went through); temp and probe links of our own pid are removed and the append
+  // goes on.
+  EXPECT_EQ(texts(read_group(out, "runs"), "run_id"),
+            (std::vector<std::string>{"a0", "b.sweep0", "b.sweep0", "b.tmp." + pid + "0", "b.tmp." + pid + "0",
+                                      "b.probe." + pid + "0", "b.probe." + pid + "0"}));
+  // Not a regular file where the lock goes: refused too.
+  fs::remove(path(".r.h5.lock"));
+  ASSERT_EQ(::mkfifo(path(".r.h5.lock").c_str(), 0600), 0);
+  EXPECT_NE(usage_error_of([&] { append(out, provenance(), batch("c", 1)); }).find("not a regular file"),
+            std::string::npos);
+}
+
+TEST_F(Scratch, LockFileModesAreSetExplicitly) {
+  const mode_t old = ::umask(0077);
+  append(path("r.h5"), provenance(), batch("a", 1));
+  ::umask(old);
+  EXPECT_EQ(fs::status(path("r.h5")).permissions(), static_cast<fs::perms>(0644));
+  EXPECT_EQ(fs::status(path(".r.h5.lock")).permissions(), static_cast<fs::perms>(0644));
+  // The holder is written into the lock file.
+  EXPECT_NE(bytes_of(path(".r.h5.lock")).find("pid " + std::to_string(::getpid()) + " on "), std::string::npos);
+}
+
+TEST_F(Scratch, LongOutputNamesGetHashedSideFilesAndOverLongNamesAreBadInput) {
+  const std::string long_name = std::string(250, 'x') + ".h5";  // 253 bytes: fits, ".NAME.lock" would not
+  append(path(long_name), provenance(), batch("a", 1));
+  append(path(long_name), provenance(), batch("b", 1));
+  EXPECT_EQ(read_group(path(long_name), "runs").rows(), 2u);
+  for (const auto& e : fs::directory_iterator(dir_)) EXPECT_LE(e.path().filename().string().size(), 255u);
+  const std::string too_long = path(std::string(300, 'y') + ".h5");
+  EXPECT_NE(usage_error_of([&] { check_output(too_long); }).find("longer than NAME_MAX"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] { append(too_long, provenance(), batch("c", 1)); }).find("longer than NAME_MAX"),
+            std::string::npos);
+}
+
+TEST_F(Scratch, AWriterWaitingForAHeldLockNamesTheHolderAndGivesUp) {
+  const std::string out = path("r.h5");
+  append(out, provenance(), batch("a", 1));
+  const int fd = ::open(path(".r.h5.lock").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  const std::string holder = "pid 4242 on otherhost since 2026-01-01T00:00:00Z";
+  ASSERT_EQ(::ftruncate(fd, 0), 0);
+  ASSERT_EQ(::pwrite(fd, holder.data(), holder.size(), 0), static_cast<ssize_t>(holder.size()));
+  set_lock_timeout(1.5);
+  const auto start = std::chrono::steady_clock::now();
+  testing::internal::CaptureStderr();
+  std::string failure;
+  try {
+    append(out, provenance(), batch("b", 1));
+  } catch (const RuntimeFailure& e) {
+    failure = e.what();
+  }
+  const std::string waiting = testing::internal::GetCapturedStderr();
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  set_lock_timeout(300);
+  ::close(fd);
+  EXPECT_GE(waited, 1.5);
+  EXPECT_LT(waited, 5.0);
+  EXPECT_NE(waiting.find("held by " + holder), std::string::npos) << waiting;
+  EXPECT_EQ(std::count(waiting.begin(), waiting.end(), '\n'), 1) << waiting;
+  EXPECT_NE(failure.find("gave up after 1.5 s"), std::string::npos) << failure;
+  EXPECT_NE(failure.find(holder), std::string::npos) << failure;
+  EXPECT_EQ(read_group(out, "runs").rows(), 1u);
+  EXPECT_TRUE(temp_files(dir_).empty());
+}
+
 // ---------------------------------------------------------------- other readers
 
 // The format promises that h5py, xarray (h5netcdf), pandas (PyTables) and h5dump read the file.
@@ -713,7 +970,7 @@ f = sys.argv[1]
 with h5py.File(f, "r") as h:
     assert h.attrs["schema"] == "corescope", h.attrs["schema"]
     assert isinstance(h.attrs["host"], str)
-    assert h.attrs["schema_version"] == 1
+    assert h.attrs["schema_version"] == 2
 runs = xr.open_dataset(f, engine="h5netcdf", group="runs").load()
 assert runs.sizes["run"] == 3, runs.sizes
 assert list(runs["run_id"].values) == ["a0", "a1", "b0"], runs["run_id"].values

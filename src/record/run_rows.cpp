@@ -1,6 +1,6 @@
 // Rows of /runs and /samples from a RunResult; the column names are the HDF5 contract
 // (docs/results-format.md) — add columns freely, rename none without a schema_version bump.
-#include "core/results.hpp"
+#include "record/run_rows.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +15,7 @@ namespace corescope {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kMemoryModelDoc = "how the team's memory is laid out: shared, private (a process per worker) or per-rank";
 
 double median(std::vector<double> v) {
   if (v.empty()) return kNaN;
@@ -84,7 +85,9 @@ std::string new_run_id() {
   return buf;
 }
 
-std::vector<record::GroupRows> result_rows(const RunResult& r) {
+std::vector<record::GroupRows> result_rows(const RunResult& r) { return result_rows(r, machine().host); }
+
+std::vector<record::GroupRows> result_rows(const RunResult& r, const std::string& host) {
   using record::TableBuilder;
   const Headline h = headline(r);
   const RunSpec& s = r.spec;
@@ -98,15 +101,17 @@ std::vector<record::GroupRows> result_rows(const RunResult& r) {
   b.i64("workers", s.workers, "", "workers in the team (ranks x threads_per_rank)");
   b.i64("ranks", s.ranks, "", "OS processes in the team");
   b.i64("threads_per_rank", s.threads_per_rank, "", "threads per process");
+  b.str("memory_model", s.memory_model, kMemoryModelDoc);
   b.i64("size", static_cast<record::Int>(s.params.size), "", "problem size of the team, in the kernel's unit");
   b.str("size_label", s.size_label, "size as requested (class S/M/L or a count)");
   b.str("scaling", s.scaling, "strong (fixed total size) or weak (fixed size per worker)");
   b.i64("reps", s.params.reps, "", "timed repetitions");
   b.i64("warmup", s.params.warmup, "", "untimed warm-up iterations");
   b.str("channel", s.channel, "point-to-point channel of the mode");
-  b.f64("switch_interval_s", s.mode == "gil" ? s.switch_interval_s : kNaN, "s", "GIL switch interval");
-  b.str("gil_release", s.mode == "gil" ? s.gil_release : "", "what runs with the GIL released");
-  b.str("gil_policy", s.mode == "gil" ? s.gil_policy : "", "who gets the GIL when it is released (cpython, fifo)");
+  // Recorded as the spec has them: NaN / "" for modes without a GIL (make_run_spec sets that).
+  b.f64("switch_interval_s", s.switch_interval_s, "s", "GIL switch interval");
+  b.str("gil_release", s.gil_release, "what runs with the GIL released");
+  b.str("gil_policy", s.gil_policy, "who gets the GIL when it is released (cpython, fifo)");
   b.i64("verified", r.verified ? 1 : 0, "", "1 if every worker's verification passed");
   b.str("status", r.status, "ok, failed or incomplete");
   b.str("error", r.error, "first error, if any");
@@ -126,7 +131,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r) {
   b.i64("runtime_footprint_pss_bytes", fp.base_pss, "B", "sum of PSS over the team's processes before the kernel's setup");
   b.i64("thread_stacks_bytes", fp.stacks, "B", "resident bytes of all workers' thread stacks (last repetition)");
   b.str("started", r.started, "start time, ISO 8601 UTC");
-  b.str("host", machine().host, "host name of the writing process");
+  b.str("host", host, "host name of the writing process");
   b.str("launcher", r.launcher, "mpirun, mpiexec, srun or none");
   b.str("slurm_job_id", r.slurm_job_id, "SLURM_JOB_ID, if any");
   b.str("mpi_thread_level", r.mpi_thread_level, "thread level MPI provided (mpi, hybrid)");
@@ -143,7 +148,10 @@ std::vector<record::GroupRows> result_rows(const RunResult& r) {
   b.str("pin", s.pin, "binding the sweep arranged: none, cores or one");
   b.str("command", s.command, "command line");
   b.str("params", to_json(s.params.values), "kernel parameters as JSON");
-  for (const auto& m : r.metrics) b.f64(m.name, m.value, m.units, m.long_name);
+  for (const auto& m : r.metrics) {
+    b.f64(m.name, m.value, m.units, m.long_name);
+    b.role(m.name, record::kRoleKernelMetric);
+  }
   b.finish();
 
   record::Table samples;
@@ -188,6 +196,23 @@ record::Provenance file_provenance() {
   p.integers = provenance_integers();
   p.reals = {{"timer_resolution_s", machine().timer_resolution_s}};
   return p;
+}
+
+std::optional<record::Column> derived_memory_model(const record::Table& runs) {
+  const record::Column* mode = runs.find("mode");
+  if (runs.find("memory_model") || !mode) return std::nullopt;
+  const auto* names = std::get_if<std::vector<std::string>>(&mode->values);
+  if (!names) return std::nullopt;
+  static const std::map<std::string, std::string> schema1 = {
+      {"serial", "shared"},    {"threads", "shared"},   {"gil", "shared"},     {"openmp", "shared"},
+      {"processes", "private"}, {"mpi", "per-rank"}, {"hybrid", "per-rank"}};
+  std::vector<std::string> values;
+  values.reserve(names->size());
+  for (const auto& m : *names) {
+    const auto it = schema1.find(m);
+    values.push_back(it == schema1.end() ? record::kMissingText : it->second);
+  }
+  return record::Column{"memory_model", "", kMemoryModelDoc, std::move(values)};
 }
 
 }  // namespace corescope
