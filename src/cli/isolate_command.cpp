@@ -13,6 +13,7 @@
 
 #include "backends/registry.hpp"
 #include "cli/commands.hpp"
+#include "cli/lock_option.hpp"
 #include "cli/table_printer.hpp"
 #include "core/errors.hpp"
 #include "core/machine.hpp"
@@ -95,21 +96,6 @@ int run_trial_team(const TrialOptions& o) {
 
 // --- the matrix --------------------------------------------------------------------------------
 
-const record::Column* column(const record::Table& t, const std::string& name) { return t.find(name); }
-std::string text_of(const record::Table& t, const std::string& name, std::size_t i) {
-  const auto* c = column(t, name);
-  if (!c) return "";
-  const auto* v = std::get_if<std::vector<std::string>>(&c->values);
-  return v && i < v->size() ? (*v)[i] : "";
-}
-double number_of(const record::Table& t, const std::string& name, std::size_t i) {
-  const auto* c = column(t, name);
-  if (!c) return NAN;
-  if (const auto* d = std::get_if<std::vector<double>>(&c->values)) return i < d->size() ? (*d)[i] : NAN;
-  if (const auto* n = std::get_if<std::vector<record::Int>>(&c->values))
-    return i < n->size() ? static_cast<double>((*n)[i]) : NAN;
-  return NAN;
-}
 double median_of(std::vector<double> v) {
   v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !(x >= 0); }), v.end());
   if (v.empty()) return NAN;
@@ -255,8 +241,8 @@ void print_isolation_matrix(const record::Table& t, const std::string& isolate_i
   };
   std::vector<Cell> cells;
   for (std::size_t i = 0; i < t.rows(); ++i) {
-    if (!isolate_id.empty() && text_of(t, "isolate_id", i) != isolate_id) continue;
-    const std::string mode = text_of(t, "mode", i), fault = text_of(t, "fault", i);
+    if (!isolate_id.empty() && t.text("isolate_id", i) != isolate_id) continue;
+    const std::string mode = t.text("mode", i), fault = t.text("fault", i);
     auto it = std::find_if(cells.begin(), cells.end(), [&](const Cell& c) { return c.mode == mode && c.fault == fault; });
     if (it == cells.end()) cells.push_back({mode, fault, {i}});
     else it->rows.push_back(i);
@@ -267,14 +253,14 @@ void print_isolation_matrix(const record::Table& t, const std::string& isolate_i
   for (const Cell& c : cells) {
     auto median = [&](const std::string& name) {
       std::vector<double> v;
-      for (std::size_t i : c.rows) v.push_back(number_of(t, name, i));
+      for (std::size_t i : c.rows) v.push_back(t.number(name, i));
       return median_of(v);
     };
     std::map<std::string, int> victim_texts;
     std::vector<std::string> exits;
     for (std::size_t i : c.rows) {
-      ++victim_texts[text_of(t, "victim_outcome", i)];
-      const std::string e = count_text(number_of(t, "exit_code", i));
+      ++victim_texts[t.text("victim_outcome", i)];
+      const std::string e = count_text(t.number("exit_code", i));
       if (std::find(exits.begin(), exits.end(), e) == exits.end()) exits.push_back(e);
     }
     const auto common = std::max_element(victim_texts.begin(), victim_texts.end(),
@@ -314,6 +300,7 @@ void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code)
                   "leak: cap on the victim's process, bytes it may grow by after the fault (RLIMIT_AS; 0 = none)")
       ->capture_default_str();
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
+  add_lock_timeout_option(sub);
   sub->callback([o, command_line, &exit_code] { exit_code = isolate(*o, command_line); });
 
   auto t = std::make_shared<TrialOptions>();

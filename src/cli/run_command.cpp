@@ -6,6 +6,7 @@
 #include "kernels/registry.hpp"
 #include "backends/registry.hpp"
 #include "cli/commands.hpp"
+#include "cli/lock_option.hpp"
 #include "cli/table_printer.hpp"
 #include "core/errors.hpp"
 #include "core/machine.hpp"
@@ -228,6 +229,7 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
                   "recorded binding: one runs the whole team on one CPU; none and cores are arranged by "
                   "corescope sweep (launcher binding, OMP_PROC_BIND/OMP_PLACES)");
   sub->add_flag("-q,--quiet", o->quiet, "do not print the result table");
+  add_lock_timeout_option(sub);
   // Hidden: what `corescope sweep` tells its cells (recorded in /runs; docs/sweeps.md).
   sub->add_option("--sweep-id", o->sweep_id)->group("");
   sub->add_option("--sweep-plan", o->sweep_plan)->group("");

@@ -22,9 +22,10 @@ std::string fixed(double v, int digits) {
 
 // gil runs: how the GIL was shared, per worker and repetition (means over /samples rows).
 void print_gil_table(const std::string& path, const Table& runs) {
+  // Runs under a GIL: the only ones with a switch interval (NaN for every other mode).
   std::vector<std::size_t> gil_runs;
   for (std::size_t i = 0; i < runs.rows(); ++i)
-    if (runs.text("mode", i) == "gil") gil_runs.push_back(i);
+    if (std::isfinite(runs.number("switch_interval_s", i))) gil_runs.push_back(i);
   if (gil_runs.empty()) return;
   const Table samples = record::read_group(path, "samples");
   struct Sums {
@@ -68,7 +69,7 @@ void print_convoy_table(const Table& runs) {
   std::printf("\nconvoy (worker 0 = I/O thread, workers 1..K compute):\n");
   TextTable t({"#", "mode", "K", "interval", "io ops/s", "io median", "io p99", "reacquire median", "cpu steps/s"});
   for (std::size_t i : rows) {
-    const bool gil = runs.text("mode", i) == "gil";
+    const bool gil = std::isfinite(runs.number("switch_interval_s", i));
     t.add({std::to_string(i), runs.text("mode", i),
            std::to_string(static_cast<long long>(runs.number("workers", i)) - 1),
            gil ? human_seconds(runs.number("switch_interval_s", i)) : "-",

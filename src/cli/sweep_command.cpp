@@ -18,6 +18,7 @@
 #include "backends/registry.hpp"
 #include "kernels/registry.hpp"
 #include "cli/commands.hpp"
+#include "cli/lock_option.hpp"
 #include "cli/sweep_progress.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
@@ -51,31 +52,17 @@ struct CellOutcome {
   std::string error;
 };
 
-std::string text_at(const record::Column* c, std::size_t row) {
-  if (!c) return "";
-  if (const auto* v = std::get_if<std::vector<std::string>>(&c->values)) return (*v)[row];
-  return "";
-}
-
-record::Int int_at(const record::Column* c, std::size_t row) {
-  if (!c) return record::kMissingInt;
-  if (const auto* v = std::get_if<std::vector<record::Int>>(&c->values)) return (*v)[row];
-  return record::kMissingInt;
-}
-
 CellOutcome find_run(const std::string& out, const std::string& run_id) {
   CellOutcome o;
   if (!fs::exists(out)) return o;
   const record::Table runs = record::read_group(out, "runs");
-  const record::Column* ids = runs.find("run_id");
-  for (std::size_t r = runs.rows(); ids && r-- > 0;) {
-    if (text_at(ids, r) != run_id) continue;
+  for (std::size_t r = runs.rows(); r-- > 0;) {
+    if (runs.text("run_id", r) != run_id) continue;
     o.found = true;
-    o.ok = text_at(runs.find("status"), r) == "ok";
-    o.verified = int_at(runs.find("verified"), r) == 1;
-    o.error = text_at(runs.find("error"), r);
-    if (const auto* c = runs.find("wall_s_median"))
-      if (const auto* v = std::get_if<std::vector<double>>(&c->values)) o.wall_s_median = (*v)[r];
+    o.ok = runs.text("status", r) == "ok";
+    o.verified = runs.integer("verified", r) == 1;
+    o.error = runs.text("error", r);
+    o.wall_s_median = runs.number("wall_s_median", r);
     break;
   }
   return o;
@@ -87,20 +74,17 @@ std::set<std::string> completed_cells(const std::string& out, const std::string&
   std::set<std::string> done;
   if (!fs::exists(out)) return done;
   const record::Table runs = record::read_group(out, "runs");
-  const record::Column* cell = runs.find("cell");
-  const record::Column* plans = runs.find("sweep_plan");
-  const record::Column* status = runs.find("status");
   std::set<std::string> other_plans;
   bool this_plan = false;
-  for (std::size_t r = 0; cell && plans && r < runs.rows(); ++r) {
-    const std::string p = text_at(plans, r);
+  for (std::size_t r = 0; r < runs.rows(); ++r) {
+    const std::string p = runs.text("sweep_plan", r);
     if (p.empty()) continue;
     if (p != plan) {
       other_plans.insert(p);
       continue;
     }
     this_plan = true;
-    if (text_at(status, r) == "ok") done.insert(text_at(cell, r));
+    if (runs.text("status", r) == "ok") done.insert(runs.text("cell", r));
   }
   if (!this_plan && !other_plans.empty())
     throw UsageError("--resume: " + shown + " was written by a different sweep plan (" + *other_plans.begin() +
@@ -177,7 +161,8 @@ struct SweepRun {
     if (r.threads > 0) a.insert(a.end(), {"-t", std::to_string(r.threads)});
     a.insert(a.end(), {"-s", r.size, "--scaling", r.scaling, "-r", std::to_string(r.reps), "--warmup",
                        std::to_string(r.warmup), "-o", out, "-q", "--pin", r.pin, "--sweep-id", sweep_id,
-                       "--sweep-plan", plan, "--cell", r.cell, "--run-id", run_id});
+                       "--sweep-plan", plan, "--cell", r.cell, "--run-id", run_id, "--lock-timeout",
+                       std::to_string(record::lock_timeout())});
     if (!launch.prefix.empty()) a.insert(a.end(), {"--launch-command", launch.text()});
     return a;
   }
@@ -340,6 +325,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
   sub->add_option("--mpirun", o->mpirun, "launcher binary for mpi/hybrid cells (default: found for this MPI)");
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   sub->add_flag("--dry-run", o->dry_run, "print the cells and their launch commands, run nothing");
+  add_lock_timeout_option(sub);  // also passed on to every cell's run
   sub->callback([o, &exit_code] { exit_code = execute(*o); });
 }
 

@@ -297,6 +297,7 @@ void write_groups(const h5::Group& root, const std::vector<GroupRows>& groups) {
 // ---------------------------------------------------------------- public API
 
 void set_lock_timeout(double seconds) { detail::set_lock_timeout(seconds); }
+double lock_timeout() { return detail::lock_timeout(); }
 
 void check_output(const std::string& path) {
   const Target t = locate(path);

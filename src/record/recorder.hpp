@@ -39,6 +39,7 @@ struct GroupRows {
 // How long an append waits for another writer of the same file before giving up (one line
 // naming the holder, RuntimeFailure); default 300 s. Set once per process (--lock-timeout).
 void set_lock_timeout(double seconds);
+double lock_timeout();
 
 // Checks before a run that `path` can receive results: an existing file must be a corescope
 // file with schema_version <= kSchemaVersion (it is left untouched); a new file must be

@@ -205,7 +205,7 @@ std::optional<record::Column> derived_memory_model(const record::Table& runs) {
   if (!names) return std::nullopt;
   static const std::map<std::string, std::string> schema1 = {
       {"serial", "shared"},    {"threads", "shared"},   {"gil", "shared"},     {"openmp", "shared"},
-      {"processes", "private"}, {"mpi", "per-rank"}, {"hybrid", "per-rank"}};
+      {"processes", "private"}, {"mpi", "private"},  {"hybrid", "per-rank"}};
   std::vector<std::string> values;
   values.reserve(names->size());
   for (const auto& m : *names) {
