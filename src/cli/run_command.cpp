@@ -139,11 +139,7 @@ int execute(const RunOptions& o, const std::string& command_line) {
   // Slurm facts for every mode (a threads cell in a batch job has a job too); the launcher and
   // the MPI library only where a launcher started the team.
   const LaunchEnv launch = launch_env();
-  result.slurm_job_id = launch.slurm_job_id;
-  result.slurm_step_id = launch.slurm_step_id;
-  result.slurm_nodelist = launch.slurm_nodelist;
-  result.slurm_ntasks = launch.slurm_ntasks;
-  result.slurm_cpus_per_task = launch.slurm_cpus_per_task;
+  record_slurm(result, launch);
   result.launch_command = o.launch_command;
   if (mode_info.needs_launcher) {
     result.launcher = launch.launcher;

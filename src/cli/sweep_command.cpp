@@ -116,11 +116,7 @@ void record_failed_cell(const std::string& out, const sweep::Cell& cell, const s
   r.started = started;
   r.status = "failed";
   r.error = error;
-  const LaunchEnv env = launch_env();
-  r.slurm_job_id = env.slurm_job_id;
-  r.slurm_nodelist = env.slurm_nodelist;
-  r.slurm_ntasks = env.slurm_ntasks;
-  r.slurm_cpus_per_task = env.slurm_cpus_per_task;
+  record_slurm(r, launch_env());
   if (cell.launched && launcher) {
     r.launcher = launcher->kind;
     r.mpi_flavour = launcher->flavour;

@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 
+#include "core/run.hpp"
+
 #if CORESCOPE_HAVE_MPI
 #include <mpi.h>
 #endif
@@ -41,6 +43,14 @@ LaunchEnv launch_env() {
   e.slurm_cpus_per_task = env_int("SLURM_CPUS_PER_TASK");
   e.slurm_cpus_on_node = env_int("SLURM_CPUS_ON_NODE");
   return e;
+}
+
+void record_slurm(RunResult& r, const LaunchEnv& env) {
+  r.slurm_job_id = env.slurm_job_id;
+  r.slurm_step_id = env.slurm_step_id;
+  r.slurm_nodelist = env.slurm_nodelist;
+  r.slurm_ntasks = env.slurm_ntasks;
+  r.slurm_cpus_per_task = env.slurm_cpus_per_task;
 }
 
 std::string mpi_flavour() {

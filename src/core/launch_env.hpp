@@ -17,6 +17,11 @@ struct LaunchEnv {
 };
 LaunchEnv launch_env();
 
+struct RunResult;
+// The Slurm facts of `env` into the run's record (every mode: a threads run in a batch job has a
+// job too).
+void record_slurm(RunResult& r, const LaunchEnv& env);
+
 // The MPI library this corescope was built with: "OpenMPI", "MPICH", "MPI" (another one), or
 // "" when it was built without MPI.
 std::string mpi_flavour();

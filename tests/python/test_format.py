@@ -35,7 +35,7 @@ def test_h5py_contract(results):
     path, runs = results
     with h5py.File(path, "r") as f:
         assert f.attrs["schema"] in ("corescope", b"corescope")
-        assert int(f.attrs["schema_version"]) == 1
+        assert int(f.attrs["schema_version"]) == 2
         for attr in ("software_version", "created", "host", "cpu_model", "compiler", "mpi_library",
                      "hdf5_version", "git_commit", "cores", "timer_resolution_s"):
             assert attr in f.attrs, attr
@@ -45,6 +45,13 @@ def test_h5py_contract(results):
         assert text(r["mode"][...]) == [m for _, m, _ in runs]
         assert r["workers"][...].tolist() == [w for _, _, w in runs]
         assert (r["verified"][...] == 1).all()
+        # schema_version 2: the mode's memory model, and kernel metrics marked as such
+        memory = {"serial": "shared", "threads": "shared", "openmp": "shared", "gil": "shared",
+                  "processes": "private", "mpi": "private", "hybrid": "per-rank"}
+        assert text(r["memory_model"][...]) == [memory[m] for _, m, _ in runs]
+        roles = {name: ds.attrs.get("corescope_role") for name, ds in r.items()}
+        marked = sorted(n for n, v in roles.items() if v in ("kernel_metric", b"kernel_metric"))
+        assert marked and "wall_s_median" not in marked, marked
         assert r["wall_s_median"].attrs["units"] in ("s", b"s")
         # workers x reps samples per run, each pointing at its run
         counts = np.bincount(s["run"][...], minlength=len(runs))

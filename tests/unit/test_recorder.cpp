@@ -757,10 +757,10 @@ Int schema_version_of(const std::string& file) {
 
 TEST_F(Scratch, Schema1FileIsReadWithMemoryModelAndUpgradedByAnAppend) {
   const std::string file = path("v1.h5");
-  make_schema1(file, "old", {"threads", "processes", "mpi", "no-such-mode"});
+  make_schema1(file, "old", {"threads", "processes", "hybrid", "no-such-mode", "mpi"});
   ASSERT_EQ(schema_version_of(file), 1);
   // Read as version 2: memory_model derived from mode.
-  const std::vector<std::string> derived = {"shared", "private", "per-rank", ""};
+  const std::vector<std::string> derived = {"shared", "private", "per-rank", "", "private"};
   EXPECT_EQ(texts(read_group(file, "runs"), "memory_model"), derived);
   EXPECT_NO_THROW(check_output(file));
 
@@ -768,8 +768,9 @@ TEST_F(Scratch, Schema1FileIsReadWithMemoryModelAndUpgradedByAnAppend) {
   EXPECT_EQ(schema_version_of(file), kSchemaVersion);
   const Table runs = read_group(file, "runs");
   EXPECT_EQ(texts(runs, "memory_model"),
-            (std::vector<std::string>{"shared", "private", "per-rank", "", "shared", "private"}));
-  EXPECT_EQ(texts(runs, "run_id"), (std::vector<std::string>{"old0", "old1", "old2", "old3", "new0", "new1"}));
+            (std::vector<std::string>{"shared", "private", "per-rank", "", "private", "shared", "private"}));
+  EXPECT_EQ(texts(runs, "run_id"),
+            (std::vector<std::string>{"old0", "old1", "old2", "old3", "old4", "new0", "new1"}));
   expect_same_table(runs, read_compound(file, "runs"));
   expect_links_consistent(file);
   // Stored, not derived any more: the dataset is in the file.
@@ -806,7 +807,7 @@ TEST_F(Scratch, MergeOfSchema1AndSchema2Files) {
   }
   // Into an existing schema-1 file: it becomes version 2, its own rows back-filled.
   const std::string into = path("into.h5");
-  make_schema1(into, "base", {"mpi"});
+  make_schema1(into, "base", {"hybrid"});
   merge(into, {v2});
   EXPECT_EQ(schema_version_of(into), kSchemaVersion);
   EXPECT_EQ(texts(read_group(into, "runs"), "memory_model"), (std::vector<std::string>{"per-rank", "shared"}));
