@@ -2,8 +2,9 @@
 # The test command: installs what is missing, builds, and runs every test —
 #   1. default build (OpenMPI, Release): unit, integration, MPI, Python and Slurm tests (ctest);
 #   2. ThreadSanitizer build: the threads and gil tests;
-#   3. MPICH build: the MPI tests with mpiexec.mpich.
-# Set CORESCOPE_SKIP_TSAN=1 or CORESCOPE_SKIP_MPICH=1 to leave a stage out.
+#   3. MPICH build: the MPI tests with mpiexec.mpich;
+#   4. AddressSanitizer + UBSan build: every test but the fault-injection ones (.ci/asan-test.sh).
+# Set CORESCOPE_SKIP_TSAN=1, CORESCOPE_SKIP_MPICH=1 or CORESCOPE_SKIP_ASAN=1 to leave a stage out.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -26,5 +27,9 @@ if [[ "${CORESCOPE_SKIP_MPICH:-0}" != 1 ]]; then
   echo "== MPICH build: MPI tests"
   "$here/build.sh" mpich
   ctest --test-dir build-mpich -R '^mpi\.' --output-on-failure --timeout 900
+fi
+if [[ "${CORESCOPE_SKIP_ASAN:-0}" != 1 ]]; then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer: every test but .ci/asan-exclude.txt"
+  "$here/asan-test.sh"
 fi
 echo "== all test stages passed"

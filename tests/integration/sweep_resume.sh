@@ -26,9 +26,13 @@ done
 kill -9 $pid 2>/dev/null || fail "the sweep ended before it could be killed"
 wait $pid 2>/dev/null || true
 echo "killed after $(grep -c '^\[' "$WORK/first.log") of $n cells"
-sleep 1
-# The cell in progress died with the sweep (its launcher and ranks too): nothing names the file.
-left=$(pgrep -f -- "-o $out" || true)
+# The cell in progress dies with the sweep (its launcher and ranks too): within 10 s (a sanitizer
+# build's ranks take seconds to exit) nothing names the file.
+for _ in $(seq 1 100); do
+  left=$(pgrep -f -- "-o $out" || true)
+  [[ -z $left ]] && break
+  sleep 0.1
+done
 [[ -z $left ]] || fail "processes of the killed sweep still run: $(ps -o pid,cmd -p "${left//$'\n'/,}" | tail -n +2)"
 
 rows() { "$PYTHON" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(len(f['runs/run_id']) if 'runs' in f else 0)" "$1"; }

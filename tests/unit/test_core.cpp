@@ -161,6 +161,23 @@ TEST(OutcomeCodec, RoundTrip) {
   EXPECT_THROW(decode_outcome(buf, pos), RuntimeFailure);
 }
 
+// A worker that ends before its first sample sends an outcome with no samples and no metrics;
+// the asan build's UBSan fails this test if decoding hands memcpy the empty vector's null pointer.
+TEST(OutcomeCodec, OutcomeWithoutSamplesRoundTrips) {
+  WorkerOutcome o;
+  o.worker = 1;
+  o.error = "killed";
+  const std::vector<std::byte> buf = encode_outcome(o);
+  std::size_t pos = 0;
+  const WorkerOutcome d = decode_outcome(buf, pos);
+  EXPECT_EQ(pos, buf.size());
+  EXPECT_EQ(d.worker, 1);
+  EXPECT_FALSE(d.completed);
+  EXPECT_EQ(d.error, "killed");
+  EXPECT_TRUE(d.samples.empty());
+  EXPECT_TRUE(d.metrics.empty());
+}
+
 TEST(Headline, MedianOfPerRepMaximum) {
   RunResult r;
   // rep 0: workers 1.0, 3.0 -> 3.0; rep 1: 2.0, 1.0 -> 2.0; rep 2: 5.0, 4.0 -> 5.0; median 3.0
