@@ -27,6 +27,7 @@ struct RankTeam {
   std::vector<double> result;
   mpi::SharedWindows windows;  // created and freed by the master thread (collective over ranks)
   void* shared = nullptr;
+  std::string refused;  // the ranks span nodes: team_shared's refusal, the same on every rank
 };
 
 class HybridWorker : public Worker {
@@ -91,8 +92,13 @@ class HybridWorker : public Worker {
   void* do_team_shared(std::size_t bytes) override {
 #pragma omp barrier
 #pragma omp master
-    team_.shared = team_.windows.allocate(bytes);
+    try {
+      team_.shared = team_.windows.allocate(bytes);
+    } catch (const mpi::SpansNodes& e) {
+      team_.refused = e.what();
+    }
 #pragma omp barrier
+    if (!team_.refused.empty()) throw mpi::SpansNodes(team_.refused);  // every thread leaves the kernel
     return team_.shared;
   }
   // Threads of a rank serialise on the rank's mutex, then the rank takes the MPI window lock.
@@ -146,11 +152,14 @@ class HybridMode : public Mode {
           HybridWorker w(rank, ranks, t, threads, team, multiple);
           auto k = kernel.make();
           mine[static_cast<std::size_t>(t)] = control.run(w, *k, spec);
+        } catch (const mpi::SpansNodes&) {
+          // thrown by every thread of every rank from team_shared: refused below, after the region
         } catch (const std::exception& e) {
           mpi::abort_job(e.what());
         }
       }
     }
+    if (!team.refused.empty()) throw UsageError("kernel " + spec.kernel + ": " + team.refused);
     if (got != threads) mpi::abort_job("OpenMP gave " + std::to_string(got) + " threads instead of " + std::to_string(threads));
     RunResult result;
     result.spec = spec;

@@ -82,6 +82,8 @@ class MpiMode : public Mode {
       MpiWorker w(mpi::world_rank(), mpi::world_size());
       auto k = kernel.make();
       mine[0] = control.run(w, *k, spec);
+    } catch (const mpi::SpansNodes& e) {
+      throw UsageError("kernel " + spec.kernel + ": " + e.what());  // every rank refuses here together
     } catch (const std::exception& e) {
       mpi::abort_job(e.what());  // the other ranks may be inside a collective: end the job
     }

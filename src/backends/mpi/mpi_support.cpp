@@ -148,6 +148,7 @@ void abort_job(const std::string& message) {
 
 struct SharedWindows::State {
   MPI_Comm node = MPI_COMM_NULL;
+  int nodes = 1;
   std::vector<MPI_Win> windows;
   MPI_Win lock_window = MPI_WIN_NULL;
   int lock_word = 0;
@@ -156,9 +157,14 @@ struct SharedWindows::State {
 
 SharedWindows::SharedWindows() : state_(new State) {
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &state_->node);
+  int node_rank = 0;
+  MPI_Comm_rank(state_->node, &node_rank);
+  const int leader = node_rank == 0 ? 1 : 0;
+  MPI_Allreduce(&leader, &state_->nodes, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   // A world of one rank has nobody to exclude, and Open MPI cannot even create the window there
-  // (its one-sided components need a second process: MPI_ERR_WIN from `mpirun -np 1`).
-  if (world_size() > 1)
+  // (its one-sided components need a second process: MPI_ERR_WIN from `mpirun -np 1`). Across
+  // nodes nothing here works (allocate refuses), and Open MPI over TCP fails to create it too.
+  if (world_size() > 1 && state_->nodes == 1)
     MPI_Win_create(&state_->lock_word, sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD, &state_->lock_window);
 }
 
@@ -170,11 +176,11 @@ SharedWindows::~SharedWindows() {
 }
 
 void* SharedWindows::allocate(std::size_t bytes) {
-  int node_size = 0;
-  MPI_Comm_size(state_->node, &node_size);
-  if (node_size != world_size())
-    throw UsageError("team-shared memory needs every rank on one node (" + std::to_string(node_size) + " of " +
-                     std::to_string(world_size()) + " ranks share this node)");
+  // Decided on world-wide facts, so that every rank refuses alike.
+  if (state_->nodes > 1)
+    throw SpansNodes("team-shared memory needs every rank on one node (it is an MPI shared-memory window), but the " +
+                     std::to_string(world_size()) + " ranks run on " + std::to_string(state_->nodes) +
+                     " nodes; start them on one node");
   int node_rank = 0;
   MPI_Comm_rank(state_->node, &node_rank);
   void* base = nullptr;

@@ -8,6 +8,7 @@
 
 #include <mpi.h>
 
+#include "core/errors.hpp"
 #include "core/run.hpp"
 
 namespace corescope::mpi {
@@ -36,16 +37,24 @@ std::vector<WorkerOutcome> gather(const std::vector<WorkerOutcome>& mine);
 // Ends the whole job at once after printing one line (one rank's failure must not hang others).
 [[noreturn]] void abort_job(const std::string& message);
 
+// Team-shared memory asked of ranks that span nodes. Thrown by SharedWindows::allocate on every
+// rank at once (the same message everywhere), so the modes let it end the run as a usage error
+// instead of aborting the job.
+struct SpansNodes : UsageError {
+  using UsageError::UsageError;
+};
+
 // Team-shared memory and the team lock for ranks: MPI shared-memory windows on the node (all
 // ranks must share one node) and an exclusive passive-target lock on rank 0's lock window.
-// Construction and destruction are collective over MPI_COMM_WORLD.
+// Construction and destruction are collective over MPI_COMM_WORLD; construction finds out how
+// many nodes the ranks are on, and makes no window when they are on more than one.
 class SharedWindows {
  public:
   SharedWindows();
   ~SharedWindows();
   SharedWindows(const SharedWindows&) = delete;
   SharedWindows& operator=(const SharedWindows&) = delete;
-  void* allocate(std::size_t bytes);  // collective; zeroed; UsageError if ranks span nodes
+  void* allocate(std::size_t bytes);  // collective; zeroed; SpansNodes if the ranks span nodes
   void lock();
   void unlock();
 
