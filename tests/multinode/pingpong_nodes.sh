@@ -33,7 +33,7 @@ for where in ("intra", "inter"):
         half = s["wall_s"][...][w0] / (2.0 * trips[run_of])  # one value per repetition
     med[where] = np.median(half)
     print(f"{flavour} {where:5s} {size} B: n={half.size} reps ({len(trips)} launches x {half.size // len(trips)}), "
-          f"{int(trips[0])} round trips each; half round trip median {med[where] * 1e6:.2f} us, "
+          f"{int(trips.min())}-{int(trips.max())} round trips each; half round trip median {med[where] * 1e6:.2f} us, "
           f"min {half.min() * 1e6:.2f}, max {half.max() * 1e6:.2f}, "
           f"IQR {np.percentile(half, 25) * 1e6:.2f}-{np.percentile(half, 75) * 1e6:.2f} us")
 print(f"inter/intra: {med['inter'] / med['intra']:.1f}x")
