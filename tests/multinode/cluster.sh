@@ -99,24 +99,25 @@ mn_hosts() {
 }
 
 mn_flavour() {
-  if "${MPIEXEC:-mpirun}" --version 2>&1 | grep -q "Open MPI"; then echo openmpi; else echo mpich; fi
+  if "${MPIEXEC:-mpirun}" --version 2>&1 | grep -qE "Open MPI|OpenRTE"; then echo openmpi; else echo mpich; fi
 }
 
 # mn_launch HOSTS NP COMMAND...: NP processes placed on HOSTS in order, each node filled to its
-# slots first. Every process reaches the others over 10.77.0.0/24 only.
+# slots first. Every process reaches the others over 10.77.0.0/24 only. Killed after MN_TIMEOUT
+# seconds (120; exit 124).
 mn_launch() {
   local hosts=$1 np=$2
   shift 2
   if [[ $(mn_flavour) == openmpi ]]; then
     # No tree spawn: mpirun starts every node's daemon itself through the agent. vader (shared
     # memory) is used only between ranks on one node, as on a real cluster.
-    "${MPIEXEC:-mpirun}" --host "$hosts" -np "$np" --bind-to none \
+    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpirun}" --host "$hosts" -np "$np" --bind-to none \
       --mca plm_rsh_agent "$MN_AGENT" --mca plm_rsh_no_tree_spawn 1 \
       --mca btl tcp,vader,self --mca btl_tcp_if_include "$MN_NET.0/24" --mca oob_tcp_if_include "$MN_NET.0/24" \
       "$@"
   else
     # Hydra's proxies call back to -localhost; UCX (MPICH's device) talks over eth0 of each node.
-    "${MPIEXEC:-mpiexec.mpich}" -launcher ssh -launcher-exec "$MN_AGENT" -localhost "$MN_NET.254" \
+    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpiexec.mpich}" -launcher ssh -launcher-exec "$MN_AGENT" -localhost "$MN_NET.254" \
       -hosts "$hosts" -n "$np" -genv UCX_NET_DEVICES eth0 "$@"
   fi
 }

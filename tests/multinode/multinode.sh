@@ -74,7 +74,7 @@ for n in ${CORESCOPE_MN_NODES:-2 4}; do
   out=$WORK/nodes$n.h5
 
   # The launcher reaches every node, and each says its own name.
-  names=$(mn_launch "$hosts" "$n" hostname 2>&1 | sort | xargs)
+  names=$(mn_launch "$hosts" "$n" hostname 2>&1 | sort | xargs) || true
   want=$(for ((i = 1; i <= n; i++)); do echo n$i; done | xargs)
   [[ $names == "$want" ]] || fail "$n nodes: the processes report hosts '$names', expected '$want'"
 
