@@ -173,7 +173,7 @@ int isolate(const IsolateOptions& o, const std::string& command) {
     const RunSpec spec = make_run_spec(*m, kernel, request);
     if (kernel.validate) kernel.validate(spec);
   }
-  isolation::with_fault(kernel, isolation::Plan{});  // UsageError for a kernel without verify_local
+  isolation::require_local_verification(kernel);
   record::check_output(o.out);
 
   // How each mode's team is started: in-process modes directly, mpi under its launcher.

@@ -146,10 +146,14 @@ Fault parse_fault(const std::string& name) {
   throw UsageError("unknown fault '" + name + "'; faults: " + join(names, ", "));
 }
 
-KernelInfo with_fault(const KernelInfo& kernel, const Plan& plan) {
+void require_local_verification(const KernelInfo& kernel) {
   if (!kernel.make()->verifies_locally())
     throw UsageError("kernel " + kernel.name + " cannot check one worker's part on its own (no verify_local), " +
                      "so isolate cannot tell a survivor's answer; use triad or dgemm");
+}
+
+KernelInfo with_fault(const KernelInfo& kernel, const Plan& plan) {
+  require_local_verification(kernel);
   KernelInfo k = kernel;
   auto make = kernel.make;
   const Plan* p = &plan;

@@ -33,6 +33,8 @@ struct Plan {
 // `kernel` whose make() wraps the real kernel in the fault injector. The kernel must verify
 // locally (Kernel::verifies_locally); UsageError with one line otherwise.
 KernelInfo with_fault(const KernelInfo& kernel, const Plan& plan);
+// The check with_fault makes, on its own: UsageError unless the kernel verifies locally.
+void require_local_verification(const KernelInfo& kernel);
 
 // The isolation loop as a mode's worker loop (core/mode.hpp TeamControl::loop); `plan` must
 // outlive the run.
