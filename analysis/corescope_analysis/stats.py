@@ -531,7 +531,7 @@ def _serial_key(row) -> tuple:
     return (row["kernel"], row["unit_size"], row["params"]) + tuple(_key(row[c]) for c in PROVENANCE_COLUMNS)
 
 
-def _times_of(row) -> np.ndarray:
+def times_of(row) -> np.ndarray:
     times = row.get("_times") if hasattr(row, "get") else None
     if isinstance(times, np.ndarray) and times.size:
         return times
@@ -569,14 +569,14 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
         sr = next((q for sc, q in candidates if sc == scaling), candidates[0][1] if candidates else None)
         if row["status"] != "ok":
             b = sr = None
-        times = _times_of(row)
+        times = times_of(row)
         for prefix, ref in (("speedup", b), ("speedup_vs_serial", sr)):
             if ref is None or not np.isfinite(row["median_s"]):
                 values = (math.nan,) * 3
             elif ref == position:
                 values = (1.0, 1.0, 1.0)
             else:
-                r = ratio_ci(_times_of(s.loc[ref]), times)
+                r = ratio_ci(times_of(s.loc[ref]), times)
                 factor = p if scaling == "weak" else 1.0
                 values = (r.point * factor, r.lo * factor, r.hi * factor)
             cols[prefix].append(values[0])
@@ -694,7 +694,7 @@ def extrap_records(summary: pd.DataFrame, reps: pd.DataFrame | None = None, runs
     kernel.scaling.series, metric "time". (reps and runs are accepted for older callers.)"""
     records = []
     for _, row in summary[summary["status"] == "ok"].iterrows():
-        values = [float(v) for v in _times_of(row) if np.isfinite(v)]
+        values = [float(v) for v in times_of(row) if np.isfinite(v)]
         if not values:
             continue
         label = row["series_label"].replace(" ", "_")
@@ -735,7 +735,7 @@ def mark_implausible(summary: pd.DataFrame, cores=None, tolerance: float = IMPLA
         c = cell_cpus(row, cores)
         cpus.append(c)
         why = []
-        if row["status"] == "ok":
+        if row["status"] == "ok" and row["workers"] > 1:   # a 1-worker cell is a baseline, not a speedup
             for column, against in (("speedup", "its own 1-worker cell"), ("speedup_vs_serial", "serial")):
                 value = row.get(column, math.nan)
                 if np.isfinite(value) and value > c * (1 + tolerance):
@@ -747,7 +747,22 @@ def mark_implausible(summary: pd.DataFrame, cores=None, tolerance: float = IMPLA
         reasons.append("; ".join(why))
     s["cpus"] = cpus
     s["implausible"] = reasons
+    s["flags"] = ["; ".join(f for f in (flags, "implausible: " + why if why else "") if f)
+                  for flags, why in zip(s["flags"], reasons)]
     return s
+
+
+def verdict_from_interval(lo, hi, threshold, above: bool = True) -> str:
+    """'supported' when the whole interval lies beyond the threshold on the side the claim wants
+    (above, or below with above=False), 'contradicted' when it lies wholly on the other side,
+    'inconclusive' when it straddles the threshold or is unknown."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "inconclusive"
+    if (lo > threshold) if above else (hi < threshold):
+        return "supported"
+    if (hi <= threshold) if above else (lo >= threshold):
+        return "contradicted"
+    return "inconclusive"
 
 
 def plausible(summary: pd.DataFrame) -> pd.Series:
