@@ -359,7 +359,10 @@ EMPTY_SUMMARY_COLUMNS = [
     "host", "size_label", "status", "n_runs", "n_excluded", "n", "q1_s", "q3_s", "iqr_s", "min_s", "max_s",
     "mean_s", "cv", "imbalance", "compute_s", "comm_s", "gil_wait_s", "cpus_used", "footprint_bytes",
     "per_worker_bytes", "memory_source", "run_ids", "flags", "unit_size", "t1_s", "karp_flatt", "serial_s",
-    "speedup_vs_serial", "series", "series_label"]
+    "speedup_vs_serial", "series", "series_label", "median_lo_s", "median_hi_s", "n_disturbed", "disturbed_share",
+    "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "twin", "speedup_lo", "speedup_hi",
+    "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
+    "n_base"]
 
 
 def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
