@@ -62,13 +62,15 @@ def render_answer(table: pd.DataFrame) -> str:
                       zip(table["speedup"], table["speedup_lo"], table["speedup_hi"], table["against"])],
         next_text=[_next_text(*values) for values in zip(table["runner_up"], table["ratio"], table["ratio_lo"],
                                                           table["ratio_hi"], table["tie"])])
+    columns = ["kernel", "workers", "fastest", "median_s", "median_norm_s", "speedup_text", "n", "next_text"]
+    if not stats.finite(table["median_norm_s"]).any():   # no speed probes in this file
+        columns.remove("median_norm_s")
     return ('<h2 id="answer">The answer: the fastest mode per kernel</h2>'
             "<p>Per kernel and worker count, the mode with the lowest median time (strong scaling, "
             "ok and plausible cells, not pinned to one CPU), its speedup with the 95 % interval "
             "(bootstrap over repetitions) and the next fastest mode. Speed-normalised time divides "
             "each repetition by its CPU's speed factor; raw time is the result.</p>"
-            + html_table(frame, ["kernel", "workers", "fastest", "median_s", "median_norm_s", "speedup_text", "n",
-                                 "next_text"],
+            + html_table(frame, columns,
                          {"median_s": fmt_time, "median_norm_s": fmt_time},
                          headers={"median_s": "median time", "median_norm_s": "speed-normalised",
                                   "speedup_text": "speedup (95 % interval)", "n": "n",

@@ -49,5 +49,14 @@ def build(ctx) -> Section:
             r = ratio_ci(stats.times_of(static.iloc[0]), stats.times_of(dynamic.iloc[0]))
             sec.findings.append(f"{esc(mode)}, {int(workers)} workers: static takes {r.point:.2f}× the time of "
                                 f"dynamic ({fmt_interval(r, digits=3, suffix='×')}, n {r.n}).")
-    sec.verdict = "measured"
+    # the queen hands out the jobs and the workers do them at once: the best farm speedup at the
+    # largest team has its interval above 1
+    best = top.loc[top["speedup"].idxmax()] if stats.finite(top["speedup"]).any() else None
+    if best is not None and best["workers"] > 1:
+        sec.verdict = stats.verdict_from_interval(best["speedup_lo"], best["speedup_hi"], 1.0)
+        sec.findings.append(f"Criterion: the workers share the queen's jobs, so the best farm speedup with "
+                            f"{int(best['workers'])} workers ({fmt_x(best['speedup'])}, "
+                            f"{fmt_interval(best['speedup_lo'], best['speedup_hi'], 3, '×')}) lies above 1×.")
+    else:
+        sec.verdict = "measured"
     return sec
