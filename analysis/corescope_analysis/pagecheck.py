@@ -79,12 +79,18 @@ def _chromium(browser: str, profile: str, *args: str) -> subprocess.CompletedPro
 
 def probe(page: str, browser: str, profile: str) -> dict:
     """What the page shows once loaded: images (src, ok), empty sections, section ids, height."""
-    with open(page, encoding="utf-8") as f:
-        text = f.read()
+    try:
+        with open(page, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeError) as exc:
+        raise CannotCheck(f"{page}: cannot be read ({exc})") from exc
     copy = os.path.join(os.path.dirname(os.path.abspath(page)), ".pagecheck.html")
     marked = text.replace("</body>", PROBE + "</body>") if "</body>" in text else text + PROBE
-    with open(copy, "w", encoding="utf-8") as f:
-        f.write(marked)
+    try:
+        with open(copy, "w", encoding="utf-8") as f:
+            f.write(marked)
+    except OSError as exc:
+        raise CannotCheck(f"cannot write {copy} beside the page: {exc.strerror or exc}") from exc
     try:
         done = _chromium(browser, profile, "--dump-dom", "file://" + copy)
     finally:

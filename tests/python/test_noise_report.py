@@ -296,6 +296,7 @@ def test_capacity_stated_and_efficiency_against_it(tmp_path):
     row = ctx.summary[ctx.summary["workers"] == 2].iloc[0]
     assert row["efficiency_vs_capacity"] == pytest.approx(row["speedup"] / 1.8)
     assert row["efficiency_vs_capacity_hi"] == pytest.approx(row["speedup_hi"] / 1.8)
+    assert "of the 1.80× the machine delivered" in text_of(page_of(outdir))
 
 
 def test_speed_plot_only_with_probes(tmp_path, demo_report):

@@ -9,6 +9,23 @@ CLAIM = 'Sequential programming is simpler but often slower; computers with mult
 FILL = 'corescope sweep -k triad,ep -m serial,threads,processes -w 1,2 -s S -o {file}'
 
 
+def capacity_findings(ctx, sec: Section) -> None:
+    """Efficiency against the ideal and against the parallel capacity measured during the study
+    (/capacity), for each kernel's best cell at the largest team that has a capacity check."""
+    rows = ctx.ok_rows()
+    if "efficiency_vs_capacity" not in rows:
+        return
+    rows = rows[stats.finite(rows["efficiency_vs_capacity"])]
+    for kernel, g in rows.groupby("kernel", sort=False):
+        top = g[g["workers"] == g["workers"].max()]
+        best = top.loc[top["speedup"].idxmax()]
+        sec.findings.append(
+            f"{esc(kernel)}, {esc(best['series_label'])}, {int(best['workers'])} workers: efficiency "
+            f"{fmt_pct(best['efficiency'])} of the ideal ({fmt_interval(best['efficiency_lo'], best['efficiency_hi'], 2)}), "
+            f"{fmt_pct(best['efficiency_vs_capacity'])} of the {fmt_x(best['capacity'])} the machine delivered "
+            f"({fmt_interval(best['efficiency_vs_capacity_lo'], best['efficiency_vs_capacity_hi'], 2)}).")
+
+
 def build(ctx) -> Section:
     sec = ctx.section("scaling", "Scaling: one worker vs many",
                       "Speedup S(p) = T(1)/T(p) of each mode against its own 1-worker run, with "
@@ -38,6 +55,7 @@ def build(ctx) -> Section:
                 f"{fmt_time(best['median_s'])} = {fmt_x(best['speedup_vs_serial'])} faster than serial "
                 f"(95 % interval {fmt_interval(best['speedup_vs_serial_lo'], best['speedup_vs_serial_hi'], 3, '×')}, "
                 f"n {int(best['n'])} and {int(best['n_base'])} repetitions).")
+    capacity_findings(ctx, sec)
     strong = ctx.fits[ctx.fits["scaling"] == "strong"]
     if not strong.empty:
         sec.tables.append("<p>Amdahl fits (strong scaling), one row per series:</p>" + html_table(
