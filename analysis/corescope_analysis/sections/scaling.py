@@ -105,6 +105,11 @@ def build(ctx) -> Section:
                                f"{int(top['workers'])} workers)"
                                + (f" on a machine with {ctx.cores} cores" if ctx.cores else "")
                                + "; criterion: the interval lies above 1.5×.")
+    elif (ctx.summary["mode"] == "serial").any() and (ctx.summary["implausible"] != "").any():
+        sec.verdict = "inconclusive"
+        sec.findings.append("Every parallel cell's speedup over the serial run is implausible (more than the "
+                            'CPUs it had; <a href="#implausible">listed at the top</a>): a baseline was disturbed, '
+                            "so this file cannot answer the claim.")
     else:
         sec.verdict = "measured"
         sec.findings.append("No serial-mode runs to compare with; speedups are against each "
