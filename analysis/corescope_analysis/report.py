@@ -162,6 +162,11 @@ def trust(ctx: Context) -> str:
         parts.append("<li>No repetition was disturbed by the recorded rule.</li>")
     else:
         parts.append("<li>This file records no disturbance columns (older corescope): every repetition counts.</li>")
+    load = pd.to_numeric(ctx.results.runs["load_1m"], errors="coerce") if "load_1m" in ctx.results.runs else None
+    if load is not None and stats.finite(load).any():
+        load = load[stats.finite(load)]
+        parts.append(f"<li>Machine load average at the start of the runs: median {load.median():.2f}, "
+                     f"max {load.max():.2f} (on {esc(ctx.cores or '?')} cores).</li>")
     for _, row in ctx.capacity.iterrows():
         parts.append(f"<li>Parallel capacity: {esc(noise.capacity_sentence(row))}. Efficiencies are shown against "
                      "the ideal and against this measured capacity.</li>")

@@ -351,3 +351,26 @@ def test_forced_switches_per_repetition(demo_file):
     # 3 forced switches per worker and repetition in the demo: 6 per repetition for 2 threads
     assert ep2 and ": 6 forced thread switches per repetition" in ep2[0] and "3 per thread" in ep2[0]
     assert not [line for line in lines if ", 1 threads" in line]
+
+
+def test_all_speedups_implausible_makes_scaling_inconclusive(tmp_path):
+    s = Study()
+    s.cell("ep", "serial", 1, noisy(1.0, seed=16))
+    s.cell("ep", "threads", 1, noisy(1.0, seed=17))
+    s.cell("ep", "threads", 2, noisy(0.3, seed=18))     # 3.3x on 2 CPUs against both baselines
+    path = s.write(tmp_path / "all.h5")
+    outdir = tmp_path / "rep"
+    report.build_report(io.load(path), outdir)
+    page = page_of(outdir)
+    scaling = page[page.index('<h2 id="scaling"'):page.index('<h2 id="memory"')]
+    assert 'class="verdict inconclusive"' in scaling and "implausible" in scaling
+    assert "No serial-mode runs" not in scaling
+
+
+def test_load_average_is_stated(tmp_path):
+    s = Study()
+    s.cell("ep", "serial", 1, [1.0] * 3)
+    path = s.write(tmp_path / "load.h5")
+    outdir = tmp_path / "rep"
+    report.build_report(io.load(path), outdir)
+    assert "load average at the start of the runs: median 0.40, max 0.40 (on 2 cores)" in text_of(page_of(outdir))
