@@ -24,6 +24,12 @@ def parser() -> argparse.ArgumentParser:
                    help="also write the Extra-P JSON Lines export here (always written as DIR/extrap.jsonl)")
     p.add_argument("--cv-threshold", type=float, default=None, metavar="X",
                    help="flag cells whose coefficient of variation exceeds X (default 0.1)")
+    p.add_argument("--include-disturbed", action="store_true",
+                   help="keep disturbed repetitions (record-time bitmask or a slow CPU) in the statistics "
+                        "(default: left out; a cell with fewer than 3 clean ones keeps all and is flagged)")
+    p.add_argument("--baseline", metavar="OTHER", default=None,
+                   help="a second results file (A): the report compares this file (B) with it, cell by cell "
+                        "(B/A with 95%% intervals, faster / slower / no difference)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -44,8 +50,10 @@ def main(argv=None) -> int:
         if not threshold > 0:
             raise ReportError(f"--cv-threshold must be positive, not {args.cv_threshold}")
         results = io.load(args.file)
+        baseline = io.load(args.baseline) if args.baseline else None
         out = report.build_report(results, args.output or default_output(args.file),
-                                  cv_threshold=threshold, extrap_path=args.extrap)
+                                  cv_threshold=threshold, extrap_path=args.extrap,
+                                  include_disturbed=args.include_disturbed, baseline=baseline)
     except ReportError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

@@ -48,7 +48,7 @@ LEGACY_KERNEL_METRICS_V1 = ["latency_s", "lost_updates", "ns_per_update", "io_op
                             "load_imbalance"]
 
 # Groups read, with their dimension name.
-GROUPS = {"runs": "run", "samples": "sample", "isolation": "trial"}
+GROUPS = {"runs": "run", "samples": "sample", "isolation": "trial", "capacity": "check"}
 
 # Columns the analysis relies on, with the value used when a file lacks them
 # (the same "missing" values the C++ writer uses: "" for text, -1 for integers, NaN for floats).
@@ -64,7 +64,10 @@ SAMPLE_DEFAULTS = {"run": -1, "rep": 0, "worker": 0, "rank": 0, "thread": 0, "cp
 ISOLATION_DEFAULTS = {"mode": "", "fault": "", "workers": math.nan, "survivors": math.nan}
 # Per group: the columns the analysis relies on. A file where one of them has another kind
 # (text vs number) or another length than its group is damaged, not merely unusual.
-RELIED_ON = {"runs": RUN_DEFAULTS, "samples": SAMPLE_DEFAULTS, "isolation": ISOLATION_DEFAULTS}
+# /capacity (newer files): one row per parallel-capacity check of a study.
+CAPACITY_DEFAULTS = {"mode": "", "workers": math.nan, "capacity": math.nan}
+RELIED_ON = {"runs": RUN_DEFAULTS, "samples": SAMPLE_DEFAULTS, "isolation": ISOLATION_DEFAULTS,
+             "capacity": CAPACITY_DEFAULTS}
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Results:
     schema_version: int = SUPPORTED_SCHEMA_VERSION
     kernel_metrics: list = field(default_factory=list)  # /runs columns that are kernel metrics
     memory_models: dict = field(default_factory=dict)   # mode -> shared | private | per-rank
+    capacity: pd.DataFrame | None = None                # /capacity checks, where the file has them
 
     @property
     def has_runs(self) -> bool:
@@ -373,6 +377,11 @@ def _load(path: str) -> Results:
         runs["memory_model"] = ""
     if isolation is not None and "memory_model" not in isolation and "mode" in isolation:
         isolation["memory_model"] = isolation["mode"].map(lambda m: models.get(m, ""))
+    capacity = frames.get("capacity")
+    if capacity is not None and not capacity.empty:
+        capacity = _fill_defaults(capacity, CAPACITY_DEFAULTS, "capacity", notes)
+    else:
+        capacity = None
     return Results(path=path, attrs=attrs, runs=runs, samples=samples, isolation=isolation,
                    units=units, notes=notes, schema_version=version, kernel_metrics=metrics,
-                   memory_models=models)
+                   memory_models=models, capacity=capacity)

@@ -27,6 +27,10 @@ img{max-width:100%;border:1px solid #ddd;margin:.5em 0}
 .mixed,.measured{background:#fff0c0;color:#530}.nodata{background:#e4e4e4;color:#444}
 .note{background:#f1f1f1;border-left:4px solid #aaa;padding:.3em .8em;margin:.5em 0;font-size:.9em}
 .small{font-size:.85em;color:#555}details{margin:1em 0}summary{cursor:pointer;font-weight:600}
+.inconclusive{background:#e8e0f8;color:#324}
+.alarm{border:2px solid #c33;background:#fff5f5;padding:.2em 1em;margin:1em 0}.alarm h2{margin-top:.4em}
+.figs{display:grid;grid-template-columns:1fr 1fr;gap:.2em 1em}.figs figure{margin:0}
+.pair{display:flex;gap:1em;align-items:flex-start}.pair img.side{width:48%;flex:none}
 """
 
 
@@ -126,12 +130,16 @@ class Section:
                          f"<code>{esc(self.fill)}</code></div>")
         if self.findings:
             parts.append("<p><b>Measured:</b></p><ul>" + "".join(f"<li>{f}</li>" for f in self.findings) + "</ul>")
-        for name, caption in self.figures:
-            parts.append(f'<figure><img src="{esc(name)}" alt="{esc(caption)}">'
-                         f'<figcaption class="small">{esc(caption)}</figcaption></figure>')
+        figures = [f'<figure><a href="{esc(name)}"><img src="{esc(name)}" alt="{esc(caption)}"></a>'
+                   f'<figcaption class="small">{esc(caption)}</figcaption></figure>' for name, caption in self.figures]
+        if len(figures) > 1:   # two per row (each opens full size): a shorter page
+            parts.append('<div class="figs">' + "".join(figures) + "</div>")
+        else:
+            parts.extend(figures)
         for note in self.skipped:
             parts.append(f'<div class="note">Skipped: {esc(note)}</div>')
-        parts.extend(self.tables)
+        if self.tables:   # detail: collapsed, so that the page stays short
+            parts.append("<details><summary>Tables</summary>" + "\n".join(self.tables) + "</details>")
         return "\n".join(parts)
 
 

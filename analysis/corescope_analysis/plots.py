@@ -48,21 +48,57 @@ def mode_colour(mode: str) -> str:
 
 
 def _style_cycle(frame: pd.DataFrame):
-    """(series id, label, colour, marker, linestyle) per series; same mode = same colour."""
-    seen_per_mode: dict = {}
+    """(series id, label, colour, marker, linestyle) per series; same mode = same colour, and
+    every series its own marker and line style, so that lines on top of each other stay
+    distinguishable."""
     out = []
-    for series, group in frame.groupby("series", sort=False):
+    for k, (series, group) in enumerate(frame.groupby("series", sort=False)):
         first = group.iloc[0]
-        k = seen_per_mode.get(first["mode"], 0)
-        seen_per_mode[first["mode"]] = k + 1
         out.append((series, first["series_label"], mode_colour(first["mode"]),
                     MARKERS[k % len(MARKERS)], LINESTYLES[k % len(LINESTYLES)]))
     return out
 
 
+def _offsets(count: int, step: float = 0.035) -> list:
+    """Multiplicative x offsets on a log2 worker axis, so that series with equal values side by
+    side do not hide each other (centred on 1)."""
+    return [2.0 ** ((k - (count - 1) / 2.0) * step) for k in range(count)]
+
+
+def _implausible_mask(g: pd.DataFrame) -> np.ndarray:
+    if "implausible" not in g:
+        return np.zeros(len(g), dtype=bool)
+    return (g["implausible"].fillna("") != "").to_numpy()
+
+
+def _interval_series(ax, g: pd.DataFrame, column: str, colour, marker, ls, label, shift=1.0):
+    """One series with its 95 % interval as error bars (columns column_lo/column_hi); points
+    labelled implausible are drawn apart as red crosses, not as results. Returns True if it
+    drew an implausible point."""
+    g = g.sort_values("workers")
+    bad = _implausible_mask(g)
+    x = g["workers"].to_numpy(dtype=float) * shift
+    y = g[column].to_numpy(dtype=float)
+    lo = g[column + "_lo"].to_numpy(dtype=float) if column + "_lo" in g else np.full(len(g), np.nan)
+    hi = g[column + "_hi"].to_numpy(dtype=float) if column + "_hi" in g else np.full(len(g), np.nan)
+    good = ~bad
+    xs, ys = list(x[good]), list(y[good])
+    if xs and g["workers"].min() > 1:   # relative to a 1-worker run all the same
+        xs.insert(0, shift)
+        ys.insert(0, 1.0)
+    ax.plot(xs, ys, marker=marker, ls=ls, color=colour, label=label, markerfacecolor="white")
+    have = good & np.isfinite(lo) & np.isfinite(hi)
+    if have.any():
+        ax.errorbar(x[have], y[have], yerr=[np.clip(y[have] - lo[have], 0, None), np.clip(hi[have] - y[have], 0, None)],
+                    fmt="none", ecolor=colour, elinewidth=1, capsize=3, alpha=0.8)
+    if bad.any():
+        ax.plot(x[bad], y[bad], ls="none", marker="x", ms=9, mew=2, color="#cc0000")
+    return bool(bad.any())
+
+
 def _save(fig, path: str) -> str:
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")   # nothing outside the axes is cut off
     plt.close(fig)
     return path
 
@@ -103,21 +139,11 @@ def _cores_line(ax, cores, workers):
 def scaling_rows(summary: pd.DataFrame, kernel: str) -> pd.DataFrame:
     """Ok rows of the kernel's series that reach more than one worker with a known speedup
     (a hybrid series such as 2 threads/rank has its 1-worker baseline in the 1x1 series)."""
+    twin = pd.to_numeric(summary["twin"], errors="coerce").fillna(0) == 1 if "twin" in summary else False
     frame = summary[(summary["kernel"] == kernel) & (summary["status"] == "ok")
-                    & stats.finite(summary["speedup"])]
+                    & stats.finite(summary["speedup"]) & ~twin]
     multi = frame[frame["workers"] > 1].groupby("series").size()
     return frame[frame["series"].isin(multi.index)]
-
-
-def _with_baseline(g: pd.DataFrame, column: str) -> tuple:
-    """x, y of a series sorted by workers, starting at (1, 1) where the series itself has no
-    1-worker row (its values are relative to a 1-worker run all the same)."""
-    g = g.sort_values("workers")
-    x, y = list(g["workers"].astype(float)), list(g[column].astype(float))
-    if x and x[0] > 1:
-        x.insert(0, 1.0)
-        y.insert(0, 1.0)
-    return x, y
 
 
 def speedup(summary: pd.DataFrame, fits: pd.DataFrame, kernel: str, path: str, cores=None) -> str:
@@ -129,9 +155,10 @@ def speedup(summary: pd.DataFrame, fits: pd.DataFrame, kernel: str, path: str, c
     p_all = frame["workers"].to_numpy(dtype=float)
     grid = np.linspace(1, p_all.max(), 100)
     ax.plot(grid, grid, color="#bbbbbb", lw=1.5, label="ideal (S = p)")
-    for series, label, colour, marker, ls in _style_cycle(frame):
-        x, y = _with_baseline(frame[frame["series"] == series], "speedup")
-        ax.plot(x, y, marker=marker, ls=ls, color=colour, label=label)
+    styles = _style_cycle(frame)
+    any_bad = False
+    for (series, label, colour, marker, ls), shift in zip(styles, _offsets(len(styles))):
+        any_bad |= _interval_series(ax, frame[frame["series"] == series], "speedup", colour, marker, ls, label, shift)
         fit = fits[fits["series"] == series]
         if not fit.empty and is_finite(fit["serial_fraction"].iloc[0]):
             f = fit["serial_fraction"].iloc[0]
@@ -144,8 +171,15 @@ def speedup(summary: pd.DataFrame, fits: pd.DataFrame, kernel: str, path: str, c
     ax.set_title(f"{kernel}: speedup vs workers (dotted: Amdahl fit)")
     ax.grid(True, which="major", alpha=0.3)
     _cores_line(ax, cores, p_all)
+    _implausible_legend(ax, any_bad)
     ax.legend(fontsize=8, loc="upper left", ncol=2 if frame["series"].nunique() > 6 else 1)
     return _save(fig, path)
+
+
+def _implausible_legend(ax, any_bad: bool) -> None:
+    if any_bad:
+        ax.plot([], [], ls="none", marker="x", ms=9, mew=2, color="#cc0000",
+                label="implausible (not a result; see the top of the page)")
 
 
 def efficiency(summary: pd.DataFrame, kernel: str, path: str, cores=None) -> str:
@@ -155,17 +189,22 @@ def efficiency(summary: pd.DataFrame, kernel: str, path: str, cores=None) -> str
         raise Skip(f"no {kernel} series with two or more worker counts")
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.axhline(1.0, color="#bbbbbb", lw=1.5, label="ideal")
-    for series, label, colour, marker, ls in _style_cycle(frame):
-        x, y = _with_baseline(frame[frame["series"] == series], "efficiency")
-        ax.plot(x, y, marker=marker, ls=ls, color=colour, label=label)
+    styles = _style_cycle(frame)
+    any_bad = False
+    for (series, label, colour, marker, ls), shift in zip(styles, _offsets(len(styles))):
+        any_bad |= _interval_series(ax, frame[frame["series"] == series], "efficiency", colour, marker, ls, label,
+                                    shift)
     _worker_axis(ax, frame["workers"])
-    top = max(1.1, float(np.nanmax(frame["efficiency"])) * 1.1)
+    highest = frame["efficiency_hi"] if "efficiency_hi" in frame else frame["efficiency"]
+    top = max(1.1, float(np.nanmax(np.fmax(frame["efficiency"].to_numpy(dtype=float),
+                                            highest.to_numpy(dtype=float)))) * 1.1)
     ax.set_ylim(0, top)
     weak = (frame["scaling"] == "weak").any()
     ax.set_ylabel("efficiency S/p" + ("  (weak: T(1)/T(p))" if weak else ""))
     ax.set_title(f"{kernel}: parallel efficiency")
     ax.grid(True, alpha=0.3)
     _cores_line(ax, cores, frame["workers"].to_numpy(dtype=float))
+    _implausible_legend(ax, any_bad)
     ax.legend(fontsize=8, loc="lower left", ncol=2 if frame["series"].nunique() > 6 else 1)
     return _save(fig, path)
 
@@ -183,7 +222,7 @@ def breakdown(summary: pd.DataFrame, kernel: str, path: str) -> str:
     other = (frame["median_s"] - parts.sum(axis=1)).clip(lower=0)
     labels = [f"{lab}\np={int(w)}" for lab, w in zip(frame["series_label"], frame["workers"])]
     x = np.arange(len(frame))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(frame) + 2), 4.8))
+    fig, ax = plt.subplots(figsize=(max(7.5, 0.45 * len(frame) + 3.5), 4.8))
     bottom = np.zeros(len(frame))
     for values, name, colour in ((parts["compute_s"], "compute", "#4c72b0"),
                                  (parts["comm_s"], "communication / sync", "#dd8452"),
@@ -196,7 +235,9 @@ def breakdown(summary: pd.DataFrame, kernel: str, path: str) -> str:
     ax.set_xticklabels(labels, rotation=70, fontsize=7, ha="right", rotation_mode="anchor")
     ax.set_ylabel("time per repetition (s), worker mean")
     ax.set_title(f"{kernel}: where the time goes")
-    ax.legend(fontsize=8)
+    ax.set_xlim(-0.6, len(frame) - 0.4)
+    ax.set_ylim(0, float(np.nanmax(bottom)) * 1.08 if np.nanmax(bottom) > 0 else 1.0)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(True, axis="y", alpha=0.3)
     return _save(fig, path)
 
@@ -210,10 +251,13 @@ def memory(summary: pd.DataFrame, kernel: str, path: str) -> str:
     if frame.empty:
         raise Skip(f"no {kernel} series with memory data at two or more worker counts")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
-    for series, label, colour, marker, ls in _style_cycle(frame):
+    styles = _style_cycle(frame)
+    for (series, label, colour, marker, ls), shift in zip(styles, _offsets(len(styles), 0.06)):
         g = frame[frame["series"] == series].sort_values("workers")
-        ax1.plot(g["workers"], g["per_worker_bytes"] / MIB, marker=marker, ls=ls, color=colour, label=label)
-        ax2.plot(g["workers"], g["footprint_bytes"] / MIB, marker=marker, ls=ls, color=colour, label=label)
+        x = g["workers"].to_numpy(dtype=float) * shift   # side by side where the values agree
+        style = dict(marker=marker, ls=ls, color=colour, label=label, markerfacecolor="white", mew=1.5, alpha=0.9)
+        ax1.plot(x, g["per_worker_bytes"] / MIB, **style)
+        ax2.plot(x, g["footprint_bytes"] / MIB, **style)
     for ax, title in ((ax1, "memory per worker"), (ax2, "total footprint of the team")):
         _worker_axis(ax, frame["workers"])
         ax.set_ylabel("MiB (PSS where measured, else peak RSS)")
@@ -335,7 +379,8 @@ def pingpong(table: pd.DataFrame, path: str) -> str:
     for ax in (ax1, ax2):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xticks(sizes)
+        ax.set_xticks(_thin_ticks(sizes))
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
         ax.xaxis.set_major_formatter(FuncFormatter(_bytes_label))
         ax.xaxis.set_minor_formatter(NullFormatter())
         _plain_log_axis(ax.yaxis)
@@ -346,6 +391,32 @@ def pingpong(table: pd.DataFrame, path: str) -> str:
     ax2.set_ylabel("bandwidth (GB/s)")
     ax2.set_title("Ping-pong bandwidth")
     ax1.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _thin_ticks(values: list, most: int = 7) -> list:
+    """At most `most` of the sorted values, evenly spaced, first and last kept: tick labels that
+    do not overlap."""
+    index = np.unique(np.round(np.linspace(0, len(values) - 1, min(most, len(values)))).astype(int))
+    return [values[i] for i in index]
+
+
+def speed_over_time(table: pd.DataFrame, path: str, threshold: float = 1.10) -> str:
+    """The speed factor of each sample in recording order, one colour per (host, CPU), with the
+    slow threshold: where the machine itself was slower."""
+    if table.empty or not np.isfinite(table["speed_factor"]).any():
+        raise Skip("no speed probes (probe_s) in this file")
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    for k, (cpu, g) in enumerate(table.groupby("cpu_label", sort=True)):
+        ax.plot(g["order"], g["speed_factor"], ls="none", marker=MARKERS[k % len(MARKERS)], ms=3,
+                color=EXTRA_COLOURS[k % len(EXTRA_COLOURS)] if k >= 1 else "#1f77b4", label=cpu, alpha=0.7)
+    ax.axhline(threshold, color="#cc0000", ls="--", lw=1, label=f"slow above {threshold:g}")
+    ax.axhline(1.0, color="#999999", lw=1)
+    ax.set_xlabel("sample, in recording order")
+    ax.set_ylabel("speed factor (probe / fastest probe of that CPU)")
+    ax.set_title("Speed of each CPU over the study (1 = as fast as it ever was)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return _save(fig, path)
 
 

@@ -16,29 +16,50 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import plots, stats
+from . import answer, noise, plots, stats
 from .errors import OutputError
+from .intervals import fmt_interval
 from .io import Results
 from .page import CSS, Section, esc, flag_class, fmt_mib, fmt_num, fmt_pct, fmt_time, fmt_x, html_table, \
     verdict_badge
 from .sections import SECTIONS
 
 
+# The command that records A/A twins (H3's sweep in rounds; the noise check script runs it).
+NOISE_FILL = "bash jobs/local/noise_check.sh"
+SLOW_TEXT = "110 %"
+
+
 class Context:
     """What every section's build(ctx) gets: the file's Results, the summary (one row per cell)
     and scaling fits, the thresholds, the output directory and the figure helper."""
 
-    def __init__(self, results: Results, outdir: str, cv_threshold: float = stats.CV_THRESHOLD):
+    def __init__(self, results: Results, outdir: str, cv_threshold: float = stats.CV_THRESHOLD,
+                 include_disturbed: bool = False, baseline: Results | None = None):
         self.results = results
         self.outdir = outdir
         self.cv_threshold = cv_threshold
+        self.include_disturbed = include_disturbed
         self.cores = self.attr_int("cores")
-        self.reps = stats.rep_table(results.samples)
-        summary = stats.summarize(results.runs, results.samples, cv_threshold, metrics=results.kernel_metrics)
+        self.reps = stats.rep_table(results.samples, results.runs)
+        summary = stats.summarize(results.runs, results.samples, cv_threshold, metrics=results.kernel_metrics,
+                                  include_disturbed=include_disturbed)
+        summary = stats.mark_implausible(summary, self.cores)
+        self.capacity = noise.capacity_table(results.capacity)
+        summary = noise.add_capacity_efficiency(summary, self.capacity)
         self.fits = stats.scaling_fits(summary)
         self.summary = stats.with_fits(summary, self.fits)
+        self.aa_pairs = noise.aa_pairs(self.summary)
+        self.floor = noise.noise_floor(self.aa_pairs)
+        self.baseline = baseline
+        self.comparison = None
+        if baseline is not None:
+            base_summary = stats.summarize(baseline.runs, baseline.samples, cv_threshold,
+                                           metrics=baseline.kernel_metrics, include_disturbed=include_disturbed)
+            self.comparison = noise.compare(self.summary, base_summary, self.floor)
         self.figures: list = []   # paths written
         self.skipped: list = []   # (figure, reason)
+        self.fill_of_figure: dict = {}   # figure -> the command of its section
 
     def attr_int(self, name: str):
         """A positive integer root attribute of the file (cores, pus, ...), or None."""
@@ -59,6 +80,7 @@ class Context:
         except plots.Skip as why:
             section.skipped.append(f"{name}: {why}")
             self.skipped.append((name, str(why)))
+            self.fill_of_figure[name] = (section.fill, section.key)
             return False
         except Exception as exc:  # noqa: BLE001 - odd data must cost one figure, not the report
             plots.close_all()
@@ -71,7 +93,9 @@ class Context:
         return True
 
     def ok_rows(self, kernel=None, mode=None) -> pd.DataFrame:
-        s = self.summary[(self.summary["status"] == "ok") & stats.finite(self.summary["median_s"])]
+        """Ok cells that may enter verdicts: not implausible, not A/A twins."""
+        s = self.summary[(self.summary["status"] == "ok") & stats.finite(self.summary["median_s"])
+                         & stats.plausible(self.summary)]
         if kernel is not None:
             s = s[s["kernel"] == kernel]
         if mode is not None:
@@ -109,19 +133,103 @@ def attention(ctx: Context) -> str:
     return "\n".join(parts)
 
 
+def trust(ctx: Context) -> str:
+    """How far the numbers can be trusted: the noise floor (A/A twins), disturbed repetitions,
+    the speed of the CPUs over the study and the parallel capacity the machine delivered."""
+    s = ctx.summary
+    parts = ['<h2 id="trust">How far these numbers hold</h2>', "<ul>"]
+    if ctx.aa_pairs.empty:
+        parts.append("<li>Noise floor: no A/A twin cells in this file, so the smallest difference this machine "
+                     "resolves is not measured (a sweep with twins records it: "
+                     f"<code>{esc(ctx.command(NOISE_FILL))}</code>).</li>")
+    else:
+        parts.append(f"<li><b>Noise floor: {100 * ctx.floor:.1f} %</b>. {len(ctx.aa_pairs)} A/A pair(s) (the same "
+                     "cell run twice, interleaved) differ by twin/cell = "
+                     + ", ".join(f"{r:.3f} ({fmt_interval(lo, hi, 3)})" for r, lo, hi in
+                                 zip(ctx.aa_pairs["ratio"], ctx.aa_pairs["lo"], ctx.aa_pairs["hi"]))
+                     + "; the floor is the farthest any of their 95 % intervals reaches from 1. Differences "
+                       "below it are called <i>no difference</i>.</li>")
+    ok = s[s["status"] == "ok"]
+    if "disturbed_share" in ok and stats.finite(ok["disturbed_share"]).any() and (ok["disturbed_share"] > 0).any():
+        mostly = ok[ok["mostly_disturbed"] == True]  # noqa: E712 - a column of bools
+        parts.append(f"<li>Disturbed repetitions (record-time bitmask, or a CPU slower than "
+                     f"{SLOW_TEXT} of its fastest probe): {int(ok['n_disturbed'].sum())} "
+                     f"{'included (--include-disturbed)' if ctx.include_disturbed else 'left out of the statistics'}; "
+                     f"{int((ok['disturbed_share'] > 0).sum())} of {len(ok)} cells had some; "
+                     f"{len(mostly)} cell(s) mostly disturbed (fewer than 3 clean repetitions, all used, flagged). "
+                     "The share per cell is in the table of all cells.</li>")
+    elif ctx.results.samples is not None and "disturbed" in ctx.results.samples:
+        parts.append("<li>No repetition was disturbed by the recorded rule.</li>")
+    else:
+        parts.append("<li>This file records no disturbance columns (older corescope): every repetition counts.</li>")
+    load = pd.to_numeric(ctx.results.runs["load_1m"], errors="coerce") if "load_1m" in ctx.results.runs else None
+    if load is not None and stats.finite(load).any():
+        load = load[stats.finite(load)]
+        parts.append(f"<li>Machine load average at the start of the runs: median {load.median():.2f}, "
+                     f"max {load.max():.2f} (on {esc(ctx.cores or '?')} cores).</li>")
+    for _, row in ctx.capacity.iterrows():
+        parts.append(f"<li>Parallel capacity: {esc(noise.capacity_sentence(row))}. Efficiencies are shown against "
+                     "the ideal and against this measured capacity.</li>")
+    parts.append("</ul>")
+    speeds = noise.speed_table(ctx.results.samples, ctx.results.runs)
+    if not speeds.empty:
+        sec = Section("trust", "", "")
+        if ctx.figure(sec, "speed.png", "speed factor of each CPU over the study", plots.speed_over_time, speeds):
+            parts.append('<figure><img src="speed.png" alt="speed factor of each CPU over the study">'
+                         '<figcaption class="small">Speed factor per sample and CPU (probe time / the fastest '
+                         "probe of that CPU); above the dashed line a repetition counts as disturbed.</figcaption>"
+                         "</figure>")
+    return "\n".join(parts)
+
+
+def comparison(ctx: Context) -> str:
+    """The B/A comparison with --baseline: this file (B) against the baseline (A)."""
+    if ctx.comparison is None:
+        return ""
+    c = ctx.comparison
+    head = (f'<h2 id="baseline">Compared with the baseline {esc(os.path.basename(ctx.baseline.path))}</h2>'
+            "<p>B = this file, A = the baseline; B/A is the ratio of median times with its 95 % interval "
+            "(bootstrap over repetitions), p from a two-sided Mann-Whitney U test. <i>faster</i>/<i>slower</i> "
+            "when the interval excludes 1 and the change exceeds the noise floor"
+            + (f" ({100 * ctx.floor:.1f} %)" if np.isfinite(ctx.floor) else " (not measured: 0)") + ".</p>")
+    if c.empty:
+        return head + "<p>No cell is present in both files.</p>"
+    counts = c["verdict"].value_counts()
+    summary_line = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("faster", "slower", "no difference"))
+    table = html_table(c.assign(interval=[fmt_interval(lo, hi, 3) for lo, hi in zip(c["lo"], c["hi"])]),
+                       ["kernel", "series_label", "workers", "a_s", "b_s", "ratio", "interval", "n_a", "n_b",
+                        "p_value", "verdict"],
+                       {"a_s": fmt_time, "b_s": fmt_time, "ratio": lambda v: fmt_num(v, 3),
+                        "p_value": lambda v: fmt_num(v, 2)},
+                       row_class=lambda r: "bad" if r["verdict"] == "slower" else "",
+                       headers={"series_label": "series", "a_s": "A median", "b_s": "B median", "ratio": "B/A",
+                                "interval": "95 % interval", "n_a": "n A", "n_b": "n B", "p_value": "p"})
+    return head + f"<p>{len(c)} cells in both files: {summary_line}.</p><details><summary>B/A per cell</summary>" \
+        + table + "</details>"
+
+
 def cells_table(ctx: Context) -> str:
-    columns = ["kernel", "series_label", "scaling", "size", "workers", "n", "median_s", "iqr_s", "min_s",
-               "max_s", "cv", "speedup", "efficiency", "speedup_vs_serial", "imbalance", "gbytes_per_s",
-               "gflops_per_s", "footprint_bytes", "status", "flags"]
+    columns = ["kernel", "series_label", "scaling", "size", "workers", "n", "median_s", "median_ci", "median_norm_s",
+               "iqr_s", "cv", "disturbed_share", "speedup", "speedup_ci", "efficiency", "efficiency_vs_capacity",
+               "speedup_vs_serial", "imbalance", "gbytes_per_s", "gflops_per_s", "footprint_bytes", "status", "flags"]
     columns = [c for c in columns if c in ctx.summary]
+    frame = ctx.summary.assign(
+        median_ci=[fmt_time(lo) + "–" + fmt_time(hi) if np.isfinite(lo) else "–"
+                   for lo, hi in zip(ctx.summary["median_lo_s"], ctx.summary["median_hi_s"])],
+        speedup_ci=[fmt_interval(lo, hi, 3, "×") for lo, hi in zip(ctx.summary["speedup_lo"], ctx.summary["speedup_hi"])])
+    columns = [c for c in columns if c in frame]
     return ("<details><summary>All cells (also in summary.csv)</summary>" + html_table(
-        ctx.summary, columns,
+        frame, columns,
         {"median_s": fmt_time, "iqr_s": fmt_time, "min_s": fmt_time, "max_s": fmt_time,
          "cv": lambda v: fmt_num(v, 2), "speedup": fmt_x, "efficiency": fmt_pct, "speedup_vs_serial": fmt_x,
          "imbalance": lambda v: fmt_num(v, 3), "footprint_bytes": fmt_mib,
-         "gbytes_per_s": lambda v: fmt_num(v, 3), "gflops_per_s": lambda v: fmt_num(v, 3)},
+         "gbytes_per_s": lambda v: fmt_num(v, 3), "gflops_per_s": lambda v: fmt_num(v, 3),
+         "median_norm_s": fmt_time, "disturbed_share": fmt_pct, "efficiency_vs_capacity": fmt_pct},
         row_class=flag_class,
-        headers={"series_label": "series", "median_s": "median", "iqr_s": "IQR", "min_s": "min",
+        headers={"series_label": "series", "median_s": "median", "median_ci": "median 95 %",
+                 "median_norm_s": "speed-normalised", "disturbed_share": "disturbed samples",
+                 "speedup_ci": "speedup 95 %", "efficiency_vs_capacity": "eff. vs capacity",
+                 "iqr_s": "IQR", "min_s": "min",
                  "max_s": "max", "speedup_vs_serial": "vs serial", "gbytes_per_s": "GB/s",
                  "gflops_per_s": "GFLOP/s", "footprint_bytes": "footprint"}) + "</details>")
 
@@ -171,23 +279,27 @@ def contents(ctx: Context, sections: list) -> str:
         parts.append("<p>No isolation trials in this file (/isolation is missing).</p>")
     empty = [sec for sec in sections if not sec.has_data]
     if empty:
-        parts.append("<p>Sections with no data in this file, and the command that records it:</p><ul>" + "".join(
-            f'<li><a href="#{esc(sec.key)}">{esc(sec.title)}</a>: <code>{esc(sec.fill)}</code></li>'
-            for sec in empty) + "</ul>")
+        parts.append(f'<p>{len(empty)} section(s) have no data in this file: <a href="#skipped">skipped</a>, '
+                     "with the command that records each.</p>")
     return "\n".join(parts)
 
 
+def overview(sections: list) -> str:
+    rows = ["<table><tr><th>claim (founding notes)</th><th>section</th><th>result</th></tr>"]
+    for sec in sections:
+        rows.append(f'<tr><td class="t">{esc(sec.claim)}</td>'
+                    f'<td class="t"><a href="#{esc(sec.key)}">{esc(sec.title)}</a></td>'
+                    f"<td>{verdict_badge(sec.verdict)}</td></tr>")
+    rows.append("</table>")
+    return "".join(rows)
+
+
 def write_page(ctx: Context) -> str:
-    """Builds every section of SECTIONS and writes index.html around them."""
+    """Builds every section of SECTIONS and writes index.html around them: at the top the
+    implausible findings, the answer, how far the numbers hold, the comparison with a baseline,
+    the verdicts and what was skipped; then the sections and the detail."""
     sections = [build(ctx) for build in SECTIONS]
     attrs = ctx.results.attrs
-    overview = [
-        "<table><tr><th>claim (founding notes)</th><th>section</th><th>result</th></tr>"]
-    for sec in sections:
-        overview.append(f'<tr><td class="t">{esc(sec.claim)}</td>'
-                        f'<td class="t"><a href="#{esc(sec.key)}">{esc(sec.title)}</a></td>'
-                        f"<td>{verdict_badge(sec.verdict)}</td></tr>")
-    overview.append("</table>")
     page = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>corescope report: {esc(os.path.basename(ctx.results.path))}</title>",
@@ -196,11 +308,18 @@ def write_page(ctx: Context) -> str:
         f'<p class="small">{esc(os.path.basename(ctx.results.path))} · host {esc(attrs.get("host", "?"))} · '
         f'{esc(attrs.get("cpu_model", ""))} · {esc(attrs.get("cores", "?"))} cores · created '
         f'{esc(attrs.get("created", "?"))} · git {esc(attrs.get("git_commit", "?"))}</p>',
+        answer.render_implausible(ctx.summary, ctx.outdir),
+        answer.render_answer(answer.answer_table(ctx.summary, ctx.scaling_kernels(), ctx.floor)),
+        trust(ctx),
+        comparison(ctx),
+        '<h2 id="verdicts">The claims of the founding notes</h2>',
         contents(ctx, sections),
-        "<p>Verdicts: <i>supported</i> / <i>contradicted</i> apply the criterion stated in each "
-        "section to the numbers measured here; <i>mixed</i> means the evidence goes both ways or is "
-        "incomplete; <i>measured</i> means the section reports numbers without a pass/fail criterion.</p>",
-        "".join(overview),
+        "<p>Verdicts: <i>supported</i> / <i>contradicted</i> when the 95 % interval of the measured figure "
+        "lies entirely on one side of the criterion stated in each section; <i>inconclusive</i> when it "
+        "straddles it; <i>mixed</i> means the evidence goes both ways or is incomplete; <i>measured</i> means "
+        "the section reports numbers without a pass/fail criterion. Implausible cells never enter a verdict.</p>",
+        overview(sections),
+        answer.render_skipped(sections, ctx.skipped, ctx.fill_of_figure),
     ]
     page += [sec.render() for sec in sections]
     page += [attention(ctx), cells_table(ctx), provenance(ctx),
@@ -229,7 +348,11 @@ def _write_text(path: str, text: str) -> None:
 
 
 SUMMARY_CSV_COLUMNS = ["kernel", "mode", "workers", "size", "scaling", "median_s", "speedup", "efficiency",
-                       "speedup_vs_serial", "karp_flatt", "serial_fraction", "fit_r2", "gustafson_alpha",
+                       "median_lo_s", "median_hi_s", "speedup_lo", "speedup_hi", "efficiency_lo", "efficiency_hi",
+                       "speedup_vs_serial", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "n_base",
+                       "median_norm_s", "speed_factor", "n_disturbed", "disturbed_share", "mostly_disturbed",
+                       "efficiency_vs_capacity", "efficiency_vs_capacity_lo", "efficiency_vs_capacity_hi",
+                       "capacity", "cpus", "implausible", "karp_flatt", "serial_fraction", "fit_r2", "gustafson_alpha",
                        "n", "q1_s", "q3_s", "iqr_s", "min_s", "max_s", "mean_s", "cv", "imbalance",
                        "compute_s", "comm_s", "gil_wait_s", "gbytes_per_s", "gflops_per_s",
                        "footprint_bytes", "per_worker_bytes", "memory_model", "ranks", "threads_per_rank", "channel",
@@ -240,7 +363,8 @@ SUMMARY_CSV_COLUMNS = ["kernel", "mode", "workers", "size", "scaling", "median_s
 
 def write_summary_csv(summary: pd.DataFrame, path: str) -> str:
     columns = [c for c in SUMMARY_CSV_COLUMNS if c in summary] + \
-        [c for c in summary.columns if c not in SUMMARY_CSV_COLUMNS and c not in ("series", "memory_source")]
+        [c for c in summary.columns if c not in SUMMARY_CSV_COLUMNS and not c.startswith("_")
+         and c not in ("series", "memory_source", "base_row", "serial_row")]
     try:
         summary[columns].to_csv(path, index=False, float_format="%.9g")
     except OSError as exc:
@@ -263,7 +387,7 @@ class ReportOutput:
 
 
 def build_report(results: Results, outdir, cv_threshold: float = stats.CV_THRESHOLD,
-                 extrap_path=None) -> ReportOutput:
+                 extrap_path=None, include_disturbed: bool = False, baseline: Results | None = None) -> ReportOutput:
     """Writes index.html, the figures, summary.csv and extrap.jsonl into outdir."""
     outdir = os.fspath(outdir)
     try:
@@ -272,9 +396,9 @@ def build_report(results: Results, outdir, cv_threshold: float = stats.CV_THRESH
         raise OutputError(f"cannot create report directory {outdir}: {exc.strerror or exc}") from exc
     if not os.access(outdir, os.W_OK):
         raise OutputError(f"cannot write into report directory {outdir}")
-    ctx = Context(results, outdir, cv_threshold)
+    ctx = Context(results, outdir, cv_threshold, include_disturbed=include_disturbed, baseline=baseline)
     csv_path = write_summary_csv(ctx.summary, os.path.join(outdir, "summary.csv"))
-    records = stats.extrap_records(ctx.summary, ctx.reps, results.runs)
+    records = stats.extrap_records(ctx.summary)
     extrap_paths = [write_extrap(records, os.path.join(outdir, "extrap.jsonl"))]
     if extrap_path:
         extrap_paths.append(write_extrap(records, os.fspath(extrap_path)))

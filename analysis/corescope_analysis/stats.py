@@ -25,10 +25,17 @@ MIN_REPS = 3                # fewer repetitions than this are flagged
 
 # Columns that tell configs apart (those present in the file are used).
 # memory_model follows from the mode; it is kept so that every cell says it.
+# Provenance per run (/runs, newer files): runs of different builds or hosts never pool.
+PROVENANCE_COLUMNS = ["host", "software_version", "git_commit", "compiler", "cxx_flags", "build_type"]
+# Settings of Python-mode runs (newer files).
+PYTHON_COLUMNS = ["python_version", "python_gil", "start_method"]
 CONFIG_COLUMNS = ["kernel", "mode", "memory_model", "scaling", "size", "workers", "ranks", "threads_per_rank",
-                  "channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin", "host"]
+                  "channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin"] + \
+    PYTHON_COLUMNS + ["twin"] + PROVENANCE_COLUMNS
 # Settings that make a series: CONFIG_COLUMNS without workers/size/ranks/threads_per_rank.
-SETTING_COLUMNS = ["channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin", "host"]
+# The A/A twin of a cell (twin = 1) is a series of its own, kept out of plots, fits and verdicts.
+SETTING_COLUMNS = ["channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin"] + \
+    PYTHON_COLUMNS + ["twin"] + PROVENANCE_COLUMNS
 # Numbers every run has in /runs, summarized as the median over a config's runs (the kernel
 # metrics a file marks are summarized the same way: summarize(metrics=...)).
 RUN_NUMBERS = ["gbytes_per_s", "gflops_per_s", "footprint_pss_bytes", "runtime_overhead_bytes"]
@@ -165,15 +172,50 @@ def _valid(series: pd.Series) -> pd.Series:
     return x.where(x >= 0)
 
 
-def rep_table(samples: pd.DataFrame) -> pd.DataFrame:
+def sample_speed(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per sample (index = /samples row): speed_factor (probe_s / the fastest probe_s of the same
+    host and CPU at the start, NaN without a probe), slow (speed factor above SLOW_FACTOR) and
+    disturbed (the record-time bitmask is not 0, or slow). Files without those columns give
+    speed factor NaN and nothing disturbed."""
+    from .intervals import SLOW_FACTOR
+    out = pd.DataFrame(index=samples.index)
+    out["speed_factor"] = math.nan
+    if "probe_s" in samples:
+        probe = pd.to_numeric(samples["probe_s"], errors="coerce").astype(float)
+        probe = probe.where(probe > 0)
+        cpu = samples["cpu_start"] if "cpu_start" in samples else samples.get("cpu", pd.Series(-1, index=samples.index))
+        if runs is not None and "host" in runs:
+            host = runs["host"].reindex(samples["run"]).to_numpy()
+        else:
+            host = np.full(len(samples), "")
+        key = pd.DataFrame({"host": host, "cpu": pd.to_numeric(cpu, errors="coerce").to_numpy(), "probe": probe.to_numpy()},
+                           index=samples.index)
+        reference = key.groupby(["host", "cpu"], dropna=False)["probe"].transform("min")
+        out["speed_factor"] = (key["probe"] / reference).astype(float)
+    out["slow"] = (out["speed_factor"] > SLOW_FACTOR).fillna(False)
+    flag = pd.to_numeric(samples["disturbed"], errors="coerce").fillna(0) if "disturbed" in samples \
+        else pd.Series(0, index=samples.index)
+    out["disturbed"] = (flag > 0) | out["slow"]
+    return out
+
+
+def rep_table(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (run, rep): time_s = max wall_s over workers, imbalance = max/mean of the
-    workers' compute_s (wall_s where compute_s is not recorded), mean compute/comm/GIL-wait."""
-    cols = ["run", "rep", "time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s", "workers_seen"]
+    workers' compute_s (wall_s where compute_s is not recorded), mean compute/comm/GIL-wait;
+    disturbed (any sample disturbed, see sample_speed), disturbed_samples, speed_factor (the
+    slowest worker's) and time_norm_s (max over workers of wall_s / speed factor; NaN without
+    a probe)."""
+    cols = ["run", "rep", "time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s", "workers_seen",
+            "disturbed", "disturbed_samples", "speed_factor", "time_norm_s"]
     if samples is None or samples.empty or "wall_s" not in samples:
         return pd.DataFrame(columns=cols)
     s = pd.DataFrame({"run": samples["run"], "rep": samples["rep"], "wall_s": _valid(samples["wall_s"])})
     for name in ("compute_s", "comm_s", "gil_wait_s"):
         s[name] = _valid(samples[name]) if name in samples else np.nan
+    speed = sample_speed(samples, runs)
+    s["disturbed"] = speed["disturbed"].astype(int)
+    s["speed_factor"] = speed["speed_factor"]
+    s["norm"] = s["wall_s"] / s["speed_factor"]
     s = s[s["wall_s"].notna()]
     if s.empty:
         return pd.DataFrame(columns=cols)
@@ -183,10 +225,13 @@ def rep_table(samples: pd.DataFrame) -> pd.DataFrame:
     out = g.agg(time_s=("wall_s", "max"), wall_mean=("wall_s", "mean"),
                 basis_max=("basis", "max"), basis_mean=("basis", "mean"), basis_n=("basis", "count"),
                 compute_s=("compute_s", "mean"), comm_s=("comm_s", "mean"),
-                gil_wait_s=("gil_wait_s", "mean"), workers_seen=("wall_s", "size"))
+                gil_wait_s=("gil_wait_s", "mean"), workers_seen=("wall_s", "size"),
+                disturbed_samples=("disturbed", "sum"), speed_factor=("speed_factor", "max"),
+                time_norm_s=("norm", "max"))
     use_compute = out["basis_n"] == out["workers_seen"]
     out["imbalance"] = np.where(use_compute, out["basis_max"] / out["basis_mean"],
                                 out["time_s"] / out["wall_mean"])
+    out["disturbed"] = out["disturbed_samples"] > 0
     return out.reset_index()[cols]
 
 
@@ -314,22 +359,30 @@ EMPTY_SUMMARY_COLUMNS = [
     "host", "size_label", "status", "n_runs", "n_excluded", "n", "q1_s", "q3_s", "iqr_s", "min_s", "max_s",
     "mean_s", "cv", "imbalance", "compute_s", "comm_s", "gil_wait_s", "cpus_used", "footprint_bytes",
     "per_worker_bytes", "memory_source", "run_ids", "flags", "unit_size", "t1_s", "karp_flatt", "serial_s",
-    "speedup_vs_serial", "series", "series_label"]
+    "speedup_vs_serial", "series", "series_label", "median_lo_s", "median_hi_s", "n_disturbed", "disturbed_share",
+    "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "twin", "speedup_lo", "speedup_hi",
+    "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
+    "n_base"]
 
 
 def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
-              cv_threshold: float = CV_THRESHOLD, metrics=()) -> pd.DataFrame:
+              cv_threshold: float = CV_THRESHOLD, metrics=(), include_disturbed: bool = False) -> pd.DataFrame:
     """One row per config with timing statistics, rates, memory, speedups and flags, plus the
     median over its runs of RUN_NUMBERS and of each column named in metrics (kernel metrics).
 
     Statistics come from the config's good runs (status ok, verified not 0). A config with no
     good run is still listed (status failed/incomplete/unverified), with its times if any, but
     gets no speedup and serves as nobody's baseline. No runs give an empty frame with the
-    columns of a summary."""
+    columns of a summary.
+
+    Disturbed repetitions (rep_table) are left out unless include_disturbed; a cell with fewer
+    than MIN_CLEAN clean ones keeps them all and is flagged "mostly disturbed". The
+    repetition times used are kept in the column _times (an array per cell; not exported)."""
+    from .intervals import MIN_CLEAN, median_ci
     if runs.empty:
         return pd.DataFrame(columns=EMPTY_SUMMARY_COLUMNS + [m for m in RUN_NUMBERS + list(metrics)
                                                             if m not in EMPTY_SUMMARY_COLUMNS])
-    reps = rep_table(samples)
+    reps = rep_table(samples, runs)
     per_run = run_table(runs, samples)
     key_columns = [c for c in CONFIG_COLUMNS if c in runs.columns]
     groups: dict = {}   # config key -> positions of its runs
@@ -347,7 +400,8 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
     source_all = per_run["memory_source"].to_numpy(dtype=object)
     metrics_all = {m: pd.to_numeric(runs[m], errors="coerce").to_numpy(dtype=float)
                    for m in dict.fromkeys(RUN_NUMBERS + list(metrics)) if m in runs.columns}
-    rep_columns = ["time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s"]
+    rep_columns = ["time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s", "disturbed", "disturbed_samples",
+                   "workers_seen", "speed_factor", "time_norm_s"]
     reps_by_run = {}
     if not reps.empty:
         for run, frame in reps.groupby("run"):
@@ -373,11 +427,24 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
         rep_data = {c: np.concatenate([part[c] for part in rep_parts]) if rep_parts else np.array([])
                     for c in rep_columns}
         flags = []
+        disturbed = rep_data["disturbed"] > 0
+        clean = ~disturbed
+        mostly_disturbed = False
+        if disturbed.any() and not include_disturbed:
+            if clean.sum() >= MIN_CLEAN:
+                rep_data = {c: v[clean] for c, v in rep_data.items()}
+            else:
+                mostly_disturbed = True
+                flags.append(f"mostly disturbed ({int(clean.sum())} clean of {disturbed.size} repetitions; all used)")
+        n_samples = float(np.nansum(rep_parts_total(rep_parts, "workers_seen")))
+        disturbed_share = float(np.nansum(rep_parts_total(rep_parts, "disturbed_samples"))) / n_samples \
+            if n_samples > 0 else math.nan
         times = rep_data["time_s"]
         if times.size == 0:
             times = wall_median_all[used]
             flags.append("no samples: time is /runs wall_s_median")
         stats = describe(times)
+        interval = median_ci(times)
         n_excluded = int(len(positions) - good.sum()) if good.any() else 0
         cpus = per_run_all["cpus_used"][used]
         row.update({
@@ -385,7 +452,12 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
             "status": status, "n_runs": int(len(used)), "n_excluded": n_excluded,
             "n": stats["n"], "median_s": stats["median"], "q1_s": stats["q1"], "q3_s": stats["q3"],
             "iqr_s": stats["iqr"], "min_s": stats["min"], "max_s": stats["max"], "mean_s": stats["mean"],
-            "cv": stats["cv"],
+            "cv": stats["cv"], "median_lo_s": interval.lo, "median_hi_s": interval.hi,
+            "n_disturbed": int(disturbed.sum()), "disturbed_share": disturbed_share,
+            "mostly_disturbed": mostly_disturbed,
+            "speed_factor": _median(rep_data["speed_factor"]),
+            "median_norm_s": _median(rep_data["time_norm_s"]),
+            "_times": np.asarray(times, dtype=float),
             "imbalance": _median(rep_data["imbalance"]),
             "compute_s": _median(rep_data["compute_s"]),
             "comm_s": _median(rep_data["comm_s"]),
@@ -414,19 +486,27 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
             summary[name] = pd.to_numeric(summary[name], errors="coerce")
     for name, default in (("memory_model", ""), ("channel", ""), ("switch_interval_s", math.nan), ("gil_release", ""), ("gil_policy", ""),
                           ("params", ""), ("pin", ""), ("host", ""), ("ranks", 1),
-                          ("threads_per_rank", 1)):
+                          ("threads_per_rank", 1), ("twin", 0)):
         if name not in summary:
             summary[name] = default
+    for name in SETTING_COLUMNS:   # provenance and Python settings of older files: absent
+        if name not in summary:
+            summary[name] = ""
     summary["unit_size"] = [unit_size(s, w, sc) for s, w, sc in
                             zip(summary["size"], summary["workers"], summary["scaling"])]
-    summary = add_speedups(summary)
+    sort_cols = ["kernel", "mode", "scaling", "unit_size", "channel", "params", "switch_interval_s",
+                 "threads_per_rank", "workers"]
+    summary = summary.sort_values(sort_cols, kind="stable", na_position="first").reset_index(drop=True)
+    summary = add_speedups(summary)   # base_row / serial_row are positions in this order
     summary = add_series_labels(summary)
     order = ["kernel", "mode", "workers", "size", "scaling", "median_s", "speedup", "efficiency"]
     rest = [c for c in summary.columns if c not in order]
-    sort_cols = ["kernel", "mode", "scaling", "unit_size", "channel", "params", "switch_interval_s",
-                 "threads_per_rank", "workers"]
-    return summary[order + rest].sort_values(sort_cols, kind="stable", na_position="first") \
-        .reset_index(drop=True)
+    return summary[order + rest]
+
+
+def rep_parts_total(parts: list, column: str) -> np.ndarray:
+    """A column of the per-run repetition arrays, all runs of a cell together."""
+    return np.concatenate([part[column] for part in parts]) if parts else np.array([])
 
 
 def _median(values) -> float:
@@ -450,39 +530,73 @@ def series_key(row) -> tuple:
     return _series_base(row) + (hybrid_tag,)
 
 
-def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
-    """Adds t1_s, speedup, efficiency, karp_flatt, serial_s, speedup_vs_serial (see module doc)."""
-    s = summary.copy()
-    ok = s["status"] == "ok"
-    one = s[ok & (s["workers"] == 1)]
-    same_mode = {}
-    for _, row in one.iterrows():
-        same_mode.setdefault(_series_base(row), row["median_s"])
-    serial = {}
-    for _, row in one[one["mode"] == "serial"].iterrows():
-        serial.setdefault((row["kernel"], row["unit_size"], row["params"], row["host"]), []) \
-            .append((row["scaling"], row["median_s"]))
+def _serial_key(row) -> tuple:
+    return (row["kernel"], row["unit_size"], row["params"]) + tuple(_key(row[c]) for c in PROVENANCE_COLUMNS)
 
-    cols = {c: [] for c in ("t1_s", "speedup", "efficiency", "karp_flatt", "serial_s", "speedup_vs_serial")}
-    for _, row in s.iterrows():
-        p, tp, scaling = int(row["workers"]), row["median_s"], row["scaling"]
+
+def times_of(row) -> np.ndarray:
+    times = row.get("_times") if hasattr(row, "get") else None
+    if isinstance(times, np.ndarray) and times.size:
+        return times
+    return np.array([row["median_s"]], dtype=float)
+
+
+def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
+    """Adds t1_s, speedup, efficiency, karp_flatt, serial_s, speedup_vs_serial (see module doc),
+    each ratio's 95 % interval (`*_lo`, `*_hi`: seeded bootstrap over the repetitions of both
+    cells, intervals.ratio_ci), base_row / serial_row (the summary row of each baseline, -1
+    if none) and n_base (the baseline's repetitions)."""
+    from .intervals import ratio_ci
+    s = summary.copy().reset_index(drop=True)
+    ok = s["status"] == "ok"
+    one = s[ok & (s["workers"] == 1) & (s["twin"].map(_key) != 1)] if "twin" in s else s[ok & (s["workers"] == 1)]
+    same_mode = {}
+    for position, row in one.iterrows():
+        same_mode.setdefault(_series_base(row), position)
+    serial = {}
+    for position, row in one[one["mode"] == "serial"].iterrows():
+        serial.setdefault(_serial_key(row), []).append((row["scaling"], position))
+
+    names = ("t1_s", "speedup", "speedup_lo", "speedup_hi", "efficiency", "efficiency_lo", "efficiency_hi",
+             "karp_flatt", "serial_s", "speedup_vs_serial", "speedup_vs_serial_lo", "speedup_vs_serial_hi",
+             "base_row", "serial_row", "n_base")
+    cols = {c: [] for c in names}
+    for position, row in s.iterrows():
+        p, scaling = int(row["workers"]), row["scaling"]
         base = _series_base(row)
-        t1 = same_mode.get(base)
-        if t1 is None:  # a 1-worker run recorded under the other scaling label is the same run
+        b = same_mode.get(base)
+        if b is None:  # a 1-worker run recorded under the other scaling label is the same run
             other = ("weak" if scaling == "strong" else "strong",)
-            t1 = same_mode.get(base[:2] + other + base[3:])
-        candidates = serial.get((row["kernel"], row["unit_size"], row["params"], row["host"]), [])
-        ts = next((t for sc, t in candidates if sc == scaling), candidates[0][1] if candidates else None)
+            b = same_mode.get(base[:2] + other + base[3:])
+        candidates = serial.get(_serial_key(row), [])
+        sr = next((q for sc, q in candidates if sc == scaling), candidates[0][1] if candidates else None)
         if row["status"] != "ok":
-            t1 = ts = None
-        speedup, efficiency = speedup_and_efficiency(t1 if t1 is not None else math.nan, tp, p, scaling)
-        serial_speedup, _ = speedup_and_efficiency(ts if ts is not None else math.nan, tp, p, scaling)
-        cols["t1_s"].append(t1 if t1 is not None else math.nan)
-        cols["speedup"].append(speedup)
-        cols["efficiency"].append(efficiency)
-        cols["karp_flatt"].append(float(karp_flatt(speedup, p)) if scaling == "strong" else math.nan)
-        cols["serial_s"].append(ts if ts is not None else math.nan)
-        cols["speedup_vs_serial"].append(serial_speedup)
+            b = sr = None
+        times = times_of(row)
+        for prefix, ref in (("speedup", b), ("speedup_vs_serial", sr)):
+            if ref is None or not np.isfinite(row["median_s"]):
+                values = (math.nan,) * 3
+            elif ref == position:
+                values = (1.0, 1.0, 1.0)
+            else:
+                r = ratio_ci(times_of(s.loc[ref]), times)
+                factor = p if scaling == "weak" else 1.0
+                values = (r.point * factor, r.lo * factor, r.hi * factor)
+            cols[prefix].append(values[0])
+            cols[prefix + "_lo"].append(values[1])
+            cols[prefix + "_hi"].append(values[2])
+            if prefix == "speedup":
+                eff = tuple(v / p for v in values)   # strong: S/p; weak: (p T1/Tp)/p = T1/Tp
+                cols["efficiency"].append(eff[0])
+                cols["efficiency_lo"].append(eff[1])
+                cols["efficiency_hi"].append(eff[2])
+        sp = cols["speedup"][-1]
+        cols["t1_s"].append(s.loc[b, "median_s"] if b is not None else math.nan)
+        cols["serial_s"].append(s.loc[sr, "median_s"] if sr is not None else math.nan)
+        cols["karp_flatt"].append(float(karp_flatt(sp, p)) if scaling == "strong" else math.nan)
+        cols["base_row"].append(b if b is not None else -1)
+        cols["serial_row"].append(sr if sr is not None else -1)
+        cols["n_base"].append(int(s.loc[b, "n"]) if b is not None else 0)
     for name, values in cols.items():
         s[name] = values
     return s
@@ -534,7 +648,7 @@ def scaling_fits(summary: pd.DataFrame) -> pd.DataFrame:
     """One row per series with at least two worker counts among its ok rows: the Amdahl fit of
     time vs workers (strong scaling) or Gustafson's alpha (weak), and the best point."""
     rows = []
-    ok = summary[(summary["status"] == "ok") & finite(summary["median_s"])]
+    ok = summary[(summary["status"] == "ok") & finite(summary["median_s"]) & plausible(summary)]
     for series, frame in ok.groupby("series"):
         if frame["workers"].nunique() < 2:
             continue
@@ -577,24 +691,13 @@ def with_fits(summary: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
 # Exports
 # ---------------------------------------------------------------------------------------------
 
-def extrap_records(summary: pd.DataFrame, reps: pd.DataFrame, runs: pd.DataFrame) -> list[dict]:
-    """Extra-P JSON Lines records: per ok config, params {p: workers, n: size}, the per-repetition
-    times as value, callpath = kernel.mode[.settings], metric "time"."""
-    per_run_good = (runs["status"] == "ok") & (runs["verified"] != 0)
-    times_by_config = {}
-    if not reps.empty:
-        rep_runs = runs.loc[reps["run"]]
-        key_columns = [c for c in CONFIG_COLUMNS if c in runs.columns]
-        keys = [tuple(_key(v) for v in r) for r in rep_runs[key_columns].itertuples(index=False)]
-        good = per_run_good.loc[reps["run"]].to_numpy()
-        for k, t, g in zip(keys, reps["time_s"], good):
-            if g:
-                times_by_config.setdefault(k, []).append(float(t))
-    key_columns = [c for c in CONFIG_COLUMNS if c in summary.columns]
+def extrap_records(summary: pd.DataFrame, reps: pd.DataFrame | None = None, runs: pd.DataFrame | None = None) -> list[dict]:
+    """Extra-P JSON Lines records: per ok config, params {p: workers, n: size}, the repetition
+    times its statistics use as value (disturbed ones left out as there), callpath =
+    kernel.scaling.series, metric "time". (reps and runs are accepted for older callers.)"""
     records = []
     for _, row in summary[summary["status"] == "ok"].iterrows():
-        key = tuple(_key(row[c]) for c in key_columns)
-        values = times_by_config.get(key) or ([row["median_s"]] if np.isfinite(row["median_s"]) else [])
+        values = [float(v) for v in times_of(row) if np.isfinite(v)]
         if not values:
             continue
         label = row["series_label"].replace(" ", "_")
@@ -602,3 +705,74 @@ def extrap_records(summary: pd.DataFrame, reps: pd.DataFrame, runs: pd.DataFrame
                         "callpath": f"{row['kernel']}.{row['scaling']}.{label}",
                         "metric": "time", "value": values})
     return records
+
+
+# ---------------------------------------------------------------------------------------------
+# Impossible findings
+# ---------------------------------------------------------------------------------------------
+
+# Kernels whose work is pure computation: their efficiency cannot exceed 1 (no cache effect
+# makes a core do more than its own share of arithmetic).
+CPU_BOUND_KERNELS = ("ep", "dgemm", "reduce")
+IMPLAUSIBLE_TOLERANCE = 0.05
+ONE_CPU_PINS = ("one",)
+
+
+def cell_cpus(row, cores=None) -> int:
+    """The CPUs a cell could use at once: 1 when pinned to one CPU, else its workers, at most the
+    machine's cores where the file says them."""
+    if str(row.get("pin", "")).strip().lower() in ONE_CPU_PINS:
+        return 1
+    p = int(row["workers"])
+    return min(p, int(cores)) if cores else p
+
+
+def mark_implausible(summary: pd.DataFrame, cores=None, tolerance: float = IMPLAUSIBLE_TOLERANCE) -> pd.DataFrame:
+    """Adds cpus and implausible (the reason, or ""): a speedup (against the mode's own 1-worker
+    cell or against serial) above the CPUs the cell had by more than the tolerance, or a
+    CPU-bound kernel's efficiency whose whole interval lies above 1 + tolerance. Such rows are
+    kept out of fits and verdicts; report.py shows them at the top of the page."""
+    s = summary.copy()
+    cpus, reasons = [], []
+    for _, row in s.iterrows():
+        c = cell_cpus(row, cores)
+        cpus.append(c)
+        why = []
+        if row["status"] == "ok" and row["workers"] > 1:   # a 1-worker cell is a baseline, not a speedup
+            for column, against in (("speedup", "its own 1-worker cell"), ("speedup_vs_serial", "serial")):
+                value = row.get(column, math.nan)
+                if np.isfinite(value) and value > c * (1 + tolerance):
+                    why.append(f"speedup {value:.2f}× against {against} on {c} CPU(s)")
+            if row["kernel"] in CPU_BOUND_KERNELS and row["scaling"] == "strong" and \
+                    np.isfinite(row.get("efficiency_lo", math.nan)) and row["efficiency_lo"] > 1 + tolerance:
+                why.append(f"efficiency interval {row['efficiency_lo']:.2f}–{row['efficiency_hi']:.2f} lies above "
+                           f"{1 + tolerance:g} for a CPU-bound kernel")
+        reasons.append("; ".join(why))
+    s["cpus"] = cpus
+    s["implausible"] = reasons
+    s["flags"] = ["; ".join(f for f in (flags, "implausible: " + why if why else "") if f)
+                  for flags, why in zip(s["flags"], reasons)]
+    return s
+
+
+def verdict_from_interval(lo, hi, threshold, above: bool = True) -> str:
+    """'supported' when the whole interval lies beyond the threshold on the side the claim wants
+    (above, or below with above=False), 'contradicted' when it lies wholly on the other side,
+    'inconclusive' when it straddles the threshold or is unknown."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "inconclusive"
+    if (lo > threshold) if above else (hi < threshold):
+        return "supported"
+    if (hi <= threshold) if above else (lo >= threshold):
+        return "contradicted"
+    return "inconclusive"
+
+
+def plausible(summary: pd.DataFrame) -> pd.Series:
+    """Rows that may enter fits and verdicts: not implausible and not an A/A twin."""
+    mask = pd.Series(True, index=summary.index)
+    if "implausible" in summary:
+        mask &= summary["implausible"].fillna("") == ""
+    if "twin" in summary:
+        mask &= pd.to_numeric(summary["twin"], errors="coerce").fillna(0) != 1
+    return mask

@@ -84,7 +84,7 @@ def _rows_to_columns(rows):
 
 
 def write_results(path, runs, samples=(), isolation=(), attrs=None, *, schema="corescope",
-                  schema_version=1, fixed_strings=False, kernel_metrics=DEMO_KERNEL_METRICS):
+                  schema_version=1, fixed_strings=False, kernel_metrics=DEMO_KERNEL_METRICS, capacity=()):
     """Writes rows (lists of dicts, one dict per row) as a corescope results file. For
     schema_version 2, kernel_metrics names the /runs columns marked as kernel metrics."""
     roles = None
@@ -104,6 +104,8 @@ def write_results(path, runs, samples=(), isolation=(), attrs=None, *, schema="c
             _write_group(f, "samples", "sample", _rows_to_columns(samples), fixed_strings)
         if isolation:
             _write_group(f, "isolation", "trial", _rows_to_columns(isolation), fixed_strings)
+        if capacity:
+            _write_group(f, "capacity", "check", _rows_to_columns(capacity), fixed_strings)
         if runs:  # compound copy the reader must ignore
             tables = f.create_group("tables")
             tables.create_dataset("runs", data=np.array(

@@ -82,3 +82,29 @@ def test_farm_schedule_reads_schedule_or_variant():
     params = ['{"alpha":"1.5","schedule":"static"}', '{"alpha":"1.5","schedule":"dynamic"}']
     assert farm.farm_schedule(params[1]) == "dynamic"
     assert farm.farm_schedule('{"variant":"static"}') == "static"
+
+
+def test_farm_verdict_from_the_speedup_interval(demo_report):
+    from test_report import html_of
+    page = html_of(demo_report[0])
+    farm = page[page.index('id="farm"'):page.index('id="one_cpu"')]
+    assert 'class="verdict supported"' in farm and "lies above 1×" in farm
+
+
+def test_pingpong_ticks_are_thinned():
+    from corescope_analysis import plots
+    sizes = [float(2 ** k) for k in range(0, 23)]
+    ticks = plots._thin_ticks(sizes)
+    assert len(ticks) <= 7 and ticks[0] == sizes[0] and ticks[-1] == sizes[-1]
+    assert plots._thin_ticks(sizes[:4]) == sizes[:4]
+
+
+def test_series_on_top_of_each_other_stay_apart():
+    from corescope_analysis import plots
+    import pandas as pd
+    frame = pd.DataFrame({"series": [0, 1, 2], "series_label": ["threads", "gil", "openmp"],
+                          "mode": ["threads", "gil", "openmp"]})
+    styles = plots._style_cycle(frame)
+    assert len({(marker, ls) for _, _, _, marker, ls in styles}) == 3
+    shifts = plots._offsets(3)
+    assert len(set(shifts)) == 3 and shifts[1] == 1.0

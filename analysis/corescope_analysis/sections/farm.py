@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from .. import stats
+from ..intervals import fmt_interval, ratio_ci
 from ..page import Section, esc, flag_class, fmt_num, fmt_time, fmt_x, html_table
 
 CLAIM = "The main program acts as the queen bee and assigns jobs to worker bees."
@@ -42,5 +43,20 @@ def build(ctx) -> Section:
     for _, row in top.iterrows():
         sec.findings.append(f"{esc(row['mode'])}, {esc(row['variant'])}, {int(row['workers'])} workers: "
                             f"speedup {fmt_x(row['speedup'])}, imbalance {fmt_num(row['imbalance'], 3)}.")
-    sec.verdict = "measured"
+    for (mode, workers), g in top.groupby(["mode", "workers"]):
+        static, dynamic = g[g["variant"] == "static"], g[g["variant"] == "dynamic"]
+        if not static.empty and not dynamic.empty:
+            r = ratio_ci(stats.times_of(static.iloc[0]), stats.times_of(dynamic.iloc[0]))
+            sec.findings.append(f"{esc(mode)}, {int(workers)} workers: static takes {r.point:.2f}× the time of "
+                                f"dynamic ({fmt_interval(r, digits=3, suffix='×')}, n {r.n}).")
+    # the queen hands out the jobs and the workers do them at once: the best farm speedup at the
+    # largest team has its interval above 1
+    best = top.loc[top["speedup"].idxmax()] if stats.finite(top["speedup"]).any() else None
+    if best is not None and best["workers"] > 1:
+        sec.verdict = stats.verdict_from_interval(best["speedup_lo"], best["speedup_hi"], 1.0)
+        sec.findings.append(f"Criterion: the workers share the queen's jobs, so the best farm speedup with "
+                            f"{int(best['workers'])} workers ({fmt_x(best['speedup'])}, "
+                            f"{fmt_interval(best['speedup_lo'], best['speedup_hi'], 3, '×')}) lies above 1×.")
+    else:
+        sec.verdict = "measured"
     return sec

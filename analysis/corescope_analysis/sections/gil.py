@@ -6,6 +6,7 @@ import math
 import pandas as pd
 
 from .. import plots, stats
+from ..intervals import fmt_interval, ratio_ci
 from ..page import Section, esc, fmt_time, fmt_x
 
 CLAIM = ("The GIL prevents the true benefits of multi-threading for CPU-bound work; threads can still be "
@@ -25,7 +26,7 @@ def gil_comparison(summary: pd.DataFrame, cpu_kernel="ep", io_kernel="iowait") -
     """Speedup vs workers of a CPU-bound and an I/O-bound kernel in gil and threads modes.
     One series per (kernel, mode): the most common switch interval, then the longest series."""
     parts = []
-    ok = summary[(summary["status"] == "ok") & stats.finite(summary["speedup"])]
+    ok = summary[(summary["status"] == "ok") & stats.finite(summary["speedup"]) & stats.plausible(summary)]
     for kernel in (cpu_kernel, io_kernel):
         for mode in ("gil", "threads"):
             frame = ok[(ok["kernel"] == kernel) & (ok["mode"] == mode) & (ok["scaling"] == "strong")]
@@ -92,14 +93,23 @@ def build(ctx) -> Section:
         top = g.loc[g["workers"].idxmax()]
         at_max[kernel, mode] = top
         sec.findings.append(f"{esc(g['bound'].iloc[0])} {esc(kernel)}, {esc(mode)}: speedup "
-                            f"{fmt_x(top['speedup'])} with {int(top['workers'])} threads.")
+                            f"{fmt_x(top['speedup'])} ({fmt_interval(top['speedup_lo'], top['speedup_hi'], 3, '×')}) "
+                            f"with {int(top['workers'])} threads.")
+    for kernel in ("ep", "iowait"):
+        gil_top, thr_top = at_max.get((kernel, "gil")), at_max.get((kernel, "threads"))
+        if gil_top is not None and thr_top is not None and gil_top["workers"] == thr_top["workers"]:
+            r = ratio_ci(stats.times_of(gil_top), stats.times_of(thr_top))
+            sec.findings.append(f"GIL slowdown, {esc(kernel)} with {int(gil_top['workers'])} threads: gil takes "
+                                f"{r.point:.2f}× the time of threads ({fmt_interval(r, digits=3, suffix='×')}, "
+                                f"n {r.n}).")
     convoy_findings(ctx, sec)
     cpu, io_ = at_max.get(("ep", "gil")), at_max.get(("iowait", "gil"))
     if cpu is not None and io_ is not None:
-        cpu_flat = cpu["speedup"] < 1.25
-        io_gains = io_["speedup"] > max(1.5, 0.5 * io_["workers"])
-        sec.verdict = "supported" if (cpu_flat and io_gains) else "contradicted" if not (cpu_flat or io_gains) \
-            else "mixed"
+        # CPU-bound: the interval lies below 1.25x; I/O-bound: above max(1.5, p/2)
+        cpu_flat = stats.verdict_from_interval(cpu["speedup_lo"], cpu["speedup_hi"], 1.25, above=False)
+        io_gains = stats.verdict_from_interval(io_["speedup_lo"], io_["speedup_hi"], max(1.5, 0.5 * io_["workers"]))
+        both = {cpu_flat, io_gains}
+        sec.verdict = both.pop() if len(both) == 1 else "inconclusive" if "inconclusive" in both else "mixed"
     elif cpu is not None or io_ is not None:
         sec.verdict = "mixed"
         sec.findings.append("Only one of the CPU-bound (ep) and I/O-bound (iowait) kernels was run in gil mode.")

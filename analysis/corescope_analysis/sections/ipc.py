@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import plots, stats
+from ..intervals import fmt_interval, ratio_ci
 from ..page import Section, esc, fmt_time
 
 CLAIM = "Processes communicate through a file on the disk, shared memory or a message pipe."
@@ -28,6 +29,32 @@ def pingpong_table(summary: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["label", "size"]).reset_index(drop=True)[columns]
 
 
+def latency_reps(row):
+    """A ping-pong cell's latency per repetition: its repetition times scaled to its latency."""
+    return stats.times_of(row) * (float(row["latency_s"]) / float(row["median_s"]))
+
+
+def channel_ratios(ctx, sec: Section) -> None:
+    """Channel vs channel between processes: each channel's latency at the smallest common size as
+    a multiple of shared memory's, with its 95 % interval."""
+    rows = ctx.ok_rows("pingpong")
+    if "latency_s" not in rows:
+        return
+    rows = rows[(rows["memory_model"] == "private") & stats.finite(rows["latency_s"]) & (rows["size"] > 0)]
+    ref = rows[rows["channel"] == "shm"]
+    if ref.empty:
+        return
+    for channel, g in rows[rows["channel"] != "shm"].groupby("channel"):
+        common = sorted(set(g["size"]) & set(ref["size"]))
+        if not common:
+            continue
+        a = g[g["size"] == common[0]].iloc[0]
+        b = ref[ref["size"] == common[0]].iloc[0]
+        r = ratio_ci(latency_reps(a), latency_reps(b))
+        sec.findings.append(f"{esc(a['mode'])} {esc(channel)} vs shm at {stats.format_count(common[0])} B: "
+                            f"{r.point:.2f}× the latency ({fmt_interval(r, digits=3, suffix='×')}, n {r.n}).")
+
+
 def build(ctx) -> Section:
     sec = ctx.section("ipc", "Inter-process communication: files, shared memory, pipes",
                       "Ping-pong between two workers: the half round-trip time of a message of each "
@@ -43,6 +70,7 @@ def build(ctx) -> Section:
         sec.findings.append(f"{esc(label)}: {fmt_time(small['latency_s'])} for {int(small['size'])} B, "
                             f"{float(large['bandwidth_bytes_per_s']) / 1e9:.3g} GB/s at "
                             f"{stats.format_count(large['size'])}B.")
+    channel_ratios(ctx, sec)
     # the claim is about processes: channels measured between workers with private memory
     channels = set(table.loc[table["memory_model"] == "private", "channel"])
     wanted = {"file", "shm", "pipe"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import stats
+from ..intervals import fmt_interval
 from ..page import Section, esc, fmt_time, fmt_x, html_table
 
 CLAIM = "On a computer with only one CPU, concurrency is simply an illusion."
@@ -21,7 +22,8 @@ def one_cpu_rows(summary: pd.DataFrame, single_cpu_machine: bool = False) -> pd.
     cpus = summary["cpus_used"]
     on_one = ((pin == "one") & (cpus.isna() | (cpus == 1))) \
         | (~pin.isin(NOT_PINNED | {"one", "cores"}) & (cpus == 1)) | single_cpu_machine
-    return summary[(summary["status"] == "ok") & (summary["workers"] > 1) & on_one].reset_index(drop=True)
+    return summary[(summary["status"] == "ok") & (summary["workers"] > 1) & on_one
+                   & stats.plausible(summary)].reset_index(drop=True)
 
 
 def build(ctx) -> Section:
@@ -38,10 +40,12 @@ def build(ctx) -> Section:
                                      {"median_s": fmt_time, "speedup": fmt_x, "speedup_vs_serial": fmt_x},
                                      headers={"series_label": "series", "median_s": "median time",
                                               "speedup_vs_serial": "vs serial"}))
-        best = rows["speedup"].max()
+        best = rows.loc[rows["speedup"].idxmax()]
         sec.findings.append(f"{len(rows)} configuration(s) ran all their workers on one CPU; the best speedup "
-                            f"among them was {fmt_x(best)} (with up to {int(rows['workers'].max())} workers).")
-        sec.verdict = "supported" if best < 1.25 else "contradicted"
+                            f"among them was {fmt_x(best['speedup'])} "
+                            f"({fmt_interval(best['speedup_lo'], best['speedup_hi'], 3, '×')}, {int(best['workers'])} "
+                            "workers); criterion: the interval lies below 1.25×.")
+        sec.verdict = stats.verdict_from_interval(best["speedup_lo"], best["speedup_hi"], 1.25, above=False)
     if ctx.cores:
         over = ctx.ok_rows()
         over = over[(over["workers"] > ctx.cores) & stats.finite(over["speedup"])
@@ -52,7 +56,8 @@ def build(ctx) -> Section:
                                 f"{fmt_x(best['speedup'])} ({esc(best['kernel'])}, {esc(best['series_label'])}, "
                                 f"{int(best['workers'])} workers).")
             if sec.verdict == "no data":
-                sec.verdict = "supported" if best["speedup"] <= ctx.cores * 1.1 else "contradicted"
+                sec.verdict = stats.verdict_from_interval(best["speedup_lo"], best["speedup_hi"], ctx.cores * 1.1,
+                                                          above=False)
     if not sec.findings:
         sec.skipped.append("no runs pinned to one CPU and none with more workers than cores "
                            "(run e.g. with more workers than cores, or pinned to one core)")

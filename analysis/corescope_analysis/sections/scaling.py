@@ -2,10 +2,28 @@
 from __future__ import annotations
 
 from .. import plots, stats
+from ..intervals import fmt_interval
 from ..page import Section, esc, fmt_num, fmt_pct, fmt_time, fmt_x, html_table
 
 CLAIM = 'Sequential programming is simpler but often slower; computers with multiple cores can actually run multiple instructions simultaneously.'
 FILL = 'corescope sweep -k triad,ep -m serial,threads,processes -w 1,2 -s S -o {file}'
+
+
+def capacity_findings(ctx, sec: Section) -> None:
+    """Efficiency against the ideal and against the parallel capacity measured during the study
+    (/capacity), for each kernel's best cell at the largest team that has a capacity check."""
+    rows = ctx.ok_rows()
+    if "efficiency_vs_capacity" not in rows:
+        return
+    rows = rows[stats.finite(rows["efficiency_vs_capacity"])]
+    for kernel, g in rows.groupby("kernel", sort=False):
+        top = g[g["workers"] == g["workers"].max()]
+        best = top.loc[top["speedup"].idxmax()]
+        sec.findings.append(
+            f"{esc(kernel)}, {esc(best['series_label'])}, {int(best['workers'])} workers: efficiency "
+            f"{fmt_pct(best['efficiency'])} of the ideal ({fmt_interval(best['efficiency_lo'], best['efficiency_hi'], 2)}), "
+            f"{fmt_pct(best['efficiency_vs_capacity'])} of the {fmt_x(best['capacity'])} the machine delivered "
+            f"({fmt_interval(best['efficiency_vs_capacity_lo'], best['efficiency_vs_capacity_hi'], 2)}).")
 
 
 def build(ctx) -> Section:
@@ -34,7 +52,10 @@ def build(ctx) -> Section:
             sec.findings.append(
                 f"<b>{esc(kernel)}</b>: serial run {fmt_time(serial_t)}; fastest parallel "
                 f"{esc(best['series_label'])} with {int(best['workers'])} workers "
-                f"{fmt_time(best['median_s'])} = {fmt_x(best['speedup_vs_serial'])} faster than serial.")
+                f"{fmt_time(best['median_s'])} = {fmt_x(best['speedup_vs_serial'])} faster than serial "
+                f"(95 % interval {fmt_interval(best['speedup_vs_serial_lo'], best['speedup_vs_serial_hi'], 3, '×')}, "
+                f"n {int(best['n'])} and {int(best['n_base'])} repetitions).")
+    capacity_findings(ctx, sec)
     strong = ctx.fits[ctx.fits["scaling"] == "strong"]
     if not strong.empty:
         sec.tables.append("<p>Amdahl fits (strong scaling), one row per series:</p>" + html_table(
@@ -77,11 +98,18 @@ def build(ctx) -> Section:
                             "what larger problems (size M or L) reach.")
     if best_overall:
         top = max(best_overall, key=lambda r: r["speedup_vs_serial"])
-        sec.verdict = "supported" if top["speedup_vs_serial"] > 1.5 else "contradicted"
+        sec.verdict = stats.verdict_from_interval(top["speedup_vs_serial_lo"], top["speedup_vs_serial_hi"], 1.5)
         sec.findings.insert(0, f"Best speedup over the serial run: {fmt_x(top['speedup_vs_serial'])} "
-                               f"({esc(top['kernel'])}, {esc(top['series_label'])}, "
+                               f"({fmt_interval(top['speedup_vs_serial_lo'], top['speedup_vs_serial_hi'], 3, '×')}; "
+                               f"{esc(top['kernel'])}, {esc(top['series_label'])}, "
                                f"{int(top['workers'])} workers)"
-                               + (f" on a machine with {ctx.cores} cores." if ctx.cores else "."))
+                               + (f" on a machine with {ctx.cores} cores" if ctx.cores else "")
+                               + "; criterion: the interval lies above 1.5×.")
+    elif (ctx.summary["mode"] == "serial").any() and (ctx.summary["implausible"] != "").any():
+        sec.verdict = "inconclusive"
+        sec.findings.append("Every parallel cell's speedup over the serial run is implausible (more than the "
+                            'CPUs it had; <a href="#implausible">listed at the top</a>): a baseline was disturbed, '
+                            "so this file cannot answer the claim.")
     else:
         sec.verdict = "measured"
         sec.findings.append("No serial-mode runs to compare with; speedups are against each "

@@ -4,11 +4,38 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from .. import plots, stats
 from ..page import Section, esc, fmt_num, fmt_pct, fmt_time
 
 CLAIM = 'Under the GIL only one thread runs at a time; to give the illusion of multi-tasking, threaded programs must rapidly switch between threads.'
 FILL = 'corescope sweep -k ep -m gil,threads -w 1,2 -s S -o {file}'
+
+
+def forced_switches(runs, samples) -> list:
+    """Per gil cell with more than one thread (kernel, workers, switch interval): forced GIL
+    switches per repetition, summed over the team, as median and mean over the repetitions, and
+    per thread (the mean per worker and repetition, as `corescope summary` prints it)."""
+    if samples is None or "gil_forced_switches" not in samples:
+        return []
+    gil = runs[(runs["mode"] == "gil") & (runs["workers"] > 1)]
+    s = samples[samples["run"].isin(gil.index)]
+    s = s.assign(forced=pd.to_numeric(s["gil_forced_switches"], errors="coerce")).dropna(subset=["forced"])
+    s = s[s["forced"] >= 0]
+    if s.empty:
+        return []
+    per_rep = s.groupby(["run", "rep"]).agg(forced=("forced", "sum"), threads=("forced", "size")).reset_index()
+    cell = gil[["kernel", "workers", "switch_interval_s"]]
+    per_rep = per_rep.join(cell, on="run")
+    out = []
+    for (kernel, workers, interval), g in per_rep.groupby(["kernel", "workers", "switch_interval_s"], dropna=False):
+        out.append(f"gil, {esc(kernel)}, {int(workers)} threads"
+                   + (f", switch interval {fmt_time(interval)}" if math.isfinite(interval) else "")
+                   + f": {fmt_num(g['forced'].median(), 3)} forced thread switches per repetition (team total, "
+                     f"median of {len(g)}; mean {fmt_num(g['forced'].mean(), 3)}), "
+                     f"{fmt_num(g['forced'].sum() / g['threads'].sum(), 3)} per thread and repetition.")
+    return out
 
 
 def build(ctx) -> Section:
@@ -33,15 +60,8 @@ def build(ctx) -> Section:
                                 f"{fmt_time(top['median_s'])}: each thread computed {fmt_time(top['compute_s'])}, "
                                 f"waited {fmt_time(top['gil_wait_s'])} for the GIL ({fmt_pct(share)}) and "
                                 f"{fmt_time(top['comm_s'])} in team operations (barriers, reductions).")
-    if "gil_forced_switches" in (ctx.results.samples.columns if ctx.results.samples is not None else []):
-        samples = ctx.results.samples
-        runs = ctx.results.runs
-        gil_runs = runs.index[runs["mode"] == "gil"]
-        forced = samples[samples["run"].isin(gil_runs)]
-        if not forced.empty:
-            per_rep = forced.groupby(["run", "rep"])["gil_forced_switches"].sum()
-            sec.findings.append(f"gil mode forced a median of {fmt_num(per_rep.median(), 3)} thread switches "
-                                "per repetition (the switch interval expiring while another thread waits).")
+    for text in forced_switches(ctx.results.runs, ctx.results.samples):
+        sec.findings.append(text)
     if ctx.ok_rows(mode="gil").empty:
         sec.verdict = "no data"
         sec.findings.append("No gil-mode runs in this file; the figures show compute and "

@@ -1,0 +1,148 @@
+"""95 % intervals for the figures the report states, the disturbed-repetition rule and the
+comparison of two cells.
+
+- median_ci: the distribution-free interval of a median from order statistics (exact: its
+  coverage follows from the binomial distribution of how many values fall below the median).
+- ratio_ci: median(num) / median(den) with a seeded percentile bootstrap over repetitions
+  (each side resampled on its own); the same seed gives the same interval.
+- classify: faster / slower / no difference of a B/A time ratio, given a noise floor.
+
+The analysis-time disturbance rule (docs/noise.md, the C++ side implements the same):
+reference probe = min probe_s over the file's samples of the same (host, cpu_start);
+speed_factor = probe_s / reference; a sample is slow when speed_factor > SLOW_FACTOR; a
+repetition is disturbed when any of its samples has disturbed != 0 or is slow.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+LEVEL = 0.95
+SEED = 1
+RESAMPLES = 2000
+SLOW_FACTOR = 1.10        # speed factor above which a sample's CPU counts as slow
+MIN_CLEAN = 3             # fewer clean repetitions than this: use all, flag "mostly disturbed"
+
+
+@dataclass(frozen=True)
+class Interval:
+    point: float
+    lo: float
+    hi: float
+    n: int                 # observations behind it (for a ratio: the smaller side)
+    level: float = LEVEL   # coverage actually reached (an order-statistic interval of few values reaches less)
+
+    def contains(self, value: float) -> bool:
+        return self.lo <= value <= self.hi
+
+    def scaled(self, factor: float) -> "Interval":
+        return Interval(self.point * factor, self.lo * factor, self.hi * factor, self.n, self.level)
+
+
+NAN_INTERVAL = Interval(math.nan, math.nan, math.nan, 0, math.nan)
+
+
+def _finite(values) -> np.ndarray:
+    x = np.asarray(values, dtype=float).ravel()
+    return x[np.isfinite(x)]
+
+
+def _binom_cdf_half(k: int, n: int) -> float:
+    """P(B <= k) for B ~ Binomial(n, 1/2)."""
+    if k < 0:
+        return 0.0
+    return sum(math.comb(n, i) for i in range(0, min(k, n) + 1)) / 2.0 ** n
+
+
+def median_ci(values, level: float = LEVEL) -> Interval:
+    """The order-statistic interval [x_(k), x_(n+1-k)] (1-based, sorted) with the largest k whose
+    coverage 1 - 2 P(B <= k-1), B ~ Bin(n, 1/2), is at least level. With too few values for that
+    (n < 6 at 95 %) it is [min, max] and `level` says the coverage reached (n = 5: 93.75 %)."""
+    x = np.sort(_finite(values))
+    n = int(x.size)
+    if n == 0:
+        return NAN_INTERVAL
+    point = float(np.median(x))
+    best_k, coverage = 1, 1.0 - 2.0 * _binom_cdf_half(0, n)
+    for k in range(2, n // 2 + 1):
+        c = 1.0 - 2.0 * _binom_cdf_half(k - 1, n)
+        if c < level:
+            break
+        best_k, coverage = k, c
+    return Interval(point, float(x[best_k - 1]), float(x[n - best_k]), n, coverage)
+
+
+def _boot_medians(x: np.ndarray, rng: np.random.Generator, resamples: int) -> np.ndarray:
+    index = rng.integers(0, x.size, size=(resamples, x.size))
+    return np.median(x[index], axis=1)
+
+
+def ratio_ci(num, den, level: float = LEVEL, seed: int = SEED, resamples: int = RESAMPLES) -> Interval:
+    """median(num) / median(den) with a percentile bootstrap interval (num and den resampled
+    independently, `resamples` times, generator seeded with `seed`)."""
+    a, b = _finite(num), _finite(den)
+    if a.size == 0 or b.size == 0:
+        return NAN_INTERVAL
+    mb = float(np.median(b))
+    if mb == 0:
+        return NAN_INTERVAL
+    point = float(np.median(a)) / mb
+    n = int(min(a.size, b.size))
+    if a.size == 1 and b.size == 1:
+        return Interval(point, math.nan, math.nan, 1, math.nan)
+    rng = np.random.default_rng(seed)
+    boot_a = _boot_medians(a, rng, resamples)
+    boot_b = _boot_medians(b, rng, resamples)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = boot_a / boot_b
+    ratios = ratios[np.isfinite(ratios)]
+    if ratios.size == 0:
+        return Interval(point, math.nan, math.nan, n, math.nan)
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(ratios, [tail, 1.0 - tail])
+    return Interval(point, float(lo), float(hi), n, level)
+
+
+def classify(interval: Interval, floor: float = 0.0) -> str:
+    """A B/A time ratio: 'slower' (B takes longer) or 'faster' when the interval excludes 1 and the
+    change exceeds the noise floor; 'no difference' otherwise; '' without an interval."""
+    if not (math.isfinite(interval.lo) and math.isfinite(interval.hi)):
+        return ""
+    floor = floor if math.isfinite(floor) else 0.0
+    if interval.lo > 1.0 and interval.point - 1.0 > floor:
+        return "slower"
+    if interval.hi < 1.0 and 1.0 - interval.point > floor:
+        return "faster"
+    return "no difference"
+
+
+def fmt_interval(interval_or_lo, hi=None, digits: int = 3, suffix: str = "") -> str:
+    """'1.82–1.97×' style text of an interval (or of lo, hi)."""
+    if hi is None:
+        lo, hi = interval_or_lo.lo, interval_or_lo.hi
+    else:
+        lo = interval_or_lo
+    try:
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        return "–"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "–"
+    return f"{lo:.{digits}g}–{hi:.{digits}g}{suffix}"
+
+
+def mann_whitney_p(a, b) -> float:
+    """Two-sided Mann-Whitney U p-value (scipy), NaN where it cannot be computed."""
+    x, y = _finite(a), _finite(b)
+    if x.size == 0 or y.size == 0:
+        return math.nan
+    try:
+        from scipy.stats import mannwhitneyu
+    except ImportError:
+        return math.nan
+    try:
+        return float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
+    except ValueError:
+        return math.nan
