@@ -8,7 +8,8 @@
 # node. /etc/hosts gets one line per node (marked, removed again by mn_down).
 #
 #   mn_available          prints why a cluster cannot be built here; false then
-#   mn_up N               builds nodes n1..nN (takes a lock, so two clusters never overlap)
+#   mn_up N               builds nodes n1..nN (takes a lock once, held until the script exits,
+#                         so two clusters never overlap)
 #   mn_launch HOSTS NP .. runs `corescope ...` (or any command) with NP processes on HOSTS
 #                         ("n1:1,n2:1", slots per node) through $MPIEXEC (Open MPI or MPICH)
 #   mn_down               kills what runs in the nodes, removes namespaces, links, hosts lines
@@ -72,8 +73,12 @@ mn_leftovers() {
 
 mn_up() {
   local n=$1 i ns
-  exec {MN_LOCK_FD}>"$MN_LOCK"
-  flock -w 900 "$MN_LOCK_FD" || { echo "another namespace cluster holds $MN_LOCK" >&2; return 1; }
+  # Taken once per script and held until it exits: a second lock on a new descriptor would wait
+  # for this script's own first one (flock locks belong to the open file, not the process).
+  if [[ -z ${MN_LOCK_FD:-} ]]; then
+    exec {MN_LOCK_FD}>"$MN_LOCK"
+    flock -w 900 "$MN_LOCK_FD" || { echo "another namespace cluster holds $MN_LOCK" >&2; return 1; }
+  fi
   mn_down  # what a killed earlier run of this prefix left
   ip link add "$MN_BRIDGE" type bridge
   ip addr add "$MN_NET.254/24" dev "$MN_BRIDGE"
