@@ -100,7 +100,7 @@ struct Comparison {
   const Cell* a = nullptr;  // either may be null: a cell found in one file only
   const Cell* b = nullptr;
   stats::Interval ratio{};  // median(B)/median(A), bootstrap over repetitions
-  stats::Test test{};       // Mann-Whitney U of the repetition times, two-sided
+  stats::RankTest test{};       // Mann-Whitney U of the repetition times, two-sided
   std::string verdict;      // faster, slower, same; "only in A" / "only in B"
 };
 // "slower" when the whole interval lies above 1 + threshold, "faster" when it lies below
