@@ -49,6 +49,10 @@ std::vector<Record> comparison_records(const std::vector<record::Comparison>& al
   for (const auto& c : all) {
     Record r;
     add_config_fields(r, either(c).config);
+    if (c.a && c.b)  // fields left out of the match (--ignore) as B has them
+      r("shape_b", shape_of(c.b->config))("pin_b", c.b->config.pin)("channel_b", c.b->config.channel);
+    else
+      r("shape_b", std::string())("pin_b", std::string())("channel_b", std::string());
     record::CellProvenance none;
     add_provenance_fields(r, c.a ? c.a->provenance : none, "a_");
     add_provenance_fields(r, c.b ? c.b->provenance : none, "b_");
@@ -79,7 +83,7 @@ void print_comparison(const std::vector<record::Comparison>& all, double thresho
   std::printf("slower: the interval lies above %.3f; faster: below %.3f (--threshold %g%%)\n", 1.0 + threshold,
               1.0 / (1.0 + threshold), 100.0 * threshold);
   for (const auto& d : differences) std::printf("A and B differ in: %s\n", d.c_str());
-  TextTable t({"kernel", "mode", "workers", "size", "channel", "n A", "n B", "median A", "median B", "B/A", "95% CI",
+  TextTable t({"kernel", "mode", "workers", "size", "channel", "pin", "n A", "n B", "median A", "median B", "B/A", "95% CI",
                "p (U test)", "verdict"});
   std::map<std::string, int> verdicts;
   for (const auto& c : all) {
@@ -87,7 +91,16 @@ void print_comparison(const std::vector<record::Comparison>& all, double thresho
     std::string verdict = c.verdict;
     if (c.a && c.a->mostly_disturbed) verdict += " (A mostly disturbed)";
     if (c.b && c.b->mostly_disturbed) verdict += " (B mostly disturbed)";
-    t.add({k.kernel, k.mode, shape_of(k), std::to_string(k.size), k.channel, c.a ? std::to_string(count(c.a)) : "-",
+    // Fields left out of the match (--ignore) may differ: "A vs B".
+    auto shown = [&](std::string (*field)(const record::CellConfig&)) {
+      const std::string va = field(either(c).config);
+      const std::string vb = c.a && c.b ? field(c.b->config) : va;
+      return va == vb ? va : va + " vs " + vb;
+    };
+    std::string pin = shown([](const record::CellConfig& x) { return x.pin; });
+    if (pin.empty()) pin = "-";
+    t.add({k.kernel, k.mode, shown(shape_of), std::to_string(k.size), shown([](const record::CellConfig& x) { return x.channel; }),
+           pin, c.a ? std::to_string(count(c.a)) : "-",
            c.b ? std::to_string(count(c.b)) : "-", human_seconds(median(c.a)), human_seconds(median(c.b)),
            fixed_ratio(c.ratio.point), ratio_interval(c.ratio.lo, c.ratio.hi), p_text(c.test.p), verdict});
     ++verdicts[c.verdict];
@@ -98,13 +111,26 @@ void print_comparison(const std::vector<record::Comparison>& all, double thresho
   std::printf("%s\n", tally.c_str());
 }
 
-int compare(const std::string& a, const std::string& b, const std::string& threshold_text, const CellViewOptions& o) {
+std::vector<std::string> ignored_fields(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  for (const auto& g : given)
+    for (const auto& name : split(g, ',')) {
+      if (std::find(record::kIgnorable.begin(), record::kIgnorable.end(), name) == record::kIgnorable.end())
+        throw UsageError("--ignore " + name + ": can leave out " + join(record::kIgnorable, ", "));
+      out.push_back(name);
+    }
+  return out;
+}
+
+int compare(const std::string& a, const std::string& b, const std::string& threshold_text,
+            const std::vector<std::string>& ignore, const CellViewOptions& o) {
   const Format format = parse_format(o.format);
+  const auto ignored = ignored_fields(ignore);
   const double threshold = parse_threshold(threshold_text);
   const CellFilter filter = make_filter(o);
   const auto cells_a = kept(record::read_cells(a, {o.include_disturbed}), filter);
   const auto cells_b = kept(record::read_cells(b, {o.include_disturbed}), filter);
-  const auto all = record::compare_cells(cells_a, cells_b, threshold);
+  const auto all = record::compare_cells(cells_a, cells_b, threshold, ignored);
   if (std::none_of(all.begin(), all.end(), [](const record::Comparison& c) { return c.a && c.b; }))
     throw UsageError("no cells in common between " + a + " (" + std::to_string(cells_a.size()) + " cells) and " + b +
                      " (" + std::to_string(cells_b.size()) + " cells)");
@@ -119,6 +145,7 @@ int compare(const std::string& a, const std::string& b, const std::string& thres
 void add_compare(CLI::App& app, int& exit_code) {
   struct Options {
     std::string a, b, threshold = "3%";
+    std::vector<std::string> ignore;
     CellViewOptions view;
   };
   auto o = std::make_shared<Options>();
@@ -128,8 +155,11 @@ void add_compare(CLI::App& app, int& exit_code) {
   sub->add_option("b", o->b, "the results file compared with it (B)")->required();
   sub->add_option("--threshold", o->threshold, "slower means B/A's interval lies above 1 + this (3% or 0.03)")
       ->capture_default_str();
+  sub->add_option("--ignore", o->ignore,
+                  "match cells without these configuration fields (comma list of workers, pin, channel, twin), "
+                  "e.g. to compare a 2-worker cell with a 1-worker one");
   add_cell_view_options(sub, o->view);
-  sub->callback([o, &exit_code] { exit_code = compare(o->a, o->b, o->threshold, o->view); });
+  sub->callback([o, &exit_code] { exit_code = compare(o->a, o->b, o->threshold, o->ignore, o->view); });
 }
 
 }  // namespace corescope::cli

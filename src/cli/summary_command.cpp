@@ -111,15 +111,16 @@ std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const s
     r("cell", static_cast<std::int64_t>(i));
     add_config_fields(r, c.config);
     add_provenance_fields(r, c.provenance);
-    r("runs", static_cast<std::int64_t>(c.runs.size()))("failed_runs", static_cast<std::int64_t>(c.failed_runs))(
-        "repetitions", static_cast<std::int64_t>(c.repetitions.size()))("n", static_cast<std::int64_t>(c.times.size()))(
-        "disturbed", static_cast<std::int64_t>(c.disturbed))("disturbed_share", c.disturbed_share())(
-        "mostly_disturbed", std::int64_t{c.mostly_disturbed})("median_s", c.median.point)("median_lo_s", c.median.lo)(
-        "median_hi_s", c.median.hi)("speed_normalised_median_s", c.normalised_median)(
-        "speedup", sp ? sp->point : NAN)("speedup_lo", sp ? sp->lo : NAN)("speedup_hi", sp ? sp->hi : NAN)(
-        "gbytes_per_s_at_median", per_second(c.bytes_per_iteration, c.median.point))(
-        "gflops_per_s_at_median", per_second(c.flops_per_iteration, c.median.point))(
-        "verified", std::int64_t{c.verified});
+    const auto count = [](std::size_t n) { return static_cast<std::int64_t>(n); };
+    r("runs", count(c.runs.size()))("failed_runs", count(c.failed_runs))("repetitions", count(c.repetitions.size()));
+    r("n", count(c.times.size()))("disturbed", count(c.disturbed))("disturbed_share", c.disturbed_share());
+    r("mostly_disturbed", std::int64_t{c.mostly_disturbed});
+    r("median_s", c.median.point)("median_lo_s", c.median.lo)("median_hi_s", c.median.hi);
+    r("median_ci_coverage", c.median.coverage)("speed_normalised_median_s", c.normalised_median);
+    r("speedup", sp ? sp->point : NAN)("speedup_lo", sp ? sp->lo : NAN)("speedup_hi", sp ? sp->hi : NAN);
+    r("gbytes_per_s_at_median", per_second(c.bytes_per_iteration, c.median.point));
+    r("gflops_per_s_at_median", per_second(c.flops_per_iteration, c.median.point));
+    r("verified", std::int64_t{c.verified});
     out.push_back(std::move(r));
   }
   return out;
@@ -146,7 +147,7 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
   if (probed) header.push_back("median speed-norm.");
   for (const char* h : {"speedup", "speedup 95% CI", "rate @median", "verified", "status"}) header.push_back(h);
   TextTable t(header);
-  bool any_mostly = false;
+  bool any_mostly = false, any_short = false;
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const record::Cell& c = cells[i];
     const auto sp = record::speedup(c, all);
@@ -155,7 +156,12 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
     if (several) row.push_back(std::to_string(provenance_of[i] + 1));
     row.push_back(std::to_string(c.times.size()));
     row.push_back(human_seconds(c.median.point));
-    row.push_back(seconds_interval(c.median.lo, c.median.hi));
+    std::string interval = seconds_interval(c.median.lo, c.median.hi);
+    if (std::isfinite(c.median.lo) && c.median.coverage < 0.95) {  // too few values for 95 %
+      interval += " " + fixed(100.0 * c.median.coverage, 0) + "%";
+      any_short = true;
+    }
+    row.push_back(interval);
     std::string disturbed = c.repetitions.empty() ? "-" : fixed(100.0 * c.disturbed_share(), 0) + "%";
     if (c.mostly_disturbed) {
       disturbed += " mostly";
@@ -172,6 +178,8 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
     t.add(row);
   }
   t.print();
+  if (any_short)
+    std::printf("fewer than 6 repetitions: the interval is [min, max], with the coverage shown\n");
   if (any_mostly)
     std::printf("mostly disturbed: fewer than %zu clean repetitions, so all were used (docs/compare.md)\n",
                 record::kMinClean);

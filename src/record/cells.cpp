@@ -50,24 +50,19 @@ CellConfig config_of(const Table& runs, std::size_t i) {
   return c;
 }
 
+// The provenance columns: the key's fields, then those only shown.
+using ProvenanceField = std::pair<const char*, std::string CellProvenance::*>;
+constexpr ProvenanceField kProvenanceKey[] = {
+    {"host", &CellProvenance::host},         {"software_version", &CellProvenance::software_version},
+    {"git_commit", &CellProvenance::git_commit}, {"compiler", &CellProvenance::compiler},
+    {"cxx_flags", &CellProvenance::cxx_flags}, {"build_type", &CellProvenance::build_type},
+    {"python_version", &CellProvenance::python_version}};
+
 CellProvenance provenance_of(const Table& runs, std::size_t i) {
   CellProvenance p;
-  p.host = runs.text("host", i);
-  p.software_version = runs.text("software_version", i);
-  p.git_commit = runs.text("git_commit", i);
-  p.compiler = runs.text("compiler", i);
-  p.cxx_flags = runs.text("cxx_flags", i);
-  p.build_type = runs.text("build_type", i);
-  p.python_version = runs.text("python_version", i);
+  for (const auto& [name, field] : kProvenanceKey) p.*field = runs.text(name, i);
   p.cpu_model = runs.text("cpu_model", i);
   return p;
-}
-
-std::vector<std::pair<const char*, const std::string*>> provenance_fields(const CellProvenance& p) {
-  return {{"host", &p.host},           {"software_version", &p.software_version},
-          {"git_commit", &p.git_commit}, {"compiler", &p.compiler},
-          {"cxx_flags", &p.cxx_flags},   {"build_type", &p.build_type},
-          {"python_version", &p.python_version}};
 }
 
 // Times of the repetitions `use` picks.
@@ -100,24 +95,26 @@ void compute_statistics(Cell& c, const CellOptions& options) {
 
 }  // namespace
 
-std::string CellConfig::key() const {
-  return joined({kernel, mode, std::to_string(ranks), std::to_string(threads_per_rank), std::to_string(workers),
-                 std::to_string(size), scaling, params, channel, pin, number_text(switch_interval_s), gil_release,
-                 gil_policy, std::to_string(python_gil), start_method, std::to_string(twin)});
+std::string CellConfig::key(const std::vector<std::string>& ignored) const {
+  auto unless = [&](const char* field, const std::string& value) {
+    return std::find(ignored.begin(), ignored.end(), field) == ignored.end() ? value : std::string("*");
+  };
+  return joined({kernel, mode, unless("workers", std::to_string(ranks)), unless("workers", std::to_string(threads_per_rank)),
+                 unless("workers", std::to_string(workers)), std::to_string(size), scaling, params,
+                 unless("channel", channel), unless("pin", pin), number_text(switch_interval_s), gil_release, gil_policy,
+                 std::to_string(python_gil), start_method, unless("twin", std::to_string(twin))});
 }
 
 std::string CellProvenance::key() const {
   std::vector<std::string> values;
-  for (const auto& [name, value] : provenance_fields(*this)) values.push_back(*value);
+  for (const auto& [name, field] : kProvenanceKey) values.push_back(this->*field);
   return joined(values);
 }
 
 std::string CellProvenance::differences(const CellProvenance& other) const {
   std::string out;
-  const auto mine = provenance_fields(*this);
-  const auto theirs = provenance_fields(other);
-  for (std::size_t i = 0; i < mine.size(); ++i)
-    if (*mine[i].second != *theirs[i].second) out += (out.empty() ? "" : ", ") + std::string(mine[i].first);
+  for (const auto& [name, field] : kProvenanceKey)
+    if (this->*field != other.*field) out += (out.empty() ? "" : ", ") + std::string(name);
   return out;
 }
 
@@ -230,14 +227,15 @@ std::string verdict(const stats::Interval& ratio, double threshold) {
   return "same";
 }
 
-std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold) {
+std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
+                                      const std::vector<std::string>& ignored) {
   std::vector<Comparison> out;
   std::vector<bool> b_matched(b.size(), false);
   std::vector<Comparison> only_a;
   for (const auto& ca : a) {
     bool matched = false;
     for (std::size_t j = 0; j < b.size(); ++j) {
-      if (b[j].config.key() != ca.config.key()) continue;
+      if (b[j].config.key(ignored) != ca.config.key(ignored)) continue;
       matched = b_matched[j] = true;
       Comparison c;
       c.a = &ca;

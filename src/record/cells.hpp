@@ -30,8 +30,12 @@ struct CellConfig {
   std::string start_method;
   Int twin = 0;  // 1: the A/A twin of its cell, kept apart from it
 
-  std::string key() const;  // equal for equal configurations
+  // Equal for equal configurations; the fields named in `ignored` (of kIgnorable) are left out.
+  std::string key(const std::vector<std::string>& ignored = {}) const;
 };
+// Configuration fields `compare --ignore` may leave out of the match: "workers" (with ranks and
+// threads_per_rank), "pin", "channel", "twin".
+inline const std::vector<std::string> kIgnorable = {"workers", "pin", "channel", "twin"};
 
 // Which build on which machine ran it ("" where an older file did not record it).
 struct CellProvenance {
@@ -106,8 +110,9 @@ struct Comparison {
 // "slower" when the whole interval lies above 1 + threshold, "faster" when it lies below
 // 1 / (1 + threshold), "same" otherwise.
 std::string verdict(const stats::Interval& ratio, double threshold);
-// Every pair of cells with the same configuration (provenance may differ), then the cells of A
-// without a partner, then those of B.
-std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold);
+// Every pair of cells with the same configuration (provenance may differ; the fields in `ignored`
+// left out), then the cells of A without a partner, then those of B.
+std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
+                                      const std::vector<std::string>& ignored = {});
 
 }  // namespace corescope::record

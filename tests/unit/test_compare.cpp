@@ -275,6 +275,15 @@ TEST(Compare, MatchesOnConfigurationAndListsCellsOfOneFile) {
   EXPECT_EQ(result[1].a->config.kernel, "triad");
   EXPECT_EQ(result[2].verdict, "only in B");
   EXPECT_EQ(result[2].b->config.kernel, "reduce");
+  // --ignore workers: A's 2-worker cell meets B's 1-worker cell of the same kernel and mode.
+  RunRow one_worker;
+  one_worker.workers = one_worker.threads = 1;
+  const auto b1 = group_cells(runs_table({one_worker}), samples_table(reps_of(0, slow)));
+  EXPECT_EQ(compare_cells(a, b1, 0.03)[0].verdict, "only in A");
+  const auto ignoring = compare_cells(a, b1, 0.03, {"workers"});
+  ASSERT_EQ(ignoring.size(), 2u);
+  EXPECT_EQ(ignoring[0].verdict, "slower");
+  EXPECT_EQ(ignoring[0].b->config.workers, 1);
   // A file against itself: every ratio exactly 1, "same".
   for (const auto& c : compare_cells(a, a, 0.0)) {
     EXPECT_EQ(c.verdict, "same");
