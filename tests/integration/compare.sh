@@ -8,10 +8,13 @@ cs=$CORESCOPE
 cd "$WORK"
 
 # Each cell in its own file, so that B can be A with one cell's runs replaced.
-$cs run -k ep -m threads -w 2 -s M -r 8 -o ep_threads.h5 -q  # M: compute, not the barrier, dominates
+# iowait with sleeps: its time is set by the waits, not by how busy the machine's CPUs are, so a
+# team of fewer workers is slower whatever else runs (8 sleeps of 1 ms per repetition, split among
+# the workers).
+$cs run -k iowait -m threads -w 2 -s 8 -p wait=sleep -r 8 -o io_threads.h5 -q
 $cs run -k ep -m serial -s S -r 8 -o ep_serial.h5 -q
 $cs run -k triad -m threads -w 2 -s S -r 8 -o triad_threads.h5 -q
-$cs merge -q -o a.h5 ep_threads.h5 ep_serial.h5 triad_threads.h5
+$cs merge -q -o a.h5 io_threads.h5 ep_serial.h5 triad_threads.h5
 cp a.h5 copy.h5
 
 # compare_rc FILE_A FILE_B ARGS...: runs compare, output in $WORK/cmp.out, exit code echoed.
@@ -28,20 +31,19 @@ rc=$(compare_rc a.h5 copy.h5 --threshold 0)
 [[ $rc -eq 0 ]] || fail "a file against its copy at threshold 0: exit $rc: $(cat cmp.out cmp.err)"
 grep -q "^3 same$" cmp.out || fail "a file against its copy: expected '3 same': $(cat cmp.out)"
 
-# B: the same file with the ep threads cell replaced by a really slower run of the same kernel,
-# mode and size: one worker instead of two (strong scaling: twice the work per worker, which is
-# twice the time on an idle machine and on an overloaded one alike, where CPU time is shared per
-# thread). compare matches it to A's 2-worker cell with --ignore workers.
-$cs run -k ep -m threads -w 1 -s M -r 8 -o ep_threads_one_worker.h5 -q
-$cs merge -q -o b.h5 ep_threads_one_worker.h5 ep_serial.h5 triad_threads.h5
+# B: the same file with the iowait cell replaced by a really slower run of the same kernel, mode
+# and size: one worker instead of two, so 8 sleeps in a row instead of 4. compare matches it to
+# A's 2-worker cell with --ignore workers.
+$cs run -k iowait -m threads -w 1 -s 8 -p wait=sleep -r 8 -o io_threads_one_worker.h5 -q
+$cs merge -q -o b.h5 io_threads_one_worker.h5 ep_serial.h5 triad_threads.h5
 rc=$(compare_rc a.h5 b.h5)
 [[ $rc -eq 0 ]] || fail "without --ignore the 1-worker cell has no partner: exit $rc: $(cat cmp.out cmp.err)"
-grep -Eq "^ep +threads +2 .* only in A" cmp.out || fail "the 2-worker cell is not listed as only in A: $(cat cmp.out)"
+grep -Eq "^iowait +threads +2 .* only in A" cmp.out || fail "the 2-worker cell is not listed as only in A: $(cat cmp.out)"
 rc=$(compare_rc a.h5 b.h5 --threshold 3% --ignore workers)
 [[ $rc -eq 1 ]] || fail "a really slower cell: exit $rc, expected 1: $(cat cmp.out cmp.err)"
-grep -Eq "^ep +threads +2 vs 1 .* slower" cmp.out || fail "the ep threads cell is not called slower: $(cat cmp.out)"
-[[ $(grep -Ec " slower$" cmp.out) -eq 1 ]] || fail "not exactly one cell called slower: $(cat cmp.out)"
-echo "ok: a.h5 vs b.h5 (ep threads 2 vs 1 worker):"
+grep -Eq "^iowait +threads +2 vs 1 .* slower" cmp.out || fail "the iowait cell is not called slower: $(cat cmp.out)"
+[[ $(grep -Ec "  slower$" cmp.out) -eq 1 ]] || fail "not exactly one cell called slower: $(cat cmp.out)"
+echo "ok: a.h5 vs b.h5 (iowait threads 2 vs 1 worker):"
 cat cmp.out
 rc=$(compare_rc a.h5 b.h5 --format csv --threshold 0.03 --ignore workers)
 [[ $rc -eq 1 ]] || fail "csv: exit $rc, expected 1"
@@ -50,7 +52,7 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert len(rows) == 3, rows
 slower = [r for r in rows if r["verdict"] == "slower"]
-assert [(r["kernel"], r["mode"], r["shape"], r["shape_b"]) for r in slower] == [("ep", "threads", "2", "1")], slower
+assert [(r["kernel"], r["mode"], r["shape"], r["shape_b"]) for r in slower] == [("iowait", "threads", "2", "1")], slower
 s = slower[0]
 assert float(s["ratio_lo"]) > 1.03 and float(s["ratio_hi"]) >= float(s["ratio"]) >= float(s["ratio_lo"]), s
 assert float(s["p_value"]) < 0.05, s
@@ -59,7 +61,7 @@ PY
 # The reverse direction is faster, which is no failure.
 rc=$(compare_rc b.h5 a.h5 --ignore workers)
 [[ $rc -eq 0 ]] || fail "b against a (faster): exit $rc, expected 0: $(cat cmp.out)"
-grep -Eq "^ep +threads +1 vs 2 .* faster" cmp.out || fail "reverse comparison does not say faster: $(cat cmp.out)"
+grep -Eq "^iowait +threads +1 vs 2 .* faster" cmp.out || fail "reverse comparison does not say faster: $(cat cmp.out)"
 
 rc=$(compare_rc a.h5 copy.h5 --format json)
 [[ $rc -eq 0 ]] || fail "json: exit $rc"
@@ -99,26 +101,26 @@ assert len(rows) == 3, rows
 for r in rows:
     assert r["n"] == "8", r
     assert float(r["median_lo_s"]) <= float(r["median_s"]) <= float(r["median_hi_s"]), r
-threads = [r for r in rows if r["kernel"] == "ep" and r["mode"] == "threads"][0]
+threads = [r for r in rows if r["kernel"] == "iowait"][0]
 assert threads["speedup"] == "", threads  # no 1-worker threads cell in this file
 PY
-$cs summary a.h5 --format json --kernel ep >sum.json || fail "summary json: exit $?"
-"$PYTHON" -c 'import json,sys; rows = json.load(open(sys.argv[1])); assert sorted((r["kernel"], r["mode"]) for r in rows) == [("ep", "serial"), ("ep", "threads")], rows' sum.json ||
-  fail "summary json --kernel ep: $(cat sum.json)"
+$cs summary a.h5 --format json --kernel ep,iowait >sum.json || fail "summary json: exit $?"
+"$PYTHON" -c 'import json,sys; rows = json.load(open(sys.argv[1])); assert sorted((r["kernel"], r["mode"]) for r in rows) == [("ep", "serial"), ("iowait", "threads")], rows' sum.json ||
+  fail "summary json --kernel ep,iowait: $(cat sum.json)"
 $cs summary a.h5 --mode threads,serial --kernel triad >sum.out
 [[ $(grep -c "^[0-9]" sum.out) -eq 1 ]] || fail "summary --kernel triad: $(cat sum.out)"
 expect_usage_error "summary unknown mode" $cs summary a.h5 --mode threads,nope
 expect_usage_error "summary format yaml" $cs summary a.h5 --format yaml
 
 # Speedup over the 1-worker cell of the same kernel and mode, with its interval.
-$cs run -k ep -m threads -w 1 -s M -r 8 -o ep_threads1.h5 -q
-$cs merge -q -o scaling.h5 ep_threads.h5 ep_threads1.h5
+$cs merge -q -o scaling.h5 io_threads.h5 io_threads_one_worker.h5
 $cs summary scaling.h5 --format csv >sum.csv
 "$PYTHON" - sum.csv <<'PY' || fail "summary speedup: $(cat sum.csv)"
 import csv, sys
 rows = {r["workers"]: r for r in csv.DictReader(open(sys.argv[1]))}
 two, one = rows["2"], rows["1"]
-assert abs(float(two["speedup"]) - float(one["median_s"]) / float(two["median_s"])) < 1e-9, two
+assert abs(float(two["speedup"]) / (float(one["median_s"]) / float(two["median_s"])) - 1) < 1e-6, two
+assert float(two["speedup_lo"]) > 1.5, two  # 4 sleeps instead of 8
 assert float(two["speedup_lo"]) <= float(two["speedup"]) <= float(two["speedup_hi"]), two
 PY
 
