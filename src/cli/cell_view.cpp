@@ -35,8 +35,9 @@ bool kept(const std::vector<std::string>& names, const std::string& name) {
 
 void add_cell_view_options(CLI::App* sub, CellViewOptions& o) {
   sub->add_option("--format", o.format, "text, csv or json")->capture_default_str();
-  sub->add_option("-k,--kernel", o.kernels, "only these kernels (comma list)");
-  sub->add_option("-m,--mode", o.modes, "only these modes (comma list)");
+  // One value per occurrence, so that `summary -k ep FILE` leaves FILE to the positional.
+  sub->add_option("-k,--kernel", o.kernels, "only these kernels (comma list)")->allow_extra_args(false);
+  sub->add_option("-m,--mode", o.modes, "only these modes (comma list)")->allow_extra_args(false);
   sub->add_flag("--include-disturbed", o.include_disturbed,
                 "use disturbed repetitions too (by default statistics use the clean ones, docs/compare.md)");
 }

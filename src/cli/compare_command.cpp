@@ -157,7 +157,8 @@ void add_compare(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_option("--ignore", o->ignore,
                   "match cells without these configuration fields (comma list of workers, pin, channel, twin), "
-                  "e.g. to compare a 2-worker cell with a 1-worker one");
+                  "e.g. to compare a 2-worker cell with a 1-worker one")
+      ->allow_extra_args(false);
   add_cell_view_options(sub, o->view);
   sub->callback([o, &exit_code] { exit_code = compare(o->a, o->b, o->threshold, o->ignore, o->view); });
 }

@@ -45,7 +45,7 @@ grep -Eq "^iowait +threads +2 vs 1 .* slower" cmp.out || fail "the iowait cell i
 [[ $(grep -Ec "  slower$" cmp.out) -eq 1 ]] || fail "not exactly one cell called slower: $(cat cmp.out)"
 echo "ok: a.h5 vs b.h5 (iowait threads 2 vs 1 worker):"
 cat cmp.out
-rc=$(compare_rc a.h5 b.h5 --format csv --threshold 0.03 --ignore workers)
+rc=$(compare_rc --ignore workers --format csv --threshold 0.03 a.h5 b.h5)
 [[ $rc -eq 1 ]] || fail "csv: exit $rc, expected 1"
 "$PYTHON" - cmp.out <<'PY' || fail "compare csv does not parse back as expected: $(cat cmp.out)"
 import csv, sys
@@ -107,7 +107,7 @@ PY
 $cs summary a.h5 --format json --kernel ep,iowait >sum.json || fail "summary json: exit $?"
 "$PYTHON" -c 'import json,sys; rows = json.load(open(sys.argv[1])); assert sorted((r["kernel"], r["mode"]) for r in rows) == [("ep", "serial"), ("iowait", "threads")], rows' sum.json ||
   fail "summary json --kernel ep,iowait: $(cat sum.json)"
-$cs summary a.h5 --mode threads,serial --kernel triad >sum.out
+$cs summary --mode threads,serial --kernel triad a.h5 >sum.out
 [[ $(grep -c "^[0-9]" sum.out) -eq 1 ]] || fail "summary --kernel triad: $(cat sum.out)"
 expect_usage_error "summary unknown mode" $cs summary a.h5 --mode threads,nope
 expect_usage_error "summary format yaml" $cs summary a.h5 --format yaml
