@@ -1,11 +1,16 @@
-// `corescope summary FILE`: the runs in a results file as a terminal table.
+// `corescope summary FILE`: the cells of a results file (runs of one configuration, build and
+// host pooled) with their statistics, as a terminal table or csv/json; then the per-run GIL and
+// convoy tables.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
+#include "cli/cell_view.hpp"
 #include "cli/commands.hpp"
 #include "cli/table_printer.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
+#include "record/cells.hpp"
 #include "record/recorder.hpp"
 
 namespace corescope::cli {
@@ -21,13 +26,12 @@ std::string fixed(double v, int digits) {
 }
 
 // gil runs: how the GIL was shared, per worker and repetition (means over /samples rows).
-void print_gil_table(const std::string& path, const Table& runs) {
+void print_gil_table(const Table& runs, const Table& samples, const std::vector<std::size_t>& kept) {
   // Runs under a GIL: the only ones with a switch interval (NaN for every other mode).
   std::vector<std::size_t> gil_runs;
-  for (std::size_t i = 0; i < runs.rows(); ++i)
+  for (std::size_t i : kept)
     if (std::isfinite(runs.number("switch_interval_s", i))) gil_runs.push_back(i);
   if (gil_runs.empty()) return;
-  const Table samples = record::read_group(path, "samples");
   struct Sums {
     double n = 0, wall = 0, wait = 0, acquires = 0, forced = 0, voluntary = 0, requests = 0;
   };
@@ -45,7 +49,7 @@ void print_gil_table(const std::string& path, const Table& runs) {
     x.requests += samples.number("gil_drop_requests", s);
   }
   std::printf("\nGIL (gil runs; per worker and repetition):\n");
-  TextTable t({"#", "kernel", "workers", "interval", "release", "policy", "gil wait", "wait share", "acquires",
+  TextTable t({"run", "kernel", "workers", "interval", "release", "policy", "gil wait", "wait share", "acquires",
                "forced", "voluntary", "requests"});
   for (std::size_t i : gil_runs) {
     const Sums& x = sums[i];
@@ -61,13 +65,13 @@ void print_gil_table(const std::string& path, const Table& runs) {
 }
 
 // convoy runs in any mode: what the I/O thread saw (the run-level metrics of kernels/convoy.cpp).
-void print_convoy_table(const Table& runs) {
+void print_convoy_table(const Table& runs, const std::vector<std::size_t>& kept) {
   std::vector<std::size_t> rows;
-  for (std::size_t i = 0; i < runs.rows(); ++i)
+  for (std::size_t i : kept)
     if (runs.text("kernel", i) == "convoy") rows.push_back(i);
   if (rows.empty()) return;
   std::printf("\nconvoy (worker 0 = I/O thread, workers 1..K compute):\n");
-  TextTable t({"#", "mode", "K", "interval", "io ops/s", "io median", "io p99", "reacquire median", "cpu steps/s"});
+  TextTable t({"run", "mode", "K", "interval", "io ops/s", "io median", "io p99", "reacquire median", "cpu steps/s"});
   for (std::size_t i : rows) {
     const bool gil = std::isfinite(runs.number("switch_interval_s", i));
     t.add({std::to_string(i), runs.text("mode", i),
@@ -81,27 +85,140 @@ void print_convoy_table(const Table& runs) {
   t.print();
 }
 
-int summarize(const std::string& path) {
+// Cell statistics of the kept cells: text table, or csv/json records.
+std::vector<record::Cell> kept_cells(const std::vector<record::Cell>& all, const CellFilter& filter) {
+  std::vector<record::Cell> out;
+  for (const auto& c : all)
+    if (filter.keeps(c.config)) out.push_back(c);
+  return out;
+}
+
+std::string run_status(const record::Cell& c) {
+  if (c.failed_runs == 0) return "ok";
+  return std::to_string(c.failed_runs) + "/" + std::to_string(c.runs.size()) + " failed";
+}
+
+double per_second(double per_iteration, double seconds) {
+  return per_iteration > 0 && seconds > 0 ? per_iteration / seconds / 1e9 : NAN;
+}
+
+std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const std::vector<record::Cell>& all) {
+  std::vector<Record> out;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const record::Cell& c = cells[i];
+    const auto sp = record::speedup(c, all);
+    Record r;
+    r("cell", static_cast<std::int64_t>(i));
+    add_config_fields(r, c.config);
+    add_provenance_fields(r, c.provenance);
+    const auto count = [](std::size_t n) { return static_cast<std::int64_t>(n); };
+    r("runs", count(c.runs.size()))("failed_runs", count(c.failed_runs))("repetitions", count(c.repetitions.size()));
+    r("n", count(c.times.size()))("disturbed", count(c.disturbed))("disturbed_share", c.disturbed_share());
+    r("mostly_disturbed", std::int64_t{c.mostly_disturbed});
+    r("median_s", c.median.point)("median_lo_s", c.median.lo)("median_hi_s", c.median.hi);
+    r("median_ci_coverage", c.median.coverage)("speed_normalised_median_s", c.normalised_median);
+    r("speedup", sp ? sp->point : NAN)("speedup_lo", sp ? sp->lo : NAN)("speedup_hi", sp ? sp->hi : NAN);
+    r("gbytes_per_s_at_median", per_second(c.bytes_per_iteration, c.median.point));
+    r("gflops_per_s_at_median", per_second(c.flops_per_iteration, c.median.point));
+    r("verified", std::int64_t{c.verified});
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<record::Cell>& all) {
+  // Cells of several builds or hosts: a provenance number per cell and a legend.
+  std::vector<std::string> provenances;
+  std::vector<std::size_t> provenance_of(cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const std::string key = cells[i].provenance.key();
+    auto it = std::find(provenances.begin(), provenances.end(), key);
+    provenance_of[i] = static_cast<std::size_t>(it - provenances.begin());
+    if (it == provenances.end()) provenances.push_back(key);
+  }
+  const bool several = provenances.size() > 1;
+  const bool probed = std::any_of(cells.begin(), cells.end(), [](const record::Cell& c) {
+    return std::any_of(c.repetitions.begin(), c.repetitions.end(),
+                       [](const record::Repetition& r) { return std::isfinite(r.speed_factor); });
+  });
+  std::vector<std::string> header = {"#", "kernel", "mode", "workers", "size", "channel"};
+  if (several) header.push_back("build");
+  for (const char* h : {"n", "median", "95% CI", "disturbed"}) header.push_back(h);
+  if (probed) header.push_back("median speed-norm.");
+  for (const char* h : {"speedup", "speedup 95% CI", "rate @median", "verified", "status"}) header.push_back(h);
+  TextTable t(header);
+  bool any_mostly = false, any_short = false;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const record::Cell& c = cells[i];
+    const auto sp = record::speedup(c, all);
+    std::vector<std::string> row = {std::to_string(i), c.config.kernel, c.config.mode, shape_of(c.config),
+                                    std::to_string(c.config.size), c.config.channel};
+    if (several) row.push_back(std::to_string(provenance_of[i] + 1));
+    row.push_back(std::to_string(c.times.size()));
+    row.push_back(human_seconds(c.median.point));
+    std::string interval = seconds_interval(c.median.lo, c.median.hi);
+    if (std::isfinite(c.median.lo) && c.median.coverage < 0.95) {  // too few values for 95 %
+      interval += " " + fixed(100.0 * c.median.coverage, 0) + "%";
+      any_short = true;
+    }
+    row.push_back(interval);
+    std::string disturbed = c.repetitions.empty() ? "-" : fixed(100.0 * c.disturbed_share(), 0) + "%";
+    if (c.mostly_disturbed) {
+      disturbed += " mostly";
+      any_mostly = true;
+    }
+    row.push_back(disturbed);
+    if (probed) row.push_back(human_seconds(c.normalised_median));
+    row.push_back(sp ? fixed_ratio(sp->point) : "-");
+    row.push_back(sp ? ratio_interval(sp->lo, sp->hi) : "-");
+    row.push_back(format_rate(per_second(c.bytes_per_iteration, c.median.point),
+                              per_second(c.flops_per_iteration, c.median.point)));
+    row.push_back(c.verified ? "yes" : "NO");
+    row.push_back(run_status(c));
+    t.add(row);
+  }
+  t.print();
+  if (any_short)
+    std::printf("fewer than 6 repetitions: the interval is [min, max], with the coverage shown\n");
+  if (any_mostly)
+    std::printf("mostly disturbed: fewer than %zu clean repetitions, so all were used (docs/compare.md)\n",
+                record::kMinClean);
+  if (several) {
+    std::printf("builds and hosts (cells of different ones are never pooled):\n");
+    for (std::size_t p = 0; p < provenances.size(); ++p) {
+      const auto i = static_cast<std::size_t>(std::find(provenance_of.begin(), provenance_of.end(), p) - provenance_of.begin());
+      std::printf("  %zu: %s\n", p + 1, provenance_text(cells[i].provenance).c_str());
+    }
+  }
+}
+
+int summarize(const std::string& path, const CellViewOptions& o) {
+  const Format format = parse_format(o.format);
+  const CellFilter filter = make_filter(o);
   const Table runs = record::read_group(path, "runs");
   const Table trials = record::read_group(path, "isolation");
-  if (runs.rows() == 0 && trials.rows() > 0) {  // a file of `corescope isolate` trials only
+  if (runs.rows() == 0 && trials.rows() > 0 && format == Format::text) {  // a file of `corescope isolate` trials only
     print_isolation_matrix(trials);
     return 0;
   }
   if (runs.rows() == 0) throw UsageError(path + " holds no runs");
-  TextTable t({"#", "kernel", "mode", "workers", "size", "channel", "median", "rate", "verified", "status"});
-  for (std::size_t i = 0; i < runs.rows(); ++i) {
-    const double verified = runs.number("verified", i);
-    t.add({std::to_string(i), runs.text("kernel", i), runs.text("mode", i),
-           std::to_string(static_cast<long long>(runs.number("workers", i))),
-           std::to_string(static_cast<long long>(runs.number("size", i))), runs.text("channel", i),
-           human_seconds(runs.number("wall_s_median", i)),
-           format_rate(runs.number("gbytes_per_s", i), runs.number("gflops_per_s", i)),
-           verified > 0.5 ? "yes" : "NO", runs.text("status", i)});
+  const Table samples = record::read_group(path, "samples");
+  const auto all = record::group_cells(runs, samples, {o.include_disturbed});
+  const auto cells = kept_cells(all, filter);
+  if (format != Format::text) {
+    print_records(cell_records(cells, all), format);
+    return 0;
   }
-  t.print();
-  print_gil_table(path, runs);
-  print_convoy_table(runs);
+  if (cells.empty()) {
+    std::printf("no runs of the kernels and modes asked for\n");
+    return 0;
+  }
+  print_cell_table(cells, all);
+  std::vector<std::size_t> rows;  // the runs the filter keeps, for the per-run tables
+  for (std::size_t i = 0; i < runs.rows(); ++i)
+    if (filter.keeps({runs.text("kernel", i), runs.text("mode", i)})) rows.push_back(i);
+  print_gil_table(runs, samples, rows);
+  print_convoy_table(runs, rows);
   if (trials.rows() > 0) {
     std::printf("\n");
     print_isolation_matrix(trials);
@@ -111,10 +228,16 @@ int summarize(const std::string& path) {
 }  // namespace
 
 void add_summary(CLI::App& app, int& exit_code) {
-  auto path = std::make_shared<std::string>();
-  CLI::App* sub = app.add_subcommand("summary", "Print the runs of a results file as a table");
-  sub->add_option("file", *path, "HDF5 results file")->required();
-  sub->callback([path, &exit_code] { exit_code = summarize(*path); });
+  struct Options {
+    std::string path;
+    CellViewOptions view;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand(
+      "summary", "Print the cells of a results file: median with its 95% interval, disturbed share, speedup");
+  sub->add_option("file", o->path, "HDF5 results file")->required();
+  add_cell_view_options(sub, o->view);
+  sub->callback([o, &exit_code] { exit_code = summarize(o->path, o->view); });
 }
 
 }  // namespace corescope::cli

@@ -1,7 +1,9 @@
 // Aligned text tables for the terminal.
 #pragma once
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/run.hpp"
@@ -23,5 +25,31 @@ class TextTable {
 void print_run_table(const std::vector<RunResult>& results);
 
 std::string format_rate(double gbytes_per_s, double gflops_per_s);
+
+// A team as the user asked for it: "2" workers, or "2x1" (ranks x threads) for a mode that
+// splits its workers into ranks and threads (hybrid), so 2x1 and 1x2 read differently.
+std::string team_shape(const std::string& mode, std::int64_t workers, std::int64_t ranks, std::int64_t threads_per_rank);
+
+// "[lo, hi]" of two times, "-" when either is missing.
+std::string seconds_interval(double lo, double hi);
+// "1.23" / "[1.10, 1.35]" for ratios, "-" when missing.
+std::string fixed_ratio(double v);
+std::string ratio_interval(double lo, double hi);
+
+// Machine-readable output of the same rows a command prints as text: one record per row, the
+// fields in the same order in every record; numbers raw (seconds, ratios), NaN as empty/null.
+enum class Format { text, csv, json };
+Format parse_format(const std::string& name);  // UsageError for anything but text, csv, json
+using Value = std::variant<std::string, double, std::int64_t>;
+struct Record {
+  std::vector<std::pair<std::string, Value>> fields;
+  Record& operator()(std::string name, Value v) {
+    fields.emplace_back(std::move(name), std::move(v));
+    return *this;
+  }
+};
+// csv: a header line from the first record's names, then one line per record; json: an array of
+// objects. Nothing but the records is written.
+void print_records(const std::vector<Record>& records, Format format, std::FILE* out = stdout);
 
 }  // namespace corescope::cli

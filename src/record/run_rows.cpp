@@ -85,9 +85,21 @@ std::string new_run_id() {
   return buf;
 }
 
-std::vector<record::GroupRows> result_rows(const RunResult& r) { return result_rows(r, machine().host); }
+RunProvenance this_provenance() {
+  const MachineInfo& m = machine();
+  const BuildInfo& b = build_info();
+  return {m.host, m.cpu_model, b.software_version, b.git_commit, b.compiler, b.cxx_flags, b.build_type};
+}
+
+std::vector<record::GroupRows> result_rows(const RunResult& r) { return result_rows(r, this_provenance()); }
 
 std::vector<record::GroupRows> result_rows(const RunResult& r, const std::string& host) {
+  RunProvenance p;
+  p.host = host;
+  return result_rows(r, p);
+}
+
+std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenance& p) {
   using record::TableBuilder;
   const Headline h = headline(r);
   const RunSpec& s = r.spec;
@@ -131,7 +143,13 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const std::string
   b.i64("runtime_footprint_pss_bytes", fp.base_pss, "B", "sum of PSS over the team's processes before the kernel's setup");
   b.i64("thread_stacks_bytes", fp.stacks, "B", "resident bytes of all workers' thread stacks (last repetition)");
   b.str("started", r.started, "start time, ISO 8601 UTC");
-  b.str("host", host, "host name of the writing process");
+  b.str("host", p.host, "host name of the writing process");
+  b.str("cpu_model", p.cpu_model, "CPU model of the writing host");
+  b.str("software_version", p.software_version, "corescope version that ran this run");
+  b.str("git_commit", p.git_commit, "git describe of the build that ran this run");
+  b.str("compiler", p.compiler, "compiler of the build that ran this run");
+  b.str("cxx_flags", p.cxx_flags, "C++ flags of the build that ran this run");
+  b.str("build_type", p.build_type, "CMake build type of the build that ran this run");
   b.str("launcher", r.launcher, "mpirun, mpiexec, srun or none");
   b.str("slurm_job_id", r.slurm_job_id, "SLURM_JOB_ID, if any");
   b.str("mpi_thread_level", r.mpi_thread_level, "thread level MPI provided (mpi, hybrid)");

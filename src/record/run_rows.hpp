@@ -21,9 +21,20 @@ Headline headline(const RunResult& r);
 // A fresh random run id (32 hex digits).
 std::string new_run_id();
 
+// Where a run came from, recorded in every /runs row (the root attributes only describe the
+// build and machine that created the file): the build and the machine.
+struct RunProvenance {
+  std::string host, cpu_model;
+  std::string software_version, git_commit, compiler, cxx_flags, build_type;
+};
+// This process's build and machine.
+RunProvenance this_provenance();
+
 // The /runs row and /samples rows of one run, ready for record::append.
 std::vector<record::GroupRows> result_rows(const RunResult& r);
-// The same with `host` given (the column layout without probing the machine).
+// The same with the provenance given (tests that write rows of another build or host).
+std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenance& provenance);
+// The same with only `host` given (the column layout without probing the machine).
 std::vector<record::GroupRows> result_rows(const RunResult& r, const std::string& host);
 
 // Root attributes for a new results file.

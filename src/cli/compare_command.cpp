@@ -1,0 +1,166 @@
+// `corescope compare A.h5 B.h5`: every cell present in both files (same configuration; the
+// build and host may differ, that is what is compared), B/A of the medians with its 95 %
+// bootstrap interval, a Mann-Whitney U p-value and a verdict. Exit 1 when a cell is slower beyond
+// --threshold with confidence: a regression gate (docs/compare.md).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "cli/cell_view.hpp"
+#include "cli/commands.hpp"
+#include "cli/table_printer.hpp"
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "record/cells.hpp"
+
+namespace corescope::cli {
+
+namespace {
+
+// "3%" or "0.03" -> 0.03.
+double parse_threshold(const std::string& text) {
+  std::string number = text;
+  const bool percent = !number.empty() && number.back() == '%';
+  if (percent) number.pop_back();
+  char* end = nullptr;
+  const double v = number.empty() ? NAN : std::strtod(number.c_str(), &end);
+  if (number.empty() || end != number.c_str() + number.size() || !std::isfinite(v) || v < 0)
+    throw UsageError("--threshold " + text + ": expected a fraction (0.03) or a percentage (3%)");
+  const double fraction = percent ? v / 100.0 : v;
+  if (fraction >= 1.0) throw UsageError("--threshold " + text + ": must be below 100%");
+  return fraction;
+}
+
+std::vector<record::Cell> kept(std::vector<record::Cell> cells, const CellFilter& filter) {
+  std::erase_if(cells, [&](const record::Cell& c) { return !filter.keeps(c.config); });
+  return cells;
+}
+
+const record::Cell& either(const record::Comparison& c) { return c.a ? *c.a : *c.b; }
+
+std::int64_t count(const record::Cell* c) { return c ? static_cast<std::int64_t>(c->times.size()) : 0; }
+double median(const record::Cell* c) { return c ? c->median.point : NAN; }
+
+std::vector<Record> comparison_records(const std::vector<record::Comparison>& all, double threshold) {
+  std::vector<Record> out;
+  for (const auto& c : all) {
+    Record r;
+    add_config_fields(r, either(c).config);
+    if (c.a && c.b)  // fields left out of the match (--ignore) as B has them
+      r("shape_b", shape_of(c.b->config))("pin_b", c.b->config.pin)("channel_b", c.b->config.channel);
+    else
+      r("shape_b", std::string())("pin_b", std::string())("channel_b", std::string());
+    record::CellProvenance none;
+    add_provenance_fields(r, c.a ? c.a->provenance : none, "a_");
+    add_provenance_fields(r, c.b ? c.b->provenance : none, "b_");
+    r("n_a", count(c.a))("n_b", count(c.b))("median_a_s", median(c.a))("median_b_s", median(c.b))(
+        "disturbed_share_a", c.a ? c.a->disturbed_share() : NAN)("disturbed_share_b", c.b ? c.b->disturbed_share() : NAN)(
+        "ratio", c.ratio.point)("ratio_lo", c.ratio.lo)("ratio_hi", c.ratio.hi)("mann_whitney_u", c.test.u)(
+        "p_value", c.test.p)("threshold", threshold)("verdict", c.verdict);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string p_text(double p) {
+  if (!std::isfinite(p)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, p < 0.001 ? "%.1e" : "%.3f", p);
+  return buf;
+}
+
+void print_comparison(const std::vector<record::Comparison>& all, double threshold, const std::string& a,
+                      const std::string& b) {
+  std::set<std::string> differences;
+  for (const auto& c : all)
+    if (c.a && c.b)
+      if (const auto d = c.a->provenance.differences(c.b->provenance); !d.empty()) differences.insert(d);
+  std::printf("A = %s, B = %s; B/A of the medians with its 95%% interval (bootstrap over repetitions)\n", a.c_str(),
+              b.c_str());
+  std::printf("slower: the interval lies above %.3f; faster: below %.3f (--threshold %g%%)\n", 1.0 + threshold,
+              1.0 / (1.0 + threshold), 100.0 * threshold);
+  for (const auto& d : differences) std::printf("A and B differ in: %s\n", d.c_str());
+  TextTable t({"kernel", "mode", "workers", "size", "channel", "pin", "n A", "n B", "median A", "median B", "B/A", "95% CI",
+               "p (U test)", "verdict"});
+  std::map<std::string, int> verdicts;
+  for (const auto& c : all) {
+    const record::CellConfig& k = either(c).config;
+    std::string verdict = c.verdict;
+    if (c.a && c.a->mostly_disturbed) verdict += " (A mostly disturbed)";
+    if (c.b && c.b->mostly_disturbed) verdict += " (B mostly disturbed)";
+    // Fields left out of the match (--ignore) may differ: "A vs B".
+    auto shown = [&](std::string (*field)(const record::CellConfig&)) {
+      const std::string va = field(either(c).config);
+      const std::string vb = c.a && c.b ? field(c.b->config) : va;
+      return va == vb ? va : va + " vs " + vb;
+    };
+    std::string pin = shown([](const record::CellConfig& x) { return x.pin; });
+    if (pin.empty()) pin = "-";
+    t.add({k.kernel, k.mode, shown(shape_of), std::to_string(k.size), shown([](const record::CellConfig& x) { return x.channel; }),
+           pin, c.a ? std::to_string(count(c.a)) : "-",
+           c.b ? std::to_string(count(c.b)) : "-", human_seconds(median(c.a)), human_seconds(median(c.b)),
+           fixed_ratio(c.ratio.point), ratio_interval(c.ratio.lo, c.ratio.hi), p_text(c.test.p), verdict});
+    ++verdicts[c.verdict];
+  }
+  t.print();
+  std::string tally;
+  for (const auto& [name, n] : verdicts) tally += (tally.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+  std::printf("%s\n", tally.c_str());
+}
+
+std::vector<std::string> ignored_fields(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  for (const auto& g : given)
+    for (const auto& name : split(g, ',')) {
+      if (std::find(record::kIgnorable.begin(), record::kIgnorable.end(), name) == record::kIgnorable.end())
+        throw UsageError("--ignore " + name + ": can leave out " + join(record::kIgnorable, ", "));
+      out.push_back(name);
+    }
+  return out;
+}
+
+int compare(const std::string& a, const std::string& b, const std::string& threshold_text,
+            const std::vector<std::string>& ignore, const CellViewOptions& o) {
+  const Format format = parse_format(o.format);
+  const auto ignored = ignored_fields(ignore);
+  const double threshold = parse_threshold(threshold_text);
+  const CellFilter filter = make_filter(o);
+  const auto cells_a = kept(record::read_cells(a, {o.include_disturbed}), filter);
+  const auto cells_b = kept(record::read_cells(b, {o.include_disturbed}), filter);
+  const auto all = record::compare_cells(cells_a, cells_b, threshold, ignored);
+  if (std::none_of(all.begin(), all.end(), [](const record::Comparison& c) { return c.a && c.b; }))
+    throw UsageError("no cells in common between " + a + " (" + std::to_string(cells_a.size()) + " cells) and " + b +
+                     " (" + std::to_string(cells_b.size()) + " cells)");
+  if (format == Format::text) print_comparison(all, threshold, a, b);
+  else print_records(comparison_records(all, threshold), format);
+  const bool slower = std::any_of(all.begin(), all.end(), [](const record::Comparison& c) { return c.verdict == "slower"; });
+  return slower ? 1 : 0;
+}
+
+}  // namespace
+
+void add_compare(CLI::App& app, int& exit_code) {
+  struct Options {
+    std::string a, b, threshold = "3%";
+    std::vector<std::string> ignore;
+    CellViewOptions view;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand(
+      "compare", "B/A per cell of two results files with 95% intervals; exit 1 if a cell is slower beyond --threshold");
+  sub->add_option("a", o->a, "the reference results file (A)")->required();
+  sub->add_option("b", o->b, "the results file compared with it (B)")->required();
+  sub->add_option("--threshold", o->threshold, "slower means B/A's interval lies above 1 + this (3% or 0.03)")
+      ->capture_default_str();
+  sub->add_option("--ignore", o->ignore,
+                  "match cells without these configuration fields (comma list of workers, pin, channel, twin), "
+                  "e.g. to compare a 2-worker cell with a 1-worker one")
+      ->allow_extra_args(false);
+  add_cell_view_options(sub, o->view);
+  sub->callback([o, &exit_code] { exit_code = compare(o->a, o->b, o->threshold, o->ignore, o->view); });
+}
+
+}  // namespace corescope::cli

@@ -1,0 +1,262 @@
+// Cells of a results file and their statistics (cells.hpp; the rule is in docs/compare.md).
+#include "record/cells.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include "record/recorder.hpp"
+
+namespace corescope::record {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Fields joined with separators no value of a column holds.
+std::string joined(const std::vector<std::string>& fields) {
+  std::string key;
+  for (const auto& f : fields) key += f + '\x1f';
+  return key;
+}
+
+std::string number_text(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+CellConfig config_of(const Table& runs, std::size_t i) {
+  CellConfig c;
+  c.kernel = runs.text("kernel", i);
+  c.mode = runs.text("mode", i);
+  c.workers = runs.integer("workers", i);
+  c.ranks = runs.integer("ranks", i);
+  c.threads_per_rank = runs.integer("threads_per_rank", i);
+  c.size = runs.integer("size", i);
+  c.scaling = runs.text("scaling", i);
+  c.params = runs.text("params", i);
+  c.channel = runs.text("channel", i);
+  c.pin = runs.text("pin", i);
+  c.switch_interval_s = runs.number("switch_interval_s", i);
+  c.gil_release = runs.text("gil_release", i);
+  c.gil_policy = runs.text("gil_policy", i);
+  c.python_gil = runs.integer("python_gil", i);
+  c.start_method = runs.text("start_method", i);
+  c.twin = runs.integer("twin", i) == 1 ? 1 : 0;  // absent (-1) in files before rounds: not a twin
+  return c;
+}
+
+// The provenance columns: the key's fields, then those only shown.
+using ProvenanceField = std::pair<const char*, std::string CellProvenance::*>;
+constexpr ProvenanceField kProvenanceKey[] = {
+    {"host", &CellProvenance::host},         {"software_version", &CellProvenance::software_version},
+    {"git_commit", &CellProvenance::git_commit}, {"compiler", &CellProvenance::compiler},
+    {"cxx_flags", &CellProvenance::cxx_flags}, {"build_type", &CellProvenance::build_type},
+    {"python_version", &CellProvenance::python_version}};
+
+CellProvenance provenance_of(const Table& runs, std::size_t i) {
+  CellProvenance p;
+  for (const auto& [name, field] : kProvenanceKey) p.*field = runs.text(name, i);
+  p.cpu_model = runs.text("cpu_model", i);
+  return p;
+}
+
+// Times of the repetitions `use` picks.
+std::vector<double> picked(const std::vector<Repetition>& reps, double Repetition::*field, bool clean_only) {
+  std::vector<double> out;
+  for (const auto& r : reps)
+    if (!clean_only || !r.disturbed()) out.push_back(r.*field);
+  return out;
+}
+
+void compute_statistics(Cell& c, const CellOptions& options) {
+  c.disturbed = static_cast<std::size_t>(
+      std::count_if(c.repetitions.begin(), c.repetitions.end(), [](const Repetition& r) { return r.disturbed(); }));
+  const std::size_t clean = c.repetitions.size() - c.disturbed;
+  bool clean_only = !options.include_disturbed;
+  if (clean_only && clean < kMinClean && c.disturbed > 0) {
+    clean_only = false;
+    c.mostly_disturbed = true;
+  }
+  c.times = picked(c.repetitions, &Repetition::wall_s, clean_only);
+  c.normalised_times = picked(c.repetitions, &Repetition::normalised_s, clean_only);
+  if (c.times.empty()) {
+    c.median = {kNaN, kNaN, kNaN, 0};
+    c.normalised_median = kNaN;
+    return;
+  }
+  c.median = stats::median_ci(c.times);
+  c.normalised_median = stats::median(c.normalised_times);
+}
+
+}  // namespace
+
+std::string CellConfig::key(const std::vector<std::string>& ignored) const {
+  auto unless = [&](const char* field, const std::string& value) {
+    return std::find(ignored.begin(), ignored.end(), field) == ignored.end() ? value : std::string("*");
+  };
+  return joined({kernel, mode, unless("workers", std::to_string(ranks)), unless("workers", std::to_string(threads_per_rank)),
+                 unless("workers", std::to_string(workers)), std::to_string(size), scaling, params,
+                 unless("channel", channel), unless("pin", pin), number_text(switch_interval_s), gil_release, gil_policy,
+                 std::to_string(python_gil), start_method, unless("twin", std::to_string(twin))});
+}
+
+std::string CellProvenance::key() const {
+  std::vector<std::string> values;
+  for (const auto& [name, field] : kProvenanceKey) values.push_back(this->*field);
+  return joined(values);
+}
+
+std::string CellProvenance::differences(const CellProvenance& other) const {
+  std::string out;
+  for (const auto& [name, field] : kProvenanceKey)
+    if (this->*field != other.*field) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
+
+double Cell::disturbed_share() const {
+  return repetitions.empty() ? kNaN : static_cast<double>(disturbed) / static_cast<double>(repetitions.size());
+}
+
+std::vector<double> speed_factors(const Table& samples, const std::vector<std::string>& host_of_run) {
+  const std::size_t n = samples.rows();
+  auto host = [&](std::size_t s) {
+    const Int run = samples.integer("run", s);
+    return run >= 0 && static_cast<std::size_t>(run) < host_of_run.size() ? host_of_run[static_cast<std::size_t>(run)]
+                                                                           : std::string();
+  };
+  std::map<std::pair<std::string, Int>, double> fastest;  // (host, cpu_start) -> min probe_s
+  for (std::size_t s = 0; s < n; ++s) {
+    const double probe = samples.number("probe_s", s);
+    if (!(probe > 0)) continue;
+    auto [it, fresh] = fastest.emplace(std::make_pair(host(s), samples.integer("cpu_start", s)), probe);
+    if (!fresh) it->second = std::min(it->second, probe);
+  }
+  std::vector<double> factor(n, kNaN);
+  for (std::size_t s = 0; s < n; ++s) {
+    const double probe = samples.number("probe_s", s);
+    if (!(probe > 0)) continue;
+    factor[s] = probe / fastest.at({host(s), samples.integer("cpu_start", s)});
+  }
+  return factor;
+}
+
+std::vector<Cell> group_cells(const Table& runs, const Table& samples, const CellOptions& options) {
+  std::vector<Cell> cells;
+  std::map<std::string, std::size_t> index;  // config + provenance key -> cell
+  std::vector<std::size_t> cell_of_run(runs.rows());
+  std::vector<std::string> hosts(runs.rows());
+  std::vector<bool> ok(runs.rows());
+  for (std::size_t i = 0; i < runs.rows(); ++i) {
+    Cell candidate;
+    candidate.config = config_of(runs, i);
+    candidate.provenance = provenance_of(runs, i);
+    hosts[i] = candidate.provenance.host;
+    const std::string key = candidate.config.key() + '\x1e' + candidate.provenance.key();
+    auto [it, fresh] = index.emplace(key, cells.size());
+    if (fresh) {
+      candidate.bytes_per_iteration = runs.number("bytes_per_iteration", i);
+      candidate.flops_per_iteration = runs.number("flops_per_iteration", i);
+      cells.push_back(std::move(candidate));
+    }
+    Cell& c = cells[it->second];
+    cell_of_run[i] = it->second;
+    c.runs.push_back(i);
+    ok[i] = runs.text("status", i) == "ok";
+    if (!ok[i]) ++c.failed_runs;
+    else if (runs.integer("verified", i) != 1) c.verified = false;
+  }
+
+  // Repetitions: (run, rep) -> the slowest worker, its disturbance and speed.
+  const std::vector<double> factor = speed_factors(samples, hosts);
+  std::map<std::pair<std::size_t, Int>, Repetition> reps;
+  for (std::size_t s = 0; s < samples.rows(); ++s) {
+    const Int run = samples.integer("run", s);
+    if (run < 0 || static_cast<std::size_t>(run) >= runs.rows() || !ok[static_cast<std::size_t>(run)]) continue;
+    const double wall = samples.number("wall_s", s);
+    if (!std::isfinite(wall)) continue;
+    const Int rep = samples.integer("rep", s);
+    auto [it, fresh] = reps.try_emplace({static_cast<std::size_t>(run), rep});
+    Repetition& r = it->second;
+    const double f = factor[s];
+    const double normalised = std::isfinite(f) ? wall / f : wall;
+    if (fresh) {
+      r.run = static_cast<std::size_t>(run);
+      r.rep = rep;
+      r.wall_s = wall;
+      r.normalised_s = normalised;
+      r.speed_factor = f;
+    } else {
+      r.wall_s = std::max(r.wall_s, wall);
+      r.normalised_s = std::max(r.normalised_s, normalised);
+      if (std::isfinite(f)) r.speed_factor = std::isfinite(r.speed_factor) ? std::max(r.speed_factor, f) : f;
+    }
+    const Int bits = samples.integer("disturbed", s);  // -1: not recorded
+    if (bits > 0) r.disturbed_bits |= bits;
+  }
+  for (auto& [where, r] : reps) {
+    r.slow = r.speed_factor > kSlowFactor;  // false for NaN
+    cells[cell_of_run[r.run]].repetitions.push_back(r);
+  }
+  for (auto& c : cells) compute_statistics(c, options);
+  return cells;
+}
+
+std::vector<Cell> read_cells(const std::string& path, const CellOptions& options) {
+  return group_cells(read_group(path, "runs"), read_group(path, "samples"), options);
+}
+
+std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all) {
+  if (cell.config.scaling == "weak" || cell.config.workers == 1 || cell.times.empty()) return std::nullopt;
+  CellConfig one = cell.config;
+  one.workers = one.ranks = one.threads_per_rank = 1;
+  const std::string want = one.key(), from = cell.provenance.key();
+  for (const auto& base : all)
+    if (base.config.key() == want && base.provenance.key() == from && !base.times.empty())
+      return stats::ratio_ci(base.times, cell.times);
+  return std::nullopt;
+}
+
+std::string verdict(const stats::Interval& ratio, double threshold) {
+  if (ratio.lo > 1.0 + threshold) return "slower";
+  if (ratio.hi < 1.0 / (1.0 + threshold)) return "faster";
+  return "same";
+}
+
+std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
+                                      const std::vector<std::string>& ignored) {
+  std::vector<Comparison> out;
+  std::vector<bool> b_matched(b.size(), false);
+  std::vector<Comparison> only_a;
+  for (const auto& ca : a) {
+    bool matched = false;
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      if (b[j].config.key(ignored) != ca.config.key(ignored)) continue;
+      matched = b_matched[j] = true;
+      Comparison c;
+      c.a = &ca;
+      c.b = &b[j];
+      if (ca.times.empty() || b[j].times.empty()) {
+        c.ratio = {kNaN, kNaN, kNaN, 0};
+        c.test = {kNaN, kNaN};
+        c.verdict = "no data";
+      } else {
+        c.ratio = stats::ratio_ci(b[j].times, ca.times);
+        c.test = stats::mann_whitney(ca.times, b[j].times);
+        c.verdict = verdict(c.ratio, threshold);
+      }
+      out.push_back(c);
+    }
+    if (!matched) only_a.push_back(Comparison{&ca, nullptr, {kNaN, kNaN, kNaN, 0}, {kNaN, kNaN}, "only in A"});
+  }
+  out.insert(out.end(), only_a.begin(), only_a.end());
+  for (std::size_t j = 0; j < b.size(); ++j)
+    if (!b_matched[j]) out.push_back(Comparison{nullptr, &b[j], {kNaN, kNaN, kNaN, 0}, {kNaN, kNaN}, "only in B"});
+  return out;
+}
+
+}  // namespace corescope::record

@@ -1,0 +1,118 @@
+// Cells: the runs of a results file grouped by configuration and provenance, their repetitions
+// classified as clean or disturbed, and the statistics every command reports for a cell (median
+// with its 95 % interval, speedup, B/A ratio). The one C++ place those figures come from
+// (docs/compare.md, docs/noise.md).
+#pragma once
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/stats.hpp"
+#include "record/table.hpp"
+
+namespace corescope::record {
+
+// A repetition is slow when its CPU's speed probe took this much longer than the fastest probe
+// of the same CPU on the same host anywhere in the file.
+inline constexpr double kSlowFactor = 1.10;
+// Fewer clean repetitions than this: the cell uses all of them and is flagged "mostly disturbed".
+inline constexpr std::size_t kMinClean = 3;
+
+// What was run: two cells with the same configuration ran the same experiment.
+struct CellConfig {
+  std::string kernel, mode;
+  Int workers = -1, ranks = -1, threads_per_rank = -1, size = -1;
+  std::string scaling, params, channel, pin;
+  double switch_interval_s = 0;  // NaN without a GIL
+  std::string gil_release, gil_policy;
+  Int python_gil = -1;
+  std::string start_method;
+  Int twin = 0;  // 1: the A/A twin of its cell, kept apart from it
+
+  // Equal for equal configurations; the fields named in `ignored` (of kIgnorable) are left out.
+  std::string key(const std::vector<std::string>& ignored = {}) const;
+};
+// Configuration fields `compare --ignore` may leave out of the match: "workers" (with ranks and
+// threads_per_rank), "pin", "channel", "twin".
+inline const std::vector<std::string> kIgnorable = {"workers", "pin", "channel", "twin"};
+
+// Which build on which machine ran it ("" where an older file did not record it).
+struct CellProvenance {
+  std::string host, software_version, git_commit, compiler, cxx_flags, build_type, python_version;
+  std::string cpu_model;  // shown, not part of the key (the host decides it)
+
+  std::string key() const;
+  // "host, git commit, ..." naming the fields in which *this and `other` differ.
+  std::string differences(const CellProvenance& other) const;
+};
+
+// One repetition of one run: its time is the slowest worker's.
+struct Repetition {
+  std::size_t run = 0;  // row of /runs
+  Int rep = -1;
+  double wall_s = 0;        // max over workers of wall_s
+  double normalised_s = 0;  // max over workers of wall_s / speed_factor (wall_s where no probe)
+  double speed_factor = 0;  // max over workers; NaN without probes
+  Int disturbed_bits = 0;   // OR of the record-time `disturbed` bitmasks of its samples
+  bool slow = false;        // speed_factor > kSlowFactor
+  bool disturbed() const { return disturbed_bits != 0 || slow; }
+};
+
+struct CellOptions {
+  bool include_disturbed = false;
+};
+
+struct Cell {
+  CellConfig config;
+  CellProvenance provenance;
+  std::vector<std::size_t> runs;  // rows of /runs in the cell
+  std::size_t failed_runs = 0;    // status other than ok (their repetitions are not used)
+  bool verified = true;           // every ok run verified
+  double bytes_per_iteration = 0, flops_per_iteration = 0;  // NaN when the kernel declares none
+  std::vector<Repetition> repetitions;  // of the ok runs, every one
+
+  // Statistics (group_cells fills them).
+  std::vector<double> times;             // the repetition times the statistics use
+  std::vector<double> normalised_times;  // the same, speed-normalised
+  std::size_t disturbed = 0;             // disturbed repetitions
+  bool mostly_disturbed = false;         // fewer than kMinClean clean ones: all were used
+  stats::Interval median{};              // of `times`, with its 95 % interval; NaN when empty
+  double normalised_median = 0;
+
+  double disturbed_share() const;
+};
+
+// Groups the rows of /runs and /samples of ONE file into cells (in the order of their first run)
+// and computes each cell's statistics. Runs of the same configuration but another provenance are
+// other cells; rounds of a cell pool.
+std::vector<Cell> group_cells(const Table& runs, const Table& samples, const CellOptions& options = {});
+// The same, read from a results file.
+std::vector<Cell> read_cells(const std::string& path, const CellOptions& options = {});
+
+// speed factor of every sample: probe_s / (min probe_s of the samples with the same host and
+// cpu_start); NaN where the sample has no probe. `host_of_run` gives each /runs row's host.
+std::vector<double> speed_factors(const Table& samples, const std::vector<std::string>& host_of_run);
+
+// Speedup of `cell` over the 1-worker cell of the same kernel, mode, size and everything else
+// (same provenance): median(baseline) / median(cell) with its bootstrap interval. nullopt for
+// weak scaling, a 1-worker cell, or when there is no such baseline with repetitions.
+std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all);
+
+// B/A of two files.
+struct Comparison {
+  const Cell* a = nullptr;  // either may be null: a cell found in one file only
+  const Cell* b = nullptr;
+  stats::Interval ratio{};  // median(B)/median(A), bootstrap over repetitions
+  stats::RankTest test{};       // Mann-Whitney U of the repetition times, two-sided
+  std::string verdict;      // faster, slower, same; "only in A" / "only in B"
+};
+// "slower" when the whole interval lies above 1 + threshold, "faster" when it lies below
+// 1 / (1 + threshold), "same" otherwise.
+std::string verdict(const stats::Interval& ratio, double threshold);
+// Every pair of cells with the same configuration (provenance may differ; the fields in `ignored`
+// left out), then the cells of A without a partner, then those of B.
+std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
+                                      const std::vector<std::string>& ignored = {});
+
+}  // namespace corescope::record

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# corescope compare and summary on files the binary wrote: exit codes (0 for a file against
+# itself and a copy, 1 for a really slower run, 2 for bad input), the slower cell flagged and no
+# other, csv/json output that parses back, --kernel/--mode filters, and runs of another host kept
+# apart by summary and compare.
+source "$(dirname "$0")/common.sh"
+cs=$CORESCOPE
+cd "$WORK"
+
+# Each cell in its own file, so that B can be A with one cell's runs replaced.
+# iowait with sleeps: its time is set by the waits, not by how busy the machine's CPUs are, so a
+# team of fewer workers is slower whatever else runs (4 sleeps of 20 ms per repetition, split among
+# the workers, long enough that wake-up delays of a busy machine are small beside them).
+$cs run -k iowait -m threads -w 2 -s 4 -p wait=sleep -p wait_us=20000 -r 8 -o io_threads.h5 -q
+$cs run -k ep -m serial -s S -r 8 -o ep_serial.h5 -q
+$cs run -k triad -m threads -w 2 -s S -r 8 -o triad_threads.h5 -q
+$cs merge -q -o a.h5 io_threads.h5 ep_serial.h5 triad_threads.h5
+cp a.h5 copy.h5
+
+# compare_rc FILE_A FILE_B ARGS...: runs compare, output in $WORK/cmp.out, exit code echoed.
+compare_rc() {
+  local rc=0
+  $cs compare "$@" >cmp.out 2>cmp.err || rc=$?
+  echo $rc
+}
+
+rc=$(compare_rc a.h5 a.h5)
+[[ $rc -eq 0 ]] || fail "a file against itself: exit $rc, expected 0: $(cat cmp.out cmp.err)"
+grep -q "^3 same$" cmp.out || fail "a file against itself: expected '3 same': $(cat cmp.out)"
+rc=$(compare_rc a.h5 copy.h5 --threshold 0)
+[[ $rc -eq 0 ]] || fail "a file against its copy at threshold 0: exit $rc: $(cat cmp.out cmp.err)"
+grep -q "^3 same$" cmp.out || fail "a file against its copy: expected '3 same': $(cat cmp.out)"
+
+# B: the same file with the iowait cell replaced by a really slower run of the same kernel, mode
+# and size: one worker instead of two, so 4 sleeps in a row instead of 2. compare matches it to
+# A's 2-worker cell with --ignore workers.
+$cs run -k iowait -m threads -w 1 -s 4 -p wait=sleep -p wait_us=20000 -r 8 -o io_threads_one_worker.h5 -q
+$cs merge -q -o b.h5 io_threads_one_worker.h5 ep_serial.h5 triad_threads.h5
+rc=$(compare_rc a.h5 b.h5)
+[[ $rc -eq 0 ]] || fail "without --ignore the 1-worker cell has no partner: exit $rc: $(cat cmp.out cmp.err)"
+grep -Eq "^iowait +threads +2 .* only in A" cmp.out || fail "the 2-worker cell is not listed as only in A: $(cat cmp.out)"
+rc=$(compare_rc a.h5 b.h5 --threshold 3% --ignore workers)
+[[ $rc -eq 1 ]] || fail "a really slower cell: exit $rc, expected 1: $(cat cmp.out cmp.err)"
+grep -Eq "^iowait +threads +2 vs 1 .* slower" cmp.out || fail "the iowait cell is not called slower: $(cat cmp.out)"
+[[ $(grep -Ec "  slower$" cmp.out) -eq 1 ]] || fail "not exactly one cell called slower: $(cat cmp.out)"
+echo "ok: a.h5 vs b.h5 (iowait threads 2 vs 1 worker):"
+cat cmp.out
+rc=$(compare_rc --ignore workers --format csv --threshold 0.03 a.h5 b.h5)
+[[ $rc -eq 1 ]] || fail "csv: exit $rc, expected 1"
+"$PYTHON" - cmp.out <<'PY' || fail "compare csv does not parse back as expected: $(cat cmp.out)"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 3, rows
+slower = [r for r in rows if r["verdict"] == "slower"]
+assert [(r["kernel"], r["mode"], r["shape"], r["shape_b"]) for r in slower] == [("iowait", "threads", "2", "1")], slower
+s = slower[0]
+assert float(s["ratio_lo"]) > 1.03 and float(s["ratio_hi"]) >= float(s["ratio"]) >= float(s["ratio_lo"]), s
+assert float(s["p_value"]) < 0.05, s
+assert all(r["verdict"] == "same" and float(r["ratio"]) == 1.0 for r in rows if r is not s), rows
+PY
+# The reverse direction is faster, which is no failure.
+rc=$(compare_rc b.h5 a.h5 --ignore workers)
+[[ $rc -eq 0 ]] || fail "b against a (faster): exit $rc, expected 0: $(cat cmp.out)"
+grep -Eq "^iowait +threads +1 vs 2 .* faster" cmp.out || fail "reverse comparison does not say faster: $(cat cmp.out)"
+
+rc=$(compare_rc a.h5 copy.h5 --format json)
+[[ $rc -eq 0 ]] || fail "json: exit $rc"
+"$PYTHON" -c 'import json,sys; rows = json.load(open(sys.argv[1])); assert len(rows) == 3 and {r["verdict"] for r in rows} == {"same"}, rows' cmp.out ||
+  fail "compare json does not parse back: $(cat cmp.out)"
+
+# Cells of one file only are listed as such; compare with a filter.
+$cs run -k reduce -m threads -w 2 -s S -r 5 -o reduce.h5 -q
+$cs merge -q -o a_more.h5 a.h5 reduce.h5
+rc=$(compare_rc a.h5 a_more.h5)
+[[ $rc -eq 0 ]] || fail "a file with one more cell: exit $rc"
+grep -Eq "^reduce +threads .* only in B" cmp.out || fail "the cell of B only is not listed: $(cat cmp.out)"
+rc=$(compare_rc a.h5 a_more.h5 --kernel ep --mode serial)
+grep -q "^1 same$" cmp.out || fail "compare --kernel ep --mode serial: $(cat cmp.out)"
+
+# Bad input: one line, exit 2.
+expect_usage_error "compare a missing file" $cs compare a.h5 missing.h5
+expect_usage_error "compare files without common cells" $cs compare a.h5 reduce.h5
+expect_usage_error "compare threshold junk" $cs compare a.h5 copy.h5 --threshold fast
+expect_usage_error "compare threshold negative" $cs compare a.h5 copy.h5 --threshold -3%
+expect_usage_error "compare threshold 100%" $cs compare a.h5 copy.h5 --threshold 100%
+expect_usage_error "compare format xml" $cs compare a.h5 copy.h5 --format xml
+expect_usage_error "compare unknown kernel" $cs compare a.h5 copy.h5 --kernel ep,nope
+expect_usage_error "compare filter without common cells" $cs compare a.h5 copy.h5 --kernel reduce
+expect_usage_error "compare one file" $cs compare a.h5
+expect_usage_error "compare ignoring the kernel" $cs compare a.h5 copy.h5 --ignore kernel
+
+# summary: text header, csv and json that parse back, filters.
+$cs summary a.h5 >sum.out || fail "summary: exit $?"
+grep -q "rate @median" sum.out || fail "summary header does not say the rate comes from the median: $(cat sum.out)"
+grep -q "95% CI" sum.out || fail "summary shows no interval: $(cat sum.out)"
+$cs summary a.h5 --format csv >sum.csv || fail "summary csv: exit $?"
+"$PYTHON" - sum.csv <<'PY' || fail "summary csv does not parse back: $(cat sum.csv)"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 3, rows
+for r in rows:
+    assert r["n"] == "8", r
+    assert float(r["median_lo_s"]) <= float(r["median_s"]) <= float(r["median_hi_s"]), r
+threads = [r for r in rows if r["kernel"] == "iowait"][0]
+assert threads["speedup"] == "", threads  # no 1-worker threads cell in this file
+PY
+$cs summary a.h5 --format json --kernel ep,iowait >sum.json || fail "summary json: exit $?"
+"$PYTHON" -c 'import json,sys; rows = json.load(open(sys.argv[1])); assert sorted((r["kernel"], r["mode"]) for r in rows) == [("ep", "serial"), ("iowait", "threads")], rows' sum.json ||
+  fail "summary json --kernel ep,iowait: $(cat sum.json)"
+$cs summary --mode threads,serial --kernel triad a.h5 >sum.out
+[[ $(grep -c "^[0-9]" sum.out) -eq 1 ]] || fail "summary --kernel triad: $(cat sum.out)"
+expect_usage_error "summary unknown mode" $cs summary a.h5 --mode threads,nope
+expect_usage_error "summary format yaml" $cs summary a.h5 --format yaml
+
+# Speedup over the 1-worker cell of the same kernel and mode, with its interval.
+$cs merge -q -o scaling.h5 io_threads.h5 io_threads_one_worker.h5
+$cs summary scaling.h5 --format csv >sum.csv
+"$PYTHON" - sum.csv <<'PY' || fail "summary speedup: $(cat sum.csv)"
+import csv, sys
+rows = {r["workers"]: r for r in csv.DictReader(open(sys.argv[1]))}
+two, one = rows["2"], rows["1"]
+assert abs(float(two["speedup"]) / (float(one["median_s"]) / float(two["median_s"])) - 1) < 1e-6, two
+assert float(two["speedup_lo"]) > 1.5, two  # 2 sleeps in a row instead of 4
+assert float(two["speedup_lo"]) <= float(two["speedup"]) <= float(two["speedup_hi"]), two
+PY
+
+# Runs of another host (a UTS namespace with its own host name) are other cells: summary shows
+# both with a legend, compare names the difference.
+if unshare -u true 2>/dev/null; then
+  unshare -u bash -c "hostname corescope-other-host && exec $cs run -k ep -m serial -s S -r 8 -o other_host.h5 -q"
+  $cs merge -q -o two_hosts.h5 ep_serial.h5 other_host.h5
+  $cs summary two_hosts.h5 >sum.out
+  [[ $(grep -Ec "^[0-9]+ +ep +serial" sum.out) -eq 2 ]] || fail "two hosts pooled in summary: $(cat sum.out)"
+  grep -q "host corescope-other-host" sum.out || fail "summary legend lacks the other host: $(cat sum.out)"
+  $cs summary two_hosts.h5 --format csv >sum.csv
+  "$PYTHON" -c 'import csv,sys; rows = list(csv.DictReader(open(sys.argv[1]))); assert [r["n"] for r in rows] == ["8", "8"] and len({r["host"] for r in rows}) == 2, rows' sum.csv ||
+    fail "two hosts: $(cat sum.csv)"
+  rc=$(compare_rc ep_serial.h5 other_host.h5)
+  grep -q "A and B differ in: host" cmp.out || fail "compare does not name the host difference: $(cat cmp.out)"
+else
+  echo "skipped: the other-host check needs unshare -u (root)"
+fi
+
+finish

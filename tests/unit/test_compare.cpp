@@ -1,0 +1,341 @@
+// Cells (record/cells.hpp): grouping runs by configuration and provenance, the disturbed-repetition
+// rule, per-cell statistics, speedups and compare's verdicts; and merge of files written by two
+// builds keeping their runs apart.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "record/cells.hpp"
+#include "record/recorder.hpp"
+#include "record/run_rows.hpp"
+#include "record/table.hpp"
+
+namespace fs = std::filesystem;
+using namespace corescope;
+using namespace corescope::record;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A run row as the recorder writes it (only the columns cells read).
+struct RunRow {
+  std::string kernel = "ep", mode = "threads";
+  Int workers = 2, ranks = 1, threads = 2;
+  std::string pin = "none";
+  Int twin = 0, round = -1;
+  std::string host = "h1", git_commit = "abc";
+  std::string status = "ok";
+};
+
+// One sample: run row, repetition, worker, wall time; the noise columns H1 records.
+struct SampleRow {
+  Int run, rep, worker;
+  double wall_s;
+  Int disturbed = 0;
+  double probe_s = kNaN;
+  Int cpu_start = 0;
+};
+
+Table runs_table(const std::vector<RunRow>& rows) {
+  Table t;
+  TableBuilder b(t);
+  for (const auto& r : rows) {
+    b.row();
+    b.str("kernel", r.kernel);
+    b.str("mode", r.mode);
+    b.i64("workers", r.workers);
+    b.i64("ranks", r.ranks);
+    b.i64("threads_per_rank", r.threads);
+    b.i64("size", 1000);
+    b.str("scaling", "strong");
+    b.str("channel", "atomic");
+    b.str("pin", r.pin);
+    b.str("params", "{}");
+    b.f64("switch_interval_s", kNaN);
+    b.i64("twin", r.twin);
+    b.i64("round", r.round);
+    b.str("host", r.host);
+    b.str("git_commit", r.git_commit);
+    b.str("status", r.status);
+    b.i64("verified", 1);
+    b.f64("bytes_per_iteration", 8e6);
+    b.f64("flops_per_iteration", kNaN);
+  }
+  b.finish();
+  return t;
+}
+
+Table samples_table(const std::vector<SampleRow>& rows, bool noise_columns = true) {
+  Table t;
+  TableBuilder b(t);
+  for (const auto& s : rows) {
+    b.row();
+    b.i64("run", s.run);
+    b.i64("rep", s.rep);
+    b.i64("worker", s.worker);
+    b.f64("wall_s", s.wall_s);
+    if (noise_columns) {
+      b.i64("disturbed", s.disturbed);
+      b.f64("probe_s", s.probe_s);
+      b.i64("cpu_start", s.cpu_start);
+    }
+  }
+  b.finish();
+  return t;
+}
+
+// Samples of one single-worker run: one per time.
+std::vector<SampleRow> reps_of(Int run, const std::vector<double>& times) {
+  std::vector<SampleRow> out;
+  for (std::size_t i = 0; i < times.size(); ++i) out.push_back({run, static_cast<Int>(i), 0, times[i]});
+  return out;
+}
+
+std::vector<double> sorted(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+TEST(Cells, RoundsOfACellPoolAndOtherConfigurationsStayApart) {
+  RunRow round0, round1, twin, pinned, other_kernel;
+  round0.round = 0;
+  round1.round = 1;
+  twin.twin = 1;
+  pinned.pin = "one";
+  other_kernel.kernel = "triad";
+  const Table runs = runs_table({round0, round1, twin, pinned, other_kernel});
+  std::vector<SampleRow> s;
+  for (Int run = 0; run < 5; ++run)
+    for (auto& x : reps_of(run, {1.0 + run, 1.1 + run, 1.2 + run})) s.push_back(x);
+  const auto cells = group_cells(runs, samples_table(s));
+  ASSERT_EQ(cells.size(), 4u);
+  EXPECT_EQ(cells[0].runs, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(sorted(cells[0].times), (std::vector<double>{1.0, 1.1, 1.2, 2.0, 2.1, 2.2}));
+  EXPECT_EQ(cells[1].config.twin, 1);
+  EXPECT_EQ(cells[2].config.pin, "one");
+  EXPECT_EQ(cells[3].config.kernel, "triad");
+  EXPECT_DOUBLE_EQ(cells[0].median.point, 1.6);
+}
+
+TEST(Cells, ARepetitionTakesItsSlowestWorker) {
+  const Table runs = runs_table({RunRow{}});
+  const auto cells = group_cells(runs, samples_table({{0, 0, 0, 1.0}, {0, 0, 1, 3.0}, {0, 1, 0, 2.0}, {0, 1, 1, 0.5}}));
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(sorted(cells[0].times), (std::vector<double>{2.0, 3.0}));
+}
+
+TEST(Cells, ProvenanceSeparatesCellsOfTheSameConfiguration) {
+  RunRow a, b, c;
+  b.git_commit = "def";
+  c.host = "h2";
+  const auto cells = group_cells(runs_table({a, b, c}), samples_table({{0, 0, 0, 1.0}, {1, 0, 0, 2.0}, {2, 0, 0, 3.0}}));
+  ASSERT_EQ(cells.size(), 3u);
+  EXPECT_EQ(cells[0].config.key(), cells[1].config.key());
+  EXPECT_EQ(cells[0].provenance.differences(cells[1].provenance), "git_commit");
+  EXPECT_EQ(cells[0].provenance.differences(cells[2].provenance), "host");
+  // Old files without the columns: every field "" -> one provenance.
+  Table old = runs_table({a, a});
+  std::erase_if(old.columns, [](const Column& col) { return col.name == "git_commit" || col.name == "host"; });
+  EXPECT_EQ(group_cells(old, samples_table({{0, 0, 0, 1.0}, {1, 0, 0, 2.0}})).size(), 1u);
+}
+
+TEST(Cells, DisturbedRepetitionsAreExcludedUnlessAsked) {
+  // 6 repetitions, two disturbed by the record-time bitmask (steal, migration) on one worker.
+  std::vector<SampleRow> s = reps_of(0, {1.0, 1.1, 9.0, 1.2, 8.0, 1.3});
+  s[2].disturbed = 1;
+  s[4].disturbed = 4;
+  s.push_back({0, 2, 1, 0.5});  // the other worker of repetition 2: clean, but its rep is disturbed
+  const Table runs = runs_table({RunRow{}});
+  const auto clean = group_cells(runs, samples_table(s));
+  ASSERT_EQ(clean.size(), 1u);
+  EXPECT_EQ(clean[0].disturbed, 2u);
+  EXPECT_NEAR(clean[0].disturbed_share(), 2.0 / 6.0, 1e-12);
+  EXPECT_FALSE(clean[0].mostly_disturbed);
+  EXPECT_EQ(sorted(clean[0].times), (std::vector<double>{1.0, 1.1, 1.2, 1.3}));
+  EXPECT_DOUBLE_EQ(clean[0].median.point, 1.15);
+  const auto all = group_cells(runs, samples_table(s), {true});
+  EXPECT_EQ(all[0].times.size(), 6u);
+  EXPECT_DOUBLE_EQ(all[0].median.point, 1.25);
+}
+
+TEST(Cells, FewerThanThreeCleanRepetitionsUseAllAndFlagTheCell) {
+  std::vector<SampleRow> s = reps_of(0, {1.0, 5.0, 6.0, 1.1});
+  s[1].disturbed = 2;
+  s[2].disturbed = 8;
+  const auto cells = group_cells(runs_table({RunRow{}}), samples_table(s));
+  EXPECT_TRUE(cells[0].mostly_disturbed);
+  EXPECT_EQ(cells[0].times.size(), 4u);
+  // Two repetitions, both clean: nothing to exclude, no flag.
+  const auto two = group_cells(runs_table({RunRow{}}), samples_table(reps_of(0, {1.0, 1.1})));
+  EXPECT_FALSE(two[0].mostly_disturbed);
+}
+
+TEST(Cells, SlowCpuRuleComparesAProbeWithTheFastestOfTheSameHostAndCpu) {
+  // CPU 0's fastest probe is 1.0 ms: 1.2 ms is slow (factor 1.2 > 1.10), 1.05 ms is not.
+  // CPU 1 was never faster than 1.2 ms: its 1.2 ms probes are its normal speed.
+  std::vector<SampleRow> s = reps_of(0, {1.0, 2.0, 1.1, 1.2, 1.3});
+  const double probes[] = {1.0e-3, 1.2e-3, 1.05e-3, 1.2e-3, 1.2e-3};
+  const Int cpus[] = {0, 0, 0, 1, 1};
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    s[i].probe_s = probes[i];
+    s[i].cpu_start = cpus[i];
+  }
+  const Table runs = runs_table({RunRow{}});
+  const Table samples = samples_table(s);
+  const auto factor = speed_factors(samples, {"h1"});
+  EXPECT_NEAR(factor[1], 1.2, 1e-12);
+  EXPECT_NEAR(factor[2], 1.05, 1e-12);
+  EXPECT_DOUBLE_EQ(factor[3], 1.0);
+  const auto cells = group_cells(runs, samples);
+  EXPECT_EQ(cells[0].disturbed, 1u);
+  EXPECT_EQ(sorted(cells[0].times), (std::vector<double>{1.0, 1.1, 1.2, 1.3}));
+  // The same CPU on another host has its own reference.
+  RunRow other;
+  other.host = "h2";
+  std::vector<SampleRow> both = s;
+  both.push_back({1, 0, 0, 3.0, 0, 0.5e-3, 0});
+  const auto two_hosts = speed_factors(samples_table(both), {"h1", "h2"});
+  EXPECT_NEAR(two_hosts[1], 1.2, 1e-12);
+  EXPECT_DOUBLE_EQ(two_hosts[5], 1.0);
+  // Speed-normalised time: wall / factor of the repetition (2.0 / 1.2).
+  const auto with_all = group_cells(runs, samples, {true});
+  EXPECT_NEAR(with_all[0].repetitions[1].normalised_s, 2.0 / 1.2, 1e-12);
+  // No probe column at all: nothing is slow.
+  EXPECT_EQ(group_cells(runs, samples_table(s, false))[0].disturbed, 0u);
+}
+
+TEST(Cells, FailedRunsCountButGiveNoRepetitions) {
+  RunRow ok, failed;
+  failed.status = "failed";
+  const auto cells = group_cells(runs_table({ok, failed}), samples_table({{0, 0, 0, 1.0}, {1, 0, 0, 50.0}}));
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].failed_runs, 1u);
+  EXPECT_EQ(cells[0].times, (std::vector<double>{1.0}));
+}
+
+TEST(Cells, SpeedupIsOverTheOneWorkerCellOfTheSameProvenance) {
+  RunRow one, two, two_elsewhere;
+  one.workers = one.threads = 1;
+  two_elsewhere.host = "h2";
+  std::vector<SampleRow> s = reps_of(0, {2.0, 2.1, 1.9, 2.0, 2.05});
+  for (auto& x : reps_of(1, {1.0, 1.05, 0.95, 1.0, 1.02})) s.push_back(x);
+  for (auto& x : reps_of(2, {1.0, 1.0, 1.0})) s.push_back(x);
+  const auto cells = group_cells(runs_table({one, two, two_elsewhere}), samples_table(s));
+  ASSERT_EQ(cells.size(), 3u);
+  const auto sp = speedup(cells[1], cells);
+  ASSERT_TRUE(sp.has_value());
+  EXPECT_DOUBLE_EQ(sp->point, 2.0 / 1.0);
+  EXPECT_LE(sp->lo, 2.0);
+  EXPECT_GE(sp->hi, 2.0);
+  EXPECT_FALSE(speedup(cells[0], cells).has_value());  // the baseline itself
+  EXPECT_FALSE(speedup(cells[2], cells).has_value());  // no 1-worker cell on h2
+}
+
+TEST(Compare, VerdictNeedsTheWholeIntervalBeyondTheThreshold) {
+  EXPECT_EQ(verdict({1.2, 1.1, 1.3, 10}, 0.03), "slower");
+  EXPECT_EQ(verdict({1.2, 1.02, 1.3, 10}, 0.03), "same");   // the interval reaches below 1.03
+  EXPECT_EQ(verdict({1.05, 1.04, 1.06, 10}, 0.0), "slower");
+  EXPECT_EQ(verdict({0.8, 0.7, 0.9, 10}, 0.03), "faster");
+  EXPECT_EQ(verdict({0.98, 0.975, 0.985, 10}, 0.03), "same");  // above 1/1.03
+  EXPECT_EQ(verdict({kNaN, kNaN, kNaN, 0}, 0.03), "same");
+}
+
+TEST(Compare, MatchesOnConfigurationAndListsCellsOfOneFile) {
+  RunRow a_ep, a_triad, b_ep, b_reduce;
+  a_triad.kernel = "triad";
+  b_ep.git_commit = "other-build";
+  b_reduce.kernel = "reduce";
+  const std::vector<double> base = {1.00, 1.01, 0.99, 1.02, 0.98, 1.00, 1.01, 0.99, 1.00, 1.03};
+  std::vector<double> slow;
+  for (double t : base) slow.push_back(1.2 * t);
+  std::vector<SampleRow> sa = reps_of(0, base);
+  for (auto& x : reps_of(1, base)) sa.push_back(x);
+  std::vector<SampleRow> sb = reps_of(0, slow);
+  for (auto& x : reps_of(1, base)) sb.push_back(x);
+  const auto a = group_cells(runs_table({a_ep, a_triad}), samples_table(sa));
+  const auto b = group_cells(runs_table({b_ep, b_reduce}), samples_table(sb));
+  const auto result = compare_cells(a, b, 0.03);
+  ASSERT_EQ(result.size(), 3u);
+  EXPECT_EQ(result[0].a->config.kernel, "ep");
+  EXPECT_EQ(result[0].b->provenance.git_commit, "other-build");
+  EXPECT_NEAR(result[0].ratio.point, 1.2, 1e-12);
+  EXPECT_GT(result[0].ratio.lo, 1.03);
+  EXPECT_LT(result[0].test.p, 0.01);
+  EXPECT_EQ(result[0].verdict, "slower");
+  EXPECT_EQ(result[1].verdict, "only in A");
+  EXPECT_EQ(result[1].a->config.kernel, "triad");
+  EXPECT_EQ(result[2].verdict, "only in B");
+  EXPECT_EQ(result[2].b->config.kernel, "reduce");
+  // --ignore workers: A's 2-worker cell meets B's 1-worker cell of the same kernel and mode.
+  RunRow one_worker;
+  one_worker.workers = one_worker.threads = 1;
+  const auto b1 = group_cells(runs_table({one_worker}), samples_table(reps_of(0, slow)));
+  EXPECT_EQ(compare_cells(a, b1, 0.03)[0].verdict, "only in A");
+  const auto ignoring = compare_cells(a, b1, 0.03, {"workers"});
+  ASSERT_EQ(ignoring.size(), 2u);
+  EXPECT_EQ(ignoring[0].verdict, "slower");
+  EXPECT_EQ(ignoring[0].b->config.workers, 1);
+  // A file against itself: every ratio exactly 1, "same".
+  for (const auto& c : compare_cells(a, a, 0.0)) {
+    EXPECT_EQ(c.verdict, "same");
+    EXPECT_DOUBLE_EQ(c.ratio.point, 1.0);
+  }
+}
+
+// Two files written through the real row builder and recorder by two builds (the provenance of
+// the second is given explicitly, as another build would record it), merged: the merged file
+// keeps both runs' provenance, and its cells never pool them.
+TEST(Compare, MergeOfTwoBuildsKeepsTheirRunsApart) {
+  std::string pattern = (fs::temp_directory_path() / "corescope-compare-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
+  const fs::path dir = pattern;
+  RunResult r;
+  r.spec.kernel = "ep";
+  r.spec.mode = "threads";
+  r.spec.workers = 2;
+  r.spec.ranks = 1;
+  r.spec.threads_per_rank = 2;
+  r.spec.scaling = "strong";
+  r.status = "ok";
+  r.verified = true;
+  for (int rep = 0; rep < 5; ++rep) {
+    Sample s;
+    s.rep = rep;
+    s.wall_s = 0.01 * (1 + rep);
+    r.samples.push_back(s);
+  }
+  RunProvenance mine = this_provenance();
+  RunProvenance other = mine;
+  other.git_commit = mine.git_commit + "-other";
+  r.run_id = new_run_id();
+  append((dir / "a.h5").string(), file_provenance(), result_rows(r, mine));
+  r.run_id = new_run_id();
+  append((dir / "b.h5").string(), file_provenance(), result_rows(r, other));
+  merge((dir / "all.h5").string(), {(dir / "a.h5").string(), (dir / "b.h5").string()});
+
+  const Table runs = read_group((dir / "all.h5").string(), "runs");
+  ASSERT_EQ(runs.rows(), 2u);
+  EXPECT_EQ(runs.text("git_commit", 0), mine.git_commit);
+  EXPECT_EQ(runs.text("git_commit", 1), other.git_commit);
+  EXPECT_EQ(runs.text("cpu_model", 0), mine.cpu_model);
+  EXPECT_EQ(runs.text("compiler", 1), mine.compiler);
+  const auto cells = read_cells((dir / "all.h5").string());
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].times.size(), 5u);
+  EXPECT_EQ(cells[1].times.size(), 5u);
+  EXPECT_EQ(cells[0].provenance.differences(cells[1].provenance), "git_commit");
+  // compare pairs them by configuration and names what differs.
+  const auto result = compare_cells(read_cells((dir / "a.h5").string()), read_cells((dir / "b.h5").string()), 0.03);
+  ASSERT_EQ(result.size(), 1u);
+  EXPECT_EQ(result[0].verdict, "same");
+  fs::remove_all(dir);
+}
