@@ -5,10 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "core/errors.hpp"
 #include "core/platform.hpp"
+#include "core/speed_probe.hpp"
 
 namespace corescope {
 
@@ -30,6 +32,12 @@ struct Probe {
 std::int64_t delta(std::int64_t after, std::int64_t before) {
   return (after < 0 || before < 0) ? -1 : after - before;
 }
+
+// Steal time of `cpu` between two snapshots, NaN if either does not know it.
+double steal_seconds(const platform::SchedSnapshot& before, const platform::SchedSnapshot& after, int cpu) {
+  const std::int64_t d = delta(after.steal_ticks(cpu), before.steal_ticks(cpu));
+  return d < 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(d) * platform::clock_tick_seconds();
+}
 }  // namespace
 
 void set_memory_detail(bool on) { g_memory_detail = on; }
@@ -40,6 +48,12 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   out.worker = w.id();
   out.samples.reserve(static_cast<std::size_t>(spec.params.reps));
 
+  // The machine's scheduler statistics before and after each repetition; read once here so that
+  // their buffers exist before the runtime's footprint is measured.
+  platform::SchedSnapshot sched_before, sched_after;
+  sched_before.read();
+  sched_after.read();
+
   w.enter();
   // The process before any kernel data exists: what the runtime itself costs (the /runs column
   // runtime_overhead_bytes). Thread 0 of each process speaks for the process.
@@ -48,14 +62,23 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   for (int i = 0; i < spec.params.warmup; ++i) w.run_iteration(kernel);
 
   for (int rep = 0; rep < spec.params.reps; ++rep) {
+    // Between these two barriers every worker of the team is awake and none holds the emulated
+    // GIL (gil mode's rep_barrier returns without it, and the probe has no yield point): each
+    // reads the machine's scheduler statistics and times the speed probe, all at once, and the
+    // second barrier lines the team up again so the probe's spread does not reach the clocks.
+    w.rep_barrier();
+    sched_before.read();
+    const double probe_s = speed_probe();
     w.rep_barrier();
     const Probe before = Probe::take(w);
+    const int cpu_start = platform::current_cpu();
     const double cpu0 = platform::thread_cpu_seconds();
     const auto t0 = clock::now();
     w.run_iteration(kernel);
     const auto t1 = clock::now();
     const double cpu1 = platform::thread_cpu_seconds();
     const Probe after = Probe::take(w);
+    sched_after.read();
 
     Sample s;
     s.rep = rep;
@@ -63,6 +86,10 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     s.rank = w.rank();
     s.thread = w.thread();
     s.cpu = platform::current_cpu();
+    s.cpu_start = cpu_start;
+    s.steal_s = steal_seconds(sched_before, sched_after, cpu_start);
+    s.runnable_start = sched_before.procs_running();
+    s.probe_s = probe_s;
     s.wall_s = std::chrono::duration<double>(t1 - t0).count();
     s.cpu_s = cpu1 - cpu0;
     s.comm_s = after.comm_s - before.comm_s;
