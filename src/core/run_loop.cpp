@@ -33,11 +33,30 @@ std::int64_t delta(std::int64_t after, std::int64_t before) {
   return (after < 0 || before < 0) ? -1 : after - before;
 }
 
-// Steal time of `cpu` between two snapshots, NaN if either does not know it.
-double steal_seconds(const platform::SchedSnapshot& before, const platform::SchedSnapshot& after, int cpu) {
-  const std::int64_t d = delta(after.steal_ticks(cpu), before.steal_ticks(cpu));
-  return d < 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(d) * platform::clock_tick_seconds();
-}
+// The machine's scheduler statistics, read once per repetition (one read of /proc/stat): the
+// read before repetition r+1 also ends repetition r's steal window, and one more read after the
+// last repetition ends its window. Two snapshots take turns, so nothing is allocated per read.
+class SchedRecord {
+ public:
+  // Reads the statistics; the last sample of `samples`, if any, gets the steal time of its
+  // cpu_start since the read before it.
+  void read(std::vector<Sample>& samples) {
+    const platform::SchedSnapshot& before = snaps_[1 - next_];
+    platform::SchedSnapshot& now = snaps_[next_];
+    now.read();
+    if (!samples.empty()) {
+      Sample& s = samples.back();
+      const std::int64_t d = delta(now.steal_ticks(s.cpu_start), before.steal_ticks(s.cpu_start));
+      s.steal_s = d < 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(d) * platform::clock_tick_seconds();
+    }
+    next_ = 1 - next_;
+  }
+  std::int64_t procs_running() const { return snaps_[1 - next_].procs_running(); }  // of the last read
+
+ private:
+  platform::SchedSnapshot snaps_[2];
+  int next_ = 0;
+};
 }  // namespace
 
 void set_memory_detail(bool on) { g_memory_detail = on; }
@@ -48,11 +67,11 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   out.worker = w.id();
   out.samples.reserve(static_cast<std::size_t>(spec.params.reps));
 
-  // The machine's scheduler statistics before and after each repetition; read once here so that
-  // their buffers exist before the runtime's footprint is measured.
-  platform::SchedSnapshot sched_before, sched_after;
-  sched_before.read();
-  sched_after.read();
+  // Read twice here so that both snapshots' buffers exist before the runtime's footprint is
+  // measured; the samples are still empty, so no steal is recorded yet.
+  SchedRecord sched;
+  sched.read(out.samples);
+  sched.read(out.samples);
 
   w.enter();
   // The process before any kernel data exists: what the runtime itself costs (the /runs column
@@ -67,7 +86,8 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     // reads the machine's scheduler statistics and times the speed probe, all at once, and the
     // second barrier lines the team up again so the probe's spread does not reach the clocks.
     w.rep_barrier();
-    sched_before.read();
+    sched.read(out.samples);
+    const std::int64_t runnable_start = sched.procs_running();
     const double probe_s = speed_probe();
     w.rep_barrier();
     const Probe before = Probe::take(w);
@@ -78,7 +98,6 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     const auto t1 = clock::now();
     const double cpu1 = platform::thread_cpu_seconds();
     const Probe after = Probe::take(w);
-    sched_after.read();
 
     Sample s;
     s.rep = rep;
@@ -87,8 +106,7 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     s.thread = w.thread();
     s.cpu = platform::current_cpu();
     s.cpu_start = cpu_start;
-    s.steal_s = steal_seconds(sched_before, sched_after, cpu_start);
-    s.runnable_start = sched_before.procs_running();
+    s.runnable_start = runnable_start;
     s.probe_s = probe_s;
     s.wall_s = std::chrono::duration<double>(t1 - t0).count();
     s.cpu_s = cpu1 - cpu0;
@@ -114,6 +132,7 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     s.base_pss_bytes = base_pss;
     out.samples.push_back(s);
   }
+  sched.read(out.samples);  // ends the last repetition's steal window
 
   const Verification v = kernel.verify(w);
   // The run is verified only if every worker's check passed.
