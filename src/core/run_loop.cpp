@@ -81,15 +81,15 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   for (int i = 0; i < spec.params.warmup; ++i) w.run_iteration(kernel);
 
   for (int rep = 0; rep < spec.params.reps; ++rep) {
-    // Between these two barriers every worker of the team is awake and none holds the emulated
-    // GIL (gil mode's rep_barrier returns without it, and the probe has no yield point): each
-    // reads the machine's scheduler statistics and times the speed probe, all at once, and the
-    // second barrier lines the team up again so the probe's spread does not reach the clocks.
+    // After the barrier every worker of the team is awake and none holds the emulated GIL (gil
+    // mode's rep_barrier returns without it, and the probe has no yield point): each reads the
+    // machine's scheduler statistics and times the speed probe, all at once, then starts its
+    // clock. A second barrier here would line the clocks up again, but on a loaded machine each
+    // barrier costs a scheduler time slice whenever a worker is off its CPU (docs/noise.md).
     w.rep_barrier();
     sched.read(out.samples);
     const std::int64_t runnable_start = sched.procs_running();
     const double probe_s = speed_probe();
-    w.rep_barrier();
     const Probe before = Probe::take(w);
     const int cpu_start = platform::current_cpu();
     const double cpu0 = platform::thread_cpu_seconds();
