@@ -135,7 +135,9 @@ int execute(const RunOptions& o, const std::string& command_line) {
   const int cpus = o.pin == "one"                                ? 1
                    : mode_info.needs_launcher || o.pin == "cores" ? machine().pus
                                                                   : std::min(machine().pus, platform::allowed_cpu_count());
-  result.oversubscribed = local_workers(spec, mode_info) > std::max(1, cpus);
+  result.local_workers = local_workers(spec, mode_info);
+  result.team_cpus = std::max(1, cpus);
+  result.oversubscribed = result.local_workers > result.team_cpus;
   // Slurm facts for every mode (a threads cell in a batch job has a job too); the launcher and
   // the MPI library only where a launcher started the team.
   const LaunchEnv launch = launch_env();

@@ -7,12 +7,20 @@
 
 #include "core/errors.hpp"
 #include "core/machine.hpp"
+#include "core/platform.hpp"
 #include "core/run_loop.hpp"
 
 namespace corescope {
 
 WorkerOutcome TeamControl::run(Worker& w, Kernel& k, const RunSpec& spec) const {
   return loop ? loop(w, k, spec) : run_worker(w, k, spec);
+}
+
+RunResult Mode::run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) {
+  const double load = platform::load_average_1m();
+  RunResult result = do_run(spec, kernel, control);
+  result.load_1m = load;
+  return result;
 }
 
 namespace {

@@ -44,10 +44,9 @@ class Mode {
   // Runs `check` on the writing process and makes every process of the team agree on its
   // outcome: a UsageError or RuntimeFailure there is rethrown everywhere (printed once).
   virtual void agree(const std::function<void()>& check) { check(); }
-  // Runs the kernel on a team. On the writing process the result holds every worker's samples.
-  RunResult run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control = {}) {
-    return do_run(spec, kernel, control);
-  }
+  // Runs the kernel on a team. On the writing process the result holds every worker's samples
+  // (and the machine's load average when the run started).
+  RunResult run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control = {});
   // True on the one process that prints and writes the results file.
   virtual bool is_writer() const { return true; }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace corescope::platform {
@@ -32,6 +33,30 @@ std::int64_t total_memory_bytes();
 std::string hostname();
 std::string cpu_model();
 int process_id();
+
+// Online CPUs of the machine (not only those this process may use).
+int online_cpu_count();
+
+// Machine-wide scheduler statistics, taken around each repetition (docs/noise.md). On Linux a
+// snapshot is one read of /proc/stat kept as text; only what is asked for is parsed, and after
+// the first read no memory is allocated.
+class SchedSnapshot {
+ public:
+  bool read();                              // false if the OS has no such statistics
+  std::int64_t procs_running() const;       // runnable tasks on the machine, the reader included
+  std::int64_t steal_ticks(int cpu) const;  // running total of `cpu`'s steal time, in clock ticks
+ private:
+  std::vector<char> text_;
+  std::size_t size_ = 0;
+};
+// Seconds per clock tick of the scheduler statistics (1 / USER_HZ).
+double clock_tick_seconds();
+// The parsers of a /proc/stat text behind SchedSnapshot (tested on canned text); -1 if absent.
+std::int64_t parse_procs_running(std::string_view proc_stat);
+std::int64_t parse_steal_ticks(std::string_view proc_stat, int cpu);
+
+// The machine's 1-minute load average, NaN if unknown.
+double load_average_1m();
 
 // CPUs this process may run on (its affinity mask; a cgroup or taskset shrinks it).
 int allowed_cpu_count();

@@ -9,10 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -116,6 +122,85 @@ std::string cpu_model() {
 }
 
 int process_id() { return static_cast<int>(getpid()); }
+
+int online_cpu_count() { return std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))); }
+
+namespace {
+// The number at the start of `text` (after blanks) into `value`; the rest of the text, or an
+// empty view if there is no number.
+std::string_view next_number(std::string_view text, std::int64_t& value) {
+  const std::size_t at = text.find_first_not_of(' ');
+  if (at == std::string_view::npos) return {};
+  const auto [end, ec] = std::from_chars(text.data() + at, text.data() + text.size(), value);
+  if (ec != std::errc()) return {};
+  return text.substr(static_cast<std::size_t>(end - text.data()));
+}
+
+// The rest of the line that starts with `key` ("cpu3 ", "procs_running "), empty if none.
+std::string_view line_after(std::string_view text, std::string_view key) {
+  std::size_t at = 0;
+  while (at < text.size()) {
+    if (text.compare(at, key.size(), key) == 0) {
+      const std::size_t from = at + key.size(), end = text.find('\n', from);
+      return text.substr(from, end == std::string_view::npos ? std::string_view::npos : end - from);
+    }
+    at = text.find('\n', at);
+    if (at == std::string_view::npos) break;
+    ++at;
+  }
+  return {};
+}
+}  // namespace
+
+std::int64_t parse_procs_running(std::string_view proc_stat) {
+  std::int64_t n = -1;
+  return next_number(line_after(proc_stat, "procs_running "), n).data() ? n : -1;
+}
+
+std::int64_t parse_steal_ticks(std::string_view proc_stat, int cpu) {
+  if (cpu < 0) return -1;
+  char key[24];
+  std::snprintf(key, sizeof key, "cpu%d ", cpu);
+  // user nice system idle iowait irq softirq steal ...: steal is the eighth number.
+  std::string_view rest = line_after(proc_stat, key);
+  std::int64_t value = -1;
+  for (int field = 0; field < 8 && rest.data(); ++field) rest = next_number(rest, value);
+  return rest.data() ? value : -1;
+}
+
+bool SchedSnapshot::read() {
+  size_ = 0;
+  const int fd = ::open("/proc/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  if (text_.empty()) text_.resize(4096);
+  // The kernel writes the whole text at once when the buffer holds it; a full buffer may have
+  // cut it short, so grow and read again.
+  for (;;) {
+    const ssize_t n = ::pread(fd, text_.data(), text_.size(), 0);
+    if (n < 0) break;
+    if (static_cast<std::size_t>(n) < text_.size()) {
+      size_ = static_cast<std::size_t>(n);
+      break;
+    }
+    text_.resize(text_.size() * 2);
+  }
+  ::close(fd);
+  return size_ > 0;
+}
+
+std::int64_t SchedSnapshot::procs_running() const { return parse_procs_running({text_.data(), size_}); }
+
+std::int64_t SchedSnapshot::steal_ticks(int cpu) const { return parse_steal_ticks({text_.data(), size_}, cpu); }
+
+double clock_tick_seconds() {
+  const long hz = sysconf(_SC_CLK_TCK);
+  return hz > 0 ? 1.0 / static_cast<double>(hz) : std::numeric_limits<double>::quiet_NaN();
+}
+
+double load_average_1m() {
+  double load[1];
+  return getloadavg(load, 1) == 1 ? load[0] : std::numeric_limits<double>::quiet_NaN();
+}
 
 int allowed_cpu_count() {
   cpu_set_t set;

@@ -2,6 +2,7 @@
 // what the run produced as a whole (RunResult).
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -39,9 +40,11 @@ struct RunSpec {
 
 // One timed repetition of one worker. Trivially copyable so that process and MPI modes can ship
 // samples as raw bytes. Fault and context-switch counters are deltas over the repetition;
-// memory values are the process's at the end of the repetition.
+// memory values are the process's at the end of the repetition. The disturbance records
+// (cpu_start, steal_s, runnable_start, probe_s) are read outside the timed region (docs/noise.md).
 struct Sample {
   std::int32_t rep = 0, worker = 0, rank = 0, thread = 0, cpu = -1;
+  std::int32_t cpu_start = -1;       // CPU when the clock started (cpu is the CPU at the end)
   double wall_s = 0, cpu_s = 0, compute_s = 0, comm_s = 0, gil_wait_s = 0;
   std::int64_t gil_acquires = 0, gil_forced_switches = 0, gil_voluntary_releases = 0, gil_drop_requests = 0;
   std::int64_t rss_bytes = -1, peak_rss_bytes = -1, alloc_bytes = 0;
@@ -49,6 +52,9 @@ struct Sample {
   std::int64_t pss_bytes = -1, uss_bytes = -1;  // -1 where the OS cannot tell
   std::int64_t stack_bytes = -1;     // resident bytes of this worker's own thread stack (last rep)
   std::int64_t base_pss_bytes = -1;  // the process's PSS before the kernel's setup: runtime only
+  double steal_s = std::numeric_limits<double>::quiet_NaN();  // steal time of cpu_start during the repetition
+  std::int64_t runnable_start = -1;  // runnable tasks on the machine just before the repetition
+  double probe_s = std::numeric_limits<double>::quiet_NaN();  // the speed probe before the repetition
 };
 static_assert(std::is_trivially_copyable_v<Sample>);
 
@@ -80,6 +86,11 @@ struct RunResult {
   std::string slurm_job_id;
   std::string mpi_thread_level;
   bool oversubscribed = false;
+  // Where the team ran, for the disturbance rule (core/disturbance.hpp): its workers on this host
+  // and the CPUs it may use there; -1 where the caller did not say (the recorder then assumes an
+  // in-process team on this process's CPUs).
+  int local_workers = -1, team_cpus = -1;
+  double load_1m = std::numeric_limits<double>::quiet_NaN();  // 1-minute load average at the start
   std::string slurm_step_id, slurm_nodelist;
   int slurm_ntasks = -1, slurm_cpus_per_task = -1;
   std::string mpi_flavour;     // OpenMPI | MPICH (mpi, hybrid)

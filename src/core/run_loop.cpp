@@ -5,10 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "core/errors.hpp"
 #include "core/platform.hpp"
+#include "core/speed_probe.hpp"
 
 namespace corescope {
 
@@ -30,6 +32,31 @@ struct Probe {
 std::int64_t delta(std::int64_t after, std::int64_t before) {
   return (after < 0 || before < 0) ? -1 : after - before;
 }
+
+// The machine's scheduler statistics, read once per repetition (one read of /proc/stat): the
+// read before repetition r+1 also ends repetition r's steal window, and one more read after the
+// last repetition ends its window. Two snapshots take turns, so nothing is allocated per read.
+class SchedRecord {
+ public:
+  // Reads the statistics; the last sample of `samples`, if any, gets the steal time of its
+  // cpu_start since the read before it.
+  void read(std::vector<Sample>& samples) {
+    const platform::SchedSnapshot& before = snaps_[1 - next_];
+    platform::SchedSnapshot& now = snaps_[next_];
+    now.read();
+    if (!samples.empty()) {
+      Sample& s = samples.back();
+      const std::int64_t d = delta(now.steal_ticks(s.cpu_start), before.steal_ticks(s.cpu_start));
+      s.steal_s = d < 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(d) * platform::clock_tick_seconds();
+    }
+    next_ = 1 - next_;
+  }
+  std::int64_t procs_running() const { return snaps_[1 - next_].procs_running(); }  // of the last read
+
+ private:
+  platform::SchedSnapshot snaps_[2];
+  int next_ = 0;
+};
 }  // namespace
 
 void set_memory_detail(bool on) { g_memory_detail = on; }
@@ -40,6 +67,12 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   out.worker = w.id();
   out.samples.reserve(static_cast<std::size_t>(spec.params.reps));
 
+  // Read twice here so that both snapshots' buffers exist before the runtime's footprint is
+  // measured; the samples are still empty, so no steal is recorded yet.
+  SchedRecord sched;
+  sched.read(out.samples);
+  sched.read(out.samples);
+
   w.enter();
   // The process before any kernel data exists: what the runtime itself costs (the /runs column
   // runtime_overhead_bytes). Thread 0 of each process speaks for the process.
@@ -48,8 +81,17 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   for (int i = 0; i < spec.params.warmup; ++i) w.run_iteration(kernel);
 
   for (int rep = 0; rep < spec.params.reps; ++rep) {
+    // After the barrier every worker of the team is awake and none holds the emulated GIL (gil
+    // mode's rep_barrier returns without it, and the probe has no yield point): each reads the
+    // machine's scheduler statistics and times the speed probe, all at once, then starts its
+    // clock. A second barrier here would line the clocks up again, but on a loaded machine each
+    // barrier costs a scheduler time slice whenever a worker is off its CPU (docs/noise.md).
     w.rep_barrier();
+    sched.read(out.samples);
+    const std::int64_t runnable_start = sched.procs_running();
+    const double probe_s = speed_probe();
     const Probe before = Probe::take(w);
+    const int cpu_start = platform::current_cpu();
     const double cpu0 = platform::thread_cpu_seconds();
     const auto t0 = clock::now();
     w.run_iteration(kernel);
@@ -63,6 +105,9 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     s.rank = w.rank();
     s.thread = w.thread();
     s.cpu = platform::current_cpu();
+    s.cpu_start = cpu_start;
+    s.runnable_start = runnable_start;
+    s.probe_s = probe_s;
     s.wall_s = std::chrono::duration<double>(t1 - t0).count();
     s.cpu_s = cpu1 - cpu0;
     s.comm_s = after.comm_s - before.comm_s;
@@ -87,6 +132,7 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     s.base_pss_bytes = base_pss;
     out.samples.push_back(s);
   }
+  sched.read(out.samples);  // ends the last repetition's steal window
 
   const Verification v = kernel.verify(w);
   // The run is verified only if every worker's check passed.

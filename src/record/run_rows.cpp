@@ -8,7 +8,9 @@
 #include <map>
 #include <random>
 
+#include "core/disturbance.hpp"
 #include "core/machine.hpp"
+#include "core/platform.hpp"
 #include "core/text.hpp"
 
 namespace corescope {
@@ -55,6 +57,19 @@ Footprint footprint(const RunResult& r) {
   f.base_pss = base;
   f.per_process = base < 0 ? -1 : base / static_cast<std::int64_t>(process.size());
   return f;
+}
+
+// The facts of the run the disturbance rule needs. A run that did not say where its team ran
+// (a test, a sweep's row for a cell that never ran) is taken as an in-process team on the CPUs
+// this process may use, as `corescope run` counts them.
+disturbance::Context disturbance_context(const RunResult& r) {
+  disturbance::Context c;
+  c.oversubscribed = r.oversubscribed;
+  c.local_workers = r.local_workers > 0 ? r.local_workers : std::max(1, r.spec.workers);
+  c.team_cpus = r.team_cpus > 0 ? r.team_cpus : std::min(machine().pus, platform::allowed_cpu_count());
+  c.host_cpus = platform::online_cpu_count();
+  c.tick_s = platform::clock_tick_seconds();
+  return c;
 }
 }  // namespace
 
@@ -154,6 +169,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
   b.str("slurm_job_id", r.slurm_job_id, "SLURM_JOB_ID, if any");
   b.str("mpi_thread_level", r.mpi_thread_level, "thread level MPI provided (mpi, hybrid)");
   b.i64("oversubscribed", r.oversubscribed ? 1 : 0, "", "1 if workers exceed the hardware threads");
+  b.f64("load_1m", r.load_1m, "", "1-minute load average of the machine when the run started");
   b.str("mpi_flavour", r.mpi_flavour, "MPI library of the run: OpenMPI or MPICH (mpi, hybrid)");
   b.str("launch_command", r.launch_command, "launcher words corescope sweep put before corescope run");
   b.str("slurm_step_id", r.slurm_step_id, "SLURM_STEP_ID, if any");
@@ -174,6 +190,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
 
   record::Table samples;
   TableBuilder t(samples);
+  const disturbance::Context context = disturbance_context(r);
   for (const auto& x : r.samples) {
     t.row();
     t.i64("run", 0, "", "row of /runs this sample belongs to");
@@ -182,6 +199,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
     t.i64("rank", x.rank, "", "process index in the team");
     t.i64("thread", x.thread, "", "thread index in the process");
     t.i64("cpu", x.cpu, "", "CPU the worker ran on at the end of the repetition");
+    t.i64("cpu_start", x.cpu_start, "", "CPU the worker ran on when the repetition's clock started");
     t.f64("wall_s", x.wall_s, "s", "wall time of the repetition");
     t.f64("cpu_s", x.cpu_s, "s", "CPU time of the worker's thread");
     t.f64("compute_s", x.compute_s, "s", "wall time not spent communicating or waiting for the GIL");
@@ -202,6 +220,11 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
     t.i64("uss_bytes", x.uss_bytes, "B", "unique (private) set size of the process (last repetition)");
     t.i64("stack_bytes", x.stack_bytes, "B", "resident bytes of this worker's own thread stack (last repetition)");
     t.i64("base_pss_bytes", x.base_pss_bytes, "B", "PSS of the process before the kernel's setup (thread 0 of each process)");
+    t.f64("steal_s", x.steal_s, "s", "steal time of CPU cpu_start during the repetition (/proc/stat)");
+    t.i64("runnable_start", x.runnable_start, "", "runnable tasks on the machine just before the repetition (procs_running)");
+    t.f64("probe_s", x.probe_s, "s", "speed probe just before the repetition (fastest of 3 timings of a fixed chain)");
+    t.i64("disturbed", disturbance::classify(x, context), "",
+          "disturbance bits: 1 steal, 2 involuntary switches, 4 migration, 8 competing tasks; 0 clean (docs/noise.md)");
   }
   t.finish();
 
