@@ -7,18 +7,18 @@ import sysconfig
 import time
 
 
-def gil_state(is_gil_enabled=None, gil_disabled_build=None):
-    """1 if this interpreter runs with a GIL, 0 if it is free-threaded (no GIL now).
-
-    sys._is_gil_enabled() exists from 3.13 on; older interpreters always have a GIL. The
-    arguments let a test fake what the interpreter would say."""
-    if is_gil_enabled is None:
-        is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
-    if gil_disabled_build is None:
-        gil_disabled_build = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+def decide_gil(is_gil_enabled, gil_disabled_build):
+    """1 if the interpreter runs with a GIL, 0 if free-threaded. is_gil_enabled is
+    sys._is_gil_enabled (3.13 on) or None where the interpreter has none; gil_disabled_build is
+    sysconfig's Py_GIL_DISABLED. A free-threaded build may still run with its GIL re-enabled
+    (PYTHON_GIL=1): what sys._is_gil_enabled() says wins."""
     if is_gil_enabled is not None:
         return 1 if is_gil_enabled() else 0
     return 0 if gil_disabled_build else 1
+
+
+def gil_state():
+    return decide_gil(getattr(sys, "_is_gil_enabled", None), bool(sysconfig.get_config_var("Py_GIL_DISABLED")))
 
 
 def status_bytes(field):

@@ -5,10 +5,8 @@ import multiprocessing
 import os
 import queue
 import signal
-import sys
 import threading
 import time
-import traceback
 
 from corescope_py import faults, probe
 from corescope_py.kernels import find as find_kernel
@@ -310,8 +308,8 @@ def run_pool(args, writer, module, p, ctx):
                                     "pss_bytes": -1, "uss_bytes": -1, "base_pss_bytes": -1})
         ok, error, detail = plan.verify()
         outcome0.update(verified=ok, verify_error=error, verify_detail=detail, metrics=plan.metrics(), completed=True)
-    except concurrent.futures.process.BrokenProcessPool as exc:
-        outcome0["error"] = "BrokenProcessPool: %s" % exc
+    except Exception as exc:  # BrokenProcessPool when a pool process died; a task's own exception
+        outcome0["error"] = "%s: %s" % (type(exc).__name__, exc)
     finally:
         plan.close()
     writer.outcome(outcome0)
