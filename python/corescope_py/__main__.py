@@ -3,7 +3,6 @@ result pipe (--fd); `list`: the kernels and the modes that run them. Started by 
 py-threads, py-processes and py-pool modes (docs/python.md), which check the arguments first."""
 import argparse
 import multiprocessing
-import os
 import sys
 
 from corescope_py import protocol, team

@@ -1,6 +1,5 @@
 """What the driver measures outside the timed region: the interpreter, thread CPU time, memory,
 page faults and context switches (Linux /proc and getrusage)."""
-import os
 import resource
 import sys
 import sysconfig

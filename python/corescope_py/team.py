@@ -1,7 +1,6 @@
 """The teams: a Worker that kernels talk to (SPMD, like corescope's C++ Worker), the run loop
 (the one place that times), and the three ways to make a team: threads, processes, a pool."""
 import concurrent.futures
-import multiprocessing
 import os
 import queue
 import signal
@@ -225,7 +224,8 @@ def run_processes(args, writer, module, p, ctx):
                 outcomes[out["worker"]] = out
                 break
             except queue.Empty:
-                dead[i] = describe_exit(pr.exitcode)
+                alive = sum(1 for j, other in enumerate(procs) if j != i and other.exitcode is None)
+                dead[i] = "%s; %d of the %d other workers were alive then" % (describe_exit(pr.exitcode), alive, n - 1)
                 res.barrier.abort()  # the others stop at their next barrier
     for pr in procs:
         pr.join()
@@ -234,7 +234,7 @@ def run_processes(args, writer, module, p, ctx):
             writer.outcome(outcomes[i])
         else:
             writer.outcome({"worker": i, "samples": [], "completed": False,
-                            "error": "worker process %s (pid %d)" % (dead[i], procs[i].pid)})
+                            "error": "worker process (pid %d) %s" % (procs[i].pid, dead[i])})
 
 
 # --- pool ----------------------------------------------------------------------------------------
