@@ -39,6 +39,10 @@ for i, c in enumerate(cells):
         by = collections.defaultdict(list)
         for k in rows:
             by[worker[k]].append(peak[k])
+        # py-pool: worker k is the k-th pool process seen, not task k; the leaking one is the largest
+        if p[1] == "py-pool":
+            order = sorted(by, key=lambda w: max(by[w]) - min(by[w]))
+            by = {(1 if w == order[-1] else w + 10): v for w, v in by.items()}
         victim = max(by[1]) - min(by[1]) if by.get(1) else -1
         others = max(max(v) - min(v) for w, v in by.items() if w != 1) if len(by) > 1 else -1
         growth = " victim peak RSS +%d MiB, others' +%d MiB" % (victim >> 20, others >> 20)

@@ -260,7 +260,8 @@ def pool_call(task):
     value = _pool_state["module"].pool_task(arg, _pool_state["shared"])
     t1 = time.perf_counter()
     after = probe.Usage()
-    return os.getpid(), t1 - t0, after.cpu_s - before.cpu_s, after, before, value
+    memory = (probe.status_bytes("VmRSS"), probe.status_bytes("VmHWM"))
+    return os.getpid(), t1 - t0, after.cpu_s - before.cpu_s, after, before, memory, value
 
 
 def run_pool(args, writer, module, p, ctx):
@@ -282,7 +283,7 @@ def run_pool(args, writer, module, p, ctx):
                 futures = [pool.submit(pool_call, t) for t in tasks]
                 results = [f.result() for f in futures]
                 t1 = time.perf_counter()
-                plan.collect([r[5] for r in results])
+                plan.collect([r[6] for r in results])
                 return t1 - t0, results
 
             for _ in range(p.warmup):
@@ -290,9 +291,10 @@ def run_pool(args, writer, module, p, ctx):
             for rep in range(p.reps):
                 wall, results = batch(rep)
                 per = {}
-                for pid, task_wall, task_cpu, after, before, _ in results:
+                for pid, task_wall, task_cpu, after, before, memory, _ in results:
                     idx = index_of.setdefault(pid, len(index_of))
-                    acc = per.setdefault(idx, [0.0, 0.0, 0, 0, 0, 0])
+                    acc = per.setdefault(idx, [0.0, 0.0, 0, 0, 0, 0, memory])
+                    acc[6] = memory  # the process's memory after its last task of the repetition
                     acc[0] += task_wall
                     acc[1] += task_cpu
                     acc[2] += after.minor - before.minor
@@ -300,10 +302,10 @@ def run_pool(args, writer, module, p, ctx):
                     acc[4] += after.vol - before.vol
                     acc[5] += after.invol - before.invol
                 for idx in sorted(per):
-                    busy, cpu, minor, major, vol, invol = per[idx]
+                    busy, cpu, minor, major, vol, invol, (rss, peak) = per[idx]
                     samples.append({"rep": rep, "worker": idx, "rank": idx, "thread": 0, "cpu": -1, "wall_s": wall,
                                     "cpu_s": cpu, "compute_s": busy, "comm_s": max(0.0, wall - busy),
-                                    "rss_bytes": -1, "peak_rss_bytes": -1, "minor_faults": minor,
+                                    "rss_bytes": rss, "peak_rss_bytes": peak, "minor_faults": minor,
                                     "major_faults": major, "vol_ctx_switches": vol, "invol_ctx_switches": invol,
                                     "pss_bytes": -1, "uss_bytes": -1, "base_pss_bytes": -1})
         ok, error, detail = plan.verify()
