@@ -47,6 +47,19 @@ with h5py.File(path, "r") as f:
     r = f["runs"]
     cells = [c.decode() for c in r["cell"][...]]
     col = {k: r[k][...] for k in ("wall_s_median", "io_ops_per_s", "lost_updates", "updates_issued") if k in r}
+    s = f["samples"]
+    srun, srep, swall, scpu = s["run"][...], s["rep"][...], s["wall_s"][...], s["cpu_s"][...]
+# CPUs a run's team kept busy: summed CPU time / the repetitions' wall time (max over workers). On
+# a loaded machine this, not the mode, can set the time: it says how much CPU the team was given.
+busy_cpu, rep_wall = {}, {}
+for k in range(len(srun)):
+    busy_cpu[srun[k]] = busy_cpu.get(srun[k], 0.0) + scpu[k]
+    key = (srun[k], srep[k])
+    rep_wall[key] = max(rep_wall.get(key, 0.0), swall[k])
+team_wall = {}
+for (run, rep), t in rep_wall.items():
+    team_wall[run] = team_wall.get(run, 0.0) + t
+cpus = {run: busy_cpu[run] / team_wall[run] for run in team_wall if team_wall[run] > 0}
 by = {}  # label -> {round: row}
 for i, c in enumerate(cells):
     parts = c.split("/")
@@ -70,6 +83,8 @@ p = show("ep speedup T1/T2, py-threads", per_round(lambda a, b: wall[a] / wall[b
 d = show("  difference gil - py-threads", per_round(lambda a, b, c, e: wall[a] / wall[b] - wall[c] / wall[e],
                                                    "ep-gil-w1", "ep-gil-w2", "ep-py-w1", "ep-py-w2"))
 print(f"  agreement within 0.1: {'yes' if abs(g - p) <= 0.1 else 'NO'} (|{g:.3f} - {p:.3f}| = {abs(g - p):.3f})")
+for label in ("ep-gil-w1", "ep-gil-w2", "ep-py-w1", "ep-py-w2", "ep-pyproc-w2"):
+    show(f"  CPUs busy (CPU time / wall), {label}", per_round(lambda a: cpus.get(a, float("nan")), label))
 ops = col["io_ops_per_s"]
 g = show("convoy K=1 I/O calls/s, gil", per_round(lambda a: ops[a], "convoy-gil"), " /s")
 p = show("convoy K=1 I/O calls/s, py-threads", per_round(lambda a: ops[a], "convoy-py"), " /s")
