@@ -7,6 +7,7 @@
 #include "backends/mpi/mpi_mode.hpp"
 #include "backends/openmp/openmp_mode.hpp"
 #include "backends/processes/processes_mode.hpp"
+#include "backends/python/python_mode.hpp"
 #include "backends/serial/serial_mode.hpp"
 #include "backends/threads/threads_mode.hpp"
 #include "core/errors.hpp"
@@ -23,6 +24,9 @@ const std::vector<ModeInfo>& modes() {
       mpi_mode(),
       hybrid_mode(),
       processes_mode(),
+      py_threads_mode(),
+      py_processes_mode(),
+      py_pool_mode(),
   };
   return table;
 }

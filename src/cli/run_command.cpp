@@ -36,6 +36,7 @@ namespace {
 struct RunOptions {
   std::string kernel, mode = "serial", size = "M", out = "results.h5", scaling = "strong", channel;
   std::string gil_release = "io", gil_policy = "cpython";
+  std::string python, start_method;
   int workers = 0, threads = 0, reps = 10, warmup = 2;
   double switch_interval = 0.005;
   std::vector<std::string> params;
@@ -43,7 +44,7 @@ struct RunOptions {
   std::string sweep_id, sweep_plan, cell, run_id, pin, launch_command;
   bool quiet = false;
   CLI::Option *threads_opt = nullptr, *switch_opt = nullptr, *release_opt = nullptr, *policy_opt = nullptr,
-              *workers_opt = nullptr;
+              *workers_opt = nullptr, *python_opt = nullptr, *start_method_opt = nullptr;
 };
 
 int local_workers(const RunSpec& spec, const ModeInfo& mode) {
@@ -62,6 +63,9 @@ void check_common(const RunOptions& o, const ModeInfo& mode) {
     throw UsageError("--threads " + std::to_string(o.threads) + ": must be between 1 and 1024");
   for (auto* opt : {o.switch_opt, o.release_opt, o.policy_opt})
     if (opt->count() && !mode.gil) throw UsageError(opt->get_name() + " only applies to modes with a GIL (gil)");
+  if (o.python_opt->count() && !mode.python) throw UsageError("--python only applies to the Python modes (py-threads, py-processes, py-pool)");
+  if (o.start_method_opt->count() && mode.start_methods.empty())
+    throw UsageError("--start-method only applies to modes that start Python processes (py-processes, py-pool)");
   if (o.workers_opt->count() && (o.workers < 1 || o.workers > 4096))
     throw UsageError("--workers " + std::to_string(o.workers) + ": must be between 1 and 4096");
   if (o.reps < 1 || o.reps > 1000000) throw UsageError("--reps must be between 1 and 1000000");
@@ -106,6 +110,8 @@ int execute(const RunOptions& o, const std::string& command_line) {
   request.switch_interval_s = o.switch_interval;
   request.gil_release = o.gil_release;
   request.gil_policy = o.gil_policy;
+  request.python = o.python;
+  request.start_method = o.start_method;
   request.command = command_line;
   request.sweep_id = o.sweep_id;
   request.sweep_plan = o.sweep_plan;
@@ -223,6 +229,9 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
                       ->capture_default_str();
   o->release_opt = sub->add_option("--gil-release", o->gil_release, "gil: what runs with the GIL released: none | io | compute")->capture_default_str();
   o->policy_opt = sub->add_option("--gil-policy", o->gil_policy, "gil: who gets a released GIL: cpython (the OS picks) | fifo (arrival order)")->capture_default_str();
+  o->python_opt = sub->add_option("--python", o->python, "Python modes: the interpreter (default /usr/bin/python3)");
+  o->start_method_opt = sub->add_option("--start-method", o->start_method,
+                                        "py-processes, py-pool: multiprocessing start method fork (default) | spawn | forkserver");
   sub->add_option("--pin", o->pin,
                   "recorded binding: one runs the whole team on one CPU; none and cores are arranged by "
                   "corescope sweep (launcher binding, OMP_PROC_BIND/OMP_PLACES)");

@@ -9,6 +9,7 @@
 #include "core/machine.hpp"
 #include "core/platform.hpp"
 #include "core/run_loop.hpp"
+#include "core/text.hpp"
 
 namespace corescope {
 
@@ -91,7 +92,9 @@ std::string memory_name(Memory m) {
   return "?";
 }
 
-RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& kernel, const RunRequest& r, int launched) {
+RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& registry_kernel, const RunRequest& r, int launched) {
+  const KernelInfo adapted = mode.adapt_kernel ? mode.adapt_kernel(registry_kernel) : KernelInfo{};
+  const KernelInfo& kernel = mode.adapt_kernel ? adapted : registry_kernel;
   RunSpec spec;
   spec.kernel = kernel.name;
   spec.mode = mode.name;
@@ -119,6 +122,13 @@ RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& kernel, const RunR
     spec.switch_interval_s = std::numeric_limits<double>::quiet_NaN();
     spec.gil_release.clear();
     spec.gil_policy.clear();
+  }
+  if (mode.python) spec.python = r.python.empty() ? "/usr/bin/python3" : r.python;
+  if (!mode.start_methods.empty()) {
+    spec.start_method = r.start_method.empty() ? mode.start_methods.front() : r.start_method;
+    if (std::find(mode.start_methods.begin(), mode.start_methods.end(), spec.start_method) == mode.start_methods.end())
+      throw UsageError("--start-method " + spec.start_method + ": mode " + mode.name + " takes " +
+                       join(mode.start_methods, ", "));
   }
   spec.command = r.command;
   spec.sweep_id = r.sweep_id;

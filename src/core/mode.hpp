@@ -98,6 +98,11 @@ struct ModeInfo {
   bool supervised = false;       // workers are processes under corescope's own supervisor
   bool isolate = false;          // `corescope isolate` runs it (a team of separate workers)
   std::vector<std::string> channels;  // point-to-point channels; first is the default
+  bool python = false;                 // runs a Python interpreter: takes --python
+  std::vector<std::string> start_methods;  // --start-method values (first is the default); empty: none
+  // The kernel as this mode runs it (its own sizes, params, allowed values); UsageError for a
+  // kernel the mode cannot run. Empty: the kernel as the registry has it.
+  std::function<KernelInfo(const KernelInfo&)> adapt_kernel;
   std::function<std::unique_ptr<Mode>()> make;
 
   bool single_worker() const { return shape == shapes::single; }
@@ -115,6 +120,7 @@ struct RunRequest {
   std::string channel;       // "" = the mode's default
   double switch_interval_s = 0.005;
   std::string gil_release = "io", gil_policy = "cpython";
+  std::string python, start_method;  // modes with ModeInfo::python / start_methods; "" = default
   std::string command;
   std::string sweep_id, sweep_plan, cell, pin;
 };

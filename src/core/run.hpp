@@ -31,6 +31,9 @@ struct RunSpec {
   double switch_interval_s = 0.005;
   std::string gil_release = "io";    // none | io | compute
   std::string gil_policy = "cpython";  // cpython | fifo
+  // Python modes (ModeInfo::python): the interpreter and the multiprocessing start method; ""
+  // for every other mode (and start_method "" for py-threads).
+  std::string python, start_method;
   std::string command;       // the command line, recorded
   // Set when `corescope sweep` started this run (docs/sweeps.md): the sweep invocation, its
   // plan's hash, the cell's key (what --resume looks for) and the binding it arranged.
@@ -95,6 +98,9 @@ struct RunResult {
   int slurm_ntasks = -1, slurm_cpus_per_task = -1;
   std::string mpi_flavour;     // OpenMPI | MPICH (mpi, hybrid)
   std::string launch_command;  // the launcher words a sweep put before `corescope run`
+  // Python modes: what the interpreter said of itself (docs/python.md); "" / -1 elsewhere.
+  std::string python_version;
+  int python_gil = -1;  // 1 a GIL, 0 free-threaded, -1 not a Python run
 };
 
 // Fills status/verified/samples/metrics from the outcomes of all workers.

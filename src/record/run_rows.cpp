@@ -139,6 +139,11 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
   b.f64("switch_interval_s", s.switch_interval_s, "s", "GIL switch interval");
   b.str("gil_release", s.gil_release, "what runs with the GIL released");
   b.str("gil_policy", s.gil_policy, "who gets the GIL when it is released (cpython, fifo)");
+  // Python modes (docs/python.md): "" / -1 for every other mode.
+  b.str("python", s.python, "interpreter of a Python mode (py-threads, py-processes, py-pool)");
+  b.str("python_version", r.python_version, "version the interpreter reported");
+  b.i64("python_gil", r.python_gil, "", "1: the interpreter ran with a GIL, 0: free-threaded, -1: not a Python run");
+  b.str("start_method", s.start_method, "multiprocessing start method (py-processes, py-pool)");
   b.i64("verified", r.verified ? 1 : 0, "", "1 if every worker's verification passed");
   b.str("status", r.status, "ok, failed or incomplete");
   b.str("error", r.error, "first error, if any");

@@ -35,7 +35,7 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 std::vector<std::string> in_process_modes() {
   std::vector<std::string> out;
   for (const auto& m : modes())
-    if (m.built && !m.needs_launcher) out.push_back(m.name);
+    if (m.built && !m.needs_launcher && !m.python) out.push_back(m.name);  // Python modes: tests/integration/python_modes.sh
   return out;
 }
 
