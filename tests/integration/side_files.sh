@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The files corescope keeps beside a results file (.NAME.lock, .NAME.sweep, temp and probe
-# files): a planted symbolic link is never followed (the victim is untouched, nothing appears at
+# The files corescope keeps beside a results file (.NAME.lock, .NAME.sweep, temp, probe,
+# twin, redo and prev files): a planted symbolic link is never followed (the victim is untouched, nothing appears at
 # a dangling target), a held lock makes a writer name the holder and give up after
 # --lock-timeout with exit 1, and an over-long file name is bad input (exit 2).
 source "$(dirname "$0")/common.sh"
@@ -29,6 +29,22 @@ for side in lock sweep; do
     rm -f "$WORK/.r.h5.$side"
   done
 done
+
+# The twin, its redo log and the old file's link (docs/results-format.md, "Appends are
+# crash-safe"): a link planted at their names is replaced, never followed, and the append works.
+for side in twin redo prev; do
+  for target in "$victim" "$WORK/nowhere.$side"; do
+    rm -f "$WORK/.r.h5.$side"
+    ln -s "$target" "$WORK/.r.h5.$side"
+    rows=$("$PYTHON" -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['runs/run_id']))" "$out")
+    $cs run -k triad -m serial -s 1000 -r 1 --warmup 0 -o "$out" -q 2>"$WORK/err" || fail "append with .r.h5.$side -> $target: $(cat "$WORK/err")"
+    [[ $(cat "$victim") == victim ]] || fail "$side -> $target: the victim changed"
+    [[ ! -e $WORK/nowhere.$side ]] || fail "$side -> $target: something was created at the link's target"
+    after=$("$PYTHON" -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['runs/run_id']))" "$out")
+    ((after == rows + 1)) || fail "$side -> $target: $rows rows before, $after after the append"
+  done
+done
+before=$(sha256sum <"$out")
 
 # A held lock: the writer names the holder after a second and gives up after --lock-timeout.
 printf 'pid 4242 on otherhost since 2026-01-01T00:00:00Z\n' >"$WORK/.r.h5.lock"
