@@ -83,9 +83,11 @@ void write_root_attributes(const h5::File& file, const Provenance& provenance) {
   h5::set_attribute(root, "Conventions", std::string(kConventions));
   auto check_name = [&](const std::string& name) {
     if (!valid_name(name)) throw RuntimeFailure("invalid provenance attribute name " + in_quotes(name));
-    if (name != "software_version" && reserved.count(name))
+    // Merged files pass on the attributes their inputs share; these two are the recorder's.
+    const bool passed_on = name == "software_version" || name == "Conventions";
+    if (!passed_on && reserved.count(name))
       throw RuntimeFailure("provenance may not set the root attribute " + name + ", the recorder writes it");
-    return name != "software_version";
+    return !passed_on;
   };
   for (const auto& [name, value] : provenance.text)
     if (check_name(name)) h5::set_attribute(root, name, value);
