@@ -31,7 +31,7 @@ for n in "${sizes[@]}"; do
   runs=$((n + 1 + reps))
   line="runs $n: append median $((median / 1000)) ms, min $((sorted[0] / 1000)) ms, max $((sorted[reps - 1] / 1000)) ms (n=$reps); $((bytes / runs)) bytes/run"
   if "$cs" --help 2>/dev/null | grep -q "^  compact"; then
-    "$cs" compact "$f"
+    "$cs" compact -q "$f"
     line+=", $(($(stat -c %s "$f") / runs)) bytes/run after compact"
   fi
   echo "$line"

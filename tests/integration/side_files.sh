@@ -74,6 +74,10 @@ $cs merge -q -o "$long" "$out" || fail "second merge into a 253-byte file name"
 find "$WORK" -maxdepth 1 -name '.*~*' | grep -q . || fail "no hashed side file next to the long name"
 expect_usage_error "file name over NAME_MAX" $cs run -k triad -m serial -s 1000 -r 1 -o "$WORK/$(printf 'y%.0s' $(seq 1 300)).h5"
 expect_usage_error "merge into a name over NAME_MAX" $cs merge -q -o "$WORK/$(printf 'z%.0s' $(seq 1 300)).h5" "$out"
+long_dir=$WORK/$(printf 'd%.0s' $(seq 1 300))
+expect_usage_error "a directory name over NAME_MAX" $cs run -k triad -m serial -s 1000 -r 1 -o "$long_dir/r.h5"
+expect_usage_error "summary under a directory name over NAME_MAX" $cs summary "$long_dir/r.h5"
+expect_usage_error "compact of a name over NAME_MAX" $cs compact "$WORK/$(printf 'c%.0s' $(seq 1 300)).h5"
 leftovers=$(find "$WORK" -name '.*.tmp.*' -o -name '.*.probe.*' | wc -l)
 [[ $leftovers -eq 0 ]] || fail "$leftovers temp files left"
 finish
