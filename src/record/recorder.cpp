@@ -1,6 +1,7 @@
-// The append and read side of the results file: checks before a run, crash-safe appends (a
-// copy next to the file, append, flush, fsync, rename; atomic_file.hpp does the file work) and
-// reading groups back. Merging is merge.cpp. Layout and guarantees: docs/results-format.md.
+// The append and read side of the results file: checks before a run, crash-safe appends (the
+// twin brought up to date, HDF5's writes to it kept in memory, written, fsync, rename;
+// atomic_file.hpp does the file work), compact, and reading groups back. Merging is merge.cpp.
+// Layout and guarantees: docs/results-format.md.
 #include "record/recorder.hpp"
 
 #include <sys/file.h>
