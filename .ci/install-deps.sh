@@ -13,6 +13,7 @@ packages=(
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-xarray
   python3-h5netcdf python3-tables python3-pytest
   slurm-wlm munge procps time
+  udunits-bin strace
 )
 
 missing=()
