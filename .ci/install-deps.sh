@@ -2,7 +2,8 @@
 # Installs what corescope needs from Debian 12's packages (and nothing else): compilers, CMake,
 # OpenMPI + parallel HDF5, MPICH (second MPI, tested too), CLI11, hwloc, GTest, Google Benchmark,
 # the Python stack for the analysis, Slurm + munge for the job-script tests, headless Chromium for
-# the report's page check and iproute2 for the multi-node test's network namespaces.
+# the report's page check iproute2 for the multi-node test's network namespaces,
+# udunits-bin for the units check and strace for the shared-memory name check.
 # Only missing packages are installed; apt-get update runs only when something is missing.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ packages=(
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-xarray
   python3-h5netcdf python3-tables python3-pytest
   slurm-wlm munge procps time
-  chromium iproute2
+  chromium iproute2 udunits-bin strace
 )
 
 missing=()

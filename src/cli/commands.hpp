@@ -15,6 +15,7 @@ void add_summary(CLI::App& app, int& exit_code);
 void add_compare(CLI::App& app, int& exit_code);
 void add_sweep(CLI::App& app, int& exit_code);
 void add_merge(CLI::App& app, int& exit_code);
+void add_compact(CLI::App& app, int& exit_code);
 void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code);
 
 // The /isolation matrix (mode x fault) of a results file's trials; only those of one isolate

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -314,6 +315,175 @@ void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t 
     throw RuntimeFailure("cannot sync " + path + " to disk: " + error_text(errno));
   }
   if (temp.close() != 0) throw RuntimeFailure("cannot write " + path + ": " + error_text(errno));
+}
+
+
+// ---------------------------------------------------------------- the twin
+
+FileState state_of_stat(const struct stat& st) {
+  return FileState{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                   static_cast<std::uint64_t>(st.st_size),
+                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+namespace {
+
+constexpr char kRedoMagic[8] = {'C', 'S', 'R', 'E', 'D', 'O', '1', '\n'};
+
+void put_u64(std::vector<unsigned char>& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
+}
+
+struct Reader {
+  const std::vector<unsigned char>& in;
+  std::size_t at = 0;
+  bool ok = true;
+  std::uint64_t u64() {
+    if (at + 8 > in.size()) { ok = false; return 0; }
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(in[at + i]) << (8 * i);
+    at += 8;
+    return v;
+  }
+};
+
+void put_state(std::vector<unsigned char>& out, const FileState& s) {
+  put_u64(out, s.dev);
+  put_u64(out, s.ino);
+  put_u64(out, s.size);
+  put_u64(out, static_cast<std::uint64_t>(s.mtime_ns));
+}
+
+FileState get_state(Reader& r) {
+  FileState s;
+  s.dev = r.u64();
+  s.ino = r.u64();
+  s.size = r.u64();
+  s.mtime_ns = static_cast<std::int64_t>(r.u64());
+  return s;
+}
+
+std::uint64_t checksum(const unsigned char* data, std::size_t n) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ data[i]) * 1099511628211ull;
+  return h;
+}
+
+bool write_all(int fd, const unsigned char* data, std::size_t n, off_t at) {
+  for (std::size_t done = 0; done < n;) {
+    const ssize_t w = ::pwrite(fd, data + done, n - done, at + static_cast<off_t>(done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    done += static_cast<std::size_t>(w);
+  }
+  return true;
+}
+}  // namespace
+
+std::optional<FileState> state_of(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  return state_of_stat(st);
+}
+
+FileState state_of_fd(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw RuntimeFailure("cannot stat a file being written: " + error_text(errno));
+  return state_of_stat(st);
+}
+
+std::optional<RedoLog> read_redo(const std::string& path, uid_t owner) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  struct stat st {};
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      (st.st_uid != ::geteuid() && st.st_uid != owner) || st.st_size < 16 || st.st_size > (1LL << 31))
+    return std::nullopt;
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    done += static_cast<std::size_t>(n);
+  }
+  if (std::memcmp(bytes.data(), kRedoMagic, sizeof kRedoMagic) != 0) return std::nullopt;
+  const std::size_t body = bytes.size() - 8;
+  Reader tail{bytes, body};
+  if (tail.u64() != checksum(bytes.data(), body)) return std::nullopt;
+  Reader r{bytes, sizeof kRedoMagic};
+  RedoLog log;
+  log.file = get_state(r);
+  log.twin = get_state(r);
+  log.version = static_cast<std::int64_t>(r.u64());
+  log.size = r.u64();
+  const std::uint64_t count = r.u64();
+  if (!r.ok || count > body / kPageBytes) return std::nullopt;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t index = r.u64();
+    if (!r.ok || r.at + kPageBytes > body) return std::nullopt;
+    log.pages[index].assign(bytes.begin() + static_cast<std::ptrdiff_t>(r.at),
+                            bytes.begin() + static_cast<std::ptrdiff_t>(r.at + kPageBytes));
+    r.at += kPageBytes;
+  }
+  if (r.at != body) return std::nullopt;
+  return log;
+}
+
+bool write_redo(const std::string& path, const RedoLog& log) {
+  std::vector<unsigned char> bytes(kRedoMagic, kRedoMagic + sizeof kRedoMagic);
+  put_state(bytes, log.file);
+  put_state(bytes, log.twin);
+  put_u64(bytes, static_cast<std::uint64_t>(log.version));
+  put_u64(bytes, log.size);
+  put_u64(bytes, log.pages.size());
+  for (const auto& [index, page] : log.pages) {
+    CS_CHECK(page.size() == kPageBytes);
+    put_u64(bytes, index);
+    bytes.insert(bytes.end(), page.begin(), page.end());
+  }
+  put_u64(bytes, checksum(bytes.data(), bytes.size()));
+  ::unlink(path.c_str());
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kTempFileMode));
+  const bool ok = fd.get() >= 0 && ::fchmod(fd.get(), kTempFileMode) == 0 &&
+                  write_all(fd.get(), bytes.data(), bytes.size(), 0) && ::fsync(fd.get()) == 0 && fd.close() == 0;
+  if (!ok) ::unlink(path.c_str());
+  return ok;
+}
+
+void write_pages(int fd, const Pages& pages, std::uint64_t size, const std::string& shown, const std::string& dir) {
+  const FileState now = state_of_fd(fd);
+  if (size > now.size) {
+    // Reserve the growth first: a full disk then fails here, before any byte is written.
+    const int e = ::posix_fallocate(fd, static_cast<off_t>(now.size), static_cast<off_t>(size - now.size));
+    if (e == ENOSPC || e == EDQUOT) no_space(shown, dir, static_cast<std::size_t>(size - now.size), fd);
+  }
+  for (const auto& [index, page] : pages) {
+    const std::uint64_t at = index * kPageBytes;
+    if (at >= size) continue;
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kPageBytes, size - at));
+    if (!write_all(fd, page.data(), n, static_cast<off_t>(at))) {
+      if (errno == ENOSPC || errno == EDQUOT) no_space(shown, dir, n, fd);
+      throw RuntimeFailure("cannot write beside " + shown + ": " + error_text(errno));
+    }
+  }
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0)
+    throw RuntimeFailure("cannot write beside " + shown + ": " + error_text(errno));
+}
+
+void copy_contents(int from, int to, const std::string& shown, const std::string& dir) {
+  const FileState source = state_of_fd(from);
+  const int e = ::posix_fallocate(to, 0, static_cast<off_t>(std::max<std::uint64_t>(source.size, 1)));
+  if (e == ENOSPC || e == EDQUOT) no_space(shown, dir, static_cast<std::size_t>(source.size), to);
+  off_t at = 0;
+  while (static_cast<std::uint64_t>(at) < source.size) {
+    const ssize_t n = ::sendfile(to, from, &at, static_cast<std::size_t>(source.size - static_cast<std::uint64_t>(at)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == ENOSPC || errno == EDQUOT)) no_space(shown, dir, static_cast<std::size_t>(source.size), to);
+    if (n < 0) throw RuntimeFailure("cannot copy " + shown + ": " + error_text(errno));
+    if (n == 0) throw RuntimeFailure("cannot copy " + shown + ": it shrank while being copied");
+  }
+  if (::ftruncate(to, static_cast<off_t>(source.size)) != 0)
+    throw RuntimeFailure("cannot copy " + shown + ": " + error_text(errno));
 }
 
 void fsync_path(const std::string& path, bool directory) {

@@ -5,8 +5,12 @@
 // its own file beside the output. (docs/results-format.md, "Appends are crash-safe" and "Files
 // beside the results file")
 #pragma once
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -126,5 +130,49 @@ void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t 
 // is accepted).
 void fsync_path(const std::string& path, bool directory);
 std::string now_iso8601_utc();
+
+// ---------------------------------------------------------------- the twin of a results file
+// (docs/results-format.md, "Appends cost the same at any size")
+//
+// Beside the file live its twin (side_path ".twin"), the file as it was one append ago, and the
+// redo log (side_path ".redo"): the pages the last append wrote, the file's length after it,
+// and the states of the file and the twin it applies to. The next append brings the twin up to
+// date with the log, lets HDF5 append to the twin (its writes are kept in memory, by page),
+// writes those pages, syncs, and renames the twin over the file; the old file becomes the twin
+// and the pages just written become the log. Each step costs what the append writes, never what
+// the file holds; when any piece does not match, the twin is made again by copying the file.
+
+// One state of a file: which inode, how long, last written when.
+struct FileState {
+  std::uint64_t dev = 0, ino = 0, size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileState&) const = default;
+};
+// nullopt when the path cannot be stat'ed (a symbolic link is not followed).
+std::optional<FileState> state_of(const std::string& path);
+FileState state_of_fd(int fd);
+FileState state_of_stat(const struct stat& st);
+
+using Pages = std::map<std::uint64_t, std::vector<unsigned char>>;  // page index -> page bytes
+inline constexpr std::size_t kPageBytes = 4096;
+
+struct RedoLog {
+  FileState file;       // the results file when the log was written
+  FileState twin;       // the twin the log applies to
+  std::int64_t version = 0;  // schema_version of the file
+  std::uint64_t size = 0;    // the file's length after the pages
+  Pages pages;
+};
+// nullopt when absent, not a regular file of ours or `owner`, a symbolic link, or incomplete.
+std::optional<RedoLog> read_redo(const std::string& path, uid_t owner);
+// Writes the log (created O_EXCL, O_NOFOLLOW, mode 0600) and syncs it; false, with nothing left
+// behind, when it cannot (the next append then copies the file once).
+bool write_redo(const std::string& path, const RedoLog& log);
+
+// Writes `pages` into the file behind `fd` and makes it `size` bytes long; the space the file
+// grows by is reserved first. No room: RuntimeFailure, one line, as write_temp.
+void write_pages(int fd, const Pages& pages, std::uint64_t size, const std::string& shown, const std::string& dir);
+// Copies all of `from` into the empty file `to`; no room: as write_pages.
+void copy_contents(int from, int to, const std::string& shown, const std::string& dir);
 
 }  // namespace corescope::record::detail

@@ -320,6 +320,26 @@ Table pick_rows(const Table& t, const std::vector<std::size_t>& rows) {
   return out;
 }
 
+// ---------------------------------------------------------------- units
+
+namespace {
+const std::pair<const char*, const char*> kUnitSpellings[] = {{"B", "byte"}, {"GB/s", "Gbyte/s"}, {"GFLOP/s", "1e9 s-1"}};
+}  // namespace
+
+std::string file_units(const std::string& units, h5::Kind kind) {
+  if (units.empty()) return kind == h5::Kind::Text ? "" : "1";
+  for (const auto& [row, file] : kUnitSpellings)
+    if (units == row) return file;
+  return units;
+}
+
+std::string row_units(const std::string& units) {
+  if (units == "1") return "";
+  for (const auto& [row, file] : kUnitSpellings)
+    if (units == file) return row;
+  return units;
+}
+
 // ---------------------------------------------------------------- reading groups
 
 std::optional<std::string> dimension_of(const h5::Group& group) {
@@ -339,7 +359,7 @@ Table read_columns(const h5::Group& group, const std::string& shown) {
     if (!group.has_dataset(name)) continue;
     const h5::Dataset ds = group.dataset(name);
     if (ds.is_scale()) continue;
-    t.columns.push_back(Column{name, text_attribute(ds.handle(), "units"), text_attribute(ds.handle(), "long_name"),
+    t.columns.push_back(Column{name, row_units(text_attribute(ds.handle(), "units")), text_attribute(ds.handle(), "long_name"),
                                ds.read(), text_attribute(ds.handle(), kRoleAttribute)});
   }
   for (const auto& c : t.columns)

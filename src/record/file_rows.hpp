@@ -42,6 +42,12 @@ std::size_t text_width(const Values& v);                    // longest text valu
 void concat(Table& dst, const Table& src, const std::string& context);
 Table pick_rows(const Table& t, const std::vector<std::size_t>& rows);
 
+// Units as the file holds them (CF: what udunits2 parses) and as rows carry them (short
+// symbols, "" for none): "B" <-> "byte", "GB/s" <-> "Gbyte/s", "GFLOP/s" <-> "1e9 s-1", and a
+// number without a unit <-> "1". Others ("s", "ns", a kernel's own) pass unchanged.
+std::string file_units(const std::string& units, h5::Kind kind);
+std::string row_units(const std::string& units);
+
 // The dimension scale of a row group (nullopt when it has none).
 std::optional<std::string> dimension_of(const h5::Group& group);
 std::string text_attribute(const h5::Handle& object, const std::string& name);  // "" if absent

@@ -4,12 +4,16 @@
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cerrno>
 #include <cstring>
+#include <new>
 #include <limits>
 #include <memory>
 #include <type_traits>
@@ -297,6 +301,15 @@ void set_attribute(const Handle& object, const std::string& name, const Scalar& 
   }
 }
 
+void set_integers_attribute(const Handle& object, const std::string& name, const std::vector<std::int64_t>& values) {
+  const std::string what = "write attribute " + name + " on " + where(object.id());
+  if (has_attribute(object, name)) check(H5Adelete(object.id(), name.c_str()), what);
+  const hsize_t n[1] = {values.size()};
+  Handle space = make(H5Screate_simple(1, n, nullptr), what);
+  Handle a = make(H5Acreate2(object.id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT), what);
+  check(H5Awrite(a.id(), H5T_NATIVE_INT64, values.data()), what);
+}
+
 void set_fixed_text_attribute(const Handle& object, const std::string& name, const std::string& value) {
   const std::string what = "write attribute " + name + " on " + where(object.id());
   if (has_attribute(object, name)) check(H5Adelete(object.id(), name.c_str()), what);
@@ -457,6 +470,151 @@ Handle file_creation(const std::string& what) {
 }
 }  // namespace
 
+// ---------------------------------------------------------------- the tracking driver
+
+// A file driver that reads a file through a descriptor and keeps every write in memory, by page
+// (Changes). HDF5 sees the file as it would be after the writes; the file itself is untouched.
+namespace {
+
+struct TrackedFile {
+  H5FD_t pub;  // first: HDF5 casts between the two
+  int fd = -1;
+  haddr_t eoa = 0;
+  Changes* changes = nullptr;
+};
+
+// Handed from open_tracked to the driver's open callback (HDF5 is used from one thread).
+int pending_fd = -1;
+Changes* pending_changes = nullptr;
+
+constexpr haddr_t kMaxAddress = static_cast<haddr_t>(std::numeric_limits<std::int64_t>::max());
+
+// Reads [addr, addr + size) of the file as it is on disk; bytes past its end read as zeros.
+bool read_disk(int fd, haddr_t addr, std::size_t size, unsigned char* out) {
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, out + done, size - done, static_cast<off_t>(addr + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  std::memset(out + done, 0, size - done);
+  return true;
+}
+
+H5FD_t* tracked_open(const char*, unsigned, hid_t, haddr_t maxaddr) {
+  if (pending_fd < 0 || !pending_changes) return nullptr;
+  struct stat st {};
+  if (::fstat(pending_fd, &st) != 0) return nullptr;
+  auto* f = new (std::nothrow) TrackedFile{};
+  if (!f) return nullptr;
+  f->fd = pending_fd;
+  f->changes = pending_changes;
+  f->changes->pages.clear();
+  f->changes->size = static_cast<std::uint64_t>(st.st_size);
+  (void)maxaddr;
+  return &f->pub;
+}
+
+herr_t tracked_close(H5FD_t* file) {
+  delete reinterpret_cast<TrackedFile*>(file);
+  return 0;
+}
+
+int tracked_cmp(const H5FD_t* a, const H5FD_t* b) { return a == b ? 0 : (a < b ? -1 : 1); }
+
+herr_t tracked_query(const H5FD_t*, unsigned long* flags) {
+  *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_ACCUMULATE_METADATA | H5FD_FEAT_DATA_SIEVE |
+           H5FD_FEAT_AGGREGATE_SMALLDATA;
+  return 0;
+}
+
+haddr_t tracked_get_eoa(const H5FD_t* file, H5FD_mem_t) { return reinterpret_cast<const TrackedFile*>(file)->eoa; }
+herr_t tracked_set_eoa(H5FD_t* file, H5FD_mem_t, haddr_t addr) {
+  reinterpret_cast<TrackedFile*>(file)->eoa = addr;
+  return 0;
+}
+haddr_t tracked_get_eof(const H5FD_t* file, H5FD_mem_t) {
+  return static_cast<haddr_t>(reinterpret_cast<const TrackedFile*>(file)->changes->size);
+}
+
+herr_t tracked_read(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, void* buffer) {
+  auto* f = reinterpret_cast<TrackedFile*>(file);
+  auto* out = static_cast<unsigned char*>(buffer);
+  constexpr std::size_t page = Changes::kPageBytes;
+  while (size > 0) {
+    const std::uint64_t index = addr / page;
+    const std::size_t offset = static_cast<std::size_t>(addr % page);
+    const std::size_t n = std::min(size, page - offset);
+    const auto it = f->changes->pages.find(index);
+    if (it != f->changes->pages.end()) std::memcpy(out, it->second.data() + offset, n);
+    else if (!read_disk(f->fd, addr, n, out)) return -1;
+    out += n;
+    addr += n;
+    size -= n;
+  }
+  return 0;
+}
+
+herr_t tracked_write(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, const void* buffer) {
+  auto* f = reinterpret_cast<TrackedFile*>(file);
+  const auto* in = static_cast<const unsigned char*>(buffer);
+  constexpr std::size_t page = Changes::kPageBytes;
+  f->changes->size = std::max<std::uint64_t>(f->changes->size, addr + size);
+  while (size > 0) {
+    const std::uint64_t index = addr / page;
+    const std::size_t offset = static_cast<std::size_t>(addr % page);
+    const std::size_t n = std::min(size, page - offset);
+    auto [it, added] = f->changes->pages.try_emplace(index);
+    if (added) {
+      it->second.resize(page);
+      if (!read_disk(f->fd, index * page, page, it->second.data())) return -1;
+    }
+    std::memcpy(it->second.data() + offset, in, n);
+    in += n;
+    addr += n;
+    size -= n;
+  }
+  return 0;
+}
+
+herr_t tracked_flush(H5FD_t*, hid_t, hbool_t) { return 0; }
+
+// At close the file ends where HDF5's allocation ends.
+herr_t tracked_truncate(H5FD_t* file, hid_t, hbool_t) {
+  auto* f = reinterpret_cast<TrackedFile*>(file);
+  f->changes->size = f->eoa;
+  return 0;
+}
+
+hid_t tracked_driver() {
+  static const H5FD_class_t cls = [] {
+    H5FD_class_t c{};
+    c.name = "corescope_tracked";
+    c.maxaddr = kMaxAddress;
+    c.fc_degree = H5F_CLOSE_STRONG;
+    c.open = tracked_open;
+    c.close = tracked_close;
+    c.cmp = tracked_cmp;
+    c.query = tracked_query;
+    c.get_eoa = tracked_get_eoa;
+    c.set_eoa = tracked_set_eoa;
+    c.get_eof = tracked_get_eof;
+    c.read = tracked_read;
+    c.write = tracked_write;
+    c.flush = tracked_flush;
+    c.truncate = tracked_truncate;
+    for (auto& m : c.fl_map) m = H5FD_MEM_DEFAULT;
+    return c;
+  }();
+  static hid_t id = -1;
+  if (id < 0 || H5Iis_valid(id) <= 0) id = check_id(H5FDregister(&cls), "register the tracking file driver");
+  return id;
+}
+
+}  // namespace
+
 File File::create(const std::string& path) {
   const std::string what = "create HDF5 file " + path;
   Handle fcpl = file_creation(what);
@@ -491,6 +649,18 @@ std::vector<unsigned char> File::image() const {
   std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
   check(H5Fget_file_image(handle_.id(), bytes.data(), bytes.size()) == size ? 0 : -1, what);
   return bytes;
+}
+
+File File::open_tracked(const std::string& name, int fd, Changes& changes) {
+  const std::string what = "open HDF5 file " + name;
+  Handle fapl = file_access();
+  check(H5Pset_driver(fapl.id(), tracked_driver(), nullptr), what);
+  pending_fd = fd;
+  pending_changes = &changes;
+  const hid_t id = H5Fopen(name.c_str(), H5F_ACC_RDWR, fapl.id());
+  pending_fd = -1;
+  pending_changes = nullptr;
+  return File(make(id, what), name);
 }
 
 File File::open(const std::string& path, bool writable) {

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -82,6 +83,8 @@ using Scalar = std::variant<std::int64_t, double, std::string>;
 // Attributes of any object (a File's are the root group's). Text is written as a scalar
 // variable-length UTF-8 string, which h5py returns as str and h5dump prints plainly.
 void set_attribute(const Handle& object, const std::string& name, const Scalar& value);
+// A 1-D int64 array attribute (CF's flag_values and flag_masks).
+void set_integers_attribute(const Handle& object, const std::string& name, const std::vector<std::int64_t>& values);
 // A fixed-length ASCII string attribute, as PyTables writes its own CLASS/VERSION/TITLE.
 void set_fixed_text_attribute(const Handle& object, const std::string& name, const std::string& value);
 // nullopt when absent or not a single integer, float or string.
@@ -116,6 +119,15 @@ class Group {
   Handle handle_;
 };
 
+// What HDF5 wrote to a file opened with File::open_tracked: whole pages as they are after the
+// writes (kPageBytes each, page index -> bytes) and the file's length after them. Nothing of it
+// is on disk until the caller writes it (atomic_file.hpp, apply_pages).
+struct Changes {
+  static constexpr std::size_t kPageBytes = 4096;
+  std::map<std::uint64_t, std::vector<unsigned char>> pages;
+  std::uint64_t size = 0;
+};
+
 class File {
  public:
   // A new file (fails if it exists) that tracks creation order of root links and attributes.
@@ -127,6 +139,11 @@ class File {
   static File create_in_memory(const std::string& name);
   static File open_image(const std::string& name, const std::vector<unsigned char>& bytes);
   std::vector<unsigned char> image() const;
+  // Opens the file behind `fd` (open for reading, kept open by the caller) read-write through a
+  // driver that reads it but never writes it: every write HDF5 makes lands in `changes`, which
+  // must outlive the File. Costs what the writes cost, whatever the size of the file; a full
+  // disk cannot fail HDF5 half-way.
+  static File open_tracked(const std::string& name, int fd, Changes& changes);
 
   const Handle& handle() const { return handle_; }
   Group root() const;

@@ -1,8 +1,10 @@
-// The append and read side of the results file: checks before a run, crash-safe appends (a
-// copy next to the file, append, flush, fsync, rename; atomic_file.hpp does the file work) and
-// reading groups back. Merging is merge.cpp. Layout and guarantees: docs/results-format.md.
+// The append and read side of the results file: checks before a run, crash-safe appends (the
+// twin brought up to date, HDF5's writes to it kept in memory, written, fsync, rename;
+// atomic_file.hpp does the file work), compact, and reading groups back. Merging is merge.cpp.
+// Layout and guarantees: docs/results-format.md.
 #include "record/recorder.hpp"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <set>
 
 #include "core/errors.hpp"
+#include "core/launch_env.hpp"
 #include "record/atomic_file.hpp"
 #include "record/file_rows.hpp"
 #include "record/h5.hpp"
@@ -70,7 +73,7 @@ void check_rows(const std::vector<GroupRows>& groups) {
 
 void write_root_attributes(const h5::File& file, const Provenance& provenance) {
   const h5::Handle& root = file.handle();
-  const std::set<std::string> reserved = {"schema", "schema_version", "created", "software_version"};
+  const std::set<std::string> reserved = {"schema", "schema_version", "created", "software_version", "Conventions"};
   std::string version = CORESCOPE_VERSION;
   for (const auto& [name, value] : provenance.text)
     if (name == "software_version") version = value;
@@ -78,11 +81,14 @@ void write_root_attributes(const h5::File& file, const Provenance& provenance) {
   h5::set_attribute(root, "schema_version", std::int64_t{kSchemaVersion});
   h5::set_attribute(root, "created", now_iso8601_utc());
   h5::set_attribute(root, "software_version", version);
+  h5::set_attribute(root, "Conventions", std::string(kConventions));
   auto check_name = [&](const std::string& name) {
     if (!valid_name(name)) throw RuntimeFailure("invalid provenance attribute name " + in_quotes(name));
-    if (name != "software_version" && reserved.count(name))
+    // Merged files pass on the attributes their inputs share; these two are the recorder's.
+    const bool passed_on = name == "software_version" || name == "Conventions";
+    if (!passed_on && reserved.count(name))
       throw RuntimeFailure("provenance may not set the root attribute " + name + ", the recorder writes it");
-    return name != "software_version";
+    return !passed_on;
   };
   for (const auto& [name, value] : provenance.text)
     if (check_name(name)) h5::set_attribute(root, name, value);
@@ -90,6 +96,42 @@ void write_root_attributes(const h5::File& file, const Provenance& provenance) {
     if (check_name(name)) h5::set_attribute(root, name, std::int64_t{value});
   for (const auto& [name, value] : provenance.reals)
     if (check_name(name)) h5::set_attribute(root, name, value);
+}
+
+// ---------------------------------------------------------------- CF conventions
+// (docs/results-format.md, "CF conventions")
+
+// Columns that hold an enumeration or a bit mask: CF flag_values/flag_masks and flag_meanings.
+struct Flags {
+  const char* group;
+  const char* column;
+  bool masks;
+  std::vector<std::int64_t> values;
+  const char* meanings;
+};
+const std::vector<Flags>& flag_columns() {
+  static const std::vector<Flags> flags = {
+      {"runs", "verified", false, {0, 1}, "not_verified verified"},
+      {"runs", "oversubscribed", false, {0, 1}, "within_hardware_threads oversubscribed"},
+      {"runs", "twin", false, {0, 1}, "ordinary_cell a_a_twin"},
+      {"runs", "python_gil", false, {-1, 0, 1}, "not_applicable free_threaded gil_enabled"},
+      {"samples", "disturbed", true, {1, 2, 4, 8}, "steal involuntary_switches migration competing_tasks"},
+  };
+  return flags;
+}
+
+// The CF attributes of a new column: units, flags, and for a column of row indexes into another
+// group (samples.run -> runs) CF's indexed-ragged-array link, instance_dimension.
+void set_cf_attributes(const h5::Dataset& ds, const std::string& group, const Column& c,
+                       const std::string& instance_dimension) {
+  const std::string units = file_units(c.units, kind_of(c.values));
+  if (!units.empty()) h5::set_attribute(ds.handle(), "units", units);
+  for (const auto& f : flag_columns())
+    if (group == f.group && c.name == f.column && kind_of(c.values) == h5::Kind::Int64) {
+      h5::set_integers_attribute(ds.handle(), f.masks ? "flag_masks" : "flag_values", f.values);
+      h5::set_attribute(ds.handle(), "flag_meanings", std::string(f.meanings));
+    }
+  if (!instance_dimension.empty()) h5::set_attribute(ds.handle(), "instance_dimension", instance_dimension);
 }
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
@@ -147,13 +189,15 @@ void update_records(const h5::Group& root, const std::string& name, const std::v
 
 // Creates column `c` in `group` with `rows` rows, the last c.size() of them c's values and the
 // ones before missing values, with its attributes, attached to the group's dimension scale.
-h5::Dataset new_column(const h5::Group& group, const h5::Dataset& scale, const Column& c, std::size_t rows) {
+h5::Dataset new_column(const h5::Group& group, const h5::Dataset& scale, const Column& c, std::size_t rows,
+                       const std::string& instance_dimension = "") {
   const h5::Kind kind = kind_of(c.values);
   CS_CHECK(c.size() <= rows);
   h5::Dataset ds = h5::Dataset::create_column(group, c.name, kind, rows, kColumnChunkRows);
   ds.write(0, missing_values(kind, rows - c.size()));
   ds.write(rows - c.size(), c.values);
-  if (!c.units.empty()) h5::set_attribute(ds.handle(), "units", c.units);
+  const std::string path = group.path();
+  set_cf_attributes(ds, path.substr(path.rfind('/') + 1), c, instance_dimension);
   h5::set_attribute(ds.handle(), "long_name", c.long_name.empty() ? c.name : c.long_name);
   if (!c.role.empty()) h5::set_attribute(ds.handle(), kRoleAttribute, c.role);
   ds.attach_scale(scale);
@@ -197,7 +241,9 @@ void upgrade(const h5::File& file, Int version) {
   h5::set_attribute(root.handle(), "schema_version", std::int64_t{kSchemaVersion});
 }
 
-void append_group(const h5::Group& root, const GroupRows& rows, const Column* shifted_link) {
+// `instance_dimension`: the dimension of the group rows.link_column points into ("" if none).
+void append_group(const h5::Group& root, const GroupRows& rows, const Column* shifted_link,
+                  const std::string& instance_dimension = "") {
   const std::string& name = rows.group;
   const bool existed = root.has(name);
   if (existed && !root.has_group(name)) throw RuntimeFailure("/" + name + " exists and is not a group");
@@ -245,7 +291,7 @@ void append_group(const h5::Group& root, const GroupRows& rows, const Column* sh
     ds.resize(new_rows);
     ds.write(old_rows, values);
     if (c && !c->units.empty() && !h5::has_attribute(ds.handle(), "units"))
-      h5::set_attribute(ds.handle(), "units", c->units);
+      h5::set_attribute(ds.handle(), "units", file_units(c->units, kind));
     if (c && !c->role.empty() && !h5::has_attribute(ds.handle(), kRoleAttribute))
       h5::set_attribute(ds.handle(), kRoleAttribute, c->role);
     columns.push_back(child);
@@ -257,7 +303,7 @@ void append_group(const h5::Group& root, const GroupRows& rows, const Column* sh
     if (group.has(original.name))
       throw RuntimeFailure("/" + name + "/" + original.name + " exists and is not a column dataset");
     const Column& c = shifted_link && original.name == shifted_link->name ? *shifted_link : original;
-    h5::Dataset ds = new_column(group, scale, c, new_rows);
+    h5::Dataset ds = new_column(group, scale, c, new_rows, c.name == rows.link_column ? instance_dimension : "");
     columns.push_back(c.name);
     datasets.push_back(std::move(ds));
     appended.push_back(c.values);
@@ -288,7 +334,10 @@ void write_groups(const h5::Group& root, const std::vector<GroupRows>& groups) {
       for (Int& v : std::get<std::vector<Int>>(shifted->values))
         if (v >= 0) v += offset;  // negative values mean "no row" and stay so
     }
-    append_group(root, g, shifted ? &*shifted : nullptr);
+    std::string instance_dimension;
+    for (const auto& target : groups)
+      if (!g.link_group.empty() && target.group == g.link_group) instance_dimension = target.dimension;
+    append_group(root, g, shifted ? &*shifted : nullptr, instance_dimension);
   }
 }
 
@@ -305,7 +354,9 @@ void check_output(const std::string& path) {
   if (::stat(t.file.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw UsageError(path + " is a directory, not a results file");
     if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
-    validate_existing(path, t.file);
+    // A file this corescope wrote last (the twin's log names its exact state) is not read again.
+    const auto log = read_redo(side_path(t, ".redo"), st.st_uid);
+    if (!log || !(log->file == state_of_stat(st))) validate_existing(path, t.file);
     if (::access(t.file.c_str(), W_OK) != 0) throw UsageError(path + " is not writable: " + error_text(errno));
   } else if (errno != ENOENT && errno != ENOTDIR) {  // those two are explained by require_directory
     throw UsageError("cannot access " + path + ": " + error_text(errno));
@@ -314,7 +365,172 @@ void check_output(const std::string& path) {
   probe_directory(path, t);
 }
 
+namespace {
+
+// The twin of the file, brought to the file's state and locked for this append (the
+// atomic_file.hpp section "the twin of a results file"). Unlinked on destruction unless renamed.
+class Twin {
+ public:
+  explicit Twin(std::string path) : path_(std::move(path)) {}
+  ~Twin() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!kept_) ::unlink(path_.c_str());
+  }
+  Twin(const Twin&) = delete;
+  Twin& operator=(const Twin&) = delete;
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+  void adopt(int fd) { fd_ = fd; }
+  void keep() { kept_ = true; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool kept_ = false;
+};
+
+// No other process has the twin open through HDF5 (a reader that opened the file before the
+// last append holds a shared flock on what is now the twin); held until the rename.
+bool lock_exclusively(int fd) {
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+    if (errno != EINTR) return false;
+  return true;
+}
+
+// The fast way: the log matches the file and the twin, so applying it makes the twin equal to
+// the file. Returns the schema version, nullopt when any piece does not match.
+std::optional<Int> catch_up(const Target& t, const FileState& file, uid_t owner, Twin& twin, const std::string& shown) {
+  const std::string redo_path = side_path(t, ".redo");
+  auto log = read_redo(redo_path, owner);
+  if (!log || !(log->file == file)) return std::nullopt;
+  const int fd = ::open(twin.path().c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  twin.adopt(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_uid != ::geteuid() && st.st_uid != owner) ||
+      !(state_of_fd(fd) == log->twin) || !lock_exclusively(fd))
+    return std::nullopt;
+  // From here the twin changes: without the log a crash leaves nothing that claims it matches.
+  ::unlink(redo_path.c_str());
+  write_pages(fd, log->pages, log->size, shown, t.dir);
+  return log->version;
+}
+
+// The slow way (no twin yet, or something changed the file since corescope last wrote it): the
+// file is checked and copied.
+Int copy_to_twin(const Target& t, Twin& twin, const std::string& shown) {
+  const Int version = validate_existing(shown, t.file);
+  ::unlink(side_path(t, ".redo").c_str());
+  if (twin.fd() >= 0) {
+    ::close(twin.fd());
+    twin.adopt(-1);
+  }
+  ::unlink(twin.path().c_str());
+  twin.adopt(::open(twin.path().c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kTempFileMode));
+  if (twin.fd() < 0) throw RuntimeFailure("cannot create a file beside " + shown + ": " + error_text(errno));
+  lock_exclusively(twin.fd());
+  Fd from(::open(t.file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (from.get() < 0) throw RuntimeFailure("cannot read " + shown + ": " + error_text(errno));
+  copy_contents(from.get(), twin.fd(), shown, t.dir);
+  return version;
+}
+
+// Remembers what the append just wrote, for the next one. The old file becomes the twin.
+void remember(const Target& t, bool kept_old, const h5::Changes& changes) {
+  RedoLog log;
+  const auto file = state_of(t.file);
+  const auto twin = state_of(side_path(t, ".twin"));
+  if (!kept_old || !file || !twin) return;
+  log.file = *file;
+  log.twin = *twin;
+  log.version = kSchemaVersion;
+  log.size = changes.size;
+  log.pages = changes.pages;
+  write_redo(side_path(t, ".redo"), log);
+}
+
+// Writes the changed pages into the twin, syncs it and renames it over the file; the old file
+// is kept (a hard link made before the rename) as the next twin.
+void commit(const Target& t, Twin& twin, const h5::Changes& changes, const struct stat& st, const std::string& shown) {
+  write_pages(twin.fd(), changes.pages, changes.size, shown, t.dir);
+  if (::fchown(twin.fd(), st.st_uid, st.st_gid) != 0) { /* not permitted for other users' files; keep ours */ }
+  if (::fchmod(twin.fd(), st.st_mode & 07777) != 0)
+    throw RuntimeFailure("cannot set the mode of the new " + shown + ": " + error_text(errno));
+  if (::fsync(twin.fd()) != 0)
+    throw RuntimeFailure("cannot sync the new " + shown + " to disk: " + error_text(errno) + "; the file is unchanged");
+  ::flock(twin.fd(), LOCK_UN);  // readers of the new file must not find it locked
+  const std::string previous = side_path(t, ".prev");
+  ::unlink(previous.c_str());
+  const bool kept_old = ::link(t.file.c_str(), previous.c_str()) == 0;
+  if (::rename(twin.path().c_str(), t.file.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(previous.c_str());
+    throw RuntimeFailure("cannot replace " + shown + ": " + error_text(e) + "; the file is unchanged");
+  }
+  twin.keep();
+  fsync_path(t.dir, true);
+  const bool renamed = kept_old && ::rename(previous.c_str(), twin.path().c_str()) == 0;
+  if (kept_old && !renamed) ::unlink(previous.c_str());
+  remember(t, renamed, changes);
+}
+
+// Puts a whole file made in memory in place of `path` (temp file, rename); its twin is a second
+// copy, and the log says the two are equal.
+void replace_with(const Target& t, const std::string& path, const std::vector<unsigned char>& image, mode_t mode,
+                  const Owner* owner) {
+  ::unlink(side_path(t, ".redo").c_str());
+  TempFile temp(side_path(t, ".tmp." + std::to_string(::getpid())));
+  write_temp(temp, image, mode, owner, path, t.dir);
+  if (::rename(temp.path().c_str(), t.file.c_str()) != 0)
+    throw RuntimeFailure("cannot replace " + path + " with " + temp.path() + ": " + error_text(errno));
+  temp.commit();
+  fsync_path(t.dir, true);
+  // The twin is a convenience: without it the next append copies the file once.
+  const std::string twin_path = side_path(t, ".twin");
+  try {
+    ::unlink(twin_path.c_str());
+    TempFile twin(twin_path);
+    write_temp(twin, image, mode, owner, path, t.dir);
+    twin.commit();
+    remember(t, true, h5::Changes{{}, image.size()});
+  } catch (const std::exception&) {
+    ::unlink(twin_path.c_str());
+  }
+}
+
+// A new file: made in memory, written beside, renamed into place.
+void create(const Target& t, const std::string& path, const Provenance& provenance,
+            const std::vector<GroupRows>& groups) {
+  std::vector<unsigned char> image;
+  {
+    h5::QuietErrors quiet;
+    h5::File file = h5::File::create_in_memory(path);
+    write_root_attributes(file, provenance);
+    write_groups(file.root(), groups);
+    image = file.image();
+    file.close();
+  }
+  replace_with(t, path, image, kResultsFileMode, nullptr);
+}
+
+}  // namespace
+
+namespace {
+// The parent when the program started. A process a launcher started (mpirun, mpiexec, srun) is
+// reparented when the launcher dies: its run was abandoned (the job is gone, its other ranks
+// may be too) and must not add a row behind the user's back.
+const pid_t parent_at_start = ::getppid();
+
+void require_launcher_alive() {
+  const LaunchEnv env = launch_env();
+  if (env.launcher == "none" || ::getppid() == parent_at_start) return;
+  throw RuntimeFailure("the launcher that started this process (" + env.launcher + ", pid " +
+                       std::to_string(parent_at_start) + ") has ended; the result is not recorded");
+}
+}  // namespace
+
 void append(const std::string& path, const Provenance& provenance, const std::vector<GroupRows>& groups) {
+  require_launcher_alive();
   check_rows(groups);
   const Target t = locate(path);
   require_directory(path, t);
@@ -322,39 +538,30 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
   const uid_t owner = ::stat(t.file.c_str(), &st) == 0 ? st.st_uid : ::geteuid();
   WriterLock lock(t, owner);
   remove_stale_files(t);
-  // Created first: its name is ours for the whole append.
-  TempFile temp(side_path(t, ".tmp." + std::to_string(::getpid())));
+  ::unlink(side_path(t, ".prev").c_str());  // left by a writer killed after its rename
 
   const bool exists = ::stat(t.file.c_str(), &st) == 0;
-  Int version = kSchemaVersion;
-  if (exists) {
-    if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
-    version = validate_existing(path, t.file);
-    if (::access(t.file.c_str(), W_OK) != 0) throw UsageError(path + " is not writable: " + error_text(errno));
-  } else if (errno != ENOENT) {
-    throw UsageError("cannot access " + path + ": " + error_text(errno));
+  if (!exists) {
+    if (errno != ENOENT) throw UsageError("cannot access " + path + ": " + error_text(errno));
+    create(t, path, provenance, groups);
+    return;
   }
+  if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
+  if (::access(t.file.c_str(), W_OK) != 0) throw UsageError(path + " is not writable: " + error_text(errno));
 
-  const mode_t mode = exists ? st.st_mode & 07777 : kResultsFileMode;
-  const Owner owner_of_file{st.st_uid, st.st_gid};
-  // The append is made in memory (HDF5 writes no file), then written out by us: a full disk or
-  // any write error is one clean failure, never HDF5 failing half-way through a flush.
-  std::vector<unsigned char> image;
+  Twin twin(side_path(t, ".twin"));
+  std::optional<Int> version = catch_up(t, state_of_stat(st), owner, twin, path);
+  if (!version) version = copy_to_twin(t, twin, path);
+  // HDF5 appends to the twin; its writes stay in memory until commit() writes them.
+  h5::Changes changes;
   {
     h5::QuietErrors quiet;
-    h5::File file = exists ? h5::File::open_image(path, read_file(t.file, path)) : h5::File::create_in_memory(path);
-    if (!exists) write_root_attributes(file, provenance);
-    if (version < kSchemaVersion) upgrade(file, version);
+    h5::File file = h5::File::open_tracked(path, twin.fd(), changes);
+    if (*version < kSchemaVersion) upgrade(file, *version);
     write_groups(file.root(), groups);
-    image = file.image();
     file.close();
   }
-  write_temp(temp, image, mode, exists ? &owner_of_file : nullptr, path, t.dir);
-  if (::rename(temp.path().c_str(), t.file.c_str()) != 0)
-    throw RuntimeFailure("cannot replace " + path + " with " + temp.path() + ": " + error_text(errno));
-  temp.commit();
-  // Makes the rename itself durable; the new file is complete whether or not this happens.
-  fsync_path(t.dir, true);
+  commit(t, twin, changes, st, path);
 }
 
 namespace {
@@ -416,6 +623,48 @@ std::vector<std::pair<std::string, std::string>> read_attributes(const std::stri
       if (const auto value = h5::attribute(root.handle(), name)) out.emplace_back(name, h5::scalar_text(*value));
     return out;
   });
+}
+
+std::pair<std::uint64_t, std::uint64_t> compact(const std::string& path) {
+  const ResultsFile checked = require_results_file(path);
+  const Target t = locate(path);
+  struct stat st {};
+  if (::stat(t.file.c_str(), &st) != 0) throw UsageError("cannot read " + path + ": " + error_text(errno));
+  if (::access(t.file.c_str(), W_OK) != 0) throw UsageError(path + " is not writable: " + error_text(errno));
+  WriterLock lock(t, st.st_uid);
+  remove_stale_files(t);
+  ::unlink(side_path(t, ".prev").c_str());
+  // Checked again under the lock: another writer may have appended in between.
+  if (::stat(t.file.c_str(), &st) != 0) throw UsageError("cannot read " + path + ": " + error_text(errno));
+  const Int version = validate_existing(path, t.file);
+  std::vector<unsigned char> image;
+  reading(path, [&] {
+    h5::QuietErrors quiet;
+    const h5::File in = h5::File::open(t.file, false);
+    const h5::Group from = in.root();
+    h5::File out = h5::File::create_in_memory(path);
+    const h5::Group to = out.root();
+    for (const auto& name : h5::attribute_names(from.handle()))
+      if (const auto value = h5::attribute(from.handle(), name)) h5::set_attribute(to.handle(), name, *value);
+    if (version < kSchemaVersion) h5::set_attribute(to.handle(), "schema_version", std::int64_t{kSchemaVersion});
+    h5::set_attribute(to.handle(), "Conventions", std::string(kConventions));
+    const auto runs = from.has_group("runs") ? dimension_of(from.group("runs")) : std::nullopt;
+    for (const auto& name : data_groups(from)) {
+      const auto dimension = dimension_of(from.group(name));
+      if (!dimension) continue;
+      // Every row group's integer `run` column points into /runs (merge relies on the same rule).
+      const bool linked = name != "runs" && runs;
+      append_group(to, GroupRows{name, *dimension, read_rows(from, name, path), linked ? "run" : "", linked ? "runs" : ""},
+                   nullptr, linked ? *runs : "");
+    }
+    image = out.image();
+    out.close();
+    return 0;
+  });
+  (void)checked;
+  const Owner owner{st.st_uid, st.st_gid};
+  replace_with(t, path, image, st.st_mode & 07777, &owner);
+  return {static_cast<std::uint64_t>(st.st_size), image.size()};
 }
 
 }  // namespace corescope::record

@@ -1,9 +1,11 @@
 // The HDF5 results file (schema "corescope", schema_version 2; see docs/results-format.md).
 //
-// A file only grows. Every append works on a copy next to the file and renames it over the
-// original once the copy is complete and synced, so a crash (even SIGKILL) at any moment leaves
-// either the old or the new file, never a damaged one; the file is not held open between runs.
+// A file only grows. Every append works on a hidden twin of the file (brought up to date from a
+// log of the last append, so nothing is copied) and renames it over the original once it is
+// complete and synced, so a crash (even SIGKILL) at any moment leaves either the old or the new
+// file, never a damaged one; the file is not held open between runs.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +18,8 @@ namespace corescope::record {
 // mode) and become version 2 on their next append.
 inline constexpr int kSchemaVersion = 2;
 inline constexpr const char* kSchemaName = "corescope";
+// The CF version the file follows where CF applies (root attribute Conventions).
+inline constexpr const char* kConventions = "CF-1.8";
 
 // Root attributes written when a file is created (schema, schema_version, created are added
 // by the recorder itself).
@@ -70,5 +74,11 @@ Table read_compound(const std::string& path, const std::string& group);
 // `out` gets the root attributes all inputs share, plus `merged_from`.
 // Throws UsageError for a missing, foreign or newer input.
 void merge(const std::string& out, const std::vector<std::string>& inputs);
+
+// Rewrites `path` with the same root attributes, groups, rows and column attributes, without
+// the space earlier appends left unused, atomically (a temp file renamed over it) and under the
+// writer lock; a file of an older schema_version comes out upgraded. Returns the file's size
+// before and after, in bytes. UsageError as read_group.
+std::pair<std::uint64_t, std::uint64_t> compact(const std::string& path);
 
 }  // namespace corescope::record

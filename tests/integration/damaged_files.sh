@@ -2,7 +2,7 @@
 # Damaged results files: a corpus made from a real file (truncations, flipped bytes at many
 # offsets, columns of the wrong type, missing columns, columns of the wrong length, a 2-D
 # column) is given to every command that reads a results file: summary, merge (as input and as
-# --out), run appending to it, sweep --resume onto it. Each must end without a signal, without
+# --out), run appending to it, compact, sweep --resume onto it. Each must end without a signal, without
 # a traceback or abort, leave no temp file, and either succeed quietly (the damage missed
 # everything that is read) or print exactly one line and exit 2 ("... is damaged: ...").
 source "$(dirname "$0")/common.sh"
@@ -87,6 +87,8 @@ for f in "$corpus"/*.h5; do
   cp "$f" "$d/run.h5"
   rc=0; $cs run -k triad -m serial -s 1000 -r 1 --warmup 0 -q -o "$d/run.h5" >/dev/null 2>"$WORK/err" || rc=$?
   check "run onto $name" "$d"
+  cp "$f" "$d/compact.h5"
+  rc=0; $cs compact -q "$d/compact.h5" >/dev/null 2>"$WORK/err" || rc=$?; check "compact of $name" "$d"
   cp "$f" "$d/sweep.h5"
   rc=0; $cs sweep --kernels triad --modes serial --size 1000 --reps 1 --warmup 0 -q --resume --out "$d/sweep.h5" \
     >/dev/null 2>"$WORK/err" || rc=$?

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The files corescope keeps beside a results file (.NAME.lock, .NAME.sweep, temp and probe
-# files): a planted symbolic link is never followed (the victim is untouched, nothing appears at
+# The files corescope keeps beside a results file (.NAME.lock, .NAME.sweep, temp, probe,
+# twin, redo and prev files): a planted symbolic link is never followed (the victim is untouched, nothing appears at
 # a dangling target), a held lock makes a writer name the holder and give up after
 # --lock-timeout with exit 1, and an over-long file name is bad input (exit 2).
 source "$(dirname "$0")/common.sh"
@@ -30,6 +30,22 @@ for side in lock sweep; do
   done
 done
 
+# The twin, its redo log and the old file's link (docs/results-format.md, "Appends are
+# crash-safe"): a link planted at their names is replaced, never followed, and the append works.
+for side in twin redo prev; do
+  for target in "$victim" "$WORK/nowhere.$side"; do
+    rm -f "$WORK/.r.h5.$side"
+    ln -s "$target" "$WORK/.r.h5.$side"
+    rows=$("$PYTHON" -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['runs/run_id']))" "$out")
+    $cs run -k triad -m serial -s 1000 -r 1 --warmup 0 -o "$out" -q 2>"$WORK/err" || fail "append with .r.h5.$side -> $target: $(cat "$WORK/err")"
+    [[ $(cat "$victim") == victim ]] || fail "$side -> $target: the victim changed"
+    [[ ! -e $WORK/nowhere.$side ]] || fail "$side -> $target: something was created at the link's target"
+    after=$("$PYTHON" -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['runs/run_id']))" "$out")
+    ((after == rows + 1)) || fail "$side -> $target: $rows rows before, $after after the append"
+  done
+done
+before=$(sha256sum <"$out")
+
 # A held lock: the writer names the holder after a second and gives up after --lock-timeout.
 printf 'pid 4242 on otherhost since 2026-01-01T00:00:00Z\n' >"$WORK/.r.h5.lock"
 flock -x "$WORK/.r.h5.lock" sleep 30 &
@@ -58,6 +74,10 @@ $cs merge -q -o "$long" "$out" || fail "second merge into a 253-byte file name"
 find "$WORK" -maxdepth 1 -name '.*~*' | grep -q . || fail "no hashed side file next to the long name"
 expect_usage_error "file name over NAME_MAX" $cs run -k triad -m serial -s 1000 -r 1 -o "$WORK/$(printf 'y%.0s' $(seq 1 300)).h5"
 expect_usage_error "merge into a name over NAME_MAX" $cs merge -q -o "$WORK/$(printf 'z%.0s' $(seq 1 300)).h5" "$out"
+long_dir=$WORK/$(printf 'd%.0s' $(seq 1 300))
+expect_usage_error "a directory name over NAME_MAX" $cs run -k triad -m serial -s 1000 -r 1 -o "$long_dir/r.h5"
+expect_usage_error "summary under a directory name over NAME_MAX" $cs summary "$long_dir/r.h5"
+expect_usage_error "compact of a name over NAME_MAX" $cs compact "$WORK/$(printf 'c%.0s' $(seq 1 300)).h5"
 leftovers=$(find "$WORK" -name '.*.tmp.*' -o -name '.*.probe.*' | wc -l)
 [[ $leftovers -eq 0 ]] || fail "$leftovers temp files left"
 finish

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -55,6 +56,27 @@ void wake_word(std::atomic<std::uint32_t>& word) {
 
 // --- shared memory ------------------------------------------------------------------------------
 
+namespace {
+// 64 random bits as 16 hex digits, from the kernel's generator.
+std::string random_hex() {
+  unsigned char bytes[8] = {};
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    const ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw RuntimeFailure(std::string("cannot read random bytes: ") + std::strerror(errno));
+    got += static_cast<std::size_t>(n);
+  }
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+}  // namespace
+
 std::int64_t shm_free_bytes() {
   struct statvfs st {};
   if (statvfs("/dev/shm", &st) != 0) return -1;
@@ -71,12 +93,19 @@ void require_shm(std::size_t bytes, const std::string& what) {
 
 SharedSegment::SharedSegment(std::size_t bytes, const std::string& what) {
   require_shm(bytes, what);
-  static std::atomic<unsigned> counter{0};
-  const std::string name = "/corescope-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-  const int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  // A name nobody can guess (another user could otherwise create it first and make the run
+  // fail), created exclusively; a name taken anyway is retried with new random bits.
+  std::string name;
+  int fd = -1;
+  for (int attempt = 0; fd < 0 && attempt < 16; ++attempt) {
+    name = "/corescope-" + std::to_string(getpid()) + "-" + random_hex();
+    fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 && errno != EEXIST) break;
+  }
   if (fd < 0)
     throw RuntimeFailure("cannot create the shared-memory segment for " + what + " (shm_open " + name +
                          "): " + std::strerror(errno));
+  fchmod(fd, 0600);  // explicit, whatever the umask
   // Unlink at once: the open fd and the mappings keep the memory alive, the name is never seen
   // by anybody else and cannot outlive a crash.
   shm_unlink(name.c_str());
@@ -122,15 +151,6 @@ std::string temp_root() {
   return (t && *t) ? t : "/tmp";
 }
 
-TeamDir::TeamDir() {
-  const std::string root = temp_root();
-  std::string templ = root + "/corescope-" + std::to_string(getpid()) + "-XXXXXX";
-  if (mkdtemp(templ.data()) == nullptr)
-    throw UsageError("the processes mode cannot create its team directory in " + root + " (" +
-                     std::strerror(errno) + "): set TMPDIR to a writable directory");
-  path_ = templ;
-}
-
 namespace {
 // Removes a directory and everything below it (plain files and directories only).
 void remove_tree(const std::string& path) {
@@ -148,6 +168,39 @@ void remove_tree(const std::string& path) {
   rmdir(path.c_str());
 }
 }  // namespace
+
+// Team directories of teams whose corescope process died (kill -9 skips every destructor):
+// "corescope-<pid>-XXXXXX" directories of this user in `root` whose pid no longer exists.
+static void remove_stale_team_dirs(const std::string& root) {
+  DIR* d = opendir(root.c_str());
+  if (!d) return;
+  const std::string prefix = "corescope-";
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::size_t dash = name.find('-', prefix.size());
+    const std::string digits = name.substr(prefix.size(), dash == std::string::npos ? 0 : dash - prefix.size());
+    if (digits.empty() || digits.size() > 9 || name.size() != dash + 7 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    struct stat st {};
+    const std::string path = root + "/" + name;
+    if (pid == getpid() || lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+    if (kill(pid, 0) != 0 && errno == ESRCH) remove_tree(path);
+  }
+  closedir(d);
+}
+
+TeamDir::TeamDir() {
+  const std::string root = temp_root();
+  remove_stale_team_dirs(root);
+  std::string templ = root + "/corescope-" + std::to_string(getpid()) + "-XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr)
+    throw UsageError("the processes mode cannot create its team directory in " + root + " (" +
+                     std::strerror(errno) + "): set TMPDIR to a writable directory");
+  path_ = templ;
+}
 
 TeamDir::~TeamDir() { remove_tree(path_); }
 
