@@ -118,6 +118,7 @@ struct RunRequest {
   std::string gil_release = "io", gil_policy = "cpython";
   std::string command;
   std::string sweep_id, sweep_plan, cell, pin;
+  SweepRound round;
 };
 
 // The one place a RunSpec is made: the team's shape from the mode, the channel default, the GIL
