@@ -126,7 +126,7 @@ kill $hog 2>/dev/null || true
 wait $hog 2>/dev/null || true
 cs merge -q -o "$dir/aa_slow.h5" "$dir/aa_b_rest.h5" "$dir/slow_ep_serial.h5"
 
-if ! cs compare --help >/dev/null 2>&1; then
+if ! cs --help | grep -q '^ *compare '; then
   echo "this corescope has no 'compare' command: the A/A count and the slowed cell's verdict cannot be made here;"
   echo "the files are ready: corescope compare $dir/aa_a.h5 $dir/aa_b.h5, and corescope compare $dir/aa_a.h5 $dir/aa_slow.h5"
   exit 0

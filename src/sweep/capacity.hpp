@@ -25,7 +25,8 @@ struct Capacity {
 double capacity_loop_s();
 
 // The check for `mode` ("threads" or "processes") with `workers` workers, `trials` times each
-// way. A team that cannot be started (fork fails) or does not finish within 10 s gives NaN times.
+// way (each trial: one worker alone, then all at once). A team that cannot be started (fork
+// fails) or does not finish within 10 s gives NaN times.
 Capacity measure_capacity(const std::string& mode, int workers, int trials = 15);
 
 // The /capacity rows of one check (one row per mode).
