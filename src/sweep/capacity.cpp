@@ -1,6 +1,7 @@
 // The parallel capacity check (capacity.hpp).
 #include "sweep/capacity.hpp"
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,8 +58,12 @@ bool meet(Board& b, int& phase) {
     b.arrived.store(0);
     b.phase.store(next);
   } else {
-    while (b.phase.load() != next)
+    // Spin (a sleeping worker would hand its CPU to another task), but let a team mate that
+    // shares this CPU run now and then, or a loaded machine makes every meeting a time slice.
+    for (unsigned spins = 1; b.phase.load() != next; ++spins) {
       if (late(b)) return false;
+      if (spins % 4096 == 0) ::sched_yield();
+    }
   }
   phase = next;
   return true;
