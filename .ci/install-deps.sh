@@ -2,7 +2,7 @@
 # Installs what corescope needs from Debian 12's packages (and nothing else): compilers, CMake,
 # OpenMPI + parallel HDF5, MPICH (second MPI, tested too), CLI11, hwloc, GTest, Google Benchmark,
 # the Python stack for the analysis, Slurm + munge for the job-script tests, headless Chromium for
-# the report's page check iproute2 for the multi-node test's network namespaces,
+# the report's page check, for the multi-node test's network namespaces,
 # udunits-bin for the units check and strace for the shared-memory name check.
 # Only missing packages are installed; apt-get update runs only when something is missing.
 set -euo pipefail

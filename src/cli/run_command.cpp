@@ -42,6 +42,7 @@ struct RunOptions {
   std::vector<std::string> params;
   // Set by `corescope sweep` for its cells (hidden options).
   std::string sweep_id, sweep_plan, cell, run_id, pin, launch_command;
+  SweepRound round;
   bool quiet = false;
   CLI::Option *threads_opt = nullptr, *switch_opt = nullptr, *release_opt = nullptr, *policy_opt = nullptr,
               *workers_opt = nullptr, *python_opt = nullptr, *start_method_opt = nullptr;
@@ -117,6 +118,7 @@ int execute(const RunOptions& o, const std::string& command_line) {
   request.sweep_plan = o.sweep_plan;
   request.cell = o.cell;
   request.pin = o.pin;
+  request.round = o.round;
 
   auto mode = mode_info.make();
   const int launched = mode->start();  // MPI modes: init and launcher checks; the world size
@@ -243,6 +245,11 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
   sub->add_option("--cell", o->cell)->group("");
   sub->add_option("--run-id", o->run_id)->group("");
   sub->add_option("--launch-command", o->launch_command)->group("");
+  sub->add_option("--round", o->round.round)->group("");
+  sub->add_option("--rounds", o->round.rounds)->group("");
+  sub->add_option("--round-seed", o->round.seed)->group("");
+  sub->add_option("--twin", o->round.twin)->group("");
+  sub->add_option("--target-ci", o->round.target_ci)->group("");
   sub->callback([o, command_line, &exit_code] { exit_code = execute_each_size(*o, command_line); });
 }
 

@@ -2,13 +2,19 @@
 // file) and runs each cell as a child `corescope run`, under mpirun/mpiexec/srun for mpi and
 // hybrid cells; every cell lands in one results file, a failing cell is recorded and the sweep
 // goes on, and --resume skips the cells already done. See docs/sweeps.md.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "cli/lock_option.hpp"
 #include "cli/sweep_exec.hpp"
+#include "core/errors.hpp"
+#include "core/text.hpp"
 #include "sweep/plan.hpp"
 
 namespace corescope::cli {
@@ -18,8 +24,12 @@ namespace {
 struct SweepOptions {
   std::map<std::string, std::string> values;       // plan keys given as options
   std::map<std::string, CLI::Option*> options;
-  std::string plan, out = "results.h5", shard, mpirun;
+  std::string plan, out = "results.h5", shard, mpirun, aa;
   bool resume = false, quiet = false, dry_run = false;
+  int rounds = 3;
+  std::uint64_t seed = 0;
+  double target_ci = NAN, max_time = 60;
+  CLI::Option *seed_opt = nullptr, *aa_opt = nullptr;
 };
 
 // The plan: a plan file (or stdin), then the options given on the command line over it.
@@ -44,10 +54,19 @@ int execute(SweepOptions& o) {
   x.plan = sweep::plan_hash(s, all);  // over all shards: their files merge as one plan
   sweep::Shard shard;
   if (!o.shard.empty()) shard = sweep::parse_shard(o.shard);
+  // --aa alone: a twin for every cell; --aa KEY,KEY: for those cells.
+  std::set<std::string> twins;
+  if (o.aa_opt->count() && !o.aa.empty() && o.aa != "all")
+    for (const auto& key : split(o.aa, ',')) {
+      if (std::none_of(all.begin(), all.end(), [&](const sweep::Cell& c) { return c.key == key; }))
+        throw UsageError("--aa: '" + key + "' is not a cell of this sweep (see --dry-run)");
+      twins.insert(key);
+    }
+  const bool twin_all = o.aa_opt->count() && twins.empty();
   std::vector<ExecCell> cells;
   for (std::size_t i = 0; i < all.size(); ++i)
     if (static_cast<int>(i % static_cast<std::size_t>(shard.count)) == shard.index)
-      cells.push_back({all[i], sweep::cell_request(all[i], s)});
+      cells.push_back({all[i], sweep::cell_request(all[i], s), twin_all || twins.count(all[i].key) > 0});
   if (shard.count > 1) x.note = "shard " + o.shard + " of " + std::to_string(all.size());
   x.out = o.out;
   x.resume = o.resume;
@@ -56,6 +75,10 @@ int execute(SweepOptions& o) {
   x.launcher = s.launcher;
   x.mpirun = o.mpirun;
   x.timeout_per_run_s = s.timeout_per_run_s;
+  x.rounds = o.rounds;
+  if (o.seed_opt->count()) x.seed = o.seed;
+  x.target_ci = o.target_ci;
+  x.max_time_s = o.max_time;
   return execute_cells(cells, x);
 }
 
@@ -96,6 +119,16 @@ void add_sweep(CLI::App& app, int& exit_code) {
   sub->add_option("--mpirun", o->mpirun, "launcher binary for mpi/hybrid cells (default: found for this MPI)");
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   sub->add_flag("--dry-run", o->dry_run, "print the cells and their launch commands, run nothing");
+  sub->add_option("--rounds", o->rounds, "rounds: each runs every cell once, in a new shuffled order, with a "
+                                         "share of its repetitions (default 3)");
+  o->seed_opt = sub->add_option("--seed", o->seed, "seed of the rounds' orders (default: a fresh one; under "
+                                                   "--resume the file's)");
+  sub->add_option("--target-ci", o->target_ci, "after the rounds, repeat each cell until the 95 % interval of its "
+                                               "median is within +- this fraction of it (0.05 = +-5 %)");
+  sub->add_option("--max-time", o->max_time, "with --target-ci: the most seconds of runs per cell (default 60)");
+  o->aa_opt = sub->add_option("--aa", o->aa, "also run an A/A twin (the same configuration, twin = 1) of every "
+                                             "cell, or of the cells named (KEY,KEY), in the same rounds")
+                  ->expected(0, 1);
   add_lock_timeout_option(sub);  // also passed on to every cell's run
   sub->callback([o, &exit_code] { exit_code = execute(*o); });
 }

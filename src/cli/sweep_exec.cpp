@@ -9,9 +9,11 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "backends/registry.hpp"
 #include "core/errors.hpp"
@@ -22,7 +24,10 @@
 #include "kernels/registry.hpp"
 #include "record/recorder.hpp"
 #include "record/run_rows.hpp"
+#include "core/stats.hpp"
+#include "sweep/capacity.hpp"
 #include "sweep/child.hpp"
+#include "sweep/rounds.hpp"
 #include "sweep/launch.hpp"
 #include "sweep/sweep_lock.hpp"
 
@@ -55,10 +60,29 @@ CellOutcome find_run(const std::string& out, const std::string& run_id) {
   return o;
 }
 
-// Cells of `plan` already complete in `out` (status ok). Refuses a file whose sweep rows all
-// come from other plans: resuming onto it would mix two studies.
-std::set<std::string> completed_cells(const std::string& out, const std::string& shown, const std::string& plan) {
-  std::set<std::string> done;
+// One (cell, twin) of the list: what every round runs once.
+struct Unit {
+  const ExecCell* cell = nullptr;
+  bool twin = false;
+  std::string label() const { return cell->cell.key + (twin ? " (twin)" : ""); }
+  // For --target-ci: the seconds its runs took in this invocation, how many, and where it ended.
+  double spent_s = 0;
+  int runs = 0;
+  bool finished = false, reached = false, failed = false;
+  stats::Interval ci;
+};
+
+// What the file already holds of this plan: the (cell, round, twin) runs that are ok, the seed
+// of its rounds and its highest round. Refuses a file whose sweep rows all come from other plans:
+// resuming onto it would mix two studies.
+struct Done {
+  std::set<std::tuple<std::string, std::int64_t, bool>> runs;
+  std::int64_t seed = -1, last_round = -1;
+  bool has(const Unit& u, std::int64_t round) const { return runs.count({u.cell->cell.key, round, u.twin}) > 0; }
+};
+
+Done completed_runs(const std::string& out, const std::string& shown, const std::string& plan) {
+  Done done;
   if (!fs::exists(out)) return done;
   const record::Table runs = record::read_group(out, "runs");
   std::set<std::string> other_plans;
@@ -71,13 +95,74 @@ std::set<std::string> completed_cells(const std::string& out, const std::string&
       continue;
     }
     this_plan = true;
-    if (runs.text("status", r) == "ok") done.insert(runs.text("cell", r));
+    const std::int64_t round = runs.integer("round", r);
+    if (done.seed < 0) done.seed = runs.integer("round_seed", r);
+    done.last_round = std::max(done.last_round, round);
+    if (runs.text("status", r) == "ok") done.runs.insert({runs.text("cell", r), round, runs.integer("twin", r) == 1});
   }
   if (!this_plan && !other_plans.empty())
     throw UsageError("--resume: " + shown + " was written by a different sweep plan (" + *other_plans.begin() +
-                     ", this plan is " + plan + "): kernels, modes, workers, sizes, scaling, pin, reps or warm-up "
-                     "differ; use another --out, or leave out --resume to add these cells to it");
+                     ", this plan is " + plan + "): kernels, modes, workers, sizes, scaling, pin, reps, warm-up "
+                     "or rounds differ; use another --out, or leave out --resume to add these cells to it");
   return done;
+}
+
+// The repetition times of every unit of this plan in the file (the slowest worker's wall_s of
+// each repetition of its ok and verified runs, pooled over rounds), disturbed repetitions left
+// out by the rule of docs/noise.md when the file records disturbance: a sample with `disturbed`
+// != 0, or slower in its speed probe than 1.10 x the fastest probe of its (host, CPU). Fewer than
+// 3 clean repetitions: all are used.
+std::vector<std::vector<double>> pooled_times(const std::string& out, const std::string& plan,
+                                              const std::vector<Unit>& units) {
+  std::map<std::pair<std::string, bool>, std::size_t> index;
+  for (std::size_t i = 0; i < units.size(); ++i) index[{units[i].cell->cell.key, units[i].twin}] = i;
+  const record::Table runs = record::read_group(out, "runs");
+  const record::Table samples = record::read_group(out, "samples");
+  std::vector<long> unit_of_run(runs.rows(), -1);
+  for (std::size_t r = 0; r < runs.rows(); ++r) {
+    if (runs.text("sweep_plan", r) != plan || runs.text("status", r) != "ok" || runs.integer("verified", r) != 1)
+      continue;
+    const auto it = index.find({runs.text("cell", r), runs.integer("twin", r) == 1});
+    if (it != index.end()) unit_of_run[r] = static_cast<long>(it->second);
+  }
+  // The speed probe's reference: the fastest probe of each (host, CPU) in the file.
+  const bool probed = samples.find("probe_s") && samples.find("cpu_start");
+  std::map<std::pair<std::string, record::Int>, double> fastest;
+  auto where = [&](std::size_t s) {
+    const auto run = static_cast<std::size_t>(samples.integer("run", s));
+    return std::make_pair(run < runs.rows() ? runs.text("host", run) : "", samples.integer("cpu_start", s));
+  };
+  for (std::size_t s = 0; probed && s < samples.rows(); ++s)
+    if (const double p = samples.number("probe_s", s); p > 0) {
+      auto [it, fresh] = fastest.emplace(where(s), p);
+      if (!fresh) it->second = std::min(it->second, p);
+    }
+  struct Rep {
+    double time = 0;
+    bool disturbed = false;
+  };
+  std::map<std::pair<record::Int, record::Int>, Rep> reps;  // (run, rep)
+  for (std::size_t s = 0; s < samples.rows(); ++s) {
+    const record::Int run = samples.integer("run", s);
+    if (run < 0 || static_cast<std::size_t>(run) >= runs.rows() || unit_of_run[static_cast<std::size_t>(run)] < 0)
+      continue;
+    Rep& rep = reps[{run, samples.integer("rep", s)}];
+    rep.time = std::max(rep.time, samples.number("wall_s", s));
+    const record::Int bits = samples.integer("disturbed", s);  // -1: not recorded
+    bool slow = false;
+    if (probed)
+      if (const auto it = fastest.find(where(s)); it != fastest.end()) slow = samples.number("probe_s", s) > 1.10 * it->second;
+    rep.disturbed = rep.disturbed || bits > 0 || slow;
+  }
+  std::vector<std::vector<double>> all(units.size()), clean(units.size());
+  for (const auto& [key, rep] : reps) {
+    const auto u = static_cast<std::size_t>(unit_of_run[static_cast<std::size_t>(key.first)]);
+    all[u].push_back(rep.time);
+    if (!rep.disturbed) clean[u].push_back(rep.time);
+  }
+  for (std::size_t u = 0; u < units.size(); ++u)
+    if (clean[u].size() < 3) clean[u] = all[u];
+  return clean;
 }
 
 // What every cell of one execution shares.
@@ -87,19 +172,26 @@ struct Execution {
   SweepCpus cpus;
   double timeout_per_run_s = 0;
 
-  // The request of the cell's run, as this execution records it.
-  RunRequest request(const ExecCell& c) const {
-    RunRequest r = c.request;
-    r.cell = c.cell.key;
-    r.pin = c.cell.pin;
+  SweepRound rounds;  // round = -1 here; each run sets its own
+
+  // The request of a unit's run in `round`, as this execution records it: the round's share of
+  // the cell's repetitions.
+  RunRequest request(const Unit& u, int round) const {
+    RunRequest r = u.cell->request;
+    r.reps = sweep::round_reps(r.reps, static_cast<int>(rounds.rounds), round);
+    r.cell = u.cell->cell.key;
+    r.pin = u.cell->cell.pin;
     r.sweep_id = sweep_id;
     r.sweep_plan = plan;
+    r.round = rounds;
+    r.round.round = round;
+    r.round.twin = u.twin ? 1 : 0;
     return r;
   }
 
-  // The cell's child: the launcher words, then `corescope run` with the cell's request.
-  std::vector<std::string> argv(const ExecCell& c, const std::string& run_id, const sweep::CellLaunch& launch) const {
-    const RunRequest r = request(c);
+  // The run's child: the launcher words, then `corescope run` with the request.
+  std::vector<std::string> argv(const ExecCell& c, const RunRequest& r, const std::string& run_id,
+                                const sweep::CellLaunch& launch) const {
     std::vector<std::string> a = launch.prefix;
     a.insert(a.end(), {self, "run", "-k", r.kernel, "-m", c.cell.mode, "-w", std::to_string(r.workers)});
     if (r.threads > 0) a.insert(a.end(), {"-t", std::to_string(r.threads)});
@@ -116,14 +208,18 @@ struct Execution {
                          r.gil_policy});
     }
     if (!launch.prefix.empty()) a.insert(a.end(), {"--launch-command", launch.text()});
+    char target[40];
+    std::snprintf(target, sizeof target, "%.17g", r.round.target_ci);
+    a.insert(a.end(), {"--round", std::to_string(r.round.round), "--rounds", std::to_string(r.round.rounds),
+                       "--round-seed", std::to_string(r.round.seed), "--twin", std::to_string(r.round.twin)});
+    if (std::isfinite(r.round.target_ci)) a.insert(a.end(), {"--target-ci", target});
     return a;
   }
 
   // The row a cell gets when its child left none (it crashed, timed out, or never started).
-  void record_failed(const ExecCell& c, const std::string& run_id, const std::string& started,
+  void record_failed(const ExecCell& c, RunRequest request, const std::string& run_id, const std::string& started,
                      const std::string& command, const sweep::CellLaunch& launch, const std::string& error) const {
     RunResult r;
-    RunRequest request = this->request(c);
     request.command = command;
     // The same spec the cell's own run makes, so that a failed cell and its successful rerun
     // are one configuration in /runs.
@@ -149,25 +245,32 @@ struct Execution {
     record::append(out, file_provenance(), groups);
   }
 
-  // Runs one cell and tells the progress how it went; a child that left no row gets the failed
-  // row. Returns the signal that interrupted it (nothing recorded: --resume runs it again), or
-  // 0; a failure's line goes to `failures`.
-  int run(const ExecCell& c, Progress& progress, std::vector<std::string>& failures) const {
+  // Runs a unit's run of `round` and tells the progress how it went; a child that left no row
+  // gets the failed row. Returns the signal that interrupted it (nothing recorded: --resume runs
+  // it again), or 0; a failure's line goes to `failures`.
+  int run(Unit& u, int round, Progress& progress, std::vector<std::string>& failures) const {
+    const ExecCell& c = *u.cell;
+    const RunRequest request = this->request(u, round);
     const std::string run_id = new_run_id();
     const auto launch = sweep::cell_launch(c.cell, launcher, cpus.cpus, cpus.cores);
-    const std::vector<std::string> args = argv(c, run_id, launch);
+    const std::vector<std::string> args = argv(c, request, run_id, launch);
+    const std::string label = u.label() + (round < rounds.rounds ? " round " + std::to_string(round + 1) + "/" +
+                                                                       std::to_string(rounds.rounds)
+                                                                 : " extra run " + std::to_string(round + 1 - rounds.rounds));
     sweep::ChildOptions co;
     co.env = launch.env;
     co.timeout_s = timeout_per_run_s;
     co.tick = [&](double t) { progress.tick(t); };
     const std::string started = iso_now();
-    progress.start(c.cell.key);
+    progress.start(label);
     const sweep::ChildResult child = sweep::run_child(args, co);
     if (child.interrupted_by) return child.interrupted_by;
+    u.spent_s += child.seconds;
+    ++u.runs;
     CellOutcome result = find_run(out, run_id);
     if (!result.found) {
       result.error = child.failure_text();
-      record_failed(c, run_id, started, join(args, " "), launch, result.error);
+      record_failed(c, request, run_id, started, join(args, " "), launch, result.error);
     }
     std::string outcome;
     if (result.ok && result.verified) {
@@ -175,20 +278,28 @@ struct Execution {
       if (std::isfinite(result.wall_s_median)) outcome += ", median " + human_seconds(result.wall_s_median);
     } else {
       outcome = result.ok ? "NOT VERIFIED: " + result.error : "FAILED: " + result.error;
-      failures.push_back(c.cell.key + ": " + outcome);
+      failures.push_back(label + ": " + outcome);
+      u.failed = true;
     }
-    progress.finish(c.cell.key, outcome, child.seconds);
+    progress.finish(label, outcome, child.seconds);
     return 0;
   }
 };
 
-void print_dry_run(const std::vector<ExecCell>& cells, const Execution& ex, const ExecOptions& o) {
+// The cells and their launch commands; with --seed, then each round's order.
+void print_dry_run(const std::vector<ExecCell>& cells, const std::vector<Unit>& units, const Execution& ex,
+                   const ExecOptions& o) {
   std::printf("plan %s: %zu cells%s\n", ex.plan.c_str(), cells.size(), o.note.empty() ? "" : (" (" + o.note + ")").c_str());
   for (const auto& c : cells) {
     const auto launch = sweep::cell_launch(c.cell, ex.launcher, ex.cpus.cpus, ex.cpus.cores);
     std::string env;
     for (const auto& [k, v] : launch.env) env += k + "=" + v + " ";
     std::printf("%-40s %s%s\n", c.cell.key.c_str(), env.c_str(), join(launch.prefix, " ").c_str());
+  }
+  for (int round = 0; o.seed && round < o.rounds; ++round) {
+    std::vector<std::string> labels;
+    for (std::size_t i : sweep::round_order(units.size(), *o.seed, round)) labels.push_back(units[i].label());
+    std::printf("round %d: %s\n", round + 1, join(labels, ", ").c_str());
   }
 }
 
@@ -205,19 +316,65 @@ SweepCpus sweep_cpus() {
   return c;
 }
 
-int planned_runs(const std::vector<ExecCell>& cells, const ExecOptions&) { return static_cast<int>(cells.size()); }
+int planned_runs(const std::vector<ExecCell>& cells, const ExecOptions& o) {
+  std::size_t units = 0;
+  for (const auto& c : cells) units += c.twin ? 2 : 1;
+  return static_cast<int>(units) * o.rounds;
+}
+
+namespace {
+
+// The capacity check at the start of a round: threads and forked processes on every CPU of the
+// sweep, appended to /capacity.
+void check_capacity(const Execution& ex, int round, Progress& progress) {
+  std::vector<sweep::Capacity> checks;
+  for (const char* mode : {"threads", "processes"}) checks.push_back(sweep::measure_capacity(mode, ex.cpus.cpus));
+  const record::Table rows = sweep::capacity_rows(checks, {ex.sweep_id, ex.plan, round});
+  record::append(ex.out, file_provenance(), {record::GroupRows{"capacity", "check", rows, "", ""}});
+  char line[160];
+  std::snprintf(line, sizeof line, "round %d: capacity of %d CPUs: threads %.2f, processes %.2f", round + 1,
+                ex.cpus.cpus, checks[0].capacity, checks[1].capacity);
+  progress.say(line);
+}
+
+// The interval's half-width as a fraction of the median (the larger side).
+double half_width(const stats::Interval& ci) { return std::max(ci.point - ci.lo, ci.hi - ci.point) / ci.point; }
+
+// Where a unit stands against --target-ci: finished when its interval is narrow enough (with
+// the coverage asked for), when its next run would pass --max-time, or when a run failed.
+void judge(Unit& u, const std::vector<double>& times, const ExecOptions& o) {
+  u.ci = stats::median_ci(times);
+  u.reached = u.ci.n > 0 && u.ci.coverage >= 0.95 && half_width(u.ci) <= o.target_ci;
+  const double next_s = u.runs ? u.spent_s / u.runs : 0;
+  u.finished = u.reached || u.failed || u.spent_s + next_s > o.max_time_s;
+}
+
+std::string target_line(const Unit& u) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%zu repetitions, median %s, 95 %% interval +-%.1f %%: %s", u.ci.n,
+                human_seconds(u.ci.point).c_str(), 100 * half_width(u.ci),
+                u.reached ? "reached" : u.failed ? "NOT reached (a run failed)" : "NOT reached (--max-time spent)");
+  return u.label() + ": " + buf;
+}
+
+}  // namespace
 
 int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Progress* shared_progress) {
   CS_CHECK(!o.plan.empty());
   if (launch_env().launcher != "none")
     throw UsageError("start corescope sweep directly, not under mpirun/mpiexec/srun: it starts a launcher for "
                      "each mpi and hybrid cell itself");
+  if (o.rounds < 1 || o.rounds > 1000) throw UsageError("--rounds must be an integer from 1 to 1000");
+  if (o.seed && *o.seed > sweep::kMaxSeed) throw UsageError("--seed must be from 0 to " + std::to_string(sweep::kMaxSeed));
+  if (!std::isnan(o.target_ci) && !(o.target_ci > 0 && o.target_ci < 1))
+    throw UsageError("--target-ci must be a fraction between 0 and 1 (0.05 = +-5 %)");
+  if (!(o.max_time_s > 0)) throw UsageError("--max-time must be a positive number of seconds");
   std::set<std::string> keys;
   for (const auto& c : cells)
     if (!keys.insert(c.cell.key).second) throw UsageError("two cells of one sweep have the key " + c.cell.key);
 
   Execution ex;
-  ex.plan = o.plan;
+  ex.plan = sweep::plan_with_rounds(o.plan, o.rounds);
   ex.cpus = o.cpus;
   ex.timeout_per_run_s = o.timeout_per_run_s;
   std::optional<sweep::Launcher> launcher;
@@ -230,14 +387,27 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
   ex.self = fs::read_symlink("/proc/self/exe").string();
   ex.sweep_id = new_run_id().substr(0, 16);
 
+  std::vector<Unit> units;
+  for (const auto& c : cells) {
+    units.push_back({&c, false});
+    if (c.twin) units.push_back({&c, true});
+  }
   if (o.dry_run) {
-    print_dry_run(cells, ex, o);
+    print_dry_run(cells, units, ex, o);
     return 0;
   }
 
   sweep::SweepLock lock(ex.out, ex.sweep_id);
-  std::set<std::string> done;
-  if (o.resume) done = completed_cells(ex.out, o.out, ex.plan);
+  Done done;
+  if (o.resume) done = completed_runs(ex.out, o.out, ex.plan);
+  // A resumed sweep keeps the order of the sweep it continues.
+  if (o.seed && done.seed >= 0 && static_cast<std::int64_t>(*o.seed) != done.seed)
+    throw UsageError("--seed " + std::to_string(*o.seed) + " differs from the seed " + std::to_string(done.seed) +
+                     " of this plan's runs in " + o.out + "; leave --seed out to resume in their order");
+  const std::uint64_t seed = o.seed ? *o.seed : done.seed >= 0 ? static_cast<std::uint64_t>(done.seed) : sweep::fresh_seed();
+  ex.rounds.rounds = o.rounds;
+  ex.rounds.seed = static_cast<std::int64_t>(seed);
+  ex.rounds.target_ci = o.target_ci;
   sweep::install_interrupt_handlers();
 
   std::unique_ptr<Progress> own_progress;
@@ -245,21 +415,64 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
   Progress& progress = shared_progress ? *shared_progress : *own_progress;
   const int ran_before = progress.ran(), skipped_before = progress.skipped();
   int already = 0;
-  for (const auto& c : cells) already += done.count(c.cell.key) ? 1 : 0;
+  for (int round = 0; round < o.rounds; ++round)
+    for (const auto& u : units) already += done.has(u, round) ? 1 : 0;
+  const int planned = planned_runs(cells, o);
   progress.say("sweep " + ex.sweep_id + ", plan " + ex.plan + ": " + std::to_string(cells.size()) + " cells" +
-               (o.note.empty() ? "" : " (" + o.note + ")") +
+               (units.size() > cells.size() ? " + " + std::to_string(units.size() - cells.size()) + " A/A twins" : "") +
+               " x " + std::to_string(o.rounds) + " rounds = " + std::to_string(planned) + " runs, seed " +
+               std::to_string(seed) + (o.note.empty() ? "" : " (" + o.note + ")") +
                (already ? " (" + std::to_string(already) + " already in the file)" : "") + " -> " + o.out +
                (launcher ? "; mpi cells via " + launcher->kind + " (" + launcher->flavour + ")" : ""));
 
   std::vector<std::string> failures;
   int interrupted = 0;
-  for (const auto& c : cells) {
-    if (done.count(c.cell.key)) {
-      progress.skip();
-      continue;
+  // One pass: every unit of `todo` once, in the round's shuffled order, after the capacity check.
+  auto pass = [&](const std::vector<Unit*>& todo, int round) {
+    const std::vector<std::size_t> order = sweep::round_order(todo.size(), seed, round);
+    bool checked = !o.capacity;
+    for (std::size_t i : order) {
+      Unit& u = *todo[i];
+      if (done.has(u, round)) {
+        progress.skip();
+        continue;
+      }
+      if ((interrupted = sweep::interrupt_signal())) return;
+      if (!checked) {
+        check_capacity(ex, round, progress);
+        checked = true;
+      }
+      if ((interrupted = ex.run(u, round, progress, failures))) return;
     }
-    if ((interrupted = sweep::interrupt_signal())) break;
-    if ((interrupted = ex.run(c, progress, failures))) break;
+  };
+  std::vector<Unit*> all;
+  for (auto& u : units) all.push_back(&u);
+  for (int round = 0; round < o.rounds && !interrupted; ++round) pass(all, round);
+
+  // --target-ci: extra passes over the cells whose interval is still too wide, numbered on from
+  // the rounds (and from any extra pass a resumed sweep already made).
+  if (!std::isnan(o.target_ci) && !interrupted) {
+    for (int round = std::max<int>(o.rounds, static_cast<int>(done.last_round) + 1);; ++round) {
+      const auto times = pooled_times(ex.out, ex.plan, units);
+      std::vector<Unit*> todo;
+      for (std::size_t i = 0; i < units.size(); ++i) {
+        judge(units[i], times[i], o);
+        if (!units[i].finished) todo.push_back(&units[i]);
+      }
+      if (todo.empty() || interrupted) break;
+      progress.add_total(static_cast<int>(todo.size()));
+      pass(todo, round);
+      if (interrupted) break;
+    }
+    if (!interrupted) {
+      int reached = 0;
+      for (const auto& u : units) reached += u.reached ? 1 : 0;
+      char line[200];
+      std::snprintf(line, sizeof line, "target: 95 %% interval of the median within +-%g %%, at most %s per cell: %d of %zu reached it",
+                    100 * o.target_ci, human_seconds(o.max_time_s).c_str(), reached, units.size());
+      progress.say(line);
+      for (const auto& u : units) progress.say("  " + target_line(u));
+    }
   }
   if (!shared_progress) progress.done();
   const int ran = progress.ran() - ran_before, skipped = progress.skipped() - skipped_before;
@@ -267,18 +480,18 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
   if (interrupted) {
     progress.done();
     std::fprintf(stderr,
-                 "corescope: sweep interrupted by %s after %d of %zu cells; nothing of the cell in progress was "
+                 "corescope: sweep interrupted by %s after %d of %d runs; nothing of the run in progress was "
                  "recorded; run the same command with --resume to continue\n",
                  interrupted == SIGINT ? "SIGINT" : interrupted == SIGTERM ? "SIGTERM" : "a signal", ran + skipped,
-                 cells.size());
+                 planned);
     return 128 + interrupted;
   }
-  progress.say("sweep done: " + std::to_string(ran) + " cells run, " +
+  progress.say("sweep done: " + std::to_string(ran) + " runs, " +
                std::to_string(ran - static_cast<int>(failures.size())) + " ok and verified, " +
                std::to_string(failures.size()) + " failed, " + std::to_string(skipped) + " already done -> " + o.out);
   if (!failures.empty()) {
-    progress.error("corescope: failed: " + std::to_string(failures.size()) + " of " + std::to_string(cells.size()) +
-                   " cells failed or were not verified (recorded in " + o.out +
+    progress.error("corescope: failed: " + std::to_string(failures.size()) + " of " + std::to_string(ran) +
+                   " runs failed or were not verified (recorded in " + o.out +
                    "; --resume reruns failed ones); first: " + failures.front());
     return 1;
   }

@@ -1,9 +1,16 @@
-// The sweep's executor: runs a list of cells, each as a child `corescope run` (under the
-// launcher for mpi and hybrid cells), into one results file, with one progress bar; records a
-// failed cell's row itself; --resume skips what the file already has; SIGINT/SIGTERM end it
-// cleanly. `corescope sweep` builds its cells from a plan; other commands may pass any list
-// (different kernels, params, channels, GIL settings). See docs/sweeps.md.
+// The sweep's executor: runs a list of cells in interleaved rounds (every round runs every cell
+// once, in a freshly shuffled order, with a share of its repetitions), each run a child
+// `corescope run` (under the launcher for mpi and hybrid cells), into one results file, with one
+// progress bar; records a failed run's row itself; checks the machine's parallel capacity once
+// per round (/capacity); optionally repeats cells until the interval of their median is narrow
+// enough (--target-ci) and runs A/A twins; --resume runs only the (cell, round) pairs the file
+// lacks; SIGINT/SIGTERM end it cleanly. `corescope sweep` builds its cells from a plan; other
+// commands may pass any list (different kernels, params, channels, GIL settings).
+// See docs/sweeps.md.
 #pragma once
+#include <cmath>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +24,12 @@ namespace corescope::cli {
 // and for --resume; mode, team shape, launched/split/openmp and pin decide how it is started)
 // and the request its `corescope run` gets: kernel, workers, threads, size, scaling, reps,
 // warm-up, params, channel and GIL settings (passed on for modes with a GIL only).
+// `request.reps` is the cell's total, split over the rounds. `twin`: also run the cell's A/A
+// twin (the same configuration, /runs twin = 1) in the same rounds.
 struct ExecCell {
   sweep::Cell cell;
   RunRequest request;
+  bool twin = false;
 };
 
 // The CPUs a sweep may use (its affinity mask; inside a Slurm job at most SLURM_CPUS_ON_NODE)
@@ -41,14 +51,21 @@ struct ExecOptions {
   double timeout_per_run_s = 0;    // 0 = no limit
   SweepCpus cpus = sweep_cpus();
   std::string note;                // said after the cell count on the first line ("shard 1/4 of 40")
+  int rounds = 3;                  // part of the plan: the executor adds it to `plan`
+  std::optional<std::uint64_t> seed;  // of the rounds' orders; none: the file's under --resume, else fresh
+  double target_ci = NAN;          // repeat a cell until its median's 95 % interval is within +-this
+                                   // fraction of it (NaN: off)
+  double max_time_s = 60;          // with target_ci: the most seconds of runs one cell may take
+  bool capacity = true;            // the capacity check at the start of every round
 };
 
-// How many runs execute_cells starts for `cells` (before --resume skips any): what a caller that
+// How many runs execute_cells starts for `cells` in its rounds (before --resume skips any, and
+// without the extra runs of target_ci, which it adds to the bar as it goes): what a caller that
 // shares its progress bar adds to the bar's total.
 int planned_runs(const std::vector<ExecCell>& cells, const ExecOptions& o);
 
-// Runs the cells in order and returns the exit status: 0 when every cell is ok and verified,
-// 1 otherwise (after all cells ran; one line on stderr), 128 + the signal when interrupted.
+// Runs the cells and returns the exit status: 0 when every run is ok and verified, 1 otherwise
+// (after all ran; one line on stderr), 128 + the signal when interrupted.
 // Bad input (no launcher for a launched cell, a file of another plan under --resume, another
 // sweep on the file, duplicate keys): UsageError before anything runs. `progress`: a bar the
 // caller owns (sized with planned_runs() plus its own steps), or null for a bar of its own.

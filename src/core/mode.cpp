@@ -135,6 +135,7 @@ RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& registry_kernel, c
   spec.sweep_plan = r.sweep_plan;
   spec.cell = r.cell;
   spec.pin = r.pin;
+  spec.round = r.round;
 
   const std::size_t size = resolve_size(r.size, kernel);
   std::size_t total = size;

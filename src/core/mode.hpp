@@ -123,6 +123,7 @@ struct RunRequest {
   std::string python, start_method;  // modes with ModeInfo::python / start_methods; "" = default
   std::string command;
   std::string sweep_id, sweep_plan, cell, pin;
+  SweepRound round;
 };
 
 // The one place a RunSpec is made: the team's shape from the mode, the channel default, the GIL

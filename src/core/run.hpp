@@ -11,6 +11,16 @@
 
 namespace corescope {
 
+// Where a run stands in a sweep's rounds (docs/sweeps.md), recorded in /runs as round, rounds,
+// round_seed, twin, target_ci; the defaults are a run outside rounds.
+struct SweepRound {
+  std::int64_t round = -1;       // 0-based; rounds and up: an extra run for --target-ci
+  std::int64_t rounds = -1;      // the rounds the sweep planned
+  std::int64_t seed = -1;        // seed of the rounds' orders
+  std::int64_t twin = 0;         // 1: the cell's A/A twin (same configuration, same rounds)
+  double target_ci = std::numeric_limits<double>::quiet_NaN();  // the sweep's --target-ci
+};
+
 struct RunSpec {
   std::string kernel;
   std::string mode;
@@ -39,6 +49,7 @@ struct RunSpec {
   // plan's hash, the cell's key (what --resume looks for) and the binding it arranged.
   std::string sweep_id, sweep_plan, cell;
   std::string pin;           // none | cores | one; "" when nobody arranged the binding
+  SweepRound round;          // the sweep's round of this run (docs/sweeps.md)
 };
 
 // One timed repetition of one worker. Trivially copyable so that process and MPI modes can ship

@@ -2,6 +2,7 @@
 # Every jobs/local study script at test size (CORESCOPE_TEST_SIZE=1): each leaves its HDF5 file
 # with every cell once, ok and verified; run again, a study resumes and adds nothing. The
 # isolation study needs `corescope isolate`; without it the script must say so and exit 3.
+# noise_check prints figures into files of its own: it must end well and print its parts.
 # CORESCOPE_TEST_SKIP_STUDIES="a b" leaves those studies out.
 source "$(dirname "$0")/common.sh"
 src=${CORESCOPE_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -19,8 +20,9 @@ with h5py.File(path, "r") as f:
     assert n > 0, "no runs"
     bad = [f"{c}: {s} {e}" for c, s, e, v in zip(cells, status, text("error"), runs["verified"][...]) if s != "ok" or v != 1]
     assert not bad, bad
-    assert len(set(cells)) == n, "a cell twice"
-    print(f"{study}: {n} cells, all ok and verified; modes {sorted(set(text('mode')))}")
+    rounds = [int(x) for x in runs["round"][...]]
+    assert len(set(zip(cells, rounds))) == n, "a cell twice in one round"
+    print(f"{study}: {len(set(cells))} cells x {len(set(rounds))} rounds, all ok and verified; modes {sorted(set(text('mode')))}")
 PY
 }
 
@@ -32,6 +34,14 @@ for script in "$src"/jobs/local/*.sh; do
     continue
   fi
   rc=0
+  if [[ $study == noise_check ]]; then  # prints figures into several files of its own
+    OUT_DIR=$WORK/noise timeout 600 bash "$script" >"$WORK/$study.log" 2>&1 || rc=$?
+    [[ $rc == 0 ]] || fail "noise_check: exit $rc: $(tail -n 5 "$WORK/$study.log")"
+    for part in "three independent sweeps" "max/min" "A/A" "20 %-slower"; do
+      grep -q -- "$part" "$WORK/$study.log" || fail "noise_check: no '$part' in its output: $(tail -n 5 "$WORK/$study.log")"
+    done
+    continue
+  fi
   OUT=$WORK/$study.h5 timeout 600 bash "$script" >"$WORK/$study.log" 2>&1 || rc=$?
   if [[ $study == isolation ]] && ! "$CORESCOPE" --help | grep -q '^ *isolate '; then
     if [[ $rc == 3 ]] && grep -q "has no 'isolate' command" "$WORK/$study.log"; then

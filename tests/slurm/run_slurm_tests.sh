@@ -84,8 +84,8 @@ with h5py.File(path, "r") as f:
     status, verified, cells = text("status"), runs["verified"][...], text("cell")
     bad = [cells[i] + ": " + status[i] + " " + text("error")[i] for i in range(n) if status[i] != "ok" or verified[i] != 1]
     assert not bad, f"runs not ok and verified: {bad}"
-    ok_cells = [c for c, s in zip(cells, status) if s == "ok"]
-    assert len(set(ok_cells)) == len(ok_cells), f"a cell is in the file twice: {sorted(ok_cells)}"
+    ok_cells = [(c, r) for c, r, s in zip(cells, text("round"), status) if s == "ok"]
+    assert len(set(ok_cells)) == len(ok_cells), f"a cell is in the file twice in one round: {sorted(ok_cells)}"
     jobs = set(text("slurm_job_id"))
     assert jobs <= job_ids and "" not in jobs, f"slurm_job_id {jobs}, expected among {job_ids}"
     assert all(x != "" for x in text("slurm_nodelist")), "slurm_nodelist missing"
@@ -150,7 +150,7 @@ PY
       "$PYTHON" - "$jobs_dir" <<'PY' || fail "array: shards and merge disagree"
 import sys, glob, h5py
 d = sys.argv[1]
-cells = lambda p: [x.decode() for x in h5py.File(p, "r")["runs/cell"][...]]
+cells = lambda p: [(x.decode(), int(r)) for x, r in zip(h5py.File(p, "r")["runs/cell"][...], h5py.File(p, "r")["runs/round"][...])]
 parts = sorted(glob.glob(d + "/array-[0-9]*.h5"))
 assert len(parts) == 2, parts
 shard_cells = [c for p in parts for c in cells(p)]

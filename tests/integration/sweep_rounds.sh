@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# corescope sweep in rounds: each round runs every cell once in the order its seed gives (and the
+# same seed gives the same orders), the repetitions are split over the rounds, a capacity check
+# per round lands in /capacity, a sweep killed in round 2 and resumed runs only the missing
+# (cell, round) pairs with the seed of the first, --target-ci stops (reached, or its --max-time
+# spent), --aa adds twins in the same rounds, and bad input is one line, exit 2.
+source "$(dirname "$0")/common.sh"
+cs=$CORESCOPE
+plan=(--kernels ep,triad --modes serial,threads --workers 1,2 --size S --reps 5 --rounds 3)
+
+# 1. The orders: printed by --dry-run for a seed, the same each time, not the same every round.
+$cs sweep "${plan[@]}" --seed 7 --dry-run >"$WORK/dry.txt"
+$cs sweep "${plan[@]}" --seed 7 --dry-run | cmp -s - "$WORK/dry.txt" || fail "the same seed printed other orders"
+grep '^round ' "$WORK/dry.txt" | cut -d: -f2 | sort -u | wc -l | grep -qv '^1$' || fail "every round has the same order"
+cells=$(tail -n +2 "$WORK/dry.txt" | grep -vc '^round ')
+[[ $cells == 6 ]] || fail "expected 6 cells, --dry-run shows $cells"
+
+# 2. A sweep with that seed runs the rounds in those orders, each cell once per round.
+out=$WORK/rounds.h5
+$cs sweep "${plan[@]}" --seed 7 --out "$out" >"$WORK/run.log" 2>&1 || fail "sweep: $(tail -n 3 "$WORK/run.log")"
+"$PYTHON" - "$out" "$WORK/dry.txt" <<'PY' || fail "file of the seeded sweep"
+import sys, collections, h5py
+orders = {int(l.split(":")[0].split()[1]) - 1: [x.strip() for x in l.split(":", 1)[1].split(",")]
+          for l in open(sys.argv[2]) if l.startswith("round ")}
+with h5py.File(sys.argv[1], "r") as f:
+    r = f["runs"]
+    col = lambda c: [x.decode() if isinstance(x, bytes) else int(x) for x in r[c][...]]
+    cell, rnd, reps = col("cell"), col("round"), col("reps")
+    assert set(col("rounds")) == {3} and set(col("round_seed")) == {7} and set(col("twin")) == {0}
+    assert all(s == "ok" for s in col("status")) and all(v == 1 for v in col("verified"))
+    assert len(set(col("sweep_plan"))) == 1
+    for k in range(3):
+        ran = [c for c, x in zip(cell, rnd) if x == k]
+        assert ran == orders[k], f"round {k}: ran {ran}, the seed's order is {orders[k]}"
+    # 5 repetitions over 3 rounds: 2, 2, 1
+    assert {x: {n for n, y in zip(reps, rnd) if y == x} for x in range(3)} == {0: {2}, 1: {2}, 2: {1}}, list(zip(rnd, reps))
+    c = f["capacity"]
+    rounds = [int(x) for x in c["round"][...]]
+    modes = [x.decode() for x in c["mode"][...]]
+    assert sorted(zip(rounds, modes)) == sorted((k, m) for k in range(3) for m in ("threads", "processes")), list(zip(rounds, modes))
+    for i in range(len(rounds)):
+        w, one, all_, cap = int(c["workers"][i]), float(c["one_s"][i]), float(c["all_s"][i]), float(c["capacity"][i])
+        assert w >= 1 and 0 < one < 0.1 and 0 < all_ < 0.1, (w, one, all_)
+        assert abs(cap - w * one / all_) < 1e-9 * cap and 0.2 < cap <= 1.5 * w, (w, one, all_, cap)
+    print("orders as the seed says; reps 2,2,1; capacity:", [round(float(x), 2) for x in c["capacity"][...]])
+PY
+
+# 3. Killed with SIGKILL in round 2 and resumed: only the missing (cell, round) pairs run, in the
+# first sweep's seed; resuming with another seed is refused.
+out=$WORK/killed.h5
+$cs sweep "${plan[@]}" --out "$out" >"$WORK/first.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 900); do
+  ((($(grep -c '^\[' "$WORK/first.log" || true)) >= 8)) && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.05
+done
+kill -9 $pid 2>/dev/null || fail "the sweep ended before it could be killed"
+wait $pid 2>/dev/null || true
+before=$("$PYTHON" -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['runs/run_id']))" "$out")
+((before >= 6 && before < 18)) || fail "$before runs after the kill, expected 6 to 17"
+seed=$(head -n 1 "$WORK/first.log" | sed -n 's/.*seed \([0-9]*\).*/\1/p')
+expect_usage_error "resume with another seed" $cs sweep "${plan[@]}" --out "$out" --resume --seed $((seed + 1))
+$cs sweep "${plan[@]}" --out "$out" --resume >"$WORK/second.log" 2>&1 || fail "resume: $(tail -n 3 "$WORK/second.log")"
+grep -q "seed $seed .*($before already in the file)" "$WORK/second.log" || fail "resume: $(head -n 1 "$WORK/second.log")"
+"$PYTHON" - "$out" "$seed" "$before" <<'PY' || fail "file after resume"
+import sys, collections, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    r = f["runs"]
+    col = lambda c: [x.decode() if isinstance(x, bytes) else int(x) for x in r[c][...]]
+    pairs = collections.Counter(zip(col("cell"), col("round")))
+    assert len(pairs) == 18 and set(pairs.values()) == {1}, pairs
+    assert set(col("round_seed")) == {int(sys.argv[2])}, set(col("round_seed"))
+    ids = col("sweep_id")
+    assert len(set(ids)) == 2 and ids.count(ids[-1]) == 18 - int(sys.argv[3]), ids
+print("every (cell, round) once; the resumed sweep ran the", 18 - int(sys.argv[3]), "missing ones")
+PY
+$cs sweep "${plan[@]}" --out "$out" --resume -q || fail "second resume"
+[[ $("$PYTHON" -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['runs/run_id']))" "$out") == 18 ]] ||
+  fail "a finished sweep resumed ran something"
+expect_usage_error "resume with other rounds" $cs sweep "${plan[@]:0:10}" --rounds 2 --out "$out" --resume
+grep -q "different sweep plan" "$WORK/err" || fail "resume with other rounds: $(cat "$WORK/err")"
+
+# 4. --target-ci stops: out of reach with a tiny --max-time, no extra run and "not reached"; out of
+# reach with a few seconds, extra runs until the budget is spent; a wide target is reached (after
+# the rounds, or a few extra runs on a very noisy machine) long before its 60 s budget.
+one=(--kernels ep --modes threads --workers 1 --size S --reps 6 --rounds 3)
+$cs sweep "${one[@]}" --target-ci 0.00001 --max-time 0.01 --out "$WORK/tiny.h5" >"$WORK/tiny.log" 2>&1 ||
+  fail "target-ci: $(tail -n 3 "$WORK/tiny.log")"
+$cs sweep "${one[@]}" --target-ci 0.00001 --max-time 6 --out "$WORK/budget.h5" >"$WORK/budget.log" 2>&1 ||
+  fail "target-ci: $(tail -n 3 "$WORK/budget.log")"
+for log in tiny budget; do
+  grep -q "ep/threads/1/strong/S/none: [0-9]* repetitions, .*NOT reached (--max-time spent)" "$WORK/$log.log" ||
+    fail "target-ci out of reach ($log): $(tail -n 3 "$WORK/$log.log")"
+done
+$cs sweep "${one[@]}" --target-ci 0.9 --out "$WORK/wide.h5" >"$WORK/wide.log" 2>&1 || fail "wide target: $(tail -n 3 "$WORK/wide.log")"
+grep -q "ep/threads/1/strong/S/none: [0-9]* repetitions, .*: reached" "$WORK/wide.log" || fail "wide target: $(tail -n 3 "$WORK/wide.log")"
+"$PYTHON" - "$WORK/tiny.h5" "$WORK/budget.h5" "$WORK/wide.h5" <<'PY' || fail "target-ci files"
+import sys, h5py
+runs = [h5py.File(p, "r")["runs"] for p in sys.argv[1:]]
+rounds = [sorted(int(x) for x in r["round"][...]) for r in runs]
+assert rounds[0] == [0, 1, 2], rounds
+assert len(rounds[1]) > 3 and rounds[1] == list(range(len(rounds[1]))), rounds[1]
+assert rounds[2] == list(range(len(rounds[2]))) and len(rounds[2]) < len(rounds[1]), rounds
+assert all(abs(float(x) - 1e-5) < 1e-12 for r in runs[:2] for x in r["target_ci"][...])
+print(f"out of reach: 3 runs with --max-time 0.01, {len(rounds[1])} with 6 s; a wide target: {len(rounds[2])} runs")
+PY
+
+# 5. --aa: twins in the same rounds, of every cell or of the cells named.
+out=$WORK/aa.h5
+two=(--kernels ep --modes threads --workers 1,2 --size S --reps 2 --rounds 2)
+$cs sweep "${two[@]}" --aa --out "$out" -q || fail "--aa"
+$cs sweep "${two[@]}" --aa ep/threads/2/strong/S/none --out "$WORK/aa1.h5" -q || fail "--aa KEY"
+"$PYTHON" - "$out" "$WORK/aa1.h5" <<'PY' || fail "twins"
+import sys, collections, h5py
+def rows(p):
+    r = h5py.File(p, "r")["runs"]
+    return collections.Counter(zip([x.decode() for x in r["cell"][...]], [int(x) for x in r["round"][...]],
+                                   [int(x) for x in r["twin"][...]]))
+a = rows(sys.argv[1])
+assert len(a) == 8 and set(a.values()) == {1} and sum(k[2] for k in a) == 4, a
+b = rows(sys.argv[2])
+assert sorted(k for k in b if k[2] == 1) == [("ep/threads/2/strong/S/none", 0, 1), ("ep/threads/2/strong/S/none", 1, 1)], b
+print("twins: every cell in every round; a named cell only")
+PY
+
+# 6. Bad input: one line, exit 2.
+expect_usage_error "rounds 0" $cs sweep --kernels ep --rounds 0 --out "$WORK/b.h5"
+expect_usage_error "target-ci 2" $cs sweep --kernels ep --target-ci 2 --out "$WORK/b.h5"
+expect_usage_error "max-time 0" $cs sweep --kernels ep --target-ci 0.05 --max-time 0 --out "$WORK/b.h5"
+expect_usage_error "aa unknown cell" $cs sweep --kernels ep --modes threads --aa ep/nope --out "$WORK/b.h5"
+expect_usage_error "negative seed" $cs sweep --kernels ep --seed=-3 --out "$WORK/b.h5"
+finish
