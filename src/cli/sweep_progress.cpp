@@ -34,6 +34,17 @@ void Progress::say(const std::string& line) {
   draw();
 }
 
+void Progress::error(const std::string& line) {
+  clear();
+  std::fprintf(stderr, "%s\n", line.c_str());
+  draw();
+}
+
+void Progress::add_total(int more) {
+  total_ += more;
+  draw();
+}
+
 void Progress::skip() {
   ++skipped_;
   ++position_;

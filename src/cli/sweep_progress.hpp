@@ -8,7 +8,9 @@ namespace corescope::cli {
 class Progress {
  public:
   Progress(int total, bool quiet);
-  void say(const std::string& line);  // a line above the bar
+  void say(const std::string& line);    // a line above the bar (stdout; not with --quiet)
+  void error(const std::string& line);  // a line above the bar on stderr, also with --quiet
+  void add_total(int more);             // runs found to be needed after the bar was sized
   void skip();                        // a cell already done
   void start(const std::string& key);
   void tick(double elapsed);

@@ -1,0 +1,57 @@
+// The sweep's executor: runs a list of cells, each as a child `corescope run` (under the
+// launcher for mpi and hybrid cells), into one results file, with one progress bar; records a
+// failed cell's row itself; --resume skips what the file already has; SIGINT/SIGTERM end it
+// cleanly. `corescope sweep` builds its cells from a plan; other commands may pass any list
+// (different kernels, params, channels, GIL settings). See docs/sweeps.md.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "cli/sweep_progress.hpp"
+#include "core/mode.hpp"
+#include "sweep/plan.hpp"
+
+namespace corescope::cli {
+
+// One cell of the list: the sweep cell (its key, unique in the list, names it in /runs `cell`
+// and for --resume; mode, team shape, launched/split/openmp and pin decide how it is started)
+// and the request its `corescope run` gets: kernel, workers, threads, size, scaling, reps,
+// warm-up, params, channel and GIL settings (passed on for modes with a GIL only).
+struct ExecCell {
+  sweep::Cell cell;
+  RunRequest request;
+};
+
+// The CPUs a sweep may use (its affinity mask; inside a Slurm job at most SLURM_CPUS_ON_NODE)
+// and the physical cores among them: what `max` and `pow2` resolve to and what the launcher
+// flags are chosen for.
+struct SweepCpus {
+  int cpus = 1, cores = 1;
+};
+SweepCpus sweep_cpus();
+
+struct ExecOptions {
+  std::string out = "results.h5";  // the results file as the user gave it (shown in messages)
+  std::string plan;                // sweep_plan of every run: what --resume matches (required)
+  bool resume = false;             // skip the cells of this plan already ok in `out`
+  bool quiet = false;              // print nothing but errors
+  bool dry_run = false;            // print the cells and their launch commands, run nothing
+  std::string launcher = "auto";   // for launched cells: auto | srun | mpirun
+  std::string mpirun;              // the launcher binary ("" = found for this MPI)
+  double timeout_per_run_s = 0;    // 0 = no limit
+  SweepCpus cpus = sweep_cpus();
+  std::string note;                // said after the cell count on the first line ("shard 1/4 of 40")
+};
+
+// How many runs execute_cells starts for `cells` (before --resume skips any): what a caller that
+// shares its progress bar adds to the bar's total.
+int planned_runs(const std::vector<ExecCell>& cells, const ExecOptions& o);
+
+// Runs the cells in order and returns the exit status: 0 when every cell is ok and verified,
+// 1 otherwise (after all cells ran; one line on stderr), 128 + the signal when interrupted.
+// Bad input (no launcher for a launched cell, a file of another plan under --resume, another
+// sweep on the file, duplicate keys): UsageError before anything runs. `progress`: a bar the
+// caller owns (sized with planned_runs() plus its own steps), or null for a bar of its own.
+int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Progress* progress = nullptr);
+
+}  // namespace corescope::cli

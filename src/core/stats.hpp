@@ -1,0 +1,43 @@
+// Statistics every command shares: medians, a distribution-free interval of a median, a bootstrap
+// interval of a ratio of medians, and the Mann-Whitney U test. Pure functions over plain vectors;
+// NaN values are ignored everywhere.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace corescope::stats {
+
+// The median (mean of the two middle values for even n); NaN for no values.
+double median(std::vector<double> x);
+// The q-quantile by linear interpolation between order statistics (q in [0,1]); NaN for no values.
+double quantile(std::vector<double> x, double q);
+
+struct Interval {
+  double point = 0, lo = 0, hi = 0;
+  std::size_t n = 0;       // values it was computed from
+  double coverage = 0;     // the interval's actual coverage: exact intervals reach `level` or more;
+                           // fewer than 6 values cannot reach 95 %, so [min, max] is given with its
+                           // smaller coverage (1 - 2^(1-n))
+};
+
+// Interval of the median from order statistics: [x_(j), x_(n+1-j)] with the largest j whose
+// binomial coverage is at least `level`. Exact for any continuous distribution; no resampling.
+Interval median_ci(std::vector<double> x, double level = 0.95);
+
+// Percentile bootstrap interval of median(num) / median(den): both samples are resampled
+// independently `resamples` times with a generator seeded by `seed` (reproducible).
+Interval ratio_ci(const std::vector<double>& num, const std::vector<double>& den, double level = 0.95,
+                  std::uint64_t seed = 1, int resamples = 2000);
+
+// Two-sided Mann-Whitney U test of "a and b come from the same distribution". u is a's U
+// statistic (pairs with a > b, ties counting 1/2). The p-value is exact (all rank arrangements)
+// when there are no ties and both samples have at most 30 values, else the normal approximation
+// with tie and continuity corrections. p = 1 when either sample is empty.
+struct RankTest {
+  double u = 0, p = 1;
+  bool exact = false;
+};
+RankTest mann_whitney(const std::vector<double>& a, const std::vector<double>& b);
+
+}  // namespace corescope::stats
