@@ -67,6 +67,8 @@ class IterationTimes {
     ++count_;
   }
   std::size_t iterations() const { return count_; }
+  // Iteration i's time (0 <= i < warm-up + reps; warm-up iterations first).
+  double seconds(std::size_t i) const { return i < seconds_.size() ? seconds_[i] : 0.0; }
   // Median over the timed repetitions (all iterations when there were none past the warm-up).
   double median() const {
     const std::size_t kept = std::min(count_, seconds_.size());

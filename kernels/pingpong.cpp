@@ -3,7 +3,8 @@
 // idle at the barrier. As in the OSU latency test, one timed iteration is many round trips
 // (fewer for large messages), the run loop's warm-up iterations warm the path up, and each
 // repetition is kept in /samples. /runs gets latency_s (median half round trip) and
-// gbytes_per_s (message bytes / half round trip). A size sweep is `--size 8:4M` (one run each).
+// gbytes_per_s (message bytes / half round trip). A size sweep is `--size 0:4M` (one run each;
+// 0 bytes, as in osu_latency, measures the channel's own cost: headers, wake-ups, system calls).
 //
 // Verification: the message carries the round-trip number in its first and last 8 bytes,
 // checked by the receiver on every hop; the rest is a fixed pattern both sides check at the end.
@@ -96,11 +97,13 @@ class PingPong : public Kernel {
   // The hop number in the first (up to) 8 bytes and, for messages of 16 bytes or more, the last 8.
   // Fixed-size copies for the common case, so a hop costs a few instructions, not library calls.
   void stamp(unsigned char* m, std::uint64_t hop) const {
+    if (head_ == 0) return;  // an empty message carries nothing: it arrived, that is all
     if (head_ == 8) std::memcpy(m, &hop, 8);
     else std::memcpy(m, &hop, head_);
     if (tail_) std::memcpy(m + bytes_ - 8, &hop, 8);
   }
   bool stamped(const unsigned char* m, std::uint64_t hop) const {
+    if (head_ == 0) return true;
     std::uint64_t first = 0, expect = hop, last = hop;
     if (head_ == 8) {
       std::memcpy(&first, m, 8);
@@ -148,7 +151,6 @@ KernelInfo pingpong_kernel() {
     if (spec.workers < 2) throw UsageError("kernel pingpong needs at least 2 workers (0 and 1 bounce the message)");
     if (spec.scaling == "weak")
       throw UsageError("kernel pingpong: --size is the message size; --scaling weak does not apply");
-    require_positive_size(p, "pingpong");
     if (p.size > (1ull << 30)) throw UsageError("kernel pingpong: messages are limited to 1 GiB");
     if (p.get("round_trips") != "auto" && (p.get_int("round_trips") < 1 || p.get_int("round_trips") > 100000000))
       throw UsageError("kernel pingpong: --param round_trips must be auto or between 1 and 100000000");

@@ -14,6 +14,7 @@ void add_info(CLI::App& app, int& exit_code);
 void add_summary(CLI::App& app, int& exit_code);
 void add_compare(CLI::App& app, int& exit_code);
 void add_sweep(CLI::App& app, int& exit_code);
+void add_study(CLI::App& app, int& exit_code);
 void add_merge(CLI::App& app, int& exit_code);
 void add_compact(CLI::App& app, int& exit_code);
 void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   corescope::cli::add_summary(app, exit_code);
   corescope::cli::add_compare(app, exit_code);
   corescope::cli::add_sweep(app, exit_code);
+  corescope::cli::add_study(app, exit_code);
   corescope::cli::add_merge(app, exit_code);
   corescope::cli::add_compact(app, exit_code);
   corescope::cli::add_isolate(app, command_line, exit_code);

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "kernels/registry.hpp"
 #include "backends/registry.hpp"
@@ -16,6 +17,7 @@
 #include "core/text.hpp"
 #include "record/recorder.hpp"
 #include "sweep/launch.hpp"
+#include "sweep/plan.hpp"
 #include "sweep/sweep_lock.hpp"
 
 namespace corescope::cli {
@@ -88,7 +90,8 @@ void check_memory(const KernelInfo& k, const RunSpec& spec) {
                      " but only " + human_bytes(static_cast<double>(avail)) + " of memory is available");
 }
 
-int execute(const RunOptions& o, const std::string& command_line) {
+// Runs one size; on the writing process returns the result as recorded (nothing elsewhere).
+std::optional<RunResult> execute(const RunOptions& o, const std::string& command_line) {
   const KernelInfo& kernel = find_kernel(o.kernel);
   const ModeInfo& mode_info = find_mode(o.mode);
   check_common(o, mode_info);
@@ -132,7 +135,7 @@ int execute(const RunOptions& o, const std::string& command_line) {
 
   const std::string started = iso_now();
   RunResult result = mode->run(spec, kernel);
-  if (!mode->is_writer()) return 0;  // rank 0 reports for the team
+  if (!mode->is_writer()) return std::nullopt;  // rank 0 reports for the team
 
   result.run_id = o.run_id.empty() ? new_run_id() : o.run_id;
   result.started = started;
@@ -159,48 +162,108 @@ int execute(const RunOptions& o, const std::string& command_line) {
   if (!o.sweep_id.empty() && !sweep::sweep_alive(o.out, o.sweep_id))
     throw RuntimeFailure("the sweep that started this run has ended; its result is not recorded");
   record::append(o.out, file_provenance(), result_rows(result));
-  if (!o.quiet) print_run_table({result});
-
-  if (result.status != "ok") throw RuntimeFailure("run " + result.status + ": " + result.error);
-  if (!result.verified) throw RuntimeFailure("run not verified: " + result.error + " (recorded in " + o.out + ")");
-  return 0;
+  return result;
 }
 
-// `--size` may name several sizes, "8,64,1K", or a doubling range, "8:4M" = 8, 16, ... 4M
-// (pingpong's message-size sweep): each size is a run of its own with its own /runs row. A
-// failing size is recorded and the others still run; the first failure is reported at the end.
-std::vector<std::string> expand_sizes(const std::string& text) {
-  std::vector<std::string> sizes;
-  for (const auto& item : split(text, ',')) {
-    const auto colon = item.find(':');
-    if (colon == std::string::npos) {
-      sizes.push_back(item);
-      continue;
+void check_outcome(const RunResult& r, const std::string& out) {
+  if (r.status != "ok") throw RuntimeFailure("run " + r.status + ": " + r.error);
+  if (!r.verified) throw RuntimeFailure("run not verified: " + r.error + " (recorded in " + out + ")");
+}
+
+double metric(const RunResult& r, const std::string& name) {
+  for (const auto& m : r.metrics)
+    if (m.name == name) return m.value;
+  return NAN;
+}
+
+// "hybrid 2x1" for a ranks x threads mode, else the mode's name.
+std::string team_text(const RunSpec& spec, const ModeInfo& mode) {
+  if (!mode.takes_threads) return spec.mode;
+  return spec.mode + " " + std::to_string(spec.ranks) + "x" + std::to_string(spec.threads_per_rank);
+}
+
+std::string fixed(double v, int digits) {
+  if (!std::isfinite(v)) return "-";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// What the run's printout says about a race: whether the workers ran at the same time at all.
+// (critical's sync=none: "0 lost" proves nothing when they never did.)
+std::string race_note(const RunResult& r) {
+  const double fraction = metric(r, "concurrent_fraction"), lost = metric(r, "lost_updates");
+  if (!std::isfinite(fraction) || !std::isfinite(lost)) return "";
+  const double overlapped = metric(r, "overlapped_iterations"), issued = metric(r, "updates_issued");
+  char buf[400];
+  if (overlapped > 0)
+    std::snprintf(buf, sizeof buf,
+                  "race: the workers ran at the same time for %.0f%% of the racy loop (%.0f of %d timed "
+                  "iterations); %.0f of %.0f updates lost\n",
+                  100 * fraction, overlapped, r.spec.params.reps, lost, issued);
+  else if (lost > 0)
+    std::snprintf(buf, sizeof buf,
+                  "race: the workers never ran at the same time (one CPU, --pin one or a busy machine); the %.0f of "
+                  "%.0f updates lost were lost when a worker was descheduled between its load and its store\n",
+                  lost, issued);
+  else
+    std::snprintf(buf, sizeof buf,
+                  "race: the workers never ran at the same time (one CPU, --pin one, a GIL or a busy machine): "
+                  "0 lost updates say nothing about whether a lock is needed\n");
+  return buf;
+}
+
+// The invocation's one table: a row per size. pingpong: latency and bandwidth per message size
+// (as osu_latency / osu_bw print them); other kernels: median time and rate per size.
+void print_results(const std::vector<RunResult>& results, const ModeInfo& mode) {
+  const RunSpec& first = results.front().spec;
+  std::string title = first.kernel + ", " + team_text(first, mode) + ", " + std::to_string(first.workers) +
+                      (first.workers == 1 ? " worker" : " workers");
+  if (!first.channel.empty() && !mode.channels.empty()) title += ", channel " + first.channel;
+  std::printf("%s\n", title.c_str());
+  const bool pingpong = std::isfinite(metric(results.front(), "latency_s"));
+  TextTable t(pingpong ? std::vector<std::string>{"size (B)", "latency (us)", "bandwidth (MB/s)", "verified"}
+                       : std::vector<std::string>{"size", "median", "rate (from the median)", "verified", "peak RSS"});
+  for (const auto& r : results) {
+    const Headline h = headline(r);
+    const std::string verified = r.verified ? "yes" : (r.status == "ok" ? "NO" : r.status);
+    const std::string size = std::to_string(r.spec.params.size);
+    if (pingpong) {
+      const double latency = metric(r, "latency_s");
+      // bandwidth = message bytes / half round trip, in 10^6 bytes per second (osu_bw's MB/s)
+      const double mb = latency > 0 ? static_cast<double>(r.spec.params.size) / latency / 1e6 : NAN;
+      t.add({size, fixed(latency * 1e6, 2), fixed(mb, 2), verified});
+    } else {
+      t.add({size, human_seconds(h.wall_s_median), format_rate(h.gbytes_per_s, h.gflops_per_s), verified,
+             human_bytes(static_cast<double>(h.peak_rss_bytes))});
     }
-    const std::uint64_t lo = parse_count(item.substr(0, colon), "--size"), hi = parse_count(item.substr(colon + 1), "--size");
-    if (lo == 0 || lo > hi) throw UsageError("--size " + item + ": a range is FROM:TO with 0 < FROM <= TO");
-    for (std::uint64_t v = lo; v <= hi && v != 0; v *= 2)
-      sizes.push_back(v % (1u << 20) == 0 ? std::to_string(v >> 20) + "M"
-                      : v % 1024 == 0     ? std::to_string(v >> 10) + "K"
-                                          : std::to_string(v));
   }
-  if (sizes.empty()) throw UsageError("--size is empty");
-  return sizes;
+  t.print();
+  for (const auto& r : results) std::printf("%s", race_note(r).c_str());
 }
 
+// `--size` may name several sizes, "8,64,1K", or a doubling range, "0:4M" = 0, 1, 2, 4, ... 4M
+// (pingpong's message-size sweep): each size is a run of its own with its own /runs row, and the
+// invocation prints one table. A failing size is recorded and the others still run; the first
+// failure is reported at the end.
 int execute_each_size(const RunOptions& o, const std::string& command_line) {
-  const std::vector<std::string> sizes = expand_sizes(o.size);
-  if (sizes.size() == 1) return execute(o, command_line);
+  const std::vector<std::string> sizes = sweep::size_list(o.size, "--size");
+  std::vector<RunResult> results;
   std::string first_failure;
   for (const auto& size : sizes) {
     RunOptions one = o;
     one.size = size;
     try {
-      execute(one, command_line);
+      const std::optional<RunResult> r = execute(one, command_line);
+      if (!r) continue;
+      results.push_back(*r);
+      check_outcome(*r, o.out);
     } catch (const RuntimeFailure& e) {
-      if (first_failure.empty()) first_failure = "--size " + size + ": " + e.what();
+      if (sizes.size() == 1 && results.empty()) throw;
+      if (first_failure.empty()) first_failure = (sizes.size() > 1 ? "--size " + size + ": " : "") + e.what();
     }
   }
+  if (!o.quiet && !results.empty()) print_results(results, find_mode(o.mode));
   if (!first_failure.empty()) throw RuntimeFailure(first_failure);
   return 0;
 }
@@ -217,8 +280,8 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
   o->threads_opt = sub->add_option("-t,--threads", o->threads, "OpenMP threads per rank (hybrid mode, default 2)");
   sub->add_option("-s,--size", o->size,
                   "problem size: a count (K/M/G suffixes) in the kernel's unit, or a class S (tests), "
-                  "M (>= 4x last-level cache), L (large); a list 8,1K,1M or a doubling range 8:4M runs "
-                  "each size as a run of its own")
+                  "M (>= 4x last-level cache), L (large); a list 8,1K,1M or a doubling range 0:4M "
+                  "(0, 1, 2, 4, ... 4M) runs each size as a run of its own, printed as one table")
       ->capture_default_str();
   sub->add_option("--scaling", o->scaling, "strong: --size is the team total; weak: --size per worker")
       ->capture_default_str();

@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/lock_option.hpp"
+#include "cli/plan_exec.hpp"
 #include "cli/sweep_exec.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
@@ -32,26 +33,25 @@ struct SweepOptions {
   CLI::Option *seed_opt = nullptr, *aa_opt = nullptr;
 };
 
-// The plan: a plan file (or stdin), then the options given on the command line over it.
-sweep::Settings load_settings(const SweepOptions& o, int cpus) {
-  sweep::Settings s;
-  if (!o.plan.empty()) {
-    if (o.plan == "-") {
-      sweep::read_plan(s, std::cin, "<stdin>", cpus);
-    } else {
-      sweep::read_plan_file(s, o.plan, cpus);
-    }
-  }
-  for (const auto& [key, opt] : o.options)
-    if (opt->count()) sweep::apply(s, key, o.values.at(key), "--" + key, cpus);
-  return s;
+// The plan: a plan file (or stdin; `[name]` lines make groups), then the options given on the
+// command line over every group.
+sweep::Plan load_plan(const SweepOptions& o, int cpus) {
+  sweep::Plan p;
+  if (o.plan == "-") p = sweep::read_plan_groups(std::cin, "<stdin>", cpus);
+  else if (!o.plan.empty()) p = sweep::read_plan_groups_file(o.plan, cpus);
+  else p.groups.emplace_back();
+  for (auto& s : p.groups)
+    for (const auto& [key, opt] : o.options)
+      if (opt->count()) sweep::apply(s, key, o.values.at(key), "--" + key, cpus);
+  return p;
 }
 
 int execute(SweepOptions& o) {
   ExecOptions x;
-  const sweep::Settings s = load_settings(o, x.cpus.cpus);
-  const std::vector<sweep::Cell> all = sweep::expand(s, x.cpus.cpus);
-  x.plan = sweep::plan_hash(s, all);  // over all shards: their files merge as one plan
+  const sweep::Plan plan = load_plan(o, x.cpus.cpus);
+  const sweep::Settings& s = plan.groups.front();
+  const std::vector<sweep::Cell> all = sweep::expand(plan, x.cpus.cpus);
+  x.plan = sweep::plan_hash(plan, all);  // over all shards: their files merge as one plan
   sweep::Shard shard;
   if (!o.shard.empty()) shard = sweep::parse_shard(o.shard);
   // --aa alone: a twin for every cell; --aa KEY,KEY: for those cells.
@@ -63,10 +63,9 @@ int execute(SweepOptions& o) {
       twins.insert(key);
     }
   const bool twin_all = o.aa_opt->count() && twins.empty();
-  std::vector<ExecCell> cells;
+  std::vector<sweep::Cell> cells;
   for (std::size_t i = 0; i < all.size(); ++i)
-    if (static_cast<int>(i % static_cast<std::size_t>(shard.count)) == shard.index)
-      cells.push_back({all[i], sweep::cell_request(all[i], s), twin_all || twins.count(all[i].key) > 0});
+    if (static_cast<int>(i % static_cast<std::size_t>(shard.count)) == shard.index) cells.push_back(all[i]);
   if (shard.count > 1) x.note = "shard " + o.shard + " of " + std::to_string(all.size());
   x.out = o.out;
   x.resume = o.resume;
@@ -79,7 +78,7 @@ int execute(SweepOptions& o) {
   if (o.seed_opt->count()) x.seed = o.seed;
   x.target_ci = o.target_ci;
   x.max_time_s = o.max_time;
-  return execute_cells(cells, x);
+  return execute_plan(cells, x, [&](const sweep::Cell& c) { return twin_all || twins.count(c.key) > 0; });
 }
 
 const std::map<std::string, std::pair<std::string, std::string>>& option_help() {
@@ -97,6 +96,11 @@ const std::map<std::string, std::pair<std::string, std::string>>& option_help() 
       {"pin", {"", "binding: none, cores or one (everything on one CPU); a list runs each (default none)"}},
       {"timeout-per-run", {"", "seconds after which a cell is stopped and recorded as failed (default 0 = none)"}},
       {"launcher", {"", "for mpi/hybrid cells: auto (srun inside Slurm, else mpirun/mpiexec), srun or mpirun"}},
+      {"param", {"", "kernel parameter axes: NAME=V1,V2[;NAME=...], e.g. sync=none,mutex (one cell per value)"}},
+      {"channels", {"", "point-to-point channels, or all (every channel of each mode); one cell per channel"}},
+      {"switch-interval", {"", "gil modes: GIL switch intervals in seconds, one cell per value"}},
+      {"fault", {"", "isolate trials instead of runs: crash, abort, exit, leak, stray-write, hang"}},
+      {"run-seconds", {"", "fault trials: each worker's run after the start line (default 1)"}},
   };
   return help;
 }
@@ -111,8 +115,9 @@ void add_sweep(CLI::App& app, int& exit_code) {
     const auto& [flag, help] = option_help().at(key);
     o->options[key] = sub->add_option((flag.empty() ? "" : flag + ",") + "--" + key, o->values[key], help);
   }
-  sub->add_option("--plan", o->plan, "plan file: one `key = value` per line, keys as the options above; "
-                                     "- reads stdin; options given too override it");
+  sub->add_option("--plan", o->plan, "plan file: one `key = value` per line, keys as the options above, "
+                                     "[name] lines start groups (each its own matrix); - reads stdin; options "
+                                     "given too override it in every group");
   sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
   sub->add_flag("--resume", o->resume, "skip cells of this plan already complete in --out");
   sub->add_option("--shard", o->shard, "I/N: run every N-th cell starting at I (job arrays); merge the files after");

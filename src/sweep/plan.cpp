@@ -137,12 +137,148 @@ std::uint64_t fnv1a(const std::string& text) {
   return h;
 }
 
+// A number of seconds >= lo (the whole text), or UsageError naming `where`.
+double seconds_in(const std::string& value, const std::string& where, double lo, const std::string& note) {
+  std::size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || !(v >= lo) || v > 1e7)
+    throw UsageError(where + ": '" + value + "' is not a number of seconds" + (note.empty() ? "" : " " + note));
+  return v;
+}
+
+// "sync=none,mutex; schedule=static" -> two axes. Values of one axis are separated by commas,
+// axes by semicolons.
+std::vector<ParamAxis> param_axes(const std::string& value, const std::string& where) {
+  std::vector<ParamAxis> out;
+  for (const auto& part : split(value, ';')) {
+    const std::string axis = trim(part);
+    const auto eq = axis.find('=');
+    if (eq == std::string::npos || trim(axis.substr(0, eq)).empty())
+      throw UsageError(where + ": '" + axis + "' is not NAME=VALUE[,VALUE...] (e.g. sync=none,mutex)");
+    ParamAxis a{trim(axis.substr(0, eq)), items(axis.substr(eq + 1), where + " " + trim(axis.substr(0, eq)))};
+    drop_duplicates(a.values);
+    for (const auto& other : out)
+      if (other.name == a.name) throw UsageError(where + ": parameter '" + a.name + "' is given twice");
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::string size_text(std::uint64_t v) {
+  return v != 0 && v % (1u << 20) == 0 ? std::to_string(v >> 20) + "M"
+         : v != 0 && v % 1024 == 0     ? std::to_string(v >> 10) + "K"
+                                       : std::to_string(v);
+}
+
+// "1.5" rather than "1.500000": for command lines and hashes.
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+// Every combination of the param axes, as KEY=VALUE lists ({{}} without axes), checked against
+// each kernel's declared parameters (unknown keys and values: the kernel's own error).
+std::vector<std::vector<std::string>> param_combinations(const Settings& s, const std::vector<std::string>& kernels) {
+  std::vector<std::vector<std::string>> sets{{}};
+  for (const auto& axis : s.params) {
+    std::vector<std::vector<std::string>> next;
+    for (const auto& set : sets)
+      for (const auto& v : axis.values) {
+        next.push_back(set);
+        next.back().push_back(axis.name + "=" + v);
+      }
+    sets = std::move(next);
+  }
+  for (const auto& k : kernels)
+    for (const auto& axis : s.params)
+      for (const auto& v : axis.values) make_params(find_kernel(k), 1, 1, 0, {axis.name + "=" + v});
+  return sets;
+}
+
+// The channels a mode's cells use: "" (its default, not in the key) without a channels axis.
+std::vector<std::string> channels_of(const Settings& s, const ModeInfo& m) {
+  if (s.channels.empty()) return {""};
+  std::vector<std::string> out;
+  for (const auto& c : s.channels) {
+    if (c == "all") {
+      out.insert(out.end(), m.channels.begin(), m.channels.end());
+    } else if (std::find(m.channels.begin(), m.channels.end(), c) != m.channels.end()) {
+      out.push_back(c);
+    }
+  }
+  drop_duplicates(out);
+  return out;  // empty: the mode has none of them, so no cells
+}
+
+// A named channel must belong to some mode of the plan.
+void check_channels(const Settings& s, const std::vector<const ModeInfo*>& modes) {
+  for (const auto& c : s.channels) {
+    if (c == "all") continue;
+    const bool somewhere = std::any_of(modes.begin(), modes.end(), [&](const ModeInfo* m) {
+      return std::find(m->channels.begin(), m->channels.end(), c) != m->channels.end();
+    });
+    if (!somewhere) {
+      std::vector<std::string> known;
+      for (const ModeInfo* m : modes)
+        for (const auto& k : m->channels) known.push_back(m->name + ":" + k);
+      throw UsageError("channels: no mode of this plan has channel '" + c + "'" +
+                       (known.empty() ? "" : "; channels: " + join(known, ", ")));
+    }
+  }
+}
+
+// Fault trials: a kernel that checks a worker's part alone, modes that isolate runs.
+void check_isolate(const Settings& s, const std::vector<std::string>& kernels,
+                   const std::vector<const ModeInfo*>& modes) {
+  for (const auto& k : kernels)
+    if (!find_kernel(k).make()->verifies_locally())
+      throw UsageError("fault: kernel " + k + " cannot check one worker's part on its own; use triad or dgemm");
+  for (const auto& m : s.modes)
+    if (m != "all" && !find_mode(m).isolate)
+      throw UsageError("fault: isolate does not run " + m + " teams");
+}
+
 }  // namespace
 
+std::vector<std::string> size_list(const std::string& text, const std::string& where) {
+  std::vector<std::string> sizes;
+  for (const auto& item : items(text, where)) {
+    if (item == "S" || item == "M" || item == "L") {
+      sizes.push_back(item);
+      continue;
+    }
+    const auto colon = item.find(':');
+    auto count = [&](const std::string& t) {
+      try {
+        return parse_count(trim(t), "size");
+      } catch (const UsageError&) {
+        throw UsageError(where + ": '" + item + "' is not a size (S, M, L, a count such as 4M, or a range FROM:TO)");
+      }
+    };
+    if (colon == std::string::npos) {
+      count(item);
+      sizes.push_back(item);
+      continue;
+    }
+    const std::uint64_t lo = count(item.substr(0, colon)), hi = count(item.substr(colon + 1));
+    if (lo > hi) throw UsageError(where + " " + item + ": a range is FROM:TO with FROM <= TO");
+    if (lo == 0) sizes.push_back("0");  // 0, then 1, 2, 4, ... (osu_latency's sizes)
+    for (std::uint64_t v = std::max<std::uint64_t>(lo, 1); v <= hi && v != 0; v *= 2) sizes.push_back(size_text(v));
+  }
+  return sizes;
+}
+
 const std::vector<std::string>& plan_keys() {
-  static const std::vector<std::string> keys = {"kernels", "modes",  "workers", "hybrid",          "cores",
-                                                "scaling", "size",   "reps",    "warmup",          "pin",
-                                                "timeout-per-run",   "launcher"};
+  static const std::vector<std::string> keys = {
+      "kernels", "modes",  "workers", "hybrid", "cores",           "scaling",         "size",
+      "reps",    "warmup", "pin",     "param",  "channels",        "switch-interval", "fault",
+      "run-seconds",       "timeout-per-run",   "launcher"};
   return keys;
 }
 
@@ -168,15 +304,7 @@ void apply(Settings& s, const std::string& key_in, const std::string& value_in, 
   } else if (key == "scaling") {
     s.scaling = one_of(value, where, {"strong", "weak"});
   } else if (key == "size") {
-    s.sizes = items(value, where);
-    for (const auto& size : s.sizes)
-      if (size != "S" && size != "M" && size != "L") {
-        try {
-          if (parse_count(size, "size") == 0) throw UsageError("zero");
-        } catch (const UsageError&) {
-          throw UsageError(where + ": '" + size + "' is not a size (S, M, L or a count such as 4M)");
-        }
-      }
+    s.sizes = size_list(value, where);  // 0 is a size here: a kernel that has no use for it refuses it
     drop_duplicates(s.sizes);
   } else if (key == "reps") {
     s.reps = integer_in(value, where, 1, 1000000);
@@ -185,16 +313,24 @@ void apply(Settings& s, const std::string& key_in, const std::string& value_in, 
   } else if (key == "pin") {
     s.pins = one_of(value, where, {"none", "cores", "one"});
   } else if (key == "timeout-per-run") {
-    std::size_t used = 0;
-    double v = -1;
-    try {
-      v = std::stod(value, &used);
-    } catch (const std::exception&) {
-      used = 0;
+    s.timeout_per_run_s = seconds_in(value, where, 0, "(0 = no limit)");
+  } else if (key == "param") {
+    s.params = param_axes(value, where);
+  } else if (key == "channels") {
+    s.channels = items(value, where);
+    drop_duplicates(s.channels);
+  } else if (key == "switch-interval") {
+    s.switch_intervals = items(value, where);
+    for (const auto& v : s.switch_intervals) {
+      const double x = seconds_in(v, where, 0, "");
+      if (!(x > 0 && x <= 10)) throw UsageError(where + ": '" + v + "' must be a GIL switch interval 0 < s <= 10");
     }
-    if (used != value.size() || !(v >= 0) || v > 1e7)
-      throw UsageError(where + ": '" + value + "' is not a number of seconds (0 = no limit)");
-    s.timeout_per_run_s = v;
+    drop_duplicates(s.switch_intervals);
+  } else if (key == "fault") {
+    s.faults = one_of(value, where, {"crash", "abort", "exit", "leak", "stray-write", "hang"});
+  } else if (key == "run-seconds") {
+    s.run_seconds = seconds_in(value, where, 0, "");
+    if (!(s.run_seconds > 0 && s.run_seconds <= 600)) throw UsageError(where + ": '" + value + "' must be > 0 and <= 600");
   } else if (key == "launcher") {
     std::string v = value == "mpiexec" ? "mpirun" : value;
     s.launcher = one_of(v, where, {"auto", "srun", "mpirun"}).front();
@@ -203,8 +339,11 @@ void apply(Settings& s, const std::string& key_in, const std::string& value_in, 
   }
 }
 
-void read_plan(Settings& s, std::istream& input, const std::string& name, int cpus) {
-  // Bounded: a plan is a few lines, and `--plan /dev/zero` or an endless pipe must not eat memory.
+namespace {
+
+// The text of a plan, bounded: a plan is a few lines, and `--plan /dev/zero` or an endless pipe
+// must not eat memory.
+std::string bounded_text(std::istream& input, const std::string& name) {
   std::string text;
   char buf[4096];
   while (input.read(buf, sizeof buf) || input.gcount() > 0) {
@@ -212,8 +351,26 @@ void read_plan(Settings& s, std::istream& input, const std::string& name, int cp
     if (text.size() > kMaxPlanBytes)
       throw UsageError(name + " is not a plan: longer than " + std::to_string(kMaxPlanBytes / 1024) + " KiB");
   }
-  std::istringstream in(text);
-  std::map<std::string, int> seen;  // key -> line
+  if (input.bad()) throw UsageError("cannot read plan " + name);
+  return text;
+}
+
+bool group_name_ok(const std::string& g) {
+  return !g.empty() && std::all_of(g.begin(), g.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+}  // namespace
+
+namespace {
+// `base`: the settings every group starts from, before the plan's defaults.
+Plan read_groups(std::istream& input, const std::string& name, int cpus, Settings defaults) {
+  std::istringstream in(bounded_text(input, name));
+  Settings* current = &defaults;  // keys before the first group are every group's defaults
+  Plan plan;
+  std::map<std::string, int> seen;  // key -> line, in the current scope
+  std::map<std::string, int> groups;  // group name -> line
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     const auto hash = line.find('#');
@@ -221,6 +378,19 @@ void read_plan(Settings& s, std::istream& input, const std::string& name, int cp
     line = trim(line);
     if (line.empty()) continue;
     const std::string at = name + ":" + std::to_string(number);
+    if (line.front() == '[') {
+      const std::string group = line.back() == ']' ? trim(line.substr(1, line.size() - 2)) : "";
+      if (!group_name_ok(group))
+        throw UsageError(at + ": '" + line + "' is not a group line [NAME] (letters, digits, - _ .)");
+      if (auto it = groups.find(group); it != groups.end())
+        throw UsageError(at + ": group '" + group + "' is already defined on line " + std::to_string(it->second));
+      groups[group] = number;
+      plan.groups.push_back(defaults);
+      plan.groups.back().group = group;
+      current = &plan.groups.back();
+      seen.clear();
+      continue;
+    }
     const auto eq = line.find('=');
     if (eq == std::string::npos) throw UsageError(at + ": expected 'key = value', got '" + line + "'");
     std::string key = trim(line.substr(0, eq));
@@ -231,9 +401,22 @@ void read_plan(Settings& s, std::istream& input, const std::string& name, int cp
     if (auto it = seen.find(key); it != seen.end())
       throw UsageError(at + ": '" + key + "' is already set on line " + std::to_string(it->second));
     seen[key] = number;
-    apply(s, key, line.substr(eq + 1), at + ": " + key, cpus);
+    apply(*current, key, line.substr(eq + 1), at + ": " + key, cpus);
   }
-  if (in.bad()) throw UsageError("cannot read plan " + name);
+  if (plan.groups.empty()) plan.groups.push_back(defaults);
+  return plan;
+}
+}  // namespace
+
+Plan read_plan_groups(std::istream& input, const std::string& name, int cpus) {
+  return read_groups(input, name, cpus, Settings{});
+}
+
+void read_plan(Settings& s, std::istream& input, const std::string& name, int cpus) {
+  Plan p = read_groups(input, name, cpus, s);
+  if (p.groups.size() != 1 || !p.groups.front().group.empty())
+    throw UsageError(name + " has groups ([NAME] lines); this command takes a plan of one matrix");
+  s = std::move(p.groups.front());
 }
 
 std::vector<Cell> expand(const Settings& s, int cpus) {
@@ -289,6 +472,10 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
         if (w % r == 0) splits.push_back({r, w / r});
   drop_duplicates(splits);
 
+  const std::vector<std::vector<std::string>> param_sets = param_combinations(s, kernel_names);
+  if (!s.faults.empty()) check_isolate(s, kernel_names, mode_list);
+  check_channels(s, mode_list);
+
   std::vector<Cell> cells;
   std::set<std::string> keys;
   auto add = [&](Cell c) {
@@ -299,6 +486,7 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
       for (const auto& pin : s.pins)
         for (const auto& kernel : kernel_names)
           for (const ModeInfo* mode : mode_list) {
+            if (!s.faults.empty() && !mode->isolate) continue;  // `modes = all` with faults: the isolate modes
             Cell base;
             base.kernel = kernel;
             base.mode = mode->name;
@@ -308,18 +496,40 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
             base.scaling = scaling;
             base.size = size;
             base.pin = pin;
+            base.reps = s.reps;
+            base.warmup = s.warmup;
+            base.timeout_s = s.timeout_per_run_s;
+            base.run_seconds = s.run_seconds;
+            base.group = s.group;
             auto key = [&](const std::string& team) {
               return kernel + "/" + mode->name + "/" + team + "/" + scaling + "/" + size + "/" + pin;
             };
-            // The team's shape is the mode's (ModeInfo::shape), as in the cell's own run.
+            // The team's shape is the mode's (ModeInfo::shape), as in the cell's own run; then
+            // one cell per value of each extra axis.
             auto cell = [&](int w, int threads, const std::string& team) {
+              if (!s.faults.empty() && w < 2) return;  // a fault needs another worker to spare
               const TeamShape shape = mode->shape(TeamAsk{.workers = w, .threads = threads, .cpus = cpus});
               Cell c = base;
               c.workers = shape.workers;
               c.ranks = shape.ranks;
               c.threads = shape.threads_per_rank;
               c.key = key(team);
-              add(std::move(c));
+              for (const auto& params : param_sets)
+                for (const auto& channel : channels_of(s, *mode))
+                  for (const auto& interval : mode->gil && !s.switch_intervals.empty() ? s.switch_intervals
+                                                                                        : std::vector<std::string>{""})
+                    for (const auto& fault : s.faults.empty() ? std::vector<std::string>{""} : s.faults) {
+                      Cell x = c;
+                      x.params = params;
+                      for (const auto& p : params) x.key += "/" + p;
+                      x.channel = channel;
+                      if (!channel.empty()) x.key += "/channel=" + channel;
+                      x.switch_interval = interval;
+                      if (!interval.empty()) x.key += "/switch=" + interval;
+                      x.fault = fault;
+                      if (!fault.empty()) x.key += "/fault=" + fault;
+                      add(std::move(x));
+                    }
             };
             if (mode->takes_threads) {
               for (const auto& h : splits) cell(h.ranks * h.threads, h.threads, split_text(h.ranks, h.threads));
@@ -329,29 +539,67 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
               for (int w : workers) cell(w, 0, std::to_string(w));
             }
           }
+  if (!s.faults.empty() && cells.empty())
+    throw UsageError("fault trials need teams of at least 2 workers in a mode that isolate runs" +
+                     std::string(s.group.empty() ? "" : " (group " + s.group + ")"));
   return cells;
 }
 
-RunRequest cell_request(const Cell& c, const Settings& s) {
+std::vector<Cell> expand(const Plan& p, int cpus) {
+  if (p.groups.empty()) throw UsageError("the plan has no groups");
+  std::vector<Cell> cells;
+  std::set<std::string> keys;
+  for (const auto& g : p.groups) {
+    std::vector<Cell> part;
+    try {
+      part = expand(g, cpus);
+    } catch (const UsageError& e) {
+      if (g.group.empty()) throw;
+      throw UsageError("group " + g.group + ": " + e.what());
+    }
+    for (auto& c : part)
+      if (keys.insert(c.key).second) cells.push_back(std::move(c));
+  }
+  return cells;
+}
+
+RunRequest cell_request(const Cell& c) {
   RunRequest r;
   r.kernel = c.kernel;
   r.workers = c.workers;
   r.threads = c.split ? c.threads : 0;
   r.size = c.size;
   r.scaling = c.scaling;
-  r.reps = s.reps;
-  r.warmup = s.warmup;
+  r.reps = c.reps;
+  r.warmup = c.warmup;
   r.cell = c.key;
   r.pin = c.pin;
+  r.params = c.params;
+  r.channel = c.channel;
+  if (!c.switch_interval.empty()) r.switch_interval_s = std::stod(c.switch_interval);
   return r;
 }
 
+RunRequest cell_request(const Cell& c, const Settings&) { return cell_request(c); }
+
 std::string plan_hash(const Settings& s, const std::vector<Cell>& cells) {
   std::string text = "corescope-sweep-plan-1\nreps=" + std::to_string(s.reps) + "\nwarmup=" + std::to_string(s.warmup);
-  for (const auto& c : cells) text += "\n" + c.key;
+  for (const auto& c : cells) {
+    text += "\n" + c.key;
+    // Only what the key does not say and differs from the reference: a one-group plan hashes as
+    // it always did.
+    if (c.reps != s.reps || c.warmup != s.warmup)
+      text += " reps=" + std::to_string(c.reps) + " warmup=" + std::to_string(c.warmup);
+    if (c.isolate()) text += " run=" + seconds_text(c.run_seconds);
+  }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(text)));
   return buf;
+}
+
+std::string plan_hash(const Plan& p, const std::vector<Cell>& cells) {
+  if (p.groups.empty()) throw UsageError("the plan has no groups");
+  return plan_hash(p.groups.front(), cells);
 }
 
 Shard parse_shard(const std::string& text) {
@@ -366,7 +614,9 @@ Shard parse_shard(const std::string& text) {
   return s;
 }
 
-void read_plan_file(Settings& s, const std::string& path, int cpus) {
+namespace {
+// A plan file, opened: it must be a regular file of at most kMaxPlanBytes.
+std::ifstream open_plan(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw UsageError("cannot read plan " + path + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw UsageError("plan " + path + " is not a regular file");
@@ -374,7 +624,18 @@ void read_plan_file(Settings& s, const std::string& path, int cpus) {
     throw UsageError(path + " is not a plan: longer than " + std::to_string(kMaxPlanBytes / 1024) + " KiB");
   std::ifstream in(path);
   if (!in) throw UsageError("cannot read plan " + path);
+  return in;
+}
+}  // namespace
+
+void read_plan_file(Settings& s, const std::string& path, int cpus) {
+  std::ifstream in = open_plan(path);
   read_plan(s, in, path, cpus);
+}
+
+Plan read_plan_groups_file(const std::string& path, int cpus) {
+  std::ifstream in = open_plan(path);
+  return read_plan_groups(in, path, cpus);
 }
 
 }  // namespace corescope::sweep

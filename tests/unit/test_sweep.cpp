@@ -151,6 +151,75 @@ TEST(SweepPlan, HashIdentifiesThePlan) {
   EXPECT_NE(h, plan_hash(fewer, expand(fewer, 2)));
 }
 
+TEST(SweepPlan, GroupsAxesAndOneHash) {
+  std::istringstream in(
+      "reps = 3\n"
+      "[race]\n"
+      "kernels = critical\n"
+      "modes = threads\n"
+      "workers = 2\n"
+      "size = S\n"
+      "param = sync=none,atomic\n"
+      "[ipc]\n"
+      "kernels = pingpong\n"
+      "modes = processes\n"
+      "workers = 2\n"
+      "channels = pipe\n"
+      "size = 0:2\n"
+      "reps = 4\n");
+  const Plan p = read_plan_groups(in, "g.plan", 4);
+  ASSERT_EQ(p.groups.size(), 2u);
+  EXPECT_EQ(p.groups[0].group, "race");
+  EXPECT_EQ(p.groups[0].reps, 3);  // the defaults before the first group
+  const auto cells = expand(p, 4);
+  EXPECT_EQ(keys(cells), (std::vector<std::string>{
+                             "critical/threads/2/strong/S/none/sync=none", "critical/threads/2/strong/S/none/sync=atomic",
+                             "pingpong/processes/2/strong/0/none/channel=pipe",
+                             "pingpong/processes/2/strong/1/none/channel=pipe",
+                             "pingpong/processes/2/strong/2/none/channel=pipe"}));
+  EXPECT_EQ(cells[1].params, (std::vector<std::string>{"sync=atomic"}));
+  EXPECT_EQ(cell_request(cells[1]).params, (std::vector<std::string>{"sync=atomic"}));
+  EXPECT_EQ(cells[2].channel, "pipe");
+  EXPECT_EQ(cells[2].reps, 4);
+  EXPECT_EQ(cell_request(cells[2]).reps, 4);
+  EXPECT_EQ(cells[4].group, "ipc");
+  // One hash for the whole plan; a group's reps are part of it.
+  Plan more = p;
+  more.groups[1].reps = 5;
+  EXPECT_NE(plan_hash(p, cells), plan_hash(more, expand(more, 4)));
+  EXPECT_EQ(plan_hash(p, cells), plan_hash(p, expand(p, 4)));
+  // A one-group plan hashes as before the groups existed.
+  Settings s = from_plan("kernels = triad\nmodes = threads\nworkers = 1,2\n");
+  Plan one;
+  one.groups = {s};
+  EXPECT_EQ(plan_hash(one, expand(one, 4)), plan_hash(s, expand(s, 4)));
+}
+
+TEST(SweepPlan, AxisErrors) {
+  EXPECT_EQ(usage_error([] { from_plan("[a]\nkernels = triad\n"); }).find("has groups"), std::string("test.plan").size() + 1);
+  std::istringstream twice("[a]\nreps = 2\n[a]\n");
+  EXPECT_EQ(usage_error([&] { read_plan_groups(twice, "g", 4); }), "g:3: group 'a' is already defined on line 1");
+  Settings s;
+  s.kernels = {"critical"};
+  s.modes = {"threads"};
+  s.workers = {2};
+  apply(s, "param", "sync=sometimes", "--param", 4);
+  EXPECT_NE(usage_error([&] { expand(s, 4); }).find("sometimes"), std::string::npos);
+  s.params.clear();
+  apply(s, "channels", "shm", "--channels", 4);  // threads has atomic and event only
+  EXPECT_NE(usage_error([&] { expand(s, 4); }).find("no mode of this plan has channel 'shm'"), std::string::npos);
+  s.channels.clear();
+  s.kernels = {"ep"};
+  apply(s, "fault", "crash", "--fault", 4);  // ep cannot check one worker's part
+  EXPECT_NE(usage_error([&] { expand(s, 4); }).find("cannot check one worker's part"), std::string::npos);
+  s.kernels = {"triad"};
+  const auto cells = expand(s, 4);
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].key, "triad/threads/2/strong/M/none/fault=crash");
+  EXPECT_TRUE(cells[0].isolate());
+  EXPECT_EQ(usage_error([&] { apply(s, "size", "4M:8", "--size", 4); }), "--size 4M:8: a range is FROM:TO with FROM <= TO");
+}
+
 TEST(SweepPlan, Shards) {
   EXPECT_EQ(parse_shard("1/4").index, 1);
   EXPECT_EQ(parse_shard("1/4").count, 4);

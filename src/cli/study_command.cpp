@@ -1,0 +1,209 @@
+// `corescope study`: the founding notes' questions as one built-in plan (docs/study.md). Its
+// groups, one per report section, are expanded into one list of cells with one plan hash and run
+// by the plan executor into one HDF5 file: one progress bar, --resume, --dry-run. --budget picks
+// the sizes, repetitions and lists of the plan; the groups stay the same.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "backends/registry.hpp"
+#include "cli/commands.hpp"
+#include "cli/lock_option.hpp"
+#include "cli/plan_exec.hpp"
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "sweep/plan.hpp"
+
+namespace corescope::cli {
+
+namespace {
+
+// What a budget changes; the plan's groups are the same at every budget.
+struct Budget {
+  std::string name;
+  std::string scaling_kernels;  // beside ep
+  int reps = 5, warmup = 1;
+  std::string size;            // triad, reduce, stencil, farm (scaling, memory, farm)
+  std::string ep_size;         // ep (scaling, one CPU, GIL)
+  std::string pingpong_sizes;  // message sizes (IPC)
+  std::string faults;          // isolation
+  int trials = 1;
+  double run_seconds = 1.0;
+  std::string waits;           // iowait waits per iteration (GIL)
+  std::string intervals;       // GIL switch intervals (convoy)
+  bool every_count = false;    // workers 1, 2, ..., cpus instead of powers of two
+  double expected_s = 0;       // the study's running time on the development VM (2 cores)
+};
+
+const std::vector<Budget>& budgets() {
+  // expected_s: wall time of `corescope study --budget NAME` on the 2-core development VM, used
+  // to pick a budget from a number of seconds. default (293 s at load 9-10) and test (82 s) were
+  // measured (docs/study.md); quick and full are estimates from the per-cell times of those runs.
+  static const std::vector<Budget> b = {
+      {"test", "triad", 2, 1, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90},
+      {"quick", "triad,reduce,stencil", 3, 1, "S", "1M", "0,64,4K,256K,4M", "crash,leak,stray-write,hang", 1, 0.5, "16", "0.001,0.005",
+       false, 150},
+      {"default", "triad,reduce,stencil", 5, 1, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
+       "0.001,0.005,0.02", false, 290},
+      {"full", "triad,reduce,stencil", 10, 2, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
+       1500},
+  };
+  return b;
+}
+
+const Budget& pick_budget(const std::string& text) {
+  for (const auto& b : budgets())
+    if (b.name == text) return b;
+  char* end = nullptr;
+  const double seconds = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(seconds > 0)) {
+    std::vector<std::string> names;
+    for (const auto& b : budgets()) names.push_back(b.name);
+    throw UsageError("--budget " + text + ": not one of " + join(names, ", ") + " or a number of seconds");
+  }
+  const Budget* best = &budgets().front();
+  for (const auto& b : budgets())
+    if (b.expected_s <= seconds) best = &b;
+  return *best;
+}
+
+// One group of the plan: a matrix of its own, keys as a plan file's.
+sweep::Settings group(const std::string& name, const Budget& b, int cpus,
+                      const std::vector<std::pair<std::string, std::string>>& keys) {
+  sweep::Settings s;
+  s.group = name;
+  s.reps = b.reps;
+  s.warmup = b.warmup;
+  for (const auto& [key, value] : keys) sweep::apply(s, key, value, "study group " + name + ": " + key, cpus);
+  return s;
+}
+
+// Worker counts up to the CPUs: powers of two (and the count of CPUs), or every count.
+std::string team_sizes(const Budget& b, int cpus) {
+  if (!b.every_count) return "pow2";
+  std::string out;
+  for (int w = 1; w <= cpus; ++w) out += (w > 1 ? "," : "") + std::to_string(w);
+  return out;
+}
+
+// The modes of a list that this corescope has (mpi and hybrid need MPI at build time).
+std::string built(const std::vector<std::string>& names) {
+  std::vector<std::string> have;
+  for (const auto& m : modes())
+    if (m.built && std::find(names.begin(), names.end(), m.name) != names.end()) have.push_back(m.name);
+  return join(have, ",");
+}
+
+// The plan: one group per section of the report (analysis/corescope_analysis/sections).
+sweep::Plan study_plan(const Budget& b, int cpus) {
+  const std::string teams = team_sizes(b, cpus), two = "2", cores = std::to_string(cpus);
+  const std::string over = std::to_string(2 * cpus);  // more workers than CPUs: oversubscribed
+  const std::string shared_and_private = built({"threads", "openmp", "processes", "mpi"});
+  sweep::Plan p;
+  // Scaling and memory: every built mode, 1 ... CPUs workers, and every ranks x threads split
+  // of the CPUs (hybrid).
+  p.groups.push_back(group("scaling", b, cpus,
+                           {{"kernels", b.scaling_kernels}, {"modes", "all"}, {"workers", teams},
+                            {"cores", cores}, {"size", b.size}}));
+  p.groups.push_back(group("scaling-ep", b, cpus,
+                           {{"kernels", "ep"}, {"modes", "all"}, {"workers", teams}, {"cores", cores},
+                            {"size", b.ep_size}}));
+  // IPC: a message-size sweep over every channel of the processes, mpi and threads modes.
+  p.groups.push_back(group("ipc", b, cpus,
+                           {{"kernels", "pingpong"}, {"modes", built({"processes", "mpi", "threads"})},
+                            {"workers", two}, {"channels", "all"}, {"size", b.pingpong_sizes}}));
+  // GIL: CPU-bound and waiting threads with and without the GIL, 1 ... 4 workers; the convoy
+  // with K = 0, 1, 2 CPU-bound workers beside the I/O worker, at several switch intervals.
+  p.groups.push_back(group("gil", b, cpus,
+                           {{"kernels", "ep"}, {"modes", "gil,threads"}, {"workers", "1,2,3,4"}, {"size", b.ep_size}}));
+  p.groups.push_back(group("gil-io", b, cpus,
+                           {{"kernels", "iowait"}, {"modes", "gil,threads"}, {"workers", "1,2,3,4"}, {"size", b.waits}}));
+  p.groups.push_back(group("convoy", b, cpus,
+                           {{"kernels", "convoy"}, {"modes", "gil,threads"}, {"workers", "1,2,3"}, {"size", "S"},
+                            {"switch-interval", b.intervals}}));
+  // Critical sections: the race and every lock, in shared memory and between processes.
+  p.groups.push_back(group("critical", b, cpus,
+                           {{"kernels", "critical"}, {"modes", shared_and_private}, {"workers", two}, {"size", "S"},
+                            {"param", "sync=none,mutex,atomic,reduce"}}));
+  p.groups.push_back(group("critical-omp", b, cpus,
+                           {{"kernels", "critical"}, {"modes", "openmp"}, {"workers", two}, {"size", "S"},
+                            {"param", "sync=critical"}}));
+  // The farm: the queen hands out tasks statically or on demand.
+  p.groups.push_back(group("farm", b, cpus,
+                           {{"kernels", "farm"}, {"modes", shared_and_private}, {"workers", teams}, {"size", b.size},
+                            {"param", "schedule=static,dynamic"}}));
+  // One CPU: the whole team pinned to one CPU vs spread, and more workers than CPUs.
+  p.groups.push_back(group("one-cpu", b, cpus,
+                           {{"kernels", "ep"}, {"modes", "threads,processes"}, {"workers", "1," + two + "," + over},
+                            {"pin", "one,none"}, {"size", b.ep_size}}));
+  // Isolation: a fault in worker 0 of a team of 2, in every mode isolate runs.
+  sweep::Settings iso = group("isolation", b, cpus,
+                              {{"kernels", "triad"}, {"modes", "all"}, {"workers", two}, {"size", "S"},
+                               {"fault", b.faults}});
+  iso.reps = b.trials;
+  iso.run_seconds = b.run_seconds;
+  p.groups.push_back(iso);
+  return p;
+}
+
+struct StudyOptions {
+  std::string budget = "default", out = "study.h5", mpirun;
+  bool resume = false, quiet = false, dry_run = false;
+};
+
+int study(const StudyOptions& o) {
+  const Budget& b = pick_budget(o.budget);
+  ExecOptions x;
+  const sweep::Plan plan = study_plan(b, x.cpus.cpus);
+  const std::vector<sweep::Cell> cells = sweep::expand(plan, x.cpus.cpus);
+  x.plan = sweep::plan_hash(plan, cells);
+  x.out = o.out;
+  x.resume = o.resume;
+  x.quiet = o.quiet;
+  x.dry_run = o.dry_run;
+  x.mpirun = o.mpirun;
+  x.timeout_per_run_s = 300;  // a stuck cell is recorded as failed; the study goes on
+  std::map<std::string, int> per_group;
+  std::vector<std::string> order;
+  for (const auto& c : cells)
+    if (per_group[c.group]++ == 0) order.push_back(c.group);
+  std::string groups;
+  for (const auto& g : order) groups += (groups.empty() ? "" : ", ") + g + " " + std::to_string(per_group[g]);
+  if (!o.quiet || o.dry_run)
+    std::printf("study, budget %s (%d reps, size %s; about %.0f s on a 2-core machine): %zu cells: %s\n",
+                b.name.c_str(), b.reps, b.size.c_str(), b.expected_s, cells.size(), groups.c_str());
+  std::fflush(stdout);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int status = execute_plan(cells, x);
+  if (!o.dry_run && !o.quiet && status < 128)
+    std::printf("study %s in %s -> %s; the report: corescope-report %s -o report\n",
+                status == 0 ? "done" : "done with failures",
+                human_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()).c_str(),
+                o.out.c_str(), o.out.c_str());
+  return status;
+}
+
+}  // namespace
+
+void add_study(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<StudyOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "study", "Run the built-in study of every report section (scaling, memory, IPC, isolation, GIL, critical "
+               "sections, farm, one CPU) into one file");
+  sub->add_option("--budget", o->budget,
+                  "test, quick, default (at most ~5 min on 2 cores) or full; or a number of seconds (the largest "
+                  "budget measured within it)")
+      ->capture_default_str();
+  sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
+  sub->add_flag("--resume", o->resume, "skip the cells of this study already in --out");
+  sub->add_option("--mpirun", o->mpirun, "launcher binary for mpi/hybrid cells (default: found for this MPI)");
+  sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
+  sub->add_flag("--dry-run", o->dry_run, "list the cells and their commands, run nothing");
+  add_lock_timeout_option(sub);
+  sub->callback([o, &exit_code] { exit_code = study(*o); });
+}
+
+}  // namespace corescope::cli

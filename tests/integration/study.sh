@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# corescope study: --dry-run lists cells of every group; the test budget runs end to end into one
+# file whose report has data in every section (no "no data" verdict); --resume adds nothing.
+# critical's race: the overlap metrics, and the run's line when the team shares one CPU. pingpong
+# at 0 bytes and the one table of a size sweep.
+source "$(dirname "$0")/common.sh"
+src=${CORESCOPE_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
+report=${CORESCOPE_REPORT:-${CORESCOPE_BUILD:-$(dirname "$CORESCOPE")}/corescope-report}
+cs=$CORESCOPE
+cd "$WORK"
+
+# --- the plan ------------------------------------------------------------------------------------
+$cs study --budget test --dry-run -o "$WORK/s.h5" >"$WORK/dry" || fail "dry run: exit $?"
+for group in scaling scaling-ep ipc gil gil-io convoy critical critical-omp farm one-cpu isolation; do
+  grep -q "[:,] $group [0-9]" "$WORK/dry" || fail "dry run: no group $group: $(head -n 1 "$WORK/dry")"
+done
+grep -q "^pingpong/processes/2/strong/0/none/channel=pipe" "$WORK/dry" || fail "dry run: no 0-byte pingpong over pipe"
+grep -q "^critical/threads/2/strong/S/none/sync=none" "$WORK/dry" || fail "dry run: no race cell"
+grep -q "fault=crash .*corescope isolate -k triad -f crash" "$WORK/dry" || fail "dry run: no crash trial command"
+[[ -e $WORK/s.h5 ]] && fail "dry run wrote the file"
+expect_usage_error "bad budget" $cs study --budget lots -o "$WORK/x.h5"
+
+# --- the test budget, end to end -----------------------------------------------------------------
+start=$(date +%s)
+$cs study --budget test -o "$WORK/s.h5" >"$WORK/study.log" 2>&1 || fail "study: exit $?: $(tail -n 3 "$WORK/study.log")"
+echo "study --budget test: $(( $(date +%s) - start )) s"
+grep -q "^study done in" "$WORK/study.log" || fail "study: no closing line"
+"$PYTHON" - "$WORK/s.h5" <<'PY' || fail "study file"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    runs = f["runs"]
+    text = lambda c: [x.decode() for x in runs[c][...]]
+    plans = set(text("sweep_plan"))
+    assert len(plans) == 1, plans
+    bad = [c for c, s, v in zip(text("cell"), text("status"), runs["verified"][...]) if s != "ok" or v != 1]
+    assert not bad, bad
+    assert len(set(text("cell"))) == len(text("cell")), "a cell twice"
+    iso = f["isolation"]
+    modes = {x.decode() for x in iso["mode"][...]}
+    assert {"processes", "threads"} <= modes, modes
+    print(f"study file: {len(runs['run_id'])} runs, {len(iso['mode'])} isolation trials, modes {sorted(modes)}")
+PY
+$cs study --budget test -o "$WORK/s.h5" --resume >"$WORK/again.log" 2>&1 || fail "resume: exit $?"
+grep -q "fault trials" "$WORK/again.log" && fail "resume ran fault trials again: $(grep 'fault trials' "$WORK/again.log")"
+grep -q "0 cells run" "$WORK/again.log" || fail "resume ran cells again: $(grep 'sweep done' "$WORK/again.log")"
+
+"$report" "$WORK/s.h5" -o "$WORK/report" >"$WORK/report.log" 2>&1 || fail "report: $(tail -n 3 "$WORK/report.log")"
+"$PYTHON" - "$WORK/report/index.html" <<'PY' || fail "report sections"
+import re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+verdicts = {}
+for key, heading in re.findall(r'<h2 id="([a-z_]+)">(.*?)</h2>', page):
+    m = re.search(r'class="verdict [a-z]+">([a-z ]+)<', heading)
+    if m:
+        verdicts[key] = m.group(1)
+assert len(verdicts) >= 9, verdicts
+empty = [k for k, v in verdicts.items() if v == "no data"]
+assert not empty, f"sections without data: {empty}"
+print("report verdicts:", verdicts)
+PY
+
+# --- the race: overlap measured; on one CPU the run says the workers never ran at once -----------
+$cs run -k critical -m threads -w 2 -s S -r 3 -p sync=none -o "$WORK/c.h5" >"$WORK/race" || fail "race run: exit $?"
+grep -q "^race: the workers" "$WORK/race" || fail "race run: no race line: $(cat "$WORK/race")"
+$cs run -k critical -m threads -w 2 -s S -r 3 -p sync=none -p overlap_cap_ms=20 --pin one -o "$WORK/c.h5" >"$WORK/one" ||
+  fail "race on one CPU: exit $?"
+grep -q "never ran at the same time" "$WORK/one" || fail "race on one CPU: $(cat "$WORK/one")"
+"$PYTHON" - "$WORK/c.h5" <<'PY' || fail "race metrics"
+import sys, h5py, math
+with h5py.File(sys.argv[1], "r") as f:
+    r = f["runs"]
+    pins = [x.decode() for x in r["pin"][...]]
+    frac, over = r["concurrent_fraction"][...], r["overlapped_iterations"][...]
+    for i, pin in enumerate(pins):
+        assert 0 <= frac[i] <= 1 and 0 <= over[i] <= 3, (pin, frac[i], over[i])
+        if pin == "one":  # one CPU: never at once
+            assert over[i] == 0 and frac[i] < 0.05, (frac[i], over[i])
+    print("race metrics:", list(zip(pins, frac.round(3), over)))
+PY
+
+# --- pingpong: 0 bytes, one table per size sweep -------------------------------------------------
+$cs run -k pingpong -m processes -w 2 --channel pipe -s 0:64 -r 2 -o "$WORK/p.h5" >"$WORK/pp" || fail "pingpong 0:64: exit $?"
+[[ $(grep -c "latency (us)" "$WORK/pp") == 1 ]] || fail "pingpong 0:64: not one table: $(cat "$WORK/pp")"
+[[ $(grep -cE "^[0-9]+ +[0-9.]+ +[0-9.]+ +yes" "$WORK/pp") == 8 ]] || fail "pingpong 0:64: not 8 rows (0..64): $(cat "$WORK/pp")"
+grep -qE "^0 +[0-9.]+ +0.00 +yes" "$WORK/pp" || fail "pingpong 0 bytes: $(cat "$WORK/pp")"
+$cs run -k triad -m threads -w 2 -s 1K,2K -r 2 -o "$WORK/p.h5" >"$WORK/tr" || fail "triad sizes: exit $?"
+[[ $(grep -c "^size " "$WORK/tr") == 1 ]] || fail "triad sizes: not one table: $(cat "$WORK/tr")"
+expect_usage_error "triad size 0" $cs run -k triad -s 0 -o "$WORK/p.h5"
+finish
