@@ -26,7 +26,7 @@ from .sections import SECTIONS
 
 
 # The command that records A/A twins (H3's sweep in rounds; the noise check script runs it).
-NOISE_FILL = "bash jobs/local/noise_check.sh"
+NOISE_FILL = "corescope sweep -k ep -m serial,threads -w 1,2 --aa -o {file}"
 SLOW_TEXT = "110 %"
 
 

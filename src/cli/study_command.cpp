@@ -177,7 +177,12 @@ int study(const StudyOptions& o) {
                 b.name.c_str(), b.reps, b.size.c_str(), b.expected_s, cells.size(), groups.c_str());
   std::fflush(stdout);
   const auto t0 = std::chrono::steady_clock::now();
-  const int status = execute_plan(cells, x);
+  // A/A twins of two ep cells (serial, and threads on 2 workers), run in the same rounds: the
+  // report's noise floor, the smallest difference this machine resolves during the study.
+  const auto twin = [](const sweep::Cell& c) {
+    return c.group == "scaling-ep" && (c.mode == "serial" || (c.mode == "threads" && c.workers == 2));
+  };
+  const int status = execute_plan(cells, x, twin);
   if (!o.dry_run && !o.quiet && status < 128)
     std::printf("study %s in %s -> %s; the report: corescope-report %s -o report\n",
                 status == 0 ? "done" : "done with failures",

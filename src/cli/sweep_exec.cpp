@@ -22,6 +22,7 @@
 #include "core/platform.hpp"
 #include "core/text.hpp"
 #include "kernels/registry.hpp"
+#include "record/cells.hpp"
 #include "record/recorder.hpp"
 #include "record/run_rows.hpp"
 #include "core/stats.hpp"
@@ -107,62 +108,25 @@ Done completed_runs(const std::string& out, const std::string& shown, const std:
   return done;
 }
 
-// The repetition times of every unit of this plan in the file (the slowest worker's wall_s of
-// each repetition of its ok and verified runs, pooled over rounds), disturbed repetitions left
-// out by the rule of docs/noise.md when the file records disturbance: a sample with `disturbed`
-// != 0, or slower in its speed probe than 1.10 x the fastest probe of its (host, CPU). Fewer than
-// 3 clean repetitions: all are used.
+// The repetition times of every unit of this plan in the file, as every command computes them
+// (record/cells: the slowest worker's wall_s per repetition, pooled over rounds, disturbed
+// repetitions left out by the rule of docs/noise.md, all of them when fewer than 3 are clean).
 std::vector<std::vector<double>> pooled_times(const std::string& out, const std::string& plan,
                                               const std::vector<Unit>& units) {
   std::map<std::pair<std::string, bool>, std::size_t> index;
   for (std::size_t i = 0; i < units.size(); ++i) index[{units[i].cell->cell.key, units[i].twin}] = i;
   const record::Table runs = record::read_group(out, "runs");
   const record::Table samples = record::read_group(out, "samples");
-  std::vector<long> unit_of_run(runs.rows(), -1);
-  for (std::size_t r = 0; r < runs.rows(); ++r) {
-    if (runs.text("sweep_plan", r) != plan || runs.text("status", r) != "ok" || runs.integer("verified", r) != 1)
-      continue;
-    const auto it = index.find({runs.text("cell", r), runs.integer("twin", r) == 1});
-    if (it != index.end()) unit_of_run[r] = static_cast<long>(it->second);
-  }
-  // The speed probe's reference: the fastest probe of each (host, CPU) in the file.
-  const bool probed = samples.find("probe_s") && samples.find("cpu_start");
-  std::map<std::pair<std::string, record::Int>, double> fastest;
-  auto where = [&](std::size_t s) {
-    const auto run = static_cast<std::size_t>(samples.integer("run", s));
-    return std::make_pair(run < runs.rows() ? runs.text("host", run) : "", samples.integer("cpu_start", s));
-  };
-  for (std::size_t s = 0; probed && s < samples.rows(); ++s)
-    if (const double p = samples.number("probe_s", s); p > 0) {
-      auto [it, fresh] = fastest.emplace(where(s), p);
-      if (!fresh) it->second = std::min(it->second, p);
+  std::vector<std::vector<double>> times(units.size());
+  for (const auto& cell : record::group_cells(runs, samples))
+    for (const std::size_t r : cell.runs) {
+      if (runs.text("sweep_plan", r) != plan) continue;
+      if (const auto it = index.find({runs.text("cell", r), runs.integer("twin", r) == 1}); it != index.end()) {
+        times[it->second] = cell.times;
+        break;
+      }
     }
-  struct Rep {
-    double time = 0;
-    bool disturbed = false;
-  };
-  std::map<std::pair<record::Int, record::Int>, Rep> reps;  // (run, rep)
-  for (std::size_t s = 0; s < samples.rows(); ++s) {
-    const record::Int run = samples.integer("run", s);
-    if (run < 0 || static_cast<std::size_t>(run) >= runs.rows() || unit_of_run[static_cast<std::size_t>(run)] < 0)
-      continue;
-    Rep& rep = reps[{run, samples.integer("rep", s)}];
-    rep.time = std::max(rep.time, samples.number("wall_s", s));
-    const record::Int bits = samples.integer("disturbed", s);  // -1: not recorded
-    bool slow = false;
-    if (probed)
-      if (const auto it = fastest.find(where(s)); it != fastest.end()) slow = samples.number("probe_s", s) > 1.10 * it->second;
-    rep.disturbed = rep.disturbed || bits > 0 || slow;
-  }
-  std::vector<std::vector<double>> all(units.size()), clean(units.size());
-  for (const auto& [key, rep] : reps) {
-    const auto u = static_cast<std::size_t>(unit_of_run[static_cast<std::size_t>(key.first)]);
-    all[u].push_back(rep.time);
-    if (!rep.disturbed) clean[u].push_back(rep.time);
-  }
-  for (std::size_t u = 0; u < units.size(); ++u)
-    if (clean[u].size() < 3) clean[u] = all[u];
-  return clean;
+  return times;
 }
 
 // What every cell of one execution shares.
@@ -171,6 +135,8 @@ struct Execution {
   const sweep::Launcher* launcher = nullptr;
   SweepCpus cpus;
   double timeout_per_run_s = 0;
+  // The run a signal interrupted finished in its grace period and left its row (--resume skips it).
+  mutable bool interrupted_run_recorded = false;
 
   SweepRound rounds;  // round = -1 here; each run sets its own
 
@@ -264,7 +230,10 @@ struct Execution {
     const std::string started = iso_now();
     progress.start(label);
     const sweep::ChildResult child = sweep::run_child(args, co);
-    if (child.interrupted_by) return child.interrupted_by;
+    if (child.interrupted_by) {
+      interrupted_run_recorded = find_run(out, run_id).found;
+      return child.interrupted_by;
+    }
     u.spent_s += child.seconds;
     ++u.runs;
     CellOutcome result = find_run(out, run_id);
@@ -480,10 +449,12 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
   if (interrupted) {
     progress.done();
     std::fprintf(stderr,
-                 "corescope: sweep interrupted by %s after %d of %d runs; nothing of the run in progress was "
-                 "recorded; run the same command with --resume to continue\n",
+                 "corescope: sweep interrupted by %s after %d of %d runs; %s; run the same command with --resume "
+                 "to continue\n",
                  interrupted == SIGINT ? "SIGINT" : interrupted == SIGTERM ? "SIGTERM" : "a signal", ran + skipped,
-                 planned);
+                 planned,
+                 ex.interrupted_run_recorded ? "the run in progress finished before it stopped and is recorded"
+                                             : "nothing of the run in progress was recorded");
     return 128 + interrupted;
   }
   progress.say("sweep done: " + std::to_string(ran) + " runs, " +

@@ -145,7 +145,10 @@ void run_team(Capacity& c, bool processes) {
 double capacity_loop_s() {
   // A chain of dependent multiply-adds: its time is the core's latency, not its memory or
   // vector units, and the empty asm keeps the compiler from folding or reordering the chain.
-  constexpr int kSteps = 100000;
+  // About 2.5 ms here: longer than a scheduler time slice, so a CPU time-shared with other tasks
+  // (or a group of them, under autogroup scheduling) shows; 0.125 ms fitted inside one slice and
+  // read a capacity of 2 on a 2-CPU machine whose sweeps got about one CPU's worth.
+  constexpr int kSteps = 2000000;
   std::uint64_t x = 88172645463325252ull;
   const double start = now_s();
   for (int i = 0; i < kSteps; ++i) {

@@ -20,8 +20,8 @@ struct Capacity {
   std::string started;  // ISO 8601 UTC
 };
 
-// One timed run of the loop, in seconds (tens of microseconds to a few hundred; always the same
-// work).
+// One timed run of the loop, in seconds (a few milliseconds, longer than a time slice; always the
+// same work).
 double capacity_loop_s();
 
 // The check for `mode` ("threads" or "processes") with `workers` workers, `trials` times each

@@ -34,7 +34,11 @@ with h5py.File(sys.argv[1], "r") as f:
     assert len(plans) == 1, plans
     bad = [c for c, s, v in zip(text("cell"), text("status"), runs["verified"][...]) if s != "ok" or v != 1]
     assert not bad, bad
-    assert len(set(text("cell"))) == len(text("cell")), "a cell twice"
+    # Every cell once per round (and its A/A twin, if it has one, once per round too).
+    units = list(zip(text("cell"), runs["round"][...].tolist(), runs["twin"][...].tolist()))
+    assert len(set(units)) == len(units), "a (cell, round, twin) twice"
+    assert set(runs["rounds"][...].tolist()) == {3}, "not 3 rounds"
+    assert sum(runs["twin"][...]) > 0, "no A/A twins"
     iso = f["isolation"]
     modes = {x.decode() for x in iso["mode"][...]}
     assert {"processes", "threads"} <= modes, modes
@@ -42,7 +46,7 @@ with h5py.File(sys.argv[1], "r") as f:
 PY
 $cs study --budget test -o "$WORK/s.h5" --resume >"$WORK/again.log" 2>&1 || fail "resume: exit $?"
 grep -q "fault trials" "$WORK/again.log" && fail "resume ran fault trials again: $(grep 'fault trials' "$WORK/again.log")"
-grep -q "0 cells run" "$WORK/again.log" || fail "resume ran cells again: $(grep 'sweep done' "$WORK/again.log")"
+grep -q "sweep done: 0 runs" "$WORK/again.log" || fail "resume ran cells again: $(grep 'sweep done' "$WORK/again.log")"
 
 "$report" "$WORK/s.h5" -o "$WORK/report" >"$WORK/report.log" 2>&1 || fail "report: $(tail -n 3 "$WORK/report.log")"
 "$PYTHON" - "$WORK/report/index.html" <<'PY' || fail "report sections"
