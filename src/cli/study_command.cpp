@@ -40,7 +40,7 @@ struct Budget {
 
 const std::vector<Budget>& budgets() {
   // expected_s: wall time of `corescope study --budget NAME` on the 2-core development VM, used
-  // to pick a budget from a number of seconds. default (293 s at load 9-10) and test (82 s) were
+  // to pick a budget from a number of seconds. default (296 s with 3 rounds, load ~1) and test (82 s) were
   // measured (docs/study.md); quick and full are estimates from the per-cell times of those runs.
   static const std::vector<Budget> b = {
       {"test", "triad", 2, 1, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90},
