@@ -237,6 +237,14 @@ struct Execution {
     u.spent_s += child.seconds;
     ++u.runs;
     CellOutcome result = find_run(out, run_id);
+    if (!result.found && child.exit_code == 2)
+      // The results file is damaged where only a writer looks: no cell can be recorded in it,
+      // so the sweep stops with the run's own line (exit 2) instead of failing every cell.
+      for (const auto& line : split(child.output, '\n'))
+        if (const auto at = line.find(" is damaged: "); at != std::string::npos) {
+          const std::string prefix = "corescope: error: ";
+          throw UsageError(line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : line);
+        }
     if (!result.found) {
       result.error = child.failure_text();
       record_failed(c, request, run_id, started, join(args, " "), launch, result.error);

@@ -556,10 +556,17 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
   h5::Changes changes;
   {
     h5::QuietErrors quiet;
-    h5::File file = h5::File::open_tracked(path, twin.fd(), changes);
-    if (*version < kSchemaVersion) upgrade(file, *version);
-    write_groups(file.root(), groups);
-    file.close();
+    try {
+      h5::File file = h5::File::open_tracked(path, twin.fd(), changes);
+      if (*version < kSchemaVersion) upgrade(file, *version);
+      write_groups(file.root(), groups);
+      file.close();
+    } catch (const h5::Error& e) {
+      // The file passed the structural check, yet HDF5 fails on metadata only a writer visits
+      // (a damaged B-tree node, say). Its writes went to memory, so nothing was written: the
+      // input is damaged, which is the user's to fix (one line, exit 2), not a corescope fault.
+      throw UsageError(damaged_text(path, e));
+    }
   }
   commit(t, twin, changes, st, path);
 }
