@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/counter_rng.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
 #include "core/machine.hpp"
@@ -40,15 +41,8 @@ inline void require_positive_size(const Params& p, const char* kernel) {
   if (p.size == 0) throw UsageError(std::string("kernel ") + kernel + ": --size must be at least 1");
 }
 
-// A counter-based random number: the same value for index i whatever worker computes it.
-inline std::uint64_t mix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-// Uniform in [0, 1) with 53 random bits.
-inline double uniform01(std::uint64_t x) { return static_cast<double>(mix64(x) >> 11) * 0x1.0p-53; }
+using corescope::mix64;
+using corescope::uniform01;
 
 // One worker's own wall time per iterate() call, for kernels that turn it into a per-item cost
 // Metric (ns per update, busy time per bee). Storage is sized in setup from warmup + reps, so a

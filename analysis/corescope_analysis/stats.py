@@ -185,7 +185,11 @@ def sample_speed(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.
         probe = probe.where(probe > 0)
         cpu = samples["cpu_start"] if "cpu_start" in samples else samples.get("cpu", pd.Series(-1, index=samples.index))
         if runs is not None and "host" in runs:
-            host = runs["host"].reindex(samples["run"]).to_numpy()
+            # probes are compared per host, CPU and probe kind (a merged file may hold two kinds)
+            key_of_run = runs["host"].astype(str)
+            if "probe_kind" in runs:
+                key_of_run = key_of_run + "\x1f" + runs["probe_kind"].fillna("").astype(str)
+            host = key_of_run.reindex(samples["run"]).to_numpy()
         else:
             host = np.full(len(samples), "")
         key = pd.DataFrame({"host": host, "cpu": pd.to_numeric(cpu, errors="coerce").to_numpy(), "probe": probe.to_numpy()},
@@ -203,8 +207,8 @@ def rep_table(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
     """One row per (run, rep): time_s = max wall_s over workers, imbalance = max/mean of the
     workers' compute_s (wall_s where compute_s is not recorded), mean compute/comm/GIL-wait;
     disturbed (any sample disturbed, see sample_speed), disturbed_samples, speed_factor (the
-    slowest worker's) and time_norm_s (max over workers of wall_s / speed factor; NaN without
-    a probe)."""
+    slowest worker's) and time_norm_s (time_s / the speed factor of the worker with the most
+    compute_s; NaN without a probe)."""
     cols = ["run", "rep", "time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s", "workers_seen",
             "disturbed", "disturbed_samples", "speed_factor", "time_norm_s"]
     if samples is None or samples.empty or "wall_s" not in samples:
@@ -215,7 +219,6 @@ def rep_table(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
     speed = sample_speed(samples, runs)
     s["disturbed"] = speed["disturbed"].astype(int)
     s["speed_factor"] = speed["speed_factor"]
-    s["norm"] = s["wall_s"] / s["speed_factor"]
     s = s[s["wall_s"].notna()]
     if s.empty:
         return pd.DataFrame(columns=cols)
@@ -226,8 +229,13 @@ def rep_table(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
                 basis_max=("basis", "max"), basis_mean=("basis", "mean"), basis_n=("basis", "count"),
                 compute_s=("compute_s", "mean"), comm_s=("comm_s", "mean"),
                 gil_wait_s=("gil_wait_s", "mean"), workers_seen=("wall_s", "size"),
-                disturbed_samples=("disturbed", "sum"), speed_factor=("speed_factor", "max"),
-                time_norm_s=("norm", "max"))
+                disturbed_samples=("disturbed", "sum"), speed_factor=("speed_factor", "max"))
+    # speed-normalised: the repetition's time / the speed factor of its critical worker (the one
+    # with the most compute_s, wall_s where not recorded), whose speed set the time (docs/noise.md)
+    busy = s["compute_s"].where(s["compute_s"].notna(), s["wall_s"])
+    critical = s.loc[busy.groupby([s["run"], s["rep"]]).idxmax()]
+    factor = critical.set_index(["run", "rep"])["speed_factor"].reindex(out.index)
+    out["time_norm_s"] = out["time_s"] / factor
     use_compute = out["basis_n"] == out["workers_seen"]
     out["imbalance"] = np.where(use_compute, out["basis_max"] / out["basis_mean"],
                                 out["time_s"] / out["wall_mean"])
@@ -360,9 +368,9 @@ EMPTY_SUMMARY_COLUMNS = [
     "mean_s", "cv", "imbalance", "compute_s", "comm_s", "gil_wait_s", "cpus_used", "footprint_bytes",
     "per_worker_bytes", "memory_source", "run_ids", "flags", "unit_size", "t1_s", "karp_flatt", "serial_s",
     "speedup_vs_serial", "series", "series_label", "median_lo_s", "median_hi_s", "n_disturbed", "disturbed_share",
-    "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "twin", "speedup_lo", "speedup_hi",
+    "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "_norm_times", "twin", "speedup_lo", "speedup_hi",
     "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
-    "n_base"]
+    "n_base", "speedup_norm", "speedup_norm_lo", "speedup_norm_hi"]
 
 
 def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
@@ -458,6 +466,7 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
             "speed_factor": _median(rep_data["speed_factor"]),
             "median_norm_s": _median(rep_data["time_norm_s"]),
             "_times": np.asarray(times, dtype=float),
+            "_norm_times": _finite_array(rep_data["time_norm_s"]),
             "imbalance": _median(rep_data["imbalance"]),
             "compute_s": _median(rep_data["compute_s"]),
             "comm_s": _median(rep_data["comm_s"]),
@@ -507,6 +516,11 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
 def rep_parts_total(parts: list, column: str) -> np.ndarray:
     """A column of the per-run repetition arrays, all runs of a cell together."""
     return np.concatenate([part[column] for part in parts]) if parts else np.array([])
+
+
+def _finite_array(values) -> np.ndarray:
+    x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    return x[np.isfinite(x)]
 
 
 def _median(values) -> float:
@@ -559,7 +573,7 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
 
     names = ("t1_s", "speedup", "speedup_lo", "speedup_hi", "efficiency", "efficiency_lo", "efficiency_hi",
              "karp_flatt", "serial_s", "speedup_vs_serial", "speedup_vs_serial_lo", "speedup_vs_serial_hi",
-             "base_row", "serial_row", "n_base")
+             "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "base_row", "serial_row", "n_base")
     cols = {c: [] for c in names}
     for position, row in s.iterrows():
         p, scaling = int(row["workers"]), row["scaling"]
@@ -590,6 +604,17 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
                 cols["efficiency"].append(eff[0])
                 cols["efficiency_lo"].append(eff[1])
                 cols["efficiency_hi"].append(eff[2])
+        # the same speedup from speed-normalised times (beside the raw one, never instead of it)
+        norm = row.get("_norm_times")
+        base_norm = s.loc[b].get("_norm_times") if b is not None and b != position else None
+        if isinstance(norm, np.ndarray) and norm.size and isinstance(base_norm, np.ndarray) and base_norm.size:
+            r = ratio_ci(base_norm, norm)
+            factor = p if scaling == "weak" else 1.0
+            values = (r.point * factor, r.lo * factor, r.hi * factor)
+        else:
+            values = (1.0,) * 3 if b is not None and b == position else (math.nan,) * 3
+        for suffix, v in zip(("", "_lo", "_hi"), values):
+            cols["speedup_norm" + suffix].append(v)
         sp = cols["speedup"][-1]
         cols["t1_s"].append(s.loc[b, "median_s"] if b is not None else math.nan)
         cols["serial_s"].append(s.loc[sr, "median_s"] if sr is not None else math.nan)

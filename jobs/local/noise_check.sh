@@ -35,66 +35,42 @@ for i in 1 2 3; do
   cs sweep -q --kernels ep --modes "$modes" --workers 1,2 --size "$size" --reps "$reps" --rounds "$rounds" \
     --out "$dir/study$i.h5" || echo "study $i: a cell failed (see the file)"
 done
-"$PYTHON" - "$dir"/study{1,2,3}.h5 <<'PY'
-import sys, collections, h5py, numpy as np
+PYTHONPATH="$jobs_root/analysis${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" - "$dir"/study{1,2,3}.h5 <<'PY'
+# The report's own statistics (corescope_analysis.stats): disturbed repetitions left out as
+# docs/noise.md says, each speedup with its 95 % bootstrap interval; the speed-normalised
+# speedup (times divided by the critical worker's speed factor) beside the raw one.
+import sys
+import numpy as np
+from corescope_analysis import io, stats
 
-def rep_times(path):
-    """(mode, workers) -> repetition times (slowest worker), disturbed ones left out as
-    docs/noise.md says when the file records disturbance (all kept if fewer than 3 are clean)."""
-    with h5py.File(path, "r") as f:
-        r, s = f["runs"], f["samples"]
-        txt = lambda g, c: [x.decode() for x in g[c][...]]
-        mode, status, host = txt(r, "mode"), txt(r, "status"), txt(r, "host")
-        workers = r["workers"][...]
-        run, rep, wall = s["run"][...], s["rep"][...], s["wall_s"][...]
-        bits = s["disturbed"][...] if "disturbed" in s else np.zeros(len(run), int)
-        slow = np.zeros(len(run), bool)
-        if "probe_s" in s and "cpu_start" in s:
-            probe, cpu = s["probe_s"][...], s["cpu_start"][...]
-            key = [(host[k], c) for k, c in zip(run, cpu)]
-            best = {}
-            for k, p in zip(key, probe):
-                if p > 0:
-                    best[k] = min(best.get(k, p), p)
-            slow = np.array([p > 1.10 * best[k] if k in best else False for k, p in zip(key, probe)])
-        reps = collections.defaultdict(lambda: [0.0, False])
-        for k, q, w, b, sl in zip(run, rep, wall, bits, slow):
-            if status[k] != "ok":
-                continue
-            x = reps[(k, q)]
-            x[0] = max(x[0], w)
-            x[1] = x[1] or b > 0 or sl
-        out = collections.defaultdict(lambda: ([], []))
-        for (k, _), (t, d) in reps.items():
-            clean, every = out[(mode[k], int(workers[k]))]
-            every.append(t)
-            if not d:
-                clean.append(t)
-        cap = [float(x) for x in f["capacity/capacity"][...]] if "capacity" in f else []
-    return {k: (c if len(c) >= 3 else e) for k, (c, e) in out.items()}, cap
+studies = []
+for i, path in enumerate(sys.argv[1:], 1):
+    r = io.load(path)
+    s = stats.summarize(r.runs, r.samples)
+    studies.append(s)
+    if r.capacity is not None and len(r.capacity):
+        print(f"study {i}: parallel capacity per round: " + ", ".join(f"{c:.2f}" for c in r.capacity["capacity"]))
+    print(f"study {i}: median speed factor per cell {s['speed_factor'].min():.2f}-{s['speed_factor'].max():.2f}")
 
-def speedup(one, two, rng):
-    one, two = np.asarray(one), np.asarray(two)
-    boot = [np.median(rng.choice(one, one.size)) / np.median(rng.choice(two, two.size)) for _ in range(2000)]
-    return np.median(one) / np.median(two), np.percentile(boot, 2.5), np.percentile(boot, 97.5)
+def figure(s, mode, column):
+    row = s[(s["kernel"] == "ep") & (s["mode"] == mode) & (s["workers"] == 2) & (s["status"] == "ok")]
+    if row.empty or not np.isfinite(row[column].iloc[0]):
+        return None
+    row = row.iloc[0]
+    return row[column], row[column + "_lo"], row[column + "_hi"], int(row["n"])
 
-rng = np.random.default_rng(1)
-studies = [rep_times(p) for p in sys.argv[1:]]
-for i, (_, cap) in enumerate(studies, 1):
-    if cap:
-        print(f"study {i}: parallel capacity per round (threads, processes): " + ", ".join(f"{c:.2f}" for c in cap))
-print(f"{'mode':10} " + "".join(f"{'study ' + str(i) + ' speedup [95% CI]':>30}" for i in (1, 2, 3)) + "   max/min  CIs hold the others' points")
-for mode in ("threads", "openmp", "processes", "mpi"):
-    figures = []
-    for times, _ in studies:
-        if (mode, 1) in times and (mode, 2) in times:
-            figures.append(speedup(times[(mode, 1)], times[(mode, 2)], rng))
-    if len(figures) < 3:
-        continue
-    points = [p for p, _, _ in figures]
-    holds = all(lo <= q <= hi for j, (_, lo, hi) in enumerate(figures) for k, q in enumerate(points) if j != k)
-    print(f"{mode:10} " + "".join(f"{f'{p:.2f} [{lo:.2f}, {hi:.2f}]':>30}" for p, lo, hi in figures) +
-          f"   {max(points) / min(points):7.3f}  {'yes' if holds else 'no'}")
+for column, title in (("speedup", "raw"), ("speedup_norm", "speed-normalised")):
+    print(f"\n{title} 2-worker speedup of ep against its own 1-worker cell:")
+    print(f"{'mode':10} " + "".join(f"{'study ' + str(i) + ' [95% CI] n':>30}" for i in (1, 2, 3)) +
+          "   max/min  CIs hold the others' points")
+    for mode in ("threads", "openmp", "processes", "mpi"):
+        figures = [figure(s, mode, column) for s in studies]
+        if any(f is None for f in figures):
+            continue
+        points = [f[0] for f in figures]
+        holds = all(lo <= q <= hi for j, (_, lo, hi, _) in enumerate(figures) for k, q in enumerate(points) if j != k)
+        print(f"{mode:10} " + "".join(f"{f'{p:.2f} [{lo:.2f}, {hi:.2f}] {n}':>30}" for p, lo, hi, n in figures) +
+              f"   {max(points) / min(points):7.3f}  {'yes' if holds else 'no'}")
 PY
 
 echo

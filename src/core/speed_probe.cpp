@@ -1,35 +1,39 @@
-// The speed probe's chain (see speed_probe.hpp).
+// The speed probe's work (see speed_probe.hpp).
 #include "core/speed_probe.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <limits>
 
+#include "core/counter_rng.hpp"
+
 namespace corescope {
 
 namespace {
-// One timed run of the chain. The empty asm statement hides the integer state from the
-// optimiser, so the chain can be neither folded nor vectorised; the floating-point state depends
-// on it and is used at the end, so it is computed step by step as written.
-double chain_seconds(std::uint64_t steps, std::uint64_t seed) {
+// One timed run. The hit count leaves through an empty asm statement, so the loop cannot be
+// dropped; the keys start at a different offset for every timing, so no result can be reused.
+double samples_seconds(std::uint64_t steps, std::uint64_t offset) {
   using clock = std::chrono::steady_clock;
-  std::uint64_t x = seed | 1;
-  double s = 1.0;
+  std::uint64_t hits = 0;
   const auto t0 = clock::now();
   for (std::uint64_t i = 0; i < steps; ++i) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    asm volatile("" : "+r"(x));
-    s = s * 0.999999 + static_cast<double>(x >> 40) * 1e-12;
+    const std::uint64_t key = offset + 2 * i;
+    const double x = uniform01(key), y = uniform01(key + 1);
+    hits += (x * x + y * y < 1.0) ? 1u : 0u;
   }
+  asm volatile("" : : "r"(hits));
   const auto t1 = clock::now();
-  asm volatile("" : : "r"(x), "m"(s));
   return std::chrono::duration<double>(t1 - t0).count();
 }
 }  // namespace
 
 double speed_probe(std::uint64_t steps, int tries) {
+  static thread_local std::uint64_t offset = 0;
   double best = std::numeric_limits<double>::infinity();
-  for (int i = 0; i < std::max(1, tries); ++i) best = std::min(best, chain_seconds(steps, static_cast<std::uint64_t>(i)));
+  for (int i = 0; i < std::max(1, tries); ++i) {
+    best = std::min(best, samples_seconds(steps, offset));
+    offset += 2 * steps;
+  }
   return best;
 }
 

@@ -6,15 +6,20 @@
 
 namespace corescope {
 
-// The probe's work: a dependency chain of `steps` steps, each an integer multiply-add (a 64-bit
-// LCG) feeding a floating-point multiply-add, so every step waits for the one before and the
-// time is the core's latency, not its width: 1.85 ns per step (7.6 µs) on an AMD EPYC VM.
-inline constexpr std::uint64_t kSpeedProbeSteps = 4096;
-// Back-to-back timings of the chain; the probe is the fastest, so one interrupt or timer tick
-// landing on a timing does not make the CPU look slow.
+// The probe's work: `steps` Monte Carlo samples of the kind ep draws (two counter-based hashes,
+// two doubles, one compare), independent of each other, so the time is the core's throughput for
+// integer multiplies and conversions. That is what a host slows when it runs another guest on the
+// same physical core: on the development VM ep and this probe both ran 1.6x slower in those
+// periods, while a dependency chain (the first probe, latency-bound) did not move (docs/noise.md).
+// 2000 samples take 6-10 us there.
+inline constexpr std::uint64_t kSpeedProbeSteps = 2000;
+// Back-to-back timings; the probe is the fastest, so one interrupt or timer tick landing on a
+// timing does not make the CPU look slow.
 inline constexpr int kSpeedProbeTries = 3;
+// Names the probe in /runs (probe_kind): probes of different kinds are never compared.
+inline constexpr const char* kSpeedProbeKind = "hash2000x3";
 
-// Seconds (steady clock) of one run of `steps` steps, the fastest of `tries` runs. The same code
+// Seconds (steady clock) of one run of `steps` samples, the fastest of `tries` runs. The same code
 // and length in every mode; nothing else happens between the clock reads.
 double speed_probe(std::uint64_t steps = kSpeedProbeSteps, int tries = kSpeedProbeTries);
 

@@ -129,7 +129,7 @@ std::vector<double> speed_factors(const Table& samples, const std::vector<std::s
     return run >= 0 && static_cast<std::size_t>(run) < host_of_run.size() ? host_of_run[static_cast<std::size_t>(run)]
                                                                            : std::string();
   };
-  std::map<std::pair<std::string, Int>, double> fastest;  // (host, cpu_start) -> min probe_s
+  std::map<std::pair<std::string, Int>, double> fastest;  // (host and probe kind, cpu_start) -> min probe_s
   for (std::size_t s = 0; s < n; ++s) {
     const double probe = samples.number("probe_s", s);
     if (!(probe > 0)) continue;
@@ -155,7 +155,8 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
     Cell candidate;
     candidate.config = config_of(runs, i);
     candidate.provenance = provenance_of(runs, i);
-    hosts[i] = candidate.provenance.host;
+    // Probes are compared per host, CPU and probe kind (a file may merge builds whose probes differ).
+    hosts[i] = candidate.provenance.host + '\x1f' + runs.text("probe_kind", i);
     const std::string key = candidate.config.key() + '\x1e' + candidate.provenance.key();
     auto [it, fresh] = index.emplace(key, cells.size());
     if (fresh) {
@@ -183,23 +184,27 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
     auto [it, fresh] = reps.try_emplace({static_cast<std::size_t>(run), rep});
     Repetition& r = it->second;
     const double f = factor[s];
-    const double normalised = std::isfinite(f) ? wall / f : wall;
+    const double compute = samples.number("compute_s", s);
+    const double busy = std::isfinite(compute) ? compute : wall;
     if (fresh) {
       r.run = static_cast<std::size_t>(run);
       r.rep = rep;
       r.wall_s = wall;
-      r.normalised_s = normalised;
       r.speed_factor = f;
     } else {
       r.wall_s = std::max(r.wall_s, wall);
-      r.normalised_s = std::max(r.normalised_s, normalised);
       if (std::isfinite(f)) r.speed_factor = std::isfinite(r.speed_factor) ? std::max(r.speed_factor, f) : f;
+    }
+    if (busy > r.critical_busy_s) {
+      r.critical_busy_s = busy;
+      r.critical_factor = f;
     }
     const Int bits = samples.integer("disturbed", s);  // -1: not recorded
     if (bits > 0) r.disturbed_bits |= bits;
   }
   for (auto& [where, r] : reps) {
     r.slow = r.speed_factor > kSlowFactor;  // false for NaN
+    r.normalised_s = std::isfinite(r.critical_factor) ? r.wall_s / r.critical_factor : r.wall_s;
     cells[cell_of_run[r.run]].repetitions.push_back(r);
   }
   for (auto& c : cells) compute_statistics(c, options);

@@ -4,6 +4,7 @@
 // (docs/compare.md, docs/noise.md).
 #pragma once
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,7 +53,13 @@ struct Repetition {
   std::size_t run = 0;  // row of /runs
   Int rep = -1;
   double wall_s = 0;        // max over workers of wall_s
-  double normalised_s = 0;  // max over workers of wall_s / speed_factor (wall_s where no probe)
+  // wall_s / the speed factor of the critical worker: the one with the most compute_s (wall_s
+  // where compute_s is not recorded), whose speed set the repetition's time; wall_s where it has
+  // no probe. (Dividing each worker's own wall_s would leave a fast worker that waited for a slow
+  // one un-normalised.)
+  double normalised_s = 0;
+  double critical_busy_s = -1;  // the critical worker's compute_s (or wall_s)
+  double critical_factor = std::numeric_limits<double>::quiet_NaN();  // its speed factor (NaN: no probe)
   double speed_factor = 0;  // max over workers; NaN without probes
   Int disturbed_bits = 0;   // OR of the record-time `disturbed` bitmasks of its samples
   bool slow = false;        // speed_factor > kSlowFactor
@@ -91,7 +98,8 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
 std::vector<Cell> read_cells(const std::string& path, const CellOptions& options = {});
 
 // speed factor of every sample: probe_s / (min probe_s of the samples with the same host and
-// cpu_start); NaN where the sample has no probe. `host_of_run` gives each /runs row's host.
+// cpu_start); NaN where the sample has no probe. `host_of_run` gives each /runs row's host (with
+// its probe kind appended, so that probes of different kinds are never compared).
 std::vector<double> speed_factors(const Table& samples, const std::vector<std::string>& host_of_run);
 
 // Speedup of `cell` over the 1-worker cell of the same kernel, mode, size and everything else

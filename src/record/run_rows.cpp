@@ -11,6 +11,7 @@
 #include "core/disturbance.hpp"
 #include "core/machine.hpp"
 #include "core/platform.hpp"
+#include "core/speed_probe.hpp"
 #include "core/text.hpp"
 
 namespace corescope {
@@ -175,6 +176,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
   b.str("mpi_thread_level", r.mpi_thread_level, "thread level MPI provided (mpi, hybrid)");
   b.i64("oversubscribed", r.oversubscribed ? 1 : 0, "", "1 if workers exceed the hardware threads");
   b.f64("load_1m", r.load_1m, "", "1-minute load average of the machine when the run started");
+  b.str("probe_kind", kSpeedProbeKind, "the speed probe behind /samples/probe_s; probes are compared only within one kind");
   b.str("mpi_flavour", r.mpi_flavour, "MPI library of the run: OpenMPI or MPICH (mpi, hybrid)");
   b.str("launch_command", r.launch_command, "launcher words corescope sweep put before corescope run");
   b.str("slurm_step_id", r.slurm_step_id, "SLURM_STEP_ID, if any");

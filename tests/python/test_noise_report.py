@@ -374,3 +374,18 @@ def test_load_average_is_stated(tmp_path):
     outdir = tmp_path / "rep"
     report.build_report(io.load(path), outdir)
     assert "load average at the start of the runs: median 0.40, max 0.40 (on 2 cores)" in text_of(page_of(outdir))
+
+
+def test_normalised_time_follows_the_critical_worker_and_probe_kinds_stay_apart():
+    # worker 0 ran on a CPU 1.5x slower and set the time; worker 1 (full speed) waited for it, so
+    # its wall is as long: the repetition at full speed is 1.0 / 1.5, not 1.0 (max of wall / factor)
+    runs = pd.DataFrame({"host": ["h1", "h1"], "probe_kind": ["a", "b"]})
+    samples = pd.DataFrame({"run": [0, 0, 0, 0, 1], "rep": [0, 0, 1, 1, 0], "worker": [0, 1, 0, 1, 0],
+                            "cpu_start": [0, 1, 0, 1, 0], "wall_s": [1.0, 1.0, 0.8, 0.8, 2.0],
+                            "compute_s": [1.0, 0.6, 0.6, 0.8, 2.0],
+                            "probe_s": [1.5e-4, 1.0e-4, 1.0e-4, 1.0e-4, 0.5e-4], "disturbed": [0, 0, 0, 0, 0]})
+    speed = stats.sample_speed(samples, runs)
+    # run 1's probe is of another kind: its own reference, not CPU 0's for run 0
+    assert speed["speed_factor"].tolist() == pytest.approx([1.5, 1.0, 1.0, 1.0, 1.0])
+    reps = stats.rep_table(samples, runs)
+    assert reps["time_norm_s"].tolist() == pytest.approx([1.0 / 1.5, 0.8, 2.0])

@@ -179,6 +179,22 @@ TEST(Cells, FewerThanThreeCleanRepetitionsUseAllAndFlagTheCell) {
   EXPECT_FALSE(two[0].mostly_disturbed);
 }
 
+TEST(Cells, NormalisedTimeUsesTheCriticalWorkersSpeed) {
+  // Worker 0 ran on a CPU 1.5x slower than its best and set the time; worker 1, at full speed,
+  // waited for it, so its wall is as long. At full speed the repetition takes 1.0 / 1.5.
+  std::vector<SampleRow> s = {{0, 0, 0, 1.0, 0, 1.5e-3, 0}, {0, 0, 1, 1.0, 0, 1.0e-3, 1},
+                              {0, 1, 0, 0.7, 0, 1.0e-3, 0}, {0, 1, 1, 0.7, 0, 1.0e-3, 1}};
+  Table samples = samples_table(s);
+  Column compute;
+  compute.name = "compute_s";
+  compute.values = std::vector<double>{1.0, 0.6, 0.7, 0.5};
+  samples.columns.push_back(compute);
+  const auto cells = group_cells(runs_table({RunRow{}}), samples, {true});
+  ASSERT_EQ(cells[0].repetitions.size(), 2u);
+  EXPECT_NEAR(cells[0].repetitions[0].normalised_s, 1.0 / 1.5, 1e-12);
+  EXPECT_NEAR(cells[0].repetitions[1].normalised_s, 0.7, 1e-12);
+}
+
 TEST(Cells, SlowCpuRuleComparesAProbeWithTheFastestOfTheSameHostAndCpu) {
   // CPU 0's fastest probe is 1.0 ms: 1.2 ms is slow (factor 1.2 > 1.10), 1.05 ms is not.
   // CPU 1 was never faster than 1.2 ms: its 1.2 ms probes are its normal speed.
