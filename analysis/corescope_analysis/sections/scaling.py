@@ -1,6 +1,8 @@
 """Scaling: one worker vs many (speedup, efficiency, Amdahl and Gustafson fits, Karp–Flatt)."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import plots, stats
 from ..intervals import fmt_interval
 from ..page import Section, esc, fmt_num, fmt_pct, fmt_time, fmt_x, html_table
@@ -54,7 +56,12 @@ def build(ctx) -> Section:
                 f"{esc(best['series_label'])} with {int(best['workers'])} workers "
                 f"{fmt_time(best['median_s'])} = {fmt_x(best['speedup_vs_serial'])} faster than serial "
                 f"(95 % interval {fmt_interval(best['speedup_vs_serial_lo'], best['speedup_vs_serial_hi'], 3, '×')}, "
-                f"n {int(best['n'])} and {int(best['n_base'])} repetitions).")
+                f"n {int(best['n'])} and {int(best['n_base'])} repetitions)"
+                + (f"; against its own 1-worker run {fmt_x(best['speedup'])}, speed-normalised "
+                   f"{fmt_x(best['speedup_norm'])} "
+                   f"({fmt_interval(best['speedup_norm_lo'], best['speedup_norm_hi'], 3, '×')}; times divided by "
+                   "the speed factor of the worker that set them, docs/noise.md)"
+                   if np.isfinite(best.get("speedup_norm", np.nan)) else "") + ".")
     capacity_findings(ctx, sec)
     strong = ctx.fits[ctx.fits["scaling"] == "strong"]
     if not strong.empty:
