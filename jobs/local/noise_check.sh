@@ -107,11 +107,12 @@ if ! cs --help | grep -q '^ *compare '; then
   echo "the files are ready: corescope compare $dir/aa_a.h5 $dir/aa_b.h5, and corescope compare $dir/aa_a.h5 $dir/aa_slow.h5"
   exit 0
 fi
-verdicts() {  # verdicts NAME A B: compare's table, then a count of the cells it calls different
-  local rc=0
-  cs compare "$2" "$3" || rc=$?
-  cs compare --format csv "$2" "$3" >"$dir/$1.csv" || true
-  "$PYTHON" - "$dir/$1.csv" "$1" "$rc" <<'PY'
+verdicts() {  # verdicts NAME A B [COMPARE OPTIONS]: compare's table, then a count of the cells it calls different
+  local rc=0 name=$1 a=$2 b=$3
+  shift 3
+  cs compare "$@" "$a" "$b" || rc=$?
+  cs compare "$@" --format csv "$a" "$b" >"$dir/$name.csv" || true
+  "$PYTHON" - "$dir/$name.csv" "$name" "$rc" <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if r.get("verdict")]
 both = [r for r in rows if r.get("n_a", "0") != "0" and r.get("n_b", "0") != "0"]
@@ -121,9 +122,13 @@ print(f"{sys.argv[2]}: {len(both)} cells in both files, {len(diff)} called diffe
       (", ".join(f"{named(r)} {r['verdict']} (B/A {float(r['ratio']):.3f} [{float(r['ratio_lo']):.3f}, {float(r['ratio_hi']):.3f}])" for r in diff) or "none"))
 PY
 }
-echo
-echo "-- A/A (aa_a.h5 vs aa_b.h5):"
-verdicts aa "$dir/aa_a.h5" "$dir/aa_b.h5"
-echo
-echo "-- one cell slowed (aa_a.h5 vs aa_slow.h5; expected: ep serial slower, nothing else):"
-verdicts slowed "$dir/aa_a.h5" "$dir/aa_slow.h5"
+for how in wall speed-normalised; do
+  opts=()
+  [[ $how == speed-normalised ]] && opts=(--speed-normalised)
+  echo
+  echo "-- A/A (aa_a.h5 vs aa_b.h5), $how times:"
+  verdicts "aa-$how" "$dir/aa_a.h5" "$dir/aa_b.h5" "${opts[@]}"
+  echo
+  echo "-- one cell slowed (aa_a.h5 vs aa_slow.h5; expected: ep serial slower, nothing else), $how times:"
+  verdicts "slowed-$how" "$dir/aa_a.h5" "$dir/aa_slow.h5" "${opts[@]}"
+done

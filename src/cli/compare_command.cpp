@@ -123,13 +123,14 @@ std::vector<std::string> ignored_fields(const std::vector<std::string>& given) {
 }
 
 int compare(const std::string& a, const std::string& b, const std::string& threshold_text,
-            const std::vector<std::string>& ignore, const CellViewOptions& o) {
+            const std::vector<std::string>& ignore, bool speed_normalised, const CellViewOptions& o) {
   const Format format = parse_format(o.format);
   const auto ignored = ignored_fields(ignore);
   const double threshold = parse_threshold(threshold_text);
   const CellFilter filter = make_filter(o);
-  const auto cells_a = kept(record::read_cells(a, {o.include_disturbed}), filter);
-  const auto cells_b = kept(record::read_cells(b, {o.include_disturbed}), filter);
+  const record::CellOptions cell_options{o.include_disturbed, speed_normalised};
+  const auto cells_a = kept(record::read_cells(a, cell_options), filter);
+  const auto cells_b = kept(record::read_cells(b, cell_options), filter);
   const auto all = record::compare_cells(cells_a, cells_b, threshold, ignored);
   if (std::none_of(all.begin(), all.end(), [](const record::Comparison& c) { return c.a && c.b; }))
     throw UsageError("no cells in common between " + a + " (" + std::to_string(cells_a.size()) + " cells) and " + b +
@@ -146,6 +147,7 @@ void add_compare(CLI::App& app, int& exit_code) {
   struct Options {
     std::string a, b, threshold = "3%";
     std::vector<std::string> ignore;
+    bool speed_normalised = false;
     CellViewOptions view;
   };
   auto o = std::make_shared<Options>();
@@ -159,8 +161,13 @@ void add_compare(CLI::App& app, int& exit_code) {
                   "match cells without these configuration fields (comma list of workers, pin, channel, twin), "
                   "e.g. to compare a 2-worker cell with a 1-worker one")
       ->allow_extra_args(false);
+  sub->add_flag("--speed-normalised", o->speed_normalised,
+                "compare speed-normalised times (each repetition divided by its critical worker's speed factor, "
+                "docs/noise.md) instead of wall times");
   add_cell_view_options(sub, o->view);
-  sub->callback([o, &exit_code] { exit_code = compare(o->a, o->b, o->threshold, o->ignore, o->view); });
+  sub->callback([o, &exit_code] {
+    exit_code = compare(o->a, o->b, o->threshold, o->ignore, o->speed_normalised, o->view);
+  });
 }
 
 }  // namespace corescope::cli

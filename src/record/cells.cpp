@@ -82,8 +82,8 @@ void compute_statistics(Cell& c, const CellOptions& options) {
     clean_only = false;
     c.mostly_disturbed = true;
   }
-  c.times = picked(c.repetitions, &Repetition::wall_s, clean_only);
   c.normalised_times = picked(c.repetitions, &Repetition::normalised_s, clean_only);
+  c.times = options.speed_normalised ? c.normalised_times : picked(c.repetitions, &Repetition::wall_s, clean_only);
   if (c.times.empty()) {
     c.median = {kNaN, kNaN, kNaN, 0};
     c.normalised_median = kNaN;

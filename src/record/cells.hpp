@@ -68,6 +68,8 @@ struct Repetition {
 
 struct CellOptions {
   bool include_disturbed = false;
+  // times = the speed-normalised repetition times (Repetition::normalised_s) instead of wall_s
+  bool speed_normalised = false;
 };
 
 struct Cell {

@@ -193,6 +193,12 @@ TEST(Cells, NormalisedTimeUsesTheCriticalWorkersSpeed) {
   ASSERT_EQ(cells[0].repetitions.size(), 2u);
   EXPECT_NEAR(cells[0].repetitions[0].normalised_s, 1.0 / 1.5, 1e-12);
   EXPECT_NEAR(cells[0].repetitions[1].normalised_s, 0.7, 1e-12);
+  // compare --speed-normalised: the cell's times are the normalised ones
+  EXPECT_EQ(sorted(cells[0].times), (std::vector<double>{0.7, 1.0}));
+  const auto normalised = group_cells(runs_table({RunRow{}}), samples, {true, true});
+  ASSERT_EQ(normalised[0].times.size(), 2u);
+  EXPECT_NEAR(sorted(normalised[0].times)[0], 1.0 / 1.5, 1e-12);
+  EXPECT_NEAR(sorted(normalised[0].times)[1], 0.7, 1e-12);
 }
 
 TEST(Cells, SlowCpuRuleComparesAProbeWithTheFastestOfTheSameHostAndCpu) {
