@@ -27,6 +27,7 @@
 #include "backends/registry.hpp"
 #include "backends/serial/serial_mode.hpp"
 #include "bench/plain_omp_triad.hpp"
+#include "core/speed_probe.hpp"
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
 #include "core/machine.hpp"
@@ -300,8 +301,12 @@ void register_harness() {
     }
 }
 
-// The harness's fixed cost per repetition: the no-op kernel through the serial run loop.
+// The harness's fixed cost per repetition: the no-op kernel through the serial run loop; and
+// the speed probe alone (three timings of its work), which that cost includes.
 void register_harness_floor() {
+  benchmark::RegisterBenchmark("harness/speed_probe", [](benchmark::State& s) {
+    for (auto _ : s) benchmark::DoNotOptimize(speed_probe());
+  })->Unit(benchmark::kMicrosecond);
   const Case c{&noop_kernel(), built_mode("serial"), 1, "1", {}};
   // A fixed count: manual time this small would make Google Benchmark run it for minutes.
   if (auto* b = add_run_loop("harness/runloop/noop", c)) b->Iterations(100000)->Unit(benchmark::kNanosecond);

@@ -79,9 +79,41 @@ def _boot_medians(x: np.ndarray, rng: np.random.Generator, resamples: int) -> np
     return np.median(x[index], axis=1)
 
 
-def ratio_ci(num, den, level: float = LEVEL, seed: int = SEED, resamples: int = RESAMPLES) -> Interval:
+def _groups(values: np.ndarray, groups) -> list[np.ndarray]:
+    """The finite values split by group (one group when groups is None or does not fit)."""
+    x = np.asarray(values, dtype=float).ravel()
+    if groups is None or np.asarray(groups).size != x.size:
+        return [x[np.isfinite(x)]]
+    g = np.asarray(groups).ravel()
+    keep = np.isfinite(x)
+    x, g = x[keep], g[keep]
+    return [x[g == key] for key in dict.fromkeys(g.tolist())]
+
+
+def _boot_medians_grouped(groups: list[np.ndarray], rng: np.random.Generator, resamples: int) -> np.ndarray:
+    """Two-stage bootstrap medians: draw the groups with replacement, then values within each
+    (vectorised: groups padded to the largest with NaN, medians over the values present)."""
+    k = len(groups)
+    sizes = np.array([g.size for g in groups])
+    width = int(sizes.max())
+    table = np.full((k, width), np.nan)
+    for j, g in enumerate(groups):
+        table[j, :g.size] = g
+    drawn = rng.integers(0, k, size=(resamples, k))                       # which group
+    within = np.floor(rng.random((resamples, k, width)) * sizes[drawn][..., None]).astype(int)
+    values = table[drawn[..., None], within]
+    values[np.arange(width)[None, None, :] >= sizes[drawn][..., None]] = np.nan   # beyond that group's size
+    return np.nanmedian(values.reshape(resamples, -1), axis=1)
+
+
+def ratio_ci(num, den, level: float = LEVEL, seed: int = SEED, resamples: int = RESAMPLES,
+             num_groups=None, den_groups=None) -> Interval:
     """median(num) / median(den) with a percentile bootstrap interval (num and den resampled
-    independently, `resamples` times, generator seeded with `seed`)."""
+    independently, `resamples` times, generator seeded with `seed`). With groups (the run of each
+    value, parallel to it), a side of two or more runs is resampled in two stages — its runs with
+    replacement, then the values within each drawn run — so that the interval holds run-to-run
+    variation too (repetitions of one run share its conditions); the C++ side does the same
+    (stats::ratio_ci_grouped)."""
     a, b = _finite(num), _finite(den)
     if a.size == 0 or b.size == 0:
         return NAN_INTERVAL
@@ -91,10 +123,15 @@ def ratio_ci(num, den, level: float = LEVEL, seed: int = SEED, resamples: int = 
     point = float(np.median(a)) / mb
     n = int(min(a.size, b.size))
     if a.size == 1 and b.size == 1:
-        return Interval(point, math.nan, math.nan, 1, math.nan)
+        return Interval(point, math.nan, math.nan, n, math.nan)
     rng = np.random.default_rng(seed)
-    boot_a = _boot_medians(a, rng, resamples)
-    boot_b = _boot_medians(b, rng, resamples)
+    ga, gb = _groups(num, num_groups), _groups(den, den_groups)
+    if len(ga) > 1 or len(gb) > 1:
+        boot_a = _boot_medians_grouped(ga, rng, resamples)
+        boot_b = _boot_medians_grouped(gb, rng, resamples)
+    else:
+        boot_a = _boot_medians(a, rng, resamples)
+        boot_b = _boot_medians(b, rng, resamples)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = boot_a / boot_b
     ratios = ratios[np.isfinite(ratios)]

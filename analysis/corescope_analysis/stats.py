@@ -368,7 +368,7 @@ EMPTY_SUMMARY_COLUMNS = [
     "mean_s", "cv", "imbalance", "compute_s", "comm_s", "gil_wait_s", "cpus_used", "footprint_bytes",
     "per_worker_bytes", "memory_source", "run_ids", "flags", "unit_size", "t1_s", "karp_flatt", "serial_s",
     "speedup_vs_serial", "series", "series_label", "median_lo_s", "median_hi_s", "n_disturbed", "disturbed_share",
-    "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "_norm_times", "twin", "speedup_lo", "speedup_hi",
+    "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "_time_runs", "_norm_times", "_norm_runs", "twin", "speedup_lo", "speedup_hi",
     "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
     "n_base", "speedup_norm", "speedup_norm_lo", "speedup_norm_hi"]
 
@@ -408,7 +408,7 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
     source_all = per_run["memory_source"].to_numpy(dtype=object)
     metrics_all = {m: pd.to_numeric(runs[m], errors="coerce").to_numpy(dtype=float)
                    for m in dict.fromkeys(RUN_NUMBERS + list(metrics)) if m in runs.columns}
-    rep_columns = ["time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s", "disturbed", "disturbed_samples",
+    rep_columns = ["run", "time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s", "disturbed", "disturbed_samples",
                    "workers_seen", "speed_factor", "time_norm_s"]
     reps_by_run = {}
     if not reps.empty:
@@ -448,8 +448,11 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
         disturbed_share = float(np.nansum(rep_parts_total(rep_parts, "disturbed_samples"))) / n_samples \
             if n_samples > 0 else math.nan
         times = rep_data["time_s"]
+        time_runs = rep_data["run"]
+        norm_times = np.asarray(rep_data["time_norm_s"], dtype=float)
         if times.size == 0:
             times = wall_median_all[used]
+            time_runs = labels[used].astype(float)
             flags.append("no samples: time is /runs wall_s_median")
         stats = describe(times)
         interval = median_ci(times)
@@ -466,7 +469,9 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
             "speed_factor": _median(rep_data["speed_factor"]),
             "median_norm_s": _median(rep_data["time_norm_s"]),
             "_times": np.asarray(times, dtype=float),
-            "_norm_times": _finite_array(rep_data["time_norm_s"]),
+            "_time_runs": time_runs,
+            "_norm_times": norm_times[np.isfinite(norm_times)],
+            "_norm_runs": rep_data["run"][np.isfinite(norm_times)],
             "imbalance": _median(rep_data["imbalance"]),
             "compute_s": _median(rep_data["compute_s"]),
             "comm_s": _median(rep_data["comm_s"]),
@@ -518,11 +523,6 @@ def rep_parts_total(parts: list, column: str) -> np.ndarray:
     return np.concatenate([part[column] for part in parts]) if parts else np.array([])
 
 
-def _finite_array(values) -> np.ndarray:
-    x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    return x[np.isfinite(x)]
-
-
 def _median(values) -> float:
     try:
         x = np.asarray(values, dtype=float)
@@ -553,6 +553,15 @@ def times_of(row) -> np.ndarray:
     if isinstance(times, np.ndarray) and times.size:
         return times
     return np.array([row["median_s"]], dtype=float)
+
+
+def runs_of(row):
+    """The run of each of times_of(row), or None (then intervals resample repetitions only)."""
+    runs = row.get("_time_runs") if hasattr(row, "get") else None
+    times = row.get("_times") if hasattr(row, "get") else None
+    if isinstance(runs, np.ndarray) and isinstance(times, np.ndarray) and runs.size == times.size and runs.size:
+        return runs
+    return None
 
 
 def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
@@ -593,7 +602,7 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
             elif ref == position:
                 values = (1.0, 1.0, 1.0)
             else:
-                r = ratio_ci(times_of(s.loc[ref]), times)
+                r = ratio_ci(times_of(s.loc[ref]), times, num_groups=runs_of(s.loc[ref]), den_groups=runs_of(row))
                 factor = p if scaling == "weak" else 1.0
                 values = (r.point * factor, r.lo * factor, r.hi * factor)
             cols[prefix].append(values[0])
@@ -608,7 +617,7 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
         norm = row.get("_norm_times")
         base_norm = s.loc[b].get("_norm_times") if b is not None and b != position else None
         if isinstance(norm, np.ndarray) and norm.size and isinstance(base_norm, np.ndarray) and base_norm.size:
-            r = ratio_ci(base_norm, norm)
+            r = ratio_ci(base_norm, norm, num_groups=s.loc[b].get("_norm_runs"), den_groups=row.get("_norm_runs"))
             factor = p if scaling == "weak" else 1.0
             values = (r.point * factor, r.lo * factor, r.hi * factor)
         else:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 
 namespace corescope::stats {
@@ -85,6 +86,58 @@ Interval ratio_ci(const std::vector<double>& num, const std::vector<double>& den
     std::sort(ra.begin(), ra.end());
     std::sort(rb.begin(), rb.end());
     ratios.push_back(median_sorted(ra) / median_sorted(rb));
+  }
+  r.lo = quantile(ratios, (1 - level) / 2);
+  r.hi = quantile(ratios, 1 - (1 - level) / 2);
+  return r;
+}
+
+namespace {
+// The finite values of one side of a ratio, split by group (in the order groups first appear).
+std::vector<std::vector<double>> split_groups(const std::vector<double>& x, const std::vector<std::int64_t>& g) {
+  std::vector<std::vector<double>> out;
+  std::map<std::int64_t, std::size_t> index;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (!std::isfinite(x[i])) continue;
+    const std::int64_t key = g.size() == x.size() ? g[i] : 0;
+    auto [it, fresh] = index.emplace(key, out.size());
+    if (fresh) out.emplace_back();
+    out[it->second].push_back(x[i]);
+  }
+  return out;
+}
+
+// One bootstrap median of a side: two stages when it has several groups, one otherwise.
+double resampled_median(const std::vector<std::vector<double>>& groups, std::mt19937_64& gen, std::vector<double>& buf) {
+  buf.clear();
+  std::uniform_int_distribution<std::size_t> pick_group(0, groups.size() - 1);
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    const auto& g = groups.size() > 1 ? groups[pick_group(gen)] : groups.front();
+    std::uniform_int_distribution<std::size_t> pick(0, g.size() - 1);
+    for (std::size_t i = 0; i < g.size(); ++i) buf.push_back(g[pick(gen)]);
+  }
+  std::sort(buf.begin(), buf.end());
+  return median_sorted(buf);
+}
+}  // namespace
+
+Interval ratio_ci_grouped(const std::vector<double>& num, const std::vector<std::int64_t>& num_groups,
+                          const std::vector<double>& den, const std::vector<std::int64_t>& den_groups, double level,
+                          std::uint64_t seed, int resamples) {
+  const auto a = split_groups(num, num_groups), b = split_groups(den, den_groups);
+  if (a.empty() || b.empty() || (a.size() == 1 && b.size() == 1)) return ratio_ci(num, den, level, seed, resamples);
+  Interval r;
+  const std::vector<double> sa = finite_sorted(num), sb = finite_sorted(den);
+  r.n = std::min(sa.size(), sb.size());
+  r.point = median_sorted(sa) / median_sorted(sb);
+  r.coverage = level;
+  std::mt19937_64 gen(seed);
+  std::vector<double> ratios, buf;
+  ratios.reserve(static_cast<std::size_t>(std::max(resamples, 1)));
+  for (int k = 0; k < resamples; ++k) {
+    const double ma = resampled_median(a, gen, buf);
+    const double mb = resampled_median(b, gen, buf);
+    ratios.push_back(ma / mb);
   }
   r.lo = quantile(ratios, (1 - level) / 2);
   r.hi = quantile(ratios, 1 - (1 - level) / 2);

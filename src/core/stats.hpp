@@ -30,6 +30,16 @@ Interval median_ci(std::vector<double> x, double level = 0.95);
 Interval ratio_ci(const std::vector<double>& num, const std::vector<double>& den, double level = 0.95,
                   std::uint64_t seed = 1, int resamples = 2000);
 
+// The same, where each value belongs to a group (the run that measured it; `num_groups` and
+// `den_groups` parallel to the values, or empty): a side with two or more groups is resampled in
+// two stages, first its groups with replacement, then the values within each drawn group, so
+// that the interval holds the run-to-run variation as well as the repetition-to-repetition one
+// (repetitions of one run share its conditions and are not independent). A side with one group
+// is resampled as in ratio_ci. The point estimate is the same.
+Interval ratio_ci_grouped(const std::vector<double>& num, const std::vector<std::int64_t>& num_groups,
+                          const std::vector<double>& den, const std::vector<std::int64_t>& den_groups,
+                          double level = 0.95, std::uint64_t seed = 1, int resamples = 2000);
+
 // Two-sided Mann-Whitney U test of "a and b come from the same distribution". u is a's U
 // statistic (pairs with a > b, ties counting 1/2). The p-value is exact (all rank arrangements)
 // when there are no ties and both samples have at most 30 values, else the normal approximation

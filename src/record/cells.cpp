@@ -84,6 +84,9 @@ void compute_statistics(Cell& c, const CellOptions& options) {
   }
   c.normalised_times = picked(c.repetitions, &Repetition::normalised_s, clean_only);
   c.times = options.speed_normalised ? c.normalised_times : picked(c.repetitions, &Repetition::wall_s, clean_only);
+  c.time_runs.clear();
+  for (const auto& r : c.repetitions)
+    if (!clean_only || !r.disturbed()) c.time_runs.push_back(static_cast<Int>(r.run));
   if (c.times.empty()) {
     c.median = {kNaN, kNaN, kNaN, 0};
     c.normalised_median = kNaN;
@@ -222,7 +225,7 @@ std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>
   const std::string want = one.key(), from = cell.provenance.key();
   for (const auto& base : all)
     if (base.config.key() == want && base.provenance.key() == from && !base.times.empty())
-      return stats::ratio_ci(base.times, cell.times);
+      return stats::ratio_ci_grouped(base.times, base.time_runs, cell.times, cell.time_runs);
   return std::nullopt;
 }
 
@@ -250,7 +253,7 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
         c.test = {kNaN, kNaN};
         c.verdict = "no data";
       } else {
-        c.ratio = stats::ratio_ci(b[j].times, ca.times);
+        c.ratio = stats::ratio_ci_grouped(b[j].times, b[j].time_runs, ca.times, ca.time_runs);
         c.test = stats::mann_whitney(ca.times, b[j].times);
         c.verdict = verdict(c.ratio, threshold);
       }

@@ -84,6 +84,7 @@ struct Cell {
   // Statistics (group_cells fills them).
   std::vector<double> times;             // the repetition times the statistics use
   std::vector<double> normalised_times;  // the same, speed-normalised
+  std::vector<Int> time_runs;            // the /runs row of each of `times` (intervals resample runs, then reps)
   std::size_t disturbed = 0;             // disturbed repetitions
   bool mostly_disturbed = false;         // fewer than kMinClean clean ones: all were used
   stats::Interval median{};              // of `times`, with its 95 % interval; NaN when empty

@@ -92,3 +92,20 @@ def test_fmt_interval():
 def test_mann_whitney_separates_disjoint_samples():
     assert intervals.mann_whitney_p([1, 2, 3, 4, 5, 6], [11, 12, 13, 14, 15, 16]) < 0.01
     assert intervals.mann_whitney_p([1, 2, 3, 4], [1, 2, 3, 4]) > 0.5
+
+
+def test_ratio_ci_grouped_resamples_runs_then_repetitions():
+    # three runs whose repetitions sit at 1.0, 1.1 and 1.2 (tiny spread): resampling repetitions
+    # alone keeps the middle run's values at the median (about 1.05-1.15); resampling runs first
+    # draws all-1.0 or all-1.2 runs with probability 1/27 each (> 2.5 %), so the run-aware interval
+    # reaches both ends
+    a = np.concatenate([m + np.linspace(-0.001, 0.001, 10) for m in (1.0, 1.1, 1.2)])
+    runs = np.repeat([0, 1, 2], 10)
+    b = 1.0 + np.linspace(-0.001, 0.001, 10)
+    plain = intervals.ratio_ci(a, b)
+    grouped = intervals.ratio_ci(a, b, num_groups=runs)
+    assert grouped.point == plain.point == pytest.approx(1.1)
+    assert 1.03 < plain.lo and plain.hi < 1.17
+    assert grouped.lo < 1.002 and grouped.hi > 1.198
+    # one run: the same as without groups, draw for draw
+    assert intervals.ratio_ci(a, b, num_groups=np.zeros(30)) == plain

@@ -55,6 +55,32 @@ TEST(Stats, MedianIntervalCoversTheTrueMedianAtItsLevel) {
   EXPECT_GE(coverage, 0.95);
 }
 
+TEST(Stats, GroupedRatioIntervalResamplesRunsThenRepetitions) {
+  // Three runs at 1.0, 1.1, 1.2 (tiny spread within each): resampling repetitions alone keeps the
+  // middle run at the median; resampling runs first draws three copies of the first (or last) run
+  // with probability 1/27 > 2.5 %, so the run-aware interval reaches both ends.
+  std::vector<double> a, b;
+  std::vector<std::int64_t> runs;
+  for (int r = 0; r < 3; ++r)
+    for (int i = 0; i < 10; ++i) {
+      a.push_back(1.0 + 0.1 * r + 0.0002 * (i - 4.5));
+      runs.push_back(r);
+    }
+  for (int i = 0; i < 10; ++i) b.push_back(1.0 + 0.0002 * (i - 4.5));
+  const auto plain = ratio_ci(a, b);
+  const auto grouped = ratio_ci_grouped(a, runs, b, {});
+  EXPECT_NEAR(grouped.point, 1.1, 1e-9);
+  EXPECT_DOUBLE_EQ(grouped.point, plain.point);
+  EXPECT_GT(plain.lo, 1.03);
+  EXPECT_LT(plain.hi, 1.17);
+  EXPECT_LT(grouped.lo, 1.002);
+  EXPECT_GT(grouped.hi, 1.198);
+  // one run on each side: exactly ratio_ci
+  const auto one = ratio_ci_grouped(a, std::vector<std::int64_t>(a.size(), 7), b, {});
+  EXPECT_DOUBLE_EQ(one.lo, plain.lo);
+  EXPECT_DOUBLE_EQ(one.hi, plain.hi);
+}
+
 TEST(Stats, RatioIntervalIsReproducibleAndContainsTheTruth) {
   const Interval flat = ratio_ci({2, 2, 2, 2}, {1, 1, 1});
   EXPECT_DOUBLE_EQ(flat.point, 2);
