@@ -3,7 +3,8 @@ comparison of two cells.
 
 - median_ci: the distribution-free interval of a median from order statistics (exact: its
   coverage follows from the binomial distribution of how many values fall below the median).
-- ratio_ci: median(num) / median(den) with a seeded percentile bootstrap over repetitions
+- ratio_ci: median(num) / median(den) with a seeded percentile bootstrap over runs, then the
+  repetitions within them (over repetitions alone when a side has one run)
   (each side resampled on its own); the same seed gives the same interval.
 - classify: faster / slower / no difference of a B/A time ratio, given a noise floor.
 

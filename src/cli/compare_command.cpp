@@ -78,7 +78,7 @@ void print_comparison(const std::vector<record::Comparison>& all, double thresho
   for (const auto& c : all)
     if (c.a && c.b)
       if (const auto d = c.a->provenance.differences(c.b->provenance); !d.empty()) differences.insert(d);
-  std::printf("A = %s, B = %s; B/A of the medians with its 95%% interval (bootstrap over repetitions)\n", a.c_str(),
+  std::printf("A = %s, B = %s; B/A of the medians with its 95%% interval (bootstrap over runs and repetitions)\n", a.c_str(),
               b.c_str());
   std::printf("slower: the interval lies above %.3f; faster: below %.3f (--threshold %g%%)\n", 1.0 + threshold,
               1.0 / (1.0 + threshold), 100.0 * threshold);

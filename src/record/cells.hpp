@@ -114,7 +114,7 @@ std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>
 struct Comparison {
   const Cell* a = nullptr;  // either may be null: a cell found in one file only
   const Cell* b = nullptr;
-  stats::Interval ratio{};  // median(B)/median(A), bootstrap over repetitions
+  stats::Interval ratio{};  // median(B)/median(A), bootstrap over runs, then their repetitions
   stats::RankTest test{};       // Mann-Whitney U of the repetition times, two-sided
   std::string verdict;      // faster, slower, same; "only in A" / "only in B"
 };
