@@ -1,5 +1,6 @@
 """What the driver measures outside the timed region: the interpreter, thread CPU time, memory,
 page faults and context switches (Linux /proc and getrusage)."""
+import os
 import resource
 import sys
 import sysconfig
@@ -87,10 +88,14 @@ def base_pss():
     return smaps_rollup()[0]
 
 
-def die_with_parent():
-    """Linux: this process gets SIGKILL when its parent dies (best effort)."""
+def die_with_parent(parent=None):
+    """Linux: this process gets SIGKILL when its parent dies (best effort). `parent` is the pid
+    the parent had when it started this process: a parent that died before the request was made
+    (the child is then already an orphan, and would never get the signal) ends this process now."""
     try:
         import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
     except (OSError, AttributeError):
         pass
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)

@@ -180,8 +180,8 @@ def run_threads(args, writer, module, p):
 
 # --- processes -----------------------------------------------------------------------------------
 
-def process_main(wid, n, kernel_name, p, res, results, fault):
-    probe.die_with_parent()
+def process_main(wid, n, kernel_name, p, res, results, fault, parent):
+    probe.die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     module = find_kernel(kernel_name)
     w = Worker(wid, n, wid, 0, res)
@@ -213,7 +213,7 @@ def run_processes(args, writer, module, p, ctx):
     res = Resources(n, "processes", ctx, getattr(module, "COUNTERS", ()), args.channel)
     fault = faults.from_env()
     results = ctx.Queue()
-    procs = [ctx.Process(target=process_main, args=(i, n, args.kernel, p, res, results, fault),
+    procs = [ctx.Process(target=process_main, args=(i, n, args.kernel, p, res, results, fault, os.getpid()),
                          name="corescope-worker-%d" % i) for i in range(n)]
     for pr in procs:
         pr.start()
@@ -253,8 +253,8 @@ def run_processes(args, writer, module, p, ctx):
 _pool_state = {}
 
 
-def pool_init(kernel_name, shared, fault):
-    probe.die_with_parent()
+def pool_init(kernel_name, shared, fault, parent):
+    probe.die_with_parent(parent)
     _pool_state["module"] = find_kernel(kernel_name)
     _pool_state["shared"] = shared
     _pool_state["fault"] = fault
@@ -287,7 +287,7 @@ def run_pool(args, writer, module, p, ctx):
     outcome0 = {"worker": 0, "samples": samples, "completed": False}
     try:
         with concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=pool_init,
-                                                    initargs=(args.kernel, plan.shared(), fault)) as pool:
+                                                    initargs=(args.kernel, plan.shared(), fault, os.getpid())) as pool:
             def batch(rep):
                 tasks = [(i, rep, arg) for i, arg in enumerate(plan.tasks())]
                 t0 = time.perf_counter()
