@@ -26,6 +26,7 @@ struct Budget {
   std::string name;
   std::string scaling_kernels;  // beside ep
   int reps = 5, warmup = 1;
+  int ep_reps = 5;             // repetitions of the scaling-ep cells (short: 5-10 ms each)
   std::string size;            // triad, reduce, stencil, farm (scaling, memory, farm)
   std::string ep_size;         // ep (scaling, one CPU, GIL)
   std::string pingpong_sizes;  // message sizes (IPC)
@@ -43,12 +44,12 @@ const std::vector<Budget>& budgets() {
   // to pick a budget from a number of seconds. default (296 s with 3 rounds, load ~1) and test (82 s) were
   // measured (docs/study.md); quick and full are estimates from the per-cell times of those runs.
   static const std::vector<Budget> b = {
-      {"test", "triad", 2, 1, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90},
-      {"quick", "triad,reduce,stencil", 3, 1, "S", "1M", "0,64,4K,256K,4M", "crash,leak,stray-write,hang", 1, 0.5, "16", "0.001,0.005",
+      {"test", "triad", 2, 1, 2, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90},
+      {"quick", "triad,reduce,stencil", 3, 1, 12, "S", "1M", "0,64,4K,256K,4M", "crash,leak,stray-write,hang", 1, 0.5, "16", "0.001,0.005",
        false, 150},
-      {"default", "triad,reduce,stencil", 5, 1, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
+      {"default", "triad,reduce,stencil", 5, 1, 30, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
        "0.001,0.005,0.02", false, 290},
-      {"full", "triad,reduce,stencil", 10, 2, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
+      {"full", "triad,reduce,stencil", 10, 2, 30, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
        1500},
   };
   return b;
@@ -108,9 +109,11 @@ sweep::Plan study_plan(const Budget& b, int cpus) {
   p.groups.push_back(group("scaling", b, cpus,
                            {{"kernels", b.scaling_kernels}, {"modes", "all"}, {"workers", teams},
                             {"cores", cores}, {"size", b.size}}));
+  // ep's speedups are the study's headline figures and its repetitions are short, so it gets
+  // many: with 5 in 3 rounds a 2-worker speedup's interval spanned 0.4-2.8 on a loaded machine.
   p.groups.push_back(group("scaling-ep", b, cpus,
                            {{"kernels", "ep"}, {"modes", "all"}, {"workers", teams}, {"cores", cores},
-                            {"size", b.ep_size}}));
+                            {"size", b.ep_size}, {"reps", std::to_string(b.ep_reps)}}));
   // IPC: a message-size sweep over every channel of the processes, mpi and threads modes.
   p.groups.push_back(group("ipc", b, cpus,
                            {{"kernels", "pingpong"}, {"modes", built({"processes", "mpi", "threads"})},
