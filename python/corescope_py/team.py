@@ -180,6 +180,13 @@ def run_threads(args, writer, module, p):
 
 # --- processes -----------------------------------------------------------------------------------
 
+def child_parent(ctx):
+    """The pid a worker process's parent has, for probe.die_with_parent: this process under fork
+    and spawn; under forkserver the parent is the fork server, whose pid is not known here (None:
+    no check)."""
+    return None if ctx.get_start_method() == "forkserver" else os.getpid()
+
+
 def process_main(wid, n, kernel_name, p, res, results, fault, parent):
     probe.die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -213,7 +220,7 @@ def run_processes(args, writer, module, p, ctx):
     res = Resources(n, "processes", ctx, getattr(module, "COUNTERS", ()), args.channel)
     fault = faults.from_env()
     results = ctx.Queue()
-    procs = [ctx.Process(target=process_main, args=(i, n, args.kernel, p, res, results, fault, os.getpid()),
+    procs = [ctx.Process(target=process_main, args=(i, n, args.kernel, p, res, results, fault, child_parent(ctx)),
                          name="corescope-worker-%d" % i) for i in range(n)]
     for pr in procs:
         pr.start()
@@ -287,7 +294,7 @@ def run_pool(args, writer, module, p, ctx):
     outcome0 = {"worker": 0, "samples": samples, "completed": False}
     try:
         with concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=pool_init,
-                                                    initargs=(args.kernel, plan.shared(), fault, os.getpid())) as pool:
+                                                    initargs=(args.kernel, plan.shared(), fault, child_parent(ctx))) as pool:
             def batch(rep):
                 tasks = [(i, rep, arg) for i, arg in enumerate(plan.tasks())]
                 t0 = time.perf_counter()
