@@ -153,14 +153,25 @@ sweep::Plan study_plan(const Budget& b, int cpus) {
 }
 
 struct StudyOptions {
-  std::string budget = "default", out = "study.h5", mpirun;
+  std::string budget = "default", out = "study.h5", mpirun, groups;
   bool resume = false, quiet = false, dry_run = false;
 };
 
 int study(const StudyOptions& o) {
   const Budget& b = pick_budget(o.budget);
   ExecOptions x;
-  const sweep::Plan plan = study_plan(b, x.cpus.cpus);
+  sweep::Plan plan = study_plan(b, x.cpus.cpus);
+  if (!o.groups.empty()) {  // a part of the study: the named groups, as the whole study runs them
+    std::vector<std::string> names;
+    for (const auto& g : plan.groups) names.push_back(g.group);
+    const std::vector<std::string> wanted = split(o.groups, ',');
+    for (const auto& w : wanted)
+      if (std::find(names.begin(), names.end(), w) == names.end())
+        throw UsageError("--groups " + w + ": the study has no such group; its groups: " + join(names, ", "));
+    std::erase_if(plan.groups, [&](const sweep::Settings& g) {
+      return std::find(wanted.begin(), wanted.end(), g.group) == wanted.end();
+    });
+  }
   const std::vector<sweep::Cell> cells = sweep::expand(plan, x.cpus.cpus);
   x.plan = sweep::plan_hash(plan, cells);
   x.out = o.out;
@@ -207,6 +218,8 @@ void add_study(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
   sub->add_flag("--resume", o->resume, "skip the cells of this study already in --out");
+  sub->add_option("--groups", o->groups,
+                  "run only these groups of the study (comma list, e.g. scaling-ep,ipc; --dry-run lists them)");
   sub->add_option("--mpirun", o->mpirun, "launcher binary for mpi/hybrid cells (default: found for this MPI)");
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   sub->add_flag("--dry-run", o->dry_run, "list the cells and their commands, run nothing");

@@ -19,6 +19,12 @@ grep -q "^critical/threads/2/strong/S/none/sync=none" "$WORK/dry" || fail "dry r
 grep -q "fault=crash .*corescope isolate -k triad -f crash" "$WORK/dry" || fail "dry run: no crash trial command"
 [[ -e $WORK/s.h5 ]] && fail "dry run wrote the file"
 expect_usage_error "bad budget" $cs study --budget lots -o "$WORK/x.h5"
+expect_usage_error "unknown group" $cs study --groups scaling,nope -o "$WORK/x.h5"
+grep -q "its groups: scaling, scaling-ep" "$WORK/err" || fail "unknown group: the groups are not listed: $(cat "$WORK/err")"
+# a part of the study: only the named groups' cells
+$cs study --budget test --groups scaling-ep,ipc --dry-run -o "$WORK/s.h5" >"$WORK/part" || fail "--groups dry run: exit $?"
+head -n 1 "$WORK/part" | grep -q "cells: scaling-ep [0-9]*, ipc [0-9]*$" || fail "--groups: $(head -n 1 "$WORK/part")"
+grep -q "^triad/" "$WORK/part" && fail "--groups scaling-ep,ipc listed a triad cell"
 
 # --- the test budget, end to end -----------------------------------------------------------------
 start=$(date +%s)
