@@ -33,6 +33,7 @@ ModeInfo python_mode(python::Kind kind, std::string name, std::string descriptio
   m.shape = kind == python::Kind::threads ? shapes::one_process : shapes::process_per_worker;
   m.memory = kind == python::Kind::threads ? Memory::shared : Memory::private_;
   m.python = true;
+  m.switch_interval = kind == python::Kind::threads;  // sys.setswitchinterval
   if (kind != python::Kind::threads) m.start_methods = {"fork", "spawn", "forkserver"};
   if (kind != python::Kind::pool) m.channels = {"pipe", "queue", "shm"};
   m.adapt_kernel = [kind, n = m.name](const KernelInfo& k) { return python::adapt_kernel(k, kind, n); };
