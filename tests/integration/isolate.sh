@@ -12,7 +12,7 @@ export TMPDIR=$WORK/tmp  # every trial's temp dir goes here, so leftovers are ea
 mkdir -p "$TMPDIR"
 
 # Every built team mode isolate runs: not serial (no team), hybrid (two layers) or the Python
-# modes (their isolation is measured by bench/python_isolation.sh; isolate refuses them).
+# modes (isolate runs them when named; tests/integration/python_isolate.sh).
 modes=$("$cs" list | awk '/^Modes/{m=1; next} m && $2 == "yes" && $1 != "serial" && $1 != "hybrid" && $1 !~ /^py-/ {printf "%s%s", s, $1; s=","}')
 echo "modes: $modes"
 shm_before=$(ls /dev/shm | grep '^corescope-' || true)
