@@ -31,22 +31,17 @@ left=$(grep -l "CORESCOPE_PY_ISOLATE_REPORT=$TMPDIR" /proc/[0-9]*/environ 2>/dev
 [[ -z $left ]] && echo "ok: no process of a trial is left" || fail "processes left: $left"
 [[ -z $(ls -A "$TMPDIR") ]] || fail "temp files left: $(ls -A "$TMPDIR")"
 
-"$PYTHON" - "$out" <<'PY' || fail "the Python isolation matrix in the file"
-import sys, h5py
-with h5py.File(sys.argv[1], "r") as f:
-    g = f["isolation"]
-    n = len(g["mode"])
-    rows = [{k: (g[k][i].decode() if g[k].dtype.kind in "SO" else g[k][i].item()) for k in g if k != "trial"}
-            for i in range(n)]
-cell = {(r["mode"], r["fault"]): r for r in rows}
+"$PYTHON" - "$out" "$(dirname "$0")" <<'PY' || fail "the Python isolation matrix in the file"
+import sys
+sys.path.insert(0, sys.argv[2])
+import isolation_rows
+rows, _ = isolation_rows.read(sys.argv[1])
+n = len(rows)
+check = isolation_rows.Checks(rows, lambda r: (
+    f"survivors {r['survivors']} killed {r['killed']} hung {r['hung']}, outcomes {r['outcomes']!r}, "
+    f"victim {r['victim_outcome']!r}, growth {r['others_peak_rss_growth_bytes']}, note {r['note']!r}"))
+cell, bad = check.cell, check.bad
 assert len(cell) == 15 == n, sorted(cell)
-bad = []
-def check(ok, mode, fault, what):
-    r = cell[(mode, fault)]
-    if not ok(r):
-        bad.append(f"{mode}/{fault}: {what}: survivors {r['survivors']} killed {r['killed']} hung {r['hung']}, "
-                   f"outcomes {r['outcomes']!r}, victim {r['victim_outcome']!r}, growth "
-                   f"{r['others_peak_rss_growth_bytes']}, note {r['note']!r}")
 for r in rows:
     check(lambda r: r["injected"] == 1, r["mode"], r["fault"], "never injected")
     check(lambda r: r["leftovers"] == "", r["mode"], r["fault"], f"left {r['leftovers']}")
