@@ -293,8 +293,10 @@ void classify_workers(const TrialSetup& s, const Monitor& mon, const sweep::Chil
   for (int id = 0; id < s.workers; ++id) {
     const WorkerView& w = mon.workers[static_cast<std::size_t>(id)];
     const double gone = mon.gone_t(w);
-    const bool hung = (r.timed_out && w.done_t < 0 && w.fail_t < 0 && (gone < 0 || gone >= watchdog_t)) ||
-                      w.ended.rfind("hung", 0) == 0;
+    // (A worker that completed or failed was not running; a Python driver stopped by its watchdog
+    // reports every worker it had not heard of yet as hung.)
+    const bool finished = w.done_t >= 0 || w.fail_t >= 0;
+    const bool hung = !finished && ((r.timed_out && (gone < 0 || gone >= watchdog_t)) || w.ended.rfind("hung", 0) == 0);
     std::string code, text;
     if (w.done_t >= 0) {
       code = w.ok == 1 ? "ok" : "wrong";

@@ -24,7 +24,7 @@ expect_usage_error "a kernel without a Python version" "$cs" isolate -k dgemm -f
 run() { "$cs" isolate -k triad --victim 1 -w 4 --modes $modes -o "$out" -q "$@" || fail "isolate $*: exit $?"; }
 for fault in crash abort exit; do run -f $fault --run-seconds 1.5 --inject-at 0.3; done
 run -f leak --run-seconds 1.5 --inject-at 0.3 --leak-rate 200M
-run -f hang --run-seconds 1.5 --inject-at 0.3 --timeout 4
+run -f hang --run-seconds 1.5 --inject-at 0.3 --timeout 7
 
 # Nothing of any trial is left: no process carries this test's event-file path.
 left=$(grep -l "CORESCOPE_PY_ISOLATE_REPORT=$TMPDIR" /proc/[0-9]*/environ 2>/dev/null || true)
