@@ -164,7 +164,7 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
   // K = 1 and the sleepers at 1, 4 threads (set beside the gil and gil-io groups); the race.
   p.groups.push_back(group("python", b, cpus,
                            {{"kernels", "ep"}, {"modes", "py-threads,py-processes"}, {"workers", "1,2"},
-                            {"size", b.py_ep_size}, {"param", "impl=python"}}));
+                            {"size", b.py_ep_size}}));  // impl=python, the Python ep's default
   p.groups.push_back(group("python-cost", b, cpus,
                            {{"kernels", "ep"}, {"modes", "serial"}, {"workers", "1"}, {"size", b.py_ep_size}}));
   p.groups.push_back(group("python-convoy", b, cpus,
