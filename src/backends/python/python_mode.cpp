@@ -3,6 +3,9 @@
 
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdio>
+
 #include "backends/python/python_driver.hpp"
 #include "backends/python/python_kernels.hpp"
 #include "core/errors.hpp"
@@ -17,6 +20,13 @@ class PythonMode : public Mode {
     if (access(spec.python.c_str(), X_OK) != 0)
       throw UsageError("--python " + spec.python + ": not an executable interpreter");
     python::driver_path();  // UsageError if the driver is missing
+    // py-threads: sys.setswitchinterval takes a positive number of seconds (gil mode's range)
+    const double s = spec.switch_interval_s;
+    if (std::isfinite(s) && !(s > 0.0 && s <= 10.0)) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%g", s);
+      throw UsageError(std::string("--switch-interval ") + text + ": must be > 0 and <= 10 seconds");
+    }
   }
   RunResult do_run(const RunSpec& spec, const KernelInfo&, const TeamControl& control) override {
     return python::run_driver(spec, python::kind_name(kind_), control);
