@@ -3,6 +3,8 @@
 # triad for the leak), each mode x fault TRIALS times (default 3), through corescope run with the
 # driver's fault hook CORESCOPE_PY_FAULT (python/corescope_py/faults.py). Prints, per cell, how
 # the runs ended (/runs status and error) and, for the leak, the other workers' peak RSS growth.
+# This is the ordinary run loop with a fault before a repetition; the isolate trial of the Python
+# modes (recorded in /isolation like the C++ modes) is corescope isolate --modes py-threads,...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 CORESCOPE=${CORESCOPE:-$root/build/corescope}

@@ -4,9 +4,11 @@
 # that a noisy neighbour hits both sides alike. Prints the figures of docs/python.md:
 #   ep speedup at 2 threads (T1/T2), gil vs py-threads            agreement: |difference| <= 0.1
 #   convoy I/O calls per second beside K = 1 CPU thread, both    agreement: within 30 %
+#     at the default switch interval (5 ms) and at 1 ms (--switch-interval, both sides)
 #   iowait sleepers, 4 threads vs 1 (speedup), both                  target: >= 3.5 in both
 #   ep at 2 workers, py-processes vs py-threads (speedup of processes over threads)
 #   critical sync=none lost updates, py-threads and py-processes
+#   what the interpreter costs: ep, 1 pure-Python thread / serial C++, the same number of samples
 #   ROUNDS (default 7), OUT (default python_fidelity.h5), CORESCOPE_TEST_SIZE=1 (a few seconds)
 source "$(dirname "$0")/common.sh"
 OUT=${OUT:-python_fidelity.h5}
@@ -28,10 +30,13 @@ for ((round = 0; round < ROUNDS; round++)); do
     if [[ $side == gil ]]; then
       for w in 1 2; do run "ep-gil-w$w" $round -k ep -m gil -w $w -s $ep_cxx; done
       run convoy-gil $round -k convoy -m gil -w 2 -s $convoy
+      run convoy-gil-1ms $round -k convoy -m gil -w 2 -s $convoy --switch-interval 0.001
+      run ep-serial-pyN $round -k ep -m serial -s $ep_py
       for w in 1 4; do run "sleep-gil-w$w" $round -k iowait -m gil -w $w -s $sleeps -p wait=sleep; done
     else
       for w in 1 2; do run "ep-py-w$w" $round -k ep -m py-threads -w $w -s $ep_py; done
       run convoy-py $round -k convoy -m py-threads -w 2 -s $convoy
+      run convoy-py-1ms $round -k convoy -m py-threads -w 2 -s $convoy --switch-interval 0.001
       for w in 1 4; do run "sleep-py-w$w" $round -k iowait -m py-threads -w $w -s $sleeps -p wait=sleep; done
     fi
   done
@@ -86,10 +91,12 @@ print(f"  agreement within 0.1: {'yes' if abs(g - p) <= 0.1 else 'NO'} (|{g:.3f}
 for label in ("ep-gil-w1", "ep-gil-w2", "ep-py-w1", "ep-py-w2", "ep-pyproc-w2"):
     show(f"  CPUs busy (CPU time / wall), {label}", per_round(lambda a: cpus.get(a, float("nan")), label))
 ops = col["io_ops_per_s"]
-g = show("convoy K=1 I/O calls/s, gil", per_round(lambda a: ops[a], "convoy-gil"), " /s")
-p = show("convoy K=1 I/O calls/s, py-threads", per_round(lambda a: ops[a], "convoy-py"), " /s")
-show("  ratio gil / py-threads", per_round(lambda a, b: ops[a] / ops[b], "convoy-gil", "convoy-py"))
-print(f"  agreement within 30 %: {'yes' if abs(g / p - 1) <= 0.3 else 'NO'} (ratio of medians {g / p:.3f})")
+for suffix, interval in (("", "5 ms"), ("-1ms", "1 ms")):
+    g = show(f"convoy K=1 I/O calls/s, {interval}, gil", per_round(lambda a: ops[a], "convoy-gil" + suffix), " /s")
+    p = show(f"convoy K=1 I/O calls/s, {interval}, py-threads", per_round(lambda a: ops[a], "convoy-py" + suffix), " /s")
+    show("  ratio gil / py-threads", per_round(lambda a, b: ops[a] / ops[b], "convoy-gil" + suffix, "convoy-py" + suffix))
+    print(f"  agreement within 30 %: {'yes' if abs(g / p - 1) <= 0.3 else 'NO'} (ratio of medians {g / p:.3f})")
+show("ep, same N: 1 py-threads worker time / serial C++ time", per_round(lambda a, b: wall[a] / wall[b], "ep-py-w1", "ep-serial-pyN"))
 g = show("iowait sleepers speedup T1/T4, gil", per_round(lambda a, b: wall[a] / wall[b], "sleep-gil-w1", "sleep-gil-w4"))
 p = show("iowait sleepers speedup T1/T4, py-threads", per_round(lambda a, b: wall[a] / wall[b], "sleep-py-w1", "sleep-py-w4"))
 print(f"  both >= 3.5: {'yes' if min(g, p) >= 3.5 else 'NO'}")

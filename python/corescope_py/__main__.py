@@ -26,6 +26,7 @@ def parse(argv):
     run.add_argument("--param", action="append", default=[])
     run.add_argument("--channel", default="")
     run.add_argument("--start-method", default="")
+    run.add_argument("--switch-interval", type=float, default=0.0)
     run.add_argument("--fd", type=int, required=True)
     return ap.parse_args(argv)
 
@@ -41,6 +42,8 @@ def main(argv=None):
         return 0
     writer = protocol.Writer(args.fd)
     kind = MODES[args.mode]
+    if args.switch_interval > 0:  # py-threads --switch-interval (recorded as switch_interval_s)
+        sys.setswitchinterval(args.switch_interval)
     ctx = multiprocessing.get_context(args.start_method) if kind != "threads" else None
     protocol.hello(writer, args.start_method if ctx else "")
     module = find(args.kernel)

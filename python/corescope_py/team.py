@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 
-from corescope_py import faults, probe
+from corescope_py import faults, isolation, probe
 from corescope_py.kernels import find as find_kernel
 
 
@@ -146,6 +146,13 @@ def run_worker(w, module, p, fault):
     return out
 
 
+def worker_loop():
+    """The loop every worker runs and its last argument: an isolate trial's isolation loop with its
+    plan (isolation.py), else the run loop with the CORESCOPE_PY_FAULT fault (if any)."""
+    plan = isolation.from_env()
+    return (isolation.run_isolated, plan) if plan else (run_worker, faults.from_env())
+
+
 def failed(wid, exc):
     text = "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
     return {"worker": wid, "samples": [], "completed": False, "error": text}
@@ -156,13 +163,13 @@ def failed(wid, exc):
 def run_threads(args, writer, module, p):
     n = args.workers
     res = Resources(n, "threads", None, getattr(module, "COUNTERS", ()), args.channel)
-    fault = faults.from_env()
+    loop, extra = worker_loop()
     outcomes = [None] * n
 
     def body(wid):
         w = Worker(wid, n, 0, wid, res)
         try:
-            outcomes[wid] = run_worker(w, module, p, fault)
+            outcomes[wid] = loop(w, module, p, extra)
         except threading.BrokenBarrierError:
             outcomes[wid] = {"worker": wid, "samples": [], "completed": False, "error": "", "aborted": True}
         except BaseException as exc:  # a worker's failure stops the team, as in corescope's thread modes
@@ -187,13 +194,13 @@ def child_parent(ctx):
     return None if ctx.get_start_method() == "forkserver" else os.getpid()
 
 
-def process_main(wid, n, kernel_name, p, res, results, fault, parent):
+def process_main(wid, n, kernel_name, p, res, results, loop, extra, parent):
     probe.die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     module = find_kernel(kernel_name)
     w = Worker(wid, n, wid, 0, res)
     try:
-        out = run_worker(w, module, p, fault)
+        out = loop(w, module, p, extra)
     except threading.BrokenBarrierError:
         out = {"worker": wid, "samples": [], "completed": False, "error": "", "aborted": True}
     except BaseException as exc:
@@ -218,9 +225,12 @@ def describe_exit(code):
 def run_processes(args, writer, module, p, ctx):
     n = args.workers
     res = Resources(n, "processes", ctx, getattr(module, "COUNTERS", ()), args.channel)
-    fault = faults.from_env()
+    loop, extra = worker_loop()
+    plan = extra if loop is isolation.run_isolated else None
+    if plan:
+        isolation.supervisor(plan)
     results = ctx.Queue()
-    procs = [ctx.Process(target=process_main, args=(i, n, args.kernel, p, res, results, fault, child_parent(ctx)),
+    procs = [ctx.Process(target=process_main, args=(i, n, args.kernel, p, res, results, loop, extra, child_parent(ctx)),
                          name="corescope-worker-%d" % i) for i in range(n)]
     for pr in procs:
         pr.start()
@@ -244,6 +254,8 @@ def run_processes(args, writer, module, p, ctx):
             except queue.Empty:
                 alive = sum(1 for j, other in enumerate(procs) if j != i and other.exitcode is None)
                 dead[i] = "%s; %d of the %d other workers were alive then" % (describe_exit(pr.exitcode), alive, n - 1)
+                if plan:
+                    isolation.ended(plan, i, describe_exit(pr.exitcode))
                 res.barrier.abort()  # the others stop at their next barrier
     for pr in procs:
         pr.join()
@@ -287,6 +299,8 @@ def run_pool(args, writer, module, p, ctx):
     combines their results; a repetition's wall time is the queen's, from the first submit to
     the last result."""
     n = args.workers
+    if isolation.from_env():
+        return run_pool_isolated(args, writer, p, ctx, isolation.from_env())
     plan = module.PoolPlan(p, n, ctx)
     fault = faults.from_env()
     index_of = {}
@@ -333,3 +347,47 @@ def run_pool(args, writer, module, p, ctx):
     finally:
         plan.close()
     writer.outcome(outcome0)
+
+
+# --- pool, in an isolate trial ---------------------------------------------------------------------
+
+def pool_isolated_init(kernel_name, n, p, res, plan, parent):
+    probe.die_with_parent(parent)
+    _pool_state.update(module=find_kernel(kernel_name), n=n, p=p, res=res, plan=plan)
+
+
+def pool_isolated_task(wid):
+    s = _pool_state
+    return isolation.run_isolated(Worker(wid, s["n"], wid, 0, s["res"]), s["module"], s["p"], s["plan"])
+
+
+def run_pool_isolated(args, writer, p, ctx, plan):
+    """An isolate trial in py-pool: one task per worker, each the whole isolation loop of that
+    worker; the tasks meet at the start line, so each runs in a pool process of its own. The queen
+    waits for every task and says how each pool process whose task did not come back ended."""
+    n = args.workers
+    isolation.supervisor(plan)
+    res = Resources(n, "processes", ctx, (), "")
+    outcomes, processes = {}, {}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=pool_isolated_init,
+                                                initargs=(args.kernel, n, p, res, plan, child_parent(ctx))) as pool:
+        futures = {pool.submit(pool_isolated_task, i): i for i in range(n)}
+        # The pool's processes (CPython keeps them in _processes), to tell how each one ended.
+        processes.update(getattr(pool, "_processes", None) or {})
+        for f in concurrent.futures.as_completed(futures):
+            wid = futures[f]
+            try:
+                outcomes[wid] = f.result()
+            except concurrent.futures.process.BrokenProcessPool as exc:  # a pool process died
+                outcomes[wid] = failed(wid, exc)
+                outcomes[wid]["broken"] = True
+            except Exception as exc:  # the task's own exception (its worker wrote a fail line)
+                outcomes[wid] = failed(wid, exc)
+    pids = isolation.worker_pids(plan)
+    for wid in range(n):
+        out = outcomes[wid]
+        if out.pop("broken", False):
+            proc = processes.get(pids.get(wid))
+            how = describe_exit(proc.exitcode) if proc is not None else "its pool process is unknown"
+            isolation.ended(plan, wid, how + " (BrokenProcessPool)")
+        writer.outcome(out)

@@ -134,9 +134,13 @@ int isolate(const IsolateOptions& o, const std::string& command) {
   for (const auto& name : mode_names) {
     const ModeInfo& m = find_mode(name);
     if (m.single_worker()) throw UsageError("isolate needs a team of at least 2 workers; " + m.name + " mode has one");
-    if (!m.isolate)
+    // Python modes run when named: their driver runs the isolation loop (docs/python.md).
+    if (!m.isolate && !m.python)
       throw UsageError("isolate does not run " + m.name + " teams (only modes of separate workers in one layer: " +
-                       join(default_modes(), ", ") + ")");
+                       join(default_modes(), ", ") + ", and the Python modes by name)");
+    if (m.python && fault == Fault::stray_write)
+      throw UsageError("--fault stray-write: mode " + m.name +
+                       " has none (a Python worker cannot write past its own array); its faults: crash, abort, exit, leak, hang");
     mode_infos.push_back(&m);
   }
   if (o.workers < 2 || o.workers > 256) throw UsageError("--workers " + std::to_string(o.workers) + ": must be between 2 and 256");
@@ -172,6 +176,7 @@ int isolate(const IsolateOptions& o, const std::string& command) {
     request.warmup = o.warmup;
     const RunSpec spec = make_run_spec(*m, kernel, request);
     if (kernel.validate) kernel.validate(spec);
+    if (m->python) m->make()->prepare(spec);  // the interpreter and the driver are there
   }
   isolation::require_local_verification(kernel);
   record::check_output(o.out);
@@ -285,7 +290,9 @@ void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code)
   sub->add_option("-k,--kernel", o->kernel, "kernel (one that can check a worker's part alone: triad, dgemm)")->required();
   sub->add_option("-f,--fault", o->fault, "crash | abort | exit | leak | stray-write | hang")->required();
   sub->add_option("--victim", o->victim, "worker the fault goes into")->capture_default_str();
-  sub->add_option("--modes", o->modes, "comma-separated modes (default: every mode built but serial and hybrid)");
+  sub->add_option("--modes", o->modes,
+                  "comma-separated modes (default: every mode built but serial and hybrid; the Python modes py-threads, "
+                  "py-processes, py-pool when named)");
   sub->add_option("-w,--workers", o->workers, "workers per team")->capture_default_str();
   sub->add_option("--trials", o->trials, "trials per mode")->capture_default_str();
   sub->add_option("-o,--out", o->out, "HDF5 results file to append the trials to (/isolation)")->capture_default_str();

@@ -65,7 +65,9 @@ void check_common(const RunOptions& o, const ModeInfo& mode) {
   if (o.threads_opt->count() && (o.threads < 1 || o.threads > 1024))
     throw UsageError("--threads " + std::to_string(o.threads) + ": must be between 1 and 1024");
   for (auto* opt : {o.switch_opt, o.release_opt, o.policy_opt})
-    if (opt->count() && !mode.gil) throw UsageError(opt->get_name() + " only applies to modes with a GIL (gil)");
+    if (opt->count() && !mode.gil && !(opt == o.switch_opt && mode.switch_interval))
+      throw UsageError(opt->get_name() + " only applies to modes with a GIL (gil" +
+                       (opt == o.switch_opt ? ", py-threads)" : ")"));
   if (o.python_opt->count() && !mode.python) throw UsageError("--python only applies to the Python modes (py-threads, py-processes, py-pool)");
   if (o.start_method_opt->count() && mode.start_methods.empty())
     throw UsageError("--start-method only applies to modes that start Python processes (py-processes, py-pool)");

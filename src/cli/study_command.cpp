@@ -15,6 +15,7 @@
 #include "cli/plan_exec.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
+#include "sweep/child.hpp"
 #include "sweep/plan.hpp"
 
 namespace corescope::cli {
@@ -37,6 +38,7 @@ struct Budget {
   std::string intervals;       // GIL switch intervals (convoy)
   bool every_count = false;    // workers 1, 2, ..., cpus instead of powers of two
   double expected_s = 0;       // the study's running time on the development VM (2 cores)
+  std::string py_ep_size;      // ep samples in pure Python (and serial C++ at the same N)
 };
 
 const std::vector<Budget>& budgets() {
@@ -44,13 +46,13 @@ const std::vector<Budget>& budgets() {
   // to pick a budget from a number of seconds. default (296 s with 3 rounds, load ~1) and test (82 s) were
   // measured (docs/study.md); quick and full are estimates from the per-cell times of those runs.
   static const std::vector<Budget> b = {
-      {"test", "triad", 2, 1, 2, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90},
+      {"test", "triad", 2, 1, 2, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90, "20011"},
       {"quick", "triad,reduce,stencil", 3, 1, 12, "S", "1M", "0,64,4K,256K,4M", "crash,leak,stray-write,hang", 1, 0.5, "16", "0.001,0.005",
-       false, 150},
+       false, 150, "20011"},
       {"default", "triad,reduce,stencil", 5, 1, 30, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
-       "0.001,0.005,0.02", false, 290},
+       "0.001,0.005,0.02", false, 290, "40000"},
       {"full", "triad,reduce,stencil", 10, 2, 30, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
-       1500},
+       1500, "262144"},
   };
   return b;
 }
@@ -98,8 +100,18 @@ std::string built(const std::vector<std::string>& names) {
   return join(have, ",");
 }
 
+// Why the Python groups cannot run ("" if they can): the Python modes' default interpreter and
+// its NumPy (the driver's array kernels need it).
+std::string python_missing() {
+  const std::string python = "/usr/bin/python3";
+  sweep::ChildOptions options;
+  options.timeout_s = 30;
+  const sweep::ChildResult r = sweep::run_child({python, "-c", "import numpy"}, options);
+  return r.ok() ? "" : python + " cannot import numpy (python3-numpy)";
+}
+
 // The plan: one group per section of the report (analysis/corescope_analysis/sections).
-sweep::Plan study_plan(const Budget& b, int cpus) {
+sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
   const std::string teams = team_sizes(b, cpus), two = "2", cores = std::to_string(cpus);
   const std::string over = std::to_string(2 * cpus);  // more workers than CPUs: oversubscribed
   const std::string shared_and_private = built({"threads", "openmp", "processes", "mpi"});
@@ -149,6 +161,22 @@ sweep::Plan study_plan(const Budget& b, int cpus) {
   iso.reps = b.trials;
   iso.run_seconds = b.run_seconds;
   p.groups.push_back(iso);
+  if (!with_python) return p;
+  // The emulated GIL beside CPython (docs/python.md): pure-Python ep in threads and processes at
+  // 1, 2 workers and serial C++ ep at the same N (what the interpreter costs); the convoy with
+  // K = 1 and the sleepers at 1, 4 threads (set beside the gil and gil-io groups); the race.
+  p.groups.push_back(group("python", b, cpus,
+                           {{"kernels", "ep"}, {"modes", "py-threads,py-processes"}, {"workers", "1,2"},
+                            {"size", b.py_ep_size}}));  // impl=python, the Python ep's default
+  p.groups.push_back(group("python-cost", b, cpus,
+                           {{"kernels", "ep"}, {"modes", "serial"}, {"workers", "1"}, {"size", b.py_ep_size}}));
+  p.groups.push_back(group("python-convoy", b, cpus,
+                           {{"kernels", "convoy"}, {"modes", "py-threads"}, {"workers", "2"}, {"size", "S"}}));
+  p.groups.push_back(group("python-io", b, cpus,
+                           {{"kernels", "iowait"}, {"modes", "py-threads"}, {"workers", "1,4"}, {"size", b.waits}}));
+  p.groups.push_back(group("python-critical", b, cpus,
+                           {{"kernels", "critical"}, {"modes", "py-threads,py-processes"}, {"workers", two},
+                            {"size", "S"}, {"param", "sync=none"}}));
   return p;
 }
 
@@ -160,7 +188,11 @@ struct StudyOptions {
 int study(const StudyOptions& o) {
   const Budget& b = pick_budget(o.budget);
   ExecOptions x;
-  sweep::Plan plan = study_plan(b, x.cpus.cpus);
+  const std::string no_python = python_missing();
+  if (!no_python.empty())
+    std::printf("study: the Python groups are left out (%s); the report's CPython section will say no data\n",
+                no_python.c_str());
+  sweep::Plan plan = study_plan(b, x.cpus.cpus, no_python.empty());
   if (!o.groups.empty()) {  // a part of the study: the named groups, as the whole study runs them
     std::vector<std::string> names;
     for (const auto& g : plan.groups) names.push_back(g.group);

@@ -27,10 +27,11 @@ std::string fixed(double v, int digits) {
 
 // gil runs: how the GIL was shared, per worker and repetition (means over /samples rows).
 void print_gil_table(const Table& runs, const Table& samples, const std::vector<std::size_t>& kept) {
-  // Runs under a GIL: the only ones with a switch interval (NaN for every other mode).
+  // Runs under the emulated GIL: the only ones with a switch interval (NaN for every other mode)
+  // but py-threads, whose interpreter keeps no such per-worker counts (its python column is set).
   std::vector<std::size_t> gil_runs;
   for (std::size_t i : kept)
-    if (std::isfinite(runs.number("switch_interval_s", i))) gil_runs.push_back(i);
+    if (std::isfinite(runs.number("switch_interval_s", i)) && runs.text("python", i).empty()) gil_runs.push_back(i);
   if (gil_runs.empty()) return;
   struct Sums {
     double n = 0, wall = 0, wait = 0, acquires = 0, forced = 0, voluntary = 0, requests = 0;

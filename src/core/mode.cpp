@@ -119,7 +119,7 @@ RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& registry_kernel, c
     spec.gil_release = r.gil_release;
     spec.gil_policy = r.gil_policy;
   } else {
-    spec.switch_interval_s = std::numeric_limits<double>::quiet_NaN();
+    spec.switch_interval_s = mode.switch_interval ? r.switch_interval_s : std::numeric_limits<double>::quiet_NaN();
     spec.gil_release.clear();
     spec.gil_policy.clear();
   }

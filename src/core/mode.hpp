@@ -94,6 +94,7 @@ struct ModeInfo {
   bool takes_threads = false;    // accepts --threads (threads per rank)
   bool openmp_threads = false;   // its threads are OpenMP's: OMP_PROC_BIND/OMP_PLACES bind them
   bool gil = false;              // an emulated GIL: --switch-interval, --gil-release, --gil-policy
+  bool switch_interval = false;  // takes --switch-interval alone (py-threads: sys.setswitchinterval)
   bool team_critical = false;    // Worker::critical_section is one OpenMP critical for the whole team
   bool supervised = false;       // workers are processes under corescope's own supervisor
   bool isolate = false;          // `corescope isolate` runs it (a team of separate workers)

@@ -1,6 +1,9 @@
 // The team side of one isolate trial (team.hpp).
 #include "isolate/team.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "backends/registry.hpp"
 #include "core/errors.hpp"
 #include "core/platform.hpp"
@@ -8,6 +11,19 @@
 #include "kernels/registry.hpp"
 
 namespace corescope::isolation {
+
+namespace {
+// A Python mode's workers run in the interpreter, so the driver runs the isolation loop and the
+// fault itself (python/corescope_py/isolation.py), told the plan through its environment; it
+// writes the same event lines as a C++ worker.
+void hand_plan_to_python(const Plan& plan) {
+  char text[256];
+  std::snprintf(text, sizeof text, "%s:%d:%.17g:%.17g:%.17g:%lld", fault_name(plan.fault).c_str(), plan.victim,
+                plan.run_s, plan.inject_s, plan.leak_bytes_per_s, static_cast<long long>(plan.mem_limit_bytes));
+  ::setenv("CORESCOPE_PY_ISOLATE", text, 1);
+  ::setenv("CORESCOPE_PY_ISOLATE_REPORT", plan.report_path.c_str(), 1);
+}
+}  // namespace
 
 void run_team_side(const TeamSide& side) {
   platform::disable_core_dumps();
@@ -37,8 +53,16 @@ void run_team_side(const TeamSide& side) {
   // a supervised mode's watchdog ends a hung worker so that its supervisor still cleans up.
   control.survive_deaths = true;
   control.watchdog_s = side.watchdog_s;
-  control.on_worker_lost = [&](int worker, const std::string& how) { append_ended(side.plan.report_path, worker, how); };
-  mode->run(spec, faulty, control);
+  bool lost = false;
+  control.on_worker_lost = [&](int worker, const std::string& how) {
+    lost = true;
+    append_ended(side.plan.report_path, worker, how);
+  };
+  if (mode_info.python) hand_plan_to_python(side.plan);
+  const RunResult result = mode->run(spec, faulty, control);
+  // The interpreter itself died or was stopped (a crash in py-threads, the watchdog): the trial's
+  // top process says so, as a C++ team's process would by its own end.
+  if (mode_info.python && lost) throw RuntimeFailure(result.error);
 }
 
 }  // namespace corescope::isolation

@@ -45,7 +45,14 @@ struct WorkerView {
 struct ProcessView {
   std::int64_t peak = -1;  // largest VmHWM seen
   double gone_t = -1;      // when it was first seen dead (or a zombie)
+  std::string exe;         // its binary when it was first named (this corescope, or a Python interpreter)
 };
+
+std::string exe_of(long long pid) {
+  std::error_code ec;
+  const fs::path p = fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+  return ec ? "" : p.string();
+}
 
 class Monitor {
  public:
@@ -98,7 +105,7 @@ class Monitor {
     Event e;
     if (!parse_event(line, e)) return;
     if (e.kind == "supervisor") {
-      processes.emplace(e.pid, ProcessView{});
+      processes.emplace(e.pid, ProcessView{.exe = exe_of(e.pid)});
       return;
     }
     if (e.worker >= static_cast<int>(workers.size())) return;
@@ -108,7 +115,7 @@ class Monitor {
     };
     if (e.kind == "start") {
       w.pid = e.pid;
-      processes.emplace(e.pid, ProcessView{});
+      processes.emplace(e.pid, ProcessView{.exe = exe_of(e.pid)});
     } else if (e.kind == "warm") {
       w.warm_t = e.t;
       w.warm_peak = e.peak_rss;
@@ -173,12 +180,6 @@ std::string trial_note(const sweep::ChildResult& r) {
   return text.empty() ? how : text + " (" + how + ")";
 }
 
-std::string exe_of(long long pid) {
-  std::error_code ec;
-  const fs::path p = fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
-  return ec ? "" : p.string();
-}
-
 void add(std::string& list, const std::string& item) { list += (list.empty() ? "" : " ") + item; }
 
 std::vector<std::string> names_in(const std::string& dir) {
@@ -196,7 +197,8 @@ std::string clean_up(Monitor& mon, const std::string& self_exe, const std::strin
   std::vector<long long> killed;
   for (auto& [pid, p] : mon.processes) {
     if (!platform::other_process(static_cast<int>(pid)).alive) continue;
-    if (exe_of(pid) != self_exe) continue;  // the pid was reused by something else
+    // The pid was reused by something else (a Python mode's processes run the interpreter).
+    if (exe_of(pid) != (p.exe.empty() ? self_exe : p.exe)) continue;
     ::kill(static_cast<pid_t>(pid), SIGKILL);
     killed.push_back(pid);
     add(left, "process:" + std::to_string(pid));
@@ -291,8 +293,10 @@ void classify_workers(const TrialSetup& s, const Monitor& mon, const sweep::Chil
   for (int id = 0; id < s.workers; ++id) {
     const WorkerView& w = mon.workers[static_cast<std::size_t>(id)];
     const double gone = mon.gone_t(w);
-    const bool hung = (r.timed_out && w.done_t < 0 && w.fail_t < 0 && (gone < 0 || gone >= watchdog_t)) ||
-                      w.ended.rfind("hung", 0) == 0;
+    // (A worker that completed or failed was not running; a Python driver stopped by its watchdog
+    // reports every worker it had not heard of yet as hung.)
+    const bool finished = w.done_t >= 0 || w.fail_t >= 0;
+    const bool hung = !finished && ((r.timed_out && (gone < 0 || gone >= watchdog_t)) || w.ended.rfind("hung", 0) == 0);
     std::string code, text;
     if (w.done_t >= 0) {
       code = w.ok == 1 ? "ok" : "wrong";

@@ -12,7 +12,7 @@ export TMPDIR=$WORK/tmp  # every trial's temp dir goes here, so leftovers are ea
 mkdir -p "$TMPDIR"
 
 # Every built team mode isolate runs: not serial (no team), hybrid (two layers) or the Python
-# modes (their isolation is measured by bench/python_isolation.sh; isolate refuses them).
+# modes (isolate runs them when named; tests/integration/python_isolate.sh).
 modes=$("$cs" list | awk '/^Modes/{m=1; next} m && $2 == "yes" && $1 != "serial" && $1 != "hybrid" && $1 !~ /^py-/ {printf "%s%s", s, $1; s=","}')
 echo "modes: $modes"
 shm_before=$(ls /dev/shm | grep '^corescope-' || true)
@@ -25,24 +25,20 @@ run -f leak --modes "$modes" --run-seconds 1.5 --inject-at 0.3 --leak-rate 200M
 run -f stray-write --modes "$modes" --run-seconds 1.5 --inject-at 0.3
 run -f hang --modes "$modes" --run-seconds 1.5 --inject-at 0.3 --timeout 5
 
-"$PYTHON" - "$out" "$modes" <<'PY' || fail "the matrix in the file"
-import os, sys, h5py
+"$PYTHON" - "$out" "$modes" "$(dirname "$0")" <<'PY' || fail "the matrix in the file"
+import os, sys
 path, modes = sys.argv[1], sys.argv[2].split(",")
-with h5py.File(path, "r") as f:
-    g = f["isolation"]
-    n = len(g["mode"])
-    assert len(f["tables/isolation"]) == n and "trial" in g, "compound copy and dimension scale"
-    rows = [{k: (g[k][i].decode() if g[k].dtype.kind in "SO" else g[k][i].item()) for k in g if k != "trial"}
-            for i in range(n)]
-cell = {(r["mode"], r["fault"]): r for r in rows}
+sys.path.insert(0, sys.argv[3])
+import isolation_rows
+rows, compound = isolation_rows.read(path)
+n = len(rows)
+assert compound == n, "compound copy"
+check = isolation_rows.Checks(rows, lambda r: (
+    f"outcomes {r['outcomes']!r}, victim {r['victim_outcome']!r}, "
+    f"growth {r['others_peak_rss_growth_bytes']} ({r['others_peak_rss_growth_frac']:.3f}), "
+    f"ended_s {r['ended_s']:.2f}, note {r['note']!r}"))
+cell, bad = check.cell, check.bad
 assert len(cell) == 4 * len(modes), f"expected one trial per mode and fault, got {sorted(cell)}"
-bad = []
-def check(ok, mode, fault, what):
-    r = cell[(mode, fault)]
-    if not ok(r):
-        bad.append(f"{mode}/{fault}: {what}: outcomes {r['outcomes']!r}, victim {r['victim_outcome']!r}, "
-                   f"growth {r['others_peak_rss_growth_bytes']} ({r['others_peak_rss_growth_frac']:.3f}), "
-                   f"ended_s {r['ended_s']:.2f}, note {r['note']!r}")
 for r in rows:
     # isolate removes what a trial left and lists it; only a killed launcher's session directory
     # (mpirun killed by the watchdog on a loaded machine cannot clean up) is an acceptable entry.

@@ -72,6 +72,15 @@ done
 [[ $(col "$OUT" status | sort -u) == ok ]] || fail "a Python run was not ok: $(col "$OUT" status | sort | uniq -c)"
 [[ $(col "$OUT" verified | sort -u) == 1 ]] || fail "a Python run did not verify"
 
+# py-threads takes --switch-interval (sys.setswitchinterval), recorded as switch_interval_s; the
+# process modes do not (an interpreter per worker), nor does a value out of range
+"$CORESCOPE" run -k convoy -m py-threads -w 2 -s 10 -r 2 --switch-interval 0.001 -o "$OUT" -q || fail "py-threads --switch-interval"
+[[ $(last "$OUT" switch_interval_s) == 0.001 ]] || fail "switch interval not recorded: $(last "$OUT" switch_interval_s)"
+"$CORESCOPE" run -k convoy -m py-threads -w 2 -s 10 -r 2 -o "$OUT" -q || fail "py-threads, default interval"
+[[ $(last "$OUT" switch_interval_s) == 0.005 ]] || fail "default switch interval not recorded: $(last "$OUT" switch_interval_s)"
+expect_usage_error "py-processes --switch-interval" "$CORESCOPE" run -k ep -m py-processes --switch-interval 0.001 -o "$OUT"
+expect_usage_error "py-threads --switch-interval 0" "$CORESCOPE" run -k ep -m py-threads --switch-interval 0 -o "$OUT"
+
 # spawn and forkserver
 for sm in spawn forkserver; do
   "$CORESCOPE" run -k critical -m py-processes -w 2 -s S -r 2 --start-method $sm -o "$OUT" -q || fail "py-processes --start-method $sm"

@@ -7,7 +7,7 @@ Results, the summary and fits, the output directory and the figure helper.
 
 SECTIONS is the page order. A new claim is one module here and one entry in this list.
 """
-from . import critical, farm, gil, ipc, isolation, memory, one_cpu, scaling, switching
+from . import cpython, critical, farm, gil, ipc, isolation, memory, one_cpu, scaling, switching
 
 SECTIONS = [scaling.build, memory.build, ipc.build, isolation.build, gil.build, switching.build,
-            critical.build, farm.build, one_cpu.build]
+            cpython.build, critical.build, farm.build, one_cpu.build]

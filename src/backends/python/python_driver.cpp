@@ -11,6 +11,8 @@
 #endif
 
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -154,6 +156,11 @@ std::vector<std::string> driver_args(const RunSpec& spec, const std::string& kin
   }
   if (!spec.channel.empty()) a.insert(a.end(), {"--channel", spec.channel});
   if (kind != "threads") a.insert(a.end(), {"--start-method", spec.start_method});
+  if (std::isfinite(spec.switch_interval_s)) {  // py-threads: sys.setswitchinterval
+    char interval[64];
+    std::snprintf(interval, sizeof interval, "%.17g", spec.switch_interval_s);
+    a.insert(a.end(), {"--switch-interval", interval});
+  }
   return a;
 }
 
@@ -254,7 +261,14 @@ RunResult run_driver(const RunSpec& spec, const std::string& kind, const TeamCon
     result.status = "failed";
     result.error = why;
     result.verified = false;
-    if (control.on_worker_lost) control.on_worker_lost(0, why);
+    // Every worker that shipped no completed outcome ended with the driver (one interpreter for
+    // all in py-threads; a hung worker the driver waited for).
+    if (control.on_worker_lost)
+      for (int w = 0; w < spec.workers; ++w) {
+        const auto it = std::find_if(report.outcomes.begin(), report.outcomes.end(),
+                                     [w](const WorkerOutcome& o) { return o.worker == w; });
+        if (it == report.outcomes.end() || !it->completed) control.on_worker_lost(w, why);
+      }
   }
   return result;
 }

@@ -3,6 +3,9 @@
 
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdio>
+
 #include "backends/python/python_driver.hpp"
 #include "backends/python/python_kernels.hpp"
 #include "core/errors.hpp"
@@ -17,6 +20,13 @@ class PythonMode : public Mode {
     if (access(spec.python.c_str(), X_OK) != 0)
       throw UsageError("--python " + spec.python + ": not an executable interpreter");
     python::driver_path();  // UsageError if the driver is missing
+    // py-threads: sys.setswitchinterval takes a positive number of seconds (gil mode's range)
+    const double s = spec.switch_interval_s;
+    if (std::isfinite(s) && !(s > 0.0 && s <= 10.0)) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%g", s);
+      throw UsageError(std::string("--switch-interval ") + text + ": must be > 0 and <= 10 seconds");
+    }
   }
   RunResult do_run(const RunSpec& spec, const KernelInfo&, const TeamControl& control) override {
     return python::run_driver(spec, python::kind_name(kind_), control);
@@ -33,6 +43,7 @@ ModeInfo python_mode(python::Kind kind, std::string name, std::string descriptio
   m.shape = kind == python::Kind::threads ? shapes::one_process : shapes::process_per_worker;
   m.memory = kind == python::Kind::threads ? Memory::shared : Memory::private_;
   m.python = true;
+  m.switch_interval = kind == python::Kind::threads;  // sys.setswitchinterval
   if (kind != python::Kind::threads) m.start_methods = {"fork", "spawn", "forkserver"};
   if (kind != python::Kind::pool) m.channels = {"pipe", "queue", "shm"};
   m.adapt_kernel = [kind, n = m.name](const KernelInfo& k) { return python::adapt_kernel(k, kind, n); };
