@@ -27,8 +27,10 @@ trap 'rm -rf "$work"' EXIT
 # made under the same load; the figures are medians over rounds.
 for r in $(seq 1 "$rounds"); do
   for size in 8 1048576; do
-    "$mpirun" -np 2 "${flags[@]}" "$cs" run -k pingpong -m mpi -s $size -r "$reps" --warmup 2 -o "$work/cs.h5" -q
-    "$mpirun" -np 2 "${flags[@]}" "$raw" --sizes $size --reps "$reps" --warmup 2 >>"$work/raw.txt"
+    trips=$((size == 8 ? 1000 : 64))  # the same fixed count for both (corescope's auto is by time)
+    "$mpirun" -np 2 "${flags[@]}" "$cs" run -k pingpong -m mpi -s $size -r "$reps" --warmup 2 \
+      --param round_trips=$trips -o "$work/cs.h5" -q
+    "$mpirun" -np 2 "${flags[@]}" "$raw" --sizes $size --reps "$reps" --warmup 2 --round-trips $trips >>"$work/raw.txt"
   done
 done
 

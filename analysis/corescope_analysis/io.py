@@ -61,6 +61,7 @@ RUN_DEFAULTS = {
 }
 SAMPLE_DEFAULTS = {"run": -1, "rep": 0, "worker": 0, "rank": 0, "thread": 0, "cpu": -1,
                    "wall_s": math.nan}
+# /samples/host and /runs/nodes (newer files) are filled in by _where_ran, not by a default.
 ISOLATION_DEFAULTS = {"mode": "", "fault": "", "workers": math.nan, "survivors": math.nan}
 # Per group: the columns the analysis relies on. A file where one of them has another kind
 # (text vs number) or another length than its group is damaged, not merely unusual.
@@ -209,6 +210,29 @@ def _tidy_runs(runs: pd.DataFrame, notes: list) -> pd.DataFrame:
     for name in ("switch_interval_s", "wall_s_median", "gbytes_per_s", "gflops_per_s"):
         runs[name] = pd.to_numeric(runs[name], errors="coerce").astype(float)
     return runs
+
+
+def _where_ran(runs: pd.DataFrame, samples: pd.DataFrame | None) -> None:
+    """Every sample gets the host of its worker's process and every run its node count.
+
+    Files from before /samples/host (or rows a writer left without it) take the run's writing
+    host: those runs were recorded as if every rank ran there. Files from before /runs/nodes
+    count the distinct hosts of each run's samples (1 where a run has none)."""
+    if samples is not None:
+        run_host = runs["host"].to_numpy()[samples["run"].to_numpy()]
+        if "host" in samples:
+            given = samples["host"].map(lambda v: v if isinstance(v, str) else "")
+            samples["host"] = np.where(given != "", given, run_host)
+        else:
+            samples["host"] = run_host
+    if "nodes" in runs:
+        runs["nodes"] = pd.to_numeric(runs["nodes"], errors="coerce").fillna(-1).astype(np.int64)
+    else:
+        runs["nodes"] = -1
+    missing = runs["nodes"] < 1
+    if missing.any():
+        counted = samples.groupby("run")["host"].nunique() if samples is not None else pd.Series(dtype=np.int64)
+        runs.loc[missing, "nodes"] = [int(counted.get(i, 1)) for i in runs.index[missing]]
 
 
 def _open(path: str) -> h5py.File:
@@ -368,6 +392,7 @@ def _load(path: str) -> Results:
             samples = samples[~bad].reset_index(drop=True)
     else:
         samples = None
+    _where_ran(runs, samples)
 
     models = _memory_models(version, runs, isolation, notes)
     if version < 2:

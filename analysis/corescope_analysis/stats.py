@@ -29,8 +29,10 @@ MIN_REPS = 3                # fewer repetitions than this are flagged
 PROVENANCE_COLUMNS = ["host", "software_version", "git_commit", "compiler", "cxx_flags", "build_type"]
 # Settings of Python-mode runs (newer files).
 PYTHON_COLUMNS = ["python_version", "python_gil", "start_method"]
+# nodes: the hosts a run's processes spanned (io fills it for older files): a team of 2 ranks on
+# one node and the same team on two nodes are two cells.
 CONFIG_COLUMNS = ["kernel", "mode", "memory_model", "scaling", "size", "workers", "ranks", "threads_per_rank",
-                  "channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin"] + \
+                  "nodes", "channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin"] + \
     PYTHON_COLUMNS + ["twin"] + PROVENANCE_COLUMNS
 # Settings that make a series: CONFIG_COLUMNS without workers/size/ranks/threads_per_rank.
 # The A/A twin of a cell (twin = 1) is a series of its own, kept out of plots, fits and verdicts.
@@ -363,7 +365,7 @@ def format_count(value) -> str:
 # The columns of a summary (summarize), as an empty summary has them.
 EMPTY_SUMMARY_COLUMNS = [
     "kernel", "mode", "workers", "size", "scaling", "median_s", "speedup", "efficiency", "memory_model",
-    "ranks", "threads_per_rank", "channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin",
+    "ranks", "threads_per_rank", "nodes", "channel", "switch_interval_s", "gil_release", "gil_policy", "params", "pin",
     "host", "size_label", "status", "n_runs", "n_excluded", "n", "q1_s", "q3_s", "iqr_s", "min_s", "max_s",
     "mean_s", "cv", "imbalance", "compute_s", "comm_s", "gil_wait_s", "cpus_used", "footprint_bytes",
     "per_worker_bytes", "memory_source", "run_ids", "flags", "unit_size", "t1_s", "karp_flatt", "serial_s",
@@ -495,11 +497,11 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
         row["flags"] = "; ".join(flags)
         rows.append(row)
     summary = pd.DataFrame(rows)
-    for name in ("size", "workers", "ranks", "threads_per_rank", "switch_interval_s"):
+    for name in ("size", "workers", "ranks", "threads_per_rank", "nodes", "switch_interval_s"):
         if name in summary:  # None (from NaN keys) back to numbers
             summary[name] = pd.to_numeric(summary[name], errors="coerce")
     for name, default in (("memory_model", ""), ("channel", ""), ("switch_interval_s", math.nan), ("gil_release", ""), ("gil_policy", ""),
-                          ("params", ""), ("pin", ""), ("host", ""), ("ranks", 1),
+                          ("params", ""), ("pin", ""), ("host", ""), ("ranks", 1), ("nodes", 1),
                           ("threads_per_rank", 1), ("twin", 0)):
         if name not in summary:
             summary[name] = default

@@ -141,7 +141,8 @@ std::optional<RunResult> execute(const RunOptions& o, const std::string& command
 
   result.run_id = o.run_id.empty() ? new_run_id() : o.run_id;
   result.started = started;
-  result.cost = kernel.cost(spec.params, spec.workers);
+  result.cost = kernel.measured_cost ? kernel.measured_cost(spec.params, spec.workers, result.metrics)
+                                     : kernel.cost(spec.params, spec.workers);
   // CPUs the team may use: a launcher may bind each rank to a core of its own, and OMP_PLACES
   // binds even the initial thread (--pin cores), so those count the node; other in-process
   // teams count this process's affinity mask (taskset, cgroups, --pin one).

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/lock_option.hpp"
@@ -16,6 +17,7 @@
 #include "cli/sweep_exec.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
+#include "sweep/launch.hpp"
 #include "sweep/plan.hpp"
 
 namespace corescope::cli {
@@ -25,7 +27,7 @@ namespace {
 struct SweepOptions {
   std::map<std::string, std::string> values;       // plan keys given as options
   std::map<std::string, CLI::Option*> options;
-  std::string plan, out = "results.h5", shard, mpirun, aa;
+  std::string plan, out = "results.h5", shard, mpirun, aa, hosts, hostfile, launcher_args;
   bool resume = false, quiet = false, dry_run = false;
   int rounds = 3;
   std::uint64_t seed = 0;
@@ -73,6 +75,9 @@ int execute(SweepOptions& o) {
   x.dry_run = o.dry_run;
   x.launcher = s.launcher;
   x.mpirun = o.mpirun;
+  x.hosts = sweep::parse_hosts(o.hosts, o.hostfile);
+  std::istringstream words(o.launcher_args);
+  for (std::string w; words >> w;) x.launcher_args.push_back(w);
   x.timeout_per_run_s = s.timeout_per_run_s;
   x.rounds = o.rounds;
   if (o.seed_opt->count()) x.seed = o.seed;
@@ -122,6 +127,12 @@ void add_sweep(CLI::App& app, int& exit_code) {
   sub->add_flag("--resume", o->resume, "skip cells of this plan already complete in --out");
   sub->add_option("--shard", o->shard, "I/N: run every N-th cell starting at I (job arrays); merge the files after");
   sub->add_option("--mpirun", o->mpirun, "launcher binary for mpi/hybrid cells (default: found for this MPI)");
+  sub->add_option("--hosts", o->hosts, "mpi/hybrid cells: hosts for the ranks, NAME[:SLOTS],... (mpirun --host, "
+                                       "mpiexec -hosts)");
+  sub->add_option("--hostfile", o->hostfile, "mpi/hybrid cells: a hostfile for the launcher (mpirun --hostfile, "
+                                             "mpiexec -f)");
+  sub->add_option("--launcher-args", o->launcher_args, "mpi/hybrid cells: extra launcher words, after the launcher "
+                                                       "program (e.g. '--mca btl_tcp_if_include eth0')");
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   sub->add_flag("--dry-run", o->dry_run, "print the cells and their launch commands, run nothing");
   sub->add_option("--rounds", o->rounds, "rounds: each runs every cell once, in a new shuffled order, with a "

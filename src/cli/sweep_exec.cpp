@@ -357,6 +357,10 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
   std::optional<sweep::Launcher> launcher;
   if (std::any_of(cells.begin(), cells.end(), [](const ExecCell& c) { return c.cell.launched; }))
     launcher = sweep::find_launcher(o.launcher, o.mpirun);
+  if (launcher) sweep::set_hosts(*launcher, o.hosts, o.launcher_args);
+  else if (!o.hosts.empty() || !o.launcher_args.empty())
+    throw UsageError(std::string(o.hosts.empty() ? "--launcher-args" : "--hosts/--hostfile") +
+                     " apply to mpi and hybrid cells, and this sweep has none");
   ex.launcher = launcher ? &*launcher : nullptr;
 
   ex.out = fs::absolute(o.out).lexically_normal().string();

@@ -16,6 +16,7 @@
 
 #include "cli/sweep_progress.hpp"
 #include "core/mode.hpp"
+#include "sweep/launch.hpp"
 #include "sweep/plan.hpp"
 
 namespace corescope::cli {
@@ -48,6 +49,8 @@ struct ExecOptions {
   bool dry_run = false;            // print the cells and their launch commands, run nothing
   std::string launcher = "auto";   // for launched cells: auto | srun | mpirun
   std::string mpirun;              // the launcher binary ("" = found for this MPI)
+  sweep::Hosts hosts;              // where launched cells put their ranks (--hosts/--hostfile)
+  std::vector<std::string> launcher_args;  // the user's own launcher words (--launcher-args)
   double timeout_per_run_s = 0;    // 0 = no limit
   SweepCpus cpus = sweep_cpus();
   std::string note;                // said after the cell count on the first line ("shard 1/4 of 40")

@@ -87,6 +87,9 @@ struct KernelInfo {
   std::function<double(const Params&, int workers)> memory_bytes;
   // Cost per timed iteration.
   std::function<Cost(const Params&, int workers)> cost;
+  // Where the work per iteration is decided while the run goes (pingpong's round trips,
+  // calibrated by time): the cost from worker 0's metrics; replaces `cost` when set.
+  std::function<Cost(const Params&, int workers, const std::vector<Metric>& metrics)> measured_cost;
   // Extra validation of size/params against the team and mode (UsageError on bad input, e.g. a
   // variant the mode does not have, or fewer items than workers); may be empty.
   std::function<void(const RunSpec&)> validate;

@@ -104,6 +104,9 @@ struct RunResult {
   // and the CPUs it may use there; -1 where the caller did not say (the recorder then assumes an
   // in-process team on this process's CPUs).
   int local_workers = -1, team_cpus = -1;
+  // Host of each rank (index = rank) where a launcher started ranks that may run on several
+  // hosts (mpi, hybrid: gathered on rank 0); empty when the whole team ran on this host.
+  std::vector<std::string> rank_hosts;
   double load_1m = std::numeric_limits<double>::quiet_NaN();  // 1-minute load average at the start
   std::string slurm_step_id, slurm_nodelist;
   int slurm_ntasks = -1, slurm_cpus_per_task = -1;

@@ -60,6 +60,47 @@ Footprint footprint(const RunResult& r) {
   return f;
 }
 
+// Where the team ran: the host of a sample's rank (the gathered host where a launcher's ranks
+// reported theirs, else this host), and per host the processes' memory summed.
+const std::string& host_of(const RunResult& r, int rank, const std::string& local) {
+  const auto i = static_cast<std::size_t>(rank);
+  return rank >= 0 && i < r.rank_hosts.size() && !r.rank_hosts[i].empty() ? r.rank_hosts[i] : local;
+}
+
+struct NodeSplit {
+  std::int64_t nodes = -1, ranks_per_node = -1;   // -1: no samples
+  std::int64_t peak_rss_max_node = -1;            // largest per-host sum of the processes' peak RSS
+  std::int64_t pss_max_node = -1;                 // largest per-host sum of PSS (last repetition)
+};
+NodeSplit node_split(const RunResult& r, const std::string& local) {
+  NodeSplit n;
+  if (r.samples.empty()) return n;
+  int last = -1;
+  for (const auto& s : r.samples) last = std::max(last, s.rep);
+  struct Process { std::int64_t peak = -1, pss = -1; };
+  std::map<std::string, std::map<int, Process>> hosts;  // host -> rank -> its memory
+  for (const auto& s : r.samples) {
+    Process& p = hosts[host_of(r, s.rank, local)][s.rank];
+    p.peak = std::max(p.peak, s.peak_rss_bytes);
+    if (s.rep == last && s.thread == 0) p.pss = s.pss_bytes;
+  }
+  // A sum with a missing part (-1) is missing.
+  const auto sum = [](std::int64_t a, std::int64_t b) { return a < 0 || b < 0 ? std::int64_t{-1} : a + b; };
+  n.nodes = static_cast<std::int64_t>(hosts.size());
+  n.ranks_per_node = n.peak_rss_max_node = n.pss_max_node = 0;
+  for (const auto& [host, ranks] : hosts) {
+    std::int64_t peak = 0, pss = 0;
+    for (const auto& [rank, p] : ranks) {
+      peak = sum(peak, p.peak);
+      pss = sum(pss, p.pss);
+    }
+    n.ranks_per_node = std::max<std::int64_t>(n.ranks_per_node, static_cast<std::int64_t>(ranks.size()));
+    n.peak_rss_max_node = (n.peak_rss_max_node < 0 || peak < 0) ? -1 : std::max(n.peak_rss_max_node, peak);
+    n.pss_max_node = (n.pss_max_node < 0 || pss < 0) ? -1 : std::max(n.pss_max_node, pss);
+  }
+  return n;
+}
+
 // The facts of the run the disturbance rule needs. A run that did not say where its team ran
 // (a test, a sweep's row for a cell that never ran) is taken as an in-process team on the CPUs
 // this process may use, as `corescope run` counts them.
@@ -163,6 +204,13 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
         "PSS per process before the kernel's setup: the runtime's own footprint with no kernel data");
   b.i64("runtime_footprint_pss_bytes", fp.base_pss, "B", "sum of PSS over the team's processes before the kernel's setup");
   b.i64("thread_stacks_bytes", fp.stacks, "B", "resident bytes of all workers' thread stacks (last repetition)");
+  const NodeSplit nodes = node_split(r, p.host);
+  b.i64("nodes", nodes.nodes, "", "distinct hosts the team's processes ran on (/samples host)");
+  b.i64("ranks_per_node", nodes.ranks_per_node, "", "most processes of the team on one host");
+  b.i64("peak_rss_max_node_bytes", nodes.peak_rss_max_node, "B",
+        "largest sum over one host's processes of their peak RSS");
+  b.i64("footprint_pss_max_node_bytes", nodes.pss_max_node, "B",
+        "largest sum over one host's processes of their PSS (last repetition)");
   b.str("started", r.started, "start time, ISO 8601 UTC");
   b.str("host", p.host, "host name of the writing process");
   b.str("cpu_model", p.cpu_model, "CPU model of the writing host");
@@ -210,6 +258,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
     t.i64("worker", x.worker, "", "worker id in the team");
     t.i64("rank", x.rank, "", "process index in the team");
     t.i64("thread", x.thread, "", "thread index in the process");
+    t.str("host", host_of(r, x.rank, p.host), "host name of the worker's process");
     t.i64("cpu", x.cpu, "", "CPU the worker ran on at the end of the repetition");
     t.i64("cpu_start", x.cpu_start, "", "CPU the worker ran on when the repetition's clock started");
     t.f64("wall_s", x.wall_s, "s", "wall time of the repetition");

@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "core/errors.hpp"
 #include "core/text.hpp"
@@ -117,7 +121,73 @@ Launcher find_mpirun(const std::string& flavour, const std::string& program) {
                    (flavour == "MPICH" ? "; install mpich" : "; install openmpi-bin") + " or pass --mpirun PATH");
 }
 
+// A host name as resolvers take it: letters, digits, '-', '.', '_' (and ':' is the slot count).
+bool host_name(const std::string& name) {
+  return !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_';
+  });
+}
+
+// "4" -> 4; 0 when the text is not a count from 1 to 100000.
+int slot_count(const std::string& text) {
+  if (text.empty() || text.size() > 6 || !std::all_of(text.begin(), text.end(), ::isdigit)) return 0;
+  const int n = std::stoi(text);
+  return n >= 1 && n <= 100000 ? n : 0;
+}
+
+// NAME or NAME:SLOTS -> its slots; 0 when malformed.
+int host_entry(const std::string& entry) {
+  const auto colon = entry.find(':');
+  if (!host_name(entry.substr(0, colon))) return 0;
+  return colon == std::string::npos ? 1 : slot_count(entry.substr(colon + 1));
+}
+
 }  // namespace
+
+Hosts parse_hosts(const std::string& list, const std::string& file) {
+  Hosts h;
+  if (list.empty() && file.empty()) return h;
+  if (!list.empty() && !file.empty()) throw UsageError("--hosts and --hostfile: give one of them");
+  if (!list.empty()) {
+    for (const auto& entry : split(list, ',')) {
+      const int n = host_entry(entry);
+      if (n == 0)
+        throw UsageError("--hosts: '" + entry + "' is not NAME or NAME:SLOTS (e.g. --hosts node1:2,node2:2)");
+      h.slots += n;
+    }
+    h.list = list;
+    return h;
+  }
+  std::ifstream in(file);
+  if (!in) throw UsageError("--hostfile " + file + ": cannot be read");
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string name, option;
+    if (!(words >> name)) continue;
+    int n = host_entry(name);
+    if (n > 0 && (words >> option)) {  // Open MPI's `NAME slots=N`
+      n = option.rfind("slots=", 0) == 0 && name.find(':') == std::string::npos ? slot_count(option.substr(6)) : 0;
+      if (words >> option) n = 0;
+    }
+    if (n == 0)
+      throw UsageError("--hostfile " + file + ", line " + std::to_string(number) +
+                       ": not a host line (NAME, NAME:SLOTS or NAME slots=SLOTS)");
+    h.slots += n;
+  }
+  if (h.slots == 0) throw UsageError("--hostfile " + file + " names no host");
+  h.file = std::filesystem::absolute(file).lexically_normal().string();  // the launcher may start elsewhere
+  return h;
+}
+
+void set_hosts(Launcher& l, const Hosts& hosts, const std::vector<std::string>& extra) {
+  if (l.kind == "srun" && !hosts.empty())
+    throw UsageError("--hosts/--hostfile are for mpirun/mpiexec; under srun the Slurm allocation places the ranks "
+                     "(use --launcher mpirun to place them yourself)");
+  l.hosts = hosts;
+  l.extra = extra;
+}
 
 Launcher find_launcher(const std::string& choice, const std::string& program) {
   const std::string flavour = mpi_flavour();
@@ -146,16 +216,23 @@ CellLaunch cell_launch(const Cell& c, const Launcher* l, int cpus, int cores) {
   std::vector<std::string> launch;
   if (l->kind == "srun") {
     const int node_cpus = launch_env().slurm_cpus_on_node > 0 ? launch_env().slurm_cpus_on_node : cpus;
+    // The ranks on one node: an allocation of N nodes spreads them (SLURM_JOB_NUM_NODES).
+    const char* job_nodes = env("SLURM_JOB_NUM_NODES");
+    const int nodes = std::clamp(job_nodes ? std::atoi(job_nodes) : 1, 1, std::max(1, ranks));
+    const int node_ranks = (ranks + nodes - 1) / nodes;
     // -c larger than the node's CPUs is refused, not overcommitted: clamp it and let the
     // ranks' threads share (recorded as oversubscribed by the run itself).
-    const int per_task = std::max(1, std::min(threads, node_cpus / std::max(1, ranks)));
+    const int per_task = std::max(1, std::min(threads, node_cpus / node_ranks));
     launch = {"srun", "--mpi=" + l->srun_mpi, "--ntasks=" + std::to_string(ranks),
               "--cpus-per-task=" + std::to_string(per_task), "--kill-on-bad-exit=1",
               std::string("--cpu-bind=") + (c.pin == "cores" ? "cores" : "none")};
-    if (ranks * threads > node_cpus || ranks > node_cpus) launch.push_back("--overcommit");
+    if (node_ranks * threads > node_cpus || node_ranks > node_cpus) launch.push_back("--overcommit");
   } else if (l->flavour == "OpenMPI") {
     launch = {l->program, "-np", std::to_string(ranks)};
-    const int slots = std::max(1, std::min(cores, cpus));
+    if (!l->hosts.list.empty()) launch.insert(launch.end(), {"--host", l->hosts.list});
+    if (!l->hosts.file.empty()) launch.insert(launch.end(), {"--hostfile", l->hosts.file});
+    // Slots: the hosts' when the sweep names them, else this host's cores.
+    const int slots = l->hosts.empty() ? std::max(1, std::min(cores, cpus)) : l->hosts.slots;
     if (ranks > slots) launch.push_back("--oversubscribe");
     if (c.pin == "cores" && threads == 1) {
       launch.insert(launch.end(), {"--bind-to", ranks > slots ? "core:overload-allowed" : "core"});
@@ -170,9 +247,12 @@ CellLaunch cell_launch(const Cell& c, const Launcher* l, int cpus, int cores) {
       out.env.insert(out.env.end(), {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}});
   } else {  // MPICH's Hydra (and others that take its flags): no binding unless asked
     launch = {l->program, "-n", std::to_string(ranks)};
+    if (!l->hosts.list.empty()) launch.insert(launch.end(), {"-hosts", l->hosts.list});
+    if (!l->hosts.file.empty()) launch.insert(launch.end(), {"-f", l->hosts.file});
     if (c.pin == "cores")
       launch.insert(launch.end(), {"-bind-to", threads > 1 ? "core:" + std::to_string(threads) : "core"});
   }
+  launch.insert(launch.begin() + 1, l->extra.begin(), l->extra.end());  // the user's words, after the program
   out.prefix = std::move(launch);
   return out;
 }

@@ -11,13 +11,31 @@
 
 namespace corescope::sweep {
 
+// The hosts a sweep spreads the ranks of its mpi and hybrid cells over (`--hosts a:2,b:2` or
+// `--hostfile FILE`); empty: the launcher's default (this host, or a Slurm allocation).
+struct Hosts {
+  std::string list;  // "a:2,b:2" as given (checked)
+  std::string file;  // a hostfile, passed to the launcher as it is (checked: readable, not empty)
+  int slots = 0;     // slots over all hosts (a host without a count has 1)
+  bool empty() const { return list.empty() && file.empty(); }
+};
+// Checks `--hosts` (NAME[:SLOTS],...) or `--hostfile` (a line per host: `NAME`, `NAME:SLOTS`
+// (MPICH) or `NAME slots=SLOTS` (Open MPI); # comments) and counts their slots. UsageError, one
+// line, on bad input: a malformed entry, both given, a missing or empty file.
+Hosts parse_hosts(const std::string& list, const std::string& file);
+
 // How a sweep starts ranks.
 struct Launcher {
   std::string kind;      // srun | mpirun (Open MPI's) | mpiexec (MPICH's Hydra)
   std::string program;   // the binary
   std::string flavour;   // this corescope's MPI
   std::string srun_mpi;  // srun only: the --mpi plugin (pmix for Open MPI, pmi2 for MPICH)
+  Hosts hosts;           // mpirun/mpiexec: where the ranks go (--host/--hostfile, -hosts/-f)
+  std::vector<std::string> extra;  // the user's own launcher words (--launcher-args), after the program
 };
+// Gives the launcher the hosts and extra words; UsageError when srun is asked to take hosts
+// (inside Slurm the allocation says where ranks go).
+void set_hosts(Launcher& launcher, const Hosts& hosts, const std::vector<std::string>& extra);
 
 // choice: auto (srun inside a Slurm allocation, else the MPI library's own mpirun/mpiexec),
 // srun, or mpirun. program: an explicit launcher binary ("" = search). UsageError, one line,

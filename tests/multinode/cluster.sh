@@ -40,6 +40,22 @@ mn_available() {
   [[ -z $why ]] || { echo "$why"; return 1; }
 }
 
+# mn_test_start CORESCOPE: for a test script (after integration/common.sh): skipped (exit 77)
+# without a cluster or an MPI build; on exit the cluster comes down and $WORK goes.
+mn_test_start() {
+  local why
+  if ! why=$(mn_available); then
+    echo "skipped: $why"
+    exit 77
+  fi
+  if ! "$1" list | grep -qE '^mpi +yes'; then
+    echo "skipped: this corescope is built without MPI"
+    exit 77
+  fi
+  trap 'mn_down; rm -rf "$WORK"' EXIT
+  trap 'exit 130' INT TERM
+}
+
 mn_down() {
   local ns pid
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${MN_PREFIX}" || true); do
@@ -107,22 +123,31 @@ mn_flavour() {
   if "${MPIEXEC:-mpirun}" --version 2>&1 | grep -qE "Open MPI|OpenRTE"; then echo openmpi; else echo mpich; fi
 }
 
+# mn_launcher_args: the launcher words that reach the nodes ($MPIEXEC's flavour), one line,
+# separated by spaces (also what `corescope sweep --launcher-args` takes).
+mn_launcher_args() {
+  if [[ $(mn_flavour) == openmpi ]]; then
+    # No tree spawn: mpirun starts every node's daemon itself through the agent. vader (shared
+    # memory) is used only between ranks on one node, as on a real cluster.
+    echo "--mca plm_rsh_agent $MN_AGENT --mca plm_rsh_no_tree_spawn 1 --mca btl tcp,vader,self" \
+      "--mca btl_tcp_if_include $MN_NET.0/24 --mca oob_tcp_if_include $MN_NET.0/24"
+  else
+    # Hydra's proxies call back to -localhost; UCX (MPICH's device) talks over eth0 of each node.
+    echo "-launcher ssh -launcher-exec $MN_AGENT -localhost $MN_NET.254 -genv UCX_NET_DEVICES eth0"
+  fi
+}
+
 # mn_launch HOSTS NP COMMAND...: NP processes placed on HOSTS in order, each node filled to its
 # slots first. Every process reaches the others over 10.77.0.0/24 only. Killed after MN_TIMEOUT
 # seconds (120; exit 124).
 mn_launch() {
   local hosts=$1 np=$2
   shift 2
+  local args
+  read -r -a args <<<"$(mn_launcher_args)"
   if [[ $(mn_flavour) == openmpi ]]; then
-    # No tree spawn: mpirun starts every node's daemon itself through the agent. vader (shared
-    # memory) is used only between ranks on one node, as on a real cluster.
-    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpirun}" --host "$hosts" -np "$np" --bind-to none \
-      --mca plm_rsh_agent "$MN_AGENT" --mca plm_rsh_no_tree_spawn 1 \
-      --mca btl tcp,vader,self --mca btl_tcp_if_include "$MN_NET.0/24" --mca oob_tcp_if_include "$MN_NET.0/24" \
-      "$@"
+    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpirun}" --host "$hosts" -np "$np" --bind-to none "${args[@]}" "$@"
   else
-    # Hydra's proxies call back to -localhost; UCX (MPICH's device) talks over eth0 of each node.
-    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpiexec.mpich}" -launcher ssh -launcher-exec "$MN_AGENT" -localhost "$MN_NET.254" \
-      -hosts "$hosts" -n "$np" -genv UCX_NET_DEVICES eth0 "$@"
+    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpiexec.mpich}" "${args[@]}" -hosts "$hosts" -n "$np" "$@"
   fi
 }

@@ -42,6 +42,11 @@ if ((${#scripts[@]} == 0)); then
   done
 fi
 
+# Every script parses (bash -n), whether or not this cluster can run it.
+for f in "$src"/jobs/slurm/*.sbatch; do
+  bash -n "$f" || fail "$(basename "$f"): bash -n"
+done
+
 declare -A job_of
 jobs_dir=$WORK/jobs
 mkdir -p "$jobs_dir"
@@ -51,6 +56,9 @@ for name in "${scripts[@]}"; do
   # The headers ask for a real node; this one has $cpus CPUs: ranks x 1 CPU, or 1 task x all CPUs.
   if grep -q '^#SBATCH --ntasks=1 *\($\|#\)' "$script"; then
     size=(--ntasks=1 --cpus-per-task="$cpus")
+  elif grep -q '^#SBATCH --nodes=[2-9]' "$script"; then
+    # A multi-node script on this one node: --nodes=1 overrides its header (docs/multinode.md).
+    size=(--nodes=1 --ntasks-per-node="$cpus" --cpus-per-task=1)
   else
     size=(--ntasks="$cpus" --cpus-per-task=1)
   fi

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "backends/registry.hpp"
@@ -277,6 +279,73 @@ TEST(SweepLaunch, MpichAndSrunFlags) {
   Cell local = cell(1, 1);
   local.launched = false;
   EXPECT_TRUE(cell_launch(local, &srun, 2, 2).prefix.empty());
+}
+
+// --hosts / --hostfile become each MPI's own flags, with the hosts' slots deciding oversubscription,
+// and the user's launcher words follow the program.
+TEST(SweepLaunch, HostsAndExtraWords) {
+  Launcher ompi{"mpirun", "/usr/bin/mpirun", "OpenMPI", ""};
+  set_hosts(ompi, parse_hosts("n1:1,n2:1", ""), {"--mca", "btl", "tcp,self"});
+  auto a = cell_launch(cell(2, 1), &ompi, 64, 64).prefix;
+  EXPECT_EQ(std::vector<std::string>(a.begin(), a.begin() + 4),
+            (std::vector<std::string>{"/usr/bin/mpirun", "--mca", "btl", "tcp,self"}));
+  EXPECT_TRUE(has(a, "--host"));
+  EXPECT_TRUE(has(a, "n1:1,n2:1"));
+  EXPECT_FALSE(has(a, "--oversubscribe"));  // 2 ranks on 2 slots
+  a = cell_launch(cell(4, 1), &ompi, 64, 64).prefix;
+  EXPECT_TRUE(has(a, "--oversubscribe"));  // 4 ranks on the hosts' 2 slots, however many local cores
+
+  Launcher hydra{"mpiexec", "/usr/bin/mpiexec.mpich", "MPICH", ""};
+  set_hosts(hydra, parse_hosts("a,b:3", ""), {});
+  EXPECT_EQ(cell_launch(cell(4, 1), &hydra, 2, 2).prefix,
+            (std::vector<std::string>{"/usr/bin/mpiexec.mpich", "-n", "4", "-hosts", "a,b:3"}));
+
+  const std::string file = testing::TempDir() + "corescope_hostfile";
+  {
+    std::ofstream f(file);
+    f << "# two nodes\nn1 slots=2\n\nn2:2  # MPICH style\n";
+  }
+  const Hosts h = parse_hosts("", file);
+  EXPECT_EQ(h.slots, 4);
+  set_hosts(hydra, h, {});
+  a = cell_launch(cell(2, 1), &hydra, 2, 2).prefix;
+  EXPECT_TRUE(has(a, "-f"));
+  set_hosts(ompi, h, {});
+  a = cell_launch(cell(2, 1), &ompi, 2, 2).prefix;
+  EXPECT_TRUE(has(a, "--hostfile"));
+  EXPECT_TRUE(has(a, h.file));
+
+  Launcher srun{"srun", "srun", "OpenMPI", "pmix"};
+  EXPECT_THROW(set_hosts(srun, h, {}), UsageError);
+  EXPECT_NO_THROW(set_hosts(srun, Hosts{}, {"--exclusive"}));
+}
+
+// In an allocation of several nodes srun spreads the ranks: a hybrid rank gets its threads' CPUs
+// from its own node's share, not the whole team's.
+TEST(SweepLaunch, SrunCountsTheRanksPerNode) {
+  const Launcher srun{"srun", "srun", "OpenMPI", "pmix"};
+  ::unsetenv("SLURM_JOB_NUM_NODES");
+  auto a = cell_launch(cell(4, 4), &srun, 8, 8).prefix;
+  EXPECT_TRUE(has(a, "--cpus-per-task=2"));
+  EXPECT_TRUE(has(a, "--overcommit"));
+  ::setenv("SLURM_JOB_NUM_NODES", "2", 1);
+  a = cell_launch(cell(4, 4), &srun, 8, 8).prefix;
+  ::unsetenv("SLURM_JOB_NUM_NODES");
+  EXPECT_TRUE(has(a, "--cpus-per-task=4"));
+  EXPECT_FALSE(has(a, "--overcommit"));
+}
+
+TEST(SweepLaunch, BadHostsAreUsageErrors) {
+  for (const char* bad : {"a:0", "a:", ":2", "a:b", "a,,b", "a b", "a:2:3", "a:1000000", ","})
+    EXPECT_THROW(parse_hosts(bad, ""), UsageError) << bad;
+  EXPECT_THROW(parse_hosts("a", "file"), UsageError);  // both
+  EXPECT_THROW(parse_hosts("", testing::TempDir() + "no_such_hostfile"), UsageError);
+  const std::string file = testing::TempDir() + "corescope_bad_hostfile";
+  for (const char* text : {"", "# only a comment\n\n", "n1 slots=x\n", "n1 cpus=2\n", "n1:2 slots=2\n"}) {
+    std::ofstream(file) << text;
+    EXPECT_THROW(parse_hosts("", file), UsageError) << text;
+  }
+  EXPECT_TRUE(parse_hosts("", "").empty());
 }
 
 }  // namespace

@@ -23,10 +23,42 @@ def pingpong_table(summary: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     if "memory_model" not in frame:
         frame["memory_model"] = ""
-    frame["label"] = [f"{m} / {c}" if c else m for m, c in zip(frame["mode"], frame["channel"])]
+    nodes = frame["nodes"] if "nodes" in frame else pd.Series(1, index=frame.index)
+    frame["label"] = [(f"{m} / {c}" if c else m) + placement(n, nodes.max())
+                      for m, c, n in zip(frame["mode"], frame["channel"], nodes)]
     frame = frame.groupby(["mode", "memory_model", "channel", "label", "size"], as_index=False)["latency_s"].median()
     frame["bandwidth_bytes_per_s"] = frame["size"] / frame["latency_s"]
     return frame.sort_values(["label", "size"]).reset_index(drop=True)[columns]
+
+
+def placement(nodes, most_nodes) -> str:
+    """Label suffix where a file has ping-pong runs on more than one node: the two workers on one
+    host (intra-node) or on two (inter-node; with 2 workers, nodes > 1 means they are apart)."""
+    if not most_nodes or most_nodes <= 1:
+        return ""
+    return f", inter-node ({int(nodes)} nodes)" if nodes > 1 else ", intra-node"
+
+
+def node_ratios(ctx, sec: Section) -> None:
+    """Inter-node vs intra-node ping-pong of the same mode and channel: latency at the smallest
+    and bandwidth at the largest size both have, as ratios with their 95 % intervals."""
+    rows = ctx.ok_rows("pingpong")
+    if "latency_s" not in rows or "nodes" not in rows or rows["nodes"].max() <= 1:
+        return
+    rows = rows[stats.finite(rows["latency_s"]) & (rows["size"] > 0)]
+    for (mode, channel), g in rows.groupby(["mode", "channel"]):
+        inter, intra = g[g["nodes"] > 1], g[g["nodes"] == 1]
+        common = sorted(set(inter["size"]) & set(intra["size"]))
+        if not common:
+            continue
+        for size, what in [(common[0], "latency")] + ([(common[-1], "bandwidth")] if len(common) > 1 else []):
+            a, b = inter[inter["size"] == size].iloc[0], intra[intra["size"] == size].iloc[0]
+            r = ratio_ci(latency_reps(a), latency_reps(b))
+            told = (f"{r.point:.2f}× the latency" if what == "latency" else
+                    f"{1 / r.point:.2f}× the bandwidth (latency ratio {r.point:.2f})")
+            sec.findings.append(f"{esc(mode)}{' / ' + esc(channel) if channel else ''} between nodes vs on one "
+                                f"node at {stats.format_count(size)} B: {told} "
+                                f"({fmt_interval(r, digits=3, suffix='×')} for the latency ratio, n {r.n}).")
 
 
 def latency_reps(row):
@@ -71,6 +103,7 @@ def build(ctx) -> Section:
                             f"{float(large['bandwidth_bytes_per_s']) / 1e9:.3g} GB/s at "
                             f"{stats.format_count(large['size'])}B.")
     channel_ratios(ctx, sec)
+    node_ratios(ctx, sec)
     # the claim is about processes: channels measured between workers with private memory
     channels = set(table.loc[table["memory_model"] == "private", "channel"])
     wanted = {"file", "shm", "pipe"}

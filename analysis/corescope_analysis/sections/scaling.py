@@ -11,6 +11,12 @@ CLAIM = 'Sequential programming is simpler but often slower; computers with mult
 FILL = 'corescope sweep -k triad,ep -m serial,threads,processes -w 1,2 -s S -o {file}'
 
 
+def on_nodes(row) -> str:
+    """The words " on N nodes" for a cell whose processes spanned several hosts (/runs nodes)."""
+    nodes = row.get("nodes", 1)
+    return f" on {int(nodes)} nodes" if nodes == nodes and nodes > 1 else ""
+
+
 def capacity_findings(ctx, sec: Section) -> None:
     """Efficiency against the ideal and against the parallel capacity measured during the study
     (/capacity), for each kernel's best cell at the largest team that has a capacity check."""
@@ -53,7 +59,7 @@ def build(ctx) -> Section:
             serial_t = best["serial_s"]
             sec.findings.append(
                 f"<b>{esc(kernel)}</b>: serial run {fmt_time(serial_t)}; fastest parallel "
-                f"{esc(best['series_label'])} with {int(best['workers'])} workers "
+                f"{esc(best['series_label'])} with {int(best['workers'])} workers{on_nodes(best)} "
                 f"{fmt_time(best['median_s'])} = {fmt_x(best['speedup_vs_serial'])} faster than serial "
                 f"(95 % interval {fmt_interval(best['speedup_vs_serial_lo'], best['speedup_vs_serial_hi'], 3, '×')}, "
                 f"n {int(best['n'])} and {int(best['n_base'])} repetitions)"
@@ -91,8 +97,11 @@ def build(ctx) -> Section:
     kf = ctx.ok_rows()
     kf = kf[stats.finite(kf["karp_flatt"])]
     if not kf.empty:
+        # the node count per cell, where any cell of the file ran on more than one node
+        spread = "nodes" in kf and kf["nodes"].max() > 1
         sec.tables.append("<details><summary>Karp–Flatt serial fraction e(p) per point</summary>" + html_table(
-            kf, ["kernel", "series_label", "workers", "median_s", "speedup", "karp_flatt"],
+            kf, ["kernel", "series_label", "workers"] + (["nodes"] if spread else []) +
+            ["median_s", "speedup", "karp_flatt"],
             {"median_s": fmt_time, "speedup": fmt_x, "karp_flatt": lambda v: fmt_num(v, 3)},
             headers={"series_label": "series", "median_s": "median T(p)", "karp_flatt": "e(p)"})
             + '<p class="small">e(p) that grows with p points at overhead that grows with the team '
@@ -109,7 +118,7 @@ def build(ctx) -> Section:
         sec.findings.insert(0, f"Best speedup over the serial run: {fmt_x(top['speedup_vs_serial'])} "
                                f"({fmt_interval(top['speedup_vs_serial_lo'], top['speedup_vs_serial_hi'], 3, '×')}; "
                                f"{esc(top['kernel'])}, {esc(top['series_label'])}, "
-                               f"{int(top['workers'])} workers)"
+                               f"{int(top['workers'])} workers{on_nodes(top)})"
                                + (f" on a machine with {ctx.cores} cores" if ctx.cores else "")
                                + "; criterion: the interval lies above 1.5×.")
     elif (ctx.summary["mode"] == "serial").any() and (ctx.summary["implausible"] != "").any():

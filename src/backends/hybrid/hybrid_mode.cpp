@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "backends/mpi/mpi_hosts.hpp"
 #include "backends/mpi/mpi_support.hpp"
 #include "backends/openmp/openmp_mode.hpp"
 #include "backends/shared/shared_team.hpp"
@@ -165,6 +166,7 @@ class HybridMode : public Mode {
     result.spec = spec;
     result.mpi_thread_level = thread_level_;
     combine_outcomes(result, mpi::gather(mine));
+    result.rank_hosts = mpi::gather_hosts();  // where each rank ran (/samples host)
     return result;
   }
 

@@ -6,6 +6,7 @@
 
 #include <climits>
 
+#include "backends/mpi/mpi_hosts.hpp"
 #include "backends/mpi/mpi_support.hpp"
 #include "core/errors.hpp"
 
@@ -91,6 +92,7 @@ class MpiMode : public Mode {
     result.spec = spec;
     result.mpi_thread_level = thread_level_;
     combine_outcomes(result, mpi::gather(mine));
+    result.rank_hosts = mpi::gather_hosts();  // where each rank ran (/samples host)
     return result;
   }
 
