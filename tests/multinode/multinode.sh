@@ -69,15 +69,15 @@ print(f"{n} runs read back: all ok and verified, every worker's samples there")
 PY
 }
 
-# run_on HOSTS NP MODE KERNEL [OPTION...]: one run; its exit code in $rc, stderr in $WORK/err.
-# The options (e.g. -p sync=none -s 200) follow the defaults (size S); MN_LAUNCH_ARGS go to the
-# launcher.
+# run_on HOSTS NP MODE KERNEL [SIZE [OPTION...]]: one run (size S unless given); its exit code
+# in $rc, stderr in $WORK/err. MN_LAUNCH_ARGS go to the launcher.
 run_on() {
-  local hosts=$1 np=$2 mode=$3 k=$4 extra=()
+  local hosts=$1 np=$2 mode=$3 k=$4 size=${5:-S} extra=()
   shift 4
+  (($# == 0)) || shift
   [[ $mode == hybrid ]] && extra=(-t 2)
   rc=0
-  mn_launch "$hosts" "$np" $cs run -k "$k" -m "$mode" "${extra[@]}" -s S -r "$reps" --warmup 1 "$@" \
+  mn_launch "$hosts" "$np" $cs run -k "$k" -m "$mode" "${extra[@]}" -s "$size" -r "$reps" --warmup 1 "$@" \
     -o "$out" -q >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
 }
 
@@ -88,8 +88,8 @@ team_variants() {
   local k
   for k in $kernels; do
     case $k in
-      critical) for sync in mutex atomic reduce none; do echo "critical -p sync=$sync -s 200"; done ;;
-      farm) echo "farm -p schedule=static"; echo "farm -p schedule=dynamic" ;;
+      critical) for sync in mutex atomic reduce none; do echo "critical 200 -p sync=$sync"; done ;;
+      farm) echo "farm S -p schedule=static"; echo "farm S -p schedule=dynamic" ;;
       convoy) echo "convoy" ;;
     esac
   done
@@ -112,7 +112,7 @@ check_race() {
   for try in 1 2 3; do
     out=$WORK/race.h5
     rm -f "$out"
-    run_on "$hosts" "$np" "$mode" critical -p sync=none -s 200
+    run_on "$hosts" "$np" "$mode" critical 200 -p sync=none
     [[ $rc -eq 0 ]] || { fail "$hosts: critical sync=none $mode: exit $rc: $(head -c 600 "$WORK/err")"; break; }
     lost=$("$PYTHON" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r"); print(int(f["runs"]["lost_updates"][0]), f["runs"]["team_memory"][0].decode())' "$out")
     echo "   critical sync=none $mode on $hosts, try $try: lost updates, team memory: $lost"
@@ -165,7 +165,7 @@ for n in ${CORESCOPE_MN_NODES:-2 4}; do
   # Where the MPI cannot do one-sided communication between the nodes (Open MPI's default osc
   # rdma over TCP), team memory is refused: exit 2, one line, before anything is timed.
   if [[ $flavour == openmpi && $team_kernels == *" critical "* ]]; then
-    run_on "$hosts" "$n" mpi critical -s 200
+    run_on "$hosts" "$n" mpi critical 200
     lines=$(grep -c "one-sided communication" "$WORK/err" || true)
     if [[ $rc -ne 2 || $lines -ne 1 ]]; then
       fail "$n nodes: critical without one-sided options: exit $rc, refusal $lines times: $(head -c 600 "$WORK/err")"

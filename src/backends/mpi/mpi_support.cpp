@@ -180,9 +180,15 @@ MPI_Win world_window(std::size_t bytes, const std::string& what) {
 // before it returns. Rank 0 reaches its own memory through MPI as well, so that its accesses
 // are atomic with respect to the others' (MPI atomics are not atomic with respect to loads and
 // stores through a pointer).
+// Over TCP the others' operations are carried out by rank 0's MPI library, only while rank 0 is
+// inside an MPI call, and its operations on its own window complete locally without looking at
+// the network: rank 0 in a loop of its own updates would serve nobody (measured: 1 remote
+// update against 400,000 local ones in 0.3 s). So after each of its operations rank 0 polls
+// (MPI_Iprobe for a message nobody sends), as any MPI program that owns such a window must.
 class RmaWords : public RemoteWords {
  public:
-  explicit RmaWords(std::size_t n) : win_(world_window(n * sizeof(std::uint64_t), "team memory")) {
+  explicit RmaWords(std::size_t n)
+      : win_(world_window(n * sizeof(std::uint64_t), "team memory")), target_(world_rank() == 0) {
     MPI_Win_lock_all(0, win_);
     MPI_Barrier(MPI_COMM_WORLD);  // every rank sees rank 0's zeroes
   }
@@ -199,19 +205,19 @@ class RmaWords : public RemoteWords {
   std::uint64_t compare_swap(std::size_t i, std::uint64_t expected, std::uint64_t desired) override {
     std::uint64_t old = 0;
     MPI_Compare_and_swap(&desired, &expected, &old, MPI_UINT64_T, 0, disp(i), win_);
-    MPI_Win_flush(0, win_);
+    complete();
     return old;
   }
   // sync=none's race: fetch the word, and later put a value back, with nothing between.
   std::uint64_t read(std::size_t i) override {
     std::uint64_t v = 0;
     MPI_Get(&v, 1, MPI_UINT64_T, 0, disp(i), 1, MPI_UINT64_T, win_);
-    MPI_Win_flush(0, win_);
+    complete();
     return v;
   }
   void write(std::size_t i, std::uint64_t v) override {
     MPI_Put(&v, 1, MPI_UINT64_T, 0, disp(i), 1, MPI_UINT64_T, win_);
-    MPI_Win_flush(0, win_);
+    complete();
   }
 
  private:
@@ -219,10 +225,20 @@ class RmaWords : public RemoteWords {
   std::uint64_t fetch_op(std::size_t i, std::uint64_t v, MPI_Op op) {
     std::uint64_t old = 0;
     MPI_Fetch_and_op(&v, &old, MPI_UINT64_T, 0, disp(i), op, win_);
-    MPI_Win_flush(0, win_);
+    complete();
     return old;
   }
+  // The operation has completed at rank 0; rank 0 also serves the others' (see above).
+  void complete() {
+    MPI_Win_flush(0, win_);
+    if (target_) {
+      int flag = 0;
+      MPI_Iprobe(MPI_ANY_SOURCE, kNoTag, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+    }
+  }
+  static constexpr int kNoTag = 32000;  // no message carries it (MPI_TAG_UB is at least 32767)
   MPI_Win win_;
+  bool target_;
 };
 
 }  // namespace
