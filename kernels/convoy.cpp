@@ -37,8 +37,7 @@ std::uint64_t lcg_jump(std::uint64_t x, std::uint64_t steps) {
   return mul * x + add;
 }
 
-using Flag = std::atomic_ref<std::uint64_t>;
-static_assert(Flag::is_always_lock_free, "the stop flag must work across processes");
+static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free, "the stop flag must work across processes");
 
 class Convoy : public Kernel {
  public:
@@ -49,7 +48,7 @@ class Convoy : public Kernel {
     total_iterations_ = static_cast<std::uint64_t>(p.warmup + p.reps);
     // The I/O thread publishes here how many iterations it has finished; CPU workers stop an
     // iteration once it reaches theirs. It only grows, so no reset (and no barrier) is needed.
-    finished_ = static_cast<std::uint64_t*>(w.team_shared(sizeof(std::uint64_t)));
+    finished_ = w.team_words(1);
     if (w.id() == 0) {
       latency_s_.assign(ops_ * static_cast<std::size_t>(p.reps), 0.0);
       reacquire_s_.assign(latency_s_.size(), 0.0);
@@ -70,8 +69,9 @@ class Convoy : public Kernel {
       if (v.ok) v.detail = "worker " + std::to_string(w.id()) + ": " + why;
       v.ok = false;
     };
-    if (Flag(*finished_).load(std::memory_order_acquire) != total_iterations_)
-      fail("the I/O thread finished " + std::to_string(Flag(*finished_).load()) + " iterations, expected " +
+    const std::uint64_t finished = finished_.load(0);
+    if (finished != total_iterations_)
+      fail("the I/O thread finished " + std::to_string(finished) + " iterations, expected " +
            std::to_string(total_iterations_));
     if (w.id() == 0) {
       if (ops_done_ != ops_ * total_iterations_)
@@ -131,17 +131,21 @@ class Convoy : public Kernel {
       w.yield_point();
     }
     if (timed) io_loop_s_ += seconds_between(loop0, WaitClock::now());
-    Flag(*finished_).store(iteration, std::memory_order_release);
+    finished_.visit([&](auto mem) { mem.store(0, iteration, std::memory_order_release); });
   }
 
   void cpu_loop(Worker& w, std::uint64_t iteration) {
+    finished_.visit([&](auto mem) { cpu_loop_on(w, mem, iteration); });
+  }
+  template <class Mem>
+  void cpu_loop_on(Worker& w, Mem mem, std::uint64_t iteration) {
     const bool timed = iteration > warmup_;
     std::uint64_t x = x_, chunks = 0;
     do {
       for (std::uint64_t s = 0; s < kStepsPerChunk; ++s) x = x * kMul + kAdd;
       ++chunks;
       w.yield_point();
-    } while (Flag(*finished_).load(std::memory_order_acquire) < iteration);
+    } while (mem.load(0, std::memory_order_acquire) < iteration);
     x_ = x;
     chunks_ += chunks;
     if (timed) timed_chunks_ += chunks;
@@ -150,7 +154,7 @@ class Convoy : public Kernel {
   std::size_t ops_ = 0;
   std::int64_t io_ns_ = 0;
   std::uint64_t warmup_ = 0, total_iterations_ = 0, iterations_ = 0;
-  std::uint64_t* finished_ = nullptr;
+  TeamWords finished_;  // word 0: iterations the I/O thread has finished
   // I/O thread
   std::vector<double> latency_s_, reacquire_s_;
   std::uint64_t ops_done_ = 0;

@@ -1,9 +1,10 @@
 // critical: the founding notes' lock example. Even workers add +1, odd workers add -2 to ONE
-// counter in team-shared memory, M times each per iteration, under a chosen synchronization:
+// counter in team memory (Worker::team_words), M times each per iteration, under a chosen synchronization:
 //   none      a race on purpose: relaxed atomic load, then relaxed atomic store (no undefined
-//             behaviour, but updates between the two are overwritten: lost updates)
+//             behaviour, but updates between the two are overwritten: lost updates); across
+//             nodes MPI_Get, then MPI_Put
 //   mutex     Worker::team_lock (std::mutex for threads, flock for processes, MPI window lock)
-//   atomic    one fetch_add per update
+//   atomic    one fetch_add per update (across nodes MPI_Fetch_and_op)
 //   critical  an OpenMP critical section (openmp mode only)
 //   reduce    a private counter per worker, added to the shared one once per iteration
 // Each update also adds 1 to a tally kept in the high half of the same 64-bit word, in the same
@@ -70,10 +71,7 @@ class Critical : public Kernel {
     delta_ = w.id() % 2 == 0 ? 1 : -2;
     increment_ = kTallyUnit + static_cast<std::uint64_t>(delta_);  // wraps to "tally+1, value-2"
     // One cache line each: the counter, the stop word of the race, every worker's progress.
-    auto* block = static_cast<std::uint64_t*>(w.team_shared(kLine * (2 + static_cast<std::size_t>(w.count()))));
-    word_ = block;
-    stop_ = block + kLine / 8;
-    progress_ = block + 2 * kLine / 8;
+    words_ = w.team_words(kWordsPerLine * (2 + static_cast<std::size_t>(w.count())));
     goal_ns_ = p.get_int("overlap_us") * 1000;
     cap_ns_ = p.get_int("overlap_cap_ms") * 1'000'000;
     planned_ = static_cast<std::size_t>(std::max(0, p.reps) + std::max(0, p.warmup));
@@ -88,13 +86,18 @@ class Critical : public Kernel {
   }
 
   void iterate(Worker& w) override {
+    words_.visit([&](auto mem) { iterate_on(w, mem); });
+  }
+
+  // One iteration on team memory `mem` (LocalWords or RemoteWordsRef, core/worker.hpp).
+  template <class Mem>
+  void iterate_on(Worker& w, Mem mem) {
     times_.start();
-    std::atomic_ref<std::uint64_t> counter(*word_);
     const std::uint64_t inc = increment_;
     std::size_t issued = m_;
     switch (sync_) {
       case Sync::none:
-        issued = race(w, counter);
+        issued = race(w, mem);
         break;
       case Sync::mutex:
         chunked(w, 0, m_, kChunk, [&](std::size_t lo, std::size_t hi) {
@@ -102,18 +105,18 @@ class Critical : public Kernel {
             w.team_lock();
             // The lock may be a file or MPI lock the compiler knows nothing of: the atomic
             // acquire/release keep the read-modify-write inside it.
-            counter.store(counter.load(std::memory_order_acquire) + inc, std::memory_order_release);
+            mem.store(kCounter, mem.load(kCounter, std::memory_order_acquire) + inc, std::memory_order_release);
             w.team_unlock();
           }
         });
         break;
       case Sync::atomic:
         chunked(w, 0, m_, kChunk, [&](std::size_t lo, std::size_t hi) {
-          for (std::size_t i = lo; i < hi; ++i) counter.fetch_add(inc, std::memory_order_relaxed);
+          for (std::size_t i = lo; i < hi; ++i) mem.fetch_add(kCounter, inc, std::memory_order_relaxed);
         });
         break;
       case Sync::critical: {
-        auto update = [&] { counter.store(counter.load(std::memory_order_relaxed) + inc, std::memory_order_relaxed); };
+        auto update = [&] { mem.write(kCounter, mem.read(kCounter) + inc); };
         chunked(w, 0, m_, kChunk, [&](std::size_t lo, std::size_t hi) {
           for (std::size_t i = lo; i < hi; ++i) w.omp_critical(update);
         });
@@ -124,7 +127,7 @@ class Critical : public Kernel {
         chunked(w, 0, m_, kChunk, [&](std::size_t lo, std::size_t hi) {
           for (std::size_t i = lo; i < hi; ++i) mine += inc;
         });
-        counter.fetch_add(mine, std::memory_order_relaxed);
+        mem.fetch_add(kCounter, mine, std::memory_order_relaxed);
         break;
       }
     }
@@ -136,7 +139,7 @@ class Critical : public Kernel {
 
   Verification verify(Worker& w) override {
     w.barrier();  // every worker's last update has landed
-    const Counter found = decode(std::atomic_ref<std::uint64_t>(*word_).load(std::memory_order_acquire));
+    const Counter found = decode(words_.load(kCounter));
     // Every worker ran the same number of iterations; the allreduce checks that too. What each
     // issued is counted (the race runs past M), summed exactly in doubles (far below 2^53).
     const double iters = static_cast<double>(times_.iterations());
@@ -204,7 +207,10 @@ class Critical : public Kernel {
   }
 
  private:
-  static constexpr std::size_t kLine = 64;
+  // Word indices in the team words: one cache line (8 words) each.
+  static constexpr std::size_t kWordsPerLine = 8;
+  static constexpr std::size_t kCounter = 0, kStop = kWordsPerLine;
+  static std::size_t progress(int worker) { return (2 + static_cast<std::size_t>(worker)) * kWordsPerLine; }
 
   std::string sync_name() const {
     static const char* names[] = {"none", "mutex", "atomic", "critical", "reduce"};
@@ -220,15 +226,16 @@ class Critical : public Kernel {
   // sync=none: at least M racing updates, then on until the team has raced at once for goal_ns_
   // (some worker saw it and set the stop word to this iteration) or cap_ns_ has passed. Returns
   // the updates issued. Iterations past the planned ones (benchmarks) make exactly M.
-  std::size_t race(Worker& w, std::atomic_ref<std::uint64_t>& counter) {
+  template <class Mem>
+  std::size_t race(Worker& w, Mem mem) {
     const std::uint64_t inc = increment_;
     const int n = w.count(), me = w.id();
     const bool planned = iteration_ < planned_;
     const bool alone = n == 1 || !planned;
     const std::uint64_t ticket = iteration_ + 1;  // the same sequence on every worker
-    std::atomic_ref<std::uint64_t> stop(*stop_), mine(progress_[me * kLine / 8]);
+    const std::size_t mine = progress(me);
     std::vector<std::uint64_t> seen(static_cast<std::size_t>(n));
-    for (int j = 0; j < n; ++j) seen[j] = std::atomic_ref<std::uint64_t>(progress_[j * kLine / 8]).load(std::memory_order_relaxed);
+    for (int j = 0; j < n; ++j) seen[j] = mem.load(progress(j), std::memory_order_relaxed);
     const std::int64_t t0 = now_ns();
     std::int64_t last = t0, concurrent = 0;
     std::size_t done = 0, chunks = 0;
@@ -236,9 +243,9 @@ class Critical : public Kernel {
     for (;;) {
       const std::size_t k = done < m_ ? std::min(kChunk, m_ - done) : kChunk;  // exactly M, then on
       for (std::size_t i = 0; i < k; ++i)
-        counter.store(counter.load(std::memory_order_relaxed) + inc, std::memory_order_relaxed);
+        mem.write(kCounter, mem.read(kCounter) + inc);
       done += k;
-      mine.store(mine.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      mem.store(mine, mem.load(mine, std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       w.yield_point();
       if (alone) {
         if (done >= m_) break;
@@ -250,7 +257,7 @@ class Critical : public Kernel {
         bool others = false;
         for (int j = 0; j < n; ++j) {
           if (j == me) continue;
-          const std::uint64_t v = std::atomic_ref<std::uint64_t>(progress_[j * kLine / 8]).load(std::memory_order_relaxed);
+          const std::uint64_t v = mem.load(progress(j), std::memory_order_relaxed);
           others |= v != seen[j];
           seen[j] = v;
         }
@@ -259,12 +266,12 @@ class Critical : public Kernel {
         if (done >= m_) {
           goal = concurrent >= goal_ns_;
           if (goal || t - t0 >= cap_ns_ || done >= max_updates_) {
-            std::uint64_t cur = stop.load(std::memory_order_relaxed);
-            while (cur < ticket && !stop.compare_exchange_weak(cur, ticket, std::memory_order_relaxed)) {
+            std::uint64_t cur = mem.load(kStop, std::memory_order_relaxed);
+            while (cur < ticket && !mem.compare_exchange(kStop, cur, ticket, std::memory_order_relaxed)) {
             }
             break;
           }
-          if (stop.load(std::memory_order_relaxed) >= ticket) break;
+          if (mem.load(kStop, std::memory_order_relaxed) >= ticket) break;
         }
       }
     }
@@ -310,9 +317,9 @@ class Critical : public Kernel {
   Sync sync_ = Sync::none;
   int delta_ = 1;
   std::uint64_t increment_ = 0;
-  std::uint64_t* word_ = nullptr;
-  std::uint64_t* stop_ = nullptr;      // the iteration (1-based) whose race some worker ended
-  std::uint64_t* progress_ = nullptr;  // worker j's chunk count at progress_[j * kLine / 8]
+  // kCounter: the counter; kStop: the iteration (1-based) whose race some worker ended;
+  // progress(j): worker j's chunk count.
+  TeamWords words_;
   std::int64_t goal_ns_ = 0, cap_ns_ = 0;
   std::size_t planned_ = 0, warmup_ = 0, max_updates_ = 0, iteration_ = 0, issued_ = 0;
   std::vector<std::size_t> updates_;

@@ -77,7 +77,7 @@ class Farm : public Kernel {
     }
     mine_ = block_range(n_, w.count(), w.id());
     // Two queue counters on separate cache lines: iteration t uses counter t % 2.
-    queue_ = static_cast<std::uint64_t*>(w.team_shared(2 * kLine));
+    queue_ = w.team_words(2 * kWordsPerLine);
     times_.reserve(p);
   }
 
@@ -87,17 +87,18 @@ class Farm : public Kernel {
     requests_ = 0;
     if (dynamic_) {
       const std::size_t t = times_.iterations();
-      std::atomic_ref<std::uint64_t> next(queue_[(t % 2) * kLine / 8]);
-      // The other counter was last used an iteration ago, which everyone has left (the barrier
-      // below): the queen rearms it for the next iteration, nobody touches it meanwhile.
-      if (w.id() == 0)
-        std::atomic_ref<std::uint64_t>(queue_[((t + 1) % 2) * kLine / 8]).store(0, std::memory_order_relaxed);
-      for (;;) {
-        const std::size_t first = next.fetch_add(grain_, std::memory_order_relaxed);
-        ++requests_;
-        if (first >= n_) break;
-        run_tasks(w, first, std::min(n_, first + grain_));
-      }
+      const std::size_t next = (t % 2) * kWordsPerLine, other = ((t + 1) % 2) * kWordsPerLine;
+      queue_.visit([&](auto mem) {
+        // The other counter was last used an iteration ago, which everyone has left (the barrier
+        // below): the queen rearms it for the next iteration, nobody touches it meanwhile.
+        if (w.id() == 0) mem.store(other, 0, std::memory_order_relaxed);
+        for (;;) {
+          const std::size_t first = mem.fetch_add(next, grain_, std::memory_order_relaxed);
+          ++requests_;
+          if (first >= n_) break;
+          run_tasks(w, first, std::min(n_, first + grain_));
+        }
+      });
     } else {
       run_tasks(w, mine_.begin, mine_.end);
     }
@@ -175,7 +176,7 @@ class Farm : public Kernel {
   }
 
   static constexpr std::size_t kChunk = 1024;  // ~1 us of generator steps per GIL check
-  static constexpr std::size_t kLine = 64;
+  static constexpr std::size_t kWordsPerLine = 8;  // one cache line
   static constexpr std::size_t kVerifyChunk = 1 << 16;
   std::size_t n_ = 0, grain_ = 1;
   bool dynamic_ = false;
@@ -183,7 +184,7 @@ class Farm : public Kernel {
   std::span<std::uint64_t> steps_;
   std::span<std::uint32_t> done_;
   Range mine_{};
-  std::uint64_t* queue_ = nullptr;
+  TeamWords queue_;
   LimbSum sum_{};
   std::size_t requests_ = 0;
   IterationTimes times_;

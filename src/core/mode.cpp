@@ -3,15 +3,29 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "core/errors.hpp"
+#include "core/launch_env.hpp"
 #include "core/machine.hpp"
 #include "core/platform.hpp"
 #include "core/run_loop.hpp"
 #include "core/text.hpp"
 
 namespace corescope {
+
+int Mode::start() {
+  const LaunchEnv l = launch_env();
+  // srun's batch step carries the job's task count; only a step's own count means copies.
+  const bool step = l.launcher != "srun" || std::getenv("SLURM_STEP_NUM_TASKS") != nullptr;
+  if (l.launcher != "none" && step && l.launcher_size > 1)
+    throw UsageError("this mode runs its team in one process on one node, but " + l.launcher + " started " +
+                     std::to_string(l.launcher_size) +
+                     " copies of it (each would run a team of its own); start it without a launcher, or use "
+                     "--mode mpi or hybrid, whose ranks may span processes and nodes");
+  return 0;
+}
 
 WorkerOutcome TeamControl::run(Worker& w, Kernel& k, const RunSpec& spec) const {
   return loop ? loop(w, k, spec) : run_worker(w, k, spec);

@@ -38,7 +38,9 @@ class Mode {
   virtual ~Mode() = default;
   // Starts what must exist before the team can be shaped (MPI_Init for launched modes) and
   // returns how many processes the launcher started; 0 for modes that make their own team.
-  virtual int start() { return 0; }
+  // The default (modes that make their own team in one process, on one node) refuses to run as
+  // one of several copies a launcher started: each would run a team of its own.
+  virtual int start();
   // Mode-specific checks of the complete spec (launcher and world size, channel). UsageError.
   virtual void prepare(const RunSpec& spec) {}
   // Runs `check` on the writing process and makes every process of the team agree on its

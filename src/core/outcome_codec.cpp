@@ -62,6 +62,7 @@ std::vector<std::byte> encode_outcome(const WorkerOutcome& o) {
   w.pod(o.verify_error);
   w.text(o.verify_detail);
   w.text(o.error);
+  w.text(o.team_memory);
   w.pod<std::uint64_t>(o.samples.size());
   w.raw(o.samples.data(), o.samples.size() * sizeof(Sample));
   w.pod<std::uint64_t>(o.metrics.size());
@@ -84,6 +85,7 @@ WorkerOutcome decode_outcome(const std::vector<std::byte>& data, std::size_t& po
   o.verify_error = r.pod<double>();
   o.verify_detail = r.text();
   o.error = r.text();
+  o.team_memory = r.text();
   const auto n = r.pod<std::uint64_t>();
   if (n > data.size() / sizeof(Sample)) throw RuntimeFailure("corrupt worker result");
   o.samples.resize(n);

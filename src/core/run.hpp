@@ -79,6 +79,7 @@ struct WorkerOutcome {
   double verify_error = 0.0;
   std::string verify_detail;
   std::string error;       // non-empty when this worker failed
+  std::string team_memory;  // Worker::team_memory(): "" when the kernel asked for none
   std::vector<Sample> samples;
   std::vector<Metric> metrics;
 };
@@ -99,6 +100,7 @@ struct RunResult {
   std::string launcher = "none";
   std::string slurm_job_id;
   std::string mpi_thread_level;
+  std::string team_memory;  // how team memory was provided (worker 0's Worker::team_memory)
   bool oversubscribed = false;
   // Where the team ran, for the disturbance rule (core/disturbance.hpp): its workers on this host
   // and the CPUs it may use there; -1 where the caller did not say (the recorder then assumes an

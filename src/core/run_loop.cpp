@@ -140,6 +140,7 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   out.verify_error = w.allreduce(v.error, Op::max);
   out.verify_detail = v.detail;
   out.metrics = kernel.metrics(w);
+  out.team_memory = w.team_memory();
   w.barrier();
   w.leave();
   out.completed = true;
@@ -159,7 +160,10 @@ void combine_outcomes(RunResult& result, std::vector<WorkerOutcome> outcomes) {
     result.verify_error = std::max(result.verify_error, o.verify_error);
     result.samples.insert(result.samples.end(), o.samples.begin(), o.samples.end());
   }
-  if (!outcomes.empty() && outcomes.front().worker == 0) result.metrics = outcomes.front().metrics;
+  if (!outcomes.empty() && outcomes.front().worker == 0) {
+    result.metrics = outcomes.front().metrics;
+    result.team_memory = outcomes.front().team_memory;
+  }
   result.verified = all_completed && all_verified;
   if (!result.error.empty()) result.status = "failed";
   else result.status = all_completed ? "ok" : "incomplete";

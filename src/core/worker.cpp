@@ -115,6 +115,22 @@ void Worker::team_lock() {
 
 void Worker::team_unlock() { do_team_unlock(); }
 
+void* Worker::team_shared(std::size_t bytes) {
+  void* p = do_team_shared(bytes);
+  team_memory_ = team_memory_kind();
+  return p;
+}
+
+TeamWords Worker::team_words(std::size_t n) {
+  TeamWords words = do_team_words(n);
+  team_memory_ = team_memory_kind();
+  return words;
+}
+
+TeamWords Worker::do_team_words(std::size_t n) {
+  return TeamWords(static_cast<std::uint64_t*>(do_team_shared(n * sizeof(std::uint64_t))));
+}
+
 // A team of one shares with itself only; modes with more workers override these.
 void* Worker::do_team_shared(std::size_t bytes) {
   if (count_ != 1) throw UsageError("this mode has no team-shared memory");

@@ -17,6 +17,84 @@ namespace corescope {
 
 class Kernel;
 enum class Op { sum, min, max };
+
+// Team memory that is not in this process: 64-bit words on another node, reached by the mode's
+// remote operations (MPI one-sided communication). load/store/fetch_add/compare_swap are atomic
+// with respect to each other; read/write are plain transfers that race like unsynchronised
+// accesses (a read-modify-write from read + write loses concurrent updates). Every operation
+// has completed at the target when it returns.
+class RemoteWords {
+ public:
+  virtual ~RemoteWords() = default;
+  virtual std::uint64_t load(std::size_t i) = 0;
+  virtual void store(std::size_t i, std::uint64_t v) = 0;
+  virtual std::uint64_t fetch_add(std::size_t i, std::uint64_t v) = 0;
+  virtual std::uint64_t compare_swap(std::size_t i, std::uint64_t expected, std::uint64_t desired) = 0;  // old value
+  virtual std::uint64_t read(std::size_t i) = 0;
+  virtual void write(std::size_t i, std::uint64_t v) = 0;
+};
+
+// The two ways to reach team words, with one set of operations so that a kernel's code is
+// written once (a generic lambda given to TeamWords::visit) and compiled for each: LocalWords is
+// std::atomic_ref on memory this process maps (no cost over using the pointer directly),
+// RemoteWordsRef forwards to RemoteWords.
+struct LocalWords {
+  std::uint64_t* p;
+  std::uint64_t load(std::size_t i, std::memory_order o = std::memory_order_acquire) const {
+    return std::atomic_ref<std::uint64_t>(p[i]).load(o);
+  }
+  void store(std::size_t i, std::uint64_t v, std::memory_order o = std::memory_order_release) const {
+    std::atomic_ref<std::uint64_t>(p[i]).store(v, o);
+  }
+  std::uint64_t fetch_add(std::size_t i, std::uint64_t v, std::memory_order o = std::memory_order_relaxed) const {
+    return std::atomic_ref<std::uint64_t>(p[i]).fetch_add(v, o);
+  }
+  // Sets `expected` to the value found when that was not it.
+  bool compare_exchange(std::size_t i, std::uint64_t& expected, std::uint64_t desired,
+                        std::memory_order o = std::memory_order_relaxed) const {
+    return std::atomic_ref<std::uint64_t>(p[i]).compare_exchange_weak(expected, desired, o);
+  }
+  std::uint64_t read(std::size_t i) const { return load(i, std::memory_order_relaxed); }
+  void write(std::size_t i, std::uint64_t v) const { store(i, v, std::memory_order_relaxed); }
+};
+struct RemoteWordsRef {
+  RemoteWords* r;
+  std::uint64_t load(std::size_t i, std::memory_order = std::memory_order_acquire) const { return r->load(i); }
+  void store(std::size_t i, std::uint64_t v, std::memory_order = std::memory_order_release) const { r->store(i, v); }
+  std::uint64_t fetch_add(std::size_t i, std::uint64_t v, std::memory_order = std::memory_order_relaxed) const {
+    return r->fetch_add(i, v);
+  }
+  bool compare_exchange(std::size_t i, std::uint64_t& expected, std::uint64_t desired,
+                        std::memory_order = std::memory_order_relaxed) const {
+    const std::uint64_t old = r->compare_swap(i, expected, desired);
+    if (old == expected) return true;
+    expected = old;
+    return false;
+  }
+  std::uint64_t read(std::size_t i) const { return r->read(i); }
+  void write(std::size_t i, std::uint64_t v) const { r->write(i, v); }
+};
+
+// Zeroed 64-bit words every worker of the team reads and writes (Worker::team_words).
+class TeamWords {
+ public:
+  TeamWords() = default;
+  explicit TeamWords(std::uint64_t* local) : local_(local) {}
+  explicit TeamWords(RemoteWords* remote) : remote_(remote) {}
+  // f(LocalWords) or f(RemoteWordsRef): the kernel's code, once per kind of memory.
+  template <class F>
+  decltype(auto) visit(F&& f) const {
+    if (local_ != nullptr) return f(LocalWords{local_});
+    return f(RemoteWordsRef{remote_});
+  }
+  std::uint64_t load(std::size_t i) const {
+    return visit([&](auto m) { return m.load(i); });
+  }
+
+ private:
+  std::uint64_t* local_ = nullptr;
+  RemoteWords* remote_ = nullptr;
+};
 // a op b: the one definition every mode's reduction uses.
 inline double combine(Op op, double a, double b) {
   return op == Op::sum ? a + b : op == Op::min ? (b < a ? b : a) : (a < b ? b : a);
@@ -84,7 +162,16 @@ class Worker {
   // same object, not copies): one heap block for threads, a shared-memory segment for forked
   // processes, an MPI shared-memory window for ranks on one node. Lock-free std::atomic_ref
   // operations on it are atomic across the whole team. Lives until the run ends.
-  void* team_shared(std::size_t bytes) { return do_team_shared(bytes); }
+  void* team_shared(std::size_t bytes);
+  // Collective: `n` zeroed 64-bit words of team memory, wherever the team runs: the memory of
+  // team_shared where the team shares memory, remote words where it does not (MPI ranks on
+  // several nodes: a window on rank 0 reached by one-sided communication). Kernels reach the
+  // words through TeamWords::visit only.
+  TeamWords team_words(std::size_t n);
+  // How this worker's team memory was provided: "" (none asked for), "heap" (threads), "shm"
+  // (forked processes), "mpi-shm" (a shared-memory window on one node), "mpi-rma" (one-sided
+  // communication to rank 0's window across nodes).
+  const std::string& team_memory() const { return team_memory_; }
 
   // A team-wide mutual exclusion lock (a std::mutex for threads, a file lock for processes, an
   // MPI window lock for ranks). Waiting for it is blocking: in gil mode the GIL is released.
@@ -130,6 +217,10 @@ class Worker {
                            void* recv_data, std::size_t recv_bytes);
   virtual void* do_alloc_slice(std::size_t bytes, std::size_t align);
   virtual void* do_team_shared(std::size_t bytes);  // default: one worker's own zeroed block
+  // Default: the words in do_team_shared's memory. Modes whose team may not share memory override.
+  virtual TeamWords do_team_words(std::size_t n);
+  // The name team_memory() reports once team memory was made.
+  virtual std::string team_memory_kind() const { return "heap"; }
   virtual void do_team_lock();                      // default: no lock needed (one worker)
   virtual void do_team_unlock();
 
@@ -159,6 +250,7 @@ class Worker {
   std::uint64_t comm_ticks_ = 0;  // core/ticks.hpp units
   int team_op_depth_ = 0;
   std::size_t allocated_bytes_ = 0;
+  std::string team_memory_;
   std::span<std::byte> last_slice_;
   struct FreeDeleter {
     void operator()(std::byte* p) const;

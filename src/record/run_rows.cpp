@@ -222,6 +222,9 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
   b.str("launcher", r.launcher, "mpirun, mpiexec, srun or none");
   b.str("slurm_job_id", r.slurm_job_id, "SLURM_JOB_ID, if any");
   b.str("mpi_thread_level", r.mpi_thread_level, "thread level MPI provided (mpi, hybrid)");
+  b.str("team_memory", r.team_memory,
+        "how the kernel's team memory was provided: heap, shm, mpi-shm (one node), mpi-rma (across nodes); "
+        "\"\" if it used none");
   b.i64("oversubscribed", r.oversubscribed ? 1 : 0, "", "1 if workers exceed the hardware threads");
   b.f64("load_1m", r.load_1m, "", "1-minute load average of the machine when the run started");
   b.str("probe_kind", kSpeedProbeKind, "the speed probe behind /samples/probe_s; probes are compared only within one kind");

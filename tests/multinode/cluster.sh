@@ -12,6 +12,7 @@
 #                         so two clusters never overlap)
 #   mn_launch HOSTS NP .. runs `corescope ...` (or any command) with NP processes on HOSTS
 #                         ("n1:1,n2:1", slots per node) through $MPIEXEC (Open MPI or MPICH)
+#   mn_rma_args           launcher options for one-sided communication between nodes
 #   mn_down               kills what runs in the nodes, removes namespaces, links, hosts lines
 #   mn_leftovers          prints what of a cluster is left; false if anything is
 MN_PREFIX=${CORESCOPE_MN_PREFIX:-csmn-}
@@ -21,6 +22,7 @@ MN_BRIDGE=${MN_PREFIX}br
 MN_MARK="# corescope-multinode ${MN_PREFIX}"
 MN_AGENT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/agent.sh
 MN_LOCK=${CORESCOPE_MN_LOCK:-/run/lock/corescope-multinode.lock}
+MN_LAUNCH_ARGS=()
 
 mn_available() {
   if [[ $EUID -ne 0 ]]; then echo "needs root (network namespaces)"; return 1; fi
@@ -119,6 +121,19 @@ mn_hosts() {
   echo "$out"
 }
 
+# Launcher options under which MPI one-sided communication works between nodes (team memory
+# across nodes, docs/multinode.md): Open MPI 4.1's default osc rdma cannot create a window over
+# TCP and osc pt2pt refuses MPI_THREAD_MULTIPLE, so UCX carries it. UCX_TLS keeps UCX on TCP:
+# left alone, UCX finds that the "nodes" share this machine's memory and uses its shared-memory
+# transports between them, which no real cluster could.
+mn_rma_args() {
+  if [[ $(mn_flavour) == openmpi ]]; then
+    echo "--mca pml ucx --mca osc ucx,sm --mca pml_ucx_tls any --mca pml_ucx_devices any -x UCX_NET_DEVICES=eth0 -x UCX_TLS=tcp,self"
+  else
+    echo "-genv UCX_TLS tcp,self"
+  fi
+}
+
 mn_flavour() {
   if "${MPIEXEC:-mpirun}" --version 2>&1 | grep -qE "Open MPI|OpenRTE"; then echo openmpi; else echo mpich; fi
 }
@@ -139,15 +154,17 @@ mn_launcher_args() {
 
 # mn_launch HOSTS NP COMMAND...: NP processes placed on HOSTS in order, each node filled to its
 # slots first. Every process reaches the others over 10.77.0.0/24 only. Killed after MN_TIMEOUT
-# seconds (120; exit 124).
+# seconds (120; exit 124). Words in the array MN_LAUNCH_ARGS go to the launcher before COMMAND.
 mn_launch() {
   local hosts=$1 np=$2
   shift 2
   local args
   read -r -a args <<<"$(mn_launcher_args)"
   if [[ $(mn_flavour) == openmpi ]]; then
-    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpirun}" --host "$hosts" -np "$np" --bind-to none "${args[@]}" "$@"
+    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpirun}" --host "$hosts" -np "$np" --bind-to none "${args[@]}" \
+      "${MN_LAUNCH_ARGS[@]}" "$@"
   else
-    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpiexec.mpich}" "${args[@]}" -hosts "$hosts" -n "$np" "$@"
+    timeout -k 5 "${MN_TIMEOUT:-120}" "${MPIEXEC:-mpiexec.mpich}" "${args[@]}" -hosts "$hosts" -n "$np" \
+      "${MN_LAUNCH_ARGS[@]}" "$@"
   fi
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Every kernel in mpi and hybrid mode on a real multi-node MPI job: a cluster of 2 and then 4
 # nodes made of network namespaces on this machine (cluster.sh), one rank per node, the ranks
-# talking TCP between nodes; every run read back from the results file. Kernels that need
-# team-shared memory are refused across nodes (one line, exit 2) and run on one node. At the end
+# talking TCP between nodes; every run read back from the results file. The kernels that use
+# team memory (critical with each sync, farm static and dynamic, convoy) run across nodes on MPI
+# one-sided communication (/runs team_memory = mpi-rma): critical sync=none must lose updates in
+# at least one of a few tries, the synchronised ones none; on one node they use the shared-memory
+# window (mpi-shm). The one-process modes refuse to run as copies a launcher started. At the end
 # nothing the cluster added is left. Open MPI or MPICH, whichever $MPIEXEC is.
 # Skipped (77) without root, network namespaces or an MPI build.
 #   env: CORESCOPE_MN_NODES ("2 4"), CORESCOPE_MN_KERNELS (all), CORESCOPE_MN_REPS (3)
@@ -23,20 +26,22 @@ trap 'exit 130' INT TERM
 
 all_kernels=$($cs list | awk '/^Kernels/{k=1;next} /^$/{k=0} k && $1 != "name" {print $1}')
 kernels=${CORESCOPE_MN_KERNELS:-$all_kernels}
-# Team-shared memory is an MPI shared-memory window over one node: these kernels are refused
-# across nodes until it has an implementation that spans nodes (issue 15).
+# Kernels with team memory: run below with each of their variants.
 team_kernels=" critical farm convoy "
 reps=${CORESCOPE_MN_REPS:-3}
-refusal="needs every rank on one node"
 flavour=$(mn_flavour)
-echo "launcher: $MPIEXEC ($flavour); kernels: $(echo $kernels)"
+read -r -a rma_args <<<"$(mn_rma_args)"
+echo "launcher: $MPIEXEC ($flavour); kernels: $(echo $kernels); one-sided options: ${rma_args[*]:-none}"
 
-# check_file FILE RUNS RANKS: RUNS rows, all ok and verified; an mpi run has RANKS workers, a
-# hybrid run RANKS x 2, one rank per node, and every worker's samples are there.
+# check_file FILE RUNS RANKS [TEAM_MEMORY]: RUNS rows, all ok and verified; an mpi run has RANKS
+# workers, a hybrid run RANKS x 2, and every worker's samples are there; the runs of team-memory
+# kernels used TEAM_MEMORY (mpi-rma across nodes, mpi-shm on one node), with no update lost
+# where the counter was synchronised (critical's sync=none is check_race's).
 check_file() {
   "$PYTHON" - "$@" <<'PY'
-import sys, h5py, numpy as np
+import json, sys, h5py, numpy as np
 path, want, ranks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+team_memory = sys.argv[4] if len(sys.argv) > 4 else ""
 with h5py.File(path, "r") as f:
     runs, samples = f["runs"], f["samples"]
     text = lambda col: [x.decode() if isinstance(x, bytes) else x for x in runs[col][...]]
@@ -54,17 +59,67 @@ with h5py.File(path, "r") as f:
         got = sorted(set(worker[run_of == i].tolist()))
         assert got == list(range(w)), f"{what}: samples of workers {got}"
         assert np.sum(run_of == i) == w * int(runs["reps"][i]), f"{what}: samples missing"
+        if kernel[i] in ("critical", "farm", "convoy") and team_memory:
+            used = text("team_memory")[i]
+            assert used == team_memory, f"{what}: team_memory {used!r}, expected {team_memory!r}"
+        if kernel[i] == "critical" and json.loads(text("params")[i])["sync"] != "none":
+            lost = runs["lost_updates"][i]
+            assert lost == 0, f"{what}: {lost} updates lost with sync={json.loads(text('params')[i])['sync']}"
 print(f"{n} runs read back: all ok and verified, every worker's samples there")
 PY
 }
 
-# run_on HOSTS NP MODE KERNEL: one run; its exit code in $rc, stderr in $WORK/err.
+# run_on HOSTS NP MODE KERNEL [SIZE [OPTION...]]: one run (size S unless given); its exit code
+# in $rc, stderr in $WORK/err. MN_LAUNCH_ARGS go to the launcher.
 run_on() {
-  local hosts=$1 np=$2 mode=$3 k=$4 extra=()
+  local hosts=$1 np=$2 mode=$3 k=$4 size=${5:-S} extra=()
+  shift 4
+  (($# == 0)) || shift
   [[ $mode == hybrid ]] && extra=(-t 2)
   rc=0
-  mn_launch "$hosts" "$np" $cs run -k "$k" -m "$mode" "${extra[@]}" -s S -r "$reps" --warmup 1 \
+  mn_launch "$hosts" "$np" $cs run -k "$k" -m "$mode" "${extra[@]}" -s "$size" -r "$reps" --warmup 1 "$@" \
     -o "$out" -q >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+}
+
+# The team-memory kernels' variants, one run each: critical with every sync a team of ranks has
+# (sync=critical is OpenMP's, refused outside --mode openmp), farm's two schedules, convoy.
+# critical's M is small: across nodes each update is a round trip or two over TCP.
+team_variants() {
+  local k
+  for k in $kernels; do
+    case $k in
+      critical) for sync in mutex atomic reduce none; do echo "critical 200 -p sync=$sync"; done ;;
+      farm) echo "farm S -p schedule=static"; echo "farm S -p schedule=dynamic" ;;
+      convoy) echo "convoy" ;;
+    esac
+  done
+}
+
+# run_team HOSTS NP MODE: every team variant; counts the runs in $expected, failures fail.
+run_team() {
+  local hosts=$1 np=$2 mode=$3 v
+  while read -r -a v; do
+    run_on "$hosts" "$np" "$mode" "${v[@]}"
+    if [[ $rc -ne 0 ]]; then fail "$hosts: ${v[*]} $mode: exit $rc: $(head -c 600 "$WORK/err")"; else expected=$((expected + 1)); fi
+  done < <(team_variants)
+}
+
+# check_race HOSTS NP MODE: critical sync=none across nodes loses updates (read back from the
+# file) in at least one of 3 tries: MPI_Get, add, MPI_Put races like unsynchronised threads.
+check_race() {
+  local hosts=$1 np=$2 mode=$3 try lost
+  local keep=$out
+  for try in 1 2 3; do
+    out=$WORK/race.h5
+    rm -f "$out"
+    run_on "$hosts" "$np" "$mode" critical 200 -p sync=none
+    [[ $rc -eq 0 ]] || { fail "$hosts: critical sync=none $mode: exit $rc: $(head -c 600 "$WORK/err")"; break; }
+    lost=$("$PYTHON" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r"); print(int(f["runs"]["lost_updates"][0]), f["runs"]["team_memory"][0].decode())' "$out")
+    echo "   critical sync=none $mode on $hosts, try $try: lost updates, team memory: $lost"
+    if [[ ${lost%% *} -gt 0 ]]; then break; fi
+  done
+  out=$keep
+  [[ ${lost%% *} -gt 0 ]] || fail "$hosts: critical sync=none $mode lost no update in 3 tries"
 }
 
 for n in ${CORESCOPE_MN_NODES:-2 4}; do
@@ -80,36 +135,60 @@ for n in ${CORESCOPE_MN_NODES:-2 4}; do
 
   expected=0
   for k in $kernels; do
+    [[ $team_kernels == *" $k "* ]] && continue
     for mode in mpi hybrid; do
       run_on "$hosts" "$n" $mode "$k"
-      if [[ $team_kernels == *" $k "* ]]; then
-        lines=$(grep -c "$refusal" "$WORK/err" || true)
-        if [[ $rc -ne 2 || $lines -ne 1 ]]; then
-          fail "$n nodes: $k $mode: exit $rc with '$refusal' $lines times, expected exit 2 and once: $(head -c 600 "$WORK/err")"
-        else
-          echo "ok: $n nodes: $k $mode refused: $(grep "$refusal" "$WORK/err")"
-        fi
-      elif [[ $rc -ne 0 ]]; then
-        fail "$n nodes: $k $mode: exit $rc: $(head -c 600 "$WORK/err")"
-      else
-        expected=$((expected + 1))
-      fi
+      if [[ $rc -ne 0 ]]; then fail "$n nodes: $k $mode: exit $rc: $(head -c 600 "$WORK/err")"; else expected=$((expected + 1)); fi
     done
   done
-  check_file "$out" "$expected" "$n" || fail "$n nodes: the results file"
+  ((expected == 0)) || check_file "$out" "$expected" "$n" || fail "$n nodes: the results file"
 
-  # On one node the same kernels run: the refusal is about ranks on several nodes only.
-  out=$WORK/one_node$n.h5
-  ran=0
-  for k in $kernels; do
-    [[ $team_kernels == *" $k "* ]] || continue
-    run_on n1:2 2 mpi "$k"
-    if [[ $rc -eq 0 ]]; then ran=$((ran + 1)); else fail "1 node: $k mpi: exit $rc: $(head -c 600 "$WORK/err")"; fi
+  # Team memory across nodes: one-sided communication to rank 0's window.
+  out=$WORK/team_nodes$n.h5
+  expected=0
+  MN_LAUNCH_ARGS=("${rma_args[@]}")
+  for mode in mpi hybrid; do
+    run_team "$hosts" "$n" $mode
+    check_race "$hosts" "$n" $mode
   done
-  ((ran == 0)) || check_file "$out" "$ran" 2 || fail "1 node: the results file"
+  MN_LAUNCH_ARGS=()
+  ((expected == 0)) || check_file "$out" "$expected" "$n" mpi-rma || fail "$n nodes: the team-memory results file"
+  team_runs=$expected
+
+  # On one node the same kernels use the node's shared-memory window.
+  out=$WORK/one_node$n.h5
+  expected=0
+  run_team n1:2 2 mpi
+  ((expected == 0)) || check_file "$out" "$expected" 2 mpi-shm || fail "1 node: the results file"
+  ran=$expected
+
+  # Where the MPI cannot do one-sided communication between the nodes (Open MPI's default osc
+  # rdma over TCP), team memory is refused: exit 2, one line, before anything is timed.
+  if [[ $flavour == openmpi && $team_kernels == *" critical "* ]]; then
+    run_on "$hosts" "$n" mpi critical 200
+    lines=$(grep -c "one-sided communication" "$WORK/err" || true)
+    if [[ $rc -ne 2 || $lines -ne 1 ]]; then
+      fail "$n nodes: critical without one-sided options: exit $rc, refusal $lines times: $(head -c 600 "$WORK/err")"
+    else
+      echo "ok: $n nodes: without one-sided options: $(grep "one-sided communication" "$WORK/err")"
+    fi
+  fi
+
+  # The one-process modes refuse to run as copies a launcher started: exit 2, said once.
+  for mode in threads processes; do
+    rc=0
+    mn_launch "$hosts" "$n" $cs run -k triad -m $mode -w 2 -s S -r 1 -o "$WORK/copies.h5" -q \
+      >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+    lines=$(grep -c "copies of it" "$WORK/err" || true)
+    if [[ $rc -ne 2 || $lines -ne 1 || -e $WORK/copies.h5 ]]; then
+      fail "$n nodes: $mode under the launcher: exit $rc, refusal $lines times: $(head -c 600 "$WORK/err")"
+    else
+      echo "ok: $n nodes: $mode refused: $(grep "copies of it" "$WORK/err")"
+    fi
+  done
 
   mn_down
   if ! left=$(mn_leftovers); then fail "$n nodes: left behind: $left"; fi
-  echo "ok: $n nodes: $expected runs across nodes verified, $ran team-memory runs on one node, cluster removed ($((SECONDS - start)) s)"
+  echo "ok: $n nodes: runs across nodes verified ($team_runs of them on team memory), $ran team-memory runs on one node, cluster removed ($((SECONDS - start)) s)"
 done
 finish

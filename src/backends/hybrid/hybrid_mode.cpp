@@ -28,6 +28,7 @@ struct RankTeam {
   std::vector<double> result;
   mpi::SharedWindows windows;  // created and freed by the master thread (collective over ranks)
   void* shared = nullptr;
+  TeamWords words;
   std::string refused;  // the ranks span nodes: team_shared's refusal, the same on every rank
 };
 
@@ -91,17 +92,14 @@ class HybridWorker : public Worker {
   }
   // The master thread takes part in the ranks' window allocation; its threads share the result.
   void* do_team_shared(std::size_t bytes) override {
-#pragma omp barrier
-#pragma omp master
-    try {
-      team_.shared = team_.windows.allocate(bytes);
-    } catch (const mpi::SpansNodes& e) {
-      team_.refused = e.what();
-    }
-#pragma omp barrier
-    if (!team_.refused.empty()) throw mpi::SpansNodes(team_.refused);  // every thread leaves the kernel
+    on_master([&] { team_.shared = team_.windows.allocate(bytes); });
     return team_.shared;
   }
+  TeamWords do_team_words(std::size_t n) override {
+    on_master([&] { team_.words = team_.windows.words(n); });
+    return team_.words;
+  }
+  std::string team_memory_kind() const override { return team_.windows.kind(); }
   // Threads of a rank serialise on the rank's mutex, then the rank takes the MPI window lock.
   void do_team_lock() override {
     team_.local.lock();
@@ -116,6 +114,20 @@ class HybridWorker : public Worker {
   static int count(std::size_t n) {
     if (n > static_cast<std::size_t>(INT_MAX)) throw UsageError("message larger than 2 GiB");
     return static_cast<int>(n);
+  }
+  // Runs f on the master thread between barriers; a refusal (the same on every rank) leaves the
+  // kernel on every thread.
+  template <class F>
+  void on_master(F&& f) {
+#pragma omp barrier
+#pragma omp master
+    try {
+      f();
+    } catch (const mpi::SpansNodes& e) {
+      team_.refused = e.what();
+    }
+#pragma omp barrier
+    if (!team_.refused.empty()) throw mpi::SpansNodes(team_.refused);
   }
   int tag(int src_thread, int dst_thread) const { return 100 + src_thread * threads_ + dst_thread; }
   void require_multiple() const {

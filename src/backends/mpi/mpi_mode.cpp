@@ -44,6 +44,8 @@ class MpiWorker : public Worker {
                  MPI_COMM_WORLD, &st);
   }
   void* do_team_shared(std::size_t bytes) override { return windows().allocate(bytes); }
+  TeamWords do_team_words(std::size_t n) override { return windows().words(n); }
+  std::string team_memory_kind() const override { return windows_ ? windows_->kind() : ""; }
   void do_team_lock() override {
     if (!windows_)
       throw UsageError("mpi mode: team_lock before team_shared; the lock window is created collectively by the "

@@ -10,6 +10,7 @@
 
 #include "core/errors.hpp"
 #include "core/run.hpp"
+#include "core/worker.hpp"
 
 namespace corescope::mpi {
 
@@ -44,10 +45,12 @@ struct SpansNodes : UsageError {
   using UsageError::UsageError;
 };
 
-// Team-shared memory and the team lock for ranks: MPI shared-memory windows on the node (all
-// ranks must share one node) and an exclusive passive-target lock on rank 0's lock window.
+// Team memory and the team lock for ranks. On one node: MPI shared-memory windows on the node,
+// used through pointers. Across nodes: windows over the world with their memory on rank 0,
+// reached by passive-target one-sided communication (words() only; allocate refuses). The lock
+// is an exclusive passive-target lock on rank 0's lock window either way.
 // Construction and destruction are collective over MPI_COMM_WORLD; construction finds out how
-// many nodes the ranks are on, and makes no window when they are on more than one.
+// many nodes the ranks are on.
 class SharedWindows {
  public:
   SharedWindows();
@@ -55,6 +58,9 @@ class SharedWindows {
   SharedWindows(const SharedWindows&) = delete;
   SharedWindows& operator=(const SharedWindows&) = delete;
   void* allocate(std::size_t bytes);  // collective; zeroed; SpansNodes if the ranks span nodes
+  TeamWords words(std::size_t n);     // collective; zeroed; local words on one node, remote across
+  // "mpi-shm" (one node) or "mpi-rma" (across nodes).
+  const char* kind() const;
   void lock();
   void unlock();
 

@@ -33,6 +33,7 @@ class ProcessWorker : public Worker {
     ch_.sendrecv(dest, sd, sn, src, rd, rn);
   }
   void* do_team_shared(std::size_t bytes) override;
+  std::string team_memory_kind() const override { return "shm"; }
   void do_team_lock() override;
   void do_team_unlock() override;
 
