@@ -17,6 +17,7 @@
 #include "core/errors.hpp"
 #include "core/machine.hpp"
 #include "core/platform.hpp"
+#include "core/speed_probe.hpp"
 #include "core/text.hpp"
 
 namespace corescope::sweep {
@@ -143,19 +144,14 @@ void run_team(Capacity& c, bool processes) {
 }  // namespace
 
 double capacity_loop_s() {
-  // A chain of dependent multiply-adds: its time is the core's latency, not its memory or
-  // vector units, and the empty asm keeps the compiler from folding or reordering the chain.
-  // About 2.5 ms here: longer than a scheduler time slice, so a CPU time-shared with other tasks
-  // (or a group of them, under autogroup scheduling) shows; 0.125 ms fitted inside one slice and
-  // read a capacity of 2 on a 2-CPU machine whose sweeps got about one CPU's worth.
-  constexpr int kSteps = 2000000;
-  std::uint64_t x = 88172645463325252ull;
-  const double start = now_s();
-  for (int i = 0; i < kSteps; ++i) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    asm volatile("" : "+r"(x));
-  }
-  return now_s() - start;
+  // The speed probe's work (ep's kind of hashing, throughput-bound), one timing of about 2.5 ms
+  // here: longer than a scheduler time slice, so a CPU time-shared with other tasks shows (a
+  // 0.125 ms loop fitted inside one slice). Throughput-bound, so two CPUs that slow each other
+  // when both are busy (hardware threads of one core, or a host's shared resources) show too: a
+  // latency-bound chain read a capacity of 2 on the development VM while ep's two workers got
+  // about 1.5x of one (docs/noise.md).
+  constexpr std::uint64_t kSamples = 550000;
+  return speed_probe(kSamples, 1);
 }
 
 Capacity measure_capacity(const std::string& mode, int workers, int trials) {
