@@ -35,7 +35,7 @@ const std::vector<PyKernel>& table() {
        20011, 1u << 17, 1u << 19},
       {"farm", {K::threads, K::processes, K::pool}, {},
        {{"base", "100", {}, "smallest task, in generator steps (~0.1 us each in Python)"}}, 211, 1024, 8192},
-      {"pingpong", {K::threads, K::processes}, {}, {{"round_trips", "auto", {}, "round trips per timed iteration; auto as the C++ kernel"}}},
+      {"pingpong", {K::threads, K::processes}, {}, {{"round_trips", "auto", {}, "round trips per timed iteration; auto: about 64 MiB of traffic, 4 to 1000 (not calibrated by time as the C++ kernel is)"}}},
   };
   return t;
 }
