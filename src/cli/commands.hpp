@@ -23,8 +23,7 @@ void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code)
 // invocation when isolate_id is not empty. Shared by isolate and summary.
 void print_isolation_matrix(const record::Table& trials, const std::string& isolate_id = "");
 
-// True if this process is rank 0 of an MPI launch, or not under a launcher at all: only it
-// prints error messages, so an error common to all ranks is printed once.
-bool prints_errors();
+// This copy's rank when a launcher (mpirun, mpiexec, srun) started it, else -1.
+int launcher_rank();
 
 }  // namespace corescope::cli

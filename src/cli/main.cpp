@@ -1,14 +1,27 @@
 // corescope's command line: dispatches to one subcommand; maps errors to exit codes
 // (usage mistakes 2, runtime failures 1) with one line on stderr.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
 
 namespace {
+// Under a launcher, rank 0 prints an error and exits at once. The other copies hit the same
+// usage error (it comes from the same arguments) and stay silent, so it is said once; they
+// first pause, so that rank 0's line reaches the launcher before a copy's early exit makes it
+// end the job (which can kill rank 0 before it has printed). A runtime failure may be a copy's
+// own, so after the pause a copy that is still alive says it, with its rank.
 int fail(int code, const char* kind, const std::string& what) {
-  if (corescope::cli::prints_errors()) std::fprintf(stderr, "corescope: %s%s\n", kind, what.c_str());
+  const int rank = corescope::cli::launcher_rank();
+  if (rank <= 0) {
+    std::fprintf(stderr, "corescope: %s%s\n", kind, what.c_str());
+  } else {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    if (code != 2) std::fprintf(stderr, "corescope (rank %d): %s%s\n", rank, kind, what.c_str());
+  }
   return code;
 }
 }  // namespace

@@ -22,15 +22,15 @@
 
 namespace corescope::cli {
 
-bool prints_errors() {
+int launcher_rank() {
   for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"}) {
     const char* v = std::getenv(name);
-    if (v && *v) return std::string(v) == "0";
+    if (v && *v) return std::atoi(v);
   }
   const char* step = std::getenv("SLURM_STEP_ID");
   const char* proc = std::getenv("SLURM_PROCID");
-  if (step && proc) return std::string(proc) == "0";
-  return true;
+  if (step && proc) return std::atoi(proc);
+  return -1;
 }
 
 namespace {
