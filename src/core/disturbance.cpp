@@ -20,6 +20,14 @@ std::int64_t classify(const Sample& s, const Context& c) {
     // A worker that blocked (a voluntary switch: a barrier's futex, a GIL wait, a sleep) may be
     // woken on any CPU; one that never gave its CPU up was moved because something else wanted it.
     if (s.cpu_start >= 0 && s.cpu >= 0 && s.cpu_start != s.cpu && s.vol_ctx_switches <= 0) bits |= kMigration;
+    // A worker that never blocked wanted its CPU for the whole repetition, so every moment its
+    // thread's CPU clock did not advance was taken from it: preempted, or its vCPU stolen (a kernel
+    // with paravirtual steal accounting leaves stolen time out of the thread's CPU time). Unlike
+    // the switch count, this weighs what was taken; unlike steal ticks, it is exact in short
+    // repetitions.
+    if (s.vol_ctx_switches == 0 && std::isfinite(s.cpu_s) && s.cpu_s > 0 && s.wall_s > 0 &&
+        s.wall_s - s.cpu_s > kMaxOffCpuShare * s.wall_s + kOffCpuAllowance_s)
+      bits |= kOffCpu;
   }
   // procs_running counts the team too (all of its workers on this host are running the probe when
   // it is read); the others compete when they outnumber the CPUs the team leaves idle.

@@ -115,7 +115,7 @@ const std::vector<Flags>& flag_columns() {
       {"runs", "oversubscribed", false, {0, 1}, "within_hardware_threads oversubscribed"},
       {"runs", "twin", false, {0, 1}, "ordinary_cell a_a_twin"},
       {"runs", "python_gil", false, {-1, 0, 1}, "not_applicable free_threaded gil_enabled"},
-      {"samples", "disturbed", true, {1, 2, 4, 8}, "steal involuntary_switches migration competing_tasks"},
+      {"samples", "disturbed", true, {1, 2, 4, 8, 16}, "steal involuntary_switches migration competing_tasks off_cpu"},
   };
   return flags;
 }

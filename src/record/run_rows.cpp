@@ -288,7 +288,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
     t.i64("runnable_start", x.runnable_start, "", "runnable tasks on the machine just before the repetition (procs_running)");
     t.f64("probe_s", x.probe_s, "s", "speed probe just before the repetition (fastest of 3 timings of a fixed chain)");
     t.i64("disturbed", disturbance::classify(x, context), "",
-          "disturbance bits: 1 steal, 2 involuntary switches, 4 migration, 8 competing tasks; 0 clean (docs/noise.md)");
+          "disturbance bits: 1 steal, 2 involuntary switches, 4 migration, 8 competing tasks, 16 off its CPU; 0 clean (docs/noise.md)");
   }
   t.finish();
 
