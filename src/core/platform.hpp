@@ -91,4 +91,14 @@ OtherProcess other_process(int pid);
 // have a name: what would be left behind if the process died now.
 std::vector<std::string> mapped_shared_memory_files();
 
+// A spin-wait's pause between polls: on a core shared by hardware threads it leaves the core's
+// resources to the sibling, which may be the very worker being waited for.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 }  // namespace corescope::platform

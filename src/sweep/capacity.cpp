@@ -63,6 +63,7 @@ bool meet(Board& b, int& phase) {
     // shares this CPU run now and then, or a loaded machine makes every meeting a time slice.
     for (unsigned spins = 1; b.phase.load() != next; ++spins) {
       if (late(b)) return false;
+      platform::cpu_relax();  // the lone worker's CPU may share a core with this one
       if (spins % 4096 == 0) ::sched_yield();
     }
   }

@@ -8,17 +8,12 @@
 #include <thread>
 
 #include "core/errors.hpp"
+#include "core/platform.hpp"
 
 namespace corescope {
 
 namespace {
 constexpr int kSpins = 4000;  // ~ a few microseconds of spinning before sleeping on the futex
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 }  // namespace
 
@@ -54,7 +49,7 @@ void SharedTeam::wait_while(const std::atomic<std::uint32_t>& flag, std::uint32_
     if (aborted()) throw TeamAborted();
     if (spins < kSpins) {
       ++spins;
-      cpu_relax();
+      platform::cpu_relax();
     } else {
       flag.wait(value, std::memory_order_acquire);
     }

@@ -18,6 +18,7 @@
 
 #include "backends/processes/channels/channel.hpp"
 #include "core/errors.hpp"
+#include "core/platform.hpp"
 
 namespace corescope::processes {
 
@@ -30,12 +31,6 @@ constexpr std::size_t kRingMin = 64u << 10, kRingMax = 1u << 20;  // ...within t
 // yields the CPU between polls (the peer may be waiting for this very core), then sleeps.
 constexpr auto kSpin = std::chrono::microseconds(5);
 constexpr auto kYield = std::chrono::microseconds(200);
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 struct alignas(64) Doorbell {
   std::atomic<std::uint32_t> seq{0};
@@ -237,7 +232,7 @@ class ShmChannel : public Channel {
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0;; ++i) {
       if (ready()) return;
-      cpu_relax();
+      platform::cpu_relax();
       if ((i & 63) == 63 && std::chrono::steady_clock::now() > start + kSpin) break;
     }
     while (std::chrono::steady_clock::now() < start + kYield) {
