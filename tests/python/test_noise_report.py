@@ -212,6 +212,24 @@ def test_speedup_above_the_cpus_is_implausible_and_kept_out(tmp_path):
     assert out.figures
 
 
+def test_waiting_kernels_may_beat_the_cpus_but_not_their_workers(tmp_path):
+    # Sleepers overlap however few the CPUs: 4 on a 2-core machine about 4x, a real result; 5x
+    # with 4 workers is not. A CPU-bound kernel at the same 3.6x on 2 CPUs is implausible.
+    s = Study()
+    s.cell("iowait", "threads", 1, noisy(4.0, seed=11))
+    s.cell("iowait", "threads", 4, noisy(1.1, seed=12))   # 3.6x with 4 workers on 2 CPUs
+    s.cell("iowait", "gil", 1, noisy(4.0, seed=13))
+    s.cell("iowait", "gil", 4, noisy(0.8, seed=14))       # 5x with 4 workers
+    s.cell("ep", "threads", 1, noisy(4.0, seed=15))
+    s.cell("ep", "threads", 4, noisy(1.1, seed=16))       # 3.6x on 2 CPUs
+    summary = stats.mark_implausible(summary_of(s.write(tmp_path / "w.h5")), cores=2)
+    why = {(k, m): r for k, m, w, r in zip(summary["kernel"], summary["mode"], summary["workers"],
+                                           summary["implausible"]) if w == 4}
+    assert why[("iowait", "threads")] == ""
+    assert "with 4 worker(s) that wait" in why[("iowait", "gil")]
+    assert "on 2 CPU(s)" in why[("ep", "threads")]
+
+
 def test_plausible_speedups_are_not_flagged(demo_report):
     outdir, _ = demo_report
     page = page_of(outdir)
