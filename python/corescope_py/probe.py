@@ -57,8 +57,11 @@ def current_cpu(tid=None):
     39 of its /proc stat line (Python 3.11 has no os.sched_getcpu); -1 where it cannot be read."""
     path = "/proc/thread-self/stat" if tid is None else "/proc/self/task/%d/stat" % tid
     try:
-        with open(path, "rb") as f:
-            text = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = os.read(fd, 4096)
+        finally:
+            os.close(fd)
         return int(text[text.rindex(b")") + 2:].split()[36])
     except (OSError, ValueError, IndexError):
         return -1

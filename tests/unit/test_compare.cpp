@@ -246,7 +246,7 @@ TEST(Cells, MissingProbeIsNotJudgedSlow) {
   s[1].probe_s = 2.0e-3;  // slow: factor 2
   s[2].probe_s = 1.0e-3;
   for (const auto& x : reps_of(1, {1.0, 2.0, 1.1, 1.2})) s.push_back(x);  // probe_s NaN
-  s[5].disturbed = 2;  // a Python sample the record-time rule flagged
+  s[4].disturbed = 2;  // a Python sample the record-time rule flagged (its 2.0 s repetition)
   const Table samples = samples_table(s);
   const auto factor = speed_factors(samples, {"h1", "h1"});
   EXPECT_NEAR(factor[1], 2.0, 1e-12);
