@@ -1,5 +1,7 @@
 """What the driver measures outside the timed region: the interpreter, thread CPU time, memory,
-page faults and context switches (Linux /proc and getrusage)."""
+page faults and context switches (Linux /proc and getrusage), and the scheduler records of
+docs/noise.md (the CPU, runnable tasks, steal time), read as the C++ run loop reads them."""
+import math
 import os
 import resource
 import sys
@@ -50,13 +52,105 @@ def smaps_rollup():
     return pss, uss
 
 
-def current_cpu():
+def current_cpu(tid=None):
+    """The CPU the calling thread (or thread `tid` of this process) runs on or last ran on: field
+    39 of its /proc stat line (Python 3.11 has no os.sched_getcpu); -1 where it cannot be read."""
+    path = "/proc/thread-self/stat" if tid is None else "/proc/self/task/%d/stat" % tid
     try:
-        with open("/proc/thread-self/stat") as f:
-            text = f.read()
-        return int(text[text.rindex(")") + 2:].split()[36])
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        return int(text[text.rindex(b")") + 2:].split()[36])
     except (OSError, ValueError, IndexError):
         return -1
+
+
+try:
+    TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")  # steal is counted in these (1/USER_HZ)
+except (ValueError, OSError, ZeroDivisionError):
+    TICK_S = math.nan
+
+
+def read_proc_stat():
+    """The whole of /proc/stat in one pread, as bytes (b"" where it cannot be read). The kernel
+    writes the whole text at once when the buffer holds it; a full buffer may have cut it short,
+    so it is read again with a larger one."""
+    try:
+        fd = os.open("/proc/stat", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return b""
+    try:
+        size = 4096
+        while True:
+            data = os.pread(fd, size, 0)
+            if len(data) < size:
+                return data
+            size *= 2
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
+def _line_after(text, key):
+    """The rest of the line of /proc/stat that starts with `key` (bytes), or None."""
+    if text.startswith(key):
+        start = len(key)
+    else:
+        at = text.find(b"\n" + key)
+        if at < 0:
+            return None
+        start = at + 1 + len(key)
+    end = text.find(b"\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def procs_running(text):
+    """Runnable tasks on the machine, the reader included (procs_running); -1 if unknown."""
+    rest = _line_after(text, b"procs_running ")
+    try:
+        return int(rest) if rest is not None else -1
+    except ValueError:
+        return -1
+
+
+def steal_ticks(text, cpu):
+    """The running total of CPU `cpu`'s steal time in clock ticks (the eighth number of its cpuN
+    line); -1 if unknown."""
+    if cpu is None or cpu < 0:
+        return -1
+    rest = _line_after(text, b"cpu%d " % cpu)
+    fields = rest.split() if rest is not None else []
+    try:
+        return int(fields[7]) if len(fields) >= 8 else -1
+    except ValueError:
+        return -1
+
+
+def steal_seconds(after, before, cpu):
+    """Steal time of `cpu` between two /proc/stat texts, in seconds; NaN if unknown."""
+    a, b = steal_ticks(after, cpu), steal_ticks(before, cpu)
+    return (a - b) * TICK_S if a >= 0 and b >= 0 else math.nan
+
+
+class SchedRecord:
+    """The C++ run loop's scheduler record (docs/noise.md): each repetition's /proc/stat read ends
+    the previous repetition's steal window (for that repetition's cpu_start) and starts the next;
+    one more read after the last repetition ends its window."""
+
+    def __init__(self):
+        self.before = None
+
+    def read(self, samples, text=None):
+        """Takes a read (or the text of one taken elsewhere); the last sample of `samples`, if
+        any, gets its steal time since the read before."""
+        now = read_proc_stat() if text is None else text
+        if samples and self.before is not None:
+            samples[-1]["steal_s"] = steal_seconds(now, self.before, samples[-1]["cpu_start"])
+        self.before = now
+        return now
 
 
 class Usage:
@@ -70,11 +164,14 @@ class Usage:
         self.minor, self.major, self.vol, self.invol = r.ru_minflt, r.ru_majflt, r.ru_nvcsw, r.ru_nivcsw
 
 
-def sample(rep, worker, rank, thread, wall_s, before, after, comm_s=0.0, last=False, base_pss=-1):
-    """One /samples row as a dict (the names of docs/results-format.md)."""
+def sample(rep, worker, rank, thread, wall_s, before, after, comm_s=0.0, last=False, base_pss=-1,
+           cpu_start=-1, runnable_start=-1):
+    """One /samples row as a dict (the names of docs/results-format.md). steal_s is NaN until the
+    SchedRecord read after the repetition fills it; probe_s is never sent (docs/python.md)."""
     pss, uss = smaps_rollup() if last else (-1, -1)
     return {
         "rep": rep, "worker": worker, "rank": rank, "thread": thread, "cpu": current_cpu(),
+        "cpu_start": cpu_start, "runnable_start": runnable_start, "steal_s": math.nan,
         "wall_s": wall_s, "cpu_s": after.cpu_s - before.cpu_s, "comm_s": comm_s,
         "compute_s": max(0.0, wall_s - comm_s),
         "rss_bytes": status_bytes("VmRSS"), "peak_rss_bytes": status_bytes("VmHWM"),

@@ -41,6 +41,11 @@ class Resources:
         # no shared GIL and start their clocks when they leave the barrier.
         self.opened = [0.0] if kind == "threads" else None
         if kind == "threads":
+            # The scheduler records of a repetition (docs/noise.md) are taken in the action of its
+            # barrier, before it opens: (/proc/stat text, procs_running, each worker's CPU).
+            self.record_next = False
+            self.tids = [0] * n
+            self.sched = (b"", -1, [-1] * n)
             self.barrier = threading.Barrier(n, action=self.note_opened)
             self.slots = [0.0] * (n * REDUCE_SLOTS)
             self.lock = threading.Lock()
@@ -54,6 +59,10 @@ class Resources:
 
 
     def note_opened(self):
+        if self.record_next:  # the barrier before a repetition (not one inside the kernel)
+            self.record_next = False
+            text = probe.read_proc_stat()
+            self.sched = (text, probe.procs_running(text), [probe.current_cpu(tid) for tid in self.tids])
         self.opened[0] = time.perf_counter()
 
 
@@ -86,6 +95,33 @@ class Worker:
         t0 = time.perf_counter()
         self.res.barrier.wait()
         self.comm_s += time.perf_counter() - t0
+
+    def rep_barrier(self):
+        """The barrier before a repetition and the scheduler records of docs/noise.md, taken once it
+        has opened, as a C++ worker takes them. A process reads them itself, right after the barrier
+        and before its clock starts, and returns (/proc/stat text, runnable_start, cpu_start). A
+        thread's clock starts when the barrier opens (its wait for the GIL is part of the
+        repetition), so there the last thread to arrive reads them in the barrier's action, before
+        it opens, while the others sleep in the barrier: returns None, and rep_records() gives them
+        after the repetition."""
+        if self.res.opened is None:
+            self.barrier()
+            text = probe.read_proc_stat()
+            return text, probe.procs_running(text), probe.current_cpu()
+        self.res.tids[self.id] = threading.get_native_id()
+        self.res.record_next = True  # every barrier before this one has opened (SPMD)
+        self.barrier()
+        return None
+
+    def rep_records(self, own):
+        """The records of the repetition rep_barrier() began. procs_running read in the barrier's
+        action counts one running worker of the team (the reader); the count - 1 others, asleep in
+        the barrier, are added, so runnable_start means what it means in the C++ modes: the other
+        runnable tasks plus the whole team, awake."""
+        if own is not None:
+            return own
+        text, running, cpus = self.res.sched
+        return text, running + self.count - 1 if running >= 0 else -1, cpus[self.id]
 
     def allreduce(self, value, op="sum"):
         return self.allreduce_list([value], op)[0]
@@ -120,8 +156,9 @@ def run_worker(w, module, p, fault):
     kernel.setup(w, p)
     for _ in range(p.warmup):
         kernel.iterate(w)
+    sched = probe.SchedRecord()
     for rep in range(p.reps):
-        w.barrier()
+        own = w.rep_barrier()
         if fault and fault.victim == w.id and rep == fault.rep:
             fault.inject()
         comm0 = w.comm_s
@@ -132,8 +169,12 @@ def run_worker(w, module, p, fault):
         kernel.iterate(w)
         t1 = time.perf_counter()
         after = probe.Usage()
+        text, runnable, cpu_start = w.rep_records(own)
+        sched.read(out["samples"], text)  # ends the previous repetition's steal window
         out["samples"].append(probe.sample(rep, w.id, w.rank, w.thread, t1 - t0, before, after, w.comm_s - comm0,
-                                           last=rep + 1 == p.reps and w.thread == 0, base_pss=base))
+                                           last=rep + 1 == p.reps and w.thread == 0, base_pss=base,
+                                           cpu_start=cpu_start, runnable_start=runnable))
+    sched.read(out["samples"])  # ends the last repetition's steal window
     ok, error, detail = kernel.verify(w)
     out["verified"] = w.allreduce(1.0 if ok else 0.0, "min") > 0.5
     out["verify_error"] = w.allreduce(float(error), "max")
@@ -285,13 +326,19 @@ def pool_call(task):
     index, rep, arg = task
     if fault and fault.victim == index and fault.rep == rep:
         fault.inject()
+    # the scheduler records (docs/noise.md) around the task: runnable tasks and the CPU at its
+    # start, the CPU at its end, the steal time of its first CPU from the read before to the read after
+    text0 = probe.read_proc_stat()
+    cpu_start = probe.current_cpu()
     before = probe.Usage()
     t0 = time.perf_counter()
     value = _pool_state["module"].pool_task(arg, _pool_state["shared"])
     t1 = time.perf_counter()
     after = probe.Usage()
+    cpu_end = probe.current_cpu()
+    sched = (probe.procs_running(text0), cpu_start, cpu_end, probe.steal_seconds(probe.read_proc_stat(), text0, cpu_start))
     memory = (probe.status_bytes("VmRSS"), probe.status_bytes("VmHWM"))
-    return os.getpid(), t1 - t0, after.cpu_s - before.cpu_s, after, before, memory, value
+    return os.getpid(), t1 - t0, after.cpu_s - before.cpu_s, after, before, memory, value, sched
 
 
 def run_pool(args, writer, module, p, ctx):
@@ -323,22 +370,31 @@ def run_pool(args, writer, module, p, ctx):
             for rep in range(p.reps):
                 wall, results = batch(rep)
                 per = {}
-                for pid, task_wall, task_cpu, after, before, memory, _ in results:
+                # A pool process takes its tasks from the queue in submission order, so its first
+                # result here is its first task of the repetition: runnable_start and cpu_start come
+                # from that task, cpu from its last one, the context switches from the first task's
+                # start to the last one's end (the waits for the next task included: where a pool
+                # process gives its CPU up), the steal time of each task's own window summed.
+                for pid, task_wall, task_cpu, after, before, memory, _, sched in results:
                     idx = index_of.setdefault(pid, len(index_of))
-                    acc = per.setdefault(idx, [0.0, 0.0, 0, 0, 0, 0, memory])
-                    acc[6] = memory  # the process's memory after its last task of the repetition
-                    acc[0] += task_wall
-                    acc[1] += task_cpu
-                    acc[2] += after.minor - before.minor
-                    acc[3] += after.major - before.major
-                    acc[4] += after.vol - before.vol
-                    acc[5] += after.invol - before.invol
+                    acc = per.setdefault(idx, {"busy": 0.0, "cpu": 0.0, "minor": 0, "major": 0, "first": before,
+                                               "runnable": sched[0], "cpu_start": sched[1], "steal": 0.0})
+                    acc["memory"], acc["last"], acc["cpu_end"] = memory, after, sched[2]  # after its last task
+                    acc["busy"] += task_wall
+                    acc["cpu"] += task_cpu
+                    acc["minor"] += after.minor - before.minor
+                    acc["major"] += after.major - before.major
+                    acc["steal"] += sched[3]
                 for idx in sorted(per):
-                    busy, cpu, minor, major, vol, invol, (rss, peak) = per[idx]
-                    samples.append({"rep": rep, "worker": idx, "rank": idx, "thread": 0, "cpu": -1, "wall_s": wall,
-                                    "cpu_s": cpu, "compute_s": busy, "comm_s": max(0.0, wall - busy),
-                                    "rss_bytes": rss, "peak_rss_bytes": peak, "minor_faults": minor,
-                                    "major_faults": major, "vol_ctx_switches": vol, "invol_ctx_switches": invol,
+                    a = per[idx]
+                    rss, peak = a["memory"]
+                    samples.append({"rep": rep, "worker": idx, "rank": idx, "thread": 0, "cpu": a["cpu_end"],
+                                    "cpu_start": a["cpu_start"], "runnable_start": a["runnable"],
+                                    "steal_s": a["steal"], "wall_s": wall, "cpu_s": a["cpu"], "compute_s": a["busy"],
+                                    "comm_s": max(0.0, wall - a["busy"]), "rss_bytes": rss, "peak_rss_bytes": peak,
+                                    "minor_faults": a["minor"], "major_faults": a["major"],
+                                    "vol_ctx_switches": a["last"].vol - a["first"].vol,
+                                    "invol_ctx_switches": a["last"].invol - a["first"].invol,
                                     "pss_bytes": -1, "uss_bytes": -1, "base_pss_bytes": -1})
         ok, error, detail = plan.verify()
         outcome0.update(verified=ok, verify_error=error, verify_detail=detail, metrics=plan.metrics(), completed=True)

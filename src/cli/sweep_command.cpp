@@ -103,7 +103,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& option_help() 
       {"launcher", {"", "for mpi/hybrid cells: auto (srun inside Slurm, else mpirun/mpiexec), srun or mpirun"}},
       {"param", {"", "kernel parameter axes: NAME=V1,V2[;NAME=...], e.g. sync=none,mutex (one cell per value)"}},
       {"channels", {"", "point-to-point channels, or all (every channel of each mode); one cell per channel"}},
-      {"switch-interval", {"", "gil modes: GIL switch intervals in seconds, one cell per value"}},
+      {"switch-interval", {"", "gil and py-threads: GIL switch intervals in seconds, one cell per value"}},
       {"fault", {"", "isolate trials instead of runs: crash, abort, exit, leak, stray-write, hang"}},
       {"run-seconds", {"", "fault trials: each worker's run after the start line (default 1)"}},
   };

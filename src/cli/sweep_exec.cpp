@@ -167,12 +167,14 @@ struct Execution {
                        std::to_string(record::lock_timeout())});
     for (const auto& p : r.params) a.insert(a.end(), {"-p", p});
     if (!r.channel.empty()) a.insert(a.end(), {"--channel", r.channel});
-    if (find_mode(c.cell.mode).gil) {
+    const ModeInfo& mode = find_mode(c.cell.mode);
+    // py-threads takes the switch interval alone, and only where the plan gives one
+    if (mode.gil || (mode.switch_interval && !c.cell.switch_interval.empty())) {
       char interval[40];
       std::snprintf(interval, sizeof interval, "%.17g", r.switch_interval_s);
-      a.insert(a.end(), {"--switch-interval", interval, "--gil-release", r.gil_release, "--gil-policy",
-                         r.gil_policy});
+      a.insert(a.end(), {"--switch-interval", interval});
     }
+    if (mode.gil) a.insert(a.end(), {"--gil-release", r.gil_release, "--gil-policy", r.gil_policy});
     if (!launch.prefix.empty()) a.insert(a.end(), {"--launch-command", launch.text()});
     char target[40];
     std::snprintf(target, sizeof target, "%.17g", r.round.target_ci);

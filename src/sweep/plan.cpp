@@ -516,8 +516,10 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
               c.key = key(team);
               for (const auto& params : param_sets)
                 for (const auto& channel : channels_of(s, *mode))
-                  for (const auto& interval : mode->gil && !s.switch_intervals.empty() ? s.switch_intervals
-                                                                                        : std::vector<std::string>{""})
+                  // gil's switch interval, and py-threads' (sys.setswitchinterval): one axis for both
+                  for (const auto& interval : (mode->gil || mode->switch_interval) && !s.switch_intervals.empty()
+                                                  ? s.switch_intervals
+                                                  : std::vector<std::string>{""})
                     for (const auto& fault : s.faults.empty() ? std::vector<std::string>{""} : s.faults) {
                       Cell x = c;
                       x.params = params;

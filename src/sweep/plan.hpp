@@ -44,7 +44,7 @@ struct Settings {
   // keep their keys):
   std::vector<ParamAxis> params;              // kernel parameters: `param = sync=none,mutex`
   std::vector<std::string> channels;          // point-to-point channels; "all" = every channel of each mode
-  std::vector<std::string> switch_intervals;  // gil modes: GIL switch intervals in seconds
+  std::vector<std::string> switch_intervals;  // gil and py-threads: GIL switch intervals in seconds
   std::vector<std::string> faults;            // isolate trials instead of runs: crash, leak, ...
   double run_seconds = 1.0;                   // isolate trials: each worker's run after the start line
   std::string group;                          // the plan group (section) these settings are
@@ -88,7 +88,7 @@ struct Cell {
   std::string key;                           // unique within a plan: "triad/mpi/2/strong/M/none"
   std::vector<std::string> params;           // kernel parameters, KEY=VALUE
   std::string channel;                       // "" = the mode's default
-  std::string switch_interval;               // gil modes: seconds as given; "" = the default
+  std::string switch_interval;               // gil, py-threads: seconds as given; "" = the default
   int reps = 10, warmup = 2;                 // isolate trials: reps = trials
   double timeout_s = 0;                      // 0 = no limit
   std::string fault;                         // an isolate trial of this fault; "" = a run

@@ -16,10 +16,18 @@ PY = {"switch_interval_s": 0.005, "python_gil": 1, "python_version": "3.11.2"}
 PURE = '{"impl":"python"}'
 
 
-def _summary(rows):
+METRICS = ["io_ops_per_s", "lost_updates", "updates_issued"]
+
+
+def _file(rows):
     runs, samples = _study(rows)
     runs["switch_interval_s"] = runs["switch_interval_s"].astype(float)
-    return runs, stats.summarize(runs, samples, metrics=["io_ops_per_s", "lost_updates", "updates_issued"])
+    return runs, samples
+
+
+def _summary(rows):
+    runs, samples = _file(rows)
+    return runs, stats.summarize(runs, samples, metrics=METRICS)
 
 
 def _ep(gil2, py2, py4=None):
@@ -123,25 +131,71 @@ def test_lost_updates_of_sync_none_only():
     assert t.loc["py-threads", "runs"] == 1
 
 
-def _ctx(runs, summary):
-    return SimpleNamespace(summary=summary, results=SimpleNamespace(runs=runs),
+def _ctx(rows, include_disturbed=False, file=None):
+    """What build() gets: the file's runs and samples (the section makes its own summary)."""
+    runs, samples = file if file is not None else _file(rows)
+    return SimpleNamespace(summary=None, include_disturbed=include_disturbed,
+                           results=SimpleNamespace(runs=runs, samples=samples, kernel_metrics=METRICS),
                            section=lambda key, title, text, claim="", fill="": Section(key, title, text, claim=claim,
                                                                                         fill=fill))
 
 
 @pytest.mark.parametrize("py2, expected", [([1 / 1.05] * 5, "supported"), ([1 / 1.5] * 5, "contradicted")])
 def test_verdict_follows_the_rows(py2, expected):
-    runs, s = _summary(_ep([1.0] * 5, py2))
-    sec = cpython.build(_ctx(runs, s))
+    sec = cpython.build(_ctx(_ep([1.0] * 5, py2)))
     assert sec.verdict == expected
     assert any("ep (CPU-bound), 2 thread(s)" in f for f in sec.findings)
 
 
+def _probed(rows, slow_gil_reps, disturbed_py_reps, disturbed_gil_reps=()):
+    """ep at 1 and 2 threads with the disturbance columns: every gil sample has a probe (2x the
+    fastest in slow_gil_reps of the 2-thread run), no Python sample has one; `disturbed` bit 2 in
+    the listed repetitions of the 2-thread runs."""
+    runs, samples = _file(rows)
+    mode = runs["mode"].reindex(samples["run"]).to_numpy()
+    workers = runs["workers"].reindex(samples["run"]).to_numpy()
+    two = workers == 2
+    gil, py = (mode == "gil"), (mode == "py-threads")
+    samples["cpu_start"] = samples["worker"]
+    samples["probe_s"] = [(2e-5 if g and t and rep in slow_gil_reps else 1e-5) if g else math.nan
+                          for g, t, rep in zip(gil, two, samples["rep"])]
+    samples["disturbed"] = [2 if t and ((p and rep in disturbed_py_reps) or (g and rep in disturbed_gil_reps)) else 0
+                            for g, p, t, rep in zip(gil, py, two, samples["rep"])]
+    return runs, samples
+
+
+def test_both_sides_are_judged_by_the_same_rule():
+    """A gil repetition on a slow CPU (probe 2x) counts in the section as it would in py-threads,
+    whose samples have no probe; the record-time bits leave repetitions out on both sides."""
+    rows = [(_run("ep", "gil", 1, 8000000, **GIL), [1.0] * 8),
+            (_run("ep", "gil", 2, 8000000, **GIL), [0.5] * 4 + [1.0] * 4),
+            (_run("ep", "py-threads", 1, 40000, params=PURE, **PY), [1.0] * 8),
+            (_run("ep", "py-threads", 2, 40000, params=PURE, **PY), [0.5] * 4 + [1.0] * 4)]
+    runs, samples = _probed(rows, slow_gil_reps={4, 5, 6, 7}, disturbed_py_reps={4, 5, 6, 7})
+    # the report's general rule leaves the slow gil repetitions out: gil 2.0x, py-threads 2.0x
+    general = stats.summarize(runs, samples, metrics=METRICS).set_index(["mode", "workers"])
+    assert general.loc[("gil", 2), "median_s"] == pytest.approx(0.5)
+    # the section's rule does not judge the probe, on either side: gil keeps all 8 (median 0.75),
+    # py-threads still loses its 4 disturbed ones
+    same = cpython.same_rule_summary(runs, samples, METRICS).set_index(["mode", "workers"])
+    assert same.loc[("gil", 2), "median_s"] == pytest.approx(0.75)
+    assert same.loc[("py-threads", 2), "median_s"] == pytest.approx(0.5)
+    t = cpython.ep_pairs(same.reset_index()).set_index("workers")
+    assert t.loc[2, "gil"] == pytest.approx(1 / 0.75) and t.loc[2, "py"] == pytest.approx(2.0)
+    # the section judges by that rule (by the general one, both would be 2.0x: supported)
+    assert cpython.build(_ctx(None, file=(runs, samples))).verdict == "inconclusive"
+    # bits on the gil side instead: both sides lose the same repetitions and agree
+    runs, samples = _probed(rows, slow_gil_reps={4, 5, 6, 7}, disturbed_py_reps={4, 5, 6, 7},
+                            disturbed_gil_reps={4, 5, 6, 7})
+    assert cpython.build(_ctx(None, file=(runs, samples))).verdict == "supported"
+    # and --include-disturbed keeps every repetition on both sides
+    same = cpython.same_rule_summary(runs, samples, METRICS, include_disturbed=True).set_index(["mode", "workers"])
+    assert same.loc[("gil", 2), "median_s"] == same.loc[("py-threads", 2), "median_s"] == pytest.approx(0.75)
+
+
 def test_mixed_and_no_data():
-    runs, s = _summary(_ep([1.0] * 5, [1 / 1.05] * 5) + _convoy([0.02] * 5, [0.05] * 5))
-    assert cpython.build(_ctx(runs, s)).verdict == "mixed"
-    runs, s = _summary([(_run("triad", "threads", 1, 100), [1.0] * 3)])
-    sec = cpython.build(_ctx(runs, s))
+    assert cpython.build(_ctx(_ep([1.0] * 5, [1 / 1.05] * 5) + _convoy([0.02] * 5, [0.05] * 5))).verdict == "mixed"
+    sec = cpython.build(_ctx([(_run("triad", "threads", 1, 100), [1.0] * 3)]))
     assert sec.verdict == "no data" and not sec.findings
     assert cpython.overall(["agree", "undecided"], True) == "inconclusive"
     assert cpython.overall([], True) == "measured"

@@ -103,6 +103,20 @@ def test_probes_beside_busy_team_mates_are_compared_with_their_like():
     assert speed["slow"].tolist() == [False] * 7 + [True] + [False] * 3
 
 
+def test_missing_probe_is_not_judged_slow():
+    """A Python run's samples have no probe (NaN) beside a C++ run's: no speed factor, never slow,
+    disturbed only by their bits; the C++ samples keep their own reference."""
+    runs = pd.DataFrame({"host": ["h1", "h1"], "mode": ["gil", "py-threads"]})
+    samples = pd.DataFrame({"run": [0, 0, 1, 1, 1], "rep": [0, 1, 0, 1, 2], "cpu_start": [0, 0, 0, 0, 0],
+                            "probe_s": [1.0e-4, 2.0e-4, math.nan, math.nan, math.nan],
+                            "disturbed": [0, 0, 0, 8, 0]})
+    speed = stats.sample_speed(samples, runs)
+    assert speed["speed_factor"].iloc[:2].tolist() == pytest.approx([1.0, 2.0])
+    assert speed["speed_factor"].iloc[2:].isna().all()
+    assert speed["slow"].tolist() == [False, True, False, False, False]
+    assert speed["disturbed"].tolist() == [False, True, False, True, False]
+
+
 def test_rep_table_normalised_time_and_disturbed_rep():
     runs = pd.DataFrame({"host": ["h1"]})
     samples = pd.DataFrame({"run": [0, 0, 0, 0], "rep": [0, 0, 1, 1], "worker": [0, 1, 0, 1],

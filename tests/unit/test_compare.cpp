@@ -259,6 +259,29 @@ TEST(Cells, SlowCpuRuleComparesProbesTakenBesideAsManyBusyTeamMates) {
   EXPECT_EQ(cells[1].disturbed, 1u);            // only the repetition with the 2.0 ms probe
 }
 
+// A Python run has no probe (NaN in every sample) beside C++ runs that have one: its samples are
+// not judged by the slow-CPU rule (no factor, never slow), only by their `disturbed` bits, and
+// they do not move the C++ samples' reference.
+TEST(Cells, MissingProbeIsNotJudgedSlow) {
+  RunRow cxx, py;
+  py.mode = "py-threads";
+  std::vector<SampleRow> s = reps_of(0, {1.0, 2.0, 1.1});
+  s[0].probe_s = 1.0e-3;
+  s[1].probe_s = 2.0e-3;  // slow: factor 2
+  s[2].probe_s = 1.0e-3;
+  for (const auto& x : reps_of(1, {1.0, 2.0, 1.1, 1.2})) s.push_back(x);  // probe_s NaN
+  s[4].disturbed = 2;  // a Python sample the record-time rule flagged (its 2.0 s repetition)
+  const Table samples = samples_table(s);
+  const auto factor = speed_factors(samples, {"h1", "h1"});
+  EXPECT_NEAR(factor[1], 2.0, 1e-12);
+  for (std::size_t i = 3; i < s.size(); ++i) EXPECT_TRUE(std::isnan(factor[i])) << i;
+  const auto cells = group_cells(runs_table({cxx, py}), samples);
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].disturbed, 1u);  // the slow C++ repetition
+  EXPECT_EQ(cells[1].disturbed, 1u);  // only the flagged Python one: no probe is not "slow"
+  EXPECT_EQ(sorted(cells[1].times), (std::vector<double>{1.0, 1.1, 1.2}));
+}
+
 TEST(Cells, FailedRunsCountButGiveNoRepetitions) {
   RunRow ok, failed;
   failed.status = "failed";

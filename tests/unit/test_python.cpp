@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -42,7 +44,19 @@ TEST(PythonProtocol, Lines) {
   EXPECT_DOUBLE_EQ(r.samples[0].wall_s, 0.5);
   EXPECT_EQ(r.samples[0].rss_bytes, 4096);
   EXPECT_EQ(r.samples[0].pss_bytes, -1);  // absent: unknown
+  EXPECT_EQ(r.samples[0].cpu_start, -1);
+  EXPECT_EQ(r.samples[0].runnable_start, -1);
+  EXPECT_TRUE(std::isnan(r.samples[0].steal_s));
   ASSERT_EQ(r.outcomes.size(), 2u);
+  // The disturbance records (docs/noise.md); a Python sample never carries a probe.
+  python::parse_line("sample\trep=2\tworker=0\tcpu=1\tcpu_start=0\trunnable_start=7\tsteal_s=0.02\twall_s=0.1", r);
+  python::parse_line("sample\trep=3\tworker=0\tcpu=1\tcpu_start=1\trunnable_start=3\tsteal_s=nan\twall_s=0.1", r);
+  ASSERT_EQ(r.samples.size(), 3u);
+  EXPECT_EQ(r.samples[1].cpu_start, 0);
+  EXPECT_EQ(r.samples[1].runnable_start, 7);
+  EXPECT_DOUBLE_EQ(r.samples[1].steal_s, 0.02);
+  EXPECT_TRUE(std::isnan(r.samples[1].probe_s));
+  EXPECT_TRUE(std::isnan(r.samples[2].steal_s));
   EXPECT_THROW(python::parse_line("sample\tworker", r), RuntimeFailure);
   EXPECT_THROW(python::parse_line("sample\trep=x", r), RuntimeFailure);
 }
@@ -91,6 +105,33 @@ TEST(PythonModes, WatchdogEndsAHungTeam) {
     ASSERT_NE(fgets(buf, sizeof buf, p), nullptr);
     pclose(p);
     EXPECT_EQ(std::string(buf), "0\n") << mode;
+  }
+}
+
+// A real run in each Python mode: every sample has the records of docs/noise.md from the driver
+// (the CPUs, runnable tasks, steal time), none has a probe.
+TEST(PythonModes, SamplesCarryTheDisturbanceRecords) {
+  if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) GTEST_SKIP() << "no /usr/bin/python3 with numpy";
+  RunRequest request;
+  request.workers = 2;
+  request.size = "2000";
+  request.reps = 3;
+  request.warmup = 0;
+  const int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_CONF));
+  for (const char* mode : {"py-threads", "py-processes", "py-pool"}) {
+    const RunSpec spec = make_run_spec(find_mode(mode), find_kernel("ep"), request);
+    const RunResult r = find_mode(mode).make()->run(spec, find_kernel("ep"), TeamControl{});
+    ASSERT_EQ(r.status, "ok") << mode << ": " << r.error;
+    ASSERT_EQ(r.samples.size(), 6u) << mode;
+    for (const Sample& s : r.samples) {
+      EXPECT_GE(s.cpu_start, 0) << mode;
+      EXPECT_LT(s.cpu_start, cpus) << mode;
+      EXPECT_GE(s.cpu, 0) << mode;
+      EXPECT_GE(s.runnable_start, 1) << mode;  // at least the reader
+      EXPECT_TRUE(std::isfinite(s.steal_s) && s.steal_s >= 0) << mode << ": " << s.steal_s;
+      EXPECT_TRUE(std::isnan(s.probe_s)) << mode;
+      EXPECT_GE(s.invol_ctx_switches, 0) << mode;
+    }
   }
 }
 

@@ -197,6 +197,26 @@ TEST(SweepPlan, GroupsAxesAndOneHash) {
   EXPECT_EQ(plan_hash(one, expand(one, 4)), plan_hash(s, expand(s, 4)));
 }
 
+// One switch-interval axis for the emulated GIL and CPython's (py-threads: sys.setswitchinterval),
+// so a fidelity sweep varies both; the modes without a switch interval get one cell.
+TEST(SweepPlan, SwitchIntervalAppliesToGilAndPyThreads) {
+  const Settings s = from_plan("kernels = convoy\nmodes = gil,py-threads,py-processes,threads\nworkers = 2\n"
+                               "size = 10\nswitch-interval = 0.001,0.005\n");
+  const auto cells = expand(s, 4);
+  EXPECT_EQ(keys(cells), (std::vector<std::string>{
+                             "convoy/gil/2/strong/10/none/switch=0.001", "convoy/gil/2/strong/10/none/switch=0.005",
+                             "convoy/py-threads/2/strong/10/none/switch=0.001",
+                             "convoy/py-threads/2/strong/10/none/switch=0.005",
+                             "convoy/py-processes/2/strong/10/none", "convoy/threads/2/strong/10/none"}));
+  EXPECT_EQ(cell_request(cells[2]).switch_interval_s, 0.001);
+  EXPECT_EQ(cell_request(cells[3]).switch_interval_s, 0.005);
+  EXPECT_TRUE(cells[4].switch_interval.empty());
+  // Without the key, py-threads keeps its one cell and CPython's default.
+  const auto plain = expand(from_plan("kernels = convoy\nmodes = py-threads\nworkers = 2\nsize = 10\n"), 4);
+  EXPECT_EQ(keys(plain), (std::vector<std::string>{"convoy/py-threads/2/strong/10/none"}));
+  EXPECT_EQ(cell_request(plain[0]).switch_interval_s, 0.005);
+}
+
 TEST(SweepPlan, AxisErrors) {
   EXPECT_EQ(usage_error([] { from_plan("[a]\nkernels = triad\n"); }).find("has groups"), std::string("test.plan").size() + 1);
   std::istringstream twice("[a]\nreps = 2\n[a]\n");

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "backends/processes/ipc.hpp"
@@ -99,6 +100,9 @@ void parse_line(const std::string& line, DriverReport& r) {
     s.rank = static_cast<std::int32_t>(number(f, "rank", 0));
     s.thread = static_cast<std::int32_t>(number(f, "thread", 0));
     s.cpu = static_cast<std::int32_t>(number(f, "cpu"));
+    s.cpu_start = static_cast<std::int32_t>(number(f, "cpu_start"));
+    // The scheduler records of docs/noise.md; the driver sends no probe_s (docs/python.md).
+    s.steal_s = number(f, "steal_s", std::numeric_limits<double>::quiet_NaN());
     s.wall_s = number(f, "wall_s", 0);
     s.cpu_s = number(f, "cpu_s", 0);
     s.compute_s = number(f, "compute_s", 0);
@@ -113,6 +117,7 @@ void parse_line(const std::string& line, DriverReport& r) {
     s.pss_bytes = i64("pss_bytes");
     s.uss_bytes = i64("uss_bytes");
     s.base_pss_bytes = i64("base_pss_bytes");
+    s.runnable_start = i64("runnable_start");
     r.samples.push_back(s);
   } else if (kind == "verify") {
     WorkerOutcome& o = outcome_of(r, static_cast<int>(number(f, "worker")));
