@@ -122,7 +122,13 @@ TEST(PythonModes, SamplesCarryTheDisturbanceRecords) {
     const RunSpec spec = make_run_spec(find_mode(mode), find_kernel("ep"), request);
     const RunResult r = find_mode(mode).make()->run(spec, find_kernel("ep"), TeamControl{});
     ASSERT_EQ(r.status, "ok") << mode << ": " << r.error;
-    ASSERT_EQ(r.samples.size(), 6u) << mode;
+    if (std::string(mode) == "py-pool") {
+      // A pool process that got no task in a repetition gives no sample for it.
+      ASSERT_GE(r.samples.size(), 3u) << mode;
+      ASSERT_LE(r.samples.size(), 6u) << mode;
+    } else {
+      ASSERT_EQ(r.samples.size(), 6u) << mode;
+    }
     for (const Sample& s : r.samples) {
       EXPECT_GE(s.cpu_start, 0) << mode;
       EXPECT_LT(s.cpu_start, cpus) << mode;
