@@ -24,18 +24,25 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # Each round runs the two programs back to back for each size, so that a ratio compares runs
-# made under the same load; the figures are medians over rounds.
+# made under the same load, and in turn first (odd rounds corescope, even rounds the raw loop),
+# so that a drift during a round favours neither; the figures are medians over rounds.
+run_cs() {
+  "$mpirun" -np 2 "${flags[@]}" "$cs" run -k pingpong -m mpi -s "$1" -r "$reps" --warmup 2 \
+    --param round_trips="$2" -o "$work/cs.h5" -q
+}
+run_raw() {
+  "$mpirun" -np 2 "${flags[@]}" "$raw" --sizes "$1" --reps "$reps" --warmup 2 --round-trips "$2" >>"$work/raw.txt"
+}
 for r in $(seq 1 "$rounds"); do
   for size in 8 1048576; do
     trips=$((size == 8 ? 1000 : 64))  # the same fixed count for both (corescope's auto is by time)
-    "$mpirun" -np 2 "${flags[@]}" "$cs" run -k pingpong -m mpi -s $size -r "$reps" --warmup 2 \
-      --param round_trips=$trips -o "$work/cs.h5" -q
-    "$mpirun" -np 2 "${flags[@]}" "$raw" --sizes $size --reps "$reps" --warmup 2 --round-trips $trips >>"$work/raw.txt"
+    if ((r % 2)); then run_cs $size $trips; run_raw $size $trips; else run_raw $size $trips; run_cs $size $trips; fi
   done
 done
 
-/usr/bin/python3 - "$work/cs.h5" "$work/raw.txt" "$rounds" <<'PY'
+PYTHONPATH="$(cd "$(dirname "$0")/.." && pwd)/analysis" /usr/bin/python3 - "$work/cs.h5" "$work/raw.txt" "$rounds" <<'PY'
 import statistics, sys, h5py
+from corescope_analysis.intervals import median_ci
 cs_file, raw_file, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 cs = {8: {"lat": [], "bw": []}, 1048576: {"lat": [], "bw": []}}
 with h5py.File(cs_file, "r") as f:
@@ -61,6 +68,10 @@ print(f"{'latency at 8 B (us)':28}{med(cs[8]['lat']) * 1e6:12.3f}{med(raw[8]['la
       f"{med(lat_ratio):9.3f}{'<= 1.15':>10}")
 print(f"{'bandwidth at 1 MiB (GB/s)':28}{med(cs[1048576]['bw']):12.3f}{med(raw[1048576]['bw']):12.3f}"
       f"{med(bw_ratio):9.3f}{'>= 0.90':>10}")
+for name, ratios in (("8 B latency ratio", lat_ratio), ("1 MiB bandwidth ratio", bw_ratio)):
+    ci = median_ci(ratios)
+    print(f"{name}: median {ci.point:.3f}, order-statistic interval {ci.lo:.3f}-{ci.hi:.3f} "
+          f"(coverage {ci.level:.1%}, n {len(ratios)} rounds)")
 print("per round, 8 B latency ratio:   ", " ".join(f"{x:.3f}" for x in lat_ratio))
 print("per round, 1 MiB bandwidth ratio:", " ".join(f"{x:.3f}" for x in bw_ratio))
 PY
