@@ -125,12 +125,11 @@ mn_hosts() {
 # across nodes, docs/multinode.md): Open MPI 4.1's default osc rdma cannot create a window over
 # TCP and osc pt2pt refuses MPI_THREAD_MULTIPLE, so UCX carries it. UCX_TLS keeps UCX on TCP:
 # left alone, UCX finds that the "nodes" share this machine's memory and uses its shared-memory
-# transports between them, which no real cluster could.
+# transports between them, which no real cluster could. MPICH needs nothing here; its UCX
+# transports are set for every launch (mn_launcher_args).
 mn_rma_args() {
   if [[ $(mn_flavour) == openmpi ]]; then
     echo "--mca pml ucx --mca osc ucx,sm --mca pml_ucx_tls any --mca pml_ucx_devices any -x UCX_NET_DEVICES=eth0 -x UCX_TLS=tcp,self"
-  else
-    echo "-genv UCX_TLS tcp,self"
   fi
 }
 
@@ -147,8 +146,12 @@ mn_launcher_args() {
     echo "--mca plm_rsh_agent $MN_AGENT --mca plm_rsh_no_tree_spawn 1 --mca btl tcp,vader,self" \
       "--mca btl_tcp_if_include $MN_NET.0/24 --mca oob_tcp_if_include $MN_NET.0/24"
   else
-    # Hydra's proxies call back to -localhost; UCX (MPICH's device) talks over eth0 of each node.
-    echo "-launcher ssh -launcher-exec $MN_AGENT -localhost $MN_NET.254 -genv UCX_NET_DEVICES eth0"
+    # Hydra's proxies call back to -localhost. UCX (MPICH's device) is kept off TCP: MPICH 4.0's
+    # MPI_Finalize over UCX's TCP transport hangs when a rank that has closed its connections
+    # waits in PMI's barrier while a peer still needs its acknowledgement to close its own
+    # (fixed in MPICH 4.2; docs/multinode.md, "MPICH"). Between the namespaces of this machine
+    # UCX's shared-memory transports reach every rank.
+    echo "-launcher ssh -launcher-exec $MN_AGENT -localhost $MN_NET.254 -genv UCX_TLS self,sm"
   fi
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every kernel in mpi and hybrid mode on a real multi-node MPI job: a cluster of 2 and then 4
 # nodes made of network namespaces on this machine (cluster.sh), one rank per node, the ranks
-# talking TCP between nodes; every run read back from the results file. The kernels that use
+# talking TCP between nodes (Open MPI; MPICH's UCX uses shared memory there, see cluster.sh);
+# every run read back from the results file. The kernels that use
 # team memory (critical with each sync, farm static and dynamic, convoy) run across nodes on MPI
 # one-sided communication (/runs team_memory = mpi-rma): critical sync=none must lose updates in
 # at least one of a few tries, the synchronised ones none; on one node they use the shared-memory
