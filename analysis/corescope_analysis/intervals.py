@@ -9,8 +9,7 @@ comparison of two cells.
 - classify: faster / slower / no difference of a B/A time ratio, given a noise floor.
 
 The analysis-time disturbance rule (docs/noise.md, the C++ side implements the same):
-reference probe = min probe_s over the file's samples of the same (host, cpu_start, team CPUs:
-the distinct cpu_start of the sample's repetition on its host);
+reference probe = min probe_s over the file's samples of the same (host, cpu_start);
 speed_factor = probe_s / reference; a sample is slow when speed_factor > SLOW_FACTOR; a
 repetition is disturbed when any of its samples has disturbed != 0 or is slow.
 """

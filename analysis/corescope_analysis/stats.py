@@ -176,8 +176,7 @@ def _valid(series: pd.Series) -> pd.Series:
 
 def sample_speed(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per sample (index = /samples row): speed_factor (probe_s / the fastest probe_s of the same
-    host and CPU at the start among samples whose team kept as many CPUs busy, NaN without a
-    probe), slow (speed factor above SLOW_FACTOR) and
+    host and CPU at the start, NaN without a probe), slow (speed factor above SLOW_FACTOR) and
     disturbed (the record-time bitmask is not 0, or slow). Files without those columns give
     speed factor NaN and nothing disturbed."""
     from .intervals import SLOW_FACTOR
@@ -195,18 +194,9 @@ def sample_speed(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.
             host = key_of_run.reindex(samples["run"]).to_numpy()
         else:
             host = np.full(len(samples), "")
-        cpu = pd.to_numeric(cpu, errors="coerce")
-        # The CPUs the sample's own team kept busy at the probe (distinct cpu_start of its
-        # repetition on its host): probes beside busy team mates are compared only with probes
-        # taken beside as many (docs/noise.md), since CPUs that slow each other when both are busy
-        # make a team's probe slower by the experiment's own doing.
-        place = [samples["run"], samples["rep"]]
-        if "host" in samples:
-            place.append(samples["host"].astype(str))
-        team = cpu.where(cpu >= 0).groupby(place, dropna=False).transform("nunique").fillna(0)
-        key = pd.DataFrame({"host": host, "cpu": cpu.to_numpy(), "team": team.to_numpy(), "probe": probe.to_numpy()},
+        key = pd.DataFrame({"host": host, "cpu": pd.to_numeric(cpu, errors="coerce").to_numpy(), "probe": probe.to_numpy()},
                            index=samples.index)
-        reference = key.groupby(["host", "cpu", "team"], dropna=False)["probe"].transform("min")
+        reference = key.groupby(["host", "cpu"], dropna=False)["probe"].transform("min")
         out["speed_factor"] = (key["probe"] / reference).astype(float)
     out["slow"] = (out["speed_factor"] > SLOW_FACTOR).fillna(False)
     flag = pd.to_numeric(samples["disturbed"], errors="coerce").fillna(0) if "disturbed" in samples \

@@ -24,8 +24,7 @@ inline constexpr double kMaxOffCpuShare = 0.05;       // of wall_s: time a never
 inline constexpr double kOffCpuAllowance_s = 0.0005;  // ... plus this much (the kernel's own short work)
 
 // The analysis-time rule (not applied here; docs/noise.md): a sample whose probe_s exceeds the
-// fastest probe of its (host, cpu_start, CPUs its team kept busy) by more than this factor ran
-// on a slow CPU.
+// fastest probe of its (host, cpu_start) by more than this factor ran on a slow CPU.
 inline constexpr double kSlowSpeedFactor = 1.10;
 
 // What the rule needs to know about the run beyond the sample.

@@ -5,8 +5,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <set>
-#include <tuple>
 #include <utility>
 
 #include "record/recorder.hpp"
@@ -134,32 +132,18 @@ std::vector<double> speed_factors(const Table& samples, const std::vector<std::s
     return run >= 0 && static_cast<std::size_t>(run) < host_of_run.size() ? host_of_run[static_cast<std::size_t>(run)]
                                                                            : std::string();
   };
-  // The CPUs the sample's own team kept busy at the probe: its repetition's distinct cpu_start on
-  // the sample's host. A probe beside busy team mates on CPUs that slow each other (hardware
-  // threads of a core, a host's shared resources) is slower by the experiment's own doing, so it
-  // is compared only with probes taken beside as many busy team mates.
-  using Place = std::tuple<Int, Int, std::string>;  // (run, rep, host of the sample)
-  std::map<Place, std::set<Int>> team;
-  auto place = [&](std::size_t s) { return Place{samples.integer("run", s), samples.integer("rep", s), samples.text("host", s)}; };
-  for (std::size_t s = 0; s < n; ++s)
-    if (const Int cpu = samples.integer("cpu_start", s); cpu >= 0) team[place(s)].insert(cpu);
-  using Key = std::tuple<std::string, Int, std::size_t>;  // (host and probe kind, cpu_start, team CPUs)
-  auto key = [&](std::size_t s) {
-    const auto it = team.find(place(s));
-    return Key{host(s), samples.integer("cpu_start", s), it == team.end() ? 0 : it->second.size()};
-  };
-  std::map<Key, double> fastest;
+  std::map<std::pair<std::string, Int>, double> fastest;  // (host and probe kind, cpu_start) -> min probe_s
   for (std::size_t s = 0; s < n; ++s) {
     const double probe = samples.number("probe_s", s);
     if (!(probe > 0)) continue;
-    auto [it, fresh] = fastest.emplace(key(s), probe);
+    auto [it, fresh] = fastest.emplace(std::make_pair(host(s), samples.integer("cpu_start", s)), probe);
     if (!fresh) it->second = std::min(it->second, probe);
   }
   std::vector<double> factor(n, kNaN);
   for (std::size_t s = 0; s < n; ++s) {
     const double probe = samples.number("probe_s", s);
     if (!(probe > 0)) continue;
-    factor[s] = probe / fastest.at(key(s));
+    factor[s] = probe / fastest.at({host(s), samples.integer("cpu_start", s)});
   }
   return factor;
 }

@@ -100,9 +100,8 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
 // The same, read from a results file.
 std::vector<Cell> read_cells(const std::string& path, const CellOptions& options = {});
 
-// speed factor of every sample: probe_s / (min probe_s of the samples with the same host,
-// cpu_start and number of CPUs its team kept busy: the distinct cpu_start of its repetition on
-// its host); NaN where the sample has no probe. `host_of_run` gives each /runs row's host (with
+// speed factor of every sample: probe_s / (min probe_s of the samples with the same host and
+// cpu_start); NaN where the sample has no probe. `host_of_run` gives each /runs row's host (with
 // its probe kind appended, so that probes of different kinds are never compared).
 std::vector<double> speed_factors(const Table& samples, const std::vector<std::string>& host_of_run);
 

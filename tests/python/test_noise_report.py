@@ -88,21 +88,6 @@ def test_speed_factor_and_disturbed_rule_per_sample():
     assert speed["disturbed"].tolist() == [False, False, False, True, True]   # slow, or bitmask 4
 
 
-def test_probes_beside_busy_team_mates_are_compared_with_their_like():
-    # run 0: one worker, 1.0e-4 on CPU 0; run 1: two workers on CPUs 0 and 1 whose probes beside
-    # each other are 1.6e-4 (CPUs that slow each other), once 2.0e-4; run 2: two workers that
-    # took turns on CPU 0. The same case as the C++ test Cells.SlowCpuRuleComparesProbesTaken...
-    runs = pd.DataFrame({"host": ["h1", "h1", "h1"]})
-    samples = pd.DataFrame({"run": [0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2],
-                            "rep": [0, 1, 2, 0, 0, 1, 1, 2, 2, 0, 0],
-                            "cpu_start": [0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0],
-                            "probe_s": [1e-4, 1e-4, 1e-4, 1.6e-4, 1.6e-4, 1.6e-4, 1.6e-4, 2.0e-4, 1.6e-4, 1e-4, 1e-4],
-                            "disturbed": [0] * 11})
-    speed = stats.sample_speed(samples, runs)
-    assert speed["speed_factor"].tolist() == pytest.approx([1, 1, 1, 1, 1, 1, 1, 2.0 / 1.6, 1, 1, 1])
-    assert speed["slow"].tolist() == [False] * 7 + [True] + [False] * 3
-
-
 def test_missing_probe_is_not_judged_slow():
     """A Python run's samples have no probe (NaN) beside a C++ run's: no speed factor, never slow,
     disturbed only by their bits; the C++ samples keep their own reference."""

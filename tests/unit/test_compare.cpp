@@ -235,30 +235,6 @@ TEST(Cells, SlowCpuRuleComparesAProbeWithTheFastestOfTheSameHostAndCpu) {
   EXPECT_EQ(group_cells(runs, samples_table(s, false))[0].disturbed, 0u);
 }
 
-TEST(Cells, SlowCpuRuleComparesProbesTakenBesideAsManyBusyTeamMates) {
-  // Run 0: one worker, probes 1.0 ms on CPU 0. Run 1: two workers on CPUs 0 and 1, whose probes
-  // beside each other are 1.6 ms (CPUs that slow each other when both are busy) and once 2.0 ms.
-  std::vector<SampleRow> s = reps_of(0, {1.0, 1.0, 1.0});
-  for (auto& x : s) x.probe_s = 1.0e-3;
-  for (Int rep = 0; rep < 3; ++rep)
-    for (Int w = 0; w < 2; ++w) s.push_back({1, rep, w, 0.6, 0, rep == 2 && w == 0 ? 2.0e-3 : 1.6e-3, w});
-  // Run 2: two workers that shared CPU 0 (they took turns): beside no busy team mate.
-  for (Int w = 0; w < 2; ++w) s.push_back({2, 0, w, 1.0, 0, 1.0e-3, 0});
-  const auto factor = speed_factors(samples_table(s), {"h1", "h1", "h1"});
-  EXPECT_DOUBLE_EQ(factor[3], 1.0);             // 1.6 ms is this pair's normal speed, not 1.6
-  EXPECT_DOUBLE_EQ(factor[4], 1.0);
-  EXPECT_NEAR(factor[7], 2.0 / 1.6, 1e-12);     // slower than the pair ever was: slow
-  EXPECT_DOUBLE_EQ(factor[9], 1.0);             // one busy CPU: against the 1-worker probes
-  RunRow one, two, turns;
-  one.workers = one.threads = 1;
-  turns.mode = "gil";
-  const auto cells = group_cells(runs_table({one, two, turns}), samples_table(s));
-  ASSERT_EQ(cells.size(), 3u);
-  EXPECT_EQ(cells[0].disturbed, 0u);
-  EXPECT_EQ(cells[2].disturbed, 0u);
-  EXPECT_EQ(cells[1].disturbed, 1u);            // only the repetition with the 2.0 ms probe
-}
-
 // A Python run has no probe (NaN in every sample) beside C++ runs that have one: its samples are
 // not judged by the slow-CPU rule (no factor, never slow), only by their `disturbed` bits, and
 // they do not move the C++ samples' reference.
