@@ -208,11 +208,12 @@ def sample_speed(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.
 def rep_table(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (run, rep): time_s = max wall_s over workers, imbalance = max/mean of the
     workers' compute_s (wall_s where compute_s is not recorded), mean compute/comm/GIL-wait;
-    disturbed (any sample disturbed, see sample_speed), disturbed_samples, speed_factor (the
+    disturbed (any sample disturbed, see sample_speed), disturbed_samples, flagged_samples (samples
+    with record-time disturbance bits, leaving the slow-CPU rule out), speed_factor (the
     slowest worker's) and time_norm_s (time_s / the speed factor of the worker with the most
     compute_s; NaN without a probe)."""
     cols = ["run", "rep", "time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s", "workers_seen",
-            "disturbed", "disturbed_samples", "speed_factor", "time_norm_s"]
+            "disturbed", "disturbed_samples", "flagged_samples", "speed_factor", "time_norm_s"]
     if samples is None or samples.empty or "wall_s" not in samples:
         return pd.DataFrame(columns=cols)
     s = pd.DataFrame({"run": samples["run"], "rep": samples["rep"], "wall_s": _valid(samples["wall_s"])})
@@ -220,6 +221,7 @@ def rep_table(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
         s[name] = _valid(samples[name]) if name in samples else np.nan
     speed = sample_speed(samples, runs)
     s["disturbed"] = speed["disturbed"].astype(int)
+    s["flagged"] = (speed["disturbed"] & ~speed["slow"]).astype(int)   # record-time bits alone
     s["speed_factor"] = speed["speed_factor"]
     s = s[s["wall_s"].notna()]
     if s.empty:
@@ -231,7 +233,8 @@ def rep_table(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
                 basis_max=("basis", "max"), basis_mean=("basis", "mean"), basis_n=("basis", "count"),
                 compute_s=("compute_s", "mean"), comm_s=("comm_s", "mean"),
                 gil_wait_s=("gil_wait_s", "mean"), workers_seen=("wall_s", "size"),
-                disturbed_samples=("disturbed", "sum"), speed_factor=("speed_factor", "max"))
+                disturbed_samples=("disturbed", "sum"), flagged_samples=("flagged", "sum"),
+                speed_factor=("speed_factor", "max"))
     # speed-normalised: the repetition's time / the speed factor of its critical worker (the one
     # with the most compute_s, wall_s where not recorded), whose speed set the time (docs/noise.md)
     busy = s["compute_s"].where(s["compute_s"].notna(), s["wall_s"])
@@ -370,9 +373,10 @@ EMPTY_SUMMARY_COLUMNS = [
     "mean_s", "cv", "imbalance", "compute_s", "comm_s", "gil_wait_s", "cpus_used", "footprint_bytes",
     "per_worker_bytes", "memory_source", "run_ids", "flags", "unit_size", "t1_s", "karp_flatt", "serial_s",
     "speedup_vs_serial", "series", "series_label", "median_lo_s", "median_hi_s", "n_disturbed", "disturbed_share",
-    "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "_time_runs", "_norm_times", "_norm_runs", "twin", "speedup_lo", "speedup_hi",
+    "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "_time_runs", "_norm_times", "_norm_runs", "_every_rep", "twin", "speedup_lo", "speedup_hi",
     "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
-    "n_base", "speedup_norm", "speedup_norm_lo", "speedup_norm_hi"]
+    "n_base", "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
+    "speedup_matched_hi", "matched_state", "n_matched"]
 
 
 def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
@@ -411,7 +415,7 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
     metrics_all = {m: pd.to_numeric(runs[m], errors="coerce").to_numpy(dtype=float)
                    for m in dict.fromkeys(RUN_NUMBERS + list(metrics)) if m in runs.columns}
     rep_columns = ["run", "time_s", "imbalance", "compute_s", "comm_s", "gil_wait_s", "disturbed", "disturbed_samples",
-                   "workers_seen", "speed_factor", "time_norm_s"]
+                   "flagged_samples", "workers_seen", "speed_factor", "time_norm_s"]
     reps_by_run = {}
     if not reps.empty:
         for run, frame in reps.groupby("run"):
@@ -437,6 +441,7 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
         rep_data = {c: np.concatenate([part[c] for part in rep_parts]) if rep_parts else np.array([])
                     for c in rep_columns}
         flags = []
+        every_rep = rep_data   # before disturbed repetitions are left out: the matched-state speedup
         disturbed = rep_data["disturbed"] > 0
         clean = ~disturbed
         mostly_disturbed = False
@@ -474,6 +479,7 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
             "_time_runs": time_runs,
             "_norm_times": norm_times[np.isfinite(norm_times)],
             "_norm_runs": rep_data["run"][np.isfinite(norm_times)],
+            "_every_rep": every_rep,
             "imbalance": _median(rep_data["imbalance"]),
             "compute_s": _median(rep_data["compute_s"]),
             "comm_s": _median(rep_data["comm_s"]),
@@ -584,7 +590,8 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
 
     names = ("t1_s", "speedup", "speedup_lo", "speedup_hi", "efficiency", "efficiency_lo", "efficiency_hi",
              "karp_flatt", "serial_s", "speedup_vs_serial", "speedup_vs_serial_lo", "speedup_vs_serial_hi",
-             "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "base_row", "serial_row", "n_base")
+             "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
+             "speedup_matched_hi", "matched_state", "n_matched", "base_row", "serial_row", "n_base")
     cols = {c: [] for c in names}
     for position, row in s.iterrows():
         p, scaling = int(row["workers"]), row["scaling"]
@@ -626,6 +633,17 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
             values = (1.0,) * 3 if b is not None and b == position else (math.nan,) * 3
         for suffix, v in zip(("", "_lo", "_hi"), values):
             cols["speedup_norm" + suffix].append(v)
+        # the same speedup from repetitions of both cells in the same machine state
+        m = matched_speedup(s.loc[b].get("_every_rep"), row.get("_every_rep")) \
+            if b is not None and b != position else None
+        if m is not None:
+            factor = p if scaling == "weak" else 1.0
+            values = (m[0].point * factor, m[0].lo * factor, m[0].hi * factor, m[1], m[2])
+        else:
+            values = (1.0, 1.0, 1.0, "", 0) if b is not None and b == position else (math.nan,) * 3 + ("", 0)
+        for name, v in zip(("speedup_matched", "speedup_matched_lo", "speedup_matched_hi", "matched_state",
+                            "n_matched"), values):
+            cols[name].append(v)
         sp = cols["speedup"][-1]
         cols["t1_s"].append(s.loc[b, "median_s"] if b is not None else math.nan)
         cols["serial_s"].append(s.loc[sr, "median_s"] if sr is not None else math.nan)
@@ -636,6 +654,47 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
     for name, values in cols.items():
         s[name] = values
     return s
+
+
+# The machine states of the matched-state speedup: a repetition ran fast (its slowest worker's
+# speed factor within the slow-CPU threshold) or slow (beyond it).
+def _machine_states():
+    from .intervals import SLOW_FACTOR
+    return (("fast", lambda f: f <= SLOW_FACTOR), ("slow", lambda f: f > SLOW_FACTOR))
+
+
+def matched_speedup(base_reps, reps):
+    """The speedup from repetitions of the two cells that ran in the same machine state
+    (fast or slow by the speed factor of the repetition's slowest worker), leaving out those
+    with record-time disturbance bits (all of a cell's, if fewer than MIN_CLEAN are without):
+    (Interval, state, n) for the state where the smaller side has the most repetitions, at least
+    MIN_CLEAN on both; None without probes or without such a state (docs/noise.md)."""
+    from .intervals import MIN_CLEAN, ratio_ci
+    if not isinstance(base_reps, dict) or not isinstance(reps, dict):
+        return None
+
+    def usable(r):
+        if not r or "speed_factor" not in r or np.size(r["time_s"]) == 0:
+            return None
+        keep = r["flagged_samples"] == 0
+        if keep.sum() < MIN_CLEAN:
+            keep = np.ones_like(keep, dtype=bool)
+        return {c: np.asarray(v)[keep] for c, v in r.items()}
+
+    a, b = usable(base_reps), usable(reps)
+    if a is None or b is None:
+        return None
+    best = None
+    for state, inside in _machine_states():
+        ina, inb = inside(a["speed_factor"]), inside(b["speed_factor"])   # NaN factors fall in neither
+        n = min(int(ina.sum()), int(inb.sum()))
+        if n >= MIN_CLEAN and (best is None or n > best[2]):
+            best = (state, (ina, inb), n)
+    if best is None:
+        return None
+    ina, inb = best[1]
+    r = ratio_ci(a["time_s"][ina], b["time_s"][inb], num_groups=a["run"][ina], den_groups=b["run"][inb])
+    return r, best[0], best[2]
 
 
 def add_series_labels(summary: pd.DataFrame) -> pd.DataFrame:

@@ -174,6 +174,28 @@ def test_speedup_interval_is_the_bootstrap_of_the_two_cells(tmp_path):
     assert summary.loc[2, "n_base"] == 8
 
 
+def test_matched_state_speedup_compares_repetitions_of_the_same_machine_state(tmp_path):
+    # The 1-worker cell met the fast state 4 times (1.0 s) and the slow one 6 times (1.5 s); the
+    # 2-worker cell the fast state once (0.5 s) and the slow one 8 times (0.77 s). The slow-CPU
+    # rule keeps the 4 fast baselines against all 9 team repetitions (too few clean): 1.0 / 0.77.
+    # In the same state, slow: 1.5 / 0.77.
+    s = Study()
+    fast, slow = 1e-4, 1.6e-4
+    s.cell("ep", "threads", 1, [1.0] * 4 + [1.5] * 6, probe=[fast] * 4 + [slow] * 6)
+    s.cell("ep", "threads", 2, [0.5] + [0.77] * 8, probe=[fast] + [slow] * 8)
+    summary = summary_of(s.write(tmp_path / "m.h5")).set_index("workers")
+    assert summary.loc[2, "speedup"] == pytest.approx(1.0 / 0.77)
+    assert summary.loc[2, "speedup_matched"] == pytest.approx(1.5 / 0.77)
+    assert summary.loc[2, "matched_state"] == "slow" and summary.loc[2, "n_matched"] == 6
+    assert summary.loc[2, "speedup_matched_lo"] <= 1.5 / 0.77 <= summary.loc[2, "speedup_matched_hi"]
+    assert summary.loc[1, "speedup_matched"] == 1.0
+    s2 = Study()
+    s2.cell("ep", "threads", 1, [1.0] * 2 + [1.5] * 3, probe=[fast] * 2 + [slow] * 3)
+    s2.cell("ep", "threads", 2, [0.5] * 3 + [0.77] * 2, probe=[fast] * 3 + [slow] * 2)
+    few = summary_of(s2.write(tmp_path / "f.h5")).set_index("workers")
+    assert math.isnan(few.loc[2, "speedup_matched"])   # neither state has 3 on both sides
+
+
 def test_summary_csv_has_interval_columns(demo_report):
     outdir, out = demo_report
     with open(out.summary_csv) as f:

@@ -67,7 +67,11 @@ def build(ctx) -> Section:
                    f"{fmt_x(best['speedup_norm'])} "
                    f"({fmt_interval(best['speedup_norm_lo'], best['speedup_norm_hi'], 3, '×')}; times divided by "
                    "the speed factor of the worker that set them, docs/noise.md)"
-                   if np.isfinite(best.get("speedup_norm", np.nan)) else "") + ".")
+                   if np.isfinite(best.get("speedup_norm", np.nan)) else "")
+                + (f"; in the same machine state ({esc(best['matched_state'])} repetitions of both, "
+                   f"n {int(best['n_matched'])}) {fmt_x(best['speedup_matched'])} "
+                   f"({fmt_interval(best['speedup_matched_lo'], best['speedup_matched_hi'], 3, '×')}, docs/noise.md)"
+                   if np.isfinite(best.get("speedup_matched", np.nan)) else "") + ".")
     capacity_findings(ctx, sec)
     strong = ctx.fits[ctx.fits["scaling"] == "strong"]
     if not strong.empty:
