@@ -38,7 +38,8 @@ done
 PYTHONPATH="$jobs_root/analysis${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" - "$dir"/study{1,2,3}.h5 <<'PY'
 # The report's own statistics (corescope_analysis.stats): disturbed repetitions left out as
 # docs/noise.md says, each speedup with its 95 % bootstrap interval; the speed-normalised
-# speedup (times divided by the critical worker's speed factor) beside the raw one.
+# speedup (times divided by the critical worker's speed factor) and the matched-state one
+# (repetitions of both cells in the same machine state) beside the raw one.
 import sys
 import numpy as np
 from corescope_analysis import io, stats
@@ -59,7 +60,8 @@ def figure(s, mode, column):
     row = row.iloc[0]
     return row[column], row[column + "_lo"], row[column + "_hi"], int(row["n"])
 
-for column, title in (("speedup", "raw"), ("speedup_norm", "speed-normalised")):
+for column, title in (("speedup", "raw"), ("speedup_norm", "speed-normalised"),
+                      ("speedup_matched", "matched-state (repetitions of both cells in the same machine state)")):
     print(f"\n{title} 2-worker speedup of ep against its own 1-worker cell:")
     print(f"{'mode':10} " + "".join(f"{'study ' + str(i) + ' [95% CI] n':>30}" for i in (1, 2, 3)) +
           "   max/min  CIs hold the others' points")
