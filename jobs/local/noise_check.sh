@@ -124,9 +124,10 @@ print(f"{sys.argv[2]}: {len(both)} cells in both files, {len(diff)} called diffe
       (", ".join(f"{named(r)} {r['verdict']} (B/A {float(r['ratio']):.3f} [{float(r['ratio_lo']):.3f}, {float(r['ratio_hi']):.3f}])" for r in diff) or "none"))
 PY
 }
-for how in wall speed-normalised; do
+for how in wall speed-normalised matched-state; do
   opts=()
   [[ $how == speed-normalised ]] && opts=(--speed-normalised)
+  [[ $how == matched-state ]] && opts=(--matched-state)
   echo
   echo "-- A/A (aa_a.h5 vs aa_b.h5), $how times:"
   verdicts "aa-$how" "$dir/aa_a.h5" "$dir/aa_b.h5" "${opts[@]}"

@@ -42,7 +42,13 @@ std::vector<record::Cell> kept(std::vector<record::Cell> cells, const CellFilter
 const record::Cell& either(const record::Comparison& c) { return c.a ? *c.a : *c.b; }
 
 std::int64_t count(const record::Cell* c) { return c ? static_cast<std::int64_t>(c->times.size()) : 0; }
+// The repetitions a comparison used: a matched state's, else the cells' own.
+std::int64_t n_a(const record::Comparison& c) { return c.state.empty() ? count(c.a) : static_cast<std::int64_t>(c.n_a); }
+std::int64_t n_b(const record::Comparison& c) { return c.state.empty() ? count(c.b) : static_cast<std::int64_t>(c.n_b); }
 double median(const record::Cell* c) { return c ? c->median.point : NAN; }
+// The medians of the repetitions a comparison used (a matched state's), else the cells' own.
+double median_a(const record::Comparison& c) { return c.state.empty() ? median(c.a) : c.median_a_s; }
+double median_b(const record::Comparison& c) { return c.state.empty() ? median(c.b) : c.median_b_s; }
 
 std::vector<Record> comparison_records(const std::vector<record::Comparison>& all, double threshold) {
   std::vector<Record> out;
@@ -56,7 +62,7 @@ std::vector<Record> comparison_records(const std::vector<record::Comparison>& al
     record::CellProvenance none;
     add_provenance_fields(r, c.a ? c.a->provenance : none, "a_");
     add_provenance_fields(r, c.b ? c.b->provenance : none, "b_");
-    r("n_a", count(c.a))("n_b", count(c.b))("median_a_s", median(c.a))("median_b_s", median(c.b))(
+    r("n_a", n_a(c))("n_b", n_b(c))("state", c.state)("median_a_s", median_a(c))("median_b_s", median_b(c))(
         "disturbed_share_a", c.a ? c.a->disturbed_share() : NAN)("disturbed_share_b", c.b ? c.b->disturbed_share() : NAN)(
         "ratio", c.ratio.point)("ratio_lo", c.ratio.lo)("ratio_hi", c.ratio.hi)("mann_whitney_u", c.test.u)(
         "p_value", c.test.p)("threshold", threshold)("verdict", c.verdict);
@@ -89,6 +95,7 @@ void print_comparison(const std::vector<record::Comparison>& all, double thresho
   for (const auto& c : all) {
     const record::CellConfig& k = either(c).config;
     std::string verdict = c.verdict;
+    if (!c.state.empty()) verdict += " (" + c.state + " state)";
     if (c.a && c.a->mostly_disturbed) verdict += " (A mostly disturbed)";
     if (c.b && c.b->mostly_disturbed) verdict += " (B mostly disturbed)";
     // Fields left out of the match (--ignore) may differ: "A vs B".
@@ -100,8 +107,8 @@ void print_comparison(const std::vector<record::Comparison>& all, double thresho
     std::string pin = shown([](const record::CellConfig& x) { return x.pin; });
     if (pin.empty()) pin = "-";
     t.add({k.kernel, k.mode, shown(shape_of), std::to_string(k.size), shown([](const record::CellConfig& x) { return x.channel; }),
-           pin, c.a ? std::to_string(count(c.a)) : "-",
-           c.b ? std::to_string(count(c.b)) : "-", human_seconds(median(c.a)), human_seconds(median(c.b)),
+           pin, c.a ? std::to_string(n_a(c)) : "-",
+           c.b ? std::to_string(n_b(c)) : "-", human_seconds(median_a(c)), human_seconds(median_b(c)),
            fixed_ratio(c.ratio.point), ratio_interval(c.ratio.lo, c.ratio.hi), p_text(c.test.p), verdict});
     ++verdicts[c.verdict];
   }
@@ -123,7 +130,11 @@ std::vector<std::string> ignored_fields(const std::vector<std::string>& given) {
 }
 
 int compare(const std::string& a, const std::string& b, const std::string& threshold_text,
-            const std::vector<std::string>& ignore, bool speed_normalised, const CellViewOptions& o) {
+            const std::vector<std::string>& ignore, bool speed_normalised, bool matched_state, const CellViewOptions& o) {
+  if (speed_normalised && matched_state)
+    throw UsageError("--speed-normalised and --matched-state are two ways of taking the machine's speed out; use one");
+  if (matched_state && o.include_disturbed)
+    throw UsageError("--matched-state picks repetitions by their machine state itself; leave out --include-disturbed");
   const Format format = parse_format(o.format);
   const auto ignored = ignored_fields(ignore);
   const double threshold = parse_threshold(threshold_text);
@@ -131,7 +142,7 @@ int compare(const std::string& a, const std::string& b, const std::string& thres
   const record::CellOptions cell_options{o.include_disturbed, speed_normalised};
   const auto cells_a = kept(record::read_cells(a, cell_options), filter);
   const auto cells_b = kept(record::read_cells(b, cell_options), filter);
-  const auto all = record::compare_cells(cells_a, cells_b, threshold, ignored);
+  const auto all = record::compare_cells(cells_a, cells_b, threshold, ignored, matched_state);
   if (std::none_of(all.begin(), all.end(), [](const record::Comparison& c) { return c.a && c.b; }))
     throw UsageError("no cells in common between " + a + " (" + std::to_string(cells_a.size()) + " cells) and " + b +
                      " (" + std::to_string(cells_b.size()) + " cells)");
@@ -147,7 +158,7 @@ void add_compare(CLI::App& app, int& exit_code) {
   struct Options {
     std::string a, b, threshold = "3%";
     std::vector<std::string> ignore;
-    bool speed_normalised = false;
+    bool speed_normalised = false, matched_state = false;
     CellViewOptions view;
   };
   auto o = std::make_shared<Options>();
@@ -164,9 +175,12 @@ void add_compare(CLI::App& app, int& exit_code) {
   sub->add_flag("--speed-normalised", o->speed_normalised,
                 "compare speed-normalised times (each repetition divided by its critical worker's speed factor, "
                 "docs/noise.md) instead of wall times");
+  sub->add_flag("--matched-state", o->matched_state,
+                "compare each pair of cells on their repetitions of one machine state, fast or slow by the speed "
+                "factor, the state with the most on the smaller side (docs/noise.md)");
   add_cell_view_options(sub, o->view);
   sub->callback([o, &exit_code] {
-    exit_code = compare(o->a, o->b, o->threshold, o->ignore, o->speed_normalised, o->view);
+    exit_code = compare(o->a, o->b, o->threshold, o->ignore, o->speed_normalised, o->matched_state, o->view);
   });
 }
 

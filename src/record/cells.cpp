@@ -235,8 +235,44 @@ std::string verdict(const stats::Interval& ratio, double threshold) {
   return "same";
 }
 
+std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b) {
+  // The repetitions without record-time bits, or all of them when fewer than kMinClean are.
+  auto usable = [](const Cell& c) {
+    std::vector<const Repetition*> out;
+    for (const auto& r : c.repetitions)
+      if (r.disturbed_bits == 0) out.push_back(&r);
+    if (out.size() < kMinClean) {
+      out.clear();
+      for (const auto& r : c.repetitions) out.push_back(&r);
+    }
+    return out;
+  };
+  const auto ra = usable(a), rb = usable(b);
+  std::optional<StateTimes> best;
+  std::size_t best_n = 0;
+  for (const bool slow : {false, true}) {
+    StateTimes t;
+    t.state = slow ? "slow" : "fast";
+    auto take = [slow](const std::vector<const Repetition*>& reps, std::vector<double>& times, std::vector<Int>& runs) {
+      for (const Repetition* r : reps)
+        if (std::isfinite(r->speed_factor) && r->slow == slow) {
+          times.push_back(r->wall_s);
+          runs.push_back(static_cast<Int>(r->run));
+        }
+    };
+    take(ra, t.a, t.a_runs);
+    take(rb, t.b, t.b_runs);
+    const std::size_t n = std::min(t.a.size(), t.b.size());
+    if (n >= kMinClean && n > best_n) {
+      best_n = n;
+      best = std::move(t);
+    }
+  }
+  return best;
+}
+
 std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
-                                      const std::vector<std::string>& ignored) {
+                                      const std::vector<std::string>& ignored, bool matched_state) {
   std::vector<Comparison> out;
   std::vector<bool> b_matched(b.size(), false);
   std::vector<Comparison> only_a;
@@ -252,10 +288,30 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
         c.ratio = {kNaN, kNaN, kNaN, 0};
         c.test = {kNaN, kNaN};
         c.verdict = "no data";
+      } else if (matched_state) {
+        const auto t = matched_state_times(ca, b[j]);
+        if (!t) {
+          c.ratio = {kNaN, kNaN, kNaN, 0};
+          c.test = {kNaN, kNaN};
+          c.verdict = "no matched state";
+        } else {
+          c.ratio = stats::ratio_ci_grouped(t->b, t->b_runs, t->a, t->a_runs);
+          c.test = stats::mann_whitney(t->a, t->b);
+          c.verdict = verdict(c.ratio, threshold);
+          c.state = t->state;
+          c.n_a = t->a.size();
+          c.n_b = t->b.size();
+          c.median_a_s = stats::median(t->a);
+          c.median_b_s = stats::median(t->b);
+        }
       } else {
         c.ratio = stats::ratio_ci_grouped(b[j].times, b[j].time_runs, ca.times, ca.time_runs);
         c.test = stats::mann_whitney(ca.times, b[j].times);
         c.verdict = verdict(c.ratio, threshold);
+        c.n_a = ca.times.size();
+        c.n_b = b[j].times.size();
+        c.median_a_s = ca.median.point;
+        c.median_b_s = b[j].median.point;
       }
       out.push_back(c);
     }

@@ -117,13 +117,32 @@ struct Comparison {
   stats::Interval ratio{};  // median(B)/median(A), bootstrap over runs, then their repetitions
   stats::RankTest test{};       // Mann-Whitney U of the repetition times, two-sided
   std::string verdict;      // faster, slower, same; "only in A" / "only in B"
+  std::string state;        // with matched states: "fast" or "slow", the state compared ("" otherwise)
+  std::size_t n_a = 0, n_b = 0;  // repetitions compared
+  double median_a_s = std::numeric_limits<double>::quiet_NaN();  // of the repetitions compared
+  double median_b_s = std::numeric_limits<double>::quiet_NaN();
 };
+
+// Two cells' repetition times (wall_s) in one machine state, for comparing like with like on a
+// machine that switches between a fast and a slow state (docs/noise.md, "Speedups in the same
+// machine state"): repetitions with record-time disturbance bits are left out (all kept in a cell
+// with fewer than kMinClean without), the rest split by speed factor into fast (<= kSlowFactor)
+// and slow (above; no probe: neither), and the state where the smaller side has the most, at least
+// kMinClean on both, is taken. nullopt when there is no such state.
+struct StateTimes {
+  std::string state;
+  std::vector<double> a, b;
+  std::vector<Int> a_runs, b_runs;
+};
+std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b);
 // "slower" when the whole interval lies above 1 + threshold, "faster" when it lies below
 // 1 / (1 + threshold), "same" otherwise.
 std::string verdict(const stats::Interval& ratio, double threshold);
 // Every pair of cells with the same configuration (provenance may differ; the fields in `ignored`
 // left out), then the cells of A without a partner, then those of B.
+// matched_state: compare the repetitions of one machine state (matched_state_times); a pair
+// without one is "no matched state".
 std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
-                                      const std::vector<std::string>& ignored = {});
+                                      const std::vector<std::string>& ignored = {}, bool matched_state = false);
 
 }  // namespace corescope::record

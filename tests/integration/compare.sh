@@ -87,6 +87,18 @@ expect_usage_error "compare threshold junk" $cs compare a.h5 copy.h5 --threshold
 expect_usage_error "compare threshold negative" $cs compare a.h5 copy.h5 --threshold -3%
 expect_usage_error "compare threshold 100%" $cs compare a.h5 copy.h5 --threshold 100%
 expect_usage_error "compare format xml" $cs compare a.h5 copy.h5 --format xml
+expect_usage_error "compare two ways of taking the speed out" $cs compare a.h5 copy.h5 --matched-state --speed-normalised
+
+# --matched-state: a file against its copy compares the same repetitions of one state (or says
+# there is none), never a difference; the csv names the state of each pair.
+rc=$(compare_rc a.h5 copy.h5 --matched-state --threshold 0 --format csv)
+[[ $rc -eq 0 ]] || fail "matched state, a file against its copy: exit $rc: $(cat cmp.out cmp.err)"
+header=$(head -n 1 cmp.out)
+[[ ,$header, == *,state,* ]] || fail "matched state: no state column in the csv: $header"
+if grep -qv -e '^kernel,' -e ',fast,' -e ',slow,' -e 'no matched state' cmp.out; then
+  fail "matched state: a pair with neither a state nor 'no matched state': $(grep -v -e ',fast,' -e ',slow,' cmp.out | head -3)"
+fi
+grep -q -e ',fast,' -e ',slow,' cmp.out || fail "matched state: no pair compared in a state: $(cat cmp.out)"
 expect_usage_error "compare unknown kernel" $cs compare a.h5 copy.h5 --kernel ep,nope
 expect_usage_error "compare filter without common cells" $cs compare a.h5 copy.h5 --kernel reduce
 expect_usage_error "compare one file" $cs compare a.h5

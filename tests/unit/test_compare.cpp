@@ -258,6 +258,40 @@ TEST(Cells, MissingProbeIsNotJudgedSlow) {
   EXPECT_EQ(sorted(cells[1].times), (std::vector<double>{1.0, 1.1, 1.2}));
 }
 
+// A file whose ep serial ran mostly fast against one where it ran mostly slow (the machine's
+// state, not the code): compared on wall times B looks 1.6x slower; on the repetitions of the
+// state both have, the slow one, it is the same.
+TEST(Compare, MatchedStateComparesRepetitionsOfOneMachineState) {
+  auto cell_of = [](int fast, int slow, Int bits_on_first = 0) {
+    std::vector<SampleRow> s;
+    for (int i = 0; i < fast + slow; ++i) {
+      const bool is_slow = i >= fast;
+      s.push_back({0, i, 0, is_slow ? 1.6 : 1.0, i == 0 ? bits_on_first : 0, is_slow ? 1.6e-3 : 1.0e-3, 0});
+    }
+    s.push_back({0, fast + slow, 0, 1.0, 0, 1.0e-3, 0});  // the fastest probe: the reference
+    return group_cells(runs_table({RunRow{}}), samples_table(s));
+  };
+  const auto a = cell_of(9, 4), b = cell_of(1, 10);
+  const auto plain = compare_cells(a, b, 0.03);
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_EQ(plain[0].verdict, "slower");
+  EXPECT_EQ(plain[0].state, "");
+  const auto matched = compare_cells(a, b, 0.03, {}, true);
+  ASSERT_EQ(matched.size(), 1u);
+  EXPECT_EQ(matched[0].state, "slow");
+  EXPECT_EQ(matched[0].n_a, 4u);
+  EXPECT_EQ(matched[0].n_b, 10u);
+  EXPECT_DOUBLE_EQ(matched[0].ratio.point, 1.0);
+  EXPECT_EQ(matched[0].verdict, "same");
+  // A repetition with record-time bits is left out of its state: B's third fast one here.
+  EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10), 0.03, {}, true)[0].state, "fast");
+  EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10, 2), 0.03, {}, true)[0].verdict, "no matched state");
+  // Fewer than 3 of a state on either side: nothing to compare.
+  const auto none = compare_cells(cell_of(9, 2), cell_of(1, 10), 0.03, {}, true);
+  EXPECT_EQ(none[0].verdict, "no matched state");
+  EXPECT_FALSE(std::isfinite(none[0].ratio.point));
+}
+
 TEST(Cells, FailedRunsCountButGiveNoRepetitions) {
   RunRow ok, failed;
   failed.status = "failed";
