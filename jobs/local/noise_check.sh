@@ -117,7 +117,7 @@ verdicts() {  # verdicts NAME A B [COMPARE OPTIONS]: compare's table, then a cou
   "$PYTHON" - "$dir/$name.csv" "$name" "$rc" <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if r.get("verdict")]
-both = [r for r in rows if r.get("n_a", "0") != "0" and r.get("n_b", "0") != "0"]
+both = [r for r in rows if r.get("n_a", "0") != "0" and r.get("n_b", "0") != "0" and r.get("ratio", "")]
 named = lambda r: "/".join(r.get(k, "") for k in ("kernel", "mode", "shape", "workers") if r.get(k, ""))
 diff = [r for r in both if r["verdict"] not in ("same",)]
 print(f"{sys.argv[2]}: {len(both)} cells in both files, {len(diff)} called different (compare exited {sys.argv[3]}): " +

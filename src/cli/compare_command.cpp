@@ -42,13 +42,18 @@ std::vector<record::Cell> kept(std::vector<record::Cell> cells, const CellFilter
 const record::Cell& either(const record::Comparison& c) { return c.a ? *c.a : *c.b; }
 
 std::int64_t count(const record::Cell* c) { return c ? static_cast<std::int64_t>(c->times.size()) : 0; }
-// The repetitions a comparison used: a matched state's, else the cells' own.
-std::int64_t n_a(const record::Comparison& c) { return c.state.empty() ? count(c.a) : static_cast<std::int64_t>(c.n_a); }
-std::int64_t n_b(const record::Comparison& c) { return c.state.empty() ? count(c.b) : static_cast<std::int64_t>(c.n_b); }
+// The repetitions a comparison used: a matched state's (none without one), else the cells' own.
+bool unmatched(const record::Comparison& c) { return c.verdict == "no matched state"; }
+std::int64_t n_a(const record::Comparison& c) {
+  return unmatched(c) ? 0 : c.state.empty() ? count(c.a) : static_cast<std::int64_t>(c.n_a);
+}
+std::int64_t n_b(const record::Comparison& c) {
+  return unmatched(c) ? 0 : c.state.empty() ? count(c.b) : static_cast<std::int64_t>(c.n_b);
+}
 double median(const record::Cell* c) { return c ? c->median.point : NAN; }
 // The medians of the repetitions a comparison used (a matched state's), else the cells' own.
-double median_a(const record::Comparison& c) { return c.state.empty() ? median(c.a) : c.median_a_s; }
-double median_b(const record::Comparison& c) { return c.state.empty() ? median(c.b) : c.median_b_s; }
+double median_a(const record::Comparison& c) { return unmatched(c) ? NAN : c.state.empty() ? median(c.a) : c.median_a_s; }
+double median_b(const record::Comparison& c) { return unmatched(c) ? NAN : c.state.empty() ? median(c.b) : c.median_b_s; }
 
 std::vector<Record> comparison_records(const std::vector<record::Comparison>& all, double threshold) {
   std::vector<Record> out;

@@ -99,6 +99,16 @@ if grep -qv -e '^kernel,' -e ',fast,' -e ',slow,' -e 'no matched state' cmp.out;
   fail "matched state: a pair with neither a state nor 'no matched state': $(grep -v -e ',fast,' -e ',slow,' cmp.out | head -3)"
 fi
 grep -q -e ',fast,' -e ',slow,' cmp.out || fail "matched state: no pair compared in a state: $(cat cmp.out)"
+# Cells of 2 repetitions have no state with 3 on both sides: "no matched state", nothing compared.
+$cs run -k ep -m serial -s S -r 2 -o two_reps.h5 -q
+rc=$(compare_rc two_reps.h5 two_reps.h5 --matched-state --format csv)
+[[ $rc -eq 0 ]] || fail "matched state, 2 repetitions: exit $rc: $(cat cmp.out cmp.err)"
+"$PYTHON" - cmp.out <<'PY' || fail "matched state, 2 repetitions: $(cat cmp.out)"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 1 and rows[0]["verdict"] == "no matched state", rows
+assert rows[0]["n_a"] == "0" and rows[0]["n_b"] == "0" and rows[0]["ratio"] == "" and rows[0]["state"] == "", rows
+PY
 expect_usage_error "compare unknown kernel" $cs compare a.h5 copy.h5 --kernel ep,nope
 expect_usage_error "compare filter without common cells" $cs compare a.h5 copy.h5 --kernel reduce
 expect_usage_error "compare one file" $cs compare a.h5
