@@ -77,15 +77,24 @@ TEST(PythonModes, RefuseKernelsWithoutAPythonVersion) {
   EXPECT_EQ(cxx.start_method, "");
 }
 
+// The system interpreter with NumPy, which the Python modes' runs need.
+bool have_numpy() { return system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0; }
+
+// Two workers, 3 repetitions, no warm-up: the Python runs of these tests.
+RunRequest pair_request(const std::string& size) {
+  RunRequest request;
+  request.workers = 2;
+  request.size = size;
+  request.reps = 3;
+  request.warmup = 0;
+  return request;
+}
+
 // A worker that never ends: the watchdog ends the run as failed, and the whole process group
 // (driver and workers) is gone when run_driver returns.
 TEST(PythonModes, WatchdogEndsAHungTeam) {
-  if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) GTEST_SKIP() << "no /usr/bin/python3 with numpy";
-  RunRequest request;
-  request.workers = 2;
-  request.size = "S";
-  request.reps = 3;
-  request.warmup = 0;
+  if (!have_numpy()) GTEST_SKIP() << "no /usr/bin/python3 with numpy";
+  const RunRequest request = pair_request("S");
   for (const char* mode : {"py-threads", "py-processes", "py-pool"}) {
     const RunSpec spec = make_run_spec(find_mode(mode), find_kernel("ep"), request);
     setenv("CORESCOPE_PY_FAULT", "hang:1", 1);
@@ -111,12 +120,8 @@ TEST(PythonModes, WatchdogEndsAHungTeam) {
 // A real run in each Python mode: every sample has the records of docs/noise.md from the driver
 // (the CPUs, runnable tasks, steal time), none has a probe.
 TEST(PythonModes, SamplesCarryTheDisturbanceRecords) {
-  if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) GTEST_SKIP() << "no /usr/bin/python3 with numpy";
-  RunRequest request;
-  request.workers = 2;
-  request.size = "2000";
-  request.reps = 3;
-  request.warmup = 0;
+  if (!have_numpy()) GTEST_SKIP() << "no /usr/bin/python3 with numpy";
+  const RunRequest request = pair_request("2000");
   const int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_CONF));
   for (const char* mode : {"py-threads", "py-processes", "py-pool"}) {
     const RunSpec spec = make_run_spec(find_mode(mode), find_kernel("ep"), request);
