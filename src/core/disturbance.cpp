@@ -25,7 +25,7 @@ std::int64_t classify(const Sample& s, const Context& c) {
     // with paravirtual steal accounting leaves stolen time out of the thread's CPU time). Unlike
     // the switch count, this weighs what was taken; unlike steal ticks, it is exact in short
     // repetitions.
-    if (s.vol_ctx_switches == 0 && std::isfinite(s.cpu_s) && s.cpu_s > 0 && s.wall_s > 0 &&
+    if (c.own_window && s.vol_ctx_switches == 0 && std::isfinite(s.cpu_s) && s.cpu_s > 0 && s.wall_s > 0 &&
         s.wall_s - s.cpu_s > kMaxOffCpuShare * s.wall_s + kOffCpuAllowance_s)
       bits |= kOffCpu;
   }

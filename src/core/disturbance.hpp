@@ -34,6 +34,9 @@ struct Context {
   int team_cpus = 1;            // CPUs the team may use on this host
   int host_cpus = 1;            // online CPUs of the host: what procs_running counts over
   double tick_s = 0.01;         // resolution of steal_s (one clock tick, 1/USER_HZ)
+  // Each sample's wall_s and cpu_s cover one thread's own repetition (false for a pool, whose
+  // sample sums its tasks under the repetition's wall time): bit 16 needs that.
+  bool own_window = true;
 };
 
 // The bitmask of the sample; unknown inputs (NaN, -1) set no bit.

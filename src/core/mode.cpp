@@ -125,6 +125,7 @@ RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& registry_kernel, c
   spec.threads_per_rank = shape.threads_per_rank;
   spec.memory_model = memory_name(mode.memory);
   spec.team_critical = mode.team_critical;
+  spec.pooled_samples = mode.pooled_samples;
   spec.size_label = r.size;
   spec.scaling = r.scaling;
   spec.channel = r.channel.empty() && !mode.channels.empty() ? mode.channels.front() : r.channel;

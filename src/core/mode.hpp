@@ -98,6 +98,7 @@ struct ModeInfo {
   bool gil = false;              // an emulated GIL: --switch-interval, --gil-release, --gil-policy
   bool switch_interval = false;  // takes --switch-interval alone (py-threads: sys.setswitchinterval)
   bool team_critical = false;    // Worker::critical_section is one OpenMP critical for the whole team
+  bool pooled_samples = false;   // a sample sums a pool process's tasks under the repetition's wall time
   bool supervised = false;       // workers are processes under corescope's own supervisor
   bool isolate = false;          // `corescope isolate` runs it (a team of separate workers)
   std::vector<std::string> channels;  // point-to-point channels; first is the default

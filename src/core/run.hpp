@@ -32,6 +32,9 @@ struct RunSpec {
   std::string memory_model;
   // The mode's Worker::critical_section covers the whole team (ModeInfo::team_critical).
   bool team_critical = false;
+  // A sample sums a pool process's tasks under the repetition's wall time, so its wall_s and
+  // cpu_s are not one thread's own window (ModeInfo::pooled_samples).
+  bool pooled_samples = false;
   std::string size_label;    // as the user gave it: "S", "M", "L" or a count like "4M"
   std::string scaling = "strong";  // strong: size is the team total; weak: size per worker
   Params params;             // size here is the team total actually run

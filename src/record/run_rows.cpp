@@ -111,6 +111,7 @@ disturbance::Context disturbance_context(const RunResult& r) {
   c.team_cpus = r.team_cpus > 0 ? r.team_cpus : std::min(machine().pus, platform::allowed_cpu_count());
   c.host_cpus = platform::online_cpu_count();
   c.tick_s = platform::clock_tick_seconds();
+  c.own_window = !r.spec.pooled_samples;
   return c;
 }
 }  // namespace

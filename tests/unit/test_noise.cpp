@@ -101,6 +101,9 @@ TEST(DisturbanceRule, TimeOffTheCpuOfAWorkerThatNeverBlocked) {
   s.vol_ctx_switches = -1;  // not known whether it blocked: not judged
   EXPECT_EQ(d::classify(s, serial_on_two()), 0);
   s.vol_ctx_switches = 0;
+  d::Context pool = serial_on_two();
+  pool.own_window = false;  // a pool's sample: its tasks' CPU time under the repetition's wall time
+  EXPECT_EQ(d::classify(s, pool), 0);
   s.cpu_s = std::nan("");  // no CPU clock: not judged
   EXPECT_EQ(d::classify(s, serial_on_two()), 0);
   // With more workers than CPUs, waiting for a CPU is the experiment.

@@ -46,6 +46,7 @@ ModeInfo python_mode(python::Kind kind, std::string name, std::string descriptio
   m.switch_interval = kind == python::Kind::threads;  // sys.setswitchinterval
   if (kind != python::Kind::threads) m.start_methods = {"fork", "spawn", "forkserver"};
   if (kind != python::Kind::pool) m.channels = {"pipe", "queue", "shm"};
+  m.pooled_samples = kind == python::Kind::pool;
   m.adapt_kernel = [kind, n = m.name](const KernelInfo& k) { return python::adapt_kernel(k, kind, n); };
   m.make = [kind] { return std::unique_ptr<Mode>(new PythonMode(kind)); };
   return m;
