@@ -95,21 +95,26 @@ RunRequest pair_request(const std::string& size) {
 TEST(PythonModes, WatchdogEndsAHungTeam) {
   if (!have_numpy()) GTEST_SKIP() << "no /usr/bin/python3 with numpy";
   const RunRequest request = pair_request("S");
+  const std::string mark = "CORESCOPE_TEST_MARK=watchdog-" + std::to_string(getpid());
   for (const char* mode : {"py-threads", "py-processes", "py-pool"}) {
     const RunSpec spec = make_run_spec(find_mode(mode), find_kernel("ep"), request);
     setenv("CORESCOPE_PY_FAULT", "hang:1", 1);
+    setenv("CORESCOPE_TEST_MARK", mark.substr(mark.find('=') + 1).c_str(), 1);  // in the environment of this team's processes only
     TeamControl control;
     control.watchdog_s = 3.0;
     std::string lost;
     control.on_worker_lost = [&](int, const std::string& how) { lost = how; };
     const RunResult r = find_mode(mode).make()->run(spec, find_kernel("ep"), control);
     unsetenv("CORESCOPE_PY_FAULT");
+    unsetenv("CORESCOPE_TEST_MARK");
     EXPECT_EQ(r.status, "failed") << mode;
     EXPECT_NE(r.error.find("watchdog"), std::string::npos) << mode << ": " << r.error;
     EXPECT_NE(lost.find("hung"), std::string::npos) << mode;
     EXPECT_EQ(r.python_gil, 1) << mode;
-    // Nothing of the team is left: no process runs the driver with this kernel's fault.
-    FILE* p = popen("pgrep -f 'corescope_p[y] run --mode' | wc -l", "r");
+    // Nothing of the team is left: no process carries this test's mark (other tests' Python
+    // drivers may run beside it under ctest -j, so a match on the driver's name is not enough).
+    const std::string count = "grep -l -a -F " + mark + " /proc/[0-9]*/environ 2>/dev/null | wc -l";
+    FILE* p = popen(count.c_str(), "r");
     char buf[32] = {0};
     ASSERT_NE(fgets(buf, sizeof buf, p), nullptr);
     pclose(p);
