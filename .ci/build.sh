@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Installs missing packages, then configures and builds one CMake preset (default: "default").
-# Usage: .ci/build.sh [preset] [extra cmake -D options...]
+# Usage: .ci/build.sh [preset] [extra cmake -D options...] [--target T...]
+# (--target: build only these targets and what they need; by default, everything.)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 preset=${1:-default}
 shift || true
+configure=() targets=()
+while (($#)); do
+  case $1 in
+    --target) targets+=(--target "$2"); shift 2 ;;
+    *) configure+=("$1"); shift ;;
+  esac
+done
 
 "$here/install-deps.sh"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-cmake --preset "$preset" -S "$root" "${launcher[@]}" "$@" >/dev/null
-cmake --build --preset "$preset" -j "$(nproc)"
+cmake --preset "$preset" -S "$root" "${launcher[@]}" "${configure[@]}" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)" "${targets[@]}"
