@@ -119,6 +119,10 @@ std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const s
     r("median_s", c.median.point)("median_lo_s", c.median.lo)("median_hi_s", c.median.hi);
     r("median_ci_coverage", c.median.coverage)("speed_normalised_median_s", c.normalised_median);
     r("speedup", sp ? sp->point : NAN)("speedup_lo", sp ? sp->lo : NAN)("speedup_hi", sp ? sp->hi : NAN);
+    const auto m = record::matched_speedup(c, all);
+    r("speedup_matched", m ? m->ratio.point : NAN)("speedup_matched_lo", m ? m->ratio.lo : NAN);
+    r("speedup_matched_hi", m ? m->ratio.hi : NAN)("matched_state", m ? m->state : std::string());
+    r("n_matched", count(m ? m->n : 0));
     r("gbytes_per_s_at_median", per_second(c.bytes_per_iteration, c.median.point));
     r("gflops_per_s_at_median", per_second(c.flops_per_iteration, c.median.point));
     r("verified", std::int64_t{c.verified});
@@ -146,7 +150,10 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
   if (several) header.push_back("build");
   for (const char* h : {"n", "median", "95% CI", "disturbed"}) header.push_back(h);
   if (probed) header.push_back("median speed-norm.");
-  for (const char* h : {"speedup", "speedup 95% CI", "rate @median", "verified", "status"}) header.push_back(h);
+  for (const char* h : {"speedup", "speedup 95% CI"}) header.push_back(h);
+  // Where probes exist: the speedup from the repetitions of both cells in the same machine state.
+  if (probed) header.push_back("same-state speedup [95% CI] state n");
+  for (const char* h : {"rate @median", "verified", "status"}) header.push_back(h);
   TextTable t(header);
   bool any_mostly = false, any_short = false;
   for (std::size_t i = 0; i < cells.size(); ++i) {
@@ -172,6 +179,12 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
     if (probed) row.push_back(human_seconds(c.normalised_median));
     row.push_back(sp ? fixed_ratio(sp->point) : "-");
     row.push_back(sp ? ratio_interval(sp->lo, sp->hi) : "-");
+    if (probed) {
+      const auto m = record::matched_speedup(c, all);
+      row.push_back(m ? fixed_ratio(m->ratio.point) + " " + ratio_interval(m->ratio.lo, m->ratio.hi) + " " + m->state +
+                            " " + std::to_string(m->n)
+                      : "-");
+    }
     row.push_back(format_rate(per_second(c.bytes_per_iteration, c.median.point),
                               per_second(c.flops_per_iteration, c.median.point)));
     row.push_back(c.verified ? "yes" : "NO");
@@ -184,6 +197,9 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
   if (any_mostly)
     std::printf("mostly disturbed: fewer than %zu clean repetitions, so all were used (docs/compare.md)\n",
                 record::kMinClean);
+  if (probed)
+    std::printf("same-state speedup: from the repetitions of this cell and its 1-worker cell that ran in the same "
+                "machine state, fast or slow by the speed probe; n = the smaller side's (docs/noise.md)\n");
   if (several) {
     std::printf("builds and hosts (cells of different ones are never pooled):\n");
     for (std::size_t p = 0; p < provenances.size(); ++p) {

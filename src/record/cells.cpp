@@ -218,15 +218,20 @@ std::vector<Cell> read_cells(const std::string& path, const CellOptions& options
   return group_cells(read_group(path, "runs"), read_group(path, "samples"), options);
 }
 
-std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all) {
-  if (cell.config.scaling == "weak" || cell.config.workers == 1 || cell.times.empty()) return std::nullopt;
+const Cell* speedup_baseline(const Cell& cell, const std::vector<Cell>& all) {
+  if (cell.config.scaling == "weak" || cell.config.workers == 1 || cell.times.empty()) return nullptr;
   CellConfig one = cell.config;
   one.workers = one.ranks = one.threads_per_rank = 1;
   const std::string want = one.key(), from = cell.provenance.key();
   for (const auto& base : all)
-    if (base.config.key() == want && base.provenance.key() == from && !base.times.empty())
-      return stats::ratio_ci_grouped(base.times, base.time_runs, cell.times, cell.time_runs);
-  return std::nullopt;
+    if (base.config.key() == want && base.provenance.key() == from && !base.times.empty()) return &base;
+  return nullptr;
+}
+
+std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all) {
+  const Cell* base = speedup_baseline(cell, all);
+  if (!base) return std::nullopt;
+  return stats::ratio_ci_grouped(base->times, base->time_runs, cell.times, cell.time_runs);
 }
 
 std::string verdict(const stats::Interval& ratio, double threshold) {
@@ -269,6 +274,15 @@ std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b) {
     }
   }
   return best;
+}
+
+std::optional<MatchedSpeedup> matched_speedup(const Cell& cell, const std::vector<Cell>& all) {
+  const Cell* base = speedup_baseline(cell, all);
+  if (!base) return std::nullopt;
+  const auto t = matched_state_times(*base, cell);
+  if (!t) return std::nullopt;
+  return MatchedSpeedup{stats::ratio_ci_grouped(t->a, t->a_runs, t->b, t->b_runs), t->state,
+                        std::min(t->a.size(), t->b.size())};
 }
 
 std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,

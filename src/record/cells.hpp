@@ -109,6 +109,8 @@ std::vector<double> speed_factors(const Table& samples, const std::vector<std::s
 // (same provenance): median(baseline) / median(cell) with its bootstrap interval. nullopt for
 // weak scaling, a 1-worker cell, or when there is no such baseline with repetitions.
 std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all);
+// That baseline cell (null where speedup() gives nullopt).
+const Cell* speedup_baseline(const Cell& cell, const std::vector<Cell>& all);
 
 // B/A of two files.
 struct Comparison {
@@ -135,6 +137,16 @@ struct StateTimes {
   std::vector<Int> a_runs, b_runs;
 };
 std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b);
+// The speedup from the repetitions of `cell` and its baseline that ran in the same machine state
+// (matched_state_times(baseline, cell)): median(baseline's) / median(cell's) with its interval,
+// the state, and n = the smaller side's count. nullopt without a baseline, probes or such a state.
+// The report's speedup_matched (analysis/corescope_analysis/stats.py) is the same figure.
+struct MatchedSpeedup {
+  stats::Interval ratio{};
+  std::string state;
+  std::size_t n = 0;
+};
+std::optional<MatchedSpeedup> matched_speedup(const Cell& cell, const std::vector<Cell>& all);
 // "slower" when the whole interval lies above 1 + threshold, "faster" when it lies below
 // 1 / (1 + threshold), "same" otherwise.
 std::string verdict(const stats::Interval& ratio, double threshold);

@@ -319,6 +319,51 @@ TEST(Cells, SpeedupIsOverTheOneWorkerCellOfTheSameProvenance) {
   EXPECT_FALSE(speedup(cells[2], cells).has_value());  // no 1-worker cell on h2
 }
 
+// The 1-worker cell ran mostly fast, the 2-worker cell mostly slow: the plain speedup (1.25) mixes
+// states, the same-state one takes the slow repetitions of both (3.2 / 1.6 = 2).
+TEST(Cells, MatchedSpeedupTakesBothCellsInOneMachineState) {
+  RunRow one, two;
+  one.workers = one.threads = 1;
+  std::vector<SampleRow> s;
+  auto add = [&s](Int run, int fast, int slow, double fast_s, Int bits_on_first_slow = 0) {
+    for (int i = 0; i < fast + slow; ++i) {
+      const bool is_slow = i >= fast;
+      s.push_back({run, i, 0, is_slow ? 1.6 * fast_s : fast_s, i == fast ? bits_on_first_slow : 0,
+                   is_slow ? 1.6e-3 : 1.0e-3, 0});
+    }
+  };
+  add(0, 9, 4, 2.0);
+  add(1, 1, 10, 1.0);
+  const auto cells = group_cells(runs_table({one, two}), samples_table(s));
+  ASSERT_EQ(cells.size(), 2u);
+  const auto sp = speedup(cells[1], cells);
+  ASSERT_TRUE(sp.has_value());
+  // The plain speedup leaves the slow repetitions out (docs/noise.md): 2.0 / 1.0 from 9 and 1
+  // fast ones, and the 2-worker cell is "mostly disturbed", so it uses all: 2.0 / 1.6.
+  EXPECT_TRUE(cells[1].mostly_disturbed);
+  EXPECT_DOUBLE_EQ(sp->point, 2.0 / 1.6);
+  const auto m = matched_speedup(cells[1], cells);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->state, "slow");
+  EXPECT_EQ(m->n, 4u);
+  EXPECT_DOUBLE_EQ(m->ratio.point, 2.0);
+  EXPECT_LE(m->ratio.lo, 2.0);
+  EXPECT_GE(m->ratio.hi, 2.0);
+  EXPECT_FALSE(matched_speedup(cells[0], cells).has_value());  // the baseline itself
+  // A slow baseline repetition with record-time bits leaves 3 slow ones: still matched, n = 3;
+  // without probes there is no state to match.
+  s.clear();
+  add(0, 9, 4, 2.0, 2);
+  add(1, 1, 10, 1.0);
+  const auto flagged = group_cells(runs_table({one, two}), samples_table(s));
+  ASSERT_TRUE(matched_speedup(flagged[1], flagged).has_value());
+  EXPECT_EQ(matched_speedup(flagged[1], flagged)->n, 3u);
+  for (auto& x : s) x.probe_s = kNaN;
+  const auto unprobed = group_cells(runs_table({one, two}), samples_table(s));
+  EXPECT_FALSE(matched_speedup(unprobed[1], unprobed).has_value());
+  EXPECT_TRUE(speedup(unprobed[1], unprobed).has_value());
+}
+
 TEST(Compare, VerdictNeedsTheWholeIntervalBeyondTheThreshold) {
   EXPECT_EQ(verdict({1.2, 1.1, 1.3, 10}, 0.03), "slower");
   EXPECT_EQ(verdict({1.2, 1.02, 1.3, 10}, 0.03), "same");   // the interval reaches below 1.03
