@@ -40,6 +40,10 @@ for script in "$src"/jobs/local/*.sh; do
     for part in "three independent sweeps" "max/min" "A/A" "20 %-slower"; do
       grep -q -- "$part" "$WORK/$study.log" || fail "noise_check: no '$part' in its output: $(tail -n 5 "$WORK/$study.log")"
     done
+    # The CPU-bandwidth cgroup of its slowed runs is removed at the end.
+    for d in /sys/fs/cgroup/corescope-noise-* /sys/fs/cgroup/cpu/corescope-noise-*; do
+      [[ -e $d ]] && fail "noise_check left its cgroup $d behind"
+    done
     continue
   fi
   OUT=$WORK/$study.h5 timeout 600 bash "$script" >"$WORK/$study.log" 2>&1 || rc=$?
