@@ -210,7 +210,7 @@ def comparison(ctx: Context) -> str:
 
 def cells_table(ctx: Context) -> str:
     columns = ["kernel", "series_label", "scaling", "size", "workers", "n", "median_s", "median_ci", "median_norm_s",
-               "iqr_s", "cv", "disturbed_share", "speedup", "speedup_ci", "efficiency", "efficiency_vs_capacity",
+               "iqr_s", "cv", "disturbed_share", "speedup", "speedup_ci", "speedup_basis", "efficiency", "efficiency_vs_capacity",
                "speedup_vs_serial", "imbalance", "gbytes_per_s", "gflops_per_s", "footprint_bytes", "status", "flags"]
     columns = [c for c in columns if c in ctx.summary]
     frame = ctx.summary.assign(
@@ -228,7 +228,8 @@ def cells_table(ctx: Context) -> str:
         row_class=flag_class,
         headers={"series_label": "series", "median_s": "median", "median_ci": "median 95 %",
                  "median_norm_s": "speed-normalised", "disturbed_share": "disturbed samples",
-                 "speedup_ci": "speedup 95 %", "efficiency_vs_capacity": "eff. vs capacity",
+                 "speedup_ci": "speedup 95 %", "speedup_basis": "speedup from",
+                 "efficiency_vs_capacity": "eff. vs capacity",
                  "iqr_s": "IQR", "min_s": "min",
                  "max_s": "max", "speedup_vs_serial": "vs serial", "gbytes_per_s": "GB/s",
                  "gflops_per_s": "GFLOP/s", "footprint_bytes": "footprint"}) + "</details>")

@@ -221,7 +221,10 @@ def rep_table(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
         s[name] = _valid(samples[name]) if name in samples else np.nan
     speed = sample_speed(samples, runs)
     s["disturbed"] = speed["disturbed"].astype(int)
-    s["flagged"] = (speed["disturbed"] & ~speed["slow"]).astype(int)   # record-time bits alone
+    # record-time bits alone (a slow sample with bits is flagged too, as in record/cells.cpp)
+    bits = pd.to_numeric(samples["disturbed"], errors="coerce").fillna(0) if "disturbed" in samples \
+        else pd.Series(0, index=samples.index)
+    s["flagged"] = (bits > 0).astype(int)
     s["speed_factor"] = speed["speed_factor"]
     s = s[s["wall_s"].notna()]
     if s.empty:
@@ -376,7 +379,8 @@ EMPTY_SUMMARY_COLUMNS = [
     "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "_time_runs", "_norm_times", "_norm_runs", "_every_rep", "twin", "speedup_lo", "speedup_hi",
     "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
     "n_base", "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
-    "speedup_matched_hi", "matched_state", "n_matched"]
+    "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
+    "speedup_basis"]
 
 
 def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
@@ -576,7 +580,10 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
     """Adds t1_s, speedup, efficiency, karp_flatt, serial_s, speedup_vs_serial (see module doc),
     each ratio's 95 % interval (`*_lo`, `*_hi`: seeded bootstrap over the repetitions of both
     cells, intervals.ratio_ci), base_row / serial_row (the summary row of each baseline, -1
-    if none) and n_base (the baseline's repetitions)."""
+    if none) and n_base (the baseline's repetitions). speedup (and efficiency) is the matched-state
+    speedup (speedup_matched) where there is one, else the one over all clean repetitions, which
+    speedup_all always holds; speedup_basis says which ("same state: fast", "same state: slow
+    1.50-1.65", "clean repetitions"; "" for a baseline or without one)."""
     from .intervals import ratio_ci
     s = summary.copy().reset_index(drop=True)
     ok = s["status"] == "ok"
@@ -591,7 +598,8 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
     names = ("t1_s", "speedup", "speedup_lo", "speedup_hi", "efficiency", "efficiency_lo", "efficiency_hi",
              "karp_flatt", "serial_s", "speedup_vs_serial", "speedup_vs_serial_lo", "speedup_vs_serial_hi",
              "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
-             "speedup_matched_hi", "matched_state", "n_matched", "base_row", "serial_row", "n_base")
+             "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
+             "speedup_basis", "base_row", "serial_row", "n_base")
     cols = {c: [] for c in names}
     for position, row in s.iterrows():
         p, scaling = int(row["workers"]), row["scaling"]
@@ -644,6 +652,20 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
         for name, v in zip(("speedup_matched", "speedup_matched_lo", "speedup_matched_hi", "matched_state",
                             "n_matched"), values):
             cols[name].append(v)
+        # The speedup the report states (and fits, plots and verdicts use) is the matched-state one
+        # where there is one: the slow-CPU rule keeps a cell's fast repetitions when it has 3, so
+        # over all clean repetitions a fast baseline often meets a mostly slow team (docs/noise.md).
+        # The speedup over all clean repetitions stays beside it as speedup_all.
+        for suffix in ("", "_lo", "_hi"):
+            cols["speedup_all" + suffix].append(cols["speedup" + suffix][-1])
+        if m is not None:
+            for suffix, v in zip(("", "_lo", "_hi"), values[:3]):
+                cols["speedup" + suffix][-1] = v
+                cols["efficiency" + suffix][-1] = v / p
+            cols["speedup_basis"].append(f"same state: {m[1]}")
+        else:
+            cols["speedup_basis"].append("clean repetitions" if np.isfinite(cols["speedup"][-1]) and b != position
+                                         else "")
         sp = cols["speedup"][-1]
         cols["t1_s"].append(s.loc[b, "median_s"] if b is not None else math.nan)
         cols["serial_s"].append(s.loc[sr, "median_s"] if sr is not None else math.nan)
@@ -656,19 +678,29 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
     return s
 
 
-# The machine states of the matched-state speedup: a repetition ran fast (its slowest worker's
-# speed factor within the slow-CPU threshold) or slow (beyond it).
-def _machine_states():
+def state_windows(factors_a, factors_b):
+    """The machine states two sets of repetitions are matched in (docs/noise.md): windows
+    [x, 1.10 x] of the speed factor (that of a repetition's slowest worker), x = 1 (the fast state:
+    every factor within the slow-CPU threshold) or any factor of either side, smallest x first.
+    Yields (label, inside_a, inside_b): label "fast", or "slow X-Y" for a window [X, Y]. NaN
+    factors are in none. The same windows as record/cells.cpp's matched_state_times."""
     from .intervals import SLOW_FACTOR
-    return (("fast", lambda f: f <= SLOW_FACTOR), ("slow", lambda f: f > SLOW_FACTOR))
+    fa, fb = np.asarray(factors_a, dtype=float), np.asarray(factors_b, dtype=float)
+    starts = np.unique(np.concatenate([[1.0], fa[np.isfinite(fa)], fb[np.isfinite(fb)]]))
+    for x in starts[starts >= 1.0]:
+        hi = x * SLOW_FACTOR
+        label = "fast" if x == 1.0 else f"slow {x:.2f}-{hi:.2f}"
+        # factors are >= 1 by construction; the fast window takes everything up to the threshold
+        yield label, (fa >= x) & (fa <= hi), (fb >= x) & (fb <= hi)
 
 
 def matched_speedup(base_reps, reps):
-    """The speedup from repetitions of the two cells that ran in the same machine state
-    (fast or slow by the speed factor of the repetition's slowest worker), leaving out those
-    with record-time disturbance bits (all of a cell's, if fewer than MIN_CLEAN are without):
-    (Interval, state, n) for the state where the smaller side has the most repetitions, at least
-    MIN_CLEAN on both; None without probes or without such a state (docs/noise.md)."""
+    """The speedup from repetitions of the two cells that ran in the same machine state — speed
+    factors (of the repetition's slowest worker) within one window [x, 1.10 x], state_windows —
+    leaving out those with record-time disturbance bits (all of a cell's, if fewer than MIN_CLEAN
+    are without): (Interval, state label, n) for the window where the smaller side has the most
+    repetitions, at least MIN_CLEAN on both (ties: the faster window); None without probes or
+    without such a window (docs/noise.md)."""
     from .intervals import MIN_CLEAN, ratio_ci
     if not isinstance(base_reps, dict) or not isinstance(reps, dict):
         return None
@@ -685,8 +717,7 @@ def matched_speedup(base_reps, reps):
     if a is None or b is None:
         return None
     best = None
-    for state, inside in _machine_states():
-        ina, inb = inside(a["speed_factor"]), inside(b["speed_factor"])   # NaN factors fall in neither
+    for state, ina, inb in state_windows(a["speed_factor"], b["speed_factor"]):
         n = min(int(ina.sum()), int(inb.sum()))
         if n >= MIN_CLEAN and (best is None or n > best[2]):
             best = (state, (ina, inb), n)

@@ -100,7 +100,7 @@ void print_comparison(const std::vector<record::Comparison>& all, double thresho
   for (const auto& c : all) {
     const record::CellConfig& k = either(c).config;
     std::string verdict = c.verdict;
-    if (!c.state.empty()) verdict += " (" + c.state + " state)";
+    if (!c.state.empty()) verdict += " (state: " + c.state + ")";
     if (c.a && c.a->mostly_disturbed) verdict += " (A mostly disturbed)";
     if (c.b && c.b->mostly_disturbed) verdict += " (B mostly disturbed)";
     // Fields left out of the match (--ignore) may differ: "A vs B".

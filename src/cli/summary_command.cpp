@@ -103,11 +103,20 @@ double per_second(double per_iteration, double seconds) {
   return per_iteration > 0 && seconds > 0 ? per_iteration / seconds / 1e9 : NAN;
 }
 
+// What the stated speedup is computed from (the report's speedup_basis).
+std::string speedup_basis(const std::optional<record::MatchedSpeedup>& matched,
+                          const std::optional<stats::Interval>& all_reps) {
+  if (matched) return "same state: " + matched->state;
+  return all_reps ? "clean repetitions" : "";
+}
+
 std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const std::vector<record::Cell>& all) {
   std::vector<Record> out;
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const record::Cell& c = cells[i];
-    const auto sp = record::speedup(c, all);
+    const auto all_reps = record::speedup(c, all);
+    const auto m = record::matched_speedup(c, all);
+    const auto sp = m ? std::optional<stats::Interval>(m->ratio) : all_reps;  // the stated speedup
     Record r;
     r("cell", static_cast<std::int64_t>(i));
     add_config_fields(r, c.config);
@@ -119,7 +128,9 @@ std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const s
     r("median_s", c.median.point)("median_lo_s", c.median.lo)("median_hi_s", c.median.hi);
     r("median_ci_coverage", c.median.coverage)("speed_normalised_median_s", c.normalised_median);
     r("speedup", sp ? sp->point : NAN)("speedup_lo", sp ? sp->lo : NAN)("speedup_hi", sp ? sp->hi : NAN);
-    const auto m = record::matched_speedup(c, all);
+    r("speedup_basis", speedup_basis(m, all_reps));
+    r("speedup_all", all_reps ? all_reps->point : NAN)("speedup_all_lo", all_reps ? all_reps->lo : NAN);
+    r("speedup_all_hi", all_reps ? all_reps->hi : NAN);
     r("speedup_matched", m ? m->ratio.point : NAN)("speedup_matched_lo", m ? m->ratio.lo : NAN);
     r("speedup_matched_hi", m ? m->ratio.hi : NAN)("matched_state", m ? m->state : std::string());
     r("n_matched", count(m ? m->n : 0));
@@ -151,14 +162,18 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
   for (const char* h : {"n", "median", "95% CI", "disturbed"}) header.push_back(h);
   if (probed) header.push_back("median speed-norm.");
   for (const char* h : {"speedup", "speedup 95% CI"}) header.push_back(h);
-  // Where probes exist: the speedup from the repetitions of both cells in the same machine state.
-  if (probed) header.push_back("same-state speedup [95% CI] state n");
+  // Where probes exist the speedup is the same-state one where there is one: its basis, and the
+  // speedup over all clean repetitions beside it.
+  if (probed)
+    for (const char* h : {"from", "all clean reps"}) header.push_back(h);
   for (const char* h : {"rate @median", "verified", "status"}) header.push_back(h);
   TextTable t(header);
   bool any_mostly = false, any_short = false;
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const record::Cell& c = cells[i];
-    const auto sp = record::speedup(c, all);
+    const auto all_reps = record::speedup(c, all);
+    const auto m = probed ? record::matched_speedup(c, all) : std::nullopt;
+    const auto sp = m ? std::optional<stats::Interval>(m->ratio) : all_reps;
     std::vector<std::string> row = {std::to_string(i), c.config.kernel, c.config.mode, shape_of(c.config),
                                     std::to_string(c.config.size), c.config.channel};
     if (several) row.push_back(std::to_string(provenance_of[i] + 1));
@@ -180,10 +195,8 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
     row.push_back(sp ? fixed_ratio(sp->point) : "-");
     row.push_back(sp ? ratio_interval(sp->lo, sp->hi) : "-");
     if (probed) {
-      const auto m = record::matched_speedup(c, all);
-      row.push_back(m ? fixed_ratio(m->ratio.point) + " " + ratio_interval(m->ratio.lo, m->ratio.hi) + " " + m->state +
-                            " " + std::to_string(m->n)
-                      : "-");
+      row.push_back(m ? m->state + ", n " + std::to_string(m->n) : all_reps ? "clean reps" : "-");
+      row.push_back(all_reps ? fixed_ratio(all_reps->point) + " " + ratio_interval(all_reps->lo, all_reps->hi) : "-");
     }
     row.push_back(format_rate(per_second(c.bytes_per_iteration, c.median.point),
                               per_second(c.flops_per_iteration, c.median.point)));
@@ -198,8 +211,9 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
     std::printf("mostly disturbed: fewer than %zu clean repetitions, so all were used (docs/compare.md)\n",
                 record::kMinClean);
   if (probed)
-    std::printf("same-state speedup: from the repetitions of this cell and its 1-worker cell that ran in the same "
-                "machine state, fast or slow by the speed probe; n = the smaller side's (docs/noise.md)\n");
+    std::printf("speedup from a state: the repetitions of this cell and its 1-worker cell that ran in the same machine "
+                "state, fast or slow by the speed probe, n = the smaller side's; 'all clean reps': the speedup over "
+                "every clean repetition of both, which can set a fast baseline against a slow team (docs/noise.md)\n");
   if (several) {
     std::printf("builds and hosts (cells of different ones are never pooled):\n");
     for (std::size_t p = 0; p < provenances.size(); ++p) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <utility>
@@ -253,14 +254,29 @@ std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b) {
     return out;
   };
   const auto ra = usable(a), rb = usable(b);
+  // Windows [x, kSlowFactor * x] of the speed factor, x = 1 (the fast state) or any factor of
+  // either side, smallest first; the first with the most on the smaller side wins.
+  std::vector<double> starts = {1.0};
+  for (const auto* reps : {&ra, &rb})
+    for (const Repetition* r : *reps)
+      if (std::isfinite(r->speed_factor) && r->speed_factor >= 1.0) starts.push_back(r->speed_factor);
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
   std::optional<StateTimes> best;
   std::size_t best_n = 0;
-  for (const bool slow : {false, true}) {
+  for (const double x : starts) {
+    const double hi = x * kSlowFactor;
     StateTimes t;
-    t.state = slow ? "slow" : "fast";
-    auto take = [slow](const std::vector<const Repetition*>& reps, std::vector<double>& times, std::vector<Int>& runs) {
+    if (x == 1.0) {
+      t.state = "fast";
+    } else {
+      char label[64];
+      std::snprintf(label, sizeof label, "slow %.2f-%.2f", x, hi);
+      t.state = label;
+    }
+    auto take = [x, hi](const std::vector<const Repetition*>& reps, std::vector<double>& times, std::vector<Int>& runs) {
       for (const Repetition* r : reps)
-        if (std::isfinite(r->speed_factor) && r->slow == slow) {
+        if (r->speed_factor >= x && r->speed_factor <= hi) {  // false for NaN
           times.push_back(r->wall_s);
           runs.push_back(static_cast<Int>(r->run));
         }

@@ -119,18 +119,20 @@ struct Comparison {
   stats::Interval ratio{};  // median(B)/median(A), bootstrap over runs, then their repetitions
   stats::RankTest test{};       // Mann-Whitney U of the repetition times, two-sided
   std::string verdict;      // faster, slower, same; "only in A" / "only in B"
-  std::string state;        // with matched states: "fast" or "slow", the state compared ("" otherwise)
+  std::string state;        // with matched states: "fast" or "slow X-Y", the state compared ("" otherwise)
   std::size_t n_a = 0, n_b = 0;  // repetitions compared
   double median_a_s = std::numeric_limits<double>::quiet_NaN();  // of the repetitions compared
   double median_b_s = std::numeric_limits<double>::quiet_NaN();
 };
 
 // Two cells' repetition times (wall_s) in one machine state, for comparing like with like on a
-// machine that switches between a fast and a slow state (docs/noise.md, "Speedups in the same
-// machine state"): repetitions with record-time disturbance bits are left out (all kept in a cell
-// with fewer than kMinClean without), the rest split by speed factor into fast (<= kSlowFactor)
-// and slow (above; no probe: neither), and the state where the smaller side has the most, at least
-// kMinClean on both, is taken. nullopt when there is no such state.
+// machine whose speed changes (docs/noise.md, "Speedups in the same machine state"): repetitions
+// with record-time disturbance bits are left out (all kept in a cell with fewer than kMinClean
+// without); a state is a window [x, kSlowFactor * x] of the speed factor (of the repetition's
+// slowest worker; no probe: in none), x = 1 ("fast": every factor within the slow-CPU threshold)
+// or any factor of either side ("slow X-Y"); the window where the smaller side has the most, at
+// least kMinClean on both, is taken (ties: the smallest x). nullopt when there is none. The
+// report's matched-state speedup uses the same windows (analysis: stats.state_windows).
 struct StateTimes {
   std::string state;
   std::vector<double> a, b;

@@ -177,23 +177,45 @@ def test_speedup_interval_is_the_bootstrap_of_the_two_cells(tmp_path):
 def test_matched_state_speedup_compares_repetitions_of_the_same_machine_state(tmp_path):
     # The 1-worker cell met the fast state 4 times (1.0 s) and the slow one 6 times (1.5 s); the
     # 2-worker cell the fast state once (0.5 s) and the slow one 8 times (0.77 s). The slow-CPU
-    # rule keeps the 4 fast baselines against all 9 team repetitions (too few clean): 1.0 / 0.77.
-    # In the same state, slow: 1.5 / 0.77.
+    # rule keeps the 4 fast baselines against all 9 team repetitions (too few clean): 1.0 / 0.77
+    # (speedup_all). In the same state, slow: 1.5 / 0.77, and that is the speedup the report states.
     s = Study()
     fast, slow = 1e-4, 1.6e-4
     s.cell("ep", "threads", 1, [1.0] * 4 + [1.5] * 6, probe=[fast] * 4 + [slow] * 6)
     s.cell("ep", "threads", 2, [0.5] + [0.77] * 8, probe=[fast] + [slow] * 8)
     summary = summary_of(s.write(tmp_path / "m.h5")).set_index("workers")
-    assert summary.loc[2, "speedup"] == pytest.approx(1.0 / 0.77)
+    assert summary.loc[2, "speedup_all"] == pytest.approx(1.0 / 0.77)
     assert summary.loc[2, "speedup_matched"] == pytest.approx(1.5 / 0.77)
-    assert summary.loc[2, "matched_state"] == "slow" and summary.loc[2, "n_matched"] == 6
+    assert summary.loc[2, "matched_state"] == "slow 1.60-1.76" and summary.loc[2, "n_matched"] == 6
     assert summary.loc[2, "speedup_matched_lo"] <= 1.5 / 0.77 <= summary.loc[2, "speedup_matched_hi"]
     assert summary.loc[1, "speedup_matched"] == 1.0
+    # the stated speedup, its interval and the efficiency are the matched ones
+    for suffix in ("", "_lo", "_hi"):
+        assert summary.loc[2, "speedup" + suffix] == summary.loc[2, "speedup_matched" + suffix]
+        assert summary.loc[2, "efficiency" + suffix] == pytest.approx(summary.loc[2, "speedup_matched" + suffix] / 2)
+    assert summary.loc[2, "speedup_basis"] == "same state: slow 1.60-1.76" and summary.loc[1, "speedup_basis"] == ""
+    # A slow repetition that also has record-time bits is left out of its state, like a fast one
+    # (as record/cells.cpp does): two of the baseline's six slow ones here, so n 4.
+    s1 = Study()
+    s1.cell("ep", "threads", 1, [1.0] * 4 + [1.5] * 6, probe=[fast] * 4 + [slow] * 6,
+            disturbed=[0] * 4 + [2, 8] + [0] * 4)
+    s1.cell("ep", "threads", 2, [0.5] + [0.77] * 8, probe=[fast] + [slow] * 8)
+    bits = summary_of(s1.write(tmp_path / "b.h5")).set_index("workers")
+    assert bits.loc[2, "matched_state"] == "slow 1.60-1.76" and bits.loc[2, "n_matched"] == 4
+    # Two slow states (docs/noise.md): the baseline met factor 1.5 (1.5 s), the team 1.5 (0.75 s)
+    # 4 times and 1.9 (0.95 s) 8 times; the window [1.5, 1.65] sets 1.5 against 0.75.
+    s3 = Study()
+    s3.cell("ep", "threads", 1, [1.0] * 4 + [1.5] * 8, probe=[fast] * 4 + [1.5e-4] * 8)
+    s3.cell("ep", "threads", 2, [0.5] + [0.75] * 4 + [0.95] * 8, probe=[fast] + [1.5e-4] * 4 + [1.9e-4] * 8)
+    banded = summary_of(s3.write(tmp_path / "w.h5")).set_index("workers")
+    assert banded.loc[2, "matched_state"] == "slow 1.50-1.65" and banded.loc[2, "n_matched"] == 4
+    assert banded.loc[2, "speedup"] == pytest.approx(2.0)
     s2 = Study()
     s2.cell("ep", "threads", 1, [1.0] * 2 + [1.5] * 3, probe=[fast] * 2 + [slow] * 3)
     s2.cell("ep", "threads", 2, [0.5] * 3 + [0.77] * 2, probe=[fast] * 3 + [slow] * 2)
     few = summary_of(s2.write(tmp_path / "f.h5")).set_index("workers")
     assert math.isnan(few.loc[2, "speedup_matched"])   # neither state has 3 on both sides
+    assert few.loc[2, "speedup"] == few.loc[2, "speedup_all"] and few.loc[2, "speedup_basis"] == "clean repetitions"
 
 
 def test_summary_csv_has_interval_columns(demo_report):

@@ -278,7 +278,7 @@ TEST(Compare, MatchedStateComparesRepetitionsOfOneMachineState) {
   EXPECT_EQ(plain[0].state, "");
   const auto matched = compare_cells(a, b, 0.03, {}, true);
   ASSERT_EQ(matched.size(), 1u);
-  EXPECT_EQ(matched[0].state, "slow");
+  EXPECT_EQ(matched[0].state, "slow 1.60-1.76");
   EXPECT_EQ(matched[0].n_a, 4u);
   EXPECT_EQ(matched[0].n_b, 10u);
   EXPECT_DOUBLE_EQ(matched[0].ratio.point, 1.0);
@@ -344,7 +344,7 @@ TEST(Cells, MatchedSpeedupTakesBothCellsInOneMachineState) {
   EXPECT_DOUBLE_EQ(sp->point, 2.0 / 1.6);
   const auto m = matched_speedup(cells[1], cells);
   ASSERT_TRUE(m.has_value());
-  EXPECT_EQ(m->state, "slow");
+  EXPECT_EQ(m->state, "slow 1.60-1.76");
   EXPECT_EQ(m->n, 4u);
   EXPECT_DOUBLE_EQ(m->ratio.point, 2.0);
   EXPECT_LE(m->ratio.lo, 2.0);
@@ -358,6 +358,19 @@ TEST(Cells, MatchedSpeedupTakesBothCellsInOneMachineState) {
   const auto flagged = group_cells(runs_table({one, two}), samples_table(s));
   ASSERT_TRUE(matched_speedup(flagged[1], flagged).has_value());
   EXPECT_EQ(matched_speedup(flagged[1], flagged)->n, 3u);
+  // Two slow states: the baseline met factor 1.5 (3.0 s), the team 1.5 (1.5 s) 4 times and 1.9
+  // (1.9 s) 8 times. "Slow" as one state would set 3.0 against 1.9; the window [1.5, 1.65] sets
+  // 3.0 against 1.5.
+  s.clear();
+  for (int i = 0; i < 12; ++i) s.push_back({0, i, 0, i < 4 ? 2.0 : 3.0, 0, i < 4 ? 1.0e-3 : 1.5e-3, 0});
+  for (int i = 0; i < 13; ++i)
+    s.push_back({1, i, 0, i == 0 ? 1.0 : i < 5 ? 1.5 : 1.9, 0, i == 0 ? 1.0e-3 : i < 5 ? 1.5e-3 : 1.9e-3, 0});
+  const auto banded = group_cells(runs_table({one, two}), samples_table(s));
+  const auto w = matched_speedup(banded[1], banded);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->state, "slow 1.50-1.65");
+  EXPECT_EQ(w->n, 4u);
+  EXPECT_DOUBLE_EQ(w->ratio.point, 2.0);
   for (auto& x : s) x.probe_s = kNaN;
   const auto unprobed = group_cells(runs_table({one, two}), samples_table(s));
   EXPECT_FALSE(matched_speedup(unprobed[1], unprobed).has_value());
