@@ -123,9 +123,11 @@ def speed_table(samples: pd.DataFrame | None, runs: pd.DataFrame) -> pd.DataFram
 def compare(summary_b: pd.DataFrame, summary_a: pd.DataFrame, floor: float = math.nan) -> pd.DataFrame:
     """Cells present in both summaries (ok, not twins), matched by MATCH_COLUMNS: B/A of the median
     times with its 95 % interval, the Mann-Whitney p-value and faster / slower / no difference
-    (beyond the noise floor)."""
+    (beyond the noise floor). As `corescope compare` does by default, a pair is compared on its
+    repetitions of one machine state where it has one (stats.matched_times; `state` names it),
+    else on all clean repetitions (state "")."""
     columns = ["kernel", "series_label", "workers", "a_s", "b_s", "ratio", "lo", "hi", "n_a", "n_b", "p_value",
-               "verdict"]
+               "state", "verdict"]
 
     def usable(s):
         return s[(s["status"] == "ok") & stats.finite(s["median_s"]) & ~_twin(s)]
@@ -138,10 +140,17 @@ def compare(summary_b: pd.DataFrame, summary_a: pd.DataFrame, floor: float = mat
         a = cells_a.get(_match_key(b, MATCH_COLUMNS))
         if a is None:
             continue
-        tb, ta = stats.times_of(b), stats.times_of(a)
-        r = ratio_ci(tb, ta)
+        m = stats.matched_times(a.get("_every_rep"), b.get("_every_rep"))
+        if m is not None:
+            state, ta, ga, tb, gb = m
+            r = ratio_ci(tb, ta, num_groups=gb, den_groups=ga)
+            a_s, b_s = float(np.median(ta)), float(np.median(tb))
+        else:
+            state, tb, ta = "", stats.times_of(b), stats.times_of(a)
+            r = ratio_ci(tb, ta)
+            a_s, b_s = a["median_s"], b["median_s"]
         rows.append({"kernel": b["kernel"], "series_label": b["series_label"], "workers": int(b["workers"]),
-                     "a_s": a["median_s"], "b_s": b["median_s"], "ratio": r.point, "lo": r.lo, "hi": r.hi,
+                     "a_s": a_s, "b_s": b_s, "ratio": r.point, "lo": r.lo, "hi": r.hi,
                      "n_a": int(ta.size), "n_b": int(tb.size), "p_value": mann_whitney_p(tb, ta),
-                     "verdict": classify(r, floor)})
+                     "state": state, "verdict": classify(r, floor)})
     return pd.DataFrame(rows, columns=columns)

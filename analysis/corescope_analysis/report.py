@@ -189,7 +189,9 @@ def comparison(ctx: Context) -> str:
     c = ctx.comparison
     head = (f'<h2 id="baseline">Compared with the baseline {esc(os.path.basename(ctx.baseline.path))}</h2>'
             "<p>B = this file, A = the baseline; B/A is the ratio of median times with its 95 % interval "
-            "(bootstrap over repetitions), p from a two-sided Mann-Whitney U test. <i>faster</i>/<i>slower</i> "
+            "(bootstrap over repetitions), p from a two-sided Mann-Whitney U test; a pair is compared on its "
+            "repetitions of one machine state (a 10 % window of the speed factor, the <i>state</i> column) "
+            "where it has one, as <code>corescope compare</code> does. <i>faster</i>/<i>slower</i> "
             "when the interval excludes 1 and the change exceeds the noise floor"
             + (f" ({100 * ctx.floor:.1f} %)" if np.isfinite(ctx.floor) else " (not measured: 0)") + ".</p>")
     if c.empty:
@@ -198,7 +200,7 @@ def comparison(ctx: Context) -> str:
     summary_line = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("faster", "slower", "no difference"))
     table = html_table(c.assign(interval=[fmt_interval(lo, hi, 3) for lo, hi in zip(c["lo"], c["hi"])]),
                        ["kernel", "series_label", "workers", "a_s", "b_s", "ratio", "interval", "n_a", "n_b",
-                        "p_value", "verdict"],
+                        "p_value", "state", "verdict"],
                        {"a_s": fmt_time, "b_s": fmt_time, "ratio": lambda v: fmt_num(v, 3),
                         "p_value": lambda v: fmt_num(v, 2)},
                        row_class=lambda r: "bad" if r["verdict"] == "slower" else "",

@@ -582,7 +582,7 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
     cells, intervals.ratio_ci), base_row / serial_row (the summary row of each baseline, -1
     if none) and n_base (the baseline's repetitions). speedup (and efficiency) is the matched-state
     speedup (speedup_matched) where there is one, else the one over all clean repetitions, which
-    speedup_all always holds; speedup_basis says which ("same state: fast", "same state: slow
+    speedup_all always holds; speedup_basis says which ("same state: fast", "same state: factor
     1.50-1.65", "clean repetitions"; "" for a baseline or without one)."""
     from .intervals import ratio_ci
     s = summary.copy().reset_index(drop=True)
@@ -682,27 +682,28 @@ def state_windows(factors_a, factors_b):
     """The machine states two sets of repetitions are matched in (docs/noise.md): windows
     [x, 1.10 x] of the speed factor (that of a repetition's slowest worker), x = 1 (the fast state:
     every factor within the slow-CPU threshold) or any factor of either side, smallest x first.
-    Yields (label, inside_a, inside_b): label "fast", or "slow X-Y" for a window [X, Y]. NaN
+    Yields (label, inside_a, inside_b): label "fast", or "factor X-Y" for a window [X, Y]. NaN
     factors are in none. The same windows as record/cells.cpp's matched_state_times."""
     from .intervals import SLOW_FACTOR
     fa, fb = np.asarray(factors_a, dtype=float), np.asarray(factors_b, dtype=float)
     starts = np.unique(np.concatenate([[1.0], fa[np.isfinite(fa)], fb[np.isfinite(fb)]]))
     for x in starts[starts >= 1.0]:
         hi = x * SLOW_FACTOR
-        label = "fast" if x == 1.0 else f"slow {x:.2f}-{hi:.2f}"
+        label = "fast" if x == 1.0 else f"factor {x:.2f}-{hi:.2f}"
         # factors are >= 1 by construction; the fast window takes everything up to the threshold
         yield label, (fa >= x) & (fa <= hi), (fb >= x) & (fb <= hi)
 
 
-def matched_speedup(base_reps, reps):
-    """The speedup from repetitions of the two cells that ran in the same machine state — speed
-    factors (of the repetition's slowest worker) within one window [x, 1.10 x], state_windows —
-    leaving out those with record-time disturbance bits (all of a cell's, if fewer than MIN_CLEAN
-    are without): (Interval, state label, n) for the window where the smaller side has the most
-    repetitions, at least MIN_CLEAN on both (ties: the faster window); None without probes or
-    without such a window (docs/noise.md)."""
-    from .intervals import MIN_CLEAN, ratio_ci
-    if not isinstance(base_reps, dict) or not isinstance(reps, dict):
+def matched_times(reps_a, reps_b):
+    """The repetitions of two cells (their rep dicts, summarize's _every_rep) that ran in one
+    machine state — speed factors (of the repetition's slowest worker) within one window
+    [x, 1.10 x], state_windows — leaving out those with record-time disturbance bits (all of a
+    cell's, if fewer than MIN_CLEAN are without): (state label, times_a, runs_a, times_b, runs_b)
+    for the window where the smaller side has the most repetitions, at least MIN_CLEAN on both
+    (ties: the faster window); None without probes or without such a window (docs/noise.md).
+    record/cells.cpp's matched_state_times is the same rule."""
+    from .intervals import MIN_CLEAN
+    if not isinstance(reps_a, dict) or not isinstance(reps_b, dict):
         return None
 
     def usable(r):
@@ -713,7 +714,7 @@ def matched_speedup(base_reps, reps):
             keep = np.ones_like(keep, dtype=bool)
         return {c: np.asarray(v)[keep] for c, v in r.items()}
 
-    a, b = usable(base_reps), usable(reps)
+    a, b = usable(reps_a), usable(reps_b)
     if a is None or b is None:
         return None
     best = None
@@ -724,8 +725,18 @@ def matched_speedup(base_reps, reps):
     if best is None:
         return None
     ina, inb = best[1]
-    r = ratio_ci(a["time_s"][ina], b["time_s"][inb], num_groups=a["run"][ina], den_groups=b["run"][inb])
-    return r, best[0], best[2]
+    return best[0], a["time_s"][ina], a["run"][ina], b["time_s"][inb], b["run"][inb]
+
+
+def matched_speedup(base_reps, reps):
+    """The speedup from the repetitions of a cell and its baseline in one machine state
+    (matched_times): (Interval, state label, n = the smaller side's count), or None."""
+    from .intervals import ratio_ci
+    m = matched_times(base_reps, reps)
+    if m is None:
+        return None
+    state, ta, ga, tb, gb = m
+    return ratio_ci(ta, tb, num_groups=ga, den_groups=gb), state, min(ta.size, tb.size)
 
 
 def add_series_labels(summary: pd.DataFrame) -> pd.DataFrame:

@@ -135,11 +135,18 @@ std::vector<std::string> ignored_fields(const std::vector<std::string>& given) {
 }
 
 int compare(const std::string& a, const std::string& b, const std::string& threshold_text,
-            const std::vector<std::string>& ignore, bool speed_normalised, bool matched_state, const CellViewOptions& o) {
+            const std::vector<std::string>& ignore, bool speed_normalised, bool matched_state, bool all_states,
+            const CellViewOptions& o) {
   if (speed_normalised && matched_state)
     throw UsageError("--speed-normalised and --matched-state are two ways of taking the machine's speed out; use one");
+  if (matched_state && all_states) throw UsageError("--matched-state and --all-states contradict each other; use one");
   if (matched_state && o.include_disturbed)
     throw UsageError("--matched-state picks repetitions by their machine state itself; leave out --include-disturbed");
+  // By default a pair is compared in a machine state both cells met, where there is one; speed-
+  // normalised times and --include-disturbed are taken over all of a cell's repetitions.
+  const record::States states = matched_state ? record::States::matched_only
+                                : all_states || speed_normalised || o.include_disturbed ? record::States::all_reps
+                                                                                         : record::States::prefer_matched;
   const Format format = parse_format(o.format);
   const auto ignored = ignored_fields(ignore);
   const double threshold = parse_threshold(threshold_text);
@@ -147,7 +154,7 @@ int compare(const std::string& a, const std::string& b, const std::string& thres
   const record::CellOptions cell_options{o.include_disturbed, speed_normalised};
   const auto cells_a = kept(record::read_cells(a, cell_options), filter);
   const auto cells_b = kept(record::read_cells(b, cell_options), filter);
-  const auto all = record::compare_cells(cells_a, cells_b, threshold, ignored, matched_state);
+  const auto all = record::compare_cells(cells_a, cells_b, threshold, ignored, states);
   if (std::none_of(all.begin(), all.end(), [](const record::Comparison& c) { return c.a && c.b; }))
     throw UsageError("no cells in common between " + a + " (" + std::to_string(cells_a.size()) + " cells) and " + b +
                      " (" + std::to_string(cells_b.size()) + " cells)");
@@ -163,7 +170,7 @@ void add_compare(CLI::App& app, int& exit_code) {
   struct Options {
     std::string a, b, threshold = "3%";
     std::vector<std::string> ignore;
-    bool speed_normalised = false, matched_state = false;
+    bool speed_normalised = false, matched_state = false, all_states = false;
     CellViewOptions view;
   };
   auto o = std::make_shared<Options>();
@@ -181,11 +188,15 @@ void add_compare(CLI::App& app, int& exit_code) {
                 "compare speed-normalised times (each repetition divided by its critical worker's speed factor, "
                 "docs/noise.md) instead of wall times");
   sub->add_flag("--matched-state", o->matched_state,
-                "compare each pair of cells on their repetitions of one machine state, fast or slow by the speed "
-                "factor, the state with the most on the smaller side (docs/noise.md)");
+                "compare each pair of cells only on their repetitions of one machine state (a 10% window of the "
+                "speed factor); a pair without one gets no verdict (docs/compare.md)");
+  sub->add_flag("--all-states", o->all_states,
+                "compare on all clean repetitions of each cell, whatever machine state they met (by default a "
+                "pair is compared in a state both met, where there is one)");
   add_cell_view_options(sub, o->view);
   sub->callback([o, &exit_code] {
-    exit_code = compare(o->a, o->b, o->threshold, o->ignore, o->speed_normalised, o->matched_state, o->view);
+    exit_code = compare(o->a, o->b, o->threshold, o->ignore, o->speed_normalised, o->matched_state, o->all_states,
+                        o->view);
   });
 }
 

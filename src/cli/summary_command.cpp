@@ -212,7 +212,7 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
                 record::kMinClean);
   if (probed)
     std::printf("speedup from a state: the repetitions of this cell and its 1-worker cell that ran in the same machine "
-                "state, fast or slow by the speed probe, n = the smaller side's; 'all clean reps': the speedup over "
+                "state (a 10%% window of the speed factor), n = the smaller side's; 'all clean reps': the speedup over "
                 "every clean repetition of both, which can set a fast baseline against a slow team (docs/noise.md)\n");
   if (several) {
     std::printf("builds and hosts (cells of different ones are never pooled):\n");

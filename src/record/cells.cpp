@@ -271,7 +271,7 @@ std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b) {
       t.state = "fast";
     } else {
       char label[64];
-      std::snprintf(label, sizeof label, "slow %.2f-%.2f", x, hi);
+      std::snprintf(label, sizeof label, "factor %.2f-%.2f", x, hi);
       t.state = label;
     }
     auto take = [x, hi](const std::vector<const Repetition*>& reps, std::vector<double>& times, std::vector<Int>& runs) {
@@ -302,7 +302,7 @@ std::optional<MatchedSpeedup> matched_speedup(const Cell& cell, const std::vecto
 }
 
 std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
-                                      const std::vector<std::string>& ignored, bool matched_state) {
+                                      const std::vector<std::string>& ignored, States states) {
   std::vector<Comparison> out;
   std::vector<bool> b_matched(b.size(), false);
   std::vector<Comparison> only_a;
@@ -318,22 +318,19 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
         c.ratio = {kNaN, kNaN, kNaN, 0};
         c.test = {kNaN, kNaN};
         c.verdict = "no data";
-      } else if (matched_state) {
-        const auto t = matched_state_times(ca, b[j]);
-        if (!t) {
-          c.ratio = {kNaN, kNaN, kNaN, 0};
-          c.test = {kNaN, kNaN};
-          c.verdict = "no matched state";
-        } else {
-          c.ratio = stats::ratio_ci_grouped(t->b, t->b_runs, t->a, t->a_runs);
-          c.test = stats::mann_whitney(t->a, t->b);
-          c.verdict = verdict(c.ratio, threshold);
-          c.state = t->state;
-          c.n_a = t->a.size();
-          c.n_b = t->b.size();
-          c.median_a_s = stats::median(t->a);
-          c.median_b_s = stats::median(t->b);
-        }
+      } else if (const auto t = states == States::all_reps ? std::nullopt : matched_state_times(ca, b[j])) {
+        c.ratio = stats::ratio_ci_grouped(t->b, t->b_runs, t->a, t->a_runs);
+        c.test = stats::mann_whitney(t->a, t->b);
+        c.verdict = verdict(c.ratio, threshold);
+        c.state = t->state;
+        c.n_a = t->a.size();
+        c.n_b = t->b.size();
+        c.median_a_s = stats::median(t->a);
+        c.median_b_s = stats::median(t->b);
+      } else if (states == States::matched_only) {
+        c.ratio = {kNaN, kNaN, kNaN, 0};
+        c.test = {kNaN, kNaN};
+        c.verdict = "no matched state";
       } else {
         c.ratio = stats::ratio_ci_grouped(b[j].times, b[j].time_runs, ca.times, ca.time_runs);
         c.test = stats::mann_whitney(ca.times, b[j].times);

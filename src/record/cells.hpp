@@ -119,7 +119,7 @@ struct Comparison {
   stats::Interval ratio{};  // median(B)/median(A), bootstrap over runs, then their repetitions
   stats::RankTest test{};       // Mann-Whitney U of the repetition times, two-sided
   std::string verdict;      // faster, slower, same; "only in A" / "only in B"
-  std::string state;        // with matched states: "fast" or "slow X-Y", the state compared ("" otherwise)
+  std::string state;        // with matched states: "fast" or "factor X-Y", the state compared ("" otherwise)
   std::size_t n_a = 0, n_b = 0;  // repetitions compared
   double median_a_s = std::numeric_limits<double>::quiet_NaN();  // of the repetitions compared
   double median_b_s = std::numeric_limits<double>::quiet_NaN();
@@ -130,7 +130,7 @@ struct Comparison {
 // with record-time disturbance bits are left out (all kept in a cell with fewer than kMinClean
 // without); a state is a window [x, kSlowFactor * x] of the speed factor (of the repetition's
 // slowest worker; no probe: in none), x = 1 ("fast": every factor within the slow-CPU threshold)
-// or any factor of either side ("slow X-Y"); the window where the smaller side has the most, at
+// or any factor of either side ("factor X-Y"); the window where the smaller side has the most, at
 // least kMinClean on both, is taken (ties: the smallest x). nullopt when there is none. The
 // report's matched-state speedup uses the same windows (analysis: stats.state_windows).
 struct StateTimes {
@@ -152,11 +152,16 @@ std::optional<MatchedSpeedup> matched_speedup(const Cell& cell, const std::vecto
 // "slower" when the whole interval lies above 1 + threshold, "faster" when it lies below
 // 1 / (1 + threshold), "same" otherwise.
 std::string verdict(const stats::Interval& ratio, double threshold);
+// Which repetitions a pair of cells is compared on.
+enum class States {
+  prefer_matched,  // those of one machine state (matched_state_times) where the pair has one, else all_reps
+  matched_only,    // those of one machine state; a pair without one is "no matched state"
+  all_reps,        // the cells' own statistics' repetitions (Cell::times)
+};
 // Every pair of cells with the same configuration (provenance may differ; the fields in `ignored`
 // left out), then the cells of A without a partner, then those of B.
-// matched_state: compare the repetitions of one machine state (matched_state_times); a pair
-// without one is "no matched state".
 std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
-                                      const std::vector<std::string>& ignored = {}, bool matched_state = false);
+                                      const std::vector<std::string>& ignored = {},
+                                      States states = States::prefer_matched);
 
 }  // namespace corescope::record

@@ -95,10 +95,32 @@ rc=$(compare_rc a.h5 copy.h5 --matched-state --threshold 0 --format csv)
 [[ $rc -eq 0 ]] || fail "matched state, a file against its copy: exit $rc: $(cat cmp.out cmp.err)"
 header=$(head -n 1 cmp.out)
 [[ ,$header, == *,state,* ]] || fail "matched state: no state column in the csv: $header"
-if grep -qv -e '^kernel,' -e ',fast,' -e ',slow,' -e 'no matched state' cmp.out; then
-  fail "matched state: a pair with neither a state nor 'no matched state': $(grep -v -e ',fast,' -e ',slow,' cmp.out | head -3)"
+states=(-e '^kernel,' -e ',fast,' -e ',factor [0-9]\.[0-9][0-9]-[0-9]\.[0-9][0-9],' -e 'no matched state')
+if grep -qv "${states[@]}" cmp.out; then
+  fail "matched state: a pair with neither a state nor 'no matched state': $(grep -v "${states[@]}" cmp.out | head -3)"
 fi
-grep -q -e ',fast,' -e ',slow,' cmp.out || fail "matched state: no pair compared in a state: $(cat cmp.out)"
+grep -q "${states[@]:2:4}" cmp.out || fail "matched state: no pair compared in a state: $(cat cmp.out)"
+cp cmp.out matched.csv
+# By default a pair is compared in the state --matched-state picks where there is one, and over
+# all clean repetitions (state "") where there is none; --all-states never matches.
+rc=$(compare_rc a.h5 copy.h5 --threshold 0 --format csv)
+[[ $rc -eq 0 ]] || fail "default states, a file against its copy: exit $rc: $(cat cmp.out cmp.err)"
+cp cmp.out default.csv
+rc=$(compare_rc a.h5 copy.h5 --all-states --format csv)
+[[ $rc -eq 0 ]] || fail "--all-states, a file against its copy: exit $rc: $(cat cmp.out cmp.err)"
+"$PYTHON" - matched.csv default.csv cmp.out <<'PY' || fail "default states: $(cat default.csv)"
+import csv, sys
+matched, default, every = (list(csv.DictReader(open(p))) for p in sys.argv[1:])
+assert len(matched) == len(default) == len(every) == 3, (matched, default, every)
+for m, d, e in zip(matched, default, every):
+    assert d["state"] == m["state"] and e["state"] == "", (m, d, e)
+    assert d["ratio"] == "1" and e["ratio"] == "1" and d["verdict"] == e["verdict"] == "same", (d, e)
+    if m["verdict"] == "no matched state":   # over all clean repetitions, as --all-states
+        assert (d["n_a"], d["median_a_s"]) == (e["n_a"], e["median_a_s"]), (d, e)
+    else:
+        assert (d["n_a"], d["median_a_s"]) == (m["n_a"], m["median_a_s"]), (d, m)
+PY
+expect_usage_error "compare --matched-state --all-states" $cs compare a.h5 copy.h5 --matched-state --all-states
 # Cells of 2 repetitions have no state with 3 on both sides: "no matched state", nothing compared.
 $cs run -k ep -m serial -s S -r 2 -o two_reps.h5 -q
 rc=$(compare_rc two_reps.h5 two_reps.h5 --matched-state --format csv)
@@ -153,7 +175,7 @@ assert abs(float(two["speedup_all"]) / (float(one["median_s"]) / float(two["medi
 if two["speedup_basis"] == "clean repetitions":
     assert two["speedup"] == two["speedup_all"] and two["speedup_matched"] == "", two
 else:
-    assert two["speedup_basis"] == two["matched_state"] + " state" and int(two["n_matched"]) >= 3, two
+    assert two["speedup_basis"] == "same state: " + two["matched_state"] and int(two["n_matched"]) >= 3, two
     assert two["speedup"] == two["speedup_matched"], two
 assert float(two["speedup_lo"]) > 1.5, two  # 2 sleeps in a row instead of 4
 assert float(two["speedup_lo"]) <= float(two["speedup"]) <= float(two["speedup_hi"]), two

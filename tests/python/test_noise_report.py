@@ -186,14 +186,14 @@ def test_matched_state_speedup_compares_repetitions_of_the_same_machine_state(tm
     summary = summary_of(s.write(tmp_path / "m.h5")).set_index("workers")
     assert summary.loc[2, "speedup_all"] == pytest.approx(1.0 / 0.77)
     assert summary.loc[2, "speedup_matched"] == pytest.approx(1.5 / 0.77)
-    assert summary.loc[2, "matched_state"] == "slow 1.60-1.76" and summary.loc[2, "n_matched"] == 6
+    assert summary.loc[2, "matched_state"] == "factor 1.60-1.76" and summary.loc[2, "n_matched"] == 6
     assert summary.loc[2, "speedup_matched_lo"] <= 1.5 / 0.77 <= summary.loc[2, "speedup_matched_hi"]
     assert summary.loc[1, "speedup_matched"] == 1.0
     # the stated speedup, its interval and the efficiency are the matched ones
     for suffix in ("", "_lo", "_hi"):
         assert summary.loc[2, "speedup" + suffix] == summary.loc[2, "speedup_matched" + suffix]
         assert summary.loc[2, "efficiency" + suffix] == pytest.approx(summary.loc[2, "speedup_matched" + suffix] / 2)
-    assert summary.loc[2, "speedup_basis"] == "same state: slow 1.60-1.76" and summary.loc[1, "speedup_basis"] == ""
+    assert summary.loc[2, "speedup_basis"] == "same state: factor 1.60-1.76" and summary.loc[1, "speedup_basis"] == ""
     # A slow repetition that also has record-time bits is left out of its state, like a fast one
     # (as record/cells.cpp does): two of the baseline's six slow ones here, so n 4.
     s1 = Study()
@@ -201,14 +201,14 @@ def test_matched_state_speedup_compares_repetitions_of_the_same_machine_state(tm
             disturbed=[0] * 4 + [2, 8] + [0] * 4)
     s1.cell("ep", "threads", 2, [0.5] + [0.77] * 8, probe=[fast] + [slow] * 8)
     bits = summary_of(s1.write(tmp_path / "b.h5")).set_index("workers")
-    assert bits.loc[2, "matched_state"] == "slow 1.60-1.76" and bits.loc[2, "n_matched"] == 4
+    assert bits.loc[2, "matched_state"] == "factor 1.60-1.76" and bits.loc[2, "n_matched"] == 4
     # Two slow states (docs/noise.md): the baseline met factor 1.5 (1.5 s), the team 1.5 (0.75 s)
     # 4 times and 1.9 (0.95 s) 8 times; the window [1.5, 1.65] sets 1.5 against 0.75.
     s3 = Study()
     s3.cell("ep", "threads", 1, [1.0] * 4 + [1.5] * 8, probe=[fast] * 4 + [1.5e-4] * 8)
     s3.cell("ep", "threads", 2, [0.5] + [0.75] * 4 + [0.95] * 8, probe=[fast] + [1.5e-4] * 4 + [1.9e-4] * 8)
     banded = summary_of(s3.write(tmp_path / "w.h5")).set_index("workers")
-    assert banded.loc[2, "matched_state"] == "slow 1.50-1.65" and banded.loc[2, "n_matched"] == 4
+    assert banded.loc[2, "matched_state"] == "factor 1.50-1.65" and banded.loc[2, "n_matched"] == 4
     assert banded.loc[2, "speedup"] == pytest.approx(2.0)
     s2 = Study()
     s2.cell("ep", "threads", 1, [1.0] * 2 + [1.5] * 3, probe=[fast] * 2 + [slow] * 3)
@@ -465,3 +465,17 @@ def test_normalised_time_follows_the_critical_worker_and_probe_kinds_stay_apart(
     assert speed["speed_factor"].tolist() == pytest.approx([1.5, 1.0, 1.0, 1.0, 1.0])
     reps = stats.rep_table(samples, runs)
     assert reps["time_norm_s"].tolist() == pytest.approx([1.0 / 1.5, 0.8, 2.0])
+
+
+def test_baseline_comparison_matches_the_machine_state(tmp_path):
+    # The same code on a machine that ran A mostly in its fast state and B mostly in a slow one
+    # (factor 1.6, 1.6x the time): over all clean repetitions B looks 1.6x slower; in the state
+    # both met, the slow one, it is the same (as `corescope compare` by default).
+    fast, slow = 1e-4, 1.6e-4
+    a, b = Study(), Study()
+    a.cell("ep", "serial", 1, [1.0] * 8 + [1.6] * 4, probe=[fast] * 8 + [slow] * 4, git="aaaa")
+    b.cell("ep", "serial", 1, [1.0] * 1 + [1.6] * 11, probe=[fast] * 1 + [slow] * 11, git="bbbb")
+    path_a, path_b = a.write(tmp_path / "a.h5"), b.write(tmp_path / "b.h5")
+    row = noise.compare(summary_of(path_b), summary_of(path_a)).iloc[0]
+    assert row["state"] == "factor 1.60-1.76" and row["n_a"] == 4 and row["n_b"] == 11
+    assert row["ratio"] == pytest.approx(1.0) and row["verdict"] == "no difference"

@@ -272,24 +272,31 @@ TEST(Compare, MatchedStateComparesRepetitionsOfOneMachineState) {
     return group_cells(runs_table({RunRow{}}), samples_table(s));
   };
   const auto a = cell_of(9, 4), b = cell_of(1, 10);
-  const auto plain = compare_cells(a, b, 0.03);
+  const auto plain = compare_cells(a, b, 0.03, {}, States::all_reps);
   ASSERT_EQ(plain.size(), 1u);
   EXPECT_EQ(plain[0].verdict, "slower");
   EXPECT_EQ(plain[0].state, "");
-  const auto matched = compare_cells(a, b, 0.03, {}, true);
+  const auto matched = compare_cells(a, b, 0.03, {}, States::matched_only);
   ASSERT_EQ(matched.size(), 1u);
-  EXPECT_EQ(matched[0].state, "slow 1.60-1.76");
+  EXPECT_EQ(matched[0].state, "factor 1.60-1.76");
   EXPECT_EQ(matched[0].n_a, 4u);
   EXPECT_EQ(matched[0].n_b, 10u);
   EXPECT_DOUBLE_EQ(matched[0].ratio.point, 1.0);
   EXPECT_EQ(matched[0].verdict, "same");
   // A repetition with record-time bits is left out of its state: B's third fast one here.
-  EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10), 0.03, {}, true)[0].state, "fast");
-  EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10, 2), 0.03, {}, true)[0].verdict, "no matched state");
+  EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10), 0.03, {}, States::matched_only)[0].state, "fast");
+  EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10, 2), 0.03, {}, States::matched_only)[0].verdict, "no matched state");
   // Fewer than 3 of a state on either side: nothing to compare.
-  const auto none = compare_cells(cell_of(9, 2), cell_of(1, 10), 0.03, {}, true);
+  const auto none = compare_cells(cell_of(9, 2), cell_of(1, 10), 0.03, {}, States::matched_only);
   EXPECT_EQ(none[0].verdict, "no matched state");
   EXPECT_FALSE(std::isfinite(none[0].ratio.point));
+  // The default: the matched state where there is one, else all clean repetitions.
+  const auto by_default = compare_cells(a, b, 0.03);
+  EXPECT_EQ(by_default[0].state, "factor 1.60-1.76");
+  EXPECT_EQ(by_default[0].verdict, "same");
+  const auto fallback = compare_cells(cell_of(9, 2), cell_of(1, 10), 0.03);
+  EXPECT_EQ(fallback[0].state, "");
+  EXPECT_EQ(fallback[0].verdict, "slower");  // A's fast clean repetitions against all of B's (too few clean)
 }
 
 TEST(Cells, FailedRunsCountButGiveNoRepetitions) {
@@ -344,7 +351,7 @@ TEST(Cells, MatchedSpeedupTakesBothCellsInOneMachineState) {
   EXPECT_DOUBLE_EQ(sp->point, 2.0 / 1.6);
   const auto m = matched_speedup(cells[1], cells);
   ASSERT_TRUE(m.has_value());
-  EXPECT_EQ(m->state, "slow 1.60-1.76");
+  EXPECT_EQ(m->state, "factor 1.60-1.76");
   EXPECT_EQ(m->n, 4u);
   EXPECT_DOUBLE_EQ(m->ratio.point, 2.0);
   EXPECT_LE(m->ratio.lo, 2.0);
@@ -368,7 +375,7 @@ TEST(Cells, MatchedSpeedupTakesBothCellsInOneMachineState) {
   const auto banded = group_cells(runs_table({one, two}), samples_table(s));
   const auto w = matched_speedup(banded[1], banded);
   ASSERT_TRUE(w.has_value());
-  EXPECT_EQ(w->state, "slow 1.50-1.65");
+  EXPECT_EQ(w->state, "factor 1.50-1.65");
   EXPECT_EQ(w->n, 4u);
   EXPECT_DOUBLE_EQ(w->ratio.point, 2.0);
   for (auto& x : s) x.probe_s = kNaN;
