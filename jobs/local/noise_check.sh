@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Do the numbers hold up on this machine? The figures issue #12 asks to see (printed, not
 # asserted; nothing here is a timed test):
-#  1. three independent sweeps of ep (serial, threads, openmp, processes, mpi at 1 and 2 workers,
-#     in rounds): each mode's 2-worker speedup (its own 1-worker time / its 2-worker time) with
-#     its 95 % bootstrap interval per sweep, max/min over the three, whether every interval
-#     holds the other sweeps' point estimates, and the parallel capacity each sweep measured;
+#  1. three independent runs of the README's main study (`corescope study`; by default only its
+#     scaling-ep group, the cells ep's speedups come from, as the whole study runs them:
+#     NOISE_STUDY=full runs all of it, ~5 min each): each mode's 2-worker speedup of ep (its own
+#     1-worker time / its 2-worker time) with its 95 % bootstrap interval per study, what it was
+#     computed from, max/min over the three, whether every interval holds the other studies'
+#     point estimates, and the parallel capacity each study measured;
 #  2. A/A: the same >= 20 cells measured into two files in alternating sweeps; how many cells
 #     `corescope compare` calls different (ideally at most 1);
 #  3. the 20 %-slower case: the second file again, its ep/serial runs replaced by runs that may
@@ -14,33 +16,33 @@
 #     the runs share their CPU with a busy loop at nice 7 instead, which slows them by an amount
 #     the scheduler decides (1.6-1.7x was measured), said so in the output.
 #   bash jobs/local/noise_check.sh            # -> noise-check/ in the current directory
-# Environment: CORESCOPE, OUT_DIR (default noise-check), NOISE_SIZE (M), NOISE_REPS (10 per cell),
-# NOISE_ROUNDS (3), NOISE_AA_REPS (2 per A/A run), NOISE_AA_ALTERNATIONS (6), CORESCOPE_TEST_SIZE=1
-# (a seconds-long version: size S, fewer cells).
+# Environment: CORESCOPE, OUT_DIR (default noise-check), NOISE_STUDY (scaling-ep or full), NOISE_SIZE
+# (M, the A/A cells), NOISE_AA_REPS (2 per A/A run), NOISE_AA_ALTERNATIONS (6), CORESCOPE_TEST_SIZE=1
+# (a seconds-long version: the study's test budget, size S, fewer cells).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PYTHON=${PYTHON:-/usr/bin/python3}
 dir=${OUT_DIR:-noise-check}
-size=${NOISE_SIZE:-M} reps=${NOISE_REPS:-10} rounds=${NOISE_ROUNDS:-3}
+size=${NOISE_SIZE:-M}
+study_args=()
+[[ ${NOISE_STUDY:-scaling-ep} == full ]] || study_args=(--groups scaling-ep)
 # A/A: 12 repetitions per cell and file, in 6 alternations of 2, so that the two files' runs of a
 # cell meet the machine's slow and fast periods alike (with 3 of 4, the two files' runs of one
 # cell had met different states: docs/noise.md).
 aa_kernels=ep,triad,reduce aa_reps=${NOISE_AA_REPS:-2} alternations=${NOISE_AA_ALTERNATIONS:-6}
 if [[ ${CORESCOPE_TEST_SIZE:-0} == 1 ]]; then
-  size=S reps=3 aa_kernels=ep,triad aa_reps=2 alternations=2
+  size=S aa_kernels=ep,triad aa_reps=2 alternations=2
+  study_args+=(--budget test)
 fi
 mkdir -p "$dir"
 rm -f "$dir"/*.h5
 cs() { "$CORESCOPE" "$@"; }
 built() { cs list | grep -q "^$1  *yes"; }
-modes=serial,threads
-for m in openmp processes mpi; do built "$m" && modes+=",$m"; done
 aa_modes=serial,threads
 for m in openmp processes; do built "$m" && aa_modes+=",$m"; done
 
-echo "== 1. three independent sweeps of ep: $modes at 1, 2 workers, size $size, $reps repetitions in $rounds rounds"
+echo "== 1. three independent sweeps of ep: corescope study ${study_args[*]}, one after the other"
 for i in 1 2 3; do
-  cs sweep -q --kernels ep --modes "$modes" --workers 1,2 --size "$size" --reps "$reps" --rounds "$rounds" \
-    --out "$dir/study$i.h5" || echo "study $i: a cell failed (see the file)"
+  cs study -q "${study_args[@]}" --out "$dir/study$i.h5" || echo "study $i: a cell failed (see the file)"
 done
 PYTHONPATH="$jobs_root/analysis${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" - "$dir"/study{1,2,3}.h5 <<'PY'
 # The report's own statistics (corescope_analysis.stats): disturbed repetitions left out as
@@ -62,24 +64,31 @@ for i, path in enumerate(sys.argv[1:], 1):
     print(f"study {i}: median speed factor per cell {s['speed_factor'].min():.2f}-{s['speed_factor'].max():.2f}")
 
 def figure(s, mode, column):
-    row = s[(s["kernel"] == "ep") & (s["mode"] == mode) & (s["workers"] == 2) & (s["status"] == "ok")]
+    # ep's scaling cell (the study's largest ep size, not pinned, not an A/A twin)
+    ep = s[(s["kernel"] == "ep") & (s["status"] == "ok") & (s["twin"].astype(str).isin(["0", "0.0", "nan", ""]))
+           & (s["pin"].astype(str).isin(["none", ""]))]
+    row = ep[(ep["mode"] == mode) & (ep["workers"] == 2) & (ep["size"] == ep["size"].max())]
     if row.empty or not np.isfinite(row[column].iloc[0]):
         return None
     row = row.iloc[0]
-    return row[column], row[column + "_lo"], row[column + "_hi"], int(row["n"])
+    if column == "speedup" and row["speedup_basis"].startswith("same state"):
+        how = f"{row['matched_state']}, n {int(row['n_matched'])}"
+    else:
+        how = f"n {int(row['n'])}/{int(row['n_base'])}"
+    return row[column], row[column + "_lo"], row[column + "_hi"], how
 
 for column, title in (("speedup", "stated (the same-state speedup where there is one, docs/noise.md)"),
                       ("speedup_all", "over all clean repetitions"), ("speedup_norm", "speed-normalised")):
     print(f"\n{title} 2-worker speedup of ep against its own 1-worker cell:")
-    print(f"{'mode':10} " + "".join(f"{'study ' + str(i) + ' [95% CI] n':>30}" for i in (1, 2, 3)) +
+    print(f"{'mode':10} " + "".join(f"{'study ' + str(i) + ' [95% CI], from':>42}" for i in (1, 2, 3)) +
           "   max/min  CIs hold the others' points")
-    for mode in ("threads", "openmp", "processes", "mpi"):
+    for mode in ("threads", "openmp", "processes", "mpi", "gil"):
         figures = [figure(s, mode, column) for s in studies]
         if any(f is None for f in figures):
             continue
         points = [f[0] for f in figures]
         holds = all(lo <= q <= hi for j, (_, lo, hi, _) in enumerate(figures) for k, q in enumerate(points) if j != k)
-        print(f"{mode:10} " + "".join(f"{f'{p:.2f} [{lo:.2f}, {hi:.2f}] {n}':>30}" for p, lo, hi, n in figures) +
+        print(f"{mode:10} " + "".join(f"{f'{p:.2f} [{lo:.2f}, {hi:.2f}] {n}':>42}" for p, lo, hi, n in figures) +
               f"   {max(points) / min(points):7.3f}  {'yes' if holds else 'no'}")
 PY
 
@@ -163,14 +172,16 @@ print(f"{sys.argv[2]}: {len(both)} cells in both files, {len(diff)} called diffe
       (", ".join(f"{named(r)} {r['verdict']} (B/A {float(r['ratio']):.3f} [{float(r['ratio_lo']):.3f}, {float(r['ratio_hi']):.3f}])" for r in diff) or "none"))
 PY
 }
-for how in wall speed-normalised matched-state; do
+# compare's default (a machine state both cells met where there is one), then over all clean
+# repetitions whatever their state, then speed-normalised times.
+for how in default all-states speed-normalised; do
   opts=()
+  [[ $how == all-states ]] && opts=(--all-states)
   [[ $how == speed-normalised ]] && opts=(--speed-normalised)
-  [[ $how == matched-state ]] && opts=(--matched-state)
   echo
-  echo "-- A/A (aa_a.h5 vs aa_b.h5), $how times:"
+  echo "-- A/A (aa_a.h5 vs aa_b.h5), compare ${opts[*]:-(states as by default)}:"
   verdicts "aa-$how" "$dir/aa_a.h5" "$dir/aa_b.h5" "${opts[@]}"
   echo
-  echo "-- one cell slowed (aa_a.h5 vs aa_slow.h5; expected: ep serial slower, nothing else), $how times:"
+  echo "-- one cell slowed (aa_a.h5 vs aa_slow.h5; expected: ep serial slower, nothing else), compare ${opts[*]:-(states as by default)}:"
   verdicts "slowed-$how" "$dir/aa_a.h5" "$dir/aa_slow.h5" "${opts[@]}"
 done
