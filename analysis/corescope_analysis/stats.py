@@ -380,7 +380,7 @@ EMPTY_SUMMARY_COLUMNS = [
     "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
     "n_base", "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
     "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
-    "speedup_basis"]
+    "speedup_basis", "speedup_vs_serial_basis"]
 
 
 def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
@@ -583,7 +583,8 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
     if none) and n_base (the baseline's repetitions). speedup (and efficiency) is the matched-state
     speedup (speedup_matched) where there is one, else the one over all clean repetitions, which
     speedup_all always holds; speedup_basis says which ("same state: fast", "same state: factor
-    1.50-1.65", "clean repetitions"; "" for a baseline or without one)."""
+    1.50-1.65", "clean repetitions"; "" for a baseline or without one). speedup_vs_serial is
+    taken the same way (speedup_vs_serial_basis)."""
     from .intervals import ratio_ci
     s = summary.copy().reset_index(drop=True)
     ok = s["status"] == "ok"
@@ -599,8 +600,9 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
              "karp_flatt", "serial_s", "speedup_vs_serial", "speedup_vs_serial_lo", "speedup_vs_serial_hi",
              "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
              "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
-             "speedup_basis", "base_row", "serial_row", "n_base")
+             "speedup_basis", "speedup_vs_serial_basis", "base_row", "serial_row", "n_base")
     cols = {c: [] for c in names}
+    vs_serial_basis = ""
     for position, row in s.iterrows():
         p, scaling = int(row["workers"]), row["scaling"]
         base = _series_base(row)
@@ -622,6 +624,19 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
                 r = ratio_ci(times_of(s.loc[ref]), times, num_groups=runs_of(s.loc[ref]), den_groups=runs_of(row))
                 factor = p if scaling == "weak" else 1.0
                 values = (r.point * factor, r.lo * factor, r.hi * factor)
+                if prefix == "speedup_vs_serial":
+                    # against serial too, the repetitions of both in one machine state where
+                    # there is such a state (as the speedup below; speedup_vs_serial_basis)
+                    mv = matched_speedup(s.loc[ref].get("_every_rep"), row.get("_every_rep"))
+                    if mv is not None:
+                        values = (mv[0].point * factor, mv[0].lo * factor, mv[0].hi * factor)
+                        vs_serial_basis = f"same state: {mv[1]}"
+                    else:
+                        vs_serial_basis = "clean repetitions"
+            if prefix == "speedup_vs_serial":
+                cols["speedup_vs_serial_basis"].append(vs_serial_basis if ref is not None and ref != position
+                                                       and np.isfinite(values[0]) else "")
+                vs_serial_basis = ""
             cols[prefix].append(values[0])
             cols[prefix + "_lo"].append(values[1])
             cols[prefix + "_hi"].append(values[2])

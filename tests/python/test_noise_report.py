@@ -207,9 +207,14 @@ def test_matched_state_speedup_compares_repetitions_of_the_same_machine_state(tm
     s3 = Study()
     s3.cell("ep", "threads", 1, [1.0] * 4 + [1.5] * 8, probe=[fast] * 4 + [1.5e-4] * 8)
     s3.cell("ep", "threads", 2, [0.5] + [0.75] * 4 + [0.95] * 8, probe=[fast] + [1.5e-4] * 4 + [1.9e-4] * 8)
-    banded = summary_of(s3.write(tmp_path / "w.h5")).set_index("workers")
+    s3.cell("ep", "serial", 1, [1.0] * 4 + [1.5] * 8, probe=[fast] * 4 + [1.5e-4] * 8)
+    banded = summary_of(s3.write(tmp_path / "w.h5"))
+    banded = banded[banded["mode"] == "threads"].set_index("workers")
     assert banded.loc[2, "matched_state"] == "factor 1.50-1.65" and banded.loc[2, "n_matched"] == 4
     assert banded.loc[2, "speedup"] == pytest.approx(2.0)
+    # against serial the same way
+    assert banded.loc[2, "speedup_vs_serial"] == pytest.approx(2.0)
+    assert banded.loc[2, "speedup_vs_serial_basis"] == "same state: factor 1.50-1.65"
     s2 = Study()
     s2.cell("ep", "threads", 1, [1.0] * 2 + [1.5] * 3, probe=[fast] * 2 + [slow] * 3)
     s2.cell("ep", "threads", 2, [0.5] * 3 + [0.77] * 2, probe=[fast] * 3 + [slow] * 2)
