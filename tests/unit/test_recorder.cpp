@@ -593,16 +593,33 @@ TEST_F(Scratch, SigkillDuringAppendsLeavesACompleteFile) {
   std::uniform_int_distribution<int> delay_us(0, 40000);
   int killed_mid_append = 0;
   for (int trial = 0; trial < 15; ++trial) {
+    // The writer says when its first append of the trial is done, so that the kill lands while
+    // it is appending, not before it has started (a loaded machine can take longer than the
+    // whole delay to start the child).
+    int started[2];
+    ASSERT_EQ(::pipe(started), 0);
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
+      ::close(started[0]);
       try {
-        for (int i = 0;; ++i) append(file, provenance(), batch(id_prefix("t", trial, i), 2, 3));
+        for (int i = 0;; ++i) {
+          append(file, provenance(), batch(id_prefix("t", trial, i), 2, 3));
+          if (i == 0) {
+            const char one = 1;
+            if (::write(started[1], &one, 1) != 1) ::_exit(2);
+            ::close(started[1]);
+          }
+        }
       } catch (...) {
       }
       ::_exit(1);
     }
-    ::usleep(static_cast<useconds_t>(delay_us(rng)));
+    ::close(started[1]);
+    char one = 0;
+    const ssize_t got = ::read(started[0], &one, 1);  // 0: the writer died before its first append ended
+    ::close(started[0]);
+    if (got == 1) ::usleep(static_cast<useconds_t>(delay_us(rng)));
     ::kill(child, SIGKILL);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
