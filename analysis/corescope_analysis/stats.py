@@ -602,7 +602,6 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
              "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
              "speedup_basis", "speedup_vs_serial_basis", "base_row", "serial_row", "n_base")
     cols = {c: [] for c in names}
-    vs_serial_basis = ""
     for position, row in s.iterrows():
         p, scaling = int(row["workers"]), row["scaling"]
         base = _series_base(row)
@@ -616,27 +615,25 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
             b = sr = None
         times = times_of(row)
         for prefix, ref in (("speedup", b), ("speedup_vs_serial", sr)):
+            basis = ""   # of speedup_vs_serial (the speedup's own is set below, with its matched state)
             if ref is None or not np.isfinite(row["median_s"]):
                 values = (math.nan,) * 3
             elif ref == position:
                 values = (1.0, 1.0, 1.0)
             else:
-                r = ratio_ci(times_of(s.loc[ref]), times, num_groups=runs_of(s.loc[ref]), den_groups=runs_of(row))
                 factor = p if scaling == "weak" else 1.0
+                # against serial, the repetitions of both in one machine state where there is
+                # such a state (as the speedup below), else all clean ones
+                mv = matched_speedup(s.loc[ref].get("_every_rep"), row.get("_every_rep")) \
+                    if prefix == "speedup_vs_serial" else None
+                if mv is not None:
+                    r, basis = mv[0], f"same state: {mv[1]}"
+                else:
+                    r = ratio_ci(times_of(s.loc[ref]), times, num_groups=runs_of(s.loc[ref]), den_groups=runs_of(row))
+                    basis = "clean repetitions" if np.isfinite(r.point) else ""
                 values = (r.point * factor, r.lo * factor, r.hi * factor)
-                if prefix == "speedup_vs_serial":
-                    # against serial too, the repetitions of both in one machine state where
-                    # there is such a state (as the speedup below; speedup_vs_serial_basis)
-                    mv = matched_speedup(s.loc[ref].get("_every_rep"), row.get("_every_rep"))
-                    if mv is not None:
-                        values = (mv[0].point * factor, mv[0].lo * factor, mv[0].hi * factor)
-                        vs_serial_basis = f"same state: {mv[1]}"
-                    else:
-                        vs_serial_basis = "clean repetitions"
             if prefix == "speedup_vs_serial":
-                cols["speedup_vs_serial_basis"].append(vs_serial_basis if ref is not None and ref != position
-                                                       and np.isfinite(values[0]) else "")
-                vs_serial_basis = ""
+                cols["speedup_vs_serial_basis"].append(basis)
             cols[prefix].append(values[0])
             cols[prefix + "_lo"].append(values[1])
             cols[prefix + "_hi"].append(values[2])

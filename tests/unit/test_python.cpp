@@ -95,11 +95,12 @@ RunRequest pair_request(const std::string& size) {
 TEST(PythonModes, WatchdogEndsAHungTeam) {
   if (!have_numpy()) GTEST_SKIP() << "no /usr/bin/python3 with numpy";
   const RunRequest request = pair_request("S");
-  const std::string mark = "CORESCOPE_TEST_MARK=watchdog-" + std::to_string(getpid());
+  const std::string mark_value = "watchdog-" + std::to_string(getpid());
+  const std::string mark = "CORESCOPE_TEST_MARK=" + mark_value;
   for (const char* mode : {"py-threads", "py-processes", "py-pool"}) {
     const RunSpec spec = make_run_spec(find_mode(mode), find_kernel("ep"), request);
     setenv("CORESCOPE_PY_FAULT", "hang:1", 1);
-    setenv("CORESCOPE_TEST_MARK", mark.substr(mark.find('=') + 1).c_str(), 1);  // in the environment of this team's processes only
+    setenv("CORESCOPE_TEST_MARK", mark_value.c_str(), 1);  // in the environment of this team's processes only
     TeamControl control;
     control.watchdog_s = 3.0;
     std::string lost;
