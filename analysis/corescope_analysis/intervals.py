@@ -25,6 +25,7 @@ SEED = 1
 RESAMPLES = 2000
 SLOW_FACTOR = 1.10        # speed factor above which a sample's CPU counts as slow
 MIN_CLEAN = 3             # fewer clean repetitions than this: use all, flag "mostly disturbed"
+SLOW_RUN_FACTOR = 1.30    # a CPU-bound cell's run this much slower than its other runs is a slow run
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,29 @@ def ratio_ci(num, den, level: float = LEVEL, seed: int = SEED, resamples: int = 
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(ratios, [tail, 1.0 - tail])
     return Interval(point, float(lo), float(hi), n, level)
+
+
+Z95 = 1.959964           # two-sided 95 % quantile of the normal distribution
+MIN_RUN_DF = 4            # degrees of freedom below which a pooled run spread is not used
+
+
+def with_run_band(interval: Interval, runs_a, runs_b, sigma: float, z: float = Z95) -> Interval:
+    """The interval widened, where needed, to hold point * exp(+-z sigma sqrt(1/k_a + 1/k_b)): the
+    band that run-to-run variation alone puts around a ratio of two medians from k_a and k_b runs,
+    with sigma the standard deviation of the log of a run's median (pooled over a file's cells,
+    stats.pooled_run_sigma). A bootstrap over the runs of one ratio sees only its own 2-3 runs per
+    side, too few to measure that variation (docs/noise.md). Unchanged where sigma is not finite
+    or the interval has no point."""
+    if not (math.isfinite(sigma) and math.isfinite(interval.point) and interval.point > 0):
+        return interval
+    k_a = max(1, len(set(np.asarray(runs_a).ravel().tolist()))) if runs_a is not None else 1
+    k_b = max(1, len(set(np.asarray(runs_b).ravel().tolist()))) if runs_b is not None else 1
+    half = z * sigma * math.sqrt(1.0 / k_a + 1.0 / k_b)
+    lo = interval.point * math.exp(-half)
+    hi = interval.point * math.exp(half)
+    lo = lo if not math.isfinite(interval.lo) else min(interval.lo, lo)
+    hi = hi if not math.isfinite(interval.hi) else max(interval.hi, hi)
+    return Interval(interval.point, lo, hi, interval.n, interval.level)
 
 
 def classify(interval: Interval, floor: float = 0.0) -> str:

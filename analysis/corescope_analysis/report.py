@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import answer, noise, plots, stats
 from .errors import OutputError
-from .intervals import fmt_interval
+from .intervals import MIN_RUN_DF, fmt_interval
 from .io import Results
 from .page import CSS, Section, esc, flag_class, fmt_mib, fmt_num, fmt_pct, fmt_time, fmt_x, html_table, \
     verdict_badge
@@ -162,6 +162,7 @@ def trust(ctx: Context) -> str:
         parts.append("<li>No repetition was disturbed by the recorded rule.</li>")
     else:
         parts.append("<li>This file records no disturbance columns (older corescope): every repetition counts.</li>")
+    parts.extend(run_spread_items(s))
     load = pd.to_numeric(ctx.results.runs["load_1m"], errors="coerce") if "load_1m" in ctx.results.runs else None
     if load is not None and stats.finite(load).any():
         load = load[stats.finite(load)]
@@ -180,6 +181,32 @@ def trust(ctx: Context) -> str:
                          "probe of that CPU); above the dashed line a repetition counts as disturbed.</figcaption>"
                          "</figure>")
     return "\n".join(parts)
+
+
+def run_spread_items(s: pd.DataFrame) -> list[str]:
+    """The slow runs left out and each kernel's run-to-run spread, which every speedup interval
+    holds (docs/noise.md, "Slow runs and the run-to-run band")."""
+    items = []
+    ok = s[s["status"] == "ok"]
+    slow = ok[ok["flags"].astype(str).str.contains("slow run", regex=False)]
+    if not slow.empty:
+        items.append(f"<li>Slow runs: {len(slow)} cell(s) had a run more than 1.30× slower than their other runs, "
+                     "in raw and in speed-normalised time (CPU-bound kernels, modes without a GIL), which the "
+                     "speed probe does not explain; the repetitions of such a run count as disturbed: "
+                     + esc(", ".join(f"{r['kernel']} {r['mode']} {int(r['workers'])}" for _, r in slow.iterrows()))
+                     + ".</li>")
+    if "run_sigma" in ok:
+        python = ok["python_version"].fillna("").astype(str) if "python_version" in ok else pd.Series("", ok.index)
+        spread = ok.assign(_python=python)[stats.finite(ok["run_sigma"])].drop_duplicates(["kernel", "_python"])
+        used = spread[spread["run_sigma_df"] >= MIN_RUN_DF]
+        if not used.empty:
+            items.append("<li>Run-to-run spread (standard deviation of the log of a run's median, pooled over a "
+                         "kernel's cells): " + esc(", ".join(f"{r['kernel']}{' (Python)' if r['_python'] else ''} "
+                                                            f"{100 * r['run_sigma']:.1f} % ({int(r['run_sigma_df'])} df)"
+                                                            for _, r in used.iterrows()))
+                         + ". Every speedup interval holds at least the band this spread puts around a ratio of "
+                           "two cells' medians; a bootstrap over one ratio's 2–3 runs per side cannot see it.</li>")
+    return items
 
 
 def comparison(ctx: Context) -> str:

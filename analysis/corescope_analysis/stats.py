@@ -380,7 +380,7 @@ EMPTY_SUMMARY_COLUMNS = [
     "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
     "n_base", "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
     "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
-    "speedup_basis", "speedup_vs_serial_basis"]
+    "speedup_basis", "speedup_vs_serial_basis", "run_sigma", "run_sigma_df"]
 
 
 def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
@@ -445,6 +445,11 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
         rep_data = {c: np.concatenate([part[c] for part in rep_parts]) if rep_parts else np.array([])
                     for c in rep_columns}
         flags = []
+        rep_data["slow_run"] = slow_run_mask(rep_data) if slow_runs_apply(row) \
+            else np.zeros(rep_data["time_s"].size, dtype=bool)
+        if rep_data["slow_run"].any():
+            flags.append(f"{np.unique(rep_data['run'][rep_data['slow_run']]).size} slow run(s) left out")
+            rep_data["disturbed"] = np.where(rep_data["slow_run"], 1.0, rep_data["disturbed"])
         every_rep = rep_data   # before disturbed repetitions are left out: the matched-state speedup
         disturbed = rep_data["disturbed"] > 0
         clean = ~disturbed
@@ -455,9 +460,11 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
             else:
                 mostly_disturbed = True
                 flags.append(f"mostly disturbed ({int(clean.sum())} clean of {disturbed.size} repetitions; all used)")
-        n_samples = float(np.nansum(rep_parts_total(rep_parts, "workers_seen")))
-        disturbed_share = float(np.nansum(rep_parts_total(rep_parts, "disturbed_samples"))) / n_samples \
-            if n_samples > 0 else math.nan
+        seen = every_rep["workers_seen"]
+        n_samples = float(np.nansum(seen))
+        # a slow run's samples count as disturbed, all of them
+        disturbed_share = float(np.nansum(np.where(every_rep["slow_run"], seen, every_rep["disturbed_samples"]))) \
+            / n_samples if n_samples > 0 else math.nan
         times = rep_data["time_s"]
         time_runs = rep_data["run"]
         norm_times = np.asarray(rep_data["time_norm_s"], dtype=float)
@@ -584,9 +591,13 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
     speedup (speedup_matched) where there is one, else the one over all clean repetitions, which
     speedup_all always holds; speedup_basis says which ("same state: fast", "same state: factor
     1.50-1.65", "clean repetitions"; "" for a baseline or without one). speedup_vs_serial is
-    taken the same way (speedup_vs_serial_basis)."""
-    from .intervals import ratio_ci
+    taken the same way (speedup_vs_serial_basis). The intervals of speedup, efficiency and
+    speedup_vs_serial (and of speedup_matched, speedup_all) hold at least the run-to-run band of
+    the kernel's pooled run spread (run_sigma, with run_sigma_df degrees of freedom; used from
+    MIN_RUN_DF on: intervals.with_run_band)."""
+    from .intervals import MIN_RUN_DF, ratio_ci, with_run_band
     s = summary.copy().reset_index(drop=True)
+    sigmas = pooled_run_sigma(s)
     ok = s["status"] == "ok"
     one = s[ok & (s["workers"] == 1) & (s["twin"].map(_key) != 1)] if "twin" in s else s[ok & (s["workers"] == 1)]
     same_mode = {}
@@ -600,10 +611,14 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
              "karp_flatt", "serial_s", "speedup_vs_serial", "speedup_vs_serial_lo", "speedup_vs_serial_hi",
              "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
              "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
-             "speedup_basis", "speedup_vs_serial_basis", "base_row", "serial_row", "n_base")
+             "speedup_basis", "speedup_vs_serial_basis", "base_row", "serial_row", "n_base", "run_sigma", "run_sigma_df")
     cols = {c: [] for c in names}
     for position, row in s.iterrows():
         p, scaling = int(row["workers"]), row["scaling"]
+        sigma, sigma_df = sigmas.get(_run_pool_key(row), (math.nan, 0))
+        cols["run_sigma"].append(sigma)
+        cols["run_sigma_df"].append(sigma_df)
+        sigma = sigma if sigma_df >= MIN_RUN_DF else math.nan
         base = _series_base(row)
         b = same_mode.get(base)
         if b is None:  # a 1-worker run recorded under the other scaling label is the same run
@@ -624,12 +639,13 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
                 factor = p if scaling == "weak" else 1.0
                 # against serial, the repetitions of both in one machine state where there is
                 # such a state (as the speedup below), else all clean ones
-                mv = matched_speedup(s.loc[ref].get("_every_rep"), row.get("_every_rep")) \
+                mv = matched_speedup(s.loc[ref].get("_every_rep"), row.get("_every_rep"), sigma) \
                     if prefix == "speedup_vs_serial" else None
                 if mv is not None:
                     r, basis = mv[0], f"same state: {mv[1]}"
                 else:
-                    r = ratio_ci(times_of(s.loc[ref]), times, num_groups=runs_of(s.loc[ref]), den_groups=runs_of(row))
+                    r = with_run_band(ratio_ci(times_of(s.loc[ref]), times, num_groups=runs_of(s.loc[ref]),
+                                               den_groups=runs_of(row)), runs_of(s.loc[ref]), runs_of(row), sigma)
                     basis = "clean repetitions" if np.isfinite(r.point) else ""
                 values = (r.point * factor, r.lo * factor, r.hi * factor)
             if prefix == "speedup_vs_serial":
@@ -654,7 +670,7 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
         for suffix, v in zip(("", "_lo", "_hi"), values):
             cols["speedup_norm" + suffix].append(v)
         # the same speedup from repetitions of both cells in the same machine state
-        m = matched_speedup(s.loc[b].get("_every_rep"), row.get("_every_rep")) \
+        m = matched_speedup(s.loc[b].get("_every_rep"), row.get("_every_rep"), sigma) \
             if b is not None and b != position else None
         if m is not None:
             factor = p if scaling == "weak" else 1.0
@@ -690,6 +706,46 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
     return s
 
 
+def slow_runs_apply(config: dict) -> bool:
+    """The slow-run rule applies to CPU-bound kernels (CPU_BOUND_KERNELS), whose work per
+    repetition is fixed arithmetic, in modes without a GIL (switch_interval_s NaN): with a GIL the
+    hand-offs between workers vary from run to run by themselves, and that is the mode's behaviour."""
+    interval = pd.to_numeric(pd.Series([config.get("switch_interval_s")]), errors="coerce").iloc[0]
+    return config.get("kernel") in CPU_BOUND_KERNELS and not np.isfinite(interval)
+
+
+def slow_run_mask(reps: dict) -> np.ndarray:
+    """The repetitions (of one cell, summarize's rep dict) that belong to a slow run: a run whose
+    median time is more than SLOW_RUN_FACTOR times the median of the cell's other runs' medians,
+    and whose speed-normalised median is too (where both sides have probes) — slower than the
+    cell's other runs by more than the machine's speed explains. Only repetitions without
+    record-time bits are compared (all, when fewer than MIN_CLEAN are); a cell of one run has
+    none. Applied where slow_runs_apply; record/cells.cpp's mark_slow_runs is the same rule
+    (docs/noise.md)."""
+    from .intervals import MIN_CLEAN, SLOW_RUN_FACTOR
+    runs = np.asarray(reps["run"])
+    out = np.zeros(runs.size, dtype=bool)
+    keep = np.asarray(reps["flagged_samples"]) == 0
+    if keep.sum() < MIN_CLEAN:
+        keep = np.ones(runs.size, dtype=bool)
+    times, norm = np.asarray(reps["time_s"], dtype=float), np.asarray(reps["time_norm_s"], dtype=float)
+    ids = list(dict.fromkeys(runs[keep].tolist()))
+    if len(ids) < 2:
+        return out
+    raw = {r: _median(times[keep & (runs == r)]) for r in ids}
+    normed = {r: _median(norm[keep & (runs == r)]) for r in ids}
+    for r in ids:
+        others = [q for q in ids if q != r]
+        ref_raw = _median([raw[q] for q in others])
+        ref_norm = _median([normed[q] for q in others])
+        slow = raw[r] > SLOW_RUN_FACTOR * ref_raw
+        if np.isfinite(normed[r]) and np.isfinite(ref_norm):
+            slow = slow and normed[r] > SLOW_RUN_FACTOR * ref_norm
+        if slow:
+            out |= runs == r
+    return out
+
+
 def state_windows(factors_a, factors_b):
     """The machine states two sets of repetitions are matched in (docs/noise.md): windows
     [x, 1.10 x] of the speed factor (that of a repetition's slowest worker), x = 1 (the fast state:
@@ -722,6 +778,8 @@ def matched_times(reps_a, reps_b):
         if not r or "speed_factor" not in r or np.size(r["time_s"]) == 0:
             return None
         keep = r["flagged_samples"] == 0
+        if "slow_run" in r:
+            keep &= ~np.asarray(r["slow_run"], dtype=bool)
         if keep.sum() < MIN_CLEAN:
             keep = np.ones_like(keep, dtype=bool)
         return {c: np.asarray(v)[keep] for c, v in r.items()}
@@ -740,15 +798,68 @@ def matched_times(reps_a, reps_b):
     return best[0], a["time_s"][ina], a["run"][ina], b["time_s"][inb], b["run"][inb]
 
 
-def matched_speedup(base_reps, reps):
+def matched_speedup(base_reps, reps, sigma: float = math.nan):
     """The speedup from the repetitions of a cell and its baseline in one machine state
-    (matched_times): (Interval, state label, n = the smaller side's count), or None."""
-    from .intervals import ratio_ci
+    (matched_times): (Interval, state label, n = the smaller side's count), or None. The interval
+    holds at least the run-to-run band of a pooled run spread sigma (intervals.with_run_band)."""
+    from .intervals import ratio_ci, with_run_band
     m = matched_times(base_reps, reps)
     if m is None:
         return None
     state, ta, ga, tb, gb = m
-    return ratio_ci(ta, tb, num_groups=ga, den_groups=gb), state, min(ta.size, tb.size)
+    return with_run_band(ratio_ci(ta, tb, num_groups=ga, den_groups=gb), ga, gb, sigma), state, min(ta.size, tb.size)
+
+
+def run_spread(reps) -> tuple[float, int]:
+    """How far the medians of a cell's runs lie apart in one machine state: (sum of squared
+    deviations of their logs from their mean, degrees of freedom = runs - 1), from the repetitions
+    without record-time bits and outside slow runs, in the cell's own 10 % window of the speed
+    factor (state_windows) that holds the most repetitions of runs with at least 2 in it (all of
+    them where the file has no probes); (0, 0) with fewer than 2 such runs."""
+    if not isinstance(reps, dict) or np.size(reps.get("time_s", [])) == 0:
+        return 0.0, 0
+    keep = np.asarray(reps["flagged_samples"]) == 0
+    if "slow_run" in reps:
+        keep &= ~np.asarray(reps["slow_run"], dtype=bool)
+    t = np.asarray(reps["time_s"], dtype=float)[keep]
+    g = np.asarray(reps["run"])[keep]
+    f = np.asarray(reps.get("speed_factor", np.full(keep.size, np.nan)), dtype=float)[keep]
+    windows = [m for _, m, _ in state_windows(f, f)] if np.isfinite(f).any() else [np.ones(t.size, dtype=bool)]
+    best = None
+    for inside in windows:
+        ids = [r for r in dict.fromkeys(g[inside].tolist()) if (g[inside] == r).sum() >= 2]
+        n = int(sum((g[inside] == r).sum() for r in ids))
+        if len(ids) >= 2 and (best is None or n > best[0]):
+            best = (n, inside, ids)
+    if best is None:
+        return 0.0, 0
+    _, inside, ids = best
+    logs = np.log([np.median(t[inside & (g == r)]) for r in ids])
+    return float(((logs - logs.mean()) ** 2).sum()), len(ids) - 1
+
+
+def _run_pool_key(row) -> tuple:
+    """A kernel's cells of one provenance and one Python (a Python mode's kernel is other code;
+    record/cells.cpp's provenance key holds python_version too)."""
+    columns = PROVENANCE_COLUMNS + ["python_version"]
+    return (row["kernel"],) + tuple(_key(row[c]) if c in row else None for c in columns)
+
+
+def pooled_run_sigma(summary: pd.DataFrame) -> dict:
+    """Per kernel, provenance and Python (_run_pool_key): (sigma, degrees of freedom), sigma the pooled standard deviation
+    of the log of a run's median about its cell's mean (run_spread over the kernel's ok cells).
+    One ratio's 2-3 runs per side are too few to measure how much runs of one cell differ; a
+    file's cells of one kernel together are not (docs/noise.md)."""
+    acc: dict = {}
+    for _, row in summary.iterrows():
+        if row.get("status") != "ok":
+            continue
+        ss, df = run_spread(row.get("_every_rep"))
+        if df:
+            a = acc.setdefault(_run_pool_key(row), [0.0, 0])
+            a[0] += ss
+            a[1] += df
+    return {k: (math.sqrt(ss / df), df) for k, (ss, df) in acc.items()}
 
 
 def add_series_labels(summary: pd.DataFrame) -> pd.DataFrame:

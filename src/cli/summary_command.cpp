@@ -124,7 +124,9 @@ std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const s
     const auto count = [](std::size_t n) { return static_cast<std::int64_t>(n); };
     r("runs", count(c.runs.size()))("failed_runs", count(c.failed_runs))("repetitions", count(c.repetitions.size()));
     r("n", count(c.times.size()))("disturbed", count(c.disturbed))("disturbed_share", c.disturbed_share());
-    r("mostly_disturbed", std::int64_t{c.mostly_disturbed});
+    r("mostly_disturbed", std::int64_t{c.mostly_disturbed})("slow_runs", count(c.slow_runs));
+    const record::RunSigma spread = record::run_sigma(c, all);
+    r("run_sigma", spread.sigma)("run_sigma_df", count(spread.df));
     r("median_s", c.median.point)("median_lo_s", c.median.lo)("median_hi_s", c.median.hi);
     r("median_ci_coverage", c.median.coverage)("speed_normalised_median_s", c.normalised_median);
     r("speedup", sp ? sp->point : NAN)("speedup_lo", sp ? sp->lo : NAN)("speedup_hi", sp ? sp->hi : NAN);
@@ -168,7 +170,7 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
     for (const char* h : {"from", "all clean reps"}) header.push_back(h);
   for (const char* h : {"rate @median", "verified", "status"}) header.push_back(h);
   TextTable t(header);
-  bool any_mostly = false, any_short = false;
+  bool any_mostly = false, any_short = false, any_slow_run = false, any_speedup = false;
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const record::Cell& c = cells[i];
     const auto all_reps = record::speedup(c, all);
@@ -190,8 +192,13 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
       disturbed += " mostly";
       any_mostly = true;
     }
+    if (c.slow_runs > 0) {
+      disturbed += " +" + std::to_string(c.slow_runs) + " slow run";
+      any_slow_run = true;
+    }
     row.push_back(disturbed);
     if (probed) row.push_back(human_seconds(c.normalised_median));
+    any_speedup = any_speedup || sp.has_value();
     row.push_back(sp ? fixed_ratio(sp->point) : "-");
     row.push_back(sp ? ratio_interval(sp->lo, sp->hi) : "-");
     if (probed) {
@@ -210,6 +217,13 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
   if (any_mostly)
     std::printf("mostly disturbed: fewer than %zu clean repetitions, so all were used (docs/compare.md)\n",
                 record::kMinClean);
+  if (any_slow_run)
+    std::printf("slow run: a run of a CPU-bound kernel more than %.2fx slower than its cell's other runs, speed-normalised "
+                "too; its repetitions count as disturbed (docs/noise.md)\n",
+                record::kSlowRunFactor);
+  if (any_speedup)
+    std::printf("speedup intervals hold at least the run-to-run band of the kernel's runs in this file (run_sigma in "
+                "--format csv/json; docs/noise.md)\n");
   if (probed)
     std::printf("speedup from a state: the repetitions of this cell and its 1-worker cell that ran in the same machine "
                 "state (a 10%% window of the speed factor), n = the smaller side's; 'all clean reps': the speedup over "

@@ -144,6 +144,21 @@ Interval ratio_ci_grouped(const std::vector<double>& num, const std::vector<std:
   return r;
 }
 
+Interval with_run_band(const Interval& r, const std::vector<std::int64_t>& a_groups,
+                       const std::vector<std::int64_t>& b_groups, double sigma, double z) {
+  if (!std::isfinite(sigma) || !std::isfinite(r.point) || !(r.point > 0)) return r;
+  auto distinct = [](std::vector<std::int64_t> g) {
+    std::sort(g.begin(), g.end());
+    return static_cast<double>(std::max<std::ptrdiff_t>(1, std::unique(g.begin(), g.end()) - g.begin()));
+  };
+  const double half = z * sigma * std::sqrt(1.0 / distinct(a_groups) + 1.0 / distinct(b_groups));
+  Interval out = r;
+  const double lo = r.point * std::exp(-half), hi = r.point * std::exp(half);
+  out.lo = std::isfinite(r.lo) ? std::min(r.lo, lo) : lo;
+  out.hi = std::isfinite(r.hi) ? std::max(r.hi, hi) : hi;
+  return out;
+}
+
 RankTest mann_whitney(const std::vector<double>& a_in, const std::vector<double>& b_in) {
   const std::vector<double> a = finite_sorted(a_in), b = finite_sorted(b_in);
   RankTest t;

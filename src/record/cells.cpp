@@ -74,6 +74,50 @@ std::vector<double> picked(const std::vector<Repetition>& reps, double Repetitio
   return out;
 }
 
+bool slow_runs_apply(const CellConfig& c) {
+  return std::isnan(c.switch_interval_s) &&
+         std::find(kCpuBoundKernels.begin(), kCpuBoundKernels.end(), c.kernel) != kCpuBoundKernels.end();
+}
+
+// The slow-run rule (docs/noise.md; the report's stats.slow_run_mask): among the repetitions
+// without record-time bits (all, when fewer than kMinClean are), a run whose median wall time is
+// above kSlowRunFactor times the median of the other runs' medians, and whose speed-normalised
+// median is too where both have probes, is a slow run; all its repetitions are marked.
+void mark_slow_runs(Cell& c) {
+  std::vector<const Repetition*> use;
+  for (const auto& r : c.repetitions)
+    if (r.disturbed_bits == 0) use.push_back(&r);
+  if (use.size() < kMinClean) {
+    use.clear();
+    for (const auto& r : c.repetitions) use.push_back(&r);
+  }
+  std::map<std::size_t, std::pair<std::vector<double>, std::vector<double>>> by_run;  // run -> raw, normalised
+  for (const Repetition* r : use) {
+    auto& [raw, norm] = by_run[r->run];
+    raw.push_back(r->wall_s);
+    if (std::isfinite(r->critical_factor)) norm.push_back(r->normalised_s);
+  }
+  if (by_run.size() < 2) return;
+  std::map<std::size_t, std::pair<double, double>> medians;
+  for (const auto& [run, v] : by_run) medians[run] = {stats::median(v.first), stats::median(v.second)};
+  std::vector<std::size_t> slow;
+  for (const auto& [run, m] : medians) {
+    std::vector<double> raw, norm;
+    for (const auto& [other, o] : medians)
+      if (other != run) {
+        raw.push_back(o.first);
+        norm.push_back(o.second);
+      }
+    const double ref_raw = stats::median(raw), ref_norm = stats::median(norm);
+    bool is_slow = m.first > kSlowRunFactor * ref_raw;
+    if (std::isfinite(m.second) && std::isfinite(ref_norm)) is_slow = is_slow && m.second > kSlowRunFactor * ref_norm;
+    if (is_slow) slow.push_back(run);
+  }
+  for (auto& r : c.repetitions)
+    if (std::find(slow.begin(), slow.end(), r.run) != slow.end()) r.slow_run = true;
+  c.slow_runs = slow.size();
+}
+
 void compute_statistics(Cell& c, const CellOptions& options) {
   c.disturbed = static_cast<std::size_t>(
       std::count_if(c.repetitions.begin(), c.repetitions.end(), [](const Repetition& r) { return r.disturbed(); }));
@@ -211,7 +255,10 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
     r.normalised_s = std::isfinite(r.critical_factor) ? r.wall_s / r.critical_factor : r.wall_s;
     cells[cell_of_run[r.run]].repetitions.push_back(r);
   }
-  for (auto& c : cells) compute_statistics(c, options);
+  for (auto& c : cells) {
+    if (slow_runs_apply(c.config)) mark_slow_runs(c);
+    compute_statistics(c, options);
+  }
   return cells;
 }
 
@@ -229,10 +276,82 @@ const Cell* speedup_baseline(const Cell& cell, const std::vector<Cell>& all) {
   return nullptr;
 }
 
+namespace {
+// The windows [x, kSlowFactor x] of the speed factor two sets of repetitions are matched in:
+// x = 1 ("fast") or any factor of either side, smallest first (the report's stats.state_windows).
+std::vector<double> window_starts(const std::vector<const Repetition*>& a, const std::vector<const Repetition*>& b) {
+  std::vector<double> starts = {1.0};
+  for (const auto* reps : {&a, &b})
+    for (const Repetition* r : *reps)
+      if (std::isfinite(r->speed_factor) && r->speed_factor >= 1.0) starts.push_back(r->speed_factor);
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  return starts;
+}
+
+bool in_window(const Repetition& r, double x) { return r.speed_factor >= x && r.speed_factor <= x * kSlowFactor; }
+}  // namespace
+
+RunSpread run_spread(const Cell& cell) {
+  std::vector<const Repetition*> use;
+  bool probed = false;
+  for (const auto& r : cell.repetitions)
+    if (r.disturbed_bits == 0 && !r.slow_run) {
+      use.push_back(&r);
+      probed = probed || std::isfinite(r.speed_factor);
+    }
+  // per window: run -> its times in it
+  auto runs_in = [&](double x) {
+    std::map<std::size_t, std::vector<double>> out;
+    for (const Repetition* r : use)
+      if (!probed || in_window(*r, x)) out[r->run].push_back(r->wall_s);
+    for (auto it = out.begin(); it != out.end();) it = it->second.size() < 2 ? out.erase(it) : std::next(it);
+    return out;
+  };
+  std::map<std::size_t, std::vector<double>> best;
+  std::size_t best_n = 0;
+  for (const double x : probed ? window_starts(use, {}) : std::vector<double>{1.0}) {
+    auto runs = runs_in(x);
+    std::size_t n = 0;
+    for (const auto& [run, times] : runs) n += times.size();
+    if (runs.size() >= 2 && n > best_n) {
+      best_n = n;
+      best = std::move(runs);
+    }
+  }
+  if (best.size() < 2) return {};
+  std::vector<double> logs;
+  for (const auto& [run, times] : best) logs.push_back(std::log(stats::median(times)));
+  double mean = 0;
+  for (double v : logs) mean += v;
+  mean /= static_cast<double>(logs.size());
+  RunSpread s;
+  for (double v : logs) s.sum_squares += (v - mean) * (v - mean);
+  s.df = logs.size() - 1;
+  return s;
+}
+
+RunSigma run_sigma(const Cell& cell, const std::vector<Cell>& all) {
+  double ss = 0;
+  std::size_t df = 0;
+  const std::string from = cell.provenance.key();
+  for (const auto& c : all) {
+    if (c.config.kernel != cell.config.kernel || c.provenance.key() != from) continue;
+    const RunSpread s = run_spread(c);
+    ss += s.sum_squares;
+    df += s.df;
+  }
+  RunSigma r;
+  r.df = df;
+  if (df > 0) r.sigma = std::sqrt(ss / static_cast<double>(df));
+  return r;
+}
+
 std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all) {
   const Cell* base = speedup_baseline(cell, all);
   if (!base) return std::nullopt;
-  return stats::ratio_ci_grouped(base->times, base->time_runs, cell.times, cell.time_runs);
+  return stats::with_run_band(stats::ratio_ci_grouped(base->times, base->time_runs, cell.times, cell.time_runs),
+                              base->time_runs, cell.time_runs, run_sigma(cell, all).usable());
 }
 
 std::string verdict(const stats::Interval& ratio, double threshold) {
@@ -246,7 +365,7 @@ std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b) {
   auto usable = [](const Cell& c) {
     std::vector<const Repetition*> out;
     for (const auto& r : c.repetitions)
-      if (r.disturbed_bits == 0) out.push_back(&r);
+      if (r.disturbed_bits == 0 && !r.slow_run) out.push_back(&r);
     if (out.size() < kMinClean) {
       out.clear();
       for (const auto& r : c.repetitions) out.push_back(&r);
@@ -254,17 +373,10 @@ std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b) {
     return out;
   };
   const auto ra = usable(a), rb = usable(b);
-  // Windows [x, kSlowFactor * x] of the speed factor, x = 1 (the fast state) or any factor of
-  // either side, smallest first; the first with the most on the smaller side wins.
-  std::vector<double> starts = {1.0};
-  for (const auto* reps : {&ra, &rb})
-    for (const Repetition* r : *reps)
-      if (std::isfinite(r->speed_factor) && r->speed_factor >= 1.0) starts.push_back(r->speed_factor);
-  std::sort(starts.begin(), starts.end());
-  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  // The first window with the most on the smaller side wins.
   std::optional<StateTimes> best;
   std::size_t best_n = 0;
-  for (const double x : starts) {
+  for (const double x : window_starts(ra, rb)) {
     const double hi = x * kSlowFactor;
     StateTimes t;
     if (x == 1.0) {
@@ -274,9 +386,9 @@ std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b) {
       std::snprintf(label, sizeof label, "factor %.2f-%.2f", x, hi);
       t.state = label;
     }
-    auto take = [x, hi](const std::vector<const Repetition*>& reps, std::vector<double>& times, std::vector<Int>& runs) {
+    auto take = [x](const std::vector<const Repetition*>& reps, std::vector<double>& times, std::vector<Int>& runs) {
       for (const Repetition* r : reps)
-        if (r->speed_factor >= x && r->speed_factor <= hi) {  // false for NaN
+        if (in_window(*r, x)) {  // false for NaN
           times.push_back(r->wall_s);
           runs.push_back(static_cast<Int>(r->run));
         }
@@ -297,8 +409,9 @@ std::optional<MatchedSpeedup> matched_speedup(const Cell& cell, const std::vecto
   if (!base) return std::nullopt;
   const auto t = matched_state_times(*base, cell);
   if (!t) return std::nullopt;
-  return MatchedSpeedup{stats::ratio_ci_grouped(t->a, t->a_runs, t->b, t->b_runs), t->state,
-                        std::min(t->a.size(), t->b.size())};
+  return MatchedSpeedup{stats::with_run_band(stats::ratio_ci_grouped(t->a, t->a_runs, t->b, t->b_runs), t->a_runs,
+                                             t->b_runs, run_sigma(cell, all).usable()),
+                        t->state, std::min(t->a.size(), t->b.size())};
 }
 
 std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,

@@ -19,6 +19,14 @@ namespace corescope::record {
 inline constexpr double kSlowFactor = 1.10;
 // Fewer clean repetitions than this: the cell uses all of them and is flagged "mostly disturbed".
 inline constexpr std::size_t kMinClean = 3;
+// A run of a CPU-bound cell whose median time is more than this many times the median of its
+// cell's other runs' medians, speed-normalised too, is a slow run (mark_slow_runs, in group_cells).
+inline constexpr double kSlowRunFactor = 1.30;
+// Kernels whose work per repetition is fixed arithmetic (the slow-run rule applies to them, in
+// modes without a GIL).
+inline const std::vector<std::string> kCpuBoundKernels = {"ep", "dgemm", "reduce"};
+// A pooled run spread with fewer degrees of freedom than this is not used (run_sigma).
+inline constexpr std::size_t kMinRunDf = 4;
 
 // What was run: two cells with the same configuration ran the same experiment.
 struct CellConfig {
@@ -63,7 +71,8 @@ struct Repetition {
   double speed_factor = 0;  // max over workers; NaN without probes
   Int disturbed_bits = 0;   // OR of the record-time `disturbed` bitmasks of its samples
   bool slow = false;        // speed_factor > kSlowFactor
-  bool disturbed() const { return disturbed_bits != 0 || slow; }
+  bool slow_run = false;    // of a slow run (kSlowRunFactor)
+  bool disturbed() const { return disturbed_bits != 0 || slow || slow_run; }
 };
 
 struct CellOptions {
@@ -86,6 +95,7 @@ struct Cell {
   std::vector<double> normalised_times;  // the same, speed-normalised
   std::vector<Int> time_runs;            // the /runs row of each of `times` (intervals resample runs, then reps)
   std::size_t disturbed = 0;             // disturbed repetitions
+  std::size_t slow_runs = 0;             // runs whose repetitions were all marked slow_run
   bool mostly_disturbed = false;         // fewer than kMinClean clean ones: all were used
   stats::Interval median{};              // of `times`, with its 95 % interval; NaN when empty
   double normalised_median = 0;
@@ -105,9 +115,30 @@ std::vector<Cell> read_cells(const std::string& path, const CellOptions& options
 // its probe kind appended, so that probes of different kinds are never compared).
 std::vector<double> speed_factors(const Table& samples, const std::vector<std::string>& host_of_run);
 
+// How far the medians of a cell's runs lie apart in one machine state: the sum of squared
+// deviations of their logs from their mean and its degrees of freedom (runs - 1), from the
+// repetitions without record-time bits and outside slow runs, in the cell's own window
+// [x, kSlowFactor x] of the speed factor that holds the most repetitions of runs with at least 2
+// in it (all repetitions where none has a probe); {0, 0} with fewer than 2 such runs.
+struct RunSpread {
+  double sum_squares = 0;
+  std::size_t df = 0;
+};
+RunSpread run_spread(const Cell& cell);
+// The pooled run spread of `cell`'s kernel: sqrt(sum of squares / df) over the cells of `all` with
+// the same kernel and provenance, and df. One ratio's 2-3 runs per side are too few to measure
+// how much runs of a cell differ; a file's cells of one kernel together are not (docs/noise.md).
+struct RunSigma {
+  double sigma = std::numeric_limits<double>::quiet_NaN();
+  std::size_t df = 0;
+  double usable() const { return df >= kMinRunDf ? sigma : std::numeric_limits<double>::quiet_NaN(); }
+};
+RunSigma run_sigma(const Cell& cell, const std::vector<Cell>& all);
+
 // Speedup of `cell` over the 1-worker cell of the same kernel, mode, size and everything else
-// (same provenance): median(baseline) / median(cell) with its bootstrap interval. nullopt for
-// weak scaling, a 1-worker cell, or when there is no such baseline with repetitions.
+// (same provenance): median(baseline) / median(cell) with its bootstrap interval, widened to hold
+// the run-to-run band of run_sigma (stats::with_run_band). nullopt for weak scaling, a 1-worker
+// cell, or when there is no such baseline with repetitions.
 std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all);
 // That baseline cell (null where speedup() gives nullopt).
 const Cell* speedup_baseline(const Cell& cell, const std::vector<Cell>& all);
@@ -127,7 +158,7 @@ struct Comparison {
 
 // Two cells' repetition times (wall_s) in one machine state, for comparing like with like on a
 // machine whose speed changes (docs/noise.md, "Speedups in the same machine state"): repetitions
-// with record-time disturbance bits are left out (all kept in a cell with fewer than kMinClean
+// with record-time disturbance bits or of a slow run are left out (all kept in a cell with fewer than kMinClean
 // without); a state is a window [x, kSlowFactor * x] of the speed factor (of the repetition's
 // slowest worker; no probe: in none), x = 1 ("fast": every factor within the slow-CPU threshold)
 // or any factor of either side ("factor X-Y"); the window where the smaller side has the most, at
@@ -140,7 +171,8 @@ struct StateTimes {
 };
 std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b);
 // The speedup from the repetitions of `cell` and its baseline that ran in the same machine state
-// (matched_state_times(baseline, cell)): median(baseline's) / median(cell's) with its interval,
+// (matched_state_times(baseline, cell)): median(baseline's) / median(cell's) with its interval
+// (widened to the run-to-run band of run_sigma, as speedup()),
 // the state, and n = the smaller side's count. nullopt without a baseline, probes or such a state.
 // The report's speedup_matched (analysis/corescope_analysis/stats.py) is the same figure.
 struct MatchedSpeedup {

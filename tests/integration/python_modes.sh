@@ -63,6 +63,15 @@ for mode in py-threads py-processes py-pool; do
   done
 done
 echo "ok: $runs Python runs verified"
+# iowait's fsync files go with their run: a pool process's too (it keeps its waiter for the run)
+mkdir -p "$WORK/iowait_tmp"
+for mode in py-threads py-processes py-pool; do
+  TMPDIR="$WORK/iowait_tmp" "$CORESCOPE" run -k iowait -m "$mode" -w 2 -s S -r 2 -pwait=fsync -o "$OUT" -q \
+    || fail "iowait fsync in $mode"
+  left=$(ls -A "$WORK/iowait_tmp")
+  [[ -z $left ]] || fail "iowait fsync in $mode left files behind in TMPDIR: $left"
+done
+echo "ok: iowait's fsync files removed in every Python mode"
 # corescope's table and the driver's list name the same kernels per mode
 for mode in py-threads py-processes py-pool; do
   want=$(grep -E " $mode( |\$)" <<<"$driver_list" | cut -d' ' -f1 | tr '\n' ' ')

@@ -223,6 +223,60 @@ def test_matched_state_speedup_compares_repetitions_of_the_same_machine_state(tm
     assert few.loc[2, "speedup"] == few.loc[2, "speedup_all"] and few.loc[2, "speedup_basis"] == "clean repetitions"
 
 
+def test_slow_run_of_a_cpu_bound_cell_counts_as_disturbed(tmp_path):
+    # Three runs of one ep cell; the third 1.6x slower at the same CPU speed: a slow run, its
+    # repetitions leave the statistics (as record/cells.cpp's mark_slow_runs). Not where the probe
+    # explains it, below SLOW_RUN_FACTOR, or for a kernel that is not CPU-bound.
+    def cell(name, kernel, third, third_probe=1e-4):
+        s = Study()
+        for run in range(3):
+            s.cell(kernel, "threads", 1, [third] * 4 if run == 2 else [1.0, 1.01, 1.02, 1.03],
+                   probe=[third_probe if run == 2 else 1e-4] * 4)
+        return summary_of(s.write(tmp_path / name)).iloc[0]
+
+    slow = cell("s.h5", "ep", 1.6)
+    assert "1 slow run(s) left out" in slow["flags"]
+    assert slow["n"] == 8 and slow["n_disturbed"] == 4 and slow["median_s"] == pytest.approx(1.015)
+    assert slow["_every_rep"]["slow_run"].tolist() == [False] * 8 + [True] * 4
+    explained = cell("e.h5", "ep", 1.6, third_probe=1.6e-4)   # a slow CPU: disturbed, not a slow run
+    assert "slow run" not in explained["flags"] and explained["n_disturbed"] == 4
+    assert "slow run" not in cell("b.h5", "ep", 1.25)["flags"]
+    triad = cell("t.h5", "triad", 1.6)
+    assert "slow run" not in triad["flags"] and triad["n"] == 12
+
+
+def test_run_spread_pools_a_kernels_cells_and_widens_the_speedup_interval(tmp_path):
+    # As tests/unit/test_compare.cpp: three runs per cell; the threads cells' runs agree (1-worker
+    # 1.0 s, 2-worker 0.5 s), a processes and an mpi ep cell have run medians 1, 1.1, 1.21 (2 (ln
+    # 1.1)^2 each), so sigma = sqrt(4 (ln 1.1)^2 / 8) with 8 degrees of freedom (triad's runs do not
+    # count for ep). The speedup's bootstrap interval is [2, 2]; it gets 2 exp(+-z sigma sqrt(2/3)).
+    # With two runs per cell and one spread cell: 3 degrees of freedom, not used, [2, 2].
+    def build(name, runs):
+        s = Study()
+        for mode, workers, medians in (("threads", 1, [1.0] * 3), ("threads", 2, [0.5] * 3),
+                                       ("processes", 2, [1.0, 1.1, 1.21]), ("mpi", 2, [1.0, 1.1, 1.21]),
+                                       ("triad", 2, [1.0, 2.0, 4.0])):
+            if runs == 2 and mode == "mpi":
+                continue
+            for m in medians[:runs]:
+                s.cell("triad" if mode == "triad" else "ep", "threads" if mode == "triad" else mode, workers, [m] * 3)
+        summary = summary_of(s.write(tmp_path / name))
+        return summary[(summary["kernel"] == "ep") & (summary["mode"] == "threads")].set_index("workers")
+
+    ln11 = math.log(1.1)
+    full = build("full.h5", 3)
+    sigma = math.sqrt(4 * ln11 ** 2 / 8)
+    assert full.loc[2, "run_sigma"] == pytest.approx(sigma) and full.loc[2, "run_sigma_df"] == 8
+    half = 1.959964 * sigma * math.sqrt(2 / 3)
+    assert full.loc[2, "speedup"] == pytest.approx(2.0)
+    assert full.loc[2, "speedup_lo"] == pytest.approx(2 * math.exp(-half))
+    assert full.loc[2, "speedup_hi"] == pytest.approx(2 * math.exp(half))
+    assert full.loc[2, "efficiency_lo"] == pytest.approx(math.exp(-half))
+    narrow = build("narrow.h5", 2)
+    assert narrow.loc[2, "run_sigma_df"] == 3 and narrow.loc[2, "run_sigma"] > 0
+    assert narrow.loc[2, "speedup_lo"] == pytest.approx(2.0) and narrow.loc[2, "speedup_hi"] == pytest.approx(2.0)
+
+
 def test_summary_csv_has_interval_columns(demo_report):
     outdir, out = demo_report
     with open(out.summary_csv) as f:

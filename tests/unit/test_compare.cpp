@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -114,16 +115,20 @@ TEST(Cells, RoundsOfACellPoolAndOtherConfigurationsStayApart) {
   other_kernel.kernel = "triad";
   const Table runs = runs_table({round0, round1, twin, pinned, other_kernel});
   std::vector<SampleRow> s;
+  // each run a quarter slower than the one before (less than a slow run: kSlowRunFactor)
+  const auto times_of_run = [](Int run) { return std::vector<double>{1.0 + 0.25 * run, 1.1 + 0.25 * run, 1.2 + 0.25 * run}; };
   for (Int run = 0; run < 5; ++run)
-    for (auto& x : reps_of(run, {1.0 + run, 1.1 + run, 1.2 + run})) s.push_back(x);
+    for (auto& x : reps_of(run, times_of_run(run))) s.push_back(x);
   const auto cells = group_cells(runs, samples_table(s));
   ASSERT_EQ(cells.size(), 4u);
   EXPECT_EQ(cells[0].runs, (std::vector<std::size_t>{0, 1}));
-  EXPECT_EQ(sorted(cells[0].times), (std::vector<double>{1.0, 1.1, 1.2, 2.0, 2.1, 2.2}));
+  std::vector<double> both = times_of_run(0);
+  for (double v : times_of_run(1)) both.push_back(v);
+  EXPECT_EQ(sorted(cells[0].times), sorted(both));
   EXPECT_EQ(cells[1].config.twin, 1);
   EXPECT_EQ(cells[2].config.pin, "one");
   EXPECT_EQ(cells[3].config.kernel, "triad");
-  EXPECT_DOUBLE_EQ(cells[0].median.point, 1.6);
+  EXPECT_DOUBLE_EQ(cells[0].median.point, (1.2 + 1.25) / 2);
 }
 
 TEST(Cells, ARepetitionTakesItsSlowestWorker) {
@@ -382,6 +387,92 @@ TEST(Cells, MatchedSpeedupTakesBothCellsInOneMachineState) {
   const auto unprobed = group_cells(runs_table({one, two}), samples_table(s));
   EXPECT_FALSE(matched_speedup(unprobed[1], unprobed).has_value());
   EXPECT_TRUE(speedup(unprobed[1], unprobed).has_value());
+}
+
+// A run of a CPU-bound cell 1.6x slower than its other two at the same CPU speed is a slow run:
+// its repetitions count as disturbed and leave the statistics. Not so where the probe explains
+// the slowness, where the run is less than kSlowRunFactor slower, or for a kernel that is not
+// CPU-bound.
+TEST(Cells, ASlowRunOfACpuBoundCellCountsAsDisturbed) {
+  RunRow r0, r1, r2;
+  auto cell_with = [&](const std::string& kernel, double third_s, double third_probe) {
+    r0.kernel = r1.kernel = r2.kernel = kernel;
+    std::vector<SampleRow> s;
+    for (Int run = 0; run < 3; ++run)
+      for (Int i = 0; i < 4; ++i)
+        s.push_back({run, i, 0, run == 2 ? third_s : 1.0 + 0.01 * i, 0, run == 2 ? third_probe : 1.0e-3, 0});
+    return group_cells(runs_table({r0, r1, r2}), samples_table(s)).at(0);
+  };
+  const Cell slow = cell_with("ep", 1.6, 1.0e-3);
+  EXPECT_EQ(slow.slow_runs, 1u);
+  EXPECT_EQ(slow.disturbed, 4u);
+  EXPECT_EQ(slow.times.size(), 8u);
+  EXPECT_NEAR(slow.median.point, 1.015, 1e-12);
+  EXPECT_TRUE(std::all_of(slow.repetitions.begin(), slow.repetitions.end(),
+                          [](const Repetition& r) { return r.slow_run == (r.run == 2); }));
+  // the probe says the CPU was 1.6x slower: slow CPU (disturbed too), not a slow run
+  const Cell explained = cell_with("ep", 1.6, 1.6e-3);
+  EXPECT_EQ(explained.slow_runs, 0u);
+  EXPECT_EQ(explained.disturbed, 4u);
+  EXPECT_EQ(cell_with("ep", 1.25, 1.0e-3).slow_runs, 0u);      // below kSlowRunFactor
+  EXPECT_EQ(cell_with("triad", 1.6, 1.0e-3).slow_runs, 0u);    // not CPU-bound
+  EXPECT_EQ(cell_with("triad", 1.6, 1.0e-3).disturbed, 0u);
+}
+
+// The run spread of a kernel pools its cells. Three runs per cell: the 1- and 2-worker threads
+// cells' runs agree (1, 1, 1 and 0.5, 0.5, 0.5: 0 and 2 degrees of freedom each), two more ep
+// cells' runs have medians 1, 1.1 and 1.21 (log deviations -ln 1.1, 0, ln 1.1: 2 (ln 1.1)^2 each):
+// sigma = sqrt(4 (ln 1.1)^2 / 8) with 8 degrees of freedom; a triad cell's runs do not count for
+// ep. The speedup's bootstrap interval is [2, 2] (its runs agree); it gets the band
+// 2 exp(+-1.959964 sigma sqrt(1/3 + 1/3)). With two runs per cell and one spread cell (3 degrees
+// of freedom, fewer than kMinRunDf) the interval stays [2, 2].
+TEST(Cells, RunSpreadPoolsAKernelsCellsAndWidensItsSpeedupIntervals) {
+  RunRow one, two, spread_a, spread_b, triad;
+  one.workers = one.threads = 1;
+  spread_a.mode = "processes";
+  spread_b.mode = "mpi";
+  triad.kernel = "triad";
+  const auto build = [&](bool full) {
+    std::vector<RunRow> rows;
+    std::vector<SampleRow> s;
+    const auto add_cell = [&](const RunRow& row, std::vector<double> medians) {
+      if (!full) medians.resize(2);
+      for (double m : medians) {
+        const Int run = static_cast<Int>(rows.size());
+        rows.push_back(row);
+        for (Int i = 0; i < 3; ++i) s.push_back({run, i, 0, m});
+      }
+    };
+    add_cell(one, {1.0, 1.0, 1.0});
+    add_cell(two, {0.5, 0.5, 0.5});
+    add_cell(spread_a, {1.0, 1.1, 1.21});
+    if (full) add_cell(spread_b, {1.0, 1.1, 1.21});
+    add_cell(triad, {1.0, 2.0, 4.0});
+    return group_cells(runs_table(rows), samples_table(s, false));
+  };
+  const double ln11 = std::log(1.1);
+  const auto cells = build(true);
+  ASSERT_EQ(cells.size(), 5u);
+  EXPECT_NEAR(run_spread(cells[2]).sum_squares, 2 * ln11 * ln11, 1e-12);
+  EXPECT_EQ(run_spread(cells[2]).df, 2u);
+  EXPECT_EQ(run_spread(cells[0]).sum_squares, 0.0);
+  const RunSigma sigma = run_sigma(cells[1], cells);
+  EXPECT_NEAR(sigma.sigma, std::sqrt(4 * ln11 * ln11 / 8), 1e-12);
+  EXPECT_EQ(sigma.df, 8u);
+  const auto sp = speedup(cells[1], cells);
+  ASSERT_TRUE(sp.has_value());
+  const double half = 1.959964 * sigma.sigma * std::sqrt(2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(sp->point, 2.0);
+  EXPECT_NEAR(sp->lo, 2.0 * std::exp(-half), 1e-9);
+  EXPECT_NEAR(sp->hi, 2.0 * std::exp(half), 1e-9);
+  const auto narrow = build(false);
+  ASSERT_EQ(narrow.size(), 4u);
+  EXPECT_EQ(run_sigma(narrow[1], narrow).df, 3u);
+  EXPECT_GT(run_sigma(narrow[1], narrow).sigma, 0.0);
+  const auto unwidened = speedup(narrow[1], narrow);
+  ASSERT_TRUE(unwidened.has_value());
+  EXPECT_DOUBLE_EQ(unwidened->lo, 2.0);
+  EXPECT_DOUBLE_EQ(unwidened->hi, 2.0);
 }
 
 TEST(Compare, VerdictNeedsTheWholeIntervalBeyondTheThreshold) {

@@ -4,6 +4,7 @@ os.fsync), wait=pipe (select() on the worker's own pipe for wait_us, then an 8-b
 and read back). CPython releases the GIL in each of these calls. Verification: every wait was made
 and lasted at least wait_us (sleep, pipe), every token came back (pipe), the file holds the last
 block written to each slot (fsync)."""
+import multiprocessing.util
 import os
 import select
 import shutil
@@ -117,6 +118,9 @@ def pool_task(arg, shared):
     waiter = _waiters.get(os.getpid())
     if waiter is None:
         waiter = _waiters[os.getpid()] = Waiter(kind, wait_us, os.getpid() & 0xFFFF)
+        # the pool process's file and directory go when it exits (a pool process ends by returning
+        # from its loop, which runs multiprocessing's exit finalizers)
+        multiprocessing.util.Finalize(waiter, waiter.close, exitpriority=10)
     waiter.wait()
     return waiter.shortest
 
