@@ -28,7 +28,7 @@ struct SweepOptions {
   std::map<std::string, std::string> values;       // plan keys given as options
   std::map<std::string, CLI::Option*> options;
   std::string plan, out = "results.h5", shard, mpirun, aa, hosts, hostfile, launcher_args;
-  bool resume = false, quiet = false, dry_run = false;
+  bool resume = false, quiet = false, dry_run = false, no_rerun = false;
   int rounds = 3;
   std::uint64_t seed = 0;
   double target_ci = NAN, max_time = 60;
@@ -83,6 +83,7 @@ int execute(SweepOptions& o) {
   if (o.seed_opt->count()) x.seed = o.seed;
   x.target_ci = o.target_ci;
   x.max_time_s = o.max_time;
+  x.rerun_disturbed = !o.no_rerun;
   return execute_plan(cells, x, [&](const sweep::Cell& c) { return twin_all || twins.count(c.key) > 0; });
 }
 
@@ -142,6 +143,8 @@ void add_sweep(CLI::App& app, int& exit_code) {
   sub->add_option("--target-ci", o->target_ci, "after the rounds, repeat each cell until the 95 % interval of its "
                                                "median is within +- this fraction of it (0.05 = +-5 %)");
   sub->add_option("--max-time", o->max_time, "with --target-ci: the most seconds of runs per cell (default 60)");
+  sub->add_flag("--no-disturbed-rerun", o->no_rerun, "do not give a cell of 10 or more repetitions, fewer than 3 of "
+                                                     "them undisturbed after the rounds, its one more run");
   o->aa_opt = sub->add_option("--aa", o->aa, "also run an A/A twin (the same configuration, twin = 1) of every "
                                              "cell, or of the cells named (KEY,KEY), in the same rounds")
                   ->expected(0, 1);

@@ -108,25 +108,33 @@ Done completed_runs(const std::string& out, const std::string& shown, const std:
   return done;
 }
 
-// The repetition times of every unit of this plan in the file, as every command computes them
-// (record/cells: the slowest worker's wall_s per repetition, pooled over rounds, disturbed
-// repetitions left out by the rule of docs/noise.md, all of them when fewer than 3 are clean).
-std::vector<std::vector<double>> pooled_times(const std::string& out, const std::string& plan,
-                                              const std::vector<Unit>& units) {
+// What the file holds of a unit so far, as every command computes it (record/cells): the
+// repetition times its statistics use (the slowest worker's wall_s per repetition, pooled over
+// rounds, disturbed repetitions left out by the rule of docs/noise.md, all of them when fewer than
+// 3 are clean), and how many repetitions have no record-time bits and are outside slow runs.
+struct UnitSoFar {
+  std::vector<double> times;
+  std::size_t undisturbed = 0;
+};
+std::vector<UnitSoFar> units_so_far(const std::string& out, const std::string& plan, const std::vector<Unit>& units) {
   std::map<std::pair<std::string, bool>, std::size_t> index;
   for (std::size_t i = 0; i < units.size(); ++i) index[{units[i].cell->cell.key, units[i].twin}] = i;
   const record::Table runs = record::read_group(out, "runs");
   const record::Table samples = record::read_group(out, "samples");
-  std::vector<std::vector<double>> times(units.size());
+  std::vector<UnitSoFar> so_far(units.size());
   for (const auto& cell : record::group_cells(runs, samples))
     for (const std::size_t r : cell.runs) {
       if (runs.text("sweep_plan", r) != plan) continue;
       if (const auto it = index.find({runs.text("cell", r), runs.integer("twin", r) == 1}); it != index.end()) {
-        times[it->second] = cell.times;
+        UnitSoFar& u = so_far[it->second];
+        u.times = cell.times;
+        u.undisturbed = static_cast<std::size_t>(std::count_if(
+            cell.repetitions.begin(), cell.repetitions.end(),
+            [](const record::Repetition& x) { return x.disturbed_bits == 0 && !x.slow_run; }));
         break;
       }
     }
-  return times;
+  return so_far;
 }
 
 // What every cell of one execution shares.
@@ -431,15 +439,31 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
   std::vector<Unit*> all;
   for (auto& u : units) all.push_back(&u);
   for (int round = 0; round < o.rounds && !interrupted; ++round) pass(all, round);
+  // Extra passes are numbered on from the rounds (and from any extra pass a resumed sweep made).
+  int next_round = std::max<int>(o.rounds, static_cast<int>(done.last_round) + 1);
 
-  // --target-ci: extra passes over the cells whose interval is still too wide, numbered on from
-  // the rounds (and from any extra pass a resumed sweep already made).
+  // One more run of the cells a disturbance covered in every round (ExecOptions::rerun_disturbed).
+  if (o.rerun_disturbed && !interrupted && done.last_round < o.rounds) {
+    const auto so_far = units_so_far(ex.out, ex.plan, units);
+    std::vector<Unit*> todo;
+    for (std::size_t i = 0; i < units.size(); ++i)
+      if (units[i].cell->request.reps >= kRerunMinReps && so_far[i].undisturbed < record::kMinClean)
+        todo.push_back(&units[i]);
+    if (!todo.empty()) {
+      progress.say(std::to_string(todo.size()) + " cell(s) had fewer than " + std::to_string(record::kMinClean) +
+                   " repetitions without disturbance in every round: one more run each");
+      progress.add_total(static_cast<int>(todo.size()));
+      pass(todo, next_round++);
+    }
+  }
+
+  // --target-ci: extra passes over the cells whose interval is still too wide.
   if (!std::isnan(o.target_ci) && !interrupted) {
-    for (int round = std::max<int>(o.rounds, static_cast<int>(done.last_round) + 1);; ++round) {
-      const auto times = pooled_times(ex.out, ex.plan, units);
+    for (int round = next_round;; ++round) {
+      const auto so_far = units_so_far(ex.out, ex.plan, units);
       std::vector<Unit*> todo;
       for (std::size_t i = 0; i < units.size(); ++i) {
-        judge(units[i], times[i], o);
+        judge(units[i], so_far[i].times, o);
         if (!units[i].finished) todo.push_back(&units[i]);
       }
       if (todo.empty() || interrupted) break;

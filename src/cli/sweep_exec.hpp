@@ -60,7 +60,14 @@ struct ExecOptions {
                                    // fraction of it (NaN: off)
   double max_time_s = 60;          // with target_ci: the most seconds of runs one cell may take
   bool capacity = true;            // the capacity check at the start of every round
+  // After the rounds, one extra run of each cell planned with at least kRerunMinReps repetitions
+  // that ended with fewer than record::kMinClean of them without record-time disturbance bits and
+  // outside slow runs (docs/noise.md): a disturbance that covered a cell's every round is measured
+  // around once more. Not repeated by --resume once the file has a run past the rounds.
+  bool rerun_disturbed = true;
 };
+// Cells planned with fewer repetitions than this are not rerun for disturbance (rerun_disturbed).
+inline constexpr int kRerunMinReps = 10;
 
 // How many runs execute_cells starts for `cells` in its rounds (before --resume skips any, and
 // without the extra runs of target_ci, which it adds to the bar as it goes): what a caller that

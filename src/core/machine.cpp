@@ -15,6 +15,9 @@
 #ifndef CORESCOPE_VERSION
 #define CORESCOPE_VERSION "unknown"
 #endif
+#if __has_include("corescope_git_commit.h")
+#include "corescope_git_commit.h"  // written at every build (cmake/CorescopeGitCommit.cmake)
+#endif
 #ifndef CORESCOPE_GIT_COMMIT
 #define CORESCOPE_GIT_COMMIT "unknown"
 #endif

@@ -6,7 +6,13 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 WORK=$(mktemp -d /tmp/corescope-test.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+# Open MPI's shared-memory segments (vader) of this script's jobs go to a directory of its own on
+# the same tmpfs, removed with WORK: ranks a test kills on purpose do not remove theirs.
+SHM_WORK=$(mktemp -d /dev/shm/corescope-test.XXXXXX 2>/dev/null) || SHM_WORK=$WORK/shm
+mkdir -p "$SHM_WORK"
+export OMPI_MCA_btl_vader_backing_directory=$SHM_WORK
+cleanup_work() { rm -rf "$WORK" "$SHM_WORK"; }
+trap cleanup_work EXIT
 failures=0
 
 fail() {

@@ -11,7 +11,7 @@ if ! mount -t tmpfs -o size=700k tmpfs "$mnt" 2>/dev/null; then
   echo "cannot mount a tmpfs (needs root): skipped"
   exit 77
 fi
-trap 'umount "$mnt" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'umount "$mnt" 2>/dev/null; cleanup_work' EXIT
 out=$mnt/r.h5
 rows=0 rc=0
 for i in $(seq 1 200); do

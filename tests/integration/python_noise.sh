@@ -59,7 +59,7 @@ for ((i = 0; i <= cpus; i++)); do
   spinners+=($!)
 done
 stop_spinners() { for pid in "${spinners[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; spinners=(); }
-trap 'stop_spinners; rm -rf "$WORK"' EXIT
+trap 'stop_spinners; cleanup_work' EXIT
 sleep 0.5
 BUSY=$WORK/busy.h5
 for mode in py-threads py-processes py-pool; do

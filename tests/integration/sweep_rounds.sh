@@ -126,7 +126,36 @@ assert sorted(k for k in b if k[2] == 1) == [("ep/threads/2/strong/S/none", 0, 1
 print("twins: every cell in every round; a named cell only")
 PY
 
-# 6. Bad input: one line, exit 2.
+# 6. A disturbance over every round: with a spinning loop per CPU, every repetition of ep serial has
+# other runnable tasks than the CPUs the team left idle (bit 8), so a cell of 10 repetitions gets one
+# more run after its 2 rounds; one of 9 does not (too few planned), nor one with
+# --no-disturbed-rerun; --resume adds nothing.
+spinners=()
+stop_spinners() { for pid in "${spinners[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; spinners=(); }
+trap 'stop_spinners; cleanup_work' EXIT
+for ((i = 0; i < $(nproc); i++)); do
+  (while :; do :; done) &
+  spinners+=($!)
+done
+dist=(--kernels ep --modes serial --size S --rounds 2)
+$cs sweep "${dist[@]}" --reps 10 --out "$WORK/dist.h5" >"$WORK/dist.log" 2>&1 || fail "disturbed sweep: $(tail -n 3 "$WORK/dist.log")"
+$cs sweep "${dist[@]}" --reps 9 --out "$WORK/dist9.h5" -q || fail "disturbed sweep of 9 repetitions"
+$cs sweep "${dist[@]}" --reps 10 --no-disturbed-rerun --out "$WORK/distno.h5" -q || fail "--no-disturbed-rerun"
+stop_spinners
+grep -q "1 cell(s) had fewer than 3 repetitions without disturbance in every round: one more run each" "$WORK/dist.log" ||
+  fail "no rerun said: $(cat "$WORK/dist.log")"
+$cs sweep "${dist[@]}" --reps 10 --out "$WORK/dist.h5" --resume >"$WORK/dist_again.log" 2>&1 || fail "disturbed resume"
+grep -q "sweep done: 0 runs" "$WORK/dist_again.log" || fail "resume ran again: $(tail -n 2 "$WORK/dist_again.log")"
+"$PYTHON" - "$WORK/dist.h5" "$WORK/dist9.h5" "$WORK/distno.h5" <<'PY' || fail "disturbed rerun files"
+import sys, h5py
+rounds = [sorted(int(x) for x in h5py.File(p, "r")["runs"]["round"][...]) for p in sys.argv[1:]]
+assert rounds == [[0, 1, 2], [0, 1], [0, 1]], rounds
+bits = h5py.File(sys.argv[1], "r")["samples"]["disturbed"][...]
+assert (bits & 8).all(), bits
+print("disturbed over every round: one more run of the 10-repetition cell, none of the others")
+PY
+
+# 7. Bad input: one line, exit 2.
 expect_usage_error "rounds 0" $cs sweep --kernels ep --rounds 0 --out "$WORK/b.h5"
 expect_usage_error "target-ci 2" $cs sweep --kernels ep --target-ci 2 --out "$WORK/b.h5"
 expect_usage_error "max-time 0" $cs sweep --kernels ep --target-ci 0.05 --max-time 0 --out "$WORK/b.h5"
