@@ -148,18 +148,27 @@ Z95 = 1.959964           # two-sided 95 % quantile of the normal distribution
 MIN_RUN_DF = 4            # degrees of freedom below which a pooled run spread is not used
 
 
-def with_run_band(interval: Interval, runs_a, runs_b, sigma: float, z: float = Z95) -> Interval:
-    """The interval widened, where needed, to hold point * exp(+-z sigma sqrt(1/k_a + 1/k_b)): the
-    band that run-to-run variation alone puts around a ratio of two medians from k_a and k_b runs,
-    with sigma the standard deviation of the log of a run's median (pooled over a file's cells,
-    stats.pooled_run_sigma). A bootstrap over the runs of one ratio sees only its own 2-3 runs per
-    side, too few to measure that variation (docs/noise.md). Unchanged where sigma is not finite
-    or the interval has no point."""
-    if not (math.isfinite(sigma) and math.isfinite(interval.point) and interval.point > 0):
+def with_run_band(interval: Interval, runs_a, runs_b, sigma: float, sigma_b: float | None = None,
+                  z: float = Z95) -> Interval:
+    """The interval widened, where needed, to hold point * exp(+-z sqrt(sigma^2/k_a + sigma_b^2/k_b)):
+    the band that run-to-run variation alone puts around a ratio of two medians from k_a and k_b
+    runs (the distinct values of runs_a and runs_b), sigma and sigma_b being the standard deviation
+    of the log of a run's median on each side (sigma_b None: sigma for both; one NaN: the other for
+    both), pooled over a file's cells (stats.pooled_run_sigma). A bootstrap over the runs of one
+    ratio sees only its own 2-3 runs per side, too few to measure that variation (docs/noise.md).
+    Unchanged where both are NaN or the interval has no point. record/cells.cpp's
+    stats::with_run_band is the same."""
+    sigma_a = sigma
+    sigma_b = sigma if sigma_b is None else sigma_b
+    if not math.isfinite(sigma_a):
+        sigma_a = sigma_b
+    if not math.isfinite(sigma_b):
+        sigma_b = sigma_a
+    if not (math.isfinite(sigma_a) and math.isfinite(interval.point) and interval.point > 0):
         return interval
     k_a = max(1, len(set(np.asarray(runs_a).ravel().tolist()))) if runs_a is not None else 1
     k_b = max(1, len(set(np.asarray(runs_b).ravel().tolist()))) if runs_b is not None else 1
-    half = z * sigma * math.sqrt(1.0 / k_a + 1.0 / k_b)
+    half = z * math.sqrt(sigma_a ** 2 / k_a + sigma_b ** 2 / k_b)
     lo = interval.point * math.exp(-half)
     hi = interval.point * math.exp(half)
     lo = lo if not math.isfinite(interval.lo) else min(interval.lo, lo)

@@ -216,7 +216,8 @@ def comparison(ctx: Context) -> str:
     c = ctx.comparison
     head = (f'<h2 id="baseline">Compared with the baseline {esc(os.path.basename(ctx.baseline.path))}</h2>'
             "<p>B = this file, A = the baseline; B/A is the ratio of median times with its 95 % interval "
-            "(bootstrap over repetitions), p from a two-sided Mann-Whitney U test; a pair is compared on its "
+            "(bootstrap over runs and repetitions, holding at least the run-to-run band of both files' run "
+            "spreads), p from a two-sided Mann-Whitney U test; a pair is compared on its "
             "repetitions of one machine state (a 10 % window of the speed factor, the <i>state</i> column) "
             "where it has one, as <code>corescope compare</code> does. <i>faster</i>/<i>slower</i> "
             "when the interval excludes 1 and the change exceeds the noise floor"

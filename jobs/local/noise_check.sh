@@ -9,9 +9,9 @@
 #     point estimates, and the parallel capacity each study measured;
 #  2. A/A: the same >= 20 cells measured into two files in alternating sweeps; how many cells
 #     `corescope compare` calls different (ideally at most 1);
-#  3. the 20 %-slower case: the second file again, its ep/serial runs replaced by runs that may
-#     use 5/6 of one CPU (a CPU-bandwidth cgroup: 8.333 ms of every 10 ms; a real run 1.2x as
-#     long, whatever the machine's speed, since the quota is CPU time); which cells compare flags
+#  3. the 20 %-slower case: the second file again, its ep/serial runs replaced by runs that get
+#     5/6 of one CPU (a cgroup weighted 5:1 against a busy loop on the same CPU; a real run 1.2x
+#     as long as in the same machine state, whatever the machine's speed); which cells compare flags
 #     (ideally that one). Without a writable cgroup cpu controller (not root, or no controller)
 #     the runs share their CPU with a busy loop at nice 7 instead, which slows them by an amount
 #     the scheduler decides (1.6-1.7x was measured), said so in the output.
@@ -108,38 +108,44 @@ done
 cs merge -q -o "$dir/aa_b.h5" "$dir/aa_b_rest.h5" "$dir/aa_b_ep_serial.h5"
 
 echo
-# A cgroup whose tasks get 8333 us of CPU time in every 10000 us (cgroup v2 cpu.max, or v1's CFS
-# quota); "" when none can be made here.
+# Two cgroups under one parent, weighted 5:1 (cgroup v2 cpu.weight 500/100, or v1 cpu.shares
+# 5120/1024): the slowed runs in one, a busy loop in the other, both on one CPU. The runs then get
+# 5/6 of what that CPU delivers, whatever the machine's speed: a real run 1.2x as long as it would
+# be in the same state. (A CPU-time quota does not do that here: with the hypervisor's steal time
+# not charged to the task, a vCPU in its slow state never reaches the quota, and the runs were
+# slowed by 1.03x.) "" when no such group can be made.
 slow_group=""
+cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')
 for base in /sys/fs/cgroup /sys/fs/cgroup/cpu; do
+  g=$base/corescope-noise-$$
   if [[ -f $base/cgroup.controllers ]]; then  # v2: the cpu controller must be on for children
     grep -qw cpu "$base/cgroup.subtree_control" 2>/dev/null || continue
-    g=$base/corescope-noise-$$
-    mkdir "$g" 2>/dev/null && echo "8333 10000" >"$g/cpu.max" 2>/dev/null && slow_group=$g && break
-  elif [[ -f $base/cpu.cfs_quota_us ]]; then  # v1
-    g=$base/corescope-noise-$$
-    mkdir "$g" 2>/dev/null && echo 10000 >"$g/cpu.cfs_period_us" 2>/dev/null &&
-      echo 8333 >"$g/cpu.cfs_quota_us" 2>/dev/null && slow_group=$g && break
+    mkdir "$g" 2>/dev/null && echo +cpu >"$g/cgroup.subtree_control" 2>/dev/null && mkdir "$g/cell" "$g/load" &&
+      echo 500 >"$g/cell/cpu.weight" && echo 100 >"$g/load/cpu.weight" && slow_group=$g && break
+  elif [[ -f $base/cpu.shares ]]; then  # v1
+    mkdir "$g" 2>/dev/null && mkdir "$g/cell" "$g/load" && echo 5120 >"$g/cell/cpu.shares" &&
+      echo 1024 >"$g/load/cpu.shares" && slow_group=$g && break
   fi
-  if [[ -n ${g:-} && -d $g ]]; then rmdir "$g" 2>/dev/null || true; fi
-  g=""
+  if [[ -d $g ]]; then rmdir "$g/cell" "$g/load" "$g" 2>/dev/null || true; fi
 done
 hog=""
 cleanup() {
-  if [[ -n $hog ]]; then kill "$hog" 2>/dev/null || true; fi
+  if [[ -n $hog ]]; then kill "$hog" 2>/dev/null || true; wait "$hog" 2>/dev/null || true; fi
   if [[ -n $slow_group ]]; then  # empty once its last task has exited; that may take a moment
-    for _ in 1 2 3 4 5; do rmdir "$slow_group" 2>/dev/null && break; sleep 0.2; done
+    for _ in 1 2 3 4 5; do rmdir "$slow_group/cell" "$slow_group/load" "$slow_group" 2>/dev/null && break; sleep 0.2; done
   fi
   return 0
 }
 trap cleanup EXIT
 if [[ -n $slow_group ]]; then
-  echo "== 3. the 20 %-slower case: ep/serial again, in a cgroup that gives it 5/6 of one CPU ($slow_group)"
-  slowed() { bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$slow_group" "$@"; }
+  echo "== 3. the 20 %-slower case: ep/serial again, on CPU $cpu in a cgroup weighted 5:1 against a busy loop there" \
+       "($slow_group): 5/6 of the CPU"
+  bash -c 'echo $$ >"$0/cgroup.procs" && exec taskset -c "$1" bash -c "while :; do :; done"' "$slow_group/load" "$cpu" &
+  hog=$!
+  slowed() { bash -c 'echo $$ >"$0/cgroup.procs" && exec taskset -c "$1" "${@:2}"' "$slow_group/cell" "$cpu" "$@"; }
 else
   echo "== 3. the 20 %-slower case, approximated: ep/serial again, sharing its CPU with a busy loop at nice 7"
   echo "   (no cgroup cpu controller could be used here, so the slowdown is what the scheduler makes of it)"
-  cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')
   taskset -c "$cpu" nice -n 7 bash -c 'while :; do :; done' &
   hog=$!
   slowed() { taskset -c "$cpu" "$@"; }

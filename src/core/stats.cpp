@@ -145,13 +145,15 @@ Interval ratio_ci_grouped(const std::vector<double>& num, const std::vector<std:
 }
 
 Interval with_run_band(const Interval& r, const std::vector<std::int64_t>& a_groups,
-                       const std::vector<std::int64_t>& b_groups, double sigma, double z) {
-  if (!std::isfinite(sigma) || !std::isfinite(r.point) || !(r.point > 0)) return r;
+                       const std::vector<std::int64_t>& b_groups, double sigma_a, double sigma_b, double z) {
+  if (!std::isfinite(sigma_a)) sigma_a = sigma_b;
+  if (!std::isfinite(sigma_b)) sigma_b = sigma_a;
+  if (!std::isfinite(sigma_a) || !std::isfinite(r.point) || !(r.point > 0)) return r;
   auto distinct = [](std::vector<std::int64_t> g) {
     std::sort(g.begin(), g.end());
     return static_cast<double>(std::max<std::ptrdiff_t>(1, std::unique(g.begin(), g.end()) - g.begin()));
   };
-  const double half = z * sigma * std::sqrt(1.0 / distinct(a_groups) + 1.0 / distinct(b_groups));
+  const double half = z * std::sqrt(sigma_a * sigma_a / distinct(a_groups) + sigma_b * sigma_b / distinct(b_groups));
   Interval out = r;
   const double lo = r.point * std::exp(-half), hi = r.point * std::exp(half);
   out.lo = std::isfinite(r.lo) ? std::min(r.lo, lo) : lo;

@@ -40,13 +40,14 @@ Interval ratio_ci_grouped(const std::vector<double>& num, const std::vector<std:
                           const std::vector<double>& den, const std::vector<std::int64_t>& den_groups,
                           double level = 0.95, std::uint64_t seed = 1, int resamples = 2000);
 
-// The interval widened, where needed, to hold point * exp(+-z sigma sqrt(1/k_a + 1/k_b)): the band
+// The interval widened, where needed, to hold point * exp(+-z sqrt(sa^2/k_a + sb^2/k_b)): the band
 // that run-to-run variation alone puts around a ratio of two medians from k_a and k_b runs (the
-// distinct values of `a_groups` and `b_groups`; at least 1), sigma being the standard deviation
-// of the log of a run's median. Unchanged where sigma is NaN or the point is not positive.
-// The report's intervals.with_run_band is the same.
+// distinct values of `a_groups` and `b_groups`; at least 1), sa and sb being the standard
+// deviation of the log of a run's median on each side (one NaN: the other for both). Unchanged
+// where both are NaN or the point is not positive. The report's intervals.with_run_band is the same.
 Interval with_run_band(const Interval& r, const std::vector<std::int64_t>& a_groups,
-                       const std::vector<std::int64_t>& b_groups, double sigma, double z = 1.959964);
+                       const std::vector<std::int64_t>& b_groups, double sigma_a, double sigma_b,
+                       double z = 1.959964);
 
 // Two-sided Mann-Whitney U test of "a and b come from the same distribution". u is a's U
 // statistic (pairs with a > b, ties counting 1/2). The p-value is exact (all rank arrangements)

@@ -350,8 +350,9 @@ RunSigma run_sigma(const Cell& cell, const std::vector<Cell>& all) {
 std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all) {
   const Cell* base = speedup_baseline(cell, all);
   if (!base) return std::nullopt;
+  const double sigma = run_sigma(cell, all).usable();
   return stats::with_run_band(stats::ratio_ci_grouped(base->times, base->time_runs, cell.times, cell.time_runs),
-                              base->time_runs, cell.time_runs, run_sigma(cell, all).usable());
+                              base->time_runs, cell.time_runs, sigma, sigma);
 }
 
 std::string verdict(const stats::Interval& ratio, double threshold) {
@@ -409,8 +410,9 @@ std::optional<MatchedSpeedup> matched_speedup(const Cell& cell, const std::vecto
   if (!base) return std::nullopt;
   const auto t = matched_state_times(*base, cell);
   if (!t) return std::nullopt;
+  const double sigma = run_sigma(cell, all).usable();
   return MatchedSpeedup{stats::with_run_band(stats::ratio_ci_grouped(t->a, t->a_runs, t->b, t->b_runs), t->a_runs,
-                                             t->b_runs, run_sigma(cell, all).usable()),
+                                             t->b_runs, sigma, sigma),
                         t->state, std::min(t->a.size(), t->b.size())};
 }
 
@@ -419,6 +421,14 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
   std::vector<Comparison> out;
   std::vector<bool> b_matched(b.size(), false);
   std::vector<Comparison> only_a;
+  // run_sigma of a cell's kernel and provenance, computed once per file
+  std::map<std::string, double> sigmas_a, sigmas_b;
+  auto sigma_of = [](const Cell& c, const std::vector<Cell>& all, std::map<std::string, double>& cache) {
+    const std::string key = c.config.kernel + '\x1e' + c.provenance.key();
+    auto it = cache.find(key);
+    if (it == cache.end()) it = cache.emplace(key, run_sigma(c, all).usable()).first;
+    return it->second;
+  };
   for (const auto& ca : a) {
     bool matched = false;
     for (std::size_t j = 0; j < b.size(); ++j) {
@@ -427,12 +437,15 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
       Comparison c;
       c.a = &ca;
       c.b = &b[j];
+      // B/A holds at least the run-to-run band of each file's runs of the kernel (run_sigma)
+      const double sigma_a = sigma_of(ca, a, sigmas_a), sigma_b = sigma_of(b[j], b, sigmas_b);
       if (ca.times.empty() || b[j].times.empty()) {
         c.ratio = {kNaN, kNaN, kNaN, 0};
         c.test = {kNaN, kNaN};
         c.verdict = "no data";
       } else if (const auto t = states == States::all_reps ? std::nullopt : matched_state_times(ca, b[j])) {
-        c.ratio = stats::ratio_ci_grouped(t->b, t->b_runs, t->a, t->a_runs);
+        c.ratio = stats::with_run_band(stats::ratio_ci_grouped(t->b, t->b_runs, t->a, t->a_runs), t->b_runs, t->a_runs,
+                                       sigma_b, sigma_a);
         c.test = stats::mann_whitney(t->a, t->b);
         c.verdict = verdict(c.ratio, threshold);
         c.state = t->state;
@@ -445,7 +458,8 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
         c.test = {kNaN, kNaN};
         c.verdict = "no matched state";
       } else {
-        c.ratio = stats::ratio_ci_grouped(b[j].times, b[j].time_runs, ca.times, ca.time_runs);
+        c.ratio = stats::with_run_band(stats::ratio_ci_grouped(b[j].times, b[j].time_runs, ca.times, ca.time_runs),
+                                       b[j].time_runs, ca.time_runs, sigma_b, sigma_a);
         c.test = stats::mann_whitney(ca.times, b[j].times);
         c.verdict = verdict(c.ratio, threshold);
         c.n_a = ca.times.size();

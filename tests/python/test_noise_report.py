@@ -538,3 +538,24 @@ def test_baseline_comparison_matches_the_machine_state(tmp_path):
     row = noise.compare(summary_of(path_b), summary_of(path_a)).iloc[0]
     assert row["state"] == "factor 1.60-1.76" and row["n_a"] == 4 and row["n_b"] == 11
     assert row["ratio"] == pytest.approx(1.0) and row["verdict"] == "no difference"
+
+
+def test_baseline_comparison_holds_the_run_to_run_band(tmp_path):
+    # As tests/unit/test_compare.cpp: in each file the compared ep cell's three runs agree (1.0 s
+    # in A, 1.2 s in B) and two more ep cells have run medians 1, 1.1, 1.21: sigma = sqrt(4 (ln
+    # 1.1)^2 / 6) in each; B/A = 1.2 with the band 1.2 exp(+-z sqrt(2 sigma^2 / 3)).
+    def study(name, cell_s, git):
+        s = Study()
+        for mode, medians in (("threads", [cell_s] * 3), ("processes", [1.0, 1.1, 1.21]), ("mpi", [1.0, 1.1, 1.21])):
+            for m in medians:
+                s.cell("ep", mode, 2, [m] * 3, git=git)
+        return summary_of(s.write(tmp_path / name))
+
+    a, b = study("a.h5", 1.0, "aaaa"), study("b.h5", 1.2, "bbbb")
+    sigma = math.sqrt(4 * math.log(1.1) ** 2 / 6)
+    assert a["run_sigma"].iloc[0] == pytest.approx(sigma) and a["run_sigma_df"].iloc[0] == 6
+    rows = noise.compare(stats.add_series_labels(b), stats.add_series_labels(a))
+    row = rows[rows["b_s"] > 1.1].iloc[0]
+    half = 1.959964 * math.sqrt(2 * sigma ** 2 / 3)
+    assert row["ratio"] == pytest.approx(1.2)
+    assert row["lo"] == pytest.approx(1.2 * math.exp(-half)) and row["hi"] == pytest.approx(1.2 * math.exp(half))

@@ -475,6 +475,44 @@ TEST(Cells, RunSpreadPoolsAKernelsCellsAndWidensItsSpeedupIntervals) {
   EXPECT_DOUBLE_EQ(unwidened->hi, 2.0);
 }
 
+// B/A holds at least the run-to-run band of both files: each file has the compared ep cell (three
+// runs that agree: 1.0 s in A, 1.2 s in B) and two ep cells whose runs have medians 1, 1.1, 1.21,
+// so sigma = sqrt(4 (ln 1.1)^2 / 6) in each (6 degrees of freedom); the bootstrap interval [1.2,
+// 1.2] becomes 1.2 exp(+-1.959964 sqrt(sigma^2/3 + sigma^2/3)).
+TEST(Compare, RatioHoldsTheRunToRunBandOfBothFiles) {
+  RunRow cell, spread_a, spread_b;
+  spread_a.mode = "processes";
+  spread_b.mode = "mpi";
+  const auto file = [&](double cell_s) {
+    std::vector<RunRow> rows;
+    std::vector<SampleRow> s;
+    const auto add_cell = [&](const RunRow& row, const std::vector<double>& medians) {
+      for (double m : medians) {
+        const Int run = static_cast<Int>(rows.size());
+        rows.push_back(row);
+        for (Int i = 0; i < 3; ++i) s.push_back({run, i, 0, m});
+      }
+    };
+    add_cell(cell, {cell_s, cell_s, cell_s});
+    add_cell(spread_a, {1.0, 1.1, 1.21});
+    add_cell(spread_b, {1.0, 1.1, 1.21});
+    return group_cells(runs_table(rows), samples_table(s, false));
+  };
+  const auto a = file(1.0), b = file(1.2);
+  const auto result = compare_cells(a, b, 0.03);
+  ASSERT_EQ(result.size(), 3u);
+  const double ln11 = std::log(1.1), sigma = std::sqrt(4 * ln11 * ln11 / 6);
+  EXPECT_NEAR(run_sigma(a[0], a).sigma, sigma, 1e-12);
+  const double half = 1.959964 * std::sqrt(2 * sigma * sigma / 3);
+  EXPECT_NEAR(result[0].ratio.point, 1.2, 1e-12);
+  EXPECT_NEAR(result[0].ratio.lo, 1.2 * std::exp(-half), 1e-9);
+  EXPECT_NEAR(result[0].ratio.hi, 1.2 * std::exp(half), 1e-9);
+  EXPECT_EQ(result[0].verdict, "slower");  // 1.2 exp(-half) = 1.06 > 1.03
+  // one side without enough runs to pool (2 degrees of freedom): the other side's sigma for both
+  EXPECT_NEAR(stats::with_run_band({1.2, 1.2, 1.2, 9}, {0, 1, 2}, {0, 1, 2}, NAN, sigma).lo, 1.2 * std::exp(-half), 1e-9);
+  EXPECT_DOUBLE_EQ(stats::with_run_band({1.2, 1.2, 1.2, 9}, {0, 1, 2}, {0, 1, 2}, NAN, NAN).lo, 1.2);
+}
+
 TEST(Compare, VerdictNeedsTheWholeIntervalBeyondTheThreshold) {
   EXPECT_EQ(verdict({1.2, 1.1, 1.3, 10}, 0.03), "slower");
   EXPECT_EQ(verdict({1.2, 1.02, 1.3, 10}, 0.03), "same");   // the interval reaches below 1.03
