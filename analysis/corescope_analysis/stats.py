@@ -537,11 +537,6 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
     return summary[order + rest]
 
 
-def rep_parts_total(parts: list, column: str) -> np.ndarray:
-    """A column of the per-run repetition arrays, all runs of a cell together."""
-    return np.concatenate([part[column] for part in parts]) if parts else np.array([])
-
-
 def _median(values) -> float:
     try:
         x = np.asarray(values, dtype=float)
