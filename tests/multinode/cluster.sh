@@ -54,7 +54,7 @@ mn_test_start() {
     echo "skipped: this corescope is built without MPI"
     exit 77
   fi
-  trap 'mn_down; rm -rf "$WORK"' EXIT
+  trap 'mn_down; cleanup_work' EXIT
   trap 'exit 130' INT TERM
 }
 

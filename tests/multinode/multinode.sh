@@ -22,7 +22,7 @@ if ! $cs list | grep -qE '^mpi +yes'; then
   echo "skipped: this corescope is built without MPI"
   exit 77
 fi
-trap 'mn_down; rm -rf "$WORK"' EXIT
+trap 'mn_down; cleanup_work' EXIT
 trap 'exit 130' INT TERM
 
 all_kernels=$($cs list | awk '/^Kernels/{k=1;next} /^$/{k=0} k && $1 != "name" {print $1}')

@@ -19,7 +19,7 @@ if [[ -n $why ]]; then
   echo "skipped: no local Slurm test cluster here: $why"
   exit 77
 fi
-trap 'slurm_down; rm -rf "$WORK"' EXIT
+trap 'slurm_down; cleanup_work' EXIT
 chmod 755 "$WORK"
 slurm_up "$WORK/cluster" || { fail "the local Slurm did not start"; finish; }
 echo "local slurm up: $(sinfo -h -o '%N %c CPUs %T'), srun --mpi: $(srun --mpi=list 2>&1 | awk 'NR>1 && !/specific/ {printf "%s ", $1}')"
