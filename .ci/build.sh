@@ -18,5 +18,9 @@ done
 "$here/install-deps.sh"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+# The default build's objects are cached under paths relative to the checkout, so that a copy of
+# the sources built the same way elsewhere hits them (jobs/local/noise_check.sh's slowed build).
+# Not for the sanitizer presets: their -g objects would carry relative paths in their debug info.
+if [[ $preset == default ]]; then export CCACHE_BASEDIR=$root; fi
 cmake --preset "$preset" -S "$root" "${launcher[@]}" "${configure[@]}" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)" "${targets[@]}"

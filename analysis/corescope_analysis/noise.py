@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .intervals import MIN_RUN_DF, classify, mann_whitney_p, ratio_ci, with_run_band
+from .intervals import classify, mann_whitney_p, ratio_ci, with_run_band
 
 # What must agree for two cells to be "the same cell" in an A/A pair (twin apart) or in two
 # files (provenance apart: comparing two builds or two machines is the point).
@@ -120,12 +120,6 @@ def speed_table(samples: pd.DataFrame | None, runs: pd.DataFrame) -> pd.DataFram
     return frame[np.isfinite(frame["speed_factor"])].reset_index(drop=True)
 
 
-def _usable_sigma(row) -> float:
-    """A cell's pooled run spread where it has enough degrees of freedom (stats.add_speedups)."""
-    sigma, df = row.get("run_sigma", math.nan), row.get("run_sigma_df", 0)
-    return float(sigma) if np.isfinite(sigma) and df >= MIN_RUN_DF else math.nan
-
-
 def compare(summary_b: pd.DataFrame, summary_a: pd.DataFrame, floor: float = math.nan) -> pd.DataFrame:
     """Cells present in both summaries (ok, not twins), matched by MATCH_COLUMNS: B/A of the median
     times with its 95 % interval, the Mann-Whitney p-value and faster / slower / no difference
@@ -155,7 +149,9 @@ def compare(summary_b: pd.DataFrame, summary_a: pd.DataFrame, floor: float = mat
             state, tb, ta, gb, ga = "", stats.times_of(b), stats.times_of(a), stats.runs_of(b), stats.runs_of(a)
             a_s, b_s = a["median_s"], b["median_s"]
         # B/A holds at least the run-to-run band of each file's runs of the kernel (as corescope compare)
-        r = with_run_band(ratio_ci(tb, ta, num_groups=gb, den_groups=ga), gb, ga, _usable_sigma(b), _usable_sigma(a))
+        r = with_run_band(ratio_ci(tb, ta, num_groups=gb, den_groups=ga), gb, ga,
+                          stats.usable_run_sigma(b.get("run_sigma"), b.get("run_sigma_df")),
+                          stats.usable_run_sigma(a.get("run_sigma"), a.get("run_sigma_df")))
         rows.append({"kernel": b["kernel"], "series_label": b["series_label"], "workers": int(b["workers"]),
                      "a_s": a_s, "b_s": b_s, "ratio": r.point, "lo": r.lo, "hi": r.hi,
                      "n_a": int(ta.size), "n_b": int(tb.size), "p_value": mann_whitney_p(tb, ta),

@@ -188,7 +188,7 @@ def run_spread_items(s: pd.DataFrame) -> list[str]:
     holds (docs/noise.md, "Slow runs and the run-to-run band")."""
     items = []
     ok = s[s["status"] == "ok"]
-    slow = ok[ok["flags"].astype(str).str.contains("slow run", regex=False)]
+    slow = ok[pd.to_numeric(ok["slow_runs"], errors="coerce").fillna(0) > 0] if "slow_runs" in ok else ok.iloc[:0]
     if not slow.empty:
         items.append(f"<li>Slow runs: {len(slow)} cell(s) had a run more than 1.30× slower than their other runs, "
                      "in raw and in speed-normalised time (CPU-bound kernels, modes without a GIL), which the "

@@ -376,7 +376,7 @@ EMPTY_SUMMARY_COLUMNS = [
     "mean_s", "cv", "imbalance", "compute_s", "comm_s", "gil_wait_s", "cpus_used", "footprint_bytes",
     "per_worker_bytes", "memory_source", "run_ids", "flags", "unit_size", "t1_s", "karp_flatt", "serial_s",
     "speedup_vs_serial", "series", "series_label", "median_lo_s", "median_hi_s", "n_disturbed", "disturbed_share",
-    "mostly_disturbed", "speed_factor", "median_norm_s", "_times", "_time_runs", "_norm_times", "_norm_runs", "_every_rep", "twin", "speedup_lo", "speedup_hi",
+    "mostly_disturbed", "slow_runs", "speed_factor", "median_norm_s", "_times", "_time_runs", "_norm_times", "_norm_runs", "_every_rep", "twin", "speedup_lo", "speedup_hi",
     "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
     "n_base", "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
     "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
@@ -447,8 +447,9 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
         flags = []
         rep_data["slow_run"] = slow_run_mask(rep_data) if slow_runs_apply(row) \
             else np.zeros(rep_data["time_s"].size, dtype=bool)
-        if rep_data["slow_run"].any():
-            flags.append(f"{np.unique(rep_data['run'][rep_data['slow_run']]).size} slow run(s) left out")
+        slow_runs = int(np.unique(rep_data["run"][rep_data["slow_run"]]).size)
+        if slow_runs:
+            flags.append(f"{slow_runs} slow run(s) left out")
             rep_data["disturbed"] = np.where(rep_data["slow_run"], 1.0, rep_data["disturbed"])
         every_rep = rep_data   # before disturbed repetitions are left out: the matched-state speedup
         disturbed = rep_data["disturbed"] > 0
@@ -483,7 +484,7 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
             "iqr_s": stats["iqr"], "min_s": stats["min"], "max_s": stats["max"], "mean_s": stats["mean"],
             "cv": stats["cv"], "median_lo_s": interval.lo, "median_hi_s": interval.hi,
             "n_disturbed": int(disturbed.sum()), "disturbed_share": disturbed_share,
-            "mostly_disturbed": mostly_disturbed,
+            "mostly_disturbed": mostly_disturbed, "slow_runs": slow_runs,
             "speed_factor": _median(rep_data["speed_factor"]),
             "median_norm_s": _median(rep_data["time_norm_s"]),
             "_times": np.asarray(times, dtype=float),
@@ -590,7 +591,7 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
     speedup_vs_serial (and of speedup_matched, speedup_all) hold at least the run-to-run band of
     the kernel's pooled run spread (run_sigma, with run_sigma_df degrees of freedom; used from
     MIN_RUN_DF on: intervals.with_run_band)."""
-    from .intervals import MIN_RUN_DF, ratio_ci, with_run_band
+    from .intervals import ratio_ci, with_run_band
     s = summary.copy().reset_index(drop=True)
     sigmas = pooled_run_sigma(s)
     ok = s["status"] == "ok"
@@ -613,7 +614,7 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
         sigma, sigma_df = sigmas.get(_run_pool_key(row), (math.nan, 0))
         cols["run_sigma"].append(sigma)
         cols["run_sigma_df"].append(sigma_df)
-        sigma = sigma if sigma_df >= MIN_RUN_DF else math.nan
+        sigma = usable_run_sigma(sigma, sigma_df)
         base = _series_base(row)
         b = same_mode.get(base)
         if b is None:  # a 1-worker run recorded under the other scaling label is the same run
@@ -705,7 +706,10 @@ def slow_runs_apply(config: dict) -> bool:
     """The slow-run rule applies to CPU-bound kernels (CPU_BOUND_KERNELS), whose work per
     repetition is fixed arithmetic, in modes without a GIL (switch_interval_s NaN): with a GIL the
     hand-offs between workers vary from run to run by themselves, and that is the mode's behaviour."""
-    interval = pd.to_numeric(pd.Series([config.get("switch_interval_s")]), errors="coerce").iloc[0]
+    try:
+        interval = float(config.get("switch_interval_s"))
+    except (TypeError, ValueError):   # None or "" in a file without the column
+        interval = math.nan
     return config.get("kernel") in CPU_BOUND_KERNELS and not np.isfinite(interval)
 
 
@@ -855,6 +859,17 @@ def pooled_run_sigma(summary: pd.DataFrame) -> dict:
             a[0] += ss
             a[1] += df
     return {k: (math.sqrt(ss / df), df) for k, (ss, df) in acc.items()}
+
+
+def usable_run_sigma(sigma, df) -> float:
+    """A pooled run spread where it has at least MIN_RUN_DF degrees of freedom, else NaN (no band:
+    intervals.with_run_band); record/cells.hpp's RunSigma::usable is the same gate."""
+    from .intervals import MIN_RUN_DF
+    try:
+        sigma, df = float(sigma), float(df)
+    except (TypeError, ValueError):
+        return math.nan
+    return sigma if np.isfinite(sigma) and df >= MIN_RUN_DF else math.nan
 
 
 def add_series_labels(summary: pd.DataFrame) -> pd.DataFrame:

@@ -9,14 +9,18 @@
 #     point estimates, and the parallel capacity each study measured;
 #  2. A/A: the same >= 20 cells measured into two files in alternating sweeps; how many cells
 #     `corescope compare` calls different (ideally at most 1);
-#  3. the 20 %-slower case: the second file again, its ep/serial runs replaced by runs that get
-#     5/6 of one CPU (a cgroup weighted 5:1 against a busy loop on the same CPU; a real run 1.2x
-#     as long as in the same machine state, whatever the machine's speed); which cells compare flags
-#     (ideally that one). Without a writable cgroup cpu controller (not root, or no controller)
-#     the runs share their CPU with a busy loop at nice 7 instead, which slows them by an amount
-#     the scheduler decides (1.6-1.7x was measured), said so in the output.
+#  3. the 20 %-slower case: the second file again, one cell's runs replaced by runs of a build of
+#     this source with a real code change that makes that cell slower, measured alternately with
+#     the A/A runs; which cells compare flags (ideally that one). Done for two cells: ep serial
+#     (ep draws one more random number for every second sample and keeps it out of the result:
+#     its answer is the same, its work about 1.25x; CPU-bound, so what the VM's speed states let
+#     compare resolve) and iowait serial (each of its 1 ms sleeps lasts 1.2 ms: 1.2x, whatever the
+#     CPU's speed). The A/A set holds the unchanged iowait serial cell too. The build goes to
+#     $OUT_DIR/slowed-build (Release; with ccache a minute, from cold a few).
 #   bash jobs/local/noise_check.sh            # -> noise-check/ in the current directory
-# Environment: CORESCOPE, OUT_DIR (default noise-check), NOISE_STUDY (scaling-ep or full), NOISE_SIZE
+# Environment: CORESCOPE, OUT_DIR (default noise-check), NOISE_PARTS ("1 2": part 1, and parts 2
+# and 3, which run together; "2" leaves the studies out), NOISE_SLOWED (a slowed corescope already
+# built: skips the build), NOISE_STUDY (scaling-ep or full), NOISE_SIZE
 # (M, the A/A cells), NOISE_AA_REPS (2 per A/A run), NOISE_AA_ALTERNATIONS (6), CORESCOPE_TEST_SIZE=1
 # (a seconds-long version: the study's test budget, size S, fewer cells).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -40,6 +44,7 @@ built() { cs list | grep -q "^$1  *yes"; }
 aa_modes=serial,threads
 for m in openmp processes; do built "$m" && aa_modes+=",$m"; done
 
+if [[ " ${NOISE_PARTS:-1 2} " == *" 1 "* ]]; then
 echo "== 1. three independent sweeps of ep: corescope study ${study_args[*]}, one after the other"
 for i in 1 2 3; do
   cs study -q "${study_args[@]}" --out "$dir/study$i.h5" || echo "study $i: a cell failed (see the file)"
@@ -91,83 +96,100 @@ for column, title in (("speedup", "stated (the same-state speedup where there is
         print(f"{mode:10} " + "".join(f"{f'{p:.2f} [{lo:.2f}, {hi:.2f}] {n}':>42}" for p, lo, hi, n in figures) +
               f"   {max(points) / min(points):7.3f}  {'yes' if holds else 'no'}")
 PY
+fi
 
 echo
-echo "== 2. A/A: kernels $aa_kernels x modes $aa_modes at 1, 2 workers, size $size, into two files in $alternations alternating sweeps"
-# File B is built without its ep/serial cell, which goes to a file of its own: part 3 swaps it
-# for the slowed one.
+# The slowed build: this source with changes to kernels/ep.cpp and kernels/iowait.cpp, built before the A/A runs so
+# that its runs alternate with them. With ccache, CCACHE_BASEDIR makes the copy's objects (the
+# same files and flags under another directory) hit the cache of this checkout's own build
+# where that was made with a base directory too (.ci/build.sh).
+build_slowed() {
+  local tree=$1 cc=()
+  rm -rf "$tree" && mkdir -p "$tree"
+  (cd "$jobs_root" && tar -cf - CMakeLists.txt cmake src kernels python analysis) | tar -xf - -C "$tree" || return 1
+  "$PYTHON" - "$tree/kernels" <<'PY' || return 1
+import sys
+kernels = sys.argv[1]
+# ep: one more draw for every second sample, summed into a value that is multiplied by 0.0 before
+# it joins the count (not foldable without -ffast-math), so the hits, the estimate of pi and its
+# check are those of the unchanged kernel. iowait: every wait 1.2x as long as asked (its check,
+# that each wait lasted at least wait_us, still holds).
+edits = {"ep.cpp": [("      std::uint64_t hits = 0;\n", "      std::uint64_t hits = 0;\n      double extra = 0;\n"),
+                    ("        hits += (x * x + y * y < 1.0) ? 1u : 0u;\n",
+                     "        hits += (x * x + y * y < 1.0) ? 1u : 0u;\n        if ((i & 1) == 0) extra += uniform01(~key);\n"),
+                    ("      local_hits += static_cast<double>(hits);\n",
+                     "      local_hits += static_cast<double>(hits) + 0.0 * extra;\n")],
+         "iowait.cpp": [("    wait_ns_ = p.get_int(\"wait_us\") * 1000;\n", "    wait_ns_ = p.get_int(\"wait_us\") * 1200;\n")]}
+for name, changes in edits.items():
+    path = f"{kernels}/{name}"
+    text = open(path).read()
+    for old, new in changes:
+        if text.count(old) != 1:
+            sys.exit(f"noise_check: kernels/{name} no longer has the line the slowed build changes: {old.strip()}")
+        text = text.replace(old, new)
+    open(path, "w").write(text)
+PY
+  command -v ccache >/dev/null && cc=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  CCACHE_BASEDIR=$tree cmake -S "$tree" -B "$tree/build" -DCMAKE_BUILD_TYPE=Release -DCORESCOPE_BUILD_TESTS=OFF \
+    -DCORESCOPE_BUILD_BENCH=OFF "${cc[@]}" >"$tree.log" 2>&1 &&
+    CCACHE_BASEDIR=$tree cmake --build "$tree/build" -j "$(nproc)" --target corescope >>"$tree.log" 2>&1
+}
+[[ " ${NOISE_PARTS:-1 2} " == *" 2 "* ]] || exit 0
+echo
+slowed=${NOISE_SLOWED:-}
+if [[ -z $slowed ]]; then
+  tree=$(cd "$dir" && pwd)/slowed-build
+  echo "== building the slowed corescope for part 3 (ep: one more random draw per two samples; iowait: waits 1.2x as"
+  echo "   long as asked) in $tree"
+  t0=$SECONDS
+  if ! build_slowed "$tree"; then
+    echo "noise_check: the slowed build failed; its log: $tree.log" >&2
+    tail -n 20 "$tree.log" >&2 2>/dev/null || true
+    exit 1
+  fi
+  slowed=$tree/build/corescope
+  echo "   built in $((SECONDS - t0)) s"
+fi
+
+echo
+echo "== 2. A/A: kernels $aa_kernels x modes $aa_modes at 1, 2 workers and iowait serial, size $size, into two"
+echo "   files in $alternations alternating sweeps (and, alternating with them, ep and iowait serial from the slowed"
+echo "   build, for part 3)"
+serial() {  # serial BINARY KERNEL FILE: one alternation's repetitions of the kernel's serial cell
+  "$1" sweep -q --kernels "$2" --modes serial --size "$size" --reps "$aa_reps" --rounds 1 --out "$3" || true
+}
+# File B's ep and iowait serial cells go to files of their own: part 3 swaps each for the slowed
+# build's.
 for ((i = 1; i <= alternations; i++)); do
   cs sweep -q --kernels "$aa_kernels" --modes "$aa_modes" --workers 1,2 --size "$size" --reps "$aa_reps" --rounds 1 \
     --out "$dir/aa_a.h5" || true
+  serial "$CORESCOPE" iowait "$dir/aa_a.h5"
   cs sweep -q --kernels "$aa_kernels" --modes "${aa_modes#serial,}" --workers 1,2 --size "$size" --reps "$aa_reps" \
     --rounds 1 --out "$dir/aa_b_rest.h5" || true
   cs sweep -q --kernels "${aa_kernels#ep,}" --modes serial --size "$size" --reps "$aa_reps" --rounds 1 \
     --out "$dir/aa_b_rest.h5" || true
-  cs sweep -q --kernels ep --modes serial --size "$size" --reps "$aa_reps" --rounds 1 --out "$dir/aa_b_ep_serial.h5" || true
+  for kernel in ep iowait; do
+    serial "$CORESCOPE" "$kernel" "$dir/aa_b_$kernel.h5"
+    serial "$slowed" "$kernel" "$dir/slow_$kernel.h5"
+  done
 done
-cs merge -q -o "$dir/aa_b.h5" "$dir/aa_b_rest.h5" "$dir/aa_b_ep_serial.h5"
+cs merge -q -o "$dir/aa_b.h5" "$dir/aa_b_rest.h5" "$dir/aa_b_ep.h5" "$dir/aa_b_iowait.h5"
 
 echo
-# Two cgroups under one parent, weighted 5:1 (cgroup v2 cpu.weight 500/100, or v1 cpu.shares
-# 5120/1024): the slowed runs in one, a busy loop in the other, both on one CPU. The runs then get
-# 5/6 of what that CPU delivers, whatever the machine's speed: a real run 1.2x as long as it would
-# be in the same state. (A CPU-time quota does not do that here: with the hypervisor's steal time
-# not charged to the task, a vCPU in its slow state never reaches the quota, and the runs were
-# slowed by 1.03x.) "" when no such group can be made.
-slow_group=""
-cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')
-for base in /sys/fs/cgroup /sys/fs/cgroup/cpu; do
-  g=$base/corescope-noise-$$
-  if [[ -f $base/cgroup.controllers ]]; then  # v2: the cpu controller must be on for children
-    grep -qw cpu "$base/cgroup.subtree_control" 2>/dev/null || continue
-    mkdir "$g" 2>/dev/null && echo +cpu >"$g/cgroup.subtree_control" 2>/dev/null && mkdir "$g/cell" "$g/load" &&
-      echo 500 >"$g/cell/cpu.weight" && echo 100 >"$g/load/cpu.weight" && slow_group=$g && break
-  elif [[ -f $base/cpu.shares ]]; then  # v1
-    mkdir "$g" 2>/dev/null && mkdir "$g/cell" "$g/load" && echo 5120 >"$g/cell/cpu.shares" &&
-      echo 1024 >"$g/load/cpu.shares" && slow_group=$g && break
-  fi
-  if [[ -d $g ]]; then rmdir "$g/cell" "$g/load" "$g" 2>/dev/null || true; fi
-done
-hog=""
-cleanup() {
-  if [[ -n $hog ]]; then kill "$hog" 2>/dev/null || true; wait "$hog" 2>/dev/null || true; fi
-  if [[ -n $slow_group ]]; then  # empty once its last task has exited; that may take a moment
-    for _ in 1 2 3 4 5; do rmdir "$slow_group/cell" "$slow_group/load" "$slow_group" 2>/dev/null && break; sleep 0.2; done
-  fi
-  return 0
-}
-trap cleanup EXIT
-if [[ -n $slow_group ]]; then
-  echo "== 3. the 20 %-slower case: ep/serial again, on CPU $cpu in a cgroup weighted 5:1 against a busy loop there" \
-       "($slow_group): 5/6 of the CPU"
-  bash -c 'echo $$ >"$0/cgroup.procs" && exec taskset -c "$1" bash -c "while :; do :; done"' "$slow_group/load" "$cpu" &
-  hog=$!
-  slowed() { bash -c 'echo $$ >"$0/cgroup.procs" && exec taskset -c "$1" "${@:2}"' "$slow_group/cell" "$cpu" "$@"; }
-else
-  echo "== 3. the 20 %-slower case, approximated: ep/serial again, sharing its CPU with a busy loop at nice 7"
-  echo "   (no cgroup cpu controller could be used here, so the slowdown is what the scheduler makes of it)"
-  taskset -c "$cpu" nice -n 7 bash -c 'while :; do :; done' &
-  hog=$!
-  slowed() { taskset -c "$cpu" "$@"; }
-fi
-for ((i = 1; i <= alternations; i++)); do
-  slowed "$CORESCOPE" sweep -q --kernels ep --modes serial --size "$size" --reps "$aa_reps" --rounds 1 \
-    --out "$dir/slow_ep_serial.h5" || true
-done
-cleanup
-hog="" slow_group=""
-cs merge -q -o "$dir/aa_slow.h5" "$dir/aa_b_rest.h5" "$dir/slow_ep_serial.h5"
+echo "== 3. the 20 %-slower case: aa_b.h5 with its ep serial, or its iowait serial, runs from the slowed build ($slowed)"
+cs merge -q -o "$dir/aa_slow_ep.h5" "$dir/aa_b_rest.h5" "$dir/slow_ep.h5" "$dir/aa_b_iowait.h5"
+cs merge -q -o "$dir/aa_slow_iowait.h5" "$dir/aa_b_rest.h5" "$dir/aa_b_ep.h5" "$dir/slow_iowait.h5"
 
 if ! cs --help | grep -q '^ *compare '; then
   echo "this corescope has no 'compare' command: the A/A count and the slowed cell's verdict cannot be made here;"
-  echo "the files are ready: corescope compare $dir/aa_a.h5 $dir/aa_b.h5, and corescope compare $dir/aa_a.h5 $dir/aa_slow.h5"
+  echo "the files are ready: corescope compare $dir/aa_a.h5 with $dir/aa_b.h5, $dir/aa_slow_ep.h5 or $dir/aa_slow_iowait.h5"
   exit 0
 fi
-verdicts() {  # verdicts NAME A B [COMPARE OPTIONS]: compare's table, then a count of the cells it calls different
-  local rc=0 name=$1 a=$2 b=$3
-  shift 3
-  cs compare "$@" "$a" "$b" || rc=$?
-  cs compare "$@" --format csv "$a" "$b" >"$dir/$name.csv" || true
+verdicts() {  # verdicts NAME A B TABLE [COMPARE OPTIONS]: compare's table (TABLE=1), then a count of the cells it calls different
+  local rc=0 name=$1 a=$2 b=$3 table=$4
+  shift 4
+  if [[ $table == 1 ]]; then cs compare "$@" "$a" "$b" || true; fi
+  cs compare "$@" --format csv "$a" "$b" >"$dir/$name.csv" || rc=$?
   "$PYTHON" - "$dir/$name.csv" "$name" "$rc" <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if r.get("verdict")]
@@ -178,16 +200,18 @@ print(f"{sys.argv[2]}: {len(both)} cells in both files, {len(diff)} called diffe
       (", ".join(f"{named(r)} {r['verdict']} (B/A {float(r['ratio']):.3f} [{float(r['ratio_lo']):.3f}, {float(r['ratio_hi']):.3f}])" for r in diff) or "none"))
 PY
 }
-# compare's default (a machine state both cells met where there is one), then over all clean
-# repetitions whatever their state, then speed-normalised times.
+# compare's default (a machine state both cells met where there is one; its tables printed),
+# then over all clean repetitions whatever their state, then speed-normalised times.
 for how in default all-states speed-normalised; do
-  opts=()
+  opts=() table=0
+  [[ $how == default ]] && table=1
   [[ $how == all-states ]] && opts=(--all-states)
   [[ $how == speed-normalised ]] && opts=(--speed-normalised)
   echo
-  echo "-- A/A (aa_a.h5 vs aa_b.h5), compare ${opts[*]:-(states as by default)}:"
-  verdicts "aa-$how" "$dir/aa_a.h5" "$dir/aa_b.h5" "${opts[@]}"
-  echo
-  echo "-- one cell slowed (aa_a.h5 vs aa_slow.h5; expected: ep serial slower, nothing else), compare ${opts[*]:-(states as by default)}:"
-  verdicts "slowed-$how" "$dir/aa_a.h5" "$dir/aa_slow.h5" "${opts[@]}"
+  echo "-- compare ${opts[*]:-(states as by default)}: A/A (aa_a.h5 vs aa_b.h5), then one cell slowed (expected: that"
+  echo "   cell slower, nothing else)"
+  verdicts "aa-$how" "$dir/aa_a.h5" "$dir/aa_b.h5" "$table" "${opts[@]}"
+  for kernel in ep iowait; do
+    verdicts "slowed-$kernel-$how" "$dir/aa_a.h5" "$dir/aa_slow_$kernel.h5" "$table" "${opts[@]}"
+  done
 done

@@ -125,8 +125,7 @@ std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const s
     r("runs", count(c.runs.size()))("failed_runs", count(c.failed_runs))("repetitions", count(c.repetitions.size()));
     r("n", count(c.times.size()))("disturbed", count(c.disturbed))("disturbed_share", c.disturbed_share());
     r("mostly_disturbed", std::int64_t{c.mostly_disturbed})("slow_runs", count(c.slow_runs));
-    const record::RunSigma spread = record::run_sigma(c, all);
-    r("run_sigma", spread.sigma)("run_sigma_df", count(spread.df));
+    r("run_sigma", c.run_sigma.sigma)("run_sigma_df", count(c.run_sigma.df));
     r("median_s", c.median.point)("median_lo_s", c.median.lo)("median_hi_s", c.median.hi);
     r("median_ci_coverage", c.median.coverage)("speed_normalised_median_s", c.normalised_median);
     r("speedup", sp ? sp->point : NAN)("speedup_lo", sp ? sp->lo : NAN)("speedup_hi", sp ? sp->hi : NAN);

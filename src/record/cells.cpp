@@ -141,6 +141,23 @@ void compute_statistics(Cell& c, const CellOptions& options) {
   c.normalised_median = stats::median(c.normalised_times);
 }
 
+// Cell::run_sigma of every cell: run_spread pooled over the cells of one kernel and provenance.
+void pool_run_sigmas(std::vector<Cell>& cells) {
+  std::map<std::string, std::pair<double, std::size_t>> pooled;
+  const auto key = [](const Cell& c) { return c.config.kernel + '\x1e' + c.provenance.key(); };
+  for (const auto& c : cells) {
+    const RunSpread s = run_spread(c);
+    auto& [ss, df] = pooled[key(c)];
+    ss += s.sum_squares;
+    df += s.df;
+  }
+  for (auto& c : cells) {
+    const auto& [ss, df] = pooled[key(c)];
+    c.run_sigma.df = df;
+    if (df > 0) c.run_sigma.sigma = std::sqrt(ss / static_cast<double>(df));
+  }
+}
+
 }  // namespace
 
 std::string CellConfig::key(const std::vector<std::string>& ignored) const {
@@ -259,6 +276,7 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
     if (slow_runs_apply(c.config)) mark_slow_runs(c);
     compute_statistics(c, options);
   }
+  pool_run_sigmas(cells);
   return cells;
 }
 
@@ -331,26 +349,10 @@ RunSpread run_spread(const Cell& cell) {
   return s;
 }
 
-RunSigma run_sigma(const Cell& cell, const std::vector<Cell>& all) {
-  double ss = 0;
-  std::size_t df = 0;
-  const std::string from = cell.provenance.key();
-  for (const auto& c : all) {
-    if (c.config.kernel != cell.config.kernel || c.provenance.key() != from) continue;
-    const RunSpread s = run_spread(c);
-    ss += s.sum_squares;
-    df += s.df;
-  }
-  RunSigma r;
-  r.df = df;
-  if (df > 0) r.sigma = std::sqrt(ss / static_cast<double>(df));
-  return r;
-}
-
 std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all) {
   const Cell* base = speedup_baseline(cell, all);
   if (!base) return std::nullopt;
-  const double sigma = run_sigma(cell, all).usable();
+  const double sigma = cell.run_sigma.usable();
   return stats::with_run_band(stats::ratio_ci_grouped(base->times, base->time_runs, cell.times, cell.time_runs),
                               base->time_runs, cell.time_runs, sigma, sigma);
 }
@@ -410,7 +412,7 @@ std::optional<MatchedSpeedup> matched_speedup(const Cell& cell, const std::vecto
   if (!base) return std::nullopt;
   const auto t = matched_state_times(*base, cell);
   if (!t) return std::nullopt;
-  const double sigma = run_sigma(cell, all).usable();
+  const double sigma = cell.run_sigma.usable();
   return MatchedSpeedup{stats::with_run_band(stats::ratio_ci_grouped(t->a, t->a_runs, t->b, t->b_runs), t->a_runs,
                                              t->b_runs, sigma, sigma),
                         t->state, std::min(t->a.size(), t->b.size())};
@@ -421,14 +423,6 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
   std::vector<Comparison> out;
   std::vector<bool> b_matched(b.size(), false);
   std::vector<Comparison> only_a;
-  // run_sigma of a cell's kernel and provenance, computed once per file
-  std::map<std::string, double> sigmas_a, sigmas_b;
-  auto sigma_of = [](const Cell& c, const std::vector<Cell>& all, std::map<std::string, double>& cache) {
-    const std::string key = c.config.kernel + '\x1e' + c.provenance.key();
-    auto it = cache.find(key);
-    if (it == cache.end()) it = cache.emplace(key, run_sigma(c, all).usable()).first;
-    return it->second;
-  };
   for (const auto& ca : a) {
     bool matched = false;
     for (std::size_t j = 0; j < b.size(); ++j) {
@@ -438,7 +432,7 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
       c.a = &ca;
       c.b = &b[j];
       // B/A holds at least the run-to-run band of each file's runs of the kernel (run_sigma)
-      const double sigma_a = sigma_of(ca, a, sigmas_a), sigma_b = sigma_of(b[j], b, sigmas_b);
+      const double sigma_a = ca.run_sigma.usable(), sigma_b = b[j].run_sigma.usable();
       if (ca.times.empty() || b[j].times.empty()) {
         c.ratio = {kNaN, kNaN, kNaN, 0};
         c.test = {kNaN, kNaN};

@@ -75,6 +75,16 @@ struct Repetition {
   bool disturbed() const { return disturbed_bits != 0 || slow || slow_run; }
 };
 
+// The pooled run spread of a cell's kernel: sqrt(sum of squares / df) of run_spread over the
+// file's cells with the same kernel and provenance, and df. One ratio's 2-3 runs per side are too
+// few to measure how much runs of a cell differ; a file's cells of one kernel together are not
+// (docs/noise.md). group_cells sets it on every cell (Cell::run_sigma).
+struct RunSigma {
+  double sigma = std::numeric_limits<double>::quiet_NaN();
+  std::size_t df = 0;
+  double usable() const { return df >= kMinRunDf ? sigma : std::numeric_limits<double>::quiet_NaN(); }
+};
+
 struct CellOptions {
   bool include_disturbed = false;
   // times = the speed-normalised repetition times (Repetition::normalised_s) instead of wall_s
@@ -99,21 +109,10 @@ struct Cell {
   bool mostly_disturbed = false;         // fewer than kMinClean clean ones: all were used
   stats::Interval median{};              // of `times`, with its 95 % interval; NaN when empty
   double normalised_median = 0;
+  RunSigma run_sigma;                    // of the cell's kernel and provenance in its file
 
   double disturbed_share() const;
 };
-
-// Groups the rows of /runs and /samples of ONE file into cells (in the order of their first run)
-// and computes each cell's statistics. Runs of the same configuration but another provenance are
-// other cells; rounds of a cell pool.
-std::vector<Cell> group_cells(const Table& runs, const Table& samples, const CellOptions& options = {});
-// The same, read from a results file.
-std::vector<Cell> read_cells(const std::string& path, const CellOptions& options = {});
-
-// speed factor of every sample: probe_s / (min probe_s of the samples with the same host and
-// cpu_start); NaN where the sample has no probe. `host_of_run` gives each /runs row's host (with
-// its probe kind appended, so that probes of different kinds are never compared).
-std::vector<double> speed_factors(const Table& samples, const std::vector<std::string>& host_of_run);
 
 // How far the medians of a cell's runs lie apart in one machine state: the sum of squared
 // deviations of their logs from their mean and its degrees of freedom (runs - 1), from the
@@ -125,19 +124,23 @@ struct RunSpread {
   std::size_t df = 0;
 };
 RunSpread run_spread(const Cell& cell);
-// The pooled run spread of `cell`'s kernel: sqrt(sum of squares / df) over the cells of `all` with
-// the same kernel and provenance, and df. One ratio's 2-3 runs per side are too few to measure
-// how much runs of a cell differ; a file's cells of one kernel together are not (docs/noise.md).
-struct RunSigma {
-  double sigma = std::numeric_limits<double>::quiet_NaN();
-  std::size_t df = 0;
-  double usable() const { return df >= kMinRunDf ? sigma : std::numeric_limits<double>::quiet_NaN(); }
-};
-RunSigma run_sigma(const Cell& cell, const std::vector<Cell>& all);
+
+// Groups the rows of /runs and /samples of ONE file into cells (in the order of their first run)
+// and computes each cell's statistics (run_sigma included). Runs of the same configuration but
+// another provenance are other cells; rounds of a cell pool.
+std::vector<Cell> group_cells(const Table& runs, const Table& samples, const CellOptions& options = {});
+// The same, read from a results file.
+std::vector<Cell> read_cells(const std::string& path, const CellOptions& options = {});
+
+// speed factor of every sample: probe_s / (min probe_s of the samples with the same host and
+// cpu_start); NaN where the sample has no probe. `host_of_run` gives each /runs row's host (with
+// its probe kind appended, so that probes of different kinds are never compared).
+std::vector<double> speed_factors(const Table& samples, const std::vector<std::string>& host_of_run);
+
 
 // Speedup of `cell` over the 1-worker cell of the same kernel, mode, size and everything else
 // (same provenance): median(baseline) / median(cell) with its bootstrap interval, widened to hold
-// the run-to-run band of run_sigma (stats::with_run_band). nullopt for weak scaling, a 1-worker
+// the run-to-run band of the cell's run_sigma (stats::with_run_band). nullopt for weak scaling, a 1-worker
 // cell, or when there is no such baseline with repetitions.
 std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all);
 // That baseline cell (null where speedup() gives nullopt).

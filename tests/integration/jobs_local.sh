@@ -37,13 +37,21 @@ for script in "$src"/jobs/local/*.sh; do
   if [[ $study == noise_check ]]; then  # prints figures into several files of its own
     OUT_DIR=$WORK/noise timeout 600 bash "$script" >"$WORK/$study.log" 2>&1 || rc=$?
     [[ $rc == 0 ]] || fail "noise_check: exit $rc: $(tail -n 5 "$WORK/$study.log")"
-    for part in "three independent sweeps" "max/min" "A/A" "20 %-slower"; do
+    for part in "three independent sweeps" "max/min" "A/A" "20 %-slower" "slowed-ep-default:" "slowed-iowait-default:"; do
       grep -q -- "$part" "$WORK/$study.log" || fail "noise_check: no '$part' in its output: $(tail -n 5 "$WORK/$study.log")"
     done
-    # The CPU-bandwidth cgroup of its slowed runs is removed at the end.
-    for d in /sys/fs/cgroup/corescope-noise-* /sys/fs/cgroup/cpu/corescope-noise-*; do
-      [[ -e $d ]] && fail "noise_check left its cgroup $d behind"
-    done
+    # Part 3's slowed build ran, and its ep answers the same as the unchanged kernel's.
+    [[ -x $WORK/noise/slowed-build/build/corescope ]] || fail "noise_check: no slowed build"
+    "$PYTHON" - "$WORK/noise/aa_a.h5" "$WORK/noise/slow_ep.h5" <<'PY' || fail "noise_check: the slowed ep's answer is not the kernel's"
+import sys, h5py
+def hits(path):  # ep_hits of the file's ep serial runs
+    with h5py.File(path, "r") as f:
+        r = f["runs"]
+        keep = [k.decode() == "ep" and m.decode() == "serial" for k, m in zip(r["kernel"][...], r["mode"][...])]
+        return {float(h) for h, k in zip(r["ep_hits"][...], keep) if k}
+a, b = hits(sys.argv[1]), hits(sys.argv[2])
+assert len(a) == 1 and a == b, (a, b)
+PY
     continue
   fi
   OUT=$WORK/$study.h5 timeout 600 bash "$script" >"$WORK/$study.log" 2>&1 || rc=$?

@@ -235,11 +235,11 @@ def test_slow_run_of_a_cpu_bound_cell_counts_as_disturbed(tmp_path):
         return summary_of(s.write(tmp_path / name)).iloc[0]
 
     slow = cell("s.h5", "ep", 1.6)
-    assert "1 slow run(s) left out" in slow["flags"]
+    assert "1 slow run(s) left out" in slow["flags"] and slow["slow_runs"] == 1
     assert slow["n"] == 8 and slow["n_disturbed"] == 4 and slow["median_s"] == pytest.approx(1.015)
     assert slow["_every_rep"]["slow_run"].tolist() == [False] * 8 + [True] * 4
     explained = cell("e.h5", "ep", 1.6, third_probe=1.6e-4)   # a slow CPU: disturbed, not a slow run
-    assert "slow run" not in explained["flags"] and explained["n_disturbed"] == 4
+    assert "slow run" not in explained["flags"] and explained["n_disturbed"] == 4 and explained["slow_runs"] == 0
     assert "slow run" not in cell("b.h5", "ep", 1.25)["flags"]
     triad = cell("t.h5", "triad", 1.6)
     assert "slow run" not in triad["flags"] and triad["n"] == 12

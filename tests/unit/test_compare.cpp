@@ -456,7 +456,7 @@ TEST(Cells, RunSpreadPoolsAKernelsCellsAndWidensItsSpeedupIntervals) {
   EXPECT_NEAR(run_spread(cells[2]).sum_squares, 2 * ln11 * ln11, 1e-12);
   EXPECT_EQ(run_spread(cells[2]).df, 2u);
   EXPECT_EQ(run_spread(cells[0]).sum_squares, 0.0);
-  const RunSigma sigma = run_sigma(cells[1], cells);
+  const RunSigma sigma = cells[1].run_sigma;
   EXPECT_NEAR(sigma.sigma, std::sqrt(4 * ln11 * ln11 / 8), 1e-12);
   EXPECT_EQ(sigma.df, 8u);
   const auto sp = speedup(cells[1], cells);
@@ -467,8 +467,8 @@ TEST(Cells, RunSpreadPoolsAKernelsCellsAndWidensItsSpeedupIntervals) {
   EXPECT_NEAR(sp->hi, 2.0 * std::exp(half), 1e-9);
   const auto narrow = build(false);
   ASSERT_EQ(narrow.size(), 4u);
-  EXPECT_EQ(run_sigma(narrow[1], narrow).df, 3u);
-  EXPECT_GT(run_sigma(narrow[1], narrow).sigma, 0.0);
+  EXPECT_EQ(narrow[1].run_sigma.df, 3u);
+  EXPECT_GT(narrow[1].run_sigma.sigma, 0.0);
   const auto unwidened = speedup(narrow[1], narrow);
   ASSERT_TRUE(unwidened.has_value());
   EXPECT_DOUBLE_EQ(unwidened->lo, 2.0);
@@ -502,7 +502,7 @@ TEST(Compare, RatioHoldsTheRunToRunBandOfBothFiles) {
   const auto result = compare_cells(a, b, 0.03);
   ASSERT_EQ(result.size(), 3u);
   const double ln11 = std::log(1.1), sigma = std::sqrt(4 * ln11 * ln11 / 6);
-  EXPECT_NEAR(run_sigma(a[0], a).sigma, sigma, 1e-12);
+  EXPECT_NEAR(a[0].run_sigma.sigma, sigma, 1e-12);
   const double half = 1.959964 * std::sqrt(2 * sigma * sigma / 3);
   EXPECT_NEAR(result[0].ratio.point, 1.2, 1e-12);
   EXPECT_NEAR(result[0].ratio.lo, 1.2 * std::exp(-half), 1e-9);
