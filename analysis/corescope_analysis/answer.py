@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .intervals import classify, fmt_interval, ratio_ci
+from . import noise, stats
+from .intervals import classify, fmt_interval
 from .page import esc, fmt_pct, fmt_time, fmt_x, html_table
 
 ONE_CPU_PINS = ("one",)
@@ -40,7 +40,7 @@ def answer_table(summary: pd.DataFrame, kernels: list, floor: float = math.nan) 
                    "runner_up": "", "ratio": math.nan, "ratio_lo": math.nan, "ratio_hi": math.nan, "tie": False}
             if len(g) > 1:
                 second = g.iloc[1]
-                r = ratio_ci(stats.times_of(second), stats.times_of(best))
+                _, r, _, _ = noise.state_ratio(best, second)
                 row.update(runner_up=second["series_label"], ratio=r.point, ratio_lo=r.lo, ratio_hi=r.hi,
                            tie=classify(r, floor) == "no difference")
             rows.append(row)
@@ -68,7 +68,9 @@ def render_answer(table: pd.DataFrame) -> str:
     return ('<h2 id="answer">The answer: the fastest mode per kernel</h2>'
             "<p>Per kernel and worker count, the mode with the lowest median time (strong scaling, "
             "ok and plausible cells, not pinned to one CPU), its speedup with the 95 % interval "
-            "(bootstrap over repetitions) and the next fastest mode. Speed-normalised time divides "
+            "(bootstrap over runs and repetitions, in one machine state where both cells met one, holding the "
+            "run-to-run band) and the next fastest mode, its time over the fastest's taken the same way. "
+            "Speed-normalised time divides "
             "each repetition by its CPU's speed factor; raw time is the result.</p>"
             + html_table(frame, columns,
                          {"median_s": fmt_time, "median_norm_s": fmt_time},

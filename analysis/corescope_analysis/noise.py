@@ -29,8 +29,9 @@ def _twin(summary: pd.DataFrame) -> pd.Series:
 
 def aa_pairs(summary: pd.DataFrame) -> pd.DataFrame:
     """Each ok twin cell (twin = 1) beside its cell (twin = 0, same settings and provenance): the
-    ratio twin/cell of the median times with its 95 % interval."""
-    columns = ["kernel", "series_label", "workers", "ratio", "lo", "hi", "n"]
+    ratio twin/cell of the median times with its 95 % interval, taken as compare takes B/A
+    (state_ratio)."""
+    columns = ["kernel", "series_label", "workers", "ratio", "lo", "hi", "n", "state"]
     ok = summary[(summary["status"] == "ok") & stats.finite(summary["median_s"])]
     twins = ok[_twin(ok)]
     if twins.empty:
@@ -44,20 +45,42 @@ def aa_pairs(summary: pd.DataFrame) -> pd.DataFrame:
         cell = cells.get(_match_key(twin, key_columns))
         if cell is None:
             continue
-        r = ratio_ci(stats.times_of(twin), stats.times_of(cell))
+        state, r, _, _ = state_ratio(cell, twin)
         rows.append({"kernel": cell["kernel"], "series_label": cell["series_label"], "workers": int(cell["workers"]),
-                     "ratio": r.point, "lo": r.lo, "hi": r.hi, "n": r.n})
+                     "ratio": r.point, "lo": r.lo, "hi": r.hi, "n": r.n, "state": state})
     return pd.DataFrame(rows, columns=columns)
 
 
+def state_ratio(a, b):
+    """B/A of two summary rows' median times as `corescope compare` takes it: on the repetitions
+    of one machine state both met where there is one (stats.matched_times), else on all clean
+    repetitions; the interval holds at least the run-to-run band of both rows' run spreads
+    (intervals.with_run_band). (state label or "", Interval, times of A, times of B)."""
+    m = stats.matched_times(a.get("_every_rep"), b.get("_every_rep"))
+    if m is not None:
+        state, ta, ga, tb, gb = m
+    else:
+        state, tb, ta, gb, ga = "", stats.times_of(b), stats.times_of(a), stats.runs_of(b), stats.runs_of(a)
+    r = with_run_band(ratio_ci(tb, ta, num_groups=gb, den_groups=ga), gb, ga,
+                      stats.usable_run_sigma(b.get("run_sigma"), b.get("run_sigma_df")),
+                      stats.usable_run_sigma(a.get("run_sigma"), a.get("run_sigma_df")))
+    return state, r, ta, tb
+
+
+def ratio_basis(state: str, interval) -> str:
+    """What a state_ratio was taken from, for the page: "n 12" or "n 12, same state: fast"."""
+    return f"n {interval.n}" + (f", same state: {state}" if state else "")
+
+
 def noise_floor(pairs: pd.DataFrame) -> float:
-    """The largest distance from 1 that an A/A interval reaches: two runs of the same cell can
-    differ by this much, so smaller differences are no difference. NaN without pairs."""
+    """How far apart two measurements of the same cell landed: the largest max(r, 1/r) - 1 over
+    the A/A ratios r; smaller differences are no difference. (Each ratio's interval says how sure
+    that ratio is; the floor says what this machine did to identical cells.) NaN without pairs."""
     if pairs.empty:
         return math.nan
-    reach = np.fmax((pairs["hi"] - 1.0).abs(), (1.0 - pairs["lo"]).abs()).to_numpy(dtype=float)
-    reach = reach[np.isfinite(reach)]
-    return float(reach.max()) if reach.size else math.nan
+    r = pd.to_numeric(pairs["ratio"], errors="coerce").to_numpy(dtype=float)
+    r = r[np.isfinite(r) & (r > 0)]
+    return float(np.max(np.maximum(r, 1.0 / r)) - 1.0) if r.size else math.nan
 
 
 def capacity_table(capacity: pd.DataFrame | None) -> pd.DataFrame:
@@ -141,17 +164,8 @@ def compare(summary_b: pd.DataFrame, summary_a: pd.DataFrame, floor: float = mat
         a = cells_a.get(_match_key(b, MATCH_COLUMNS))
         if a is None:
             continue
-        m = stats.matched_times(a.get("_every_rep"), b.get("_every_rep"))
-        if m is not None:
-            state, ta, ga, tb, gb = m
-            a_s, b_s = float(np.median(ta)), float(np.median(tb))
-        else:
-            state, tb, ta, gb, ga = "", stats.times_of(b), stats.times_of(a), stats.runs_of(b), stats.runs_of(a)
-            a_s, b_s = a["median_s"], b["median_s"]
-        # B/A holds at least the run-to-run band of each file's runs of the kernel (as corescope compare)
-        r = with_run_band(ratio_ci(tb, ta, num_groups=gb, den_groups=ga), gb, ga,
-                          stats.usable_run_sigma(b.get("run_sigma"), b.get("run_sigma_df")),
-                          stats.usable_run_sigma(a.get("run_sigma"), a.get("run_sigma_df")))
+        state, r, ta, tb = state_ratio(a, b)
+        a_s, b_s = (float(np.median(ta)), float(np.median(tb))) if state else (a["median_s"], b["median_s"])
         rows.append({"kernel": b["kernel"], "series_label": b["series_label"], "workers": int(b["workers"]),
                      "a_s": a_s, "b_s": b_s, "ratio": r.point, "lo": r.lo, "hi": r.hi,
                      "n_a": int(ta.size), "n_b": int(tb.size), "p_value": mann_whitney_p(tb, ta),

@@ -147,8 +147,8 @@ def trust(ctx: Context) -> str:
                      "cell run twice, interleaved) differ by twin/cell = "
                      + ", ".join(f"{r:.3f} ({fmt_interval(lo, hi, 3)})" for r, lo, hi in
                                  zip(ctx.aa_pairs["ratio"], ctx.aa_pairs["lo"], ctx.aa_pairs["hi"]))
-                     + "; the floor is the farthest any of their 95 % intervals reaches from 1. Differences "
-                       "below it are called <i>no difference</i>.</li>")
+                     + "; the floor is the farthest any of those ratios lies from 1 (either way). A difference "
+                       "below it is called <i>no difference</i>, whatever its interval.</li>")
     ok = s[s["status"] == "ok"]
     if "disturbed_share" in ok and stats.finite(ok["disturbed_share"]).any() and (ok["disturbed_share"] > 0).any():
         mostly = ok[ok["mostly_disturbed"] == True]  # noqa: E712 - a column of bools

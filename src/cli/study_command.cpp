@@ -50,9 +50,9 @@ const std::vector<Budget>& budgets() {
       {"test", "triad", 2, 1, 2, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90, "20011"},
       {"quick", "triad,reduce,stencil", 3, 1, 12, "S", "1M", "0,64,4K,256K,4M", "crash,leak,stray-write,hang", 1, 0.5, "16", "0.001,0.005",
        false, 150, "20011"},
-      {"default", "triad,reduce,stencil", 5, 1, 30, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
+      {"default", "triad,reduce,stencil", 5, 1, 60, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
        "0.001,0.005,0.02", false, 320, "40000"},
-      {"full", "triad,reduce,stencil", 10, 2, 30, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
+      {"full", "triad,reduce,stencil", 10, 2, 60, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
        1500, "262144"},
   };
   return b;
@@ -123,7 +123,9 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
                            {{"kernels", b.scaling_kernels}, {"modes", "all"}, {"workers", teams},
                             {"cores", cores}, {"size", b.size}}));
   // ep's speedups are the study's headline figures and its repetitions are short, so it gets
-  // many: with 5 in 3 rounds a 2-worker speedup's interval spanned 0.4-2.8 on a loaded machine.
+  // many: with 5 in 3 rounds a 2-worker speedup's interval spanned 0.4-2.8 on a loaded machine;
+  // with 60 (20 a round) the machine state both cells of a speedup met holds 20-40 repetitions
+  // of each in most pairs, where 30 left it 3-7 at times (docs/noise.md, "ep's repetitions doubled").
   p.groups.push_back(group("scaling-ep", b, cpus,
                            {{"kernels", "ep"}, {"modes", "all"}, {"workers", teams}, {"cores", cores},
                             {"size", b.ep_size}, {"reps", std::to_string(b.ep_reps)}}));

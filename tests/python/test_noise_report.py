@@ -377,7 +377,9 @@ def test_noise_floor_from_twins_and_twins_kept_apart(tmp_path):
     cell = ctx.summary[(ctx.summary["workers"] == 2) & (ctx.summary["twin"] == 0)].iloc[0]
     r = ratio_ci(twin, stats.times_of(cell))
     assert len(ctx.aa_pairs) == 1
-    assert ctx.floor == pytest.approx(max(abs(r.hi - 1), abs(1 - r.lo)))
+    pair = ctx.aa_pairs.iloc[0]
+    assert pair["ratio"] == pytest.approx(r.point) and pair["lo"] <= r.point <= pair["hi"]
+    assert ctx.floor == pytest.approx(max(r.point, 1 / r.point) - 1)   # the point, not the interval's reach
     assert ctx.summary["n"].tolist() == [8, 8, 8]      # never pooled with its twin
     assert "twin" not in " ".join(answer.answer_table(ctx.summary, ["ep"])["fastest"])
     assert f"Noise floor: {100 * ctx.floor:.1f} %" in text_of(page_of(outdir))
@@ -385,7 +387,9 @@ def test_noise_floor_from_twins_and_twins_kept_apart(tmp_path):
 
 def test_noise_floor_without_twins_is_unknown(demo_report):
     assert "no A/A twin cells in this file" in text_of(page_of(demo_report[0]))
-    assert math.isnan(noise.noise_floor(pd.DataFrame(columns=["lo", "hi"])))
+    assert math.isnan(noise.noise_floor(pd.DataFrame(columns=["ratio", "lo", "hi"])))
+    pairs = pd.DataFrame({"ratio": [1.05, 0.8, 1.1], "lo": [0.5, 0.5, 0.5], "hi": [2.0, 2.0, 2.0]})
+    assert noise.noise_floor(pairs) == pytest.approx(0.25)   # 0.8 lies 1.25x from 1
 
 
 def test_baseline_comparison_flags_exactly_the_slower_cell(tmp_path):

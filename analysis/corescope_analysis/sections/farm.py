@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 
-from .. import stats
-from ..intervals import fmt_interval, ratio_ci
+from .. import noise, stats
+from ..intervals import fmt_interval
 from ..page import Section, esc, flag_class, fmt_num, fmt_time, fmt_x, html_table
 
 CLAIM = "The main program acts as the queen bee and assigns jobs to worker bees."
@@ -46,9 +46,9 @@ def build(ctx) -> Section:
     for (mode, workers), g in top.groupby(["mode", "workers"]):
         static, dynamic = g[g["variant"] == "static"], g[g["variant"] == "dynamic"]
         if not static.empty and not dynamic.empty:
-            r = ratio_ci(stats.times_of(static.iloc[0]), stats.times_of(dynamic.iloc[0]))
+            state, r, _, _ = noise.state_ratio(dynamic.iloc[0], static.iloc[0])
             sec.findings.append(f"{esc(mode)}, {int(workers)} workers: static takes {r.point:.2f}× the time of "
-                                f"dynamic ({fmt_interval(r, digits=3, suffix='×')}, n {r.n}).")
+                                f"dynamic ({fmt_interval(r, digits=3, suffix='×')}, {noise.ratio_basis(state, r)}).")
     # the queen hands out the jobs and the workers do them at once: the best farm speedup at the
     # largest team has its interval above 1
     best = top.loc[top["speedup"].idxmax()] if stats.finite(top["speedup"]).any() else None

@@ -5,8 +5,8 @@ import math
 
 import pandas as pd
 
-from .. import plots, stats
-from ..intervals import fmt_interval, ratio_ci
+from .. import noise, plots, stats
+from ..intervals import fmt_interval
 from ..page import Section, esc, fmt_time, fmt_x
 
 CLAIM = ("The GIL prevents the true benefits of multi-threading for CPU-bound work; threads can still be "
@@ -98,10 +98,10 @@ def build(ctx) -> Section:
     for kernel in ("ep", "iowait"):
         gil_top, thr_top = at_max.get((kernel, "gil")), at_max.get((kernel, "threads"))
         if gil_top is not None and thr_top is not None and gil_top["workers"] == thr_top["workers"]:
-            r = ratio_ci(stats.times_of(gil_top), stats.times_of(thr_top))
+            state, r, _, _ = noise.state_ratio(thr_top, gil_top)
             sec.findings.append(f"GIL slowdown, {esc(kernel)} with {int(gil_top['workers'])} threads: gil takes "
                                 f"{r.point:.2f}× the time of threads ({fmt_interval(r, digits=3, suffix='×')}, "
-                                f"n {r.n}).")
+                                f"{noise.ratio_basis(state, r)}).")
     convoy_findings(ctx, sec)
     cpu, io_ = at_max.get(("ep", "gil")), at_max.get(("iowait", "gil"))
     if cpu is not None and io_ is not None:
