@@ -28,6 +28,7 @@ struct Budget {
   std::string scaling_kernels;  // beside ep
   int reps = 5, warmup = 1;
   int ep_reps = 5;             // repetitions of the scaling-ep cells (short: 5-10 ms each)
+  int ep_runs_per_round = 1;   // runs of each scaling-ep cell in every round
   std::string size;            // triad, reduce, stencil, farm (scaling, memory, farm)
   std::string ep_size;         // ep (scaling, one CPU, GIL)
   std::string pingpong_sizes;  // message sizes (IPC)
@@ -47,12 +48,12 @@ const std::vector<Budget>& budgets() {
   // groups, load 5-7; 296 s before them at load ~1) and test (82 s) were measured (docs/study.md);
   // quick and full are estimates from the per-cell times of those runs.
   static const std::vector<Budget> b = {
-      {"test", "triad", 2, 1, 2, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90, "20011"},
-      {"quick", "triad,reduce,stencil", 3, 1, 12, "S", "1M", "0,64,4K,256K,4M", "crash,leak,stray-write,hang", 1, 0.5, "16", "0.001,0.005",
+      {"test", "triad", 2, 1, 2, 1, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90, "20011"},
+      {"quick", "triad,reduce,stencil", 3, 1, 12, 2, "S", "1M", "0,64,4K,256K,4M", "crash,leak,stray-write,hang", 1, 0.5, "16", "0.001,0.005",
        false, 150, "20011"},
-      {"default", "triad,reduce,stencil", 5, 1, 60, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
+      {"default", "triad,reduce,stencil", 5, 1, 60, 4, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
        "0.001,0.005,0.02", false, 320, "40000"},
-      {"full", "triad,reduce,stencil", 10, 2, 60, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
+      {"full", "triad,reduce,stencil", 10, 2, 60, 4, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
        1500, "262144"},
   };
   return b;
@@ -126,9 +127,13 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
   // many: with 5 in 3 rounds a 2-worker speedup's interval spanned 0.4-2.8 on a loaded machine;
   // with 60 (20 a round) the machine state both cells of a speedup met holds 20-40 repetitions
   // of each in most pairs, where 30 left it 3-7 at times (docs/noise.md, "ep's repetitions doubled").
+  // They run as 4 runs a round of 5 each: a run meets one of the machine's states (steady fast,
+  // steady slow, or one that changes within a repetition), so a cell's runs, not its
+  // repetitions, are what samples them (docs/noise.md, "Twelve runs of ep's cells").
   p.groups.push_back(group("scaling-ep", b, cpus,
                            {{"kernels", "ep"}, {"modes", "all"}, {"workers", teams}, {"cores", cores},
-                            {"size", b.ep_size}, {"reps", std::to_string(b.ep_reps)}}));
+                            {"size", b.ep_size}, {"reps", std::to_string(b.ep_reps)},
+                            {"runs-per-round", std::to_string(b.ep_runs_per_round)}}));
   // IPC: a message-size sweep over every channel of the processes, mpi and threads modes.
   p.groups.push_back(group("ipc", b, cpus,
                            {{"kernels", "pingpong"}, {"modes", built({"processes", "mpi", "threads"})},

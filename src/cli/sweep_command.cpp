@@ -99,6 +99,8 @@ const std::map<std::string, std::pair<std::string, std::string>>& option_help() 
       {"size", {"-s", "problem size(s): S, M, L or a count with K/M/G (default M)"}},
       {"reps", {"-r", "timed repetitions per cell (default 10)"}},
       {"warmup", {"", "untimed warm-up iterations per cell (default 2)"}},
+      {"runs-per-round", {"", "runs of each cell in every round, each with its share of the repetitions (default 1); "
+                              "more, shorter runs meet more of a noisy machine's states"}},
       {"pin", {"", "binding: none, cores or one (everything on one CPU); a list runs each (default none)"}},
       {"timeout-per-run", {"", "seconds after which a cell is stopped and recorded as failed (default 0 = none)"}},
       {"launcher", {"", "for mpi/hybrid cells: auto (srun inside Slurm, else mpirun/mpiexec), srun or mpirun"}},

@@ -61,11 +61,26 @@ CellOutcome find_run(const std::string& out, const std::string& run_id) {
   return o;
 }
 
-// One (cell, twin) of the list: what every round runs once.
+// One (cell, twin, slot) of the list: what every round runs once. A cell with k runs per round
+// has k units (slots 0 ... k-1) of each; the extra passes after the rounds take slot 0 alone.
 struct Unit {
   const ExecCell* cell = nullptr;
   bool twin = false;
+  int slot = 0;
+  Unit* first = nullptr;  // slot 0 of the same cell and twin, which keeps the --target-ci account
+  int per_round() const { return std::max(1, cell->cell.runs_per_round); }
   std::string label() const { return cell->cell.key + (twin ? " (twin)" : ""); }
+  // in a round: which of the cell's runs of the round
+  std::string slot_label() const {
+    return label() + (per_round() > 1 ? " run " + std::to_string(slot + 1) + "/" + std::to_string(per_round()) : "");
+  }
+  // A cell with k runs in each of R rounds is recorded as a cell of R x k rounds: the run of
+  // slot s in round r is its round r x k + s, an extra run after the rounds (r >= R) its round
+  // r + R x (k - 1). So /runs round and rounds keep their meaning for every cell.
+  int recorded_rounds(int rounds) const { return rounds * per_round(); }
+  int recorded_round(int round, int rounds) const {
+    return round < rounds ? round * per_round() + slot : round + rounds * (per_round() - 1);
+  }
   // For --target-ci: the seconds its runs took in this invocation, how many, and where it ended.
   double spent_s = 0;
   int runs = 0;
@@ -73,17 +88,22 @@ struct Unit {
   stats::Interval ci;
 };
 
-// What the file already holds of this plan: the (cell, round, twin) runs that are ok, the seed
-// of its rounds and its highest round. Refuses a file whose sweep rows all come from other plans:
-// resuming onto it would mix two studies.
+// What the file already holds of this plan: the (cell, recorded round, twin) runs that are ok,
+// the seed of its rounds and its highest round in the sweep's numbering (the rounds, then the
+// extra passes; Unit::recorded_round maps one to the other). Refuses a file whose sweep rows all
+// come from other plans: resuming onto it would mix two studies.
 struct Done {
   std::set<std::tuple<std::string, std::int64_t, bool>> runs;
   std::int64_t seed = -1, last_round = -1;
-  bool has(const Unit& u, std::int64_t round) const { return runs.count({u.cell->cell.key, round, u.twin}) > 0; }
+  int rounds = 1;
+  bool has(const Unit& u, int round) const {
+    return runs.count({u.cell->cell.key, u.recorded_round(round, rounds), u.twin}) > 0;
+  }
 };
 
-Done completed_runs(const std::string& out, const std::string& shown, const std::string& plan) {
+Done completed_runs(const std::string& out, const std::string& shown, const std::string& plan, int rounds) {
   Done done;
+  done.rounds = rounds;
   if (!fs::exists(out)) return done;
   const record::Table runs = record::read_group(out, "runs");
   std::set<std::string> other_plans;
@@ -98,7 +118,10 @@ Done completed_runs(const std::string& out, const std::string& shown, const std:
     this_plan = true;
     const std::int64_t round = runs.integer("round", r);
     if (done.seed < 0) done.seed = runs.integer("round_seed", r);
-    done.last_round = std::max(done.last_round, round);
+    // back to the sweep's numbering: a cell recorded with k x R rounds ran k runs a round
+    const std::int64_t recorded = std::max<std::int64_t>(runs.integer("rounds", r), rounds);
+    const std::int64_t per = std::max<std::int64_t>(1, recorded / rounds);
+    done.last_round = std::max(done.last_round, round < recorded ? round / per : round - (recorded - rounds));
     if (runs.text("status", r) == "ok") done.runs.insert({runs.text("cell", r), round, runs.integer("twin", r) == 1});
   }
   if (!this_plan && !other_plans.empty())
@@ -118,7 +141,8 @@ struct UnitSoFar {
 };
 std::vector<UnitSoFar> units_so_far(const std::string& out, const std::string& plan, const std::vector<Unit>& units) {
   std::map<std::pair<std::string, bool>, std::size_t> index;
-  for (std::size_t i = 0; i < units.size(); ++i) index[{units[i].cell->cell.key, units[i].twin}] = i;
+  for (std::size_t i = 0; i < units.size(); ++i)
+    if (units[i].slot == 0) index[{units[i].cell->cell.key, units[i].twin}] = i;
   const record::Table runs = record::read_group(out, "runs");
   const record::Table samples = record::read_group(out, "samples");
   std::vector<UnitSoFar> so_far(units.size());
@@ -148,17 +172,20 @@ struct Execution {
 
   SweepRound rounds;  // round = -1 here; each run sets its own
 
-  // The request of a unit's run in `round`, as this execution records it: the round's share of
-  // the cell's repetitions.
+  // The request of a unit's run in `round`, as this execution records it: the run's share of
+  // the cell's repetitions, its recorded round and rounds (Unit::recorded_round).
   RunRequest request(const Unit& u, int round) const {
     RunRequest r = u.cell->request;
-    r.reps = sweep::round_reps(r.reps, static_cast<int>(rounds.rounds), round);
+    const int planned = u.recorded_rounds(static_cast<int>(rounds.rounds));
+    const int recorded = u.recorded_round(round, static_cast<int>(rounds.rounds));
+    r.reps = sweep::round_reps(r.reps, planned, recorded);
     r.cell = u.cell->cell.key;
     r.pin = u.cell->cell.pin;
     r.sweep_id = sweep_id;
     r.sweep_plan = plan;
     r.round = rounds;
-    r.round.round = round;
+    r.round.rounds = planned;
+    r.round.round = recorded;
     r.round.twin = u.twin ? 1 : 0;
     return r;
   }
@@ -230,7 +257,8 @@ struct Execution {
     const std::string run_id = new_run_id();
     const auto launch = sweep::cell_launch(c.cell, launcher, cpus.cpus, cpus.cores);
     const std::vector<std::string> args = argv(c, request, run_id, launch);
-    const std::string label = u.label() + (round < rounds.rounds ? " round " + std::to_string(round + 1) + "/" +
+    const std::string label = (round < rounds.rounds ? u.slot_label() : u.label()) +
+                              (round < rounds.rounds ? " round " + std::to_string(round + 1) + "/" +
                                                                        std::to_string(rounds.rounds)
                                                                  : " extra run " + std::to_string(round + 1 - rounds.rounds));
     sweep::ChildOptions co;
@@ -244,8 +272,9 @@ struct Execution {
       interrupted_run_recorded = find_run(out, run_id).found;
       return child.interrupted_by;
     }
-    u.spent_s += child.seconds;
-    ++u.runs;
+    Unit& account = u.first ? *u.first : u;
+    account.spent_s += child.seconds;
+    ++account.runs;
     CellOutcome result = find_run(out, run_id);
     if (!result.found && child.exit_code == 2)
       // The results file is damaged where only a writer looks: no cell can be recorded in it,
@@ -266,7 +295,7 @@ struct Execution {
     } else {
       outcome = result.ok ? "NOT VERIFIED: " + result.error : "FAILED: " + result.error;
       failures.push_back(label + ": " + outcome);
-      u.failed = true;
+      account.failed = true;
     }
     progress.finish(label, outcome, child.seconds);
     return 0;
@@ -285,7 +314,12 @@ void print_dry_run(const std::vector<ExecCell>& cells, const std::vector<Unit>& 
   }
   for (int round = 0; o.seed && round < o.rounds; ++round) {
     std::vector<std::string> labels;
-    for (std::size_t i : sweep::round_order(units.size(), *o.seed, round)) labels.push_back(units[i].label());
+    std::vector<int> slots, per;
+    for (const auto& u : units) {
+      slots.push_back(u.slot);
+      per.push_back(u.per_round());
+    }
+    for (std::size_t i : sweep::spread_order(*o.seed, round, slots, per)) labels.push_back(units[i].slot_label());
     std::printf("round %d: %s\n", round + 1, join(labels, ", ").c_str());
   }
 }
@@ -305,7 +339,7 @@ SweepCpus sweep_cpus() {
 
 int planned_runs(const std::vector<ExecCell>& cells, const ExecOptions& o) {
   std::size_t units = 0;
-  for (const auto& c : cells) units += c.twin ? 2 : 1;
+  for (const auto& c : cells) units += static_cast<std::size_t>((c.twin ? 2 : 1) * std::max(1, c.cell.runs_per_round));
   return static_cast<int>(units) * o.rounds;
 }
 
@@ -379,10 +413,15 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
   ex.sweep_id = new_run_id().substr(0, 16);
 
   std::vector<Unit> units;
-  for (const auto& c : cells) {
-    units.push_back({&c, false});
-    if (c.twin) units.push_back({&c, true});
-  }
+  for (const auto& c : cells)
+    for (int slot = 0; slot < std::max(1, c.cell.runs_per_round); ++slot) {
+      units.push_back({&c, false, slot});
+      if (c.twin) units.push_back({&c, true, slot});
+    }
+  for (auto& u : units)
+    for (auto& v : units)
+      if (v.cell == u.cell && v.twin == u.twin && v.slot == 0 && u.slot != 0) u.first = &v;
+  const std::size_t twins = static_cast<std::size_t>(std::count_if(cells.begin(), cells.end(), [](const ExecCell& c) { return c.twin; }));
   if (o.dry_run) {
     print_dry_run(cells, units, ex, o);
     return 0;
@@ -390,7 +429,8 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
 
   sweep::SweepLock lock(ex.out, ex.sweep_id);
   Done done;
-  if (o.resume) done = completed_runs(ex.out, o.out, ex.plan);
+  done.rounds = o.rounds;
+  if (o.resume) done = completed_runs(ex.out, o.out, ex.plan, o.rounds);
   // A resumed sweep keeps the order of the sweep it continues.
   if (o.seed && done.seed >= 0 && static_cast<std::int64_t>(*o.seed) != done.seed)
     throw UsageError("--seed " + std::to_string(*o.seed) + " differs from the seed " + std::to_string(done.seed) +
@@ -410,7 +450,7 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
     for (const auto& u : units) already += done.has(u, round) ? 1 : 0;
   const int planned = planned_runs(cells, o);
   progress.say("sweep " + ex.sweep_id + ", plan " + ex.plan + ": " + std::to_string(cells.size()) + " cells" +
-               (units.size() > cells.size() ? " + " + std::to_string(units.size() - cells.size()) + " A/A twins" : "") +
+               (twins ? " + " + std::to_string(twins) + " A/A twins" : "") +
                " x " + std::to_string(o.rounds) + " rounds = " + std::to_string(planned) + " runs, seed " +
                std::to_string(seed) + (o.note.empty() ? "" : " (" + o.note + ")") +
                (already ? " (" + std::to_string(already) + " already in the file)" : "") + " -> " + o.out +
@@ -420,7 +460,12 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
   int interrupted = 0;
   // One pass: every unit of `todo` once, in the round's shuffled order, after the capacity check.
   auto pass = [&](const std::vector<Unit*>& todo, int round) {
-    const std::vector<std::size_t> order = sweep::round_order(todo.size(), seed, round);
+    std::vector<int> slots, per;
+    for (const Unit* u : todo) {
+      slots.push_back(round < o.rounds ? u->slot : 0);
+      per.push_back(round < o.rounds ? u->per_round() : 1);
+    }
+    const std::vector<std::size_t> order = sweep::spread_order(seed, round, slots, per);
     bool checked = !o.capacity;
     for (std::size_t i : order) {
       Unit& u = *todo[i];
@@ -447,7 +492,8 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
     const auto so_far = units_so_far(ex.out, ex.plan, units);
     std::vector<Unit*> todo;
     for (std::size_t i = 0; i < units.size(); ++i)
-      if (units[i].cell->request.reps >= kRerunMinReps && so_far[i].undisturbed < record::kMinClean)
+      if (units[i].slot == 0 && units[i].cell->request.reps >= kRerunMinReps &&
+          so_far[i].undisturbed < record::kMinClean)
         todo.push_back(&units[i]);
     if (!todo.empty()) {
       progress.say(std::to_string(todo.size()) + " cell(s) had fewer than " + std::to_string(record::kMinClean) +
@@ -463,6 +509,7 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
       const auto so_far = units_so_far(ex.out, ex.plan, units);
       std::vector<Unit*> todo;
       for (std::size_t i = 0; i < units.size(); ++i) {
+        if (units[i].slot != 0) continue;
         judge(units[i], so_far[i].times, o);
         if (!units[i].finished) todo.push_back(&units[i]);
       }
@@ -472,13 +519,17 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
       if (interrupted) break;
     }
     if (!interrupted) {
-      int reached = 0;
-      for (const auto& u : units) reached += u.reached ? 1 : 0;
+      int reached = 0, judged = 0;
+      for (const auto& u : units) {
+        reached += u.slot == 0 && u.reached ? 1 : 0;
+        judged += u.slot == 0 ? 1 : 0;
+      }
       char line[200];
-      std::snprintf(line, sizeof line, "target: 95 %% interval of the median within +-%g %%, at most %s per cell: %d of %zu reached it",
-                    100 * o.target_ci, human_seconds(o.max_time_s).c_str(), reached, units.size());
+      std::snprintf(line, sizeof line, "target: 95 %% interval of the median within +-%g %%, at most %s per cell: %d of %d reached it",
+                    100 * o.target_ci, human_seconds(o.max_time_s).c_str(), reached, judged);
       progress.say(line);
-      for (const auto& u : units) progress.say("  " + target_line(u));
+      for (const auto& u : units)
+        if (u.slot == 0) progress.say("  " + target_line(u));
     }
   }
   if (!shared_progress) progress.done();

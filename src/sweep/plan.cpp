@@ -277,7 +277,7 @@ std::vector<std::string> size_list(const std::string& text, const std::string& w
 const std::vector<std::string>& plan_keys() {
   static const std::vector<std::string> keys = {
       "kernels", "modes",  "workers", "hybrid", "cores",           "scaling",         "size",
-      "reps",    "warmup", "pin",     "param",  "channels",        "switch-interval", "fault",
+      "reps",    "warmup", "runs-per-round", "pin", "param", "channels", "switch-interval", "fault",
       "run-seconds",       "timeout-per-run",   "launcher"};
   return keys;
 }
@@ -310,6 +310,8 @@ void apply(Settings& s, const std::string& key_in, const std::string& value_in, 
     s.reps = integer_in(value, where, 1, 1000000);
   } else if (key == "warmup") {
     s.warmup = integer_in(value, where, 0, 1000000);
+  } else if (key == "runs-per-round") {
+    s.runs_per_round = integer_in(value, where, 1, 1000);
   } else if (key == "pin") {
     s.pins = one_of(value, where, {"none", "cores", "one"});
   } else if (key == "timeout-per-run") {
@@ -498,6 +500,7 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
             base.pin = pin;
             base.reps = s.reps;
             base.warmup = s.warmup;
+            base.runs_per_round = s.runs_per_round;
             base.timeout_s = s.timeout_per_run_s;
             base.run_seconds = s.run_seconds;
             base.group = s.group;
@@ -592,6 +595,7 @@ std::string plan_hash(const Settings& s, const std::vector<Cell>& cells) {
     // it always did.
     if (c.reps != s.reps || c.warmup != s.warmup)
       text += " reps=" + std::to_string(c.reps) + " warmup=" + std::to_string(c.warmup);
+    if (c.runs_per_round != 1) text += " runs_per_round=" + std::to_string(c.runs_per_round);
     if (c.isolate()) text += " run=" + seconds_text(c.run_seconds);
   }
   char buf[17];

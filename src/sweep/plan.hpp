@@ -38,6 +38,7 @@ struct Settings {
   std::vector<std::string> pins{"none"};
   int reps = 10;
   int warmup = 2;
+  int runs_per_round = 1;                     // runs of each cell in every round (docs/sweeps.md)
   double timeout_per_run_s = 0;               // 0 = no limit
   std::string launcher = "auto";              // auto | srun | mpirun
   // Axes that add a `/name=value` part to the cell key only when given (so plans without them
@@ -90,6 +91,7 @@ struct Cell {
   std::string channel;                       // "" = the mode's default
   std::string switch_interval;               // gil, py-threads: seconds as given; "" = the default
   int reps = 10, warmup = 2;                 // isolate trials: reps = trials
+  int runs_per_round = 1;                    // runs of the cell in every round of a sweep
   double timeout_s = 0;                      // 0 = no limit
   std::string fault;                         // an isolate trial of this fault; "" = a run
   double run_seconds = 1.0;                  // isolate trials
@@ -110,7 +112,8 @@ RunRequest cell_request(const Cell& cell, const Settings& s);  // the same; `s` 
 
 // Identifies a plan: 16 hex digits over the cells' keys, reps and warm-up. Two sweeps with the
 // same hash ask for the same measurements, so one may resume the other. A cell whose reps or
-// warm-up differ from the reference settings (another group's) adds them to the hash.
+// warm-up differ from the reference settings (another group's) adds them to the hash, and so
+// does a cell with more than one run per round.
 std::string plan_hash(const Settings& s, const std::vector<Cell>& cells);
 std::string plan_hash(const Plan& p, const std::vector<Cell>& cells);
 

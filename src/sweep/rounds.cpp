@@ -47,6 +47,22 @@ std::vector<std::size_t> round_order(std::size_t n, std::uint64_t seed, int roun
   return order;
 }
 
+std::vector<std::size_t> spread_order(std::uint64_t seed, int round, const std::vector<int>& slot,
+                                      const std::vector<int>& per) {
+  CS_CHECK(slot.size() == per.size());
+  const std::size_t n = slot.size();
+  const std::vector<std::size_t> order = round_order(n, seed, round);
+  std::vector<double> key(n);
+  for (std::size_t rank = 0; rank < n; ++rank) {
+    const std::size_t i = order[rank];
+    CS_CHECK(per[i] >= 1 && slot[i] >= 0 && slot[i] < per[i]);
+    key[i] = (slot[i] + static_cast<double>(rank) / static_cast<double>(n)) / per[i];
+  }
+  std::vector<std::size_t> out = order;
+  std::stable_sort(out.begin(), out.end(), [&](std::size_t a, std::size_t b) { return key[a] < key[b]; });
+  return out;
+}
+
 std::string plan_with_rounds(const std::string& plan, int rounds) {
   SplitMix64 g{0x636f726573636f70ull};  // "corescop"
   std::uint64_t h = 0;

@@ -20,6 +20,15 @@ std::uint64_t fresh_seed();
 // implementation-defined distributions).
 std::vector<std::size_t> round_order(std::size_t n, std::uint64_t seed, int round);
 
+// The same order with items that run several times a round spread over it: item i is run
+// `slot[i]` (0 ... per[i] - 1) of an item with per[i] runs a round; it goes into the slot[i]-th
+// of per[i] equal parts of the round, at the place round_order gives it within that part (sort
+// key (slot + rank / n) / per, rank its place in round_order). An item with per = 1 goes
+// anywhere, as in round_order, so a cell's runs of one round never bunch together while all
+// cells stay shuffled among each other. slot and per have n entries, 0 <= slot < per.
+std::vector<std::size_t> spread_order(std::uint64_t seed, int round, const std::vector<int>& slot,
+                                      const std::vector<int>& per);
+
 // The repetitions of round `round` when `reps` are split over `rounds`: reps / rounds each, the
 // first reps % rounds rounds one more, and at least 1 (so the total is max(reps, rounds)). A
 // round past the planned ones (an extra run for --target-ci) gets reps / rounds, at least 1.

@@ -2,8 +2,9 @@
 # corescope sweep in rounds: each round runs every cell once in the order its seed gives (and the
 # same seed gives the same orders), the repetitions are split over the rounds, a capacity check
 # per round lands in /capacity, a sweep killed in round 2 and resumed runs only the missing
-# (cell, round) pairs with the seed of the first, --target-ci stops (reached, or its --max-time
-# spent), --aa adds twins in the same rounds, and bad input is one line, exit 2.
+# (cell, round) pairs with the seed of the first, --runs-per-round runs a cell several times a
+# round, --target-ci stops (reached, or its --max-time spent), --aa adds twins in the same
+# rounds, and bad input is one line, exit 2.
 source "$(dirname "$0")/common.sh"
 cs=$CORESCOPE
 plan=(--kernels ep,triad --modes serial,threads --workers 1,2 --size S --reps 5 --rounds 3)
@@ -126,6 +127,51 @@ assert sorted(k for k in b if k[2] == 1) == [("ep/threads/2/strong/S/none", 0, 1
 print("twins: every cell in every round; a named cell only")
 PY
 
+# 5b. --runs-per-round 2: each round runs every cell (and its twin) twice, the first of its runs
+# in the first half of the round's order; /runs records them as a sweep of 4 rounds (round r's
+# runs are rounds 2r and 2r + 1), the repetitions split over those 4; killed and resumed, only the
+# missing runs run; the plan differs from the one with one run a round.
+multi=(--kernels ep --modes serial,threads --workers 1 --size S --reps 8 --rounds 2 --runs-per-round 2
+       --aa ep/serial/1/strong/S/none)
+$cs sweep "${multi[@]}" --seed 11 --dry-run >"$WORK/multi_dry.txt" || fail "--runs-per-round --dry-run"
+"$PYTHON" - "$WORK/multi_dry.txt" <<'PY' || fail "--runs-per-round orders: $(cat "$WORK/multi_dry.txt")"
+import sys
+rounds = [[x.strip() for x in l.split(":", 1)[1].split(",")] for l in open(sys.argv[1]) if l.startswith("round ")]
+assert len(rounds) == 2, rounds
+for order in rounds:
+    assert len(order) == 6 and len(set(order)) == 6, order
+    for unit in ("ep/serial/1/strong/S/none", "ep/serial/1/strong/S/none (twin)", "ep/threads/1/strong/S/none"):
+        assert order.index(unit + " run 1/2") < order.index(unit + " run 2/2"), order
+print("two runs of each unit a round, the first before the second")
+PY
+out=$WORK/multi.h5
+$cs sweep "${multi[@]}" --out "$out" >"$WORK/multi1.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 900); do
+  ((($(grep -c '^\[' "$WORK/multi1.log" || true)) >= 4)) && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.05
+done
+kill -9 $pid 2>/dev/null || fail "the --runs-per-round sweep ended before it could be killed"
+wait $pid 2>/dev/null || true
+before=$("$PYTHON" -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['runs/run_id']))" "$out")
+((before >= 2 && before < 12)) || fail "$before runs after the kill, expected 2 to 11"
+expect_usage_error "resume with one run a round" $cs sweep "${multi[@]:0:12}" --runs-per-round 1 --aa ep/serial/1/strong/S/none \
+  --out "$out" --resume
+grep -q "different sweep plan" "$WORK/err" || fail "resume with another --runs-per-round: $(cat "$WORK/err")"
+$cs sweep "${multi[@]}" --out "$out" --resume >"$WORK/multi2.log" 2>&1 || fail "--runs-per-round resume: $(tail -n 3 "$WORK/multi2.log")"
+grep -q "($before already in the file)" "$WORK/multi2.log" || fail "--runs-per-round resume: $(head -n 1 "$WORK/multi2.log")"
+"$PYTHON" - "$out" <<'PY' || fail "--runs-per-round file"
+import sys, collections, h5py
+r = h5py.File(sys.argv[1], "r")["runs"]
+col = lambda c: [x.decode() if isinstance(x, bytes) else int(x) for x in r[c][...]]
+units = collections.Counter(zip(col("cell"), col("twin"), col("round")))
+assert len(units) == 12 and set(units.values()) == {1}, units
+assert set(col("rounds")) == {4} and set(col("round")) == {0, 1, 2, 3}, (col("rounds"), col("round"))
+assert set(col("reps")) == {2} and all(s == "ok" for s in col("status")), col("reps")
+print("12 runs: 3 units x 2 rounds x 2 runs, recorded as rounds 0-3 of 4, 2 repetitions each, every one once")
+PY
+
 # 6. A disturbance over every round: with a spinning loop per CPU, every repetition of ep serial has
 # other runnable tasks than the CPUs the team left idle (bit 8), so a cell of 10 repetitions gets one
 # more run after its 2 rounds; one of 9 does not (too few planned), nor one with
@@ -157,6 +203,7 @@ PY
 
 # 7. Bad input: one line, exit 2.
 expect_usage_error "rounds 0" $cs sweep --kernels ep --rounds 0 --out "$WORK/b.h5"
+expect_usage_error "runs-per-round 0" $cs sweep --kernels ep --runs-per-round 0 --out "$WORK/b.h5"
 expect_usage_error "target-ci 2" $cs sweep --kernels ep --target-ci 2 --out "$WORK/b.h5"
 expect_usage_error "max-time 0" $cs sweep --kernels ep --target-ci 0.05 --max-time 0 --out "$WORK/b.h5"
 expect_usage_error "aa unknown cell" $cs sweep --kernels ep --modes threads --aa ep/nope --out "$WORK/b.h5"

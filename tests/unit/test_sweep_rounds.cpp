@@ -45,6 +45,33 @@ TEST(SweepRounds, OrderDiffersBetweenRoundsAndSeeds) {
   }
 }
 
+TEST(SweepRounds, SpreadOrderPutsACellsRunsInSuccessivePartsOfTheRound) {
+  // 6 cells with one run a round, then 2 cells with 4 runs a round (slots 0 ... 3): 14 items.
+  std::vector<int> slot = {0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 0, 1, 2, 3};
+  std::vector<int> per = {1, 1, 1, 1, 1, 1, 4, 4, 4, 4, 4, 4, 4, 4};
+  int one_last = 0;
+  for (std::uint64_t seed = 0; seed < 300; ++seed) {
+    const auto order = spread_order(seed, 2, slot, per);
+    EXPECT_EQ(order, spread_order(seed, 2, slot, per));
+    auto sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<std::size_t> identity(slot.size());
+    std::iota(identity.begin(), identity.end(), 0);
+    ASSERT_EQ(sorted, identity);
+    std::vector<std::size_t> at(slot.size());
+    for (std::size_t p = 0; p < order.size(); ++p) at[order[p]] = p;
+    // a cell's runs come in slot order, one in each quarter of the keys
+    for (std::size_t first : {6u, 10u})
+      for (std::size_t s = 1; s < 4; ++s) EXPECT_LT(at[first + s - 1], at[first + s]) << seed;
+    one_last += order.back() < 6 ? 1 : 0;
+  }
+  // cells with one run a round still go anywhere, the end included
+  EXPECT_GT(one_last, 30);
+  // with one run a round for every item it is round_order
+  const std::vector<int> zeros(9, 0), ones(9, 1);
+  EXPECT_EQ(spread_order(5, 1, zeros, ones), round_order(9, 5, 1));
+}
+
 TEST(SweepRounds, RepetitionsSplitOverRounds) {
   EXPECT_EQ(round_reps(10, 3, 0), 4);
   EXPECT_EQ(round_reps(10, 3, 1), 3);
