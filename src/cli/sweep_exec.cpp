@@ -449,9 +449,20 @@ int execute_cells(const std::vector<ExecCell>& cells, const ExecOptions& o, Prog
   for (int round = 0; round < o.rounds; ++round)
     for (const auto& u : units) already += done.has(u, round) ? 1 : 0;
   const int planned = planned_runs(cells, o);
+  std::set<int> per_round;
+  std::size_t repeated = 0;
+  for (const auto& c : cells)
+    if (c.cell.runs_per_round > 1) {
+      per_round.insert(c.cell.runs_per_round);
+      ++repeated;
+    }
+  const std::string several = repeated == 0 ? ""
+                              : " (" + std::to_string(repeated) + " of the cells " +
+                                    (per_round.size() == 1 ? std::to_string(*per_round.begin()) + " times" : "several times") +
+                                    " a round)";
   progress.say("sweep " + ex.sweep_id + ", plan " + ex.plan + ": " + std::to_string(cells.size()) + " cells" +
-               (twins ? " + " + std::to_string(twins) + " A/A twins" : "") +
-               " x " + std::to_string(o.rounds) + " rounds = " + std::to_string(planned) + " runs, seed " +
+               (twins ? " + " + std::to_string(twins) + " A/A twins" : "") + " x " + std::to_string(o.rounds) +
+               " rounds" + several + " = " + std::to_string(planned) + " runs, seed " +
                std::to_string(seed) + (o.note.empty() ? "" : " (" + o.note + ")") +
                (already ? " (" + std::to_string(already) + " already in the file)" : "") + " -> " + o.out +
                (launcher ? "; mpi cells via " + launcher->kind + " (" + launcher->flavour + ")" : ""));

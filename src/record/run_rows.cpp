@@ -240,7 +240,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
   b.str("cell", s.cell, "the sweep cell: kernel/mode/team/scaling/size/pin");
   b.str("pin", s.pin, "binding the sweep arranged: none, cores or one");
   b.i64("round", s.round.round, "", "the sweep's round of this run, 0-based (rounds and up: extra runs; -1 none)");
-  b.i64("rounds", s.round.rounds, "", "rounds the sweep planned (-1 outside rounds)");
+  b.i64("rounds", s.round.rounds, "", "rounds the sweep planned for this cell: its rounds x the cell's runs per round (-1 outside rounds)");
   b.i64("round_seed", s.round.seed, "", "seed of the rounds' shuffled orders (-1 outside rounds)");
   b.i64("twin", s.round.twin, "", "1 for the A/A twin of its cell (same configuration, same rounds), else 0");
   b.f64("target_ci", s.round.target_ci, "", "the sweep's --target-ci: wanted half-width of the median's 95 % interval / median");

@@ -151,6 +151,18 @@ TEST(SweepPlan, HashIdentifiesThePlan) {
   Settings fewer = s;
   fewer.workers = {1};
   EXPECT_NE(h, plan_hash(fewer, expand(fewer, 2)));
+  // runs per round: a plan key (runs_per_round or runs-per-round), carried by every cell, and
+  // another plan when it is not 1
+  Settings twice = s;
+  std::istringstream in("runs_per_round = 2\n");
+  read_plan(twice, in, "plan.txt", 2);
+  EXPECT_EQ(twice.runs_per_round, 2);
+  const auto twice_cells = expand(twice, 2);
+  for (const auto& c : twice_cells) EXPECT_EQ(c.runs_per_round, 2);
+  EXPECT_NE(h, plan_hash(twice, twice_cells));
+  Settings bad = s;
+  std::istringstream zero("runs-per-round = 0\n");
+  EXPECT_THROW(read_plan(bad, zero, "plan.txt", 2), UsageError);
 }
 
 TEST(SweepPlan, GroupsAxesAndOneHash) {
