@@ -138,8 +138,8 @@ void add_sweep(CLI::App& app, int& exit_code) {
                                                        "program (e.g. '--mca btl_tcp_if_include eth0')");
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   sub->add_flag("--dry-run", o->dry_run, "print the cells and their launch commands, run nothing");
-  sub->add_option("--rounds", o->rounds, "rounds: each runs every cell once, in a new shuffled order, with a "
-                                         "share of its repetitions (default 3)");
+  sub->add_option("--rounds", o->rounds, "rounds: each runs every cell once (or --runs-per-round times), in a new "
+                                         "shuffled order, with a share of its repetitions (default 3)");
   o->seed_opt = sub->add_option("--seed", o->seed, "seed of the rounds' orders (default: a fresh one; under "
                                                    "--resume the file's)");
   sub->add_option("--target-ci", o->target_ci, "after the rounds, repeat each cell until the 95 % interval of its "

@@ -1,8 +1,8 @@
 // The sweep's executor: runs a list of cells in interleaved rounds (every round runs every cell
-// once, in a freshly shuffled order, with a share of its repetitions), each run a child
-// `corescope run` (under the launcher for mpi and hybrid cells), into one results file, with one
-// progress bar; records a failed run's row itself; checks the machine's parallel capacity once
-// per round (/capacity); optionally repeats cells until the interval of their median is narrow
+// once, or its runs per round, in a freshly shuffled order, with a share of its repetitions), each
+// run a child `corescope run` (under the launcher for mpi and hybrid cells), into one results file,
+// with one progress bar; records a failed run's row itself; checks the machine's parallel capacity
+// once per round (/capacity); optionally repeats cells until the interval of their median is narrow
 // enough (--target-ci) and runs A/A twins; --resume runs only the (cell, round) pairs the file
 // lacks; SIGINT/SIGTERM end it cleanly. `corescope sweep` builds its cells from a plan; other
 // commands may pass any list (different kernels, params, channels, GIL settings).
