@@ -3,7 +3,7 @@
 # asserted; nothing here is a timed test):
 #  1. three independent runs of the README's main study (`corescope study`; by default only its
 #     scaling-ep group, the cells ep's speedups come from, as the whole study runs them:
-#     NOISE_STUDY=full runs all of it, ~7 min each): each mode's 2-worker speedup of ep (its own
+#     NOISE_STUDY=full runs all of it, ~5 min each): each mode's 2-worker speedup of ep (its own
 #     1-worker time / its 2-worker time) with its 95 % bootstrap interval per study, what it was
 #     computed from, max/min over the three, whether every interval holds the other studies'
 #     point estimates, and the parallel capacity each study measured;

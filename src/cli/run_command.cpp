@@ -1,4 +1,5 @@
 // `corescope run`: one kernel on one mode, appended to the results file and printed as a table.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -93,6 +94,17 @@ void check_memory(const KernelInfo& k, const RunSpec& spec) {
 }
 
 // Runs one size; on the writing process returns the result as recorded (nothing elsewhere).
+// For a run a sweep started: one line on stdout, after the row is in the file, with what the
+// sweep would otherwise read back from the file (sweep_exec.cpp, reported_outcome): a read that
+// checks the whole file, which grows with every run.
+void report_to_sweep(const RunResult& r) {
+  std::string error = r.error;
+  std::replace_if(error.begin(), error.end(), [](char c) { return c == '\n' || c == '\t' || c == '\r'; }, ' ');
+  std::printf("\n%s\t%s\t%s\t%d\t%.17g\t%s\n", sweep::kRunOutcomeTag, r.run_id.c_str(), r.status.c_str(), r.verified ? 1 : 0,
+              headline(r).wall_s_median, error.c_str());
+  std::fflush(stdout);
+}
+
 std::optional<RunResult> execute(const RunOptions& o, const std::string& command_line) {
   const KernelInfo& kernel = find_kernel(o.kernel);
   const ModeInfo& mode_info = find_mode(o.mode);
@@ -165,6 +177,7 @@ std::optional<RunResult> execute(const RunOptions& o, const std::string& command
   if (!o.sweep_id.empty() && !sweep::sweep_alive(o.out, o.sweep_id))
     throw RuntimeFailure("the sweep that started this run has ended; its result is not recorded");
   record::append(o.out, file_provenance(), result_rows(result));
+  if (!o.sweep_id.empty()) report_to_sweep(result);
   return result;
 }
 

@@ -44,17 +44,18 @@ struct Budget {
 
 const std::vector<Budget>& budgets() {
   // expected_s: wall time of `corescope study --budget NAME` on the 2-core development VM, used
-  // to pick a budget from a number of seconds. default (409-414 s with 3 rounds, the Python
-  // groups and ep's scaling cells 4 times a round, load ~1.1; 296 s before all three) and test
-  // (82 s) were measured (docs/study.md); quick and full are estimates from the per-cell times.
+  // to pick a budget from a number of seconds. default (264 s with 3 rounds, the Python groups
+  // and ep's scaling cells 4 times a round, since a sweep takes a run's outcome from its output
+  // line instead of reading the file back; 409-415 s before that) and test (82 s) were measured
+  // (docs/study.md); quick and full are estimates from the per-cell times.
   static const std::vector<Budget> b = {
       {"test", "triad", 2, 1, 2, 1, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90, "20011"},
       {"quick", "triad,reduce,stencil", 3, 1, 12, 2, "S", "1M", "0,64,4K,256K,4M", "crash,leak,stray-write,hang", 1, 0.5, "16", "0.001,0.005",
-       false, 160, "20011"},
+       false, 150, "20011"},
       {"default", "triad,reduce,stencil", 5, 1, 60, 4, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
-       "0.001,0.005,0.02", false, 410, "40000"},
+       "0.001,0.005,0.02", false, 270, "40000"},
       {"full", "triad,reduce,stencil", 10, 2, 60, 4, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
-       1600, "262144"},
+       1500, "262144"},
   };
   return b;
 }
@@ -253,7 +254,7 @@ void add_study(CLI::App& app, int& exit_code) {
       "study", "Run the built-in study of every report section (scaling, memory, IPC, isolation, GIL, critical "
                "sections, farm, one CPU) into one file");
   sub->add_option("--budget", o->budget,
-                  "test, quick, default (about 7 min on 2 cores) or full; or a number of seconds (the largest "
+                  "test, quick, default (about 5 min on 2 cores) or full; or a number of seconds (the largest "
                   "budget measured within it)")
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -48,7 +49,7 @@ struct CellOutcome {
 CellOutcome find_run(const std::string& out, const std::string& run_id) {
   CellOutcome o;
   if (!fs::exists(out)) return o;
-  const record::Table runs = record::read_group(out, "runs");
+  const record::Table runs = record::read_group(out, "runs", {"run_id", "status", "verified", "error", "wall_s_median"});
   for (std::size_t r = runs.rows(); r-- > 0;) {
     if (runs.text("run_id", r) != run_id) continue;
     o.found = true;
@@ -57,6 +58,25 @@ CellOutcome find_run(const std::string& out, const std::string& run_id) {
     o.error = runs.text("error", r);
     o.wall_s_median = runs.number("wall_s_median", r);
     break;
+  }
+  return o;
+}
+
+// The outcome a run printed for its sweep (sweep::kRunOutcomeTag), found = false without one
+// (it crashed before recording, or its output was cut): then find_run reads the file.
+CellOutcome reported_outcome(const std::string& output, const std::string& run_id) {
+  CellOutcome o;
+  for (const auto& line : split(output, '\n')) {
+    const std::vector<std::string> f = split(line, '\t');
+    if (f.size() < 6 || f[0] != sweep::kRunOutcomeTag || f[1] != run_id) continue;
+    o.found = true;
+    o.ok = f[2] == "ok";
+    o.verified = f[3] == "1";
+    char* end = nullptr;
+    o.wall_s_median = std::strtod(f[4].c_str(), &end);
+    if (end == f[4].c_str()) o.wall_s_median = NAN;
+    o.error = f[5];
+    for (std::size_t i = 6; i < f.size(); ++i) o.error += " " + f[i];
   }
   return o;
 }
@@ -105,7 +125,8 @@ Done completed_runs(const std::string& out, const std::string& shown, const std:
   Done done;
   done.rounds = rounds;
   if (!fs::exists(out)) return done;
-  const record::Table runs = record::read_group(out, "runs");
+  const record::Table runs =
+      record::read_group(out, "runs", {"sweep_plan", "round", "round_seed", "rounds", "status", "cell", "twin"});
   std::set<std::string> other_plans;
   bool this_plan = false;
   for (std::size_t r = 0; r < runs.rows(); ++r) {
@@ -275,7 +296,8 @@ struct Execution {
     Unit& account = u.first ? *u.first : u;
     account.spent_s += child.seconds;
     ++account.runs;
-    CellOutcome result = find_run(out, run_id);
+    CellOutcome result = reported_outcome(child.output, run_id);
+    if (!result.found) result = find_run(out, run_id);
     if (!result.found && child.exit_code == 2)
       // The results file is damaged where only a writer looks: no cell can be recorded in it,
       // so the sweep stops with the run's own line (exit 2) instead of failing every cell.

@@ -353,9 +353,10 @@ std::string text_attribute(const h5::Handle& object, const std::string& name) {
   return value ? h5::scalar_text(*value) : std::string();
 }
 
-Table read_columns(const h5::Group& group, const std::string& shown) {
+Table read_columns(const h5::Group& group, const std::string& shown, const std::vector<std::string>* only) {
   Table t;
   for (const auto& name : group.children()) {
+    if (only && std::find(only->begin(), only->end(), name) == only->end()) continue;
     if (!group.has_dataset(name)) continue;
     const h5::Dataset ds = group.dataset(name);
     if (ds.is_scale()) continue;

@@ -51,8 +51,9 @@ std::string row_units(const std::string& units);
 // The dimension scale of a row group (nullopt when it has none).
 std::optional<std::string> dimension_of(const h5::Group& group);
 std::string text_attribute(const h5::Handle& object, const std::string& name);  // "" if absent
-// The columns of a row group as stored (units, long_name and role from their attributes).
-Table read_columns(const h5::Group& group, const std::string& shown);
+// The columns of a row group as stored (units, long_name and role from their attributes); with
+// `only`, just those of them that the group has.
+Table read_columns(const h5::Group& group, const std::string& shown, const std::vector<std::string>* only = nullptr);
 // A row group as readers see it: read_columns plus the columns a newer schema derives from them
 // for rows written before it (schema 1 /runs: memory_model from mode).
 Table read_rows(const h5::Group& root, const std::string& name, const std::string& shown);

@@ -586,7 +586,9 @@ auto reading(const std::string& path, F&& read) {
 }
 }  // namespace
 
-Table read_group(const std::string& path, const std::string& group) {
+namespace {
+// read_group: every column (with the derived ones) without `only`, else those columns as stored.
+Table read_group_columns(const std::string& path, const std::string& group, const std::vector<std::string>* only) {
   const std::string file = require_results_file(path).file;
   if (group == kTablesGroup) throw UsageError("/tables holds the compound copies, not a group of rows");
   if (!valid_name(group)) throw UsageError(in_quotes(group) + " is not a group name");
@@ -595,8 +597,15 @@ Table read_group(const std::string& path, const std::string& group) {
     const h5::File f = h5::File::open(file, false);
     const h5::Group root = f.root();
     if (!root.has_group(group)) return {};
-    return read_rows(root, group, path);
+    return only ? read_columns(root.group(group), path, only) : read_rows(root, group, path);
   });
+}
+}  // namespace
+
+Table read_group(const std::string& path, const std::string& group) { return read_group_columns(path, group, nullptr); }
+
+Table read_group(const std::string& path, const std::string& group, const std::vector<std::string>& columns) {
+  return read_group_columns(path, group, &columns);
 }
 
 Table read_compound(const std::string& path, const std::string& group) {

@@ -58,6 +58,9 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
 // older file lacks derived from the others. Missing group -> empty table.
 // Throws UsageError if the file is missing or not a corescope file.
 Table read_group(const std::string& path, const std::string& group);
+// The same for a few columns, as stored (nothing derived; a column the file lacks is left out):
+// a sweep reads back a run's outcome after every run, and all of /runs grows with the file.
+Table read_group(const std::string& path, const std::string& group, const std::vector<std::string>& columns);
 
 // Root attributes of a corescope file as text (for `summary` and `merge`).
 std::vector<std::pair<std::string, std::string>> read_attributes(const std::string& path);

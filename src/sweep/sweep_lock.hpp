@@ -23,4 +23,9 @@ class SweepLock {
 // tell (no flock); false if that sweep is gone or another one took over.
 bool sweep_alive(const std::string& out, const std::string& sweep_id);
 
+// A run a sweep started prints, once its row is in the file, one line on stdout: this tag, then
+// run id, status, verified (0/1), the median wall time and the error, tab-separated; the sweep
+// takes its outcome from that line instead of reading the file back.
+inline constexpr const char* kRunOutcomeTag = "corescope-run-outcome";
+
 }  // namespace corescope::sweep

@@ -46,6 +46,20 @@ with h5py.File(sys.argv[1], "r") as f:
         # was seen when the lone run met the slow state and the team the fast one)
         assert abs(cap - w * one / all_) < 1e-9 * cap and cap > 0, (w, one, all_, cap)
     print("orders as the seed says; reps 2,2,1; capacity:", [round(float(x), 2) for x in c["capacity"][...]])
+    # Each progress line states its run's outcome and median as the file has them (the sweep takes
+    # them from the line the run prints, not from the file).
+    import re
+    scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+    said = {}
+    for line in open(sys.argv[1].replace("rounds.h5", "run.log")):
+        m = re.match(r"\[\d+/\d+\] (\S+) round (\d+)/3: ok, verified, median ([0-9.]+) (s|ms|us|ns) ", line)
+        if m:
+            said[(m.group(1), int(m.group(2)) - 1)] = float(m.group(3)) * scale[m.group(4)]
+    median = [float(x) for x in r["wall_s_median"][...]]
+    assert len(said) == 18, sorted(said)
+    for c_, k, w in zip(cell, rnd, median):
+        assert abs(said[(c_, k)] - w) <= 1e-3 * w, (c_, k, said[(c_, k)], w)
+    print("every progress line: ok, verified, and the file's median")
 PY
 
 # 3. Killed with SIGKILL in round 2 and resumed: only the missing (cell, round) pairs run, in the
