@@ -93,7 +93,6 @@ void check_memory(const KernelInfo& k, const RunSpec& spec) {
                      " but only " + human_bytes(static_cast<double>(avail)) + " of memory is available");
 }
 
-// Runs one size; on the writing process returns the result as recorded (nothing elsewhere).
 // For a run a sweep started: one line on stdout, after the row is in the file, with what the
 // sweep would otherwise read back from the file (sweep_exec.cpp, reported_outcome): a read that
 // checks the whole file, which grows with every run.
@@ -105,6 +104,7 @@ void report_to_sweep(const RunResult& r) {
   std::fflush(stdout);
 }
 
+// Runs one size; on the writing process returns the result as recorded (nothing elsewhere).
 std::optional<RunResult> execute(const RunOptions& o, const std::string& command_line) {
   const KernelInfo& kernel = find_kernel(o.kernel);
   const ModeInfo& mode_info = find_mode(o.mode);

@@ -59,7 +59,8 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
 // Throws UsageError if the file is missing or not a corescope file.
 Table read_group(const std::string& path, const std::string& group);
 // The same for a few columns, as stored (nothing derived; a column the file lacks is left out):
-// a sweep reads back a run's outcome after every run, and all of /runs grows with the file.
+// what a sweep reads back of a run that printed no outcome, or of the runs a resumed plan has,
+// without the rest of /runs, which grows with the file.
 Table read_group(const std::string& path, const std::string& group, const std::vector<std::string>& columns);
 
 // Root attributes of a corescope file as text (for `summary` and `merge`).
