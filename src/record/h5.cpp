@@ -591,6 +591,12 @@ herr_t tracked_truncate(H5FD_t* file, hid_t, hbool_t) {
 hid_t tracked_driver() {
   static const H5FD_class_t cls = [] {
     H5FD_class_t c{};
+#ifdef H5FD_CLASS_VERSION
+    // HDF5 1.14 checks a driver's struct version and identifier when it is registered; values
+    // from H5_VFD_RESERVED on are for drivers outside the library.
+    c.version = H5FD_CLASS_VERSION;
+    c.value = static_cast<H5FD_class_value_t>(H5_VFD_RESERVED + 1);
+#endif
     c.name = "corescope_tracked";
     c.maxaddr = kMaxAddress;
     c.fc_degree = H5F_CLOSE_STRONG;
