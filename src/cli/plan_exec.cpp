@@ -49,9 +49,9 @@ std::vector<std::string> trial_command(const sweep::Cell& c) {
           number_text(trial_timeout(c))};
 }
 
-int execute_plan(const std::vector<sweep::Cell>& all, const ExecOptions& o,
+int execute_plan(const std::vector<sweep::Cell>& all, const sweep::ExecOptions& o,
                  const std::function<bool(const sweep::Cell&)>& twin) {
-  std::vector<ExecCell> runs;
+  std::vector<sweep::ExecCell> runs;
   std::vector<sweep::Cell> trials;
   for (const auto& c : all) {
     if (c.isolate()) trials.push_back(c);
@@ -67,7 +67,7 @@ int execute_plan(const std::vector<sweep::Cell>& all, const ExecOptions& o,
   const std::string out = fs::absolute(o.out).lexically_normal().string();
   record::check_output(out);
   const std::string self = fs::read_symlink("/proc/self/exe").string();
-  Progress progress(planned_runs(runs, o) + static_cast<int>(trials.size()), o.quiet);
+  Progress progress(sweep::planned_runs(runs, o) + static_cast<int>(trials.size()), o.quiet);
   int status = runs.empty() ? 0 : execute_cells(runs, o, &progress);
   if (status > 128) {
     progress.done();

@@ -15,7 +15,7 @@ namespace corescope::cli {
 // trials are already in /isolation (same kernel, mode, fault, workers, size, run seconds) is
 // skipped. With o.dry_run the cells are listed, nothing runs.
 // `twin(cell)` says which runs also get an A/A twin (sweep --aa).
-int execute_plan(const std::vector<sweep::Cell>& cells, const ExecOptions& o,
+int execute_plan(const std::vector<sweep::Cell>& cells, const sweep::ExecOptions& o,
                  const std::function<bool(const sweep::Cell&)>& twin = {});
 
 // The child command of a fault cell, after the binary: `isolate -k ... -f ... --modes ...`.

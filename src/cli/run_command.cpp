@@ -94,7 +94,7 @@ void check_memory(const KernelInfo& k, const RunSpec& spec) {
 }
 
 // For a run a sweep started: one line on stdout, after the row is in the file, with what the
-// sweep would otherwise read back from the file (sweep_exec.cpp, reported_outcome): a read that
+// sweep would otherwise read back from the file (sweep/sweep_file.cpp, reported_outcome): a read that
 // checks the whole file, which grows with every run.
 void report_to_sweep(const RunResult& r) {
   std::string error = r.error;

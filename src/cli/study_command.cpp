@@ -196,7 +196,7 @@ struct StudyOptions {
 
 int study(const StudyOptions& o) {
   const Budget& b = pick_budget(o.budget);
-  ExecOptions x;
+  sweep::ExecOptions x;
   const std::string no_python = python_missing();
   if (!no_python.empty())
     std::printf("study: the Python groups are left out (%s); the report's CPython section will say no data\n",

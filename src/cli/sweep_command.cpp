@@ -49,7 +49,7 @@ sweep::Plan load_plan(const SweepOptions& o, int cpus) {
 }
 
 int execute(SweepOptions& o) {
-  ExecOptions x;
+  sweep::ExecOptions x;
   const sweep::Plan plan = load_plan(o, x.cpus.cpus);
   const sweep::Settings& s = plan.groups.front();
   const std::vector<sweep::Cell> all = sweep::expand(plan, x.cpus.cpus);

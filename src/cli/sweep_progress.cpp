@@ -40,15 +40,14 @@ void Progress::error(const std::string& line) {
   draw();
 }
 
+void Progress::listing(const std::string& line) { std::printf("%s\n", line.c_str()); }
+
 void Progress::add_total(int more) {
   total_ += more;
   draw();
 }
 
-void Progress::skip() {
-  ++skipped_;
-  ++position_;
-}
+void Progress::skip() { ++position_; }
 
 void Progress::start(const std::string& key) {
   current_ = key;
