@@ -49,13 +49,22 @@ const std::vector<Budget>& budgets() {
   // line instead of reading the file back; 409-415 s before that) and test (82 s) were measured
   // (docs/study.md); quick and full are estimates from the per-cell times.
   static const std::vector<Budget> b = {
-      {"test", "triad", 2, 1, 2, 1, "S", "S", "0,64K", "crash,stray-write", 1, 0.5, "8", "0.001,0.005", false, 90, "20011"},
-      {"quick", "triad,reduce,stencil", 3, 1, 12, 2, "S", "1M", "0,64,4K,256K,4M", "crash,leak,stray-write,hang", 1, 0.5, "16", "0.001,0.005",
-       false, 150, "20011"},
-      {"default", "triad,reduce,stencil", 5, 1, 60, 4, "M", "2M", "0,16,256,4K,64K,1M,4M", "crash,leak,stray-write,hang", 1, 1.0, "32",
-       "0.001,0.005,0.02", false, 270, "40000"},
-      {"full", "triad,reduce,stencil", 10, 2, 60, 4, "M", "M", "0:4M", "crash,leak,stray-write,hang", 3, 2.0, "64", "0.001,0.005,0.02", true,
-       1500, "262144"},
+      {.name = "test", .scaling_kernels = "triad", .reps = 2, .warmup = 1, .ep_reps = 2, .ep_runs_per_round = 1,
+       .size = "S", .ep_size = "S", .pingpong_sizes = "0,64K", .faults = "crash,stray-write", .trials = 1,
+       .run_seconds = 0.5, .waits = "8", .intervals = "0.001,0.005", .every_count = false, .expected_s = 90,
+       .py_ep_size = "20011"},
+      {.name = "quick", .scaling_kernels = "triad,reduce,stencil", .reps = 3, .warmup = 1, .ep_reps = 12,
+       .ep_runs_per_round = 2, .size = "S", .ep_size = "1M", .pingpong_sizes = "0,64,4K,256K,4M",
+       .faults = "crash,leak,stray-write,hang", .trials = 1, .run_seconds = 0.5, .waits = "16",
+       .intervals = "0.001,0.005", .every_count = false, .expected_s = 150, .py_ep_size = "20011"},
+      {.name = "default", .scaling_kernels = "triad,reduce,stencil", .reps = 5, .warmup = 1, .ep_reps = 60,
+       .ep_runs_per_round = 4, .size = "M", .ep_size = "2M", .pingpong_sizes = "0,16,256,4K,64K,1M,4M",
+       .faults = "crash,leak,stray-write,hang", .trials = 1, .run_seconds = 1.0, .waits = "32",
+       .intervals = "0.001,0.005,0.02", .every_count = false, .expected_s = 270, .py_ep_size = "40000"},
+      {.name = "full", .scaling_kernels = "triad,reduce,stencil", .reps = 10, .warmup = 2, .ep_reps = 60,
+       .ep_runs_per_round = 4, .size = "M", .ep_size = "M", .pingpong_sizes = "0:4M",
+       .faults = "crash,leak,stray-write,hang", .trials = 3, .run_seconds = 2.0, .waits = "64",
+       .intervals = "0.001,0.005,0.02", .every_count = true, .expected_s = 1500, .py_ep_size = "262144"},
   };
   return b;
 }
