@@ -345,6 +345,13 @@ void register_figures(int workers) {
 
 // --- summary ---------------------------------------------------------------------------------
 
+// Google Benchmark 1.8 replaced Run::error_occurred by Run::skipped (an error or a skip).
+template <class R>
+bool run_skipped(const R& r) {
+  if constexpr (requires { r.skipped; }) return static_cast<bool>(r.skipped);
+  else return r.error_occurred;
+}
+
 // Console output as usual, plus the seconds per iteration of every benchmark that ran (median
 // over repetitions) for the summary.
 class CollectingReporter : public benchmark::ConsoleReporter {
@@ -354,7 +361,7 @@ class CollectingReporter : public benchmark::ConsoleReporter {
       // Single runs, or only the median when --benchmark_report_aggregates_only hides them.
       const bool single = r.run_type == Run::RT_Iteration;
       const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
-      if (r.error_occurred || r.iterations <= 0 || !(single || median)) continue;
+      if (run_skipped(r) || r.iterations <= 0 || !(single || median)) continue;
       const std::string& name = r.run_name.function_name;  // as registered, without /real_time etc.
       // What the console shows, per iteration, converted from the display unit to seconds.
       seconds_[name].push_back(r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit));

@@ -36,12 +36,12 @@ const std::vector<KernelInfo>& kernels() {
   return table;
 }
 
-const KernelInfo& find_kernel(const std::string& name) {
+const KernelInfo& find_kernel(std::string_view name) {
   for (const auto& k : kernels())
     if (k.name == name) return k;
   std::vector<std::string> names;
   for (const auto& k : kernels()) names.push_back(k.name);
-  throw UsageError("unknown kernel '" + name + "'; valid kernels: " + join(names, ", "));
+  throw UsageError("unknown kernel '" + std::string(name) + "'; valid kernels: " + join(names, ", "));
 }
 
 }  // namespace corescope

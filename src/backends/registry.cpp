@@ -31,15 +31,15 @@ const std::vector<ModeInfo>& modes() {
   return table;
 }
 
-const ModeInfo& find_mode(const std::string& name) {
+const ModeInfo& find_mode(std::string_view name) {
   for (const auto& m : modes()) {
     if (m.name != name) continue;
-    if (!m.built) throw UsageError("mode '" + name + "' was not built into this corescope: " + m.how_to_build);
+    if (!m.built) throw UsageError("mode '" + std::string(name) + "' was not built into this corescope: " + m.how_to_build);
     return m;
   }
   std::vector<std::string> names;
   for (const auto& m : modes()) names.push_back(m.name);
-  throw UsageError("unknown mode '" + name + "'; valid modes: " + join(names, ", "));
+  throw UsageError("unknown mode '" + std::string(name) + "'; valid modes: " + join(names, ", "));
 }
 
 }  // namespace corescope

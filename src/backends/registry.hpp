@@ -2,6 +2,7 @@
 // lacks stays in the table with built = false, so asking for it can say how to build it.
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/mode.hpp"
@@ -10,6 +11,7 @@ namespace corescope {
 
 const std::vector<ModeInfo>& modes();
 // Finds a mode by name; UsageError listing the valid names, or saying how to build it.
-const ModeInfo& find_mode(const std::string& name);
+// (A string_view: see find_kernel.)
+const ModeInfo& find_mode(std::string_view name);
 
 }  // namespace corescope

@@ -23,6 +23,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -65,20 +66,18 @@ void write_text_file(const std::string& path, const std::string& text) {
   out << text;
 }
 
-const std::vector<Int>& ints(const Table& t, const std::string& name) {
-  const Column* c = t.find(name);
-  if (!c) throw std::runtime_error("no column " + name);
-  return std::get<std::vector<Int>>(c->values);
+// A column's values by name. The name is a string_view, so that GCC 14 does not take the
+// returned reference into the table for one into a temporary argument.
+template <class T>
+const std::vector<T>& column(const Table& t, std::string_view name) {
+  const Column* c = t.find(std::string(name));
+  if (!c) throw std::runtime_error("no column " + std::string(name));
+  return std::get<std::vector<T>>(c->values);
 }
-const std::vector<double>& reals(const Table& t, const std::string& name) {
-  const Column* c = t.find(name);
-  if (!c) throw std::runtime_error("no column " + name);
-  return std::get<std::vector<double>>(c->values);
-}
-const std::vector<std::string>& texts(const Table& t, const std::string& name) {
-  const Column* c = t.find(name);
-  if (!c) throw std::runtime_error("no column " + name);
-  return std::get<std::vector<std::string>>(c->values);
+const std::vector<Int>& ints(const Table& t, std::string_view name) { return column<Int>(t, name); }
+const std::vector<double>& reals(const Table& t, std::string_view name) { return column<double>(t, name); }
+const std::vector<std::string>& texts(const Table& t, std::string_view name) {
+  return column<std::string>(t, name);
 }
 
 // Equality where NaN equals NaN (missing doubles must survive as NaN).
