@@ -22,5 +22,7 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -
 # the sources built the same way elsewhere hits them (jobs/local/noise_check.sh's slowed build).
 # Not for the sanitizer presets: their -g objects would carry relative paths in their debug info.
 if [[ $preset == default ]]; then export CCACHE_BASEDIR=$root; fi
-cmake --preset "$preset" -S "$root" "${launcher[@]}" "${configure[@]}" >/dev/null
+# Warnings fail CI's builds (test.sh sets CORESCOPE_WERROR=ON); a user's build only shows them.
+werror=(-DCORESCOPE_WERROR="${CORESCOPE_WERROR:-OFF}")
+cmake --preset "$preset" -S "$root" "${launcher[@]}" "${werror[@]}" "${configure[@]}" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)" "${targets[@]}"

@@ -4,6 +4,14 @@ include_guard(GLOBAL)
 function(corescope_target_defaults target)
   # Designated initializers (ModeInfo) leave fields at their defaults on purpose.
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wno-missing-field-initializers)
+  if(CORESCOPE_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    # GCC 12 warns of overlapping copies inside libstdc++'s own string concatenation (GCC bug
+    # 105651, fixed in 13): false positives on any `"..." + std::string`.
+    target_compile_options(${target} PRIVATE -Wno-restrict)
+  endif()
   if(CORESCOPE_NATIVE)
     target_compile_options(${target} PRIVATE -march=native)
   endif()
