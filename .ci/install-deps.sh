@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
-# Installs what corescope needs from Debian 12's packages (and nothing else): compilers, CMake,
-# OpenMPI + parallel HDF5, MPICH (second MPI, tested too), CLI11, hwloc, GTest, Google Benchmark,
-# the Python stack for the analysis, Slurm + munge for the job-script tests, headless Chromium for
-# the report's page check, for the multi-node test's network namespaces,
-# udunits-bin for the units check and strace for the shared-memory name check.
+# Installs what corescope needs from Debian 12's packages (and nothing else), one of two sets:
+#   main: what building the corescope binary, running `corescope study` (every mode, the Python
+#         modes included) and writing the report need: the README's main command
+#         (jobs/local/quickstart.sh) installs only these;
+#   all:  main + what the tests need (the default; .ci/build.sh, .ci/test.sh): ccache, MPICH
+#         (second MPI, tested too), GTest, Google Benchmark, hdf5-tools, the Python packages the
+#         tests read files with and pytest, Slurm + munge for the job-script tests, headless
+#         Chromium for the report's page check, iproute2 for the multi-node test's network
+#         namespaces, udunits-bin for the units check and strace for the shared-memory name check.
 # Only missing packages are installed; apt-get update runs only when something is missing.
+# Usage: .ci/install-deps.sh [main|all]
 set -euo pipefail
 
-packages=(
-  build-essential cmake pkg-config git ccache
-  openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
+# git: the build records the commit it was built from (cmake/CorescopeGitCommit.cmake).
+# python3-numpy: the Python modes' kernels; h5py, pandas, matplotlib: corescope-report.
+main=(
+  build-essential cmake pkg-config git
+  openmpi-bin libopenmpi-dev libhdf5-openmpi-dev
+  libcli11-dev libhwloc-dev
+  python3 python3-numpy python3-h5py python3-pandas python3-matplotlib
+)
+test_extras=(
+  ccache hdf5-tools hwloc
   mpich libmpich-dev libhdf5-mpich-dev
-  libcli11-dev libhwloc-dev hwloc libgtest-dev libbenchmark-dev
-  python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-xarray
-  python3-h5netcdf python3-tables python3-pytest
+  libgtest-dev libbenchmark-dev
+  python3-xarray python3-h5netcdf python3-tables python3-pytest
   slurm-wlm munge procps time
   chromium iproute2 udunits-bin strace
 )
+case ${1:-all} in
+  main) packages=("${main[@]}") ;;
+  all) packages=("${main[@]}" "${test_extras[@]}") ;;
+  *) echo "install-deps.sh: error: unknown package set '$1' (main or all)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
