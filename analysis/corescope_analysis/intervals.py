@@ -8,7 +8,7 @@ comparison of two cells.
   (each side resampled on its own); the same seed gives the same interval.
 - classify: faster / slower / no difference of a B/A time ratio, given a noise floor.
 
-The analysis-time disturbance rule (docs/noise.md, the C++ side implements the same):
+The analysis-time disturbance rule (docs/dev/noise.md, the C++ side implements the same):
 reference probe = min probe_s over the file's samples of the same (host, cpu_start);
 speed_factor = probe_s / reference; a sample is slow when speed_factor > SLOW_FACTOR; a
 repetition is disturbed when any of its samples has disturbed != 0 or is slow.
@@ -155,7 +155,7 @@ def with_run_band(interval: Interval, runs_a, runs_b, sigma: float, sigma_b: flo
     runs (the distinct values of runs_a and runs_b), sigma and sigma_b being the standard deviation
     of the log of a run's median on each side (sigma_b None: sigma for both; one NaN: the other for
     both), pooled over a file's cells (stats.pooled_run_sigma). A bootstrap over the runs of one
-    ratio sees only its own 2-3 runs per side, too few to measure that variation (docs/noise.md).
+    ratio sees only its own 2-3 runs per side, too few to measure that variation (docs/dev/noise.md).
     Unchanged where both are NaN or the interval has no point. record/cells.cpp's
     stats::with_run_band is the same."""
     sigma_a = sigma

@@ -185,7 +185,7 @@ def trust(ctx: Context) -> str:
 
 def run_spread_items(s: pd.DataFrame) -> list[str]:
     """The slow runs left out and each kernel's run-to-run spread, which every speedup interval
-    holds (docs/noise.md, "Slow runs and the run-to-run band")."""
+    holds (docs/dev/noise.md, "Slow runs and the run-to-run band")."""
     items = []
     ok = s[s["status"] == "ok"]
     slow = ok[pd.to_numeric(ok["slow_runs"], errors="coerce").fillna(0) > 0] if "slow_runs" in ok else ok.iloc[:0]

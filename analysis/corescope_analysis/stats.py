@@ -239,7 +239,7 @@ def rep_table(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
                 disturbed_samples=("disturbed", "sum"), flagged_samples=("flagged", "sum"),
                 speed_factor=("speed_factor", "max"))
     # speed-normalised: the repetition's time / the speed factor of its critical worker (the one
-    # with the most compute_s, wall_s where not recorded), whose speed set the time (docs/noise.md)
+    # with the most compute_s, wall_s where not recorded), whose speed set the time (docs/dev/noise.md)
     busy = s["compute_s"].where(s["compute_s"].notna(), s["wall_s"])
     critical = s.loc[busy.groupby([s["run"], s["rep"]]).idxmax()]
     factor = critical.set_index(["run", "rep"])["speed_factor"].reindex(out.index)
@@ -678,7 +678,7 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
             cols[name].append(v)
         # The speedup the report states (and fits, plots and verdicts use) is the matched-state one
         # where there is one: the slow-CPU rule keeps a cell's fast repetitions when it has 3, so
-        # over all clean repetitions a fast baseline often meets a mostly slow team (docs/noise.md).
+        # over all clean repetitions a fast baseline often meets a mostly slow team (docs/dev/noise.md).
         # The speedup over all clean repetitions stays beside it as speedup_all.
         for suffix in ("", "_lo", "_hi"):
             cols["speedup_all" + suffix].append(cols["speedup" + suffix][-1])
@@ -720,7 +720,7 @@ def slow_run_mask(reps: dict) -> np.ndarray:
     cell's other runs by more than the machine's speed explains. Only repetitions without
     record-time bits are compared (all, when fewer than MIN_CLEAN are); a cell of one run has
     none. Applied where slow_runs_apply; record/cells.cpp's mark_slow_runs is the same rule
-    (docs/noise.md)."""
+    (docs/dev/noise.md)."""
     from .intervals import MIN_CLEAN, SLOW_RUN_FACTOR
     runs = np.asarray(reps["run"])
     out = np.zeros(runs.size, dtype=bool)
@@ -746,7 +746,7 @@ def slow_run_mask(reps: dict) -> np.ndarray:
 
 
 def state_windows(factors_a, factors_b):
-    """The machine states two sets of repetitions are matched in (docs/noise.md): windows
+    """The machine states two sets of repetitions are matched in (docs/dev/noise.md): windows
     [x, 1.10 x] of the speed factor (that of a repetition's slowest worker), x = 1 (the fast state:
     every factor within the slow-CPU threshold) or any factor of either side, smallest x first.
     Yields (label, inside_a, inside_b): label "fast", or "factor X-Y" for a window [X, Y]. NaN
@@ -767,7 +767,7 @@ def matched_times(reps_a, reps_b):
     [x, 1.10 x], state_windows — leaving out those with record-time disturbance bits (all of a
     cell's, if fewer than MIN_CLEAN are without): (state label, times_a, runs_a, times_b, runs_b)
     for the window where the smaller side has the most repetitions, at least MIN_CLEAN on both
-    (ties: the faster window); None without probes or without such a window (docs/noise.md).
+    (ties: the faster window); None without probes or without such a window (docs/dev/noise.md).
     record/cells.cpp's matched_state_times is the same rule."""
     from .intervals import MIN_CLEAN
     if not isinstance(reps_a, dict) or not isinstance(reps_b, dict):
@@ -848,7 +848,7 @@ def pooled_run_sigma(summary: pd.DataFrame) -> dict:
     """Per kernel, provenance and Python (_run_pool_key): (sigma, degrees of freedom), sigma the pooled standard deviation
     of the log of a run's median about its cell's mean (run_spread over the kernel's ok cells).
     One ratio's 2-3 runs per side are too few to measure how much runs of one cell differ; a
-    file's cells of one kernel together are not (docs/noise.md)."""
+    file's cells of one kernel together are not (docs/dev/noise.md)."""
     acc: dict = {}
     for _, row in summary.iterrows():
         if row.get("status") != "ok":

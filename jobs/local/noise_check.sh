@@ -31,7 +31,7 @@ study_args=()
 [[ ${NOISE_STUDY:-scaling-ep} == full ]] || study_args=(--groups scaling-ep)
 # A/A: 12 repetitions per cell and file, in 6 alternations of 2, so that the two files' runs of a
 # cell meet the machine's slow and fast periods alike (with 3 of 4, the two files' runs of one
-# cell had met different states: docs/noise.md).
+# cell had met different states: docs/dev/noise.md).
 aa_kernels=ep,triad,reduce aa_reps=${NOISE_AA_REPS:-2} alternations=${NOISE_AA_ALTERNATIONS:-6}
 if [[ ${CORESCOPE_TEST_SIZE:-0} == 1 ]]; then
   size=S aa_kernels=ep,triad aa_reps=2 alternations=2
@@ -51,7 +51,7 @@ for i in 1 2 3; do
 done
 PYTHONPATH="$jobs_root/analysis${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" - "$dir"/study{1,2,3}.h5 <<'PY'
 # The report's own statistics (corescope_analysis.stats): disturbed repetitions left out as
-# docs/noise.md says, each speedup with its 95 % bootstrap interval: the stated speedup (from the
+# docs/dev/noise.md says, each speedup with its 95 % bootstrap interval: the stated speedup (from the
 # repetitions of both cells in the same machine state where they have one), the one over all
 # clean repetitions and the speed-normalised one (times divided by the critical worker's speed
 # factor) beside it.
@@ -82,7 +82,7 @@ def figure(s, mode, column):
         how = f"n {int(row['n'])}/{int(row['n_base'])}"
     return row[column], row[column + "_lo"], row[column + "_hi"], how
 
-for column, title in (("speedup", "stated (the same-state speedup where there is one, docs/noise.md)"),
+for column, title in (("speedup", "stated (the same-state speedup where there is one, docs/dev/noise.md)"),
                       ("speedup_all", "over all clean repetitions"), ("speedup_norm", "speed-normalised")):
     print(f"\n{title} 2-worker speedup of ep against its own 1-worker cell:")
     print(f"{'mode':10} " + "".join(f"{'study ' + str(i) + ' [95% CI], from':>42}" for i in (1, 2, 3)) +

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The emulated GIL (gil mode) beside real CPython (py-threads, py-processes) on this machine, the
 # measurements interleaved (every round runs each configuration once, in alternating order) so
-# that a noisy neighbour hits both sides alike. Prints the figures of docs/python.md:
+# that a noisy neighbour hits both sides alike. Prints the figures of docs/user/python.md:
 #   ep speedup at 2 threads (T1/T2), gil vs py-threads            agreement: |difference| <= 0.1
 #   convoy I/O calls per second beside K = 1 CPU thread, both    agreement: within 30 %
 #     at the default switch interval (5 ms) and at 1 ms (--switch-interval, both sides)

@@ -2,7 +2,7 @@
 # The README's main command: installs what is missing (the main package set only), builds the
 # corescope binary (no tests, no benchmarks), runs the built-in study of the founding notes
 # (`corescope study`: scaling, memory, IPC, isolation, GIL, critical sections, the farm, one CPU;
-# docs/study.md) into one HDF5 file, prints the summary and writes the HTML report next to it.
+# docs/user/study.md) into one HDF5 file, prints the summary and writes the HTML report next to it.
 # Each phase's seconds are printed as it ends, so that a slow first run can be traced to its part.
 #   OUT=results.h5 REPORT=report BUDGET=default bash jobs/local/quickstart.sh
 set -euo pipefail

@@ -1,6 +1,6 @@
 """python3 -m corescope_py run ...: one run of a Python kernel in a Python mode, its samples on the
 result pipe (--fd); `list`: the kernels and the modes that run them. Started by corescope's
-py-threads, py-processes and py-pool modes (docs/python.md), which check the arguments first."""
+py-threads, py-processes and py-pool modes (docs/user/python.md), which check the arguments first."""
 import argparse
 import multiprocessing
 import sys

@@ -1,4 +1,4 @@
-"""`corescope isolate` in the Python modes (docs/isolation.md, docs/python.md): the isolation loop
+"""`corescope isolate` in the Python modes (docs/user/isolation.md, docs/user/python.md): the isolation loop
 of one worker and its fault, in the driver. corescope's trial sets CORESCOPE_PY_ISOLATE
 (FAULT:VICTIM:RUN_S:INJECT_S:LEAK_BYTES_PER_S:MEM_LIMIT_BYTES) and CORESCOPE_PY_ISOLATE_REPORT
 (the trial's event file); every worker then writes the same event lines as a C++ worker of an

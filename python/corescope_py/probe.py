@@ -1,6 +1,6 @@
 """What the driver measures outside the timed region: the interpreter, thread CPU time, memory,
 page faults and context switches (Linux /proc and getrusage), and the scheduler records of
-docs/noise.md (the CPU, runnable tasks, steal time), read as the C++ run loop reads them."""
+docs/dev/noise.md (the CPU, runnable tasks, steal time), read as the C++ run loop reads them."""
 import math
 import os
 import resource
@@ -136,7 +136,7 @@ def steal_seconds(after, before, cpu):
 
 
 class SchedRecord:
-    """The C++ run loop's scheduler record (docs/noise.md): each repetition's /proc/stat read ends
+    """The C++ run loop's scheduler record (docs/dev/noise.md): each repetition's /proc/stat read ends
     the previous repetition's steal window (for that repetition's cpu_start) and starts the next;
     one more read after the last repetition ends its window."""
 
@@ -166,8 +166,8 @@ class Usage:
 
 def sample(rep, worker, rank, thread, wall_s, before, after, comm_s=0.0, last=False, base_pss=-1,
            cpu_start=-1, runnable_start=-1):
-    """One /samples row as a dict (the names of docs/results-format.md). steal_s is NaN until the
-    SchedRecord read after the repetition fills it; probe_s is never sent (docs/python.md)."""
+    """One /samples row as a dict (the names of docs/user/results-format.md). steal_s is NaN until the
+    SchedRecord read after the repetition fills it; probe_s is never sent (docs/user/python.md)."""
     pss, uss = smaps_rollup() if last else (-1, -1)
     return {
         "rep": rep, "worker": worker, "rank": rank, "thread": thread, "cpu": current_cpu(),

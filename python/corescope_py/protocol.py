@@ -1,4 +1,4 @@
-"""The line protocol on the result pipe (docs/python.md): one record per line, fields separated
+"""The line protocol on the result pipe (docs/user/python.md): one record per line, fields separated
 by tabs, the first field the record's kind, the others key=value. Values never hold a tab or a
 newline (replaced by spaces)."""
 import os

@@ -37,11 +37,11 @@ class Resources:
         self.kind = kind
         # Threads: the last thread to reach a barrier notes when it opens (it holds the GIL then).
         # A repetition starts there for every thread: a thread's wait for the GIL on the way out
-        # of the barrier is part of its repetition, as in gil mode (docs/gil.md). Processes have
+        # of the barrier is part of its repetition, as in gil mode (docs/user/gil.md). Processes have
         # no shared GIL and start their clocks when they leave the barrier.
         self.opened = [0.0] if kind == "threads" else None
         if kind == "threads":
-            # The scheduler records of a repetition (docs/noise.md) are taken in the action of its
+            # The scheduler records of a repetition (docs/dev/noise.md) are taken in the action of its
             # barrier, before it opens: (/proc/stat text, procs_running, each worker's CPU).
             self.record_next = False
             self.tids = [0] * n
@@ -97,7 +97,7 @@ class Worker:
         self.comm_s += time.perf_counter() - t0
 
     def rep_barrier(self):
-        """The barrier before a repetition and the scheduler records of docs/noise.md, taken once it
+        """The barrier before a repetition and the scheduler records of docs/dev/noise.md, taken once it
         has opened, as a C++ worker takes them. A process reads them itself, right after the barrier
         and before its clock starts, and returns (/proc/stat text, runnable_start, cpu_start). A
         thread's clock starts when the barrier opens (its wait for the GIL is part of the
@@ -326,7 +326,7 @@ def pool_call(task):
     index, rep, arg = task
     if fault and fault.victim == index and fault.rep == rep:
         fault.inject()
-    # the scheduler records (docs/noise.md) around the task: runnable tasks and the CPU at its
+    # the scheduler records (docs/dev/noise.md) around the task: runnable tasks and the CPU at its
     # start, the CPU at its end, the steal time of its first CPU from the read before to the read after
     text0 = probe.read_proc_stat()
     cpu_start = probe.current_cpu()

@@ -1,5 +1,5 @@
 // The mode table. Adding a mode: its folder under src/backends/ exporting `ModeInfo x_mode()`,
-// one entry here, its sources in src/backends/CMakeLists.txt (docs/architecture.md).
+// one entry here, its sources in src/backends/CMakeLists.txt (docs/dev/architecture.md).
 #include "backends/registry.hpp"
 
 #include "backends/gil/gil_mode.hpp"

@@ -1,7 +1,7 @@
 // `corescope compare A.h5 B.h5`: every cell present in both files (same configuration; the
 // build and host may differ, that is what is compared), B/A of the medians with its 95 %
 // bootstrap interval, a Mann-Whitney U p-value and a verdict. Exit 1 when a cell is slower beyond
-// --threshold with confidence: a regression gate (docs/compare.md).
+// --threshold with confidence: a regression gate (docs/user/compare.md).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// `corescope isolate`: the fault-isolation experiment (docs/isolation.md). For every mode and
+// `corescope isolate`: the fault-isolation experiment (docs/user/isolation.md). For every mode and
 // trial, one team runs in its own process group with one fault injected into the victim; the
 // supervisor records what happened to every worker as one row of /isolation. The hidden
 // `isolate-trial` subcommand is the team side of one trial.
@@ -134,7 +134,7 @@ int isolate(const IsolateOptions& o, const std::string& command) {
   for (const auto& name : mode_names) {
     const ModeInfo& m = find_mode(name);
     if (m.single_worker()) throw UsageError("isolate needs a team of at least 2 workers; " + m.name + " mode has one");
-    // Python modes run when named: their driver runs the isolation loop (docs/python.md).
+    // Python modes run when named: their driver runs the isolation loop (docs/user/python.md).
     if (!m.isolate && !m.python)
       throw UsageError("isolate does not run " + m.name + " teams (only modes of separate workers in one layer: " +
                        join(default_modes(), ", ") + ", and the Python modes by name)");

@@ -318,7 +318,7 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
                   "corescope sweep (launcher binding, OMP_PROC_BIND/OMP_PLACES)");
   sub->add_flag("-q,--quiet", o->quiet, "do not print the result table");
   add_lock_timeout_option(sub);
-  // Hidden: what `corescope sweep` tells its cells (recorded in /runs; docs/sweeps.md).
+  // Hidden: what `corescope sweep` tells its cells (recorded in /runs; docs/user/sweeps.md).
   sub->add_option("--sweep-id", o->sweep_id)->group("");
   sub->add_option("--sweep-plan", o->sweep_plan)->group("");
   sub->add_option("--cell", o->cell)->group("");

@@ -1,4 +1,4 @@
-// `corescope study`: the founding notes' questions as one built-in plan (docs/study.md). Its
+// `corescope study`: the founding notes' questions as one built-in plan (docs/user/study.md). Its
 // groups, one per report section, are expanded into one list of cells with one plan hash and run
 // by the plan executor into one HDF5 file: one progress bar, --resume, --dry-run. --budget picks
 // the sizes, repetitions and lists of the plan; the groups stay the same.
@@ -47,7 +47,7 @@ const std::vector<Budget>& budgets() {
   // to pick a budget from a number of seconds. default (264 s with 3 rounds, the Python groups
   // and ep's scaling cells 4 times a round, since a sweep takes a run's outcome from its output
   // line instead of reading the file back; 409-415 s before that) and test (82 s) were measured
-  // (docs/study.md); quick and full are estimates from the per-cell times.
+  // (docs/user/study.md); quick and full are estimates from the per-cell times.
   static const std::vector<Budget> b = {
       {.name = "test", .scaling_kernels = "triad", .reps = 2, .warmup = 1, .ep_reps = 2, .ep_runs_per_round = 1,
        .size = "S", .ep_size = "S", .pingpong_sizes = "0,64K", .faults = "crash,stray-write", .trials = 1,
@@ -136,10 +136,10 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
   // ep's speedups are the study's headline figures and its repetitions are short, so it gets
   // many: with 5 in 3 rounds a 2-worker speedup's interval spanned 0.4-2.8 on a loaded machine;
   // with 60 (20 a round) the machine state both cells of a speedup met holds 20-40 repetitions
-  // of each in most pairs, where 30 left it 3-7 at times (docs/noise.md, "ep's repetitions doubled").
+  // of each in most pairs, where 30 left it 3-7 at times (docs/dev/noise.md, "ep's repetitions doubled").
   // They run as 4 runs a round of 5 each: a run meets one of the machine's states (steady fast,
   // steady slow, or one that changes within a repetition), so a cell's runs, not its
-  // repetitions, are what samples them (docs/noise.md, "Twelve runs of ep's cells").
+  // repetitions, are what samples them (docs/dev/noise.md, "Twelve runs of ep's cells").
   p.groups.push_back(group("scaling-ep", b, cpus,
                            {{"kernels", "ep"}, {"modes", "all"}, {"workers", teams}, {"cores", cores},
                             {"size", b.ep_size}, {"reps", std::to_string(b.ep_reps)},
@@ -180,7 +180,7 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
   iso.run_seconds = b.run_seconds;
   p.groups.push_back(iso);
   if (!with_python) return p;
-  // The emulated GIL beside CPython (docs/python.md): pure-Python ep in threads and processes at
+  // The emulated GIL beside CPython (docs/user/python.md): pure-Python ep in threads and processes at
   // 1, 2 workers and serial C++ ep at the same N (what the interpreter costs); the convoy with
   // K = 1 and the sleepers at 1, 4 threads (set beside the gil and gil-io groups); the race.
   p.groups.push_back(group("python", b, cpus,

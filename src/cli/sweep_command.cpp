@@ -1,7 +1,7 @@
 // `corescope sweep`: expands a matrix of kernels x modes x team shapes (from options or a plan
 // file) and runs each cell as a child `corescope run`, under mpirun/mpiexec/srun for mpi and
 // hybrid cells; every cell lands in one results file, a failing cell is recorded and the sweep
-// goes on, and --resume skips the cells already done. See docs/sweeps.md.
+// goes on, and --resume skips the cells already done. See docs/user/sweeps.md.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The CLI side of a sweep: runs a list of cells through the sweep's runner (sweep/runner.hpp) with
 // the progress bar as its reporter, then prints how it ended. `corescope sweep` builds its cells
-// from a plan; other commands may pass any list. See docs/sweeps.md.
+// from a plan; other commands may pass any list. See docs/user/sweeps.md.
 #pragma once
 #include <vector>
 

@@ -1,4 +1,4 @@
-// The record-time disturbance rule (see disturbance.hpp and docs/noise.md).
+// The record-time disturbance rule (see disturbance.hpp and docs/dev/noise.md).
 #include "core/disturbance.hpp"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // The record-time disturbance rule: which samples something outside the experiment disturbed,
-// as a bitmask stored in /samples `disturbed` (docs/noise.md, "What counts as disturbed").
+// as a bitmask stored in /samples `disturbed` (docs/dev/noise.md, "What counts as disturbed").
 // A pure function of one sample and the facts of its run, so it is tested on synthetic samples
 // and applied when the run's rows are recorded.
 #pragma once
@@ -16,14 +16,14 @@ inline constexpr std::int64_t kMigration = 4;   // moved to another CPU while it
 inline constexpr std::int64_t kCompetition = 8; // other runnable tasks than CPUs the team left idle
 inline constexpr std::int64_t kOffCpu = 16;     // a worker that never blocked was kept off its CPU
 
-// Thresholds (docs/noise.md states them and why).
+// Thresholds (docs/dev/noise.md states them and why).
 inline constexpr double kMaxStealShare = 0.05;        // of wall_s, after one tick of rounding
 inline constexpr std::int64_t kSwitchAllowance = 2;   // involuntary switches any repetition may have
 inline constexpr double kSwitchesPerSecond = 20.0;    // ... plus this many per second of wall_s
 inline constexpr double kMaxOffCpuShare = 0.05;       // of wall_s: time a never-blocking worker did not run
 inline constexpr double kOffCpuAllowance_s = 0.0005;  // ... plus this much (the kernel's own short work)
 
-// The analysis-time rule (not applied here; docs/noise.md): a sample whose probe_s exceeds the
+// The analysis-time rule (not applied here; docs/dev/noise.md): a sample whose probe_s exceeds the
 // fastest probe of its (host, cpu_start) by more than this factor ran on a slow CPU.
 inline constexpr double kSlowSpeedFactor = 1.10;
 

@@ -37,7 +37,7 @@ int process_id();
 // Online CPUs of the machine (not only those this process may use).
 int online_cpu_count();
 
-// Machine-wide scheduler statistics, taken around each repetition (docs/noise.md). On Linux a
+// Machine-wide scheduler statistics, taken around each repetition (docs/dev/noise.md). On Linux a
 // snapshot is one read of /proc/stat kept as text; only what is asked for is parsed, and after
 // the first read no memory is allocated.
 class SchedSnapshot {

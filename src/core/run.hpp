@@ -11,7 +11,7 @@
 
 namespace corescope {
 
-// Where a run stands in a sweep's rounds (docs/sweeps.md), recorded in /runs as round, rounds,
+// Where a run stands in a sweep's rounds (docs/user/sweeps.md), recorded in /runs as round, rounds,
 // round_seed, twin, target_ci; the defaults are a run outside rounds.
 struct SweepRound {
   std::int64_t round = -1;       // 0-based; rounds and up: an extra run for --target-ci
@@ -48,17 +48,17 @@ struct RunSpec {
   // for every other mode (and start_method "" for py-threads).
   std::string python, start_method;
   std::string command;       // the command line, recorded
-  // Set when `corescope sweep` started this run (docs/sweeps.md): the sweep invocation, its
+  // Set when `corescope sweep` started this run (docs/user/sweeps.md): the sweep invocation, its
   // plan's hash, the cell's key (what --resume looks for) and the binding it arranged.
   std::string sweep_id, sweep_plan, cell;
   std::string pin;           // none | cores | one; "" when nobody arranged the binding
-  SweepRound round;          // the sweep's round of this run (docs/sweeps.md)
+  SweepRound round;          // the sweep's round of this run (docs/user/sweeps.md)
 };
 
 // One timed repetition of one worker. Trivially copyable so that process and MPI modes can ship
 // samples as raw bytes. Fault and context-switch counters are deltas over the repetition;
 // memory values are the process's at the end of the repetition. The disturbance records
-// (cpu_start, steal_s, runnable_start, probe_s) are read outside the timed region (docs/noise.md).
+// (cpu_start, steal_s, runnable_start, probe_s) are read outside the timed region (docs/dev/noise.md).
 struct Sample {
   std::int32_t rep = 0, worker = 0, rank = 0, thread = 0, cpu = -1;
   std::int32_t cpu_start = -1;       // CPU when the clock started (cpu is the CPU at the end)
@@ -117,7 +117,7 @@ struct RunResult {
   int slurm_ntasks = -1, slurm_cpus_per_task = -1;
   std::string mpi_flavour;     // OpenMPI | MPICH (mpi, hybrid)
   std::string launch_command;  // the launcher words a sweep put before `corescope run`
-  // Python modes: what the interpreter said of itself (docs/python.md); "" / -1 elsewhere.
+  // Python modes: what the interpreter said of itself (docs/user/python.md); "" / -1 elsewhere.
   std::string python_version;
   int python_gil = -1;  // 1 a GIL, 0 free-threaded, -1 not a Python run
 };

@@ -85,7 +85,7 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
     // mode's rep_barrier returns without it, and the probe has no yield point): each reads the
     // machine's scheduler statistics and times the speed probe, all at once, then starts its
     // clock. A second barrier here would line the clocks up again, but on a loaded machine each
-    // barrier costs a scheduler time slice whenever a worker is off its CPU (docs/noise.md).
+    // barrier costs a scheduler time slice whenever a worker is off its CPU (docs/dev/noise.md).
     w.rep_barrier();
     sched.read(out.samples);
     const std::int64_t runnable_start = sched.procs_running();

@@ -1,6 +1,6 @@
 // The event file of one isolate trial: every worker (thread or process) of the team appends one
 // line per event (start, warm, shm, inject, done, fail), and the trial's supervisor side reads
-// them to tell what happened to whom (docs/isolation.md).
+// them to tell what happened to whom (docs/user/isolation.md).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-// Fault injection for `corescope isolate` (docs/isolation.md), the worker side: which fault
+// Fault injection for `corescope isolate` (docs/user/isolation.md), the worker side: which fault
 // goes into which worker and when (Plan), the kernel decorator that injects it (the kernels
 // themselves stay untouched), and the isolation run loop that lets every worker finish and
 // check its own part without any other worker. Events go to the trial's file (events.hpp).

@@ -1,4 +1,4 @@
-// The /isolation row of one trial (docs/results-format.md), ready for record::append.
+// The /isolation row of one trial (docs/user/results-format.md), ready for record::append.
 #pragma once
 #include <string>
 

@@ -1,7 +1,7 @@
 // One trial of `corescope isolate`, supervisor side: starts the team (a child corescope in its
 // own process group, under the MPI launcher for mpi), watches every worker's process and the
 // event file, fires the watchdog, cleans up whatever the trial left, and says what happened to
-// every worker (docs/isolation.md).
+// every worker (docs/user/isolation.md).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -2,7 +2,7 @@
 // really lives, the writer lock on a file beside it, the temp copy that replaces the file by
 // rename(), copying and fsync, and removing what writers killed by SIGKILL left behind.
 // Nothing here knows HDF5. Also used by the sweep lock (src/sweep/sweep_lock.cpp), which keeps
-// its own file beside the output. (docs/results-format.md, "Appends are crash-safe" and "Files
+// its own file beside the output. (docs/user/results-format.md, "Appends are crash-safe" and "Files
 // beside the results file")
 #pragma once
 #include <sys/stat.h>
@@ -132,7 +132,7 @@ void fsync_path(const std::string& path, bool directory);
 std::string now_iso8601_utc();
 
 // ---------------------------------------------------------------- the twin of a results file
-// (docs/results-format.md, "Appends cost the same at any size")
+// (docs/user/results-format.md, "Appends cost the same at any size")
 //
 // Beside the file live its twin (side_path ".twin"), the file as it was one append ago, and the
 // redo log (side_path ".redo"): the pages the last append wrote, the file's length after it,

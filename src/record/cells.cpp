@@ -1,4 +1,4 @@
-// Cells of a results file and their statistics (cells.hpp; the rule is in docs/compare.md).
+// Cells of a results file and their statistics (cells.hpp; the rule is in docs/user/compare.md).
 #include "record/cells.hpp"
 
 #include <algorithm>
@@ -79,7 +79,7 @@ bool slow_runs_apply(const CellConfig& c) {
          std::find(kCpuBoundKernels.begin(), kCpuBoundKernels.end(), c.kernel) != kCpuBoundKernels.end();
 }
 
-// The slow-run rule (docs/noise.md; the report's stats.slow_run_mask): among the repetitions
+// The slow-run rule (docs/dev/noise.md; the report's stats.slow_run_mask): among the repetitions
 // without record-time bits (all, when fewer than kMinClean are), a run whose median wall time is
 // above kSlowRunFactor times the median of the other runs' medians, and whose speed-normalised
 // median is too where both have probes, is a slow run; all its repetitions are marked.

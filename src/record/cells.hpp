@@ -1,7 +1,7 @@
 // Cells: the runs of a results file grouped by configuration and provenance, their repetitions
 // classified as clean or disturbed, and the statistics every command reports for a cell (median
 // with its 95 % interval, speedup, B/A ratio). The one C++ place those figures come from
-// (docs/compare.md, docs/noise.md).
+// (docs/user/compare.md, docs/dev/noise.md).
 #pragma once
 #include <cstddef>
 #include <limits>
@@ -78,7 +78,7 @@ struct Repetition {
 // The pooled run spread of a cell's kernel: sqrt(sum of squares / df) of run_spread over the
 // file's cells with the same kernel and provenance, and df. One ratio's 2-3 runs per side are too
 // few to measure how much runs of a cell differ; a file's cells of one kernel together are not
-// (docs/noise.md). group_cells sets it on every cell (Cell::run_sigma).
+// (docs/dev/noise.md). group_cells sets it on every cell (Cell::run_sigma).
 struct RunSigma {
   double sigma = std::numeric_limits<double>::quiet_NaN();
   std::size_t df = 0;
@@ -160,7 +160,7 @@ struct Comparison {
 };
 
 // Two cells' repetition times (wall_s) in one machine state, for comparing like with like on a
-// machine whose speed changes (docs/noise.md, "Speedups in the same machine state"): repetitions
+// machine whose speed changes (docs/dev/noise.md, "Speedups in the same machine state"): repetitions
 // with record-time disturbance bits or of a slow run are left out (all kept in a cell with fewer than kMinClean
 // without); a state is a window [x, kSlowFactor * x] of the speed factor (of the repetition's
 // slowest worker; no probe: in none), x = 1 ("fast": every factor within the slow-CPU threshold)

@@ -1,5 +1,5 @@
 // Merging results files: the runs of many files appended to one, without duplicate runs, their
-// linked rows renumbered (record::merge in recorder.hpp; docs/results-format.md "Merging files").
+// linked rows renumbered (record::merge in recorder.hpp; docs/user/results-format.md "Merging files").
 #include <sys/stat.h>
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 // The append and read side of the results file: checks before a run, crash-safe appends (the
 // twin brought up to date, HDF5's writes to it kept in memory, written, fsync, rename;
 // atomic_file.hpp does the file work), compact, and reading groups back. Merging is merge.cpp.
-// Layout and guarantees: docs/results-format.md.
+// Layout and guarantees: docs/user/results-format.md.
 #include "record/recorder.hpp"
 
 #include <sys/file.h>
@@ -99,7 +99,7 @@ void write_root_attributes(const h5::File& file, const Provenance& provenance) {
 }
 
 // ---------------------------------------------------------------- CF conventions
-// (docs/results-format.md, "CF conventions")
+// (docs/user/results-format.md, "CF conventions")
 
 // Columns that hold an enumeration or a bit mask: CF flag_values/flag_masks and flag_meanings.
 struct Flags {

@@ -1,4 +1,4 @@
-// The HDF5 results file (schema "corescope", schema_version 2; see docs/results-format.md).
+// The HDF5 results file (schema "corescope", schema_version 2; see docs/user/results-format.md).
 //
 // A file only grows. Every append works on a hidden twin of the file (brought up to date from a
 // log of the last append, so nothing is copied) and renames it over the original once it is

@@ -1,5 +1,5 @@
 // Rows of /runs and /samples from a RunResult; the column names are the HDF5 contract
-// (docs/results-format.md) — add columns freely, rename none without a schema_version bump.
+// (docs/user/results-format.md) — add columns freely, rename none without a schema_version bump.
 #include "record/run_rows.hpp"
 
 #include <algorithm>
@@ -182,7 +182,7 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
   b.f64("switch_interval_s", s.switch_interval_s, "s", "GIL switch interval");
   b.str("gil_release", s.gil_release, "what runs with the GIL released");
   b.str("gil_policy", s.gil_policy, "who gets the GIL when it is released (cpython, fifo)");
-  // Python modes (docs/python.md): "" / -1 for every other mode.
+  // Python modes (docs/user/python.md): "" / -1 for every other mode.
   b.str("python", s.python, "interpreter of a Python mode (py-threads, py-processes, py-pool)");
   b.str("python_version", r.python_version, "version the interpreter reported");
   b.i64("python_gil", r.python_gil, "", "1: the interpreter ran with a GIL, 0: free-threaded, -1: not a Python run");

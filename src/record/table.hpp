@@ -14,7 +14,7 @@ using Int = std::int64_t;
 using Values = std::variant<std::vector<Int>, std::vector<double>, std::vector<std::string>>;
 
 // What a column is for, beyond its name, for readers that discover columns: written as the
-// dataset attribute `corescope_role` when not empty (docs/results-format.md).
+// dataset attribute `corescope_role` when not empty (docs/user/results-format.md).
 inline constexpr const char* kRoleAttribute = "corescope_role";
 inline constexpr const char* kRoleKernelMetric = "kernel_metric";  // a kernel's own run-level metric
 

@@ -150,7 +150,7 @@ double capacity_loop_s() {
   // 0.125 ms loop fitted inside one slice). Throughput-bound, so two CPUs that slow each other
   // when both are busy (hardware threads of one core, or a host's shared resources) show too: a
   // latency-bound chain read a capacity of 2 on the development VM while ep's two workers got
-  // about 1.5x of one (docs/noise.md).
+  // about 1.5x of one (docs/dev/noise.md).
   constexpr std::uint64_t kSamples = 550000;
   return speed_probe(kSamples, 1);
 }

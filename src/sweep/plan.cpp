@@ -440,7 +440,7 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
     if (m != "all") mode_list.push_back(&find_mode(m));  // unknown / not built: UsageError
   if (all_modes)
     for (const auto& m : modes())
-      if (m.built && !m.python) mode_list.push_back(&m);  // Python modes: named explicitly (docs/python.md)
+      if (m.built && !m.python) mode_list.push_back(&m);  // Python modes: named explicitly (docs/user/python.md)
   // --hybrid / --cores ask for ranks x threads cells even when the mode list leaves them out.
   if (!s.hybrid.empty() || !s.cores.empty()) {
     bool have_split = std::any_of(mode_list.begin(), mode_list.end(), [](const ModeInfo* m) { return m->takes_threads; });

@@ -26,7 +26,7 @@ struct ParamAxis {
 };
 
 // The matrix before expansion. Every field has a plan-file key of the same name as its option
-// (`workers = 1,2,4` is `--workers 1,2,4`); see docs/sweeps.md.
+// (`workers = 1,2,4` is `--workers 1,2,4`); see docs/user/sweeps.md.
 struct Settings {
   std::vector<std::string> kernels;           // empty = error; "all" expands to every kernel
   std::vector<std::string> modes;             // empty = every built mode
@@ -38,7 +38,7 @@ struct Settings {
   std::vector<std::string> pins{"none"};
   int reps = 10;
   int warmup = 2;
-  int runs_per_round = 1;                     // runs of each cell in every round (docs/sweeps.md)
+  int runs_per_round = 1;                     // runs of each cell in every round (docs/user/sweeps.md)
   double timeout_per_run_s = 0;               // 0 = no limit
   std::string launcher = "auto";              // auto | srun | mpirun
   // Axes that add a `/name=value` part to the cell key only when given (so plans without them

@@ -7,7 +7,7 @@
 // round) pairs the file lacks; SIGINT/SIGTERM end it cleanly. It prints nothing: its lines go to
 // a Reporter, its outcome comes back as a Summary. `corescope sweep` builds its cells from a plan;
 // other commands may pass any list (different kernels, params, channels, GIL settings).
-// See docs/sweeps.md.
+// See docs/user/sweeps.md.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -63,7 +63,7 @@ struct ExecOptions {
   bool capacity = true;            // the capacity check at the start of every round
   // After the rounds, one extra run of each cell planned with at least kRerunMinReps repetitions
   // that ended with fewer than record::kMinClean of them without record-time disturbance bits and
-  // outside slow runs (docs/noise.md): a disturbance that covered a cell's every round is measured
+  // outside slow runs (docs/dev/noise.md): a disturbance that covered a cell's every round is measured
   // around once more. Not repeated by --resume once the file has a run past the rounds.
   bool rerun_disturbed = true;
 };

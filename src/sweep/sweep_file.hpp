@@ -45,7 +45,7 @@ Done completed_runs(const std::string& out, const std::string& shown, const std:
 
 // What the file holds of a unit so far, as every command computes it (record/cells): the
 // repetition times its statistics use (the slowest worker's wall_s per repetition, pooled over
-// rounds, disturbed repetitions left out by the rule of docs/noise.md, all of them when fewer than
+// rounds, disturbed repetitions left out by the rule of docs/dev/noise.md, all of them when fewer than
 // 3 are clean), and how many repetitions have no record-time bits and are outside slow runs.
 struct UnitSoFar {
   std::vector<double> times;

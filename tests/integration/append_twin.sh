@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Appends cost what they write, not what the file holds (docs/results-format.md, "Appends cost
+# Appends cost what they write, not what the file holds (docs/user/results-format.md, "Appends cost
 # the same at any size"): after an append the old file is the twin and the new file is the old
 # twin (no copy was made), the redo log holds only the last append's pages (bounded by the
 # columns' last chunks: no more than twice as large for a file of 10,000 runs as for 200), a file changed behind corescope's back is checked and copied

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The results file follows CF where CF applies (docs/results-format.md, "CF conventions"): a
+# The results file follows CF where CF applies (docs/user/results-format.md, "CF conventions"): a
 # Conventions root attribute, every units attribute of every column parsed by udunits2,
 # dimensionless numbers with units "1", flag_values/flag_masks + flag_meanings on enumerations,
 # /samples/run marked as an index into the run dimension; xarray (h5netcdf) opens the groups

@@ -170,7 +170,7 @@ import csv, sys
 rows = {r["workers"]: r for r in csv.DictReader(open(sys.argv[1]))}
 two, one = rows["2"], rows["1"]
 # over all clean repetitions: the ratio of the medians; the stated speedup is the same-state one
-# where the two cells have a machine state in common (docs/compare.md), else that one
+# where the two cells have a machine state in common (docs/user/compare.md), else that one
 assert abs(float(two["speedup_all"]) / (float(one["median_s"]) / float(two["median_s"])) - 1) < 1e-6, two
 if two["speedup_basis"] == "clean repetitions":
     assert two["speedup"] == two["speedup_all"] and two["speedup_matched"] == "", two

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# corescope isolate in the Python modes (docs/python.md, "Isolation"): a fault in worker 1 of 4,
+# corescope isolate in the Python modes (docs/user/python.md, "Isolation"): a fault in worker 1 of 4,
 # read back from /isolation. What each mode does is what CPython does, measured:
 #   py-threads:   a crash, an abort or os._exit takes the interpreter and every worker down;
 #   py-processes: the other three complete and verify;

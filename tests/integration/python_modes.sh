@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python modes (docs/python.md): every Python kernel verified in every Python mode and variant,
+# The Python modes (docs/user/python.md): every Python kernel verified in every Python mode and variant,
 # the driver's kernel list agreeing with corescope's, the refusal of kernels a Python mode cannot
 # run, the python columns of /runs (free-threaded detection with a faked interpreter), ep's hit
 # count equal to the C++ kernel's, and crashes, kills and hangs that leave no process behind.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python modes' disturbance records (docs/python.md, docs/noise.md): every /samples row of a
+# The Python modes' disturbance records (docs/user/python.md, docs/dev/noise.md): every /samples row of a
 # py-threads, py-processes and py-pool run has cpu_start, runnable_start and steal_s from the
 # driver (not the sentinels) and no speed probe; with more spinning competitors than CPUs, and one
 # on the worker's own CPU, the record-time rule flags the Python samples (bit 8, competing tasks,

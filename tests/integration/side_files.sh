@@ -30,7 +30,7 @@ for side in lock sweep; do
   done
 done
 
-# The twin, its redo log and the old file's link (docs/results-format.md, "Appends are
+# The twin, its redo log and the old file's link (docs/user/results-format.md, "Appends are
 # crash-safe"): a link planted at their names is replaced, never followed, and the append works.
 for side in twin redo prev; do
   for target in "$victim" "$WORK/nowhere.$side"; do

@@ -122,7 +122,7 @@ mn_hosts() {
 }
 
 # Launcher options under which MPI one-sided communication works between nodes (team memory
-# across nodes, docs/multinode.md): Open MPI 4.1's default osc rdma cannot create a window over
+# across nodes, docs/user/multinode.md): Open MPI 4.1's default osc rdma cannot create a window over
 # TCP and osc pt2pt refuses MPI_THREAD_MULTIPLE, so UCX carries it. UCX_TLS keeps UCX on TCP:
 # left alone, UCX finds that the "nodes" share this machine's memory and uses its shared-memory
 # transports between them, which no real cluster could. MPICH needs nothing here; its UCX
@@ -149,7 +149,7 @@ mn_launcher_args() {
     # Hydra's proxies call back to -localhost. UCX (MPICH's device) is kept off TCP: MPICH 4.0's
     # MPI_Finalize over UCX's TCP transport hangs when a rank that has closed its connections
     # waits in PMI's barrier while a peer still needs its acknowledgement to close its own
-    # (fixed in MPICH 4.2; docs/multinode.md, "MPICH"). Between the namespaces of this machine
+    # (fixed in MPICH 4.2; docs/user/multinode.md, "MPICH"). Between the namespaces of this machine
     # UCX's shared-memory transports reach every rank.
     echo "-launcher ssh -launcher-exec $MN_AGENT -localhost $MN_NET.254 -genv UCX_TLS self,sm"
   fi

@@ -202,7 +202,7 @@ def test_matched_state_speedup_compares_repetitions_of_the_same_machine_state(tm
     s1.cell("ep", "threads", 2, [0.5] + [0.77] * 8, probe=[fast] + [slow] * 8)
     bits = summary_of(s1.write(tmp_path / "b.h5")).set_index("workers")
     assert bits.loc[2, "matched_state"] == "factor 1.60-1.76" and bits.loc[2, "n_matched"] == 4
-    # Two slow states (docs/noise.md): the baseline met factor 1.5 (1.5 s), the team 1.5 (0.75 s)
+    # Two slow states (docs/dev/noise.md): the baseline met factor 1.5 (1.5 s), the team 1.5 (0.75 s)
     # 4 times and 1.9 (0.95 s) 8 times; the window [1.5, 1.65] sets 1.5 against 0.75.
     s3 = Study()
     s3.cell("ep", "threads", 1, [1.0] * 4 + [1.5] * 8, probe=[fast] * 4 + [1.5e-4] * 8)

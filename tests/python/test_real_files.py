@@ -121,7 +121,7 @@ def test_isolation_verdict_and_table_follow_the_trials(files, tmp_path):
         survivors = iso["survivors"][...]
         workers = iso["workers"][...]
     unharmed = {m: float(np.clip(s / max(w - 1, 1), 0, 1)) for m, s, w in zip(modes, survivors, workers)}
-    # what docs/isolation.md says a crash does: processes keep the other worker, threads lose it
+    # what docs/user/isolation.md says a crash does: processes keep the other worker, threads lose it
     if not SANITIZED:
         assert unharmed == {"processes": 1.0, "threads": 0.0}
     page_html = report(files["iso"], tmp_path / "rep")
@@ -148,7 +148,7 @@ def test_scaling_verdict_follows_the_samples(files, tmp_path):
         flag, probe, cpu = f["samples/disturbed"][...], f["samples/probe_s"][...], f["samples/cpu_start"][...]
         cores = int(f.attrs["cores"])
 
-    # docs/noise.md: a sample is disturbed when its record-time bitmask is set or its probe ran more
+    # docs/dev/noise.md: a sample is disturbed when its record-time bitmask is set or its probe ran more
     # than 10 % slower than the fastest probe on the same CPU; a repetition with a disturbed sample
     # is left out unless fewer than 3 clean ones remain.
     fastest = {c: probe[(cpu == c) & (probe > 0)].min() for c in np.unique(cpu) if ((cpu == c) & (probe > 0)).any()}

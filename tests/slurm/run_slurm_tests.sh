@@ -57,7 +57,7 @@ for name in "${scripts[@]}"; do
   if grep -q '^#SBATCH --ntasks=1 *\($\|#\)' "$script"; then
     size=(--ntasks=1 --cpus-per-task="$cpus")
   elif grep -q '^#SBATCH --nodes=[2-9]' "$script"; then
-    # A multi-node script on this one node: --nodes=1 overrides its header (docs/multinode.md).
+    # A multi-node script on this one node: --nodes=1 overrides its header (docs/user/multinode.md).
     size=(--nodes=1 --ntasks-per-node="$cpus" --cpus-per-task=1)
   else
     size=(--ntasks="$cpus" --cpus-per-task=1)

@@ -350,7 +350,7 @@ TEST(Cells, MatchedSpeedupTakesBothCellsInOneMachineState) {
   ASSERT_EQ(cells.size(), 2u);
   const auto sp = speedup(cells[1], cells);
   ASSERT_TRUE(sp.has_value());
-  // The plain speedup leaves the slow repetitions out (docs/noise.md): 2.0 / 1.0 from 9 and 1
+  // The plain speedup leaves the slow repetitions out (docs/dev/noise.md): 2.0 / 1.0 from 9 and 1
   // fast ones, and the 2-worker cell is "mostly disturbed", so it uses all: 2.0 / 1.6.
   EXPECT_TRUE(cells[1].mostly_disturbed);
   EXPECT_DOUBLE_EQ(sp->point, 2.0 / 1.6);

@@ -1,5 +1,5 @@
 // The disturbance records: the record-time rule on synthetic samples, the /proc/stat parsers on
-// canned text, the speed probe, and a real run's file carrying the new columns (docs/noise.md).
+// canned text, the speed probe, and a real run's file carrying the new columns (docs/dev/noise.md).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 

@@ -48,7 +48,7 @@ TEST(PythonProtocol, Lines) {
   EXPECT_EQ(r.samples[0].runnable_start, -1);
   EXPECT_TRUE(std::isnan(r.samples[0].steal_s));
   ASSERT_EQ(r.outcomes.size(), 2u);
-  // The disturbance records (docs/noise.md); a Python sample never carries a probe.
+  // The disturbance records (docs/dev/noise.md); a Python sample never carries a probe.
   python::parse_line("sample\trep=2\tworker=0\tcpu=1\tcpu_start=0\trunnable_start=7\tsteal_s=0.02\twall_s=0.1", r);
   python::parse_line("sample\trep=3\tworker=0\tcpu=1\tcpu_start=1\trunnable_start=3\tsteal_s=nan\twall_s=0.1", r);
   ASSERT_EQ(r.samples.size(), 3u);
@@ -123,7 +123,7 @@ TEST(PythonModes, WatchdogEndsAHungTeam) {
   }
 }
 
-// A real run in each Python mode: every sample has the records of docs/noise.md from the driver
+// A real run in each Python mode: every sample has the records of docs/dev/noise.md from the driver
 // (the CPUs, runnable tasks, steal time), none has a probe.
 TEST(PythonModes, SamplesCarryTheDisturbanceRecords) {
   if (!have_numpy()) GTEST_SKIP() << "no /usr/bin/python3 with numpy";

@@ -17,7 +17,7 @@ The comparisons and their tolerances (TOLERANCE):
 Both sides of every pair leave out disturbed repetitions by one rule (same_rule_summary): the
 record-time bits of /samples `disturbed`, which the Python samples carry as the C++ ones do. The
 slow-CPU part (the speed probe) is not applied to either side, because the Python samples have
-no probe (docs/python.md, docs/noise.md).
+no probe (docs/user/python.md, docs/dev/noise.md).
 """
 from __future__ import annotations
 

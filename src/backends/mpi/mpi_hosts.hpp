@@ -1,5 +1,5 @@
 // Where each rank of an MPI team runs: the host names of all ranks, gathered on rank 0 for the
-// /samples `host` column (docs/results-format.md). Shared by the mpi and hybrid modes.
+// /samples `host` column (docs/user/results-format.md). Shared by the mpi and hybrid modes.
 #pragma once
 #include <string>
 #include <vector>

@@ -101,7 +101,7 @@ void parse_line(const std::string& line, DriverReport& r) {
     s.thread = static_cast<std::int32_t>(number(f, "thread", 0));
     s.cpu = static_cast<std::int32_t>(number(f, "cpu"));
     s.cpu_start = static_cast<std::int32_t>(number(f, "cpu_start"));
-    // The scheduler records of docs/noise.md; the driver sends no probe_s (docs/python.md).
+    // The scheduler records of docs/dev/noise.md; the driver sends no probe_s (docs/user/python.md).
     s.steal_s = number(f, "steal_s", std::numeric_limits<double>::quiet_NaN());
     s.wall_s = number(f, "wall_s", 0);
     s.cpu_s = number(f, "cpu_s", 0);

@@ -1,5 +1,5 @@
 // The file channel: the founding notes' "a file on the disk". Every message is one file in the
-// receiver's inbox directory inside the team's temp dir. The protocol (docs/processes.md) is
+// receiver's inbox directory inside the team's temp dir. The protocol (docs/user/processes.md) is
 // race-free without any lock:
 //   1. the sender writes header + payload to  to-D/from-S-N.tmp  (opened O_CREAT|O_EXCL, so it
 //      can never share a half-written file with anybody), closes it, and
