@@ -136,10 +136,10 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
   // ep's speedups are the study's headline figures and its repetitions are short, so it gets
   // many: with 5 in 3 rounds a 2-worker speedup's interval spanned 0.4-2.8 on a loaded machine;
   // with 60 (20 a round) the machine state both cells of a speedup met holds 20-40 repetitions
-  // of each in most pairs, where 30 left it 3-7 at times (docs/dev/noise.md, "ep's repetitions doubled").
+  // of each in most pairs, where 30 left it 3-7 at times (docs/measurements/2026-11-26-ep-60-repetitions-and-noise-floor.md).
   // They run as 4 runs a round of 5 each: a run meets one of the machine's states (steady fast,
   // steady slow, or one that changes within a repetition), so a cell's runs, not its
-  // repetitions, are what samples them (docs/dev/noise.md, "Twelve runs of ep's cells").
+  // repetitions, are what samples them (docs/dev/noise.md, "Runs, not repetitions, sample the machine's states").
   p.groups.push_back(group("scaling-ep", b, cpus,
                            {{"kernels", "ep"}, {"modes", "all"}, {"workers", teams}, {"cores", cores},
                             {"size", b.ep_size}, {"reps", std::to_string(b.ep_reps)},

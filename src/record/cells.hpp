@@ -160,7 +160,7 @@ struct Comparison {
 };
 
 // Two cells' repetition times (wall_s) in one machine state, for comparing like with like on a
-// machine whose speed changes (docs/dev/noise.md, "Speedups in the same machine state"): repetitions
+// machine whose speed changes (docs/dev/noise.md, "The stated speedup is the same-state one"): repetitions
 // with record-time disturbance bits or of a slow run are left out (all kept in a cell with fewer than kMinClean
 // without); a state is a window [x, kSlowFactor * x] of the speed factor (of the repetition's
 // slowest worker; no probe: in none), x = 1 ("fast": every factor within the slow-CPU threshold)
