@@ -133,7 +133,7 @@ class Dgemm : public Kernel {
       for (std::size_t k = k0; k < k1; ++k) {
         const double x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
         const double* __restrict b = b_ + k * n + jb;
-#pragma GCC ivdep
+        CORESCOPE_IVDEP
         for (std::size_t j = 0; j < jw; ++j) {
           const double bj = b[j];
           c0[j] += x0 * bj;
@@ -153,7 +153,7 @@ class Dgemm : public Kernel {
     for (std::size_t k = kb; k < ke; ++k) {
       const double x = a[k];
       const double* __restrict b = b_ + k * n + jb;
-#pragma GCC ivdep
+      CORESCOPE_IVDEP
       for (std::size_t j = 0; j < jw; ++j) c[j] += x * b[j];
       if ((k - kb) % (4 * kKStep) == 0) w.yield_point();
     }

@@ -12,6 +12,16 @@
 #include "core/kernel.hpp"
 #include "core/machine.hpp"
 
+// Before a loop whose iterations are independent (its pointers do not alias): each compiler's
+// own spelling of "vectorise without a run-time alias check".
+#if defined(__clang__)
+#define CORESCOPE_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define CORESCOPE_IVDEP _Pragma("GCC ivdep")
+#else
+#define CORESCOPE_IVDEP
+#endif
+
 namespace corescope::kernel_lib {
 
 // Runs body(begin, end) over [begin, end) in chunks of `chunk` items, with one yield_point() per

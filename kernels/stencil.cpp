@@ -69,7 +69,7 @@ class Stencil : public Kernel {
         const double* mid = u + r * s;
         const double* down = u + (r + 1) * s;
         double* out = v + r * s;
-#pragma GCC ivdep
+        CORESCOPE_IVDEP
         for (std::size_t j = 1; j <= n; ++j) out[j] = 0.25 * (up[j] + down[j] + mid[j - 1] + mid[j + 1]);
       }
     });

@@ -35,7 +35,7 @@ class Triad : public Kernel {
     const double* __restrict b = b_.data();
     const double* __restrict c = c_.data();
     chunked(w, 0, range_.size(), kChunk, [&](std::size_t lo, std::size_t hi) {
-#pragma GCC ivdep
+      CORESCOPE_IVDEP
       for (std::size_t i = lo; i < hi; ++i) a[i] = b[i] + kScalar * c[i];
     });
   }

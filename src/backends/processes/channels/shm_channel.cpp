@@ -84,8 +84,10 @@ class ShmChannel : public Channel {
                  static_cast<std::byte*>(const_cast<void*>(send_data)));
     Transfer in(*this, src, id(), {Tag::p2p, 0, recv_bytes}, static_cast<std::byte*>(recv_data));
     while (!out.complete() || !in.complete()) {
-      const bool moved = (!out.complete() && out.push()) | (!in.complete() && in.pull());
-      if (!moved) wait_until([&] { return (!out.complete() && out.can_push()) || (!in.complete() && in.can_pull()); });
+      // Both directions are tried on every pass (no short-circuit), so neither side starves.
+      const bool pushed = !out.complete() && out.push();
+      const bool pulled = !in.complete() && in.pull();
+      if (!pushed && !pulled) wait_until([&] { return (!out.complete() && out.can_push()) || (!in.complete() && in.can_pull()); });
     }
   }
 
