@@ -15,8 +15,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 logs=$root/build-asan/sanitizer-logs
 rm -rf "$logs"
 mkdir -p "$logs"
-# One test-name regex per line; '#' starts the reason.
-exclude=$(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$here/asan-exclude.txt" | paste -sd '|')
+exclude=$("$here/exclude-regex.sh" "$here/asan-exclude.txt")
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:check_initialization_order=1:log_path=$logs/asan"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
 export LSAN_OPTIONS="suppressions=$here/asan-lsan-suppressions.txt:print_suppressions=0"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what corescope needs from Debian 12's packages (and nothing else), one of two sets:
+# Installs what corescope needs from Debian's packages (12 or 13; nothing else), one of two sets:
 #   main: what building the corescope binary, running `corescope study` (every mode, the Python
 #         modes included) and writing the report need: the README's main command
 #         (jobs/local/quickstart.sh) installs only these;
@@ -7,7 +7,9 @@
 #         (second MPI, tested too), GTest, Google Benchmark, hdf5-tools, the Python packages the
 #         tests read files with and pytest, Slurm + munge for the job-script tests, headless
 #         Chromium for the report's page check, iproute2 for the multi-node test's network
-#         namespaces, udunits-bin for the units check and strace for the shared-memory name check.
+#         namespaces, udunits-bin for the units check (with its library, which Debian 13's
+#         udunits-bin does not pull in), strace for the shared-memory name check, bc for the
+#         tests' arithmetic, clang and its libomp for the clang build.
 # Only missing packages are installed; apt-get update runs only when something is missing.
 # Usage: .ci/install-deps.sh [main|all]
 set -euo pipefail
@@ -21,12 +23,12 @@ main=(
   python3 python3-numpy python3-h5py python3-pandas python3-matplotlib
 )
 test_extras=(
-  ccache hdf5-tools hwloc
+  ccache hdf5-tools hwloc bc clang libomp-dev
   mpich libmpich-dev libhdf5-mpich-dev
   libgtest-dev libbenchmark-dev
   python3-xarray python3-h5netcdf python3-tables python3-pytest
   slurm-wlm munge procps time
-  chromium iproute2 udunits-bin strace
+  chromium iproute2 udunits-bin libudunits2-0 strace
 )
 case ${1:-all} in
   main) packages=("${main[@]}") ;;
