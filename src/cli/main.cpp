@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
+#include "record/h5.hpp"
 
 namespace {
 // Under a launcher, rank 0 prints an error and exits at once. The other copies hit the same
@@ -46,16 +47,23 @@ int main(int argc, char** argv) {
   corescope::cli::add_compact(app, exit_code);
   corescope::cli::add_isolate(app, command_line, exit_code);
 
+  int code = 0;
   try {
     app.parse(argc, argv);
+    code = exit_code;
   } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail(2, "error: ", std::string(e.what()) + " (see --help)");
+    code = fail(2, "error: ", std::string(e.what()) + " (see --help)");
   } catch (const corescope::UsageError& e) {
-    return fail(2, "error: ", e.what());
+    code = fail(2, "error: ", e.what());
   } catch (const std::exception& e) {
-    return fail(1, "failed: ", e.what());
+    code = fail(1, "failed: ", e.what());
   }
-  return exit_code;
+  // HDF5 failed a close that nothing reported (a destructor cannot throw): never an exit 0, and
+  // the file behind it is almost always damaged (docs/results-format.md, "Damaged files").
+  if (code == 0)
+    if (const auto failure = corescope::record::h5::take_close_failure()) code = fail(2, "error: ", *failure);
+  if (code != 0) corescope::record::h5::quiet_shutdown();
+  return code;
 }

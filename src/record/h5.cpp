@@ -17,6 +17,7 @@
 #include <limits>
 #include <memory>
 #include <type_traits>
+#include <utility>
 
 namespace corescope::record::h5 {
 
@@ -189,15 +190,29 @@ Handle memory_space(std::size_t count) {
   return make(H5Screate_simple(1, n, nullptr), "create memory dataspace");
 }
 
-// Creation-order iteration fails on objects that do not track it (files from other tools);
-// those are listed by name instead.
+// Whether the links (or attributes) of `object` have a creation-order index; files from other
+// tools often have none.
+bool indexes_creation_order(hid_t object, bool links) {
+  hid_t plist = -1;
+  switch (H5Iget_type(object)) {
+    case H5I_FILE: plist = H5Fget_create_plist(object); break;
+    case H5I_GROUP: plist = H5Gget_create_plist(object); break;
+    case H5I_DATASET: plist = H5Dget_create_plist(object); break;
+    default: return false;
+  }
+  const Handle properties(check_id(plist, "get the creation properties of " + where(object)));
+  unsigned flags = 0;
+  check(links ? H5Pget_link_creation_order(properties.id(), &flags) : H5Pget_attr_creation_order(properties.id(), &flags),
+        "get the creation order flags of " + where(object));
+  return (flags & H5P_CRT_ORDER_INDEXED) != 0;
+}
+
+// By creation order where the object indexes it, else by name. A failure of the index the
+// object has is damage, not a reason to try the other one: an append inserts into both.
 template <typename Iterate>
-std::vector<std::string> list_in_creation_order(Iterate iterate, const std::string& what) {
+std::vector<std::string> list_in_creation_order(hid_t object, bool links, Iterate iterate, const std::string& what) {
   std::vector<std::string> names;
-  if (iterate(H5_INDEX_CRT_ORDER, names) >= 0) return names;
-  H5Eclear2(H5E_DEFAULT);
-  names.clear();
-  check(iterate(H5_INDEX_NAME, names), what);
+  check(iterate(indexes_creation_order(object, links) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME, names), what);
   return names;
 }
 
@@ -233,9 +248,36 @@ QuietErrors::QuietErrors() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
+// A close that HDF5 failed (in a destructor, which cannot throw). HDF5 1.10 can leave what such
+// a close was releasing allocated (deleting an object whose attribute storage is damaged, say),
+// and then prints "infinite loop closing library" when the process exits: the failure must reach
+// the user as an error, never as an exit 0 with that complaint after it.
+namespace {
+struct CloseFailures {
+  std::uint64_t count = 0;
+  std::string first;  // taken by take_close_failure
+};
+CloseFailures close_failures;
+
+void note_close_failure() {
+  StackText stack = take_error_stack();
+  ++close_failures.count;
+  if (close_failures.first.empty())
+    close_failures.first = "HDF5 could not close an object" +
+                           (stack.descriptions.empty() ? std::string() : ": " + stack.descriptions.back());
+}
+}  // namespace
+
+std::optional<std::string> take_close_failure() {
+  if (close_failures.first.empty()) return std::nullopt;
+  return std::exchange(close_failures.first, std::string());
+}
+
 QuietErrors::~QuietErrors() {
   if (saved_) H5Eset_auto2(H5E_DEFAULT, saved_func_, saved_data_);
 }
+
+void quiet_shutdown() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 Handle& Handle::operator=(Handle&& other) noexcept {
   if (this != &other) {
@@ -250,7 +292,7 @@ Handle::~Handle() {
   if (id_ < 0) return;
   QuietErrors quiet;
   // Ids die early when a file is closed with H5F_CLOSE_STRONG; closing one again is an error.
-  if (H5Iis_valid(id_) > 0 && close_id(id_) < 0) H5Eclear2(H5E_DEFAULT);
+  if (H5Iis_valid(id_) > 0 && close_id(id_) < 0) note_close_failure();
 }
 
 void Handle::close() {
@@ -360,6 +402,22 @@ std::optional<Scalar> attribute(const Handle& object, const std::string& name) {
   }
 }
 
+void read_all_attributes(const Handle& object) {
+  for (const auto& name : attribute_names(object)) {
+    const std::string what = "read attribute " + name + " of " + where(object.id());
+    Handle a = make(H5Aopen(object.id(), name.c_str(), H5P_DEFAULT), what);
+    Handle space = make(H5Aget_space(a.id()), what);
+    Handle type = make(H5Aget_type(a.id()), what);
+    Handle native = make(H5Tget_native_type(type.id(), H5T_DIR_DEFAULT), what);
+    const hssize_t points = H5Sget_simple_extent_npoints(space.id());
+    check(points < 0 ? -1 : 0, what);
+    std::vector<unsigned char> buffer(static_cast<std::size_t>(points) * H5Tget_size(native.id()) + 1);
+    check(H5Aread(a.id(), native.id(), buffer.data()), what);
+    // Variable-length values (text, dimension lists) were allocated by HDF5; a no-op otherwise.
+    H5Dvlen_reclaim(native.id(), space.id(), H5P_DEFAULT, buffer.data());
+  }
+}
+
 std::vector<std::string> attribute_names(const Handle& object) {
   auto iterate = [&](H5_index_t index, std::vector<std::string>& names) {
     hsize_t position = 0;
@@ -371,7 +429,7 @@ std::vector<std::string> attribute_names(const Handle& object) {
         },
         &names);
   };
-  return list_in_creation_order(iterate, "list attributes of " + where(object.id()));
+  return list_in_creation_order(object.id(), false, iterate, "list attributes of " + where(object.id()));
 }
 
 // ---------------------------------------------------------------- groups and files
@@ -389,9 +447,14 @@ namespace {
 H5I_type_t type_of_child(hid_t group, const std::string& name) {
   if (check(H5Lexists(group, name.c_str(), H5P_DEFAULT), "look for " + name + " in " + where(group)) <= 0)
     return H5I_BADID;
-  // A dangling soft link exists as a link but cannot be opened: treat it as absent.
+  // A dangling soft or external link exists as a link but cannot be opened: treat it as absent.
+  // A hard link always names an object in this file; one that cannot be opened is damage (its
+  // object header), which a reader or an append must not take for a missing column.
+  H5L_info_t link{};
+  check(H5Lget_info(group, name.c_str(), &link, H5P_DEFAULT), "look for " + name + " in " + where(group));
   const hid_t id = H5Oopen(group, name.c_str(), H5P_DEFAULT);
   if (id < 0) {
+    if (link.type == H5L_TYPE_HARD) throw_hdf5_error("open " + name + " in " + where(group));
     H5Eclear2(H5E_DEFAULT);
     return H5I_BADID;
   }
@@ -432,7 +495,7 @@ std::vector<std::string> Group::children() const {
         },
         &names);
   };
-  return list_in_creation_order(iterate, "list " + where(handle_.id()));
+  return list_in_creation_order(handle_.id(), true, iterate, "list " + where(handle_.id()));
 }
 
 void Group::remove(const std::string& name) const {
@@ -687,7 +750,13 @@ void File::close() {
   } catch (const Error& e) {
     throw Error("close " + path_ + ": " + e.what(), e.stack());
   }
+  // An object of this file that failed to close earlier (in a destructor) fails the file's close.
+  if (close_failures.count != close_failures_at_open_)
+    if (auto failure = take_close_failure()) throw Error("close " + path_ + ": " + *failure, "");
 }
+
+File::File(Handle handle, std::string path)
+    : handle_(std::move(handle)), path_(std::move(path)), close_failures_at_open_(close_failures.count) {}
 
 // ---------------------------------------------------------------- datasets
 

@@ -53,6 +53,16 @@ class QuietErrors {
   bool saved_ = false;
 };
 
+// The first close HDF5 failed in a Handle's destructor and that no File::close has reported yet,
+// as one line; taken once. A command that would otherwise succeed fails with it: after a failed
+// close HDF5 may be unable to shut down cleanly at exit.
+std::optional<std::string> take_close_failure();
+
+// For a command that has failed and said why: HDF5 prints nothing more, at exit either. After
+// an error on a damaged file HDF5 1.10 may hold memory it cannot free, and its exit-time
+// "infinite loop closing library" would be a second, unexplained line.
+void quiet_shutdown();
+
 // Owns one HDF5 id (file, group, dataset, attribute, datatype, dataspace or property list) and
 // closes it with the matching H5?close. Destruction never throws; close() does, for the callers
 // that must know the close worked (a file about to be fsynced).
@@ -93,6 +103,10 @@ bool has_attribute(const Handle& object, const std::string& name);
 // In creation order where the object tracks it, else by name.
 std::vector<std::string> attribute_names(const Handle& object);
 std::string scalar_text(const Scalar& value);
+// Reads every attribute of `object`, whatever its type or shape, and throws Error at the first
+// that HDF5 cannot list or read: the check of a file (file_rows.hpp) visits the attribute
+// storage an append may rewrite or delete, not only the attributes corescope reads.
+void read_all_attributes(const Handle& object);
 
 // True when `path` starts with an HDF5 signature (H5Fis_hdf5); throws Error when it cannot tell.
 bool is_hdf5_file(const std::string& path);
@@ -148,12 +162,15 @@ class File {
   const Handle& handle() const { return handle_; }
   Group root() const;
   void flush() const;
-  void close();  // throws if HDF5 cannot complete the close
+  // Throws if HDF5 cannot complete the close, or could not close an object of this file (or
+  // any other) since it was opened.
+  void close();
 
  private:
-  explicit File(Handle handle, std::string path) : handle_(std::move(handle)), path_(std::move(path)) {}
+  File(Handle handle, std::string path);
   Handle handle_;
   std::string path_;
+  std::uint64_t close_failures_at_open_ = 0;
 };
 
 // One member of a compound record: text members are fixed-length, `width` bytes (NUL-padded).

@@ -148,17 +148,21 @@ void update_records(const h5::Group& root, const std::string& name, const std::v
   for (const auto& v : appended) appended_ptrs.push_back(&v);
 
   if (tables.has_dataset(name)) {
-    const h5::Dataset records = tables.dataset(name);
-    const std::vector<h5::Field> fields = records.fields();
-    bool fits = fields.size() == columns.size() && records.size() == old_rows;
-    for (std::size_t i = 0; fits && i < columns.size(); ++i)
-      fits = fields[i].name == columns[i] && fields[i].kind == kind_of(appended[i]) &&
-             (fields[i].kind != h5::Kind::Text || text_width(appended[i]) <= fields[i].width);
-    if (fits) {
-      records.resize(new_rows);
-      records.write_records(old_rows, fields, appended_ptrs, 0, new_rows - old_rows);
-      return;
+    {
+      const h5::Dataset records = tables.dataset(name);
+      const std::vector<h5::Field> fields = records.fields();
+      bool fits = fields.size() == columns.size() && records.size() == old_rows;
+      for (std::size_t i = 0; fits && i < columns.size(); ++i)
+        fits = fields[i].name == columns[i] && fields[i].kind == kind_of(appended[i]) &&
+               (fields[i].kind != h5::Kind::Text || text_width(appended[i]) <= fields[i].width);
+      if (fits) {
+        records.resize(new_rows);
+        records.write_records(old_rows, fields, appended_ptrs, 0, new_rows - old_rows);
+        return;
+      }
     }
+    // Removed with no id of it open, so that HDF5 frees its storage inside this call and a
+    // failure there is this call's error; with the dataset open the delete waits for its close.
     tables.remove(name);
   }
 
