@@ -125,10 +125,12 @@ mn_hosts() {
 # across nodes, docs/user/multinode.md): Open MPI 4.1's default osc rdma cannot create a window over
 # TCP and osc pt2pt refuses MPI_THREAD_MULTIPLE, so UCX carries it. UCX_TLS keeps UCX on TCP:
 # left alone, UCX finds that the "nodes" share this machine's memory and uses its shared-memory
-# transports between them, which no real cluster could. MPICH needs nothing here; its UCX
-# transports are set for every launch (mn_launcher_args).
+# transports between them, which no real cluster could. Open MPI 5's osc rdma carries windows over
+# its TCP transport itself, and there UCX's one-sided path aborts (ucs_async_check_owner_thread)
+# when an OpenMP thread of a hybrid rank drives it: 5 gets no options. MPICH needs nothing here;
+# its UCX transports are set for every launch (mn_launcher_args).
 mn_rma_args() {
-  if [[ $(mn_flavour) == openmpi ]]; then
+  if [[ $(mn_flavour) == openmpi ]] && ! "${MPIEXEC:-mpirun}" --version 2>&1 | grep -qE "Open MPI\) [5-9]\."; then
     echo "--mca pml ucx --mca osc ucx,sm --mca pml_ucx_tls any --mca pml_ucx_devices any -x UCX_NET_DEVICES=eth0 -x UCX_TLS=tcp,self"
   fi
 }
