@@ -22,10 +22,18 @@ struct Case {
   std::string channel = "";  // "" = the mode's default
 };
 
+// The case as a reader writes it: "ep/threads/w2/S", then "/KEY=VALUE" and "/over CHANNEL".
+std::string describe(const Case& c) {
+  return c.kernel + "/" + c.mode + "/w" + std::to_string(c.workers) + "/" + c.size +
+         (c.param.empty() ? "" : "/" + c.param) + (c.channel.empty() ? "" : "/over " + c.channel);
+}
+
+// What gtest prints for GetParam() (it printed the struct's bytes without this).
+void PrintTo(const Case& c, std::ostream* out) { *out << describe(c); }
+
+// The test's name: describe() with every character a name cannot hold made '_'.
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  std::string n = info.param.kernel + "_" + info.param.mode + "_w" + std::to_string(info.param.workers) + "_" +
-                  info.param.size + (info.param.param.empty() ? "" : "_" + info.param.param) +
-                  (info.param.channel.empty() ? "" : "_over_" + info.param.channel);
+  std::string n = describe(info.param);
   for (char& c : n)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   return n;
