@@ -3,7 +3,7 @@
 #include "kernels/registry.hpp"
 
 #include "core/errors.hpp"
-#include "core/text.hpp"
+#include "core/suggest.hpp"
 
 namespace corescope {
 
@@ -41,7 +41,7 @@ const KernelInfo& find_kernel(std::string_view name) {
     if (k.name == name) return k;
   std::vector<std::string> names;
   for (const auto& k : kernels()) names.push_back(k.name);
-  throw UsageError("unknown kernel '" + std::string(name) + "'; valid kernels: " + join(names, ", "));
+  throw UsageError(unknown_name("kernel", std::string(name), names));
 }
 
 }  // namespace corescope

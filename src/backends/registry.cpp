@@ -11,6 +11,7 @@
 #include "backends/serial/serial_mode.hpp"
 #include "backends/threads/threads_mode.hpp"
 #include "core/errors.hpp"
+#include "core/suggest.hpp"
 #include "core/text.hpp"
 
 namespace corescope {
@@ -39,7 +40,7 @@ const ModeInfo& find_mode(std::string_view name) {
   }
   std::vector<std::string> names;
   for (const auto& m : modes()) names.push_back(m.name);
-  throw UsageError("unknown mode '" + std::string(name) + "'; valid modes: " + join(names, ", "));
+  throw UsageError(unknown_name("mode", std::string(name), names));
 }
 
 }  // namespace corescope

@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "core/machine.hpp"
+#include "core/suggest.hpp"
 #include "core/text.hpp"
 
 namespace corescope {
@@ -63,12 +64,15 @@ Params make_params(const KernelInfo& info, std::size_t size, int reps, int warmu
     if (spec == info.params.end()) {
       std::vector<std::string> keys;
       for (const auto& s : info.params) keys.push_back(s.key);
-      throw UsageError("kernel " + info.name + " has no parameter '" + key + "'" +
-                       (keys.empty() ? std::string("; it takes none") : "; valid: " + join(keys, ", ")));
+      if (keys.empty()) throw UsageError("kernel " + info.name + " has no parameter '" + key + "'; it takes none");
+      throw UsageError("kernel " + info.name + ": " + unknown_name("parameter", key, keys));
     }
-    if (!spec->allowed.empty() && std::find(spec->allowed.begin(), spec->allowed.end(), value) == spec->allowed.end())
-      throw UsageError("kernel " + info.name + ": --param " + key + "=" + value + " is not valid; valid values: " +
-                       join(spec->allowed, ", "));
+    if (!spec->allowed.empty() && std::find(spec->allowed.begin(), spec->allowed.end(), value) == spec->allowed.end()) {
+      const std::string guess = closest(value, spec->allowed);
+      throw UsageError("kernel " + info.name + ": --param " + key + "=" + value + " is not valid;" +
+                       (guess.empty() ? "" : " did you mean " + key + "=" + guess + "?") +
+                       " valid values: " + join(spec->allowed, ", "));
+    }
     p.values[key] = value;
   }
   return p;

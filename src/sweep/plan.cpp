@@ -18,6 +18,7 @@
 #include "core/errors.hpp"
 #include "core/kernel.hpp"
 #include "core/mode.hpp"
+#include "core/suggest.hpp"
 #include "core/text.hpp"
 
 namespace corescope::sweep {
@@ -81,12 +82,10 @@ std::vector<int> powers_of_two_to(int cpus) {
 std::vector<int> counts(const std::string& value, const std::string& where, int cpus, bool allow_pow2) {
   std::vector<int> out;
   for (const auto& item : items(value, where)) {
-    if (item == "max") {
-      out.push_back(std::max(1, cpus));
-    } else if (item == "pow2" && allow_pow2) {
+    if (item == "pow2" && allow_pow2) {
       for (int w : powers_of_two_to(cpus)) out.push_back(w);
     } else {
-      out.push_back(positive(item, where, "count"));
+      out.push_back(worker_count(item, where, cpus));
     }
   }
   drop_duplicates(out);
@@ -223,12 +222,18 @@ void check_channels(const Settings& s, const std::vector<const ModeInfo*>& modes
     const bool somewhere = std::any_of(modes.begin(), modes.end(), [&](const ModeInfo* m) {
       return std::find(m->channels.begin(), m->channels.end(), c) != m->channels.end();
     });
+    if (modes.size() == 1) check_channel(*modes.front(), c);
     if (!somewhere) {
-      std::vector<std::string> known;
+      std::vector<std::string> known, names;
       for (const ModeInfo* m : modes)
-        for (const auto& k : m->channels) known.push_back(m->name + ":" + k);
+        for (const auto& k : m->channels) {
+          known.push_back(m->name + ":" + k);
+          names.push_back(k);
+        }
+      const std::string guess = closest(c, names);
       throw UsageError("channels: no mode of this plan has channel '" + c + "'" +
-                       (known.empty() ? "" : "; channels: " + join(known, ", ")));
+                       (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+                       (known.empty() ? "" : (guess.empty() ? "; " : " ") + std::string("channels: ") + join(known, ", ")));
     }
   }
 }
@@ -245,6 +250,19 @@ void check_isolate(const Settings& s, const std::vector<std::string>& kernels,
 }
 
 }  // namespace
+
+int worker_count(const std::string& text, const std::string& where, int cpus) {
+  return text == "max" ? std::max(1, cpus) : positive(text, where, "count");
+}
+
+void check_channel(const ModeInfo& mode, const std::string& channel) {
+  if (mode.channels.empty()) throw UsageError("mode " + mode.name + " has no channels");
+  if (std::find(mode.channels.begin(), mode.channels.end(), channel) != mode.channels.end()) return;
+  const std::string guess = closest(channel, mode.channels);
+  throw UsageError("mode " + mode.name + " has no channel '" + channel + "';" +
+                   (guess.empty() ? "" : " did you mean '" + guess + "'?") + " its channels: " +
+                   join(mode.channels, ", "));
+}
 
 std::vector<std::string> size_list(const std::string& text, const std::string& where) {
   std::vector<std::string> sizes;
@@ -337,7 +355,7 @@ void apply(Settings& s, const std::string& key_in, const std::string& value_in, 
     std::string v = value == "mpiexec" ? "mpirun" : value;
     s.launcher = one_of(v, where, {"auto", "srun", "mpirun"}).front();
   } else {
-    throw UsageError(where + ": unknown key '" + key_in + "'; valid keys: " + join(plan_keys(), ", "));
+    throw UsageError(where + ": " + unknown_name("key", key_in, plan_keys()));
   }
 }
 
@@ -399,7 +417,7 @@ Plan read_groups(std::istream& input, const std::string& name, int cpus, Setting
     std::replace(key.begin(), key.end(), '_', '-');
     if (key.empty()) throw UsageError(at + ": no key before '='");
     if (std::find(plan_keys().begin(), plan_keys().end(), key) == plan_keys().end())
-      throw UsageError(at + ": unknown key '" + key + "'; valid keys: " + join(plan_keys(), ", "));
+      throw UsageError(at + ": " + unknown_name("key", key, plan_keys()));
     if (auto it = seen.find(key); it != seen.end())
       throw UsageError(at + ": '" + key + "' is already set on line " + std::to_string(it->second));
     seen[key] = number;

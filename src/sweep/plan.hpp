@@ -60,6 +60,14 @@ struct Plan {
 // The plan-file keys, in the order --help and docs list them.
 const std::vector<std::string>& plan_keys();
 
+// One team size as --workers takes it ("4" or "max"): 1 to 4096, else UsageError "<where>: 0 is
+// not a positive count", the words of run, sweep and isolate alike.
+int worker_count(const std::string& text, const std::string& where, int cpus);
+
+// UsageError unless the mode has the channel: "mode threads has no channel 'shm'; its channels: ..."
+// (with a did-you-mean), for run and for a sweep of one mode alike.
+void check_channel(const ModeInfo& mode, const std::string& channel);
+
 // Sets one setting from its text, given as an option or a plan line; `where` starts the error
 // message ("--workers", "plan.txt:3: workers"). `cpus` resolves `max` and `pow2`. UsageError.
 void apply(Settings& s, const std::string& key, const std::string& value, const std::string& where, int cpus);

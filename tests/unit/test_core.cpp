@@ -15,6 +15,7 @@
 #include "core/mode.hpp"
 #include "core/outcome_codec.hpp"
 #include "record/run_rows.hpp"
+#include "core/suggest.hpp"
 #include "core/text.hpp"
 
 namespace corescope {
@@ -56,6 +57,37 @@ TEST(Params, UnknownKeyAndValueAreUsageErrors) {
   EXPECT_EQ(make_params(ep, 10, 1, 0, {}).get("seed"), "12345");
   EXPECT_THROW(find_kernel("nope"), UsageError);
   EXPECT_THROW(find_mode("nope"), UsageError);
+}
+
+TEST(Suggest, EditDistanceCountsSwapsAsOneEdit) {
+  EXPECT_EQ(edit_distance("", ""), 0u);
+  EXPECT_EQ(edit_distance("", "run"), 3u);
+  EXPECT_EQ(edit_distance("run", "runn"), 1u);
+  EXPECT_EQ(edit_distance("wokrers", "workers"), 1u);  // an adjacent swap
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("ca", "abc"), 3u);  // the restricted form: no edit of a swapped pair
+}
+
+TEST(Suggest, ClosestKeepsToNearNames) {
+  const std::vector<std::string> modes = {"serial", "threads", "processes", "mpi", "gil", "py-threads"};
+  EXPECT_EQ(closest("thread", modes), "threads");
+  EXPECT_EQ(closest("proceses", modes), "processes");
+  EXPECT_EQ(closest("thr", modes), "threads");  // an abbreviation
+  EXPECT_EQ(closest("mip", modes), "mpi");
+  EXPECT_EQ(closest("warp", modes), "");  // nothing near: no guess
+  EXPECT_EQ(closest("x", modes), "");
+  EXPECT_EQ(closest("", modes), "");
+  EXPECT_EQ(closest("threads", modes), "");  // a name that exists is no mistake
+  EXPECT_EQ(closest("--worker", {"--workers", "--warmup"}), "--workers");
+  EXPECT_EQ(closest("runn", {"run", "sweep", "summary"}), "run");
+  EXPECT_EQ(closest("ab", {"ac", "ad"}), "ac");  // ties: the first listed
+}
+
+TEST(Suggest, UnknownNameSaysWhatWasMeantAndWhatIsValid) {
+  EXPECT_EQ(unknown_name("mode", "thread", {"serial", "threads"}),
+            "unknown mode 'thread'; did you mean 'threads'? valid modes: serial, threads");
+  EXPECT_EQ(unknown_name("mode", "warp", {"serial", "threads"}), "unknown mode 'warp'; valid modes: serial, threads");
+  EXPECT_EQ(unknown_name("command", "x", {}), "unknown command 'x'");
 }
 
 TEST(SharedTeam, BarrierSeparatesPhases) {

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "backends/registry.hpp"
+#include "core/kernel.hpp"
+#include "kernels/registry.hpp"
 #include "core/errors.hpp"
 #include "core/mode.hpp"
 #include "sweep/launch.hpp"
@@ -66,7 +68,9 @@ TEST(SweepPlan, ReadsKeysValuesAndComments) {
 }
 
 TEST(SweepPlan, ErrorsNameTheLine) {
-  EXPECT_EQ(usage_error([] { from_plan("kernels = triad\n\nwrokers = 2\n"); }).rfind("test.plan:3: unknown key 'wrokers'", 0), 0u);
+  EXPECT_EQ(usage_error([] { from_plan("kernels = triad\n\nwrokers = 2\n"); })
+                .rfind("test.plan:3: unknown key 'wrokers'; did you mean 'workers'? valid keys: kernels", 0),
+            0u);
   EXPECT_EQ(usage_error([] { from_plan("kernels = triad\nworkers 2\n"); }).rfind("test.plan:2: expected 'key = value'", 0), 0u);
   EXPECT_EQ(usage_error([] { from_plan("kernels = a\nkernels = b\n"); }), "test.plan:2: 'kernels' is already set on line 1");
   EXPECT_EQ(usage_error([] { from_plan("reps = 0\n"); }).rfind("test.plan:1: reps:", 0), 0u);
@@ -76,11 +80,27 @@ TEST(SweepPlan, ErrorsNameTheLine) {
   EXPECT_EQ(usage_error([] { from_plan("size = 12Q\n"); }).rfind("test.plan:1: size: '12Q' is not a size", 0), 0u);
 }
 
+// The kernel and mode registries and the kernels' parameters suggest what was meant (the
+// messages run and sweep print alike).
+TEST(Suggest, RegistriesSuggest) {
+  EXPECT_EQ(usage_error([] { find_kernel("triads"); }).rfind("unknown kernel 'triads'; did you mean 'triad'? valid kernels: ", 0), 0u);
+  EXPECT_EQ(usage_error([] { find_mode("thread"); }).rfind("unknown mode 'thread'; did you mean 'threads'? valid modes: ", 0), 0u);
+  EXPECT_EQ(usage_error([] { make_params(find_kernel("ep"), 10, 1, 0, {"sed=1"}); }),
+            "kernel ep: unknown parameter 'sed'; did you mean 'seed'? valid parameters: seed");
+  EXPECT_EQ(usage_error([] { make_params(find_kernel("critical"), 10, 1, 0, {"sync=mutx"}); })
+                .rfind("kernel critical: --param sync=mutx is not valid; did you mean sync=mutex? valid values: ", 0),
+            0u);
+}
+
 TEST(SweepPlan, WorkerListsRefuseZeroAndNegatives) {
   Settings s;
   EXPECT_EQ(usage_error([&] { apply(s, "workers", "1,0", "--workers", 4); }), "--workers: 0 is not a positive count");
   EXPECT_EQ(usage_error([&] { apply(s, "workers", "-1", "--workers", 4); }), "--workers: -1 is not a positive count");
   EXPECT_EQ(usage_error([&] { apply(s, "workers", "two", "--workers", 4); }), "--workers: 'two' is not a count");
+  // run and isolate take one team size in the same words.
+  EXPECT_EQ(usage_error([] { worker_count("0", "--workers", 4); }), "--workers: 0 is not a positive count");
+  EXPECT_EQ(usage_error([] { worker_count("5000", "--workers", 4); }), "--workers: 5000 is more than 4096");
+  EXPECT_EQ(worker_count("max", "--workers", 6), 6);
   EXPECT_EQ(usage_error([&] { apply(s, "hybrid", "2x0", "--hybrid", 4); }).find("0 is not a positive thread count") !=
                 std::string::npos,
             true);
@@ -241,7 +261,16 @@ TEST(SweepPlan, AxisErrors) {
   EXPECT_NE(usage_error([&] { expand(s, 4); }).find("sometimes"), std::string::npos);
   s.params.clear();
   apply(s, "channels", "shm", "--channels", 4);  // threads has atomic and event only
-  EXPECT_NE(usage_error([&] { expand(s, 4); }).find("no mode of this plan has channel 'shm'"), std::string::npos);
+  // One mode: the words `run --channel` uses.
+  EXPECT_EQ(usage_error([&] { expand(s, 4); }), "mode threads has no channel 'shm'; its channels: atomic, event");
+  apply(s, "channels", "evnt", "--channels", 4);
+  EXPECT_EQ(usage_error([&] { expand(s, 4); }),
+            "mode threads has no channel 'evnt'; did you mean 'event'? its channels: atomic, event");
+  s.modes = {"threads", "serial"};
+  EXPECT_EQ(usage_error([&] { expand(s, 4); }),
+            "channels: no mode of this plan has channel 'evnt'; did you mean 'event'? channels: threads:atomic, "
+            "threads:event");
+  s.modes = {"threads"};
   s.channels.clear();
   s.kernels = {"ep"};
   apply(s, "fault", "crash", "--fault", 4);  // ep cannot check one worker's part
