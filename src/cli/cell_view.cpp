@@ -5,6 +5,8 @@
 
 #include "backends/registry.hpp"
 #include "core/errors.hpp"
+#include "cli/vocabulary.hpp"
+#include "core/suggest.hpp"
 #include "core/text.hpp"
 #include "kernels/registry.hpp"
 
@@ -19,8 +21,7 @@ std::vector<std::string> names_from(const std::vector<std::string>& given, const
   for (const auto& g : given)
     for (const auto& name : split(g, ',')) {
       if (name.empty()) continue;
-      if (std::find(known.begin(), known.end(), name) == known.end())
-        throw UsageError("--" + what + " " + name + ": no such " + what + " (known: " + join(known, ", ") + ")");
+      if (std::find(known.begin(), known.end(), name) == known.end()) throw UsageError(unknown_name(what, name, known));
       out.push_back(name);
     }
   if (out.empty() && !given.empty()) throw UsageError("--" + what + " needs at least one name");
@@ -35,9 +36,8 @@ bool kept(const std::vector<std::string>& names, const std::string& name) {
 
 void add_cell_view_options(CLI::App* sub, CellViewOptions& o) {
   sub->add_option("--format", o.format, "text, csv or json")->capture_default_str();
-  // One value per occurrence, so that `summary -k ep FILE` leaves FILE to the positional.
-  sub->add_option("-k,--kernel", o.kernels, "only these kernels (comma list)")->allow_extra_args(false);
-  sub->add_option("-m,--mode", o.modes, "only these modes (comma list)")->allow_extra_args(false);
+  add_term(sub, Term::kernel, o.kernels, "only these kernels (comma list)");
+  add_term(sub, Term::mode, o.modes, "only these modes (comma list)");
   sub->add_flag("--include-disturbed", o.include_disturbed,
                 "use disturbed repetitions too (by default statistics use the clean ones, docs/compare.md)");
 }

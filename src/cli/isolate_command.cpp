@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/lock_option.hpp"
 #include "cli/table_printer.hpp"
+#include "cli/vocabulary.hpp"
 #include "core/errors.hpp"
 #include "core/machine.hpp"
 #include "core/mode.hpp"
@@ -29,6 +30,7 @@
 #include "record/recorder.hpp"
 #include "sweep/child.hpp"
 #include "sweep/launch.hpp"
+#include "sweep/plan.hpp"
 
 namespace corescope::cli {
 
@@ -39,6 +41,7 @@ using isolation::TrialSetup;
 
 struct IsolateOptions {
   std::string kernel, fault, modes, out = "isolation.h5", size = "S", mem_limit = "0", leak_rate = "128M";
+  std::string workers_text = "4";  // checked as run and sweep check a team size
   int victim = 1, workers = 4, trials = 1, warmup = 2;
   double run_seconds = 3.0, inject_at = 0.5, timeout = 0.0;
   bool quiet = false;
@@ -119,6 +122,17 @@ void print_trial_line(const std::string& mode, const std::string& fault, int rep
               mode.c_str(), fault.c_str(), repeat + 1, trials, r.survivors, workers - 1, r.corrupted, r.killed, r.hung,
               r.detect_s >= 0 ? human_seconds(r.detect_s).c_str() : "-", r.victim_outcome.c_str());
   std::fflush(stdout);
+}
+
+// An isolate is one kernel at one size and team size (several: `corescope sweep --fault`), in
+// the words run and sweep use for them.
+IsolateOptions one_of_each(const IsolateOptions& given) {
+  IsolateOptions o = given;
+  require_one(Term::kernel, o.kernel, "isolate");
+  sweep::size_list(require_one(Term::size, o.size, "isolate"), "--size");
+  o.workers = sweep::worker_count(require_one(Term::workers, o.workers_text, "isolate"), "--workers",
+                                  platform::allowed_cpu_count());
+  return o;
 }
 
 int isolate(const IsolateOptions& o, const std::string& command) {
@@ -287,16 +301,16 @@ void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code)
   auto o = std::make_shared<IsolateOptions>();
   CLI::App* sub = app.add_subcommand(
       "isolate", "Inject a fault into one worker of a team, in each mode, and record what happened to the others");
-  sub->add_option("-k,--kernel", o->kernel, "kernel (one that can check a worker's part alone: triad, dgemm)")->required();
+  add_term(sub, Term::kernel, o->kernel, "kernel (one that can check a worker's part alone: triad, dgemm)")->required();
   sub->add_option("-f,--fault", o->fault, "crash | abort | exit | leak | stray-write | hang")->required();
   sub->add_option("--victim", o->victim, "worker the fault goes into")->capture_default_str();
-  sub->add_option("--modes", o->modes,
-                  "comma-separated modes (default: every mode built but serial and hybrid; the Python modes py-threads, "
-                  "py-processes, py-pool when named)");
-  sub->add_option("-w,--workers", o->workers, "workers per team")->capture_default_str();
+  add_term(sub, Term::mode, o->modes,
+           "comma-separated modes (default: every mode built but serial and hybrid; the Python modes py-threads, "
+           "py-processes, py-pool when named)");
+  add_term(sub, Term::workers, o->workers_text, "workers per team")->capture_default_str();
   sub->add_option("--trials", o->trials, "trials per mode")->capture_default_str();
   sub->add_option("-o,--out", o->out, "HDF5 results file to append the trials to (/isolation)")->capture_default_str();
-  sub->add_option("-s,--size", o->size, "problem size (a count or S/M/L)")->capture_default_str();
+  add_term(sub, Term::size, o->size, "problem size (a count or S/M/L)")->capture_default_str();
   sub->add_option("--warmup", o->warmup, "warm-up iterations before the start line")->capture_default_str();
   sub->add_option("--run-seconds", o->run_seconds, "every worker iterates this long after the start line")
       ->capture_default_str();
@@ -308,7 +322,7 @@ void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code)
       ->capture_default_str();
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   add_lock_timeout_option(sub);
-  sub->callback([o, command_line, &exit_code] { exit_code = isolate(*o, command_line); });
+  sub->callback([o, command_line, &exit_code] { exit_code = isolate(one_of_each(*o), command_line); });
 
   auto t = std::make_shared<TrialOptions>();
   CLI::App* trial = app.add_subcommand("isolate-trial", "the team of one isolate trial (internal)");

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/lock_option.hpp"
 #include "cli/table_printer.hpp"
+#include "cli/vocabulary.hpp"
 #include "core/errors.hpp"
 #include "core/machine.hpp"
 #include "core/mode.hpp"
@@ -40,6 +41,7 @@ struct RunOptions {
   std::string kernel, mode = "serial", size = "M", out = "results.h5", scaling = "strong", channel;
   std::string gil_release = "io", gil_policy = "cpython";
   std::string python, start_method;
+  std::string workers_text;  // one team size, checked as sweep checks each of its own
   int workers = 0, threads = 0, reps = 10, warmup = 2;
   double switch_interval = 0.005;
   std::vector<std::string> params;
@@ -72,17 +74,10 @@ void check_common(const RunOptions& o, const ModeInfo& mode) {
   if (o.python_opt->count() && !mode.python) throw UsageError("--python only applies to the Python modes (py-threads, py-processes, py-pool)");
   if (o.start_method_opt->count() && mode.start_methods.empty())
     throw UsageError("--start-method only applies to modes that start Python processes (py-processes, py-pool)");
-  if (o.workers_opt->count() && (o.workers < 1 || o.workers > 4096))
-    throw UsageError("--workers " + std::to_string(o.workers) + ": must be between 1 and 4096");
   if (o.reps < 1 || o.reps > 1000000) throw UsageError("--reps must be between 1 and 1000000");
   if (o.warmup < 0 || o.warmup > 1000000) throw UsageError("--warmup must be between 0 and 1000000");
   if (o.scaling != "strong" && o.scaling != "weak") throw UsageError("--scaling must be strong or weak");
-  if (!o.channel.empty()) {
-    if (mode.channels.empty()) throw UsageError("mode " + mode.name + " has no channels");
-    if (std::find(mode.channels.begin(), mode.channels.end(), o.channel) == mode.channels.end())
-      throw UsageError("mode " + mode.name + " has no channel '" + o.channel + "'; its channels: " +
-                       join(mode.channels, ", "));
-  }
+  if (!o.channel.empty()) sweep::check_channel(mode, o.channel);
 }
 
 void check_memory(const KernelInfo& k, const RunSpec& spec) {
@@ -258,11 +253,25 @@ void print_results(const std::vector<RunResult>& results, const ModeInfo& mode) 
   for (const auto& r : results) std::printf("%s", race_note(r).c_str());
 }
 
+// A run is one kernel, mode, channel, team size and value per parameter: several are a sweep.
+RunOptions one_of_each(const RunOptions& given) {
+  RunOptions o = given;
+  require_one(Term::kernel, o.kernel, "run");
+  require_one(Term::mode, o.mode, "run");
+  require_one(Term::channel, o.channel, "run");
+  for (const auto& p : o.params) require_one(Term::param, p, "run");
+  if (o.workers_opt->count())
+    o.workers = sweep::worker_count(require_one(Term::workers, o.workers_text, "run"), "--workers",
+                                    platform::allowed_cpu_count());
+  return o;
+}
+
 // `--size` may name several sizes, "8,64,1K", or a doubling range, "0:4M" = 0, 1, 2, 4, ... 4M
 // (pingpong's message-size sweep): each size is a run of its own with its own /runs row, and the
 // invocation prints one table. A failing size is recorded and the others still run; the first
 // failure is reported at the end.
-int execute_each_size(const RunOptions& o, const std::string& command_line) {
+int execute_each_size(const RunOptions& given, const std::string& command_line) {
+  const RunOptions o = one_of_each(given);
   const std::vector<std::string> sizes = sweep::size_list(o.size, "--size");
   std::vector<RunResult> results;
   std::string first_failure;
@@ -289,23 +298,23 @@ int execute_each_size(const RunOptions& o, const std::string& command_line) {
 void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* sub = app.add_subcommand("run", "Run one kernel in one mode and append it to the results file");
-  sub->add_option("-k,--kernel", o->kernel, "kernel (see `corescope list`)")->required();
-  sub->add_option("-m,--mode", o->mode, "execution mode (see `corescope list`)")->capture_default_str();
-  o->workers_opt = sub->add_option("-w,--workers", o->workers,
-                                   "workers (default: hardware threads; under a launcher: ranks x threads)");
+  add_term(sub, Term::kernel, o->kernel, "kernel (see `corescope list`)")->required();
+  add_term(sub, Term::mode, o->mode, "execution mode (see `corescope list`)")->capture_default_str();
+  o->workers_opt = add_term(sub, Term::workers, o->workers_text,
+                            "workers (default: hardware threads; under a launcher: ranks x threads)");
   o->threads_opt = sub->add_option("-t,--threads", o->threads, "OpenMP threads per rank (hybrid mode, default 2)");
-  sub->add_option("-s,--size", o->size,
-                  "problem size: a count (K/M/G suffixes) in the kernel's unit, or a class S (tests), "
-                  "M (>= 4x last-level cache), L (large); a list 8,1K,1M or a doubling range 0:4M "
-                  "(0, 1, 2, 4, ... 4M) runs each size as a run of its own, printed as one table")
+  add_term(sub, Term::size, o->size,
+           "problem size: a count (K/M/G suffixes) in the kernel's unit, or a class S (tests), "
+           "M (>= 4x last-level cache), L (large); a list 8,1K,1M or a doubling range 0:4M "
+           "(0, 1, 2, 4, ... 4M) runs each size as a run of its own, printed as one table")
       ->capture_default_str();
   sub->add_option("--scaling", o->scaling, "strong: --size is the team total; weak: --size per worker")
       ->capture_default_str();
   sub->add_option("-r,--reps", o->reps, "timed repetitions")->capture_default_str();
   sub->add_option("--warmup", o->warmup, "untimed warm-up iterations")->capture_default_str();
-  sub->add_option("-p,--param", o->params, "kernel parameter KEY=VALUE (repeatable)");
+  add_term(sub, Term::param, o->params, "kernel parameter KEY=VALUE (repeatable)");
   sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
-  sub->add_option("--channel", o->channel, "point-to-point channel (the mode's default if omitted)");
+  add_term(sub, Term::channel, o->channel, "point-to-point channel (the mode's default if omitted)");
   o->switch_opt = sub->add_option("--switch-interval", o->switch_interval, "gil: GIL switch interval in seconds (0 < s <= 10)")
                       ->capture_default_str();
   o->release_opt = sub->add_option("--gil-release", o->gil_release, "gil: what runs with the GIL released: none | io | compute")->capture_default_str();

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include "cli/lock_option.hpp"
 #include "cli/plan_exec.hpp"
 #include "cli/sweep_exec.hpp"
+#include "cli/vocabulary.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
 #include "sweep/launch.hpp"
@@ -88,15 +90,15 @@ int execute(SweepOptions& o) {
 }
 
 const std::map<std::string, std::pair<std::string, std::string>>& option_help() {
-  // key -> (short flag or "", help)
+  // key -> (short flag or "", help); the vocabulary's terms take their flags from it
   static const std::map<std::string, std::pair<std::string, std::string>> help = {
-      {"kernels", {"-k", "kernels, comma-separated, or all"}},
-      {"modes", {"-m", "modes, comma-separated, or all (default: every built mode)"}},
-      {"workers", {"-w", "team sizes: 1,2,4; max = the CPUs; pow2 = 1,2,4,... up to max (default pow2)"}},
+      {"kernels", {"", "kernels, comma-separated, or all"}},
+      {"modes", {"", "modes, comma-separated, or all (default: every built mode)"}},
+      {"workers", {"", "team sizes: 1,2,4; max = the CPUs; pow2 = 1,2,4,... up to max (default pow2)"}},
       {"hybrid", {"", "ranks x threads cells for hybrid, e.g. 2x1,1x2 (implies the hybrid mode)"}},
       {"cores", {"", "core counts C: every ranks x threads = C for hybrid (max = the CPUs)"}},
       {"scaling", {"", "strong (size is the team total), weak (size per worker), or both: strong,weak"}},
-      {"size", {"-s", "problem size(s): S, M, L or a count with K/M/G (default M)"}},
+      {"size", {"", "problem size(s): S, M, L or a count with K/M/G (default M)"}},
       {"reps", {"-r", "timed repetitions per cell (default 10)"}},
       {"warmup", {"", "untimed warm-up iterations per cell (default 2)"}},
       {"runs-per-round", {"", "runs of each cell in every round, each with its share of the repetitions (default 1); "
@@ -104,7 +106,7 @@ const std::map<std::string, std::pair<std::string, std::string>>& option_help() 
       {"pin", {"", "binding: none, cores or one (everything on one CPU); a list runs each (default none)"}},
       {"timeout-per-run", {"", "seconds after which a cell is stopped and recorded as failed (default 0 = none)"}},
       {"launcher", {"", "for mpi/hybrid cells: auto (srun inside Slurm, else mpirun/mpiexec), srun or mpirun"}},
-      {"param", {"", "kernel parameter axes: NAME=V1,V2[;NAME=...], e.g. sync=none,mutex (one cell per value)"}},
+      {"param", {"", "kernel parameter NAME=V1,V2, e.g. sync=none,mutex: one cell per value (repeatable)"}},
       {"channels", {"", "point-to-point channels, or all (every channel of each mode); one cell per channel"}},
       {"switch-interval", {"", "gil and py-threads: GIL switch intervals in seconds, one cell per value"}},
       {"fault", {"", "isolate trials instead of runs: crash, abort, exit, leak, stray-write, hang"}},
@@ -121,7 +123,9 @@ void add_sweep(CLI::App& app, int& exit_code) {
       "sweep", "Run a matrix of kernels x modes x team sizes, one `corescope run` per cell, into one file");
   for (const auto& key : sweep::plan_keys()) {
     const auto& [flag, help] = option_help().at(key);
-    o->options[key] = sub->add_option((flag.empty() ? "" : flag + ",") + "--" + key, o->values[key], help);
+    const std::optional<Term> term = term_of(key);
+    o->options[key] = term ? add_term(sub, *term, o->values[key], help)
+                           : sub->add_option((flag.empty() ? "" : flag + ",") + "--" + key, o->values[key], help);
   }
   sub->add_option("--plan", o->plan, "plan file: one `key = value` per line, keys as the options above, "
                                      "[name] lines start groups (each its own matrix); - reads stdin; options "
