@@ -1,12 +1,16 @@
 // corescope's command line: dispatches to one subcommand; maps errors to exit codes
 // (usage mistakes 2, runtime failures 1) with one line on stderr.
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/help_format.hpp"
 #include "core/errors.hpp"
+#include "core/suggest.hpp"
 #include "record/h5.hpp"
 
 namespace {
@@ -25,6 +29,56 @@ int fail(int code, const char* kind, const std::string& what) {
   }
   return code;
 }
+
+// The names a user may type for `app`'s subcommands (isolate-trial is internal: no group).
+std::vector<std::string> command_names(CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App* s) { return !s->get_group().empty(); }))
+    out.push_back(sub->get_name());
+  return out;
+}
+
+// Before CLI11 sees them: `corescope help [COMMAND]` is --help, and a first word that names no
+// command gets a suggestion (CLI11 would only say that a subcommand is required).
+std::vector<std::string> checked_words(CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (words.empty()) return words;
+  const std::vector<std::string> commands = command_names(app);
+  const auto check = [&](const std::string& w) {
+    if (std::find(commands.begin(), commands.end(), w) == commands.end())
+      throw corescope::UsageError(corescope::unknown_name("command", w, commands));
+  };
+  if (words[0] == "help") {
+    if (words.size() > 1) check(words[1]);
+    words.erase(words.begin());
+    words.resize(std::min<std::size_t>(words.size(), 1));
+    words.push_back("--help");
+  } else if (words[0].rfind('-', 0) != 0) {
+    check(words[0]);
+  }
+  return words;
+}
+
+// CLI11's "The following arguments were not expected: 2 --worker" as one line that names the
+// first unknown option and the option probably meant.
+std::string extras_text(CLI::App& app) {
+  const std::vector<CLI::App*> chosen = app.get_subcommands();
+  CLI::App* sub = chosen.empty() ? &app : chosen.front();
+  const std::string help = " (see corescope " + (chosen.empty() ? "" : sub->get_name() + " ") + "--help)";
+  const std::vector<std::string> extras = sub->remaining();
+  const auto option = std::find_if(extras.begin(), extras.end(), [](const std::string& w) {
+    return w.size() > 1 && w[0] == '-' && !std::isdigit(static_cast<unsigned char>(w[1]));
+  });
+  if (option == extras.end())
+    return extras.empty() ? "unexpected arguments" + help : "unexpected argument '" + extras.front() + "'" + help;
+  const std::string typed = option->substr(0, option->find('='));
+  std::vector<std::string> known;
+  for (const CLI::Option* opt : sub->get_options())
+    if (!opt->get_group().empty())
+      for (const auto& name : opt->get_lnames()) known.push_back("--" + name);
+  const std::string guess = corescope::closest(typed, known);
+  return "unknown option " + typed + (guess.empty() ? "" : "; did you mean " + guess + "?") + help;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -33,6 +87,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"corescope: the same kernels under threads, processes, MPI, OpenMP and an emulated GIL, "
                "timed and recorded to HDF5"};
+  app.formatter(corescope::cli::wrapping_formatter());
   app.require_subcommand(1);
   app.set_version_flag("--version", "corescope " CORESCOPE_VERSION);
   int exit_code = 0;
@@ -49,10 +104,15 @@ int main(int argc, char** argv) {
 
   int code = 0;
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> words = checked_words(app, argc, argv);
+    std::reverse(words.begin(), words.end());  // CLI11 takes them last first
+    app.name(argv[0]);                          // as parse(argc, argv) would, for --help's usage line
+    app.parse(words);
     code = exit_code;
   } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
+  } catch (const CLI::ExtrasError&) {
+    code = fail(2, "error: ", extras_text(app));
   } catch (const CLI::ParseError& e) {
     code = fail(2, "error: ", std::string(e.what()) + " (see --help)");
   } catch (const corescope::UsageError& e) {
@@ -61,7 +121,7 @@ int main(int argc, char** argv) {
     code = fail(1, "failed: ", e.what());
   }
   // HDF5 failed a close that nothing reported (a destructor cannot throw): never an exit 0, and
-  // the file behind it is almost always damaged (docs/results-format.md, "Damaged files").
+  // the file behind it is almost always damaged (docs/user/results-format.md, "Damaged files").
   if (code == 0)
     if (const auto failure = corescope::record::h5::take_close_failure()) code = fail(2, "error: ", *failure);
   if (code != 0) corescope::record::h5::quiet_shutdown();
