@@ -68,9 +68,109 @@ done
 grep -q "schema_version 99" "$WORK/err" || fail "newer schema message names the version"
 expect_usage_error "summary of a foreign file" $cs summary "$WORK/foreign.h5"
 
+vout=$WORK/vocabulary.h5
+# One vocabulary: the singular and the plural flag, and the short flags, in every command.
+# expect_line "what" "text" cmd...: a usage error whose one line contains `text`.
+expect_line() {
+  local what=$1 text=$2
+  shift 2
+  expect_usage_error "$what" "$@"
+  grep -qF -- "$text" "$WORK/err" || fail "$what: expected '$text' in: $(cat "$WORK/err")"
+}
+expect_line "run: several kernels" "run takes one kernel; to run several: corescope sweep -k triad,ep ..." \
+  $cs run -k triad,ep -o "$vout"
+expect_line "run: a kernel twice" "run takes one kernel" $cs run -k triad --kernels ep -o "$vout"
+expect_line "run: several modes" "run takes one mode; to run several: corescope sweep -m serial,threads" \
+  $cs run -k ep -m serial,threads -o "$vout"
+expect_line "run: several team sizes" "run takes one worker count; to run several: corescope sweep -w 1,2" \
+  $cs run -k ep -m threads -w 1,2 -o "$vout"
+expect_line "run: several channels" "run takes one channel; to run several: corescope sweep --channels shm,pipe" \
+  $cs run -k pingpong -m processes --channel shm,pipe -o "$vout"
+expect_line "run: several values of a parameter" "to run several: corescope sweep -p sync=none,mutex" \
+  $cs run -k critical -m threads -p sync=none,mutex -o "$vout"
+expect_line "isolate: several kernels" "isolate takes one kernel" $cs isolate -k triad,dgemm -f crash -o "$vout"
+expect_line "isolate: several sizes" "isolate takes one size" $cs isolate -k triad -f crash -s S,M -o "$vout"
+
+# The same mistake, the same line, in every command that takes it.
+same_line() {  # same_line "what" "text" -- cmd... -- cmd...: each command prints `text`
+  local what=$1 text=$2 cmd=()
+  shift 3
+  for word in "$@" --; do
+    if [[ $word == -- ]]; then
+      expect_line "${cmd[1]}: $what" "$text" "${cmd[@]}"
+      cmd=()
+    else
+      cmd+=("$word")
+    fi
+  done
+}
+same_line "workers 0" "corescope: error: --workers: 0 is not a positive count" -- \
+  $cs run -k triad -w 0 -o "$vout" -- $cs sweep -k triad -w 0 --dry-run -o "$vout" -- \
+  $cs isolate -k triad -f crash -w 0 -o "$vout"
+same_line "workers too many" "--workers: 5000 is more than 4096" -- \
+  $cs run -k triad -w 5000 -o "$vout" -- $cs sweep -k triad -w 5000 --dry-run -o "$vout" -- \
+  $cs isolate -k triad -f crash -w 5000 -o "$vout"
+same_line "bad size" "--size: '12Q' is not a size" -- \
+  $cs run -k triad -s 12Q -o "$vout" -- $cs sweep -k triad -s 12Q --dry-run -o "$vout" -- \
+  $cs isolate -k triad -f crash -s 12Q -o "$vout"
+same_line "unknown kernel" "unknown kernel 'triadd'; did you mean 'triad'? valid kernels: triad, " -- \
+  $cs run -k triadd -o "$vout" -- $cs sweep --kernel triadd --dry-run -o "$vout" -- \
+  $cs isolate -k triadd -f crash -o "$vout" -- $cs summary -k triadd "$WORK/missing.h5" -- \
+  $cs compare --kernels triadd "$WORK/missing.h5" "$WORK/missing.h5"
+same_line "unknown mode" "unknown mode 'thread'; did you mean 'threads'? valid modes: serial, " -- \
+  $cs run -k triad -m thread -o "$vout" -- $cs sweep -k triad --mode thread --dry-run -o "$vout" -- \
+  $cs isolate -k triad -f crash -m thread -o "$vout" -- $cs summary --modes thread "$WORK/missing.h5" -- \
+  $cs compare -m thread "$WORK/missing.h5" "$WORK/missing.h5"
+same_line "unknown channel" "mode threads has no channel 'evnt'; did you mean 'event'? its channels: atomic, event" -- \
+  $cs run -k pingpong -m threads -w 2 --channel evnt -o "$vout" -- \
+  $cs sweep -k pingpong -m threads -w 2 --channel evnt --dry-run -o "$vout"
+same_line "unknown parameter" "kernel ep: unknown parameter 'sed'; did you mean 'seed'? valid parameters: seed" -- \
+  $cs run -k ep -p sed=1 -o "$vout" -- $cs sweep -k ep -m serial --params sed=1 --dry-run -o "$vout"
+same_line "unknown parameter value" "--param sync=mutx is not valid; did you mean sync=mutex?" -- \
+  $cs run -k critical -m threads -w 2 -p sync=mutx -o "$vout" -- \
+  $cs sweep -k critical -m threads -w 2 -p sync=mutx --dry-run -o "$vout"
+
+# Did-you-mean for commands and options.
+expect_line "misspelt command" "corescope: error: unknown command 'runn'; did you mean 'run'? valid commands: run," $cs runn
+expect_line "misspelt command, no guess" "unknown command 'frobnicate'; valid commands: run," $cs frobnicate
+expect_line "help for no command" "unknown command 'sweeep'; did you mean 'sweep'?" $cs help sweeep
+$cs help >"$WORK/help" || fail "corescope help"
+grep -q "Subcommands:" "$WORK/help" || fail "corescope help prints the commands"
+$cs help sweep >"$WORK/help" || fail "corescope help sweep"
+grep -q -- "--dry-run" "$WORK/help" || fail "corescope help sweep prints sweep's options"
+for sub in "run -k triad" "sweep -k triad" "isolate -k triad -f crash"; do
+  expect_line "${sub%% *}: misspelt option" "unknown option --wokers; did you mean --workers? (see corescope ${sub%% *} --help)" \
+    $cs $sub --wokers 2 -o "$vout"
+done
+expect_line "run: misspelt option with =" "unknown option --reeps; did you mean --reps?" $cs run -k triad --reeps=3 -o "$vout"
+expect_line "study: misspelt option" "unknown option --dryrun; did you mean --dry-run?" $cs study --dryrun
+expect_line "summary: misspelt option" "unknown option --fromat; did you mean --format?" $cs summary --fromat csv x.h5
+expect_line "compare: misspelt option" "unknown option --threshhold; did you mean --threshold?" \
+  $cs compare --threshhold 5% a.h5 b.h5
+expect_line "compare: unknown option, no guess" "unknown option --frobnicate (see corescope compare --help)" \
+  $cs compare --frobnicate a.h5 b.h5
+expect_line "summary: stray argument" "unexpected argument 'b.h5' (see corescope summary --help)" $cs summary a.h5 b.h5
+[[ ! -e "$vout" ]] || fail "refused commands must not create the results file"
+
+# ... and every command takes both forms (sweep --kernel, run --kernels, -p in run and sweep).
+$cs sweep --kernel triad --mode serial --worker 1 --sizes S --dry-run -o "$vout" >"$WORK/cells" ||
+  fail "sweep takes --kernel, --mode, --worker, --sizes"
+grep -q "triad/serial/1/strong/S" "$WORK/cells" || fail "sweep --kernel: the cell is listed ($(head -3 "$WORK/cells"))"
+$cs sweep -k critical -m threads -w 2 -s S -p sync=none,mutex --dry-run -o "$vout" >"$WORK/cells" ||
+  fail "sweep -p NAME=V1,V2"
+grep -q "sync=none" "$WORK/cells" && grep -q "sync=mutex" "$WORK/cells" || fail "sweep -p: one cell per value"
+$cs sweep -k farm -m threads -w 2 -s S -p schedule=static,dynamic -p grain=1,2 --dry-run -o "$vout" >"$WORK/cells" ||
+  fail "sweep -p twice"
+[[ $(grep -c "schedule=.*grain=" "$WORK/cells") -ge 4 ]] || fail "sweep -p twice: 2 x 2 cells"
+$cs run --kernels ep --modes threads --worker 2 --sizes S --params seed=3 -r 2 -o "$vout" -q ||
+  fail "run takes --kernels, --modes, --worker, --sizes, --params"
+$cs run -k ep -m threads --workers 2 -s S -p seed=4 -r 2 -o "$vout" -q || fail "run takes the short flags"
+
 # A good run still works after all that, and help works for every subcommand.
 $cs run -k ep -m threads -w 2 -s S -r 2 -o "$out" -q || fail "a good run failed"
-for sub in run list info summary; do
-  $cs $sub --help >/dev/null || fail "$sub --help"
+for sub in "" run list info summary compare sweep study isolate merge compact; do
+  $cs $sub --help >"$WORK/help" || fail "$sub --help"
+  wide=$(grep -v '^Usage:' "$WORK/help" | awk 'length > 100' | head -1)
+  [[ -z $wide ]] || fail "corescope $sub --help is wider than 100 columns: $wide"
 done
 finish
