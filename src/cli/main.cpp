@@ -30,10 +30,11 @@ int fail(int code, const char* kind, const std::string& what) {
   return code;
 }
 
-// The names a user may type for `app`'s subcommands (isolate-trial is internal: no group).
-std::vector<std::string> command_names(CLI::App& app) {
+// The names of `app`'s subcommands; only those a user is shown (isolate-trial, started by
+// isolate, has no group) when `visible`.
+std::vector<std::string> command_names(CLI::App& app, bool visible) {
   std::vector<std::string> out;
-  for (const CLI::App* sub : app.get_subcommands([](CLI::App* s) { return !s->get_group().empty(); }))
+  for (const CLI::App* sub : app.get_subcommands([&](CLI::App* s) { return !visible || !s->get_group().empty(); }))
     out.push_back(sub->get_name());
   return out;
 }
@@ -43,10 +44,10 @@ std::vector<std::string> command_names(CLI::App& app) {
 std::vector<std::string> checked_words(CLI::App& app, int argc, char** argv) {
   std::vector<std::string> words(argv + 1, argv + argc);
   if (words.empty()) return words;
-  const std::vector<std::string> commands = command_names(app);
+  const std::vector<std::string> all = command_names(app, false);
   const auto check = [&](const std::string& w) {
-    if (std::find(commands.begin(), commands.end(), w) == commands.end())
-      throw corescope::UsageError(corescope::unknown_name("command", w, commands));
+    if (std::find(all.begin(), all.end(), w) == all.end())
+      throw corescope::UsageError(corescope::unknown_name("command", w, command_names(app, true)));
   };
   if (words[0] == "help") {
     if (words.size() > 1) check(words[1]);

@@ -134,6 +134,7 @@ same_line "unknown parameter value" "--param sync=mutx is not valid; did you mea
 expect_line "misspelt command" "corescope: error: unknown command 'runn'; did you mean 'run'? valid commands: run," $cs runn
 expect_line "misspelt command, no guess" "unknown command 'frobnicate'; valid commands: run," $cs frobnicate
 expect_line "help for no command" "unknown command 'sweeep'; did you mean 'sweep'?" $cs help sweeep
+$cs isolate-trial --help >/dev/null || fail "isolate's hidden isolate-trial is a command, not a misspelling"
 $cs help >"$WORK/help" || fail "corescope help"
 grep -q "Subcommands:" "$WORK/help" || fail "corescope help prints the commands"
 $cs help sweep >"$WORK/help" || fail "corescope help sweep"
