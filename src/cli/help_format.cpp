@@ -48,8 +48,8 @@ class WrappingFormatter : public CLI::Formatter {
   }
   std::string make_subcommand(const CLI::App* sub) const override {
     std::stringstream out;
-    CLI::detail::format_help(out, sub->get_display_name(), wrapped(sub->get_description(), kHelpColumns - get_column_width()),
-                             get_column_width());
+    const std::string description = wrapped(sub->get_description(), kHelpColumns - get_column_width());
+    CLI::detail::format_help(out, sub->get_display_name(), description, get_column_width());
     return out.str();
   }
   std::string make_description(const CLI::App* app) const override {

@@ -231,9 +231,10 @@ void check_channels(const Settings& s, const std::vector<const ModeInfo*>& modes
           names.push_back(k);
         }
       const std::string guess = closest(c, names);
+      const std::string listed = known.empty() ? "" : "channels: " + join(known, ", ");
       throw UsageError("channels: no mode of this plan has channel '" + c + "'" +
                        (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
-                       (known.empty() ? "" : (guess.empty() ? "; " : " ") + std::string("channels: ") + join(known, ", ")));
+                       (listed.empty() ? "" : (guess.empty() ? "; " : " ") + listed));
     }
   }
 }
