@@ -34,6 +34,13 @@ if ! skipped CLANG; then
   echo "== clang: everything compiled, the unit tests"
   "$here/build.sh" clang
   build-clang/tests/corescope_unit_tests --gtest_brief=1
+  # clang's libomp registers each process in /dev/shm (__KMP_REGISTERED_LIB_<pid>_<uid>) and
+  # removes the entry at a normal exit only: the tests' killed and crashed workers leave theirs.
+  for f in /dev/shm/__KMP_REGISTERED_LIB_*; do
+    [[ -e $f ]] || continue
+    pid=${f#/dev/shm/__KMP_REGISTERED_LIB_}
+    kill -0 "${pid%%_*}" 2>/dev/null || rm -f "$f"
+  done
   stage_done "clang"
 fi
 
