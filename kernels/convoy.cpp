@@ -172,6 +172,7 @@ KernelInfo convoy_kernel() {
   k.category = "I/O + CPU (GIL convoy)";
   k.description = "worker 0 makes short blocking calls while workers 1..K compute: the GIL convoy effect";
   k.size_unit = "I/O calls per iteration";
+  k.merit = {.name = "I/O calls", .unit = "call", .count_column = "size", .rate = true};
   k.params = {{"io_us", "50", {}, "length of one blocking call in microseconds (1..1000000)"}};
   k.size_for_class = fixed_size_classes(20, 200, 2000);
   // Two latencies per timed call are kept on the I/O thread.

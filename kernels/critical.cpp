@@ -337,6 +337,9 @@ KernelInfo critical_kernel() {
   k.category = "synchronization";
   k.description = "workers add +1 / -2 to one shared counter M times each: race, mutex, atomic, OpenMP critical, reduce";
   k.size_unit = "updates per worker (M)";
+  // Each worker issues M updates per repetition (sync=none's race may add some: ns_per_update
+  // in /runs counts them).
+  k.merit = {.name = "time", .unit = "update", .count_column = "size"};
   k.params = {{"sync", "none", {"none", "mutex", "atomic", "critical", "reduce"},
                "how the shared counter is protected (none = a deliberate race)"},
               {"overlap_us", "500", {},

@@ -173,6 +173,8 @@ KernelInfo pingpong_kernel() {
   k.category = "communication";
   k.description = "workers 0 and 1 bounce a message of --size bytes through the mode's channel (latency, bandwidth)";
   k.size_unit = "bytes per message";
+  // One-way latency as osu_latency states it: a repetition holds 2 x round_trips messages.
+  k.merit = {.name = "latency", .unit = "message", .count_column = "round_trips", .per = 2.0};
   k.params = {{"round_trips", "auto", {},
                "round trips per timed iteration; auto = as many as take about rep_ms (measured in setup)"},
               {"rep_ms", "10", {}, "round_trips=auto: milliseconds per timed iteration to aim for"}};

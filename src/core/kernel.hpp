@@ -54,6 +54,19 @@ struct Metric {
 
 enum class SizeClass { S, M, L };
 
+// The figure a kernel is judged by (summary, compare, the report): the time of one unit of work
+// in a repetition, or units per second. Most kernels' unit is the repetition itself; where the
+// work per repetition is calibrated while the run goes (pingpong's round trips), the time per
+// unit is what stays comparable between runs.
+struct Merit {
+  std::string name = "time";       // what the figure is called: "latency", "I/O calls"
+  std::string unit = "repetition";  // the unit of work one value is per: "message", "update"
+  // The units in one repetition: this /runs column's value times `per`; "" = one unit.
+  std::string count_column;
+  double per = 1.0;
+  bool rate = false;  // shown as units per second (higher is better) instead of time per unit
+};
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
@@ -80,6 +93,7 @@ struct KernelInfo {
   std::string category;     // memory-bound, compute-bound, communication, ...
   std::string description;  // one line
   std::string size_unit;    // what --size counts (elements, samples, ...)
+  Merit merit;              // the figure summary and compare state for it
   std::vector<ParamSpec> params;
   // Default sizes per class. M must exceed 4x the last-level cache for memory-bound kernels.
   std::function<std::size_t(SizeClass, const MachineInfo&)> size_for_class;

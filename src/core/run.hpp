@@ -21,6 +21,9 @@ struct SweepRound {
   double target_ci = std::numeric_limits<double>::quiet_NaN();  // the sweep's --target-ci
 };
 
+// The binding a sweep arranges by default: none.
+inline constexpr const char* kPinNone = "none";
+
 struct RunSpec {
   std::string kernel;
   std::string mode;
@@ -51,7 +54,7 @@ struct RunSpec {
   // Set when `corescope sweep` started this run (docs/user/sweeps.md): the sweep invocation, its
   // plan's hash, the cell's key (what --resume looks for) and the binding it arranged.
   std::string sweep_id, sweep_plan, cell;
-  std::string pin;           // none | cores | one; "" when nobody arranged the binding
+  std::string pin;           // kPinNone | cores | one; "" when nobody arranged the binding
   SweepRound round;          // the sweep's round of this run (docs/user/sweeps.md)
 };
 

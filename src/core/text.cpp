@@ -71,6 +71,88 @@ std::string to_json(const std::map<std::string, std::string>& values) {
   return out + "}";
 }
 
+namespace {
+// A JSON string starting at text[i] (the opening quote); advances i past it. False on junk.
+bool json_string(const std::string& text, std::size_t& i, std::string& out) {
+  if (i >= text.size() || text[i] != '"') return false;
+  for (++i; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      ++i;
+      return true;
+    }
+    if (c == '\\') {
+      if (++i >= text.size()) return false;
+      c = text[i];
+      if (c == 'n') c = '\n';
+      else if (c == 't') c = '\t';
+      else if (c == 'u') {
+        if (i + 4 >= text.size()) return false;
+        c = static_cast<char>(std::stoi(text.substr(i + 1, 4), nullptr, 16));
+        i += 4;
+      }
+    }
+    out += c;
+  }
+  return false;
+}
+}  // namespace
+
+std::string wrapped(const std::string& text, std::size_t width) {
+  std::string out, word;
+  std::size_t column = 0;
+  const auto flush = [&] {
+    if (word.empty()) return;
+    if (column > 0 && column + 1 + word.size() > width) {
+      out += '\n';
+      column = 0;
+    }
+    if (column > 0) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+    word.clear();
+  };
+  for (const char c : text) {
+    if (c != ' ' && c != '\n') {
+      word += c;
+      continue;
+    }
+    flush();
+    if (c == '\n') {
+      out += '\n';
+      column = 0;
+    }
+  }
+  flush();
+  return out;
+}
+
+std::map<std::string, std::string> from_json(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::size_t i = 0;
+  if (text.empty() || text[i++] != '{') return {};
+  while (i < text.size() && text[i] != '}') {
+    std::string key, value;
+    if (!json_string(text, i, key) || i >= text.size() || text[i++] != ':' || !json_string(text, i, value)) return {};
+    out[key] = value;
+    if (i < text.size() && text[i] == ',') ++i;
+  }
+  return out;
+}
+
+std::string compact_count(std::int64_t n) {
+  if (n == 0) return "0";
+  const std::pair<std::int64_t, const char*> units[] = {
+      {std::int64_t{1} << 30, "Gi"}, {std::int64_t{1} << 20, "Mi"}, {std::int64_t{1} << 10, "Ki"},
+      {1000000000, "G"}, {1000000, "M"}, {1000, "k"}};
+  for (const auto& [size, suffix] : units)
+    if (n % size == 0) return std::to_string(n / size) + suffix;
+  return std::to_string(n);
+}
+
 std::string human_bytes(double bytes) {
   if (!(bytes >= 0)) return "-";
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

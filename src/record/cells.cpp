@@ -127,6 +127,7 @@ void compute_statistics(Cell& c, const CellOptions& options) {
     clean_only = false;
     c.mostly_disturbed = true;
   }
+  c.repetition_median = stats::median(picked(c.repetitions, &Repetition::repetition_s, clean_only));
   c.normalised_times = picked(c.repetitions, &Repetition::normalised_s, clean_only);
   c.times = options.speed_normalised ? c.normalised_times : picked(c.repetitions, &Repetition::wall_s, clean_only);
   c.time_runs.clear();
@@ -134,7 +135,7 @@ void compute_statistics(Cell& c, const CellOptions& options) {
     if (!clean_only || !r.disturbed()) c.time_runs.push_back(static_cast<Int>(r.run));
   if (c.times.empty()) {
     c.median = {kNaN, kNaN, kNaN, 0};
-    c.normalised_median = kNaN;
+    c.normalised_median = c.repetition_median = kNaN;
     return;
   }
   c.median = stats::median_ci(c.times);
@@ -216,6 +217,7 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
   std::vector<std::size_t> cell_of_run(runs.rows());
   std::vector<std::string> hosts(runs.rows());
   std::vector<bool> ok(runs.rows());
+  std::vector<double> units(runs.rows());
   for (std::size_t i = 0; i < runs.rows(); ++i) {
     Cell candidate;
     candidate.config = config_of(runs, i);
@@ -224,16 +226,17 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
     hosts[i] = candidate.provenance.host + '\x1f' + runs.text("probe_kind", i);
     const std::string key = candidate.config.key() + '\x1e' + candidate.provenance.key();
     auto [it, fresh] = index.emplace(key, cells.size());
+    units[i] = options.units_per_repetition ? options.units_per_repetition(runs, i) : 1.0;
     if (fresh) {
-      candidate.bytes_per_iteration = runs.number("bytes_per_iteration", i);
-      candidate.flops_per_iteration = runs.number("flops_per_iteration", i);
+      candidate.bytes_per_iteration = runs.number("bytes_per_iteration", i) / units[i];
+      candidate.flops_per_iteration = runs.number("flops_per_iteration", i) / units[i];
       cells.push_back(std::move(candidate));
     }
     Cell& c = cells[it->second];
     cell_of_run[i] = it->second;
     c.runs.push_back(i);
-    ok[i] = runs.text("status", i) == "ok";
-    if (!ok[i]) ++c.failed_runs;
+    ok[i] = runs.text("status", i) == "ok" && units[i] > 0 && std::isfinite(units[i]);
+    if (runs.text("status", i) != "ok") ++c.failed_runs;
     else if (runs.integer("verified", i) != 1) c.verified = false;
   }
 
@@ -269,6 +272,9 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
   }
   for (auto& [where, r] : reps) {
     r.slow = r.speed_factor > kSlowFactor;  // false for NaN
+    r.repetition_s = r.wall_s;
+    r.units = units[r.run];
+    r.wall_s /= r.units;
     r.normalised_s = std::isfinite(r.critical_factor) ? r.wall_s / r.critical_factor : r.wall_s;
     cells[cell_of_run[r.run]].repetitions.push_back(r);
   }
@@ -358,9 +364,11 @@ std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>
 }
 
 std::string verdict(const stats::Interval& ratio, double threshold) {
-  if (ratio.lo > 1.0 + threshold) return "slower";
-  if (ratio.hi < 1.0 / (1.0 + threshold)) return "faster";
-  return "same";
+  const double above = 1.0 + threshold, below = 1.0 / above;
+  if (ratio.lo > above) return kSlower;
+  if (ratio.hi < below) return kFaster;
+  if (ratio.lo >= below && ratio.hi <= above) return kNoDifference;
+  return kInconclusive;  // also for NaN
 }
 
 std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b) {

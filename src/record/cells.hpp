@@ -4,6 +4,7 @@
 // (docs/user/compare.md, docs/dev/noise.md).
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -56,11 +57,14 @@ struct CellProvenance {
   std::string differences(const CellProvenance& other) const;
 };
 
-// One repetition of one run: its time is the slowest worker's.
+// One repetition of one run: its time is the slowest worker's, per unit of the kernel's figure
+// of merit (CellOptions::units_per_repetition; the repetition itself for most kernels).
 struct Repetition {
   std::size_t run = 0;  // row of /runs
   Int rep = -1;
-  double wall_s = 0;        // max over workers of wall_s
+  double repetition_s = 0;  // max over workers of wall_s
+  double units = 1;         // units of work in the repetition
+  double wall_s = 0;        // repetition_s / units
   // wall_s / the speed factor of the critical worker: the one with the most compute_s (wall_s
   // where compute_s is not recorded), whose speed set the repetition's time; wall_s where it has
   // no probe. (Dividing each worker's own wall_s would leave a fast worker that waited for a slow
@@ -89,6 +93,10 @@ struct CellOptions {
   bool include_disturbed = false;
   // times = the speed-normalised repetition times (Repetition::normalised_s) instead of wall_s
   bool speed_normalised = false;
+  // The units of work in one repetition of a run (a row of /runs) that times are divided by:
+  // the kernel's figure of merit (cli::merit_units); empty = 1. A run whose count is missing or
+  // not positive contributes no repetitions.
+  std::function<double(const Table& runs, std::size_t row)> units_per_repetition;
 };
 
 struct Cell {
@@ -97,7 +105,8 @@ struct Cell {
   std::vector<std::size_t> runs;  // rows of /runs in the cell
   std::size_t failed_runs = 0;    // status other than ok (their repetitions are not used)
   bool verified = true;           // every ok run verified
-  double bytes_per_iteration = 0, flops_per_iteration = 0;  // NaN when the kernel declares none
+  // Per unit of the figure of merit (per repetition for most kernels); NaN when none declared.
+  double bytes_per_iteration = 0, flops_per_iteration = 0;
   std::vector<Repetition> repetitions;  // of the ok runs, every one
 
   // Statistics (group_cells fills them).
@@ -108,6 +117,7 @@ struct Cell {
   std::size_t slow_runs = 0;             // runs whose repetitions were all marked slow_run
   bool mostly_disturbed = false;         // fewer than kMinClean clean ones: all were used
   stats::Interval median{};              // of `times`, with its 95 % interval; NaN when empty
+  double repetition_median = 0;          // of the same repetitions' whole times (repetition_s)
   double normalised_median = 0;
   RunSigma run_sigma;                    // of the cell's kernel and provenance in its file
 
@@ -184,9 +194,18 @@ struct MatchedSpeedup {
   std::size_t n = 0;
 };
 std::optional<MatchedSpeedup> matched_speedup(const Cell& cell, const std::vector<Cell>& all);
-// "slower" when the whole interval lies above 1 + threshold, "faster" when it lies below
-// 1 / (1 + threshold), "same" otherwise.
+// The outcomes of comparing two times (B/A), the same words in compare, summary and the report:
+// slower when the whole interval lies above 1 + threshold, faster when it lies below
+// 1 / (1 + threshold), no difference when it lies between the two, inconclusive when it crosses
+// either (or is missing).
+inline constexpr const char* kSlower = "slower";
+inline constexpr const char* kFaster = "faster";
+inline constexpr const char* kNoDifference = "no difference";
+inline constexpr const char* kInconclusive = "inconclusive";
 std::string verdict(const stats::Interval& ratio, double threshold);
+// Fewer repetitions than this on a side: an interval cannot reach 95 % (stats::median_ci gives
+// [min, max]), so an outcome carries the note "few repetitions".
+inline constexpr std::size_t kMinRepsFor95 = 6;
 // Which repetitions a pair of cells is compared on.
 enum class States {
   prefer_matched,  // those of one machine state (matched_state_times) where the pair has one, else all_reps

@@ -124,7 +124,7 @@ Headline headline(const RunResult& r) {
     if (!fresh) it->second = std::max(it->second, s.wall_s);
     h.peak_rss_bytes = std::max(h.peak_rss_bytes, s.peak_rss_bytes);
   }
-  std::vector<double> times;
+  std::vector<double>& times = h.times;
   for (const auto& [rep, t] : per_rep) times.push_back(t);
   h.wall_s_median = median(times);
   h.wall_s_min = times.empty() ? kNaN : *std::min_element(times.begin(), times.end());

@@ -15,6 +15,7 @@ struct Headline {
   double wall_s_median = 0, wall_s_min = 0, wall_s_max = 0;
   double gbytes_per_s = 0, gflops_per_s = 0;  // NaN when the kernel declares no bytes / flops
   std::int64_t peak_rss_bytes = -1;           // largest peak RSS of any process of the team
+  std::vector<double> times;                  // each repetition's, the slowest worker's wall_s
 };
 Headline headline(const RunResult& r);
 

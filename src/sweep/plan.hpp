@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/mode.hpp"
+#include "core/run.hpp"
 
 namespace corescope::sweep {
 
@@ -35,7 +36,7 @@ struct Settings {
   std::vector<int> cores;                     // every ranks x threads = C, for each C
   std::vector<std::string> scaling{"strong"};
   std::vector<std::string> sizes{"M"};
-  std::vector<std::string> pins{"none"};
+  std::vector<std::string> pins{kPinNone};
   int reps = 10;
   int warmup = 2;
   int runs_per_round = 1;                     // runs of each cell in every round (docs/user/sweeps.md)

@@ -287,7 +287,7 @@ TEST(Compare, MatchedStateComparesRepetitionsOfOneMachineState) {
   EXPECT_EQ(matched[0].n_a, 4u);
   EXPECT_EQ(matched[0].n_b, 10u);
   EXPECT_DOUBLE_EQ(matched[0].ratio.point, 1.0);
-  EXPECT_EQ(matched[0].verdict, "same");
+  EXPECT_EQ(matched[0].verdict, "no difference");
   // A repetition with record-time bits is left out of its state: B's third fast one here.
   EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10), 0.03, {}, States::matched_only)[0].state, "fast");
   EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10, 2), 0.03, {}, States::matched_only)[0].verdict, "no matched state");
@@ -298,7 +298,7 @@ TEST(Compare, MatchedStateComparesRepetitionsOfOneMachineState) {
   // The default: the matched state where there is one, else all clean repetitions.
   const auto by_default = compare_cells(a, b, 0.03);
   EXPECT_EQ(by_default[0].state, "factor 1.60-1.76");
-  EXPECT_EQ(by_default[0].verdict, "same");
+  EXPECT_EQ(by_default[0].verdict, "no difference");
   const auto fallback = compare_cells(cell_of(9, 2), cell_of(1, 10), 0.03);
   EXPECT_EQ(fallback[0].state, "");
   EXPECT_EQ(fallback[0].verdict, "slower");  // A's fast clean repetitions against all of B's (too few clean)
@@ -515,11 +515,13 @@ TEST(Compare, RatioHoldsTheRunToRunBandOfBothFiles) {
 
 TEST(Compare, VerdictNeedsTheWholeIntervalBeyondTheThreshold) {
   EXPECT_EQ(verdict({1.2, 1.1, 1.3, 10}, 0.03), "slower");
-  EXPECT_EQ(verdict({1.2, 1.02, 1.3, 10}, 0.03), "same");   // the interval reaches below 1.03
+  EXPECT_EQ(verdict({1.2, 1.02, 1.3, 10}, 0.03), "inconclusive");  // the interval crosses 1.03
   EXPECT_EQ(verdict({1.05, 1.04, 1.06, 10}, 0.0), "slower");
   EXPECT_EQ(verdict({0.8, 0.7, 0.9, 10}, 0.03), "faster");
-  EXPECT_EQ(verdict({0.98, 0.975, 0.985, 10}, 0.03), "same");  // above 1/1.03
-  EXPECT_EQ(verdict({kNaN, kNaN, kNaN, 0}, 0.03), "same");
+  EXPECT_EQ(verdict({0.98, 0.975, 0.985, 10}, 0.03), "no difference");  // inside [1/1.03, 1.03]
+  EXPECT_EQ(verdict({1.0, 0.95, 1.02, 10}, 0.03), "inconclusive");       // crosses 1/1.03
+  EXPECT_EQ(verdict({1.0, 1.0, 1.0, 10}, 0.0), "no difference");
+  EXPECT_EQ(verdict({kNaN, kNaN, kNaN, 0}, 0.03), "inconclusive");
 }
 
 TEST(Compare, MatchesOnConfigurationAndListsCellsOfOneFile) {
@@ -557,9 +559,9 @@ TEST(Compare, MatchesOnConfigurationAndListsCellsOfOneFile) {
   ASSERT_EQ(ignoring.size(), 2u);
   EXPECT_EQ(ignoring[0].verdict, "slower");
   EXPECT_EQ(ignoring[0].b->config.workers, 1);
-  // A file against itself: every ratio exactly 1, "same".
-  for (const auto& c : compare_cells(a, a, 0.0)) {
-    EXPECT_EQ(c.verdict, "same");
+  // A file against itself: every ratio exactly 1, "no difference".
+  for (const auto& c : compare_cells(a, a, 0.0)) {  // an interval around 1 crosses a threshold of 0
+    EXPECT_EQ(c.verdict, c.ratio.lo == 1.0 && c.ratio.hi == 1.0 ? "no difference" : "inconclusive");
     EXPECT_DOUBLE_EQ(c.ratio.point, 1.0);
   }
 }
@@ -609,6 +611,6 @@ TEST(Compare, MergeOfTwoBuildsKeepsTheirRunsApart) {
   // compare pairs them by configuration and names what differs.
   const auto result = compare_cells(read_cells((dir / "a.h5").string()), read_cells((dir / "b.h5").string()), 0.03);
   ASSERT_EQ(result.size(), 1u);
-  EXPECT_EQ(result[0].verdict, "same");
+  EXPECT_TRUE(result[0].verdict == "no difference" || result[0].verdict == "inconclusive") << result[0].verdict;
   fs::remove_all(dir);
 }
