@@ -2,9 +2,12 @@
 #include "cli/cell_view.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 #include "backends/registry.hpp"
 #include "core/errors.hpp"
+#include "core/run.hpp"
 #include "cli/vocabulary.hpp"
 #include "core/suggest.hpp"
 #include "core/text.hpp"
@@ -32,6 +35,63 @@ bool kept(const std::vector<std::string>& names, const std::string& name) {
   return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
 }
 
+const ModeInfo* mode_named(const std::string& name) {
+  for (const auto& m : modes())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+const KernelInfo* kernel_named(const std::string& name) {
+  for (const auto& k : kernels())
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+// The kernel's parameters as `mode` runs them (a Python mode has its own defaults).
+std::vector<ParamSpec> params_as_run(const std::string& kernel, const ModeInfo* mode) {
+  const KernelInfo* k = kernel_named(kernel);
+  if (!k) return {};
+  if (mode && mode->adapt_kernel) try {
+      return mode->adapt_kernel(*k).params;
+    } catch (const UsageError&) {
+    }
+  return k->params;
+}
+
+// 0.005 -> "5ms", 1e-4 -> "100us": a switch interval in a name.
+std::string compact_seconds(double s) {
+  char buf[32];
+  if (s >= 1.0) std::snprintf(buf, sizeof buf, "%gs", s);
+  else if (s >= 1e-3) std::snprintf(buf, sizeof buf, "%gms", s * 1e3);
+  else std::snprintf(buf, sizeof buf, "%gus", s * 1e6);
+  return buf;
+}
+
+// The settings of a cell that are not at their defaults, as "key=value" (or a bare word).
+std::vector<std::string> non_defaults(const record::CellConfig& c) {
+  const ModeInfo* mode = mode_named(c.mode);
+  std::vector<std::string> out;
+  const auto first_of = [](const std::vector<std::string>& v) { return v.empty() ? std::string() : v.front(); };
+  if (!c.channel.empty() && (!mode || c.channel != first_of(mode->channels))) out.push_back("channel=" + c.channel);
+  static const RunSpec defaults;
+  if (!c.pin.empty() && c.pin != kPinNone) out.push_back("pin=" + c.pin);
+  const auto specs = params_as_run(c.kernel, mode);
+  for (const auto& [key, value] : from_json(c.params)) {
+    const auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& p) { return p.key == key; });
+    if (it == specs.end() || it->default_value != value) out.push_back(key + "=" + value);
+  }
+  if (!c.scaling.empty() && c.scaling != defaults.scaling) out.push_back(c.scaling);
+  if (std::isfinite(c.switch_interval_s) && c.switch_interval_s != defaults.switch_interval_s)
+    out.push_back("switch=" + compact_seconds(c.switch_interval_s));
+  if (!c.gil_release.empty() && c.gil_release != defaults.gil_release) out.push_back("release=" + c.gil_release);
+  if (!c.gil_policy.empty() && c.gil_policy != defaults.gil_policy) out.push_back("policy=" + c.gil_policy);
+  if (c.python_gil == 0) out.push_back("nogil");
+  if (!c.start_method.empty() && (!mode || c.start_method != first_of(mode->start_methods)))
+    out.push_back("start=" + c.start_method);
+  if (c.twin == 1) out.push_back("twin");
+  return out;
+}
+
 }  // namespace
 
 void add_cell_view_options(CLI::App* sub, CellViewOptions& o) {
@@ -39,7 +99,10 @@ void add_cell_view_options(CLI::App* sub, CellViewOptions& o) {
   add_term(sub, Term::kernel, o.kernels, "only these kernels (comma list)");
   add_term(sub, Term::mode, o.modes, "only these modes (comma list)");
   sub->add_flag("--include-disturbed", o.include_disturbed,
-                "use disturbed repetitions too (by default statistics use the clean ones, docs/compare.md)");
+                "use disturbed repetitions too (by default statistics use the clean ones, docs/user/compare.md)");
+  sub->add_flag("--wide", o.wide, "every column, and cell names whole (the text table)");
+  sub->add_option("--sort", o.sort, "row order: name (kernel, mode, workers, size, settings), figure, speedup or file")
+      ->capture_default_str();
 }
 
 CellFilter make_filter(const CellViewOptions& o) {
@@ -52,6 +115,117 @@ CellFilter make_filter(const CellViewOptions& o) {
 bool CellFilter::keeps(const record::CellConfig& c) const { return kept(kernels, c.kernel) && kept(modes, c.mode); }
 
 std::string shape_of(const record::CellConfig& c) { return team_shape(c.mode, c.workers, c.ranks, c.threads_per_rank); }
+
+std::string cell_name(const record::CellConfig& c) {
+  std::vector<std::string> parts = {c.kernel, c.mode, shape_of(c), compact_count(c.size)};
+  for (auto& p : non_defaults(c)) parts.push_back(std::move(p));
+  return join(parts, "/");
+}
+
+std::string short_name(const std::string& name, std::size_t width) {
+  if (name.size() <= width || width < 8) return name;
+  const std::size_t head = (width - 1) * 2 / 3;
+  return name.substr(0, head) + "~" + name.substr(name.size() - (width - 1 - head));
+}
+
+bool name_order(const record::CellConfig& x, const record::CellConfig& y) {
+  const auto mode_rank = [](const std::string& mode) {
+    const auto& all = modes();
+    return std::find_if(all.begin(), all.end(), [&](const ModeInfo& m) { return m.name == mode; }) - all.begin();
+  };
+  return std::forward_as_tuple(x.kernel, mode_rank(x.mode), x.workers, x.ranks, x.size, cell_name(x)) <
+         std::forward_as_tuple(y.kernel, mode_rank(y.mode), y.workers, y.ranks, y.size, cell_name(y));
+}
+
+void sort_cells(std::vector<record::Cell>& cells, const std::string& order,
+                const std::function<double(const record::Cell&)>& speedup) {
+  static const std::vector<std::string> orders = {"name", "figure", "speedup", "file"};
+  if (std::find(orders.begin(), orders.end(), order) == orders.end())
+    throw UsageError(unknown_name("sort", order, orders));
+  if (order == "file") return;
+  const auto key = [&](const record::Cell& c) {  // NaN sorts last
+    const double v = order == "figure" ? c.median.point : -speedup(c);
+    return std::isfinite(v) ? v : INFINITY;
+  };
+  std::stable_sort(cells.begin(), cells.end(), [&](const record::Cell& a, const record::Cell& b) {
+    if (order == "name" || key(a) == key(b)) return name_order(a.config, b.config);
+    return key(a) < key(b);
+  });
+}
+
+const Merit& merit_of(const std::string& kernel) {
+  static const Merit per_repetition;
+  const KernelInfo* k = kernel_named(kernel);
+  return k ? k->merit : per_repetition;
+}
+
+double merit_units(const record::Table& runs, std::size_t row) {
+  const Merit& m = merit_of(runs.text("kernel", row));
+  return m.count_column.empty() ? 1.0 : runs.number(m.count_column, row) * m.per;
+}
+
+record::CellOptions cell_options(bool include_disturbed, bool speed_normalised) {
+  return {include_disturbed, speed_normalised, merit_units};
+}
+
+namespace {
+// The scale a figure is shown in: seconds (ns .. s) or a rate (units/s, k, M, G).
+struct Scale {
+  double factor;
+  const char* suffix;
+};
+Scale scale_of(const Merit& m, double value) {
+  if (m.rate) {
+    if (value >= 1e9) return {1e-9, "G"};
+    if (value >= 1e6) return {1e-6, "M"};
+    if (value >= 1e3) return {1e-3, "k"};
+    return {1.0, ""};
+  }
+  if (value >= 1.0) return {1.0, " s"};
+  if (value >= 1e-3) return {1e3, " ms"};
+  if (value >= 1e-6) return {1e6, " us"};
+  return {1e9, " ns"};
+}
+// Time per unit as the figure shows it: seconds, or units per second.
+double shown(const Merit& m, double seconds_per_unit) { return m.rate ? 1.0 / seconds_per_unit : seconds_per_unit; }
+std::string number3(double v) {  // three significant digits, no exponent below 1e6
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : v >= 1 ? "%.2f" : "%.3f", v);
+  return buf;
+}
+}  // namespace
+
+std::string figure_text(const Merit& m, double seconds_per_unit) {
+  if (!(seconds_per_unit > 0) || !std::isfinite(seconds_per_unit)) return "-";
+  const double v = shown(m, seconds_per_unit);
+  const Scale sc = scale_of(m, v);
+  std::string out = number3(v * sc.factor) + sc.suffix;
+  if (m.rate) return out + " " + m.unit + "s/s";
+  return m.unit == "repetition" ? out : out + "/" + m.unit;
+}
+
+namespace {
+// The two ends in the scale of `point`, smaller first; false where one is missing.
+bool scaled_ends(const Merit& m, double point, double lo, double hi, std::string& a, std::string& b) {
+  if (!(lo > 0) || !(hi > 0) || !std::isfinite(lo) || !std::isfinite(hi) || !(point > 0)) return false;
+  const Scale sc = scale_of(m, shown(m, point));
+  double x = shown(m, lo) * sc.factor, y = shown(m, hi) * sc.factor;
+  if (x > y) std::swap(x, y);  // a rate turns the interval over
+  a = number3(x);
+  b = number3(y);
+  return true;
+}
+}  // namespace
+
+std::string figure_interval(const Merit& m, double point, double lo, double hi) {
+  std::string a, b;
+  return scaled_ends(m, point, lo, hi, a, b) ? "[" + a + ", " + b + "]" : "-";
+}
+
+std::string figure_range(const Merit& m, double point, double lo, double hi) {
+  std::string a, b;
+  return scaled_ends(m, point, lo, hi, a, b) ? a + " .. " + b : "-";
+}
 
 void add_config_fields(Record& r, const record::CellConfig& c) {
   r("kernel", c.kernel)("mode", c.mode)("workers", c.workers)("ranks", c.ranks)("threads_per_rank", c.threads_per_rank)(

@@ -2,10 +2,12 @@
 // --include-disturbed), the filter they make, and how a cell is named in text and records.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "cli/table_printer.hpp"
+#include "core/kernel.hpp"
 #include "record/cells.hpp"
 
 namespace corescope::cli {
@@ -14,6 +16,8 @@ struct CellViewOptions {
   std::string format = "text";
   std::vector<std::string> kernels, modes;  // as given: comma lists, possibly repeated
   bool include_disturbed = false;
+  bool wide = false;            // every column, names whole
+  std::string sort = "name";    // sort_cells' order
 };
 void add_cell_view_options(CLI::App* sub, CellViewOptions& o);
 
@@ -27,6 +31,32 @@ CellFilter make_filter(const CellViewOptions& o);
 
 // "2" or "2x1" (hybrid).
 std::string shape_of(const record::CellConfig& c);
+
+// A cell's name, google-benchmark style: kernel/mode/shape/size, then every setting that is not
+// at its default (`critical/threads/2/20k/sync=atomic`, `ep/gil/2/2Mi/switch=1ms`). The same
+// configuration has the same name in every file and under every filter.
+std::string cell_name(const record::CellConfig& c);
+// The name cut to at most `width` characters, the same way everywhere: its head and tail with
+// "~" between.
+std::string short_name(const std::string& name, std::size_t width = 40);
+// Cells in the order the tables print them: kernel, mode (the registry's order), workers, size,
+// then the name. `order` "name" (that order), "figure" (fastest first), "speedup" (highest
+// first) or "file" (as recorded); UsageError for anything else.
+bool name_order(const record::CellConfig& x, const record::CellConfig& y);
+void sort_cells(std::vector<record::Cell>& cells, const std::string& order,
+                const std::function<double(const record::Cell&)>& speedup);
+
+// The figure of merit of a kernel (the default, time per repetition, for one this binary lacks).
+const Merit& merit_of(const std::string& kernel);
+// CellOptions::units_per_repetition from the kernels' declarations.
+double merit_units(const record::Table& runs, std::size_t row);
+record::CellOptions cell_options(bool include_disturbed, bool speed_normalised = false);
+// A figure from seconds per unit: "1.234 ms" (per repetition), "6.29 us/message", or
+// "21.3k calls/s" for a rate; with its interval in the same scale, "[6.10, 6.52]".
+std::string figure_text(const Merit& m, double seconds_per_unit);
+std::string figure_interval(const Merit& m, double point, double lo, double hi);
+// "6.10 .. 6.52": a range (min .. max) in the scale of `point`.
+std::string figure_range(const Merit& m, double point, double lo, double hi);
 // The fields that name a cell in csv/json (kernel, mode, workers, ranks, threads_per_rank,
 // shape, size, scaling, channel, pin, twin, params), with `prefix` before each provenance field.
 void add_config_fields(Record& r, const record::CellConfig& c);

@@ -2,8 +2,10 @@
 // subcommand's callback does the work and stores the process exit code.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <string>
 
+#include "record/cells.hpp"
 #include "record/table.hpp"
 
 namespace corescope::cli {
@@ -20,8 +22,14 @@ void add_compact(CLI::App& app, int& exit_code);
 void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code);
 
 // The /isolation matrix (mode x fault) of a results file's trials; only those of one isolate
-// invocation when isolate_id is not empty. Shared by isolate and summary.
-void print_isolation_matrix(const record::Table& trials, const std::string& isolate_id = "");
+// invocation when isolate_id is not empty, and of the kernels and modes `keeps` keeps. Shared by
+// isolate and summary; within kTextColumns unless wide.
+struct IsolationView {
+  bool wide = false;
+  std::string isolate_id;
+  std::function<bool(const record::CellConfig&)> keeps;
+};
+void print_isolation_matrix(const record::Table& trials, const IsolationView& view = {});
 
 // This copy's rank when a launcher (mpirun, mpiexec, srun) started it, else -1.
 int launcher_rank();

@@ -11,6 +11,7 @@
 
 #include "cli/cell_view.hpp"
 #include "cli/commands.hpp"
+#include "cli/help_format.hpp"
 #include "cli/table_printer.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
@@ -55,10 +56,16 @@ double median(const record::Cell* c) { return c ? c->median.point : NAN; }
 double median_a(const record::Comparison& c) { return unmatched(c) ? NAN : c.state.empty() ? median(c.a) : c.median_a_s; }
 double median_b(const record::Comparison& c) { return unmatched(c) ? NAN : c.state.empty() ? median(c.b) : c.median_b_s; }
 
+// Too few repetitions on a side for a 95 % interval (the outcome's note).
+bool few_repetitions(const record::Comparison& c) {
+  return std::isfinite(c.ratio.point) && std::min(n_a(c), n_b(c)) < static_cast<std::int64_t>(record::kMinRepsFor95);
+}
+
 std::vector<Record> comparison_records(const std::vector<record::Comparison>& all, double threshold) {
   std::vector<Record> out;
   for (const auto& c : all) {
     Record r;
+    r("name", cell_name(either(c).config));
     add_config_fields(r, either(c).config);
     if (c.a && c.b)  // fields left out of the match (--ignore) as B has them
       r("shape_b", shape_of(c.b->config))("pin_b", c.b->config.pin)("channel_b", c.b->config.channel);
@@ -70,7 +77,8 @@ std::vector<Record> comparison_records(const std::vector<record::Comparison>& al
     r("n_a", n_a(c))("n_b", n_b(c))("state", c.state)("median_a_s", median_a(c))("median_b_s", median_b(c))(
         "disturbed_share_a", c.a ? c.a->disturbed_share() : NAN)("disturbed_share_b", c.b ? c.b->disturbed_share() : NAN)(
         "ratio", c.ratio.point)("ratio_lo", c.ratio.lo)("ratio_hi", c.ratio.hi)("mann_whitney_u", c.test.u)(
-        "p_value", c.test.p)("threshold", threshold)("verdict", c.verdict);
+        "p_value", c.test.p)("threshold", threshold)("verdict", c.verdict)(
+        "few_repetitions", std::int64_t{few_repetitions(c)});
     out.push_back(std::move(r));
   }
   return out;
@@ -83,43 +91,74 @@ std::string p_text(double p) {
   return buf;
 }
 
-void print_comparison(const std::vector<record::Comparison>& all, double threshold, const std::string& a,
-                      const std::string& b) {
+// A cell's name in a comparison. Fields left out of the match (--ignore) may differ: those parts
+// of the name read "A vs B" (iowait/threads/2 vs 1/4).
+std::string pair_name(const record::Comparison& c, bool wide) {
+  const auto a = split(cell_name(either(c).config), '/');
+  const auto b = c.a && c.b ? split(cell_name(c.b->config), '/') : a;
+  std::string name;
+  if (a.size() == b.size()) {
+    std::vector<std::string> parts;
+    for (std::size_t i = 0; i < a.size(); ++i) parts.push_back(a[i] == b[i] ? a[i] : a[i] + " vs " + b[i]);
+    name = join(parts, "/");
+  } else {
+    name = join(a, "/") + " vs " + join(b, "/");
+  }
+  return wide ? name : short_name(name, 36);
+}
+
+void print_comparison(std::vector<record::Comparison> all, double threshold, const std::string& a, const std::string& b,
+                      bool wide) {
   std::set<std::string> differences;
   for (const auto& c : all)
     if (c.a && c.b)
       if (const auto d = c.a->provenance.differences(c.b->provenance); !d.empty()) differences.insert(d);
-  std::printf("A = %s, B = %s; B/A of the medians with its 95%% interval (bootstrap over runs and repetitions)\n", a.c_str(),
-              b.c_str());
-  std::printf("slower: the interval lies above %.3f; faster: below %.3f (--threshold %g%%)\n", 1.0 + threshold,
-              1.0 / (1.0 + threshold), 100.0 * threshold);
+  std::stable_sort(all.begin(), all.end(), [](const record::Comparison& x, const record::Comparison& y) {
+    return name_order(either(x).config, either(y).config);
+  });
+  std::printf("A = %s, B = %s\n", a.c_str(), b.c_str());
   for (const auto& d : differences) std::printf("A and B differ in: %s\n", d.c_str());
-  TextTable t({"kernel", "mode", "workers", "size", "channel", "pin", "n A", "n B", "median A", "median B", "B/A", "95% CI",
-               "p (U test)", "verdict"});
-  std::map<std::string, int> verdicts;
+  std::vector<std::string> header = {"cell", "n A", "n B"};
+  if (wide) header.insert(header.end(), {"median A", "median B"});
+  header.insert(header.end(), {"B/A [95% CI]", "p (U test)", "outcome"});
+  if (wide) header.push_back("state");
+  TextTable t(header);
+  std::map<std::string, int> outcomes;
+  bool any_few = false, any_mostly = false;
   for (const auto& c : all) {
-    const record::CellConfig& k = either(c).config;
-    std::string verdict = c.verdict;
-    if (!c.state.empty()) verdict += " (state: " + c.state + ")";
-    if (c.a && c.a->mostly_disturbed) verdict += " (A mostly disturbed)";
-    if (c.b && c.b->mostly_disturbed) verdict += " (B mostly disturbed)";
-    // Fields left out of the match (--ignore) may differ: "A vs B".
-    auto shown = [&](std::string (*field)(const record::CellConfig&)) {
-      const std::string va = field(either(c).config);
-      const std::string vb = c.a && c.b ? field(c.b->config) : va;
-      return va == vb ? va : va + " vs " + vb;
-    };
-    std::string pin = shown([](const record::CellConfig& x) { return x.pin; });
-    if (pin.empty()) pin = "-";
-    t.add({k.kernel, k.mode, shown(shape_of), std::to_string(k.size), shown([](const record::CellConfig& x) { return x.channel; }),
-           pin, c.a ? std::to_string(n_a(c)) : "-",
-           c.b ? std::to_string(n_b(c)) : "-", human_seconds(median_a(c)), human_seconds(median_b(c)),
-           fixed_ratio(c.ratio.point), ratio_interval(c.ratio.lo, c.ratio.hi), p_text(c.test.p), verdict});
-    ++verdicts[c.verdict];
+    const Merit& merit = merit_of(either(c).config.kernel);
+    std::string outcome = c.verdict;
+    if (few_repetitions(c)) outcome += " ?";
+    if ((c.a && c.a->mostly_disturbed) || (c.b && c.b->mostly_disturbed)) outcome += " !";
+    any_few = any_few || few_repetitions(c);
+    any_mostly = any_mostly || outcome.back() == '!';
+    std::vector<std::string> row = {pair_name(c, wide), c.a ? std::to_string(n_a(c)) : "-",
+                                    c.b ? std::to_string(n_b(c)) : "-"};
+    if (wide) row.insert(row.end(), {figure_text(merit, median_a(c)), figure_text(merit, median_b(c))});
+    const std::string ratio = std::isfinite(c.ratio.point)
+                                  ? fixed_ratio(c.ratio.point) + " " + ratio_interval(c.ratio.lo, c.ratio.hi)
+                                  : "-";
+    row.insert(row.end(), {ratio, p_text(c.test.p), outcome});
+    if (wide) row.push_back(c.state.empty() ? "-" : c.state);
+    t.add(row);
+    ++outcomes[c.verdict];
   }
   t.print();
+  char bounds[200];
+  std::snprintf(bounds, sizeof bounds,
+                "slower: the interval lies wholly above %.3f; faster: wholly below %.3f; no difference: wholly "
+                "between them; inconclusive: it crosses one of them (--threshold %g%%).",
+                1.0 + threshold, 1.0 / (1.0 + threshold), 100.0 * threshold);
+  print_wrapped("B/A: the ratio of the cells' figures of merit as time per unit (above 1: B takes longer), with "
+                "its 95% interval. " + std::string(bounds));
+  if (any_few)
+    print_wrapped("? fewer than " + std::to_string(record::kMinRepsFor95) +
+                  " repetitions on a side: too few for a 95% interval, so the outcome is tentative");
+  if (any_mostly)
+    print_wrapped("! a side is mostly disturbed: fewer than " + std::to_string(record::kMinClean) +
+                  " clean repetitions, so all were used");
   std::string tally;
-  for (const auto& [name, n] : verdicts) tally += (tally.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+  for (const auto& [name, n] : outcomes) tally += (tally.empty() ? "" : ", ") + std::to_string(n) + " " + name;
   std::printf("%s\n", tally.c_str());
 }
 
@@ -151,14 +190,14 @@ int compare(const std::string& a, const std::string& b, const std::string& thres
   const auto ignored = ignored_fields(ignore);
   const double threshold = parse_threshold(threshold_text);
   const CellFilter filter = make_filter(o);
-  const record::CellOptions cell_options{o.include_disturbed, speed_normalised};
-  const auto cells_a = kept(record::read_cells(a, cell_options), filter);
-  const auto cells_b = kept(record::read_cells(b, cell_options), filter);
+  const record::CellOptions options = cell_options(o.include_disturbed, speed_normalised);
+  const auto cells_a = kept(record::read_cells(a, options), filter);
+  const auto cells_b = kept(record::read_cells(b, options), filter);
   const auto all = record::compare_cells(cells_a, cells_b, threshold, ignored, states);
   if (std::none_of(all.begin(), all.end(), [](const record::Comparison& c) { return c.a && c.b; }))
     throw UsageError("no cells in common between " + a + " (" + std::to_string(cells_a.size()) + " cells) and " + b +
                      " (" + std::to_string(cells_b.size()) + " cells)");
-  if (format == Format::text) print_comparison(all, threshold, a, b);
+  if (format == Format::text) print_comparison(all, threshold, a, b, o.wide);
   else print_records(comparison_records(all, threshold), format);
   const bool slower = std::any_of(all.begin(), all.end(), [](const record::Comparison& c) { return c.verdict == "slower"; });
   return slower ? 1 : 0;

@@ -245,7 +245,7 @@ int isolate(const IsolateOptions& o, const std::string& command) {
   }
   if (!o.quiet) {
     std::printf("\n");
-    print_isolation_matrix(record::read_group(o.out, "isolation"), isolate_id);
+    print_isolation_matrix(record::read_group(o.out, "isolation"), {.isolate_id = isolate_id});
     std::printf("(%d trial(s) appended to %s, group /isolation)\n", o.trials * static_cast<int>(mode_infos.size()),
                 o.out.c_str());
   }
@@ -253,22 +253,26 @@ int isolate(const IsolateOptions& o, const std::string& command) {
 }
 }  // namespace
 
-void print_isolation_matrix(const record::Table& t, const std::string& isolate_id) {
+void print_isolation_matrix(const record::Table& t, const IsolationView& view) {
   struct Cell {
     std::string mode, fault;
     std::vector<std::size_t> rows;
   };
   std::vector<Cell> cells;
   for (std::size_t i = 0; i < t.rows(); ++i) {
-    if (!isolate_id.empty() && t.text("isolate_id", i) != isolate_id) continue;
+    if (!view.isolate_id.empty() && t.text("isolate_id", i) != view.isolate_id) continue;
+    if (view.keeps && !view.keeps({.kernel = t.text("kernel", i), .mode = t.text("mode", i)})) continue;
     const std::string mode = t.text("mode", i), fault = t.text("fault", i);
     auto it = std::find_if(cells.begin(), cells.end(), [&](const Cell& c) { return c.mode == mode && c.fault == fault; });
     if (it == cells.end()) cells.push_back({mode, fault, {i}});
     else it->rows.push_back(i);
   }
   std::printf("Isolation (a fault in worker `victim`; counts are of the other workers, medians over trials):\n");
-  TextTable table({"mode", "fault", "trials", "workers", "survivors", "corrupted", "killed", "hung", "detect",
-                   "victim peak", "others' growth", "exit", "victim"});
+  std::vector<std::string> header = {"mode", "fault", "trials", "survivors", "corrupted", "killed", "hung", "detect"};
+  if (view.wide)
+    for (const char* h : {"workers", "victim peak", "others' growth", "exit"}) header.push_back(h);
+  header.push_back("victim");
+  TextTable table(header);
   for (const Cell& c : cells) {
     auto median = [&](const std::string& name) {
       std::vector<double> v;
@@ -288,11 +292,17 @@ void print_isolation_matrix(const record::Table& t, const std::string& isolate_i
     std::string growth_text = bytes_text(growth);
     if (std::isfinite(frac)) growth_text += " (" + count_text(std::round(frac * 1000) / 10) + "%)";
     const double others = median("workers") - 1;
-    table.add({c.mode, c.fault, std::to_string(c.rows.size()), count_text(median("workers")),
-               count_text(median("survivors")) + "/" + count_text(others), count_text(median("corrupted")),
-               count_text(median("killed")), count_text(median("hung")), seconds_text(median("detect_s")),
-               bytes_text(median("victim_peak_rss_bytes")), growth_text, join(exits, ","),
-               common == victim_texts.end() ? "" : common->first});
+    std::vector<std::string> row = {c.mode, c.fault, std::to_string(c.rows.size()),
+                                    count_text(median("survivors")) + "/" + count_text(others),
+                                    count_text(median("corrupted")), count_text(median("killed")),
+                                    count_text(median("hung")), seconds_text(median("detect_s"))};
+    if (view.wide)
+      for (auto& x : {count_text(median("workers")), bytes_text(median("victim_peak_rss_bytes")), growth_text,
+                      join(exits, ",")})
+        row.push_back(x);
+    const std::string victim = common == victim_texts.end() ? "" : common->first;
+    row.push_back(view.wide ? victim : victim.substr(0, victim.find_first_of(":,")));
+    table.add(row);
   }
   table.print();
 }

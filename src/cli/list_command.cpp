@@ -13,14 +13,21 @@ void add_list(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand("list", "List kernels and modes (and which modes this build has)");
   sub->callback([&exit_code] {
     std::printf("Kernels\n");
-    TextTable k({"name", "category", "size unit", "parameters", "description"});
+    TextTable k({"name", "category", "figure of merit", "description"});
     for (const auto& info : kernels()) {
-      std::vector<std::string> ps;
-      for (const auto& p : info.params)
-        ps.push_back(p.key + "=" + (p.allowed.empty() ? p.default_value : join(p.allowed, "|")));
-      k.add({info.name, info.category, info.size_unit, ps.empty() ? "-" : join(ps, " "), info.description});
+      const Merit& m = info.merit;
+      const std::string figure = m.name + " per " + (m.rate ? "second" : m.unit);
+      k.add({info.name, info.category, figure, info.description});
     }
     k.print();
+    std::printf("\nKernel options (--size, and -p KEY=VALUE)\n");
+    TextTable p({"kernel", "option", "default", "meaning"});
+    for (const auto& info : kernels()) {
+      p.add({info.name, "--size", "S|M|L", info.size_unit});
+      for (const auto& spec : info.params)
+        p.add({"", spec.key, spec.allowed.empty() ? spec.default_value : join(spec.allowed, "|"), spec.help});
+    }
+    p.print();
     std::printf("\nModes\n");
     TextTable m({"name", "built", "channels", "description"});
     for (const auto& info : modes())

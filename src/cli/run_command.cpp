@@ -7,6 +7,7 @@
 
 #include "kernels/registry.hpp"
 #include "backends/registry.hpp"
+#include "cli/cell_view.hpp"
 #include "cli/commands.hpp"
 #include "cli/lock_option.hpp"
 #include "cli/table_printer.hpp"
@@ -15,6 +16,7 @@
 #include "core/machine.hpp"
 #include "core/mode.hpp"
 #include "core/platform.hpp"
+#include "core/stats.hpp"
 #include "record/run_rows.hpp"
 #include "core/text.hpp"
 #include "record/recorder.hpp"
@@ -224,33 +226,61 @@ std::string race_note(const RunResult& r) {
   return buf;
 }
 
-// The invocation's one table: a row per size. pingpong: latency and bandwidth per message size
-// (as osu_latency / osu_bw print them); other kernels: median time and rate per size.
-void print_results(const std::vector<RunResult>& results, const ModeInfo& mode) {
+// The units of work of the kernel's figure of merit in one repetition of this run (as
+// cli::merit_units reads them from /runs).
+double merit_units_of(const RunResult& r, const Merit& m) {
+  if (m.count_column.empty()) return 1.0;
+  const double count = m.count_column == "size" ? static_cast<double>(r.spec.params.size) : metric(r, m.count_column);
+  return count * m.per;
+}
+
+// The mode's own figure: the share of the workers' time spent waiting for the GIL, or in
+// communication; "" for a mode with neither.
+std::string mode_share(const RunResult& r) {
+  double wall = 0, gil = 0, comm = 0;
+  for (const auto& s : r.samples) {
+    wall += s.wall_s;
+    gil += s.gil_wait_s;
+    comm += s.comm_s;
+  }
+  if (!(wall > 0)) return "";
+  if (gil > 0) return "waiting for the GIL: " + fixed(100.0 * gil / wall, 1) + "% of the workers' time";
+  if (comm > 0) return "in communication and barriers: " + fixed(100.0 * comm / wall, 1) + "% of the workers' time";
+  return "";
+}
+
+// The invocation's one table: a row per size with the kernel's figure of merit (pingpong: the
+// latency per message, as osu_latency; its bandwidth as the rate), median with its 95 %
+// interval, min .. max and n; then the mode's own figure and the file appended to.
+void print_results(const std::vector<RunResult>& results, const ModeInfo& mode, const std::string& out) {
   const RunSpec& first = results.front().spec;
+  const Merit& merit = find_kernel(first.kernel).merit;
   std::string title = first.kernel + ", " + team_text(first, mode) + ", " + std::to_string(first.workers) +
                       (first.workers == 1 ? " worker" : " workers");
   if (!first.channel.empty() && !mode.channels.empty()) title += ", channel " + first.channel;
-  std::printf("%s\n", title.c_str());
-  const bool pingpong = std::isfinite(metric(results.front(), "latency_s"));
-  TextTable t(pingpong ? std::vector<std::string>{"size (B)", "latency (us)", "bandwidth (MB/s)", "verified"}
-                       : std::vector<std::string>{"size", "median", "rate (from the median)", "verified", "peak RSS"});
+  std::printf("%s: %s per %s\n", title.c_str(), merit.name.c_str(), merit.rate ? "second" : merit.unit.c_str());
+  TextTable t({"size", "n", "median [95% CI]", "min .. max", "rate", "peak RSS", "verified"});
   for (const auto& r : results) {
     const Headline h = headline(r);
-    const std::string verified = r.verified ? "yes" : (r.status == "ok" ? "NO" : r.status);
-    const std::string size = std::to_string(r.spec.params.size);
-    if (pingpong) {
-      const double latency = metric(r, "latency_s");
-      // bandwidth = message bytes / half round trip, in 10^6 bytes per second (osu_bw's MB/s)
-      const double mb = latency > 0 ? static_cast<double>(r.spec.params.size) / latency / 1e6 : NAN;
-      t.add({size, fixed(latency * 1e6, 2), fixed(mb, 2), verified});
-    } else {
-      t.add({size, human_seconds(h.wall_s_median), format_rate(h.gbytes_per_s, h.gflops_per_s), verified,
-             human_bytes(static_cast<double>(h.peak_rss_bytes))});
-    }
+    const double units = merit_units_of(r, merit);
+    std::vector<double> per_unit;
+    for (const double x : h.times) per_unit.push_back(x / units);
+    const stats::Interval m = per_unit.empty() ? stats::Interval{NAN, NAN, NAN, 0} : stats::median_ci(per_unit);
+    const double lo = per_unit.empty() ? NAN : *std::min_element(per_unit.begin(), per_unit.end());
+    const double hi = per_unit.empty() ? NAN : *std::max_element(per_unit.begin(), per_unit.end());
+    const double bytes = r.cost.bytes / units, flops = r.cost.flops / units;
+    t.add({std::to_string(r.spec.params.size), std::to_string(per_unit.size()),
+           figure_text(merit, m.point) + " " + figure_interval(merit, m.point, m.lo, m.hi),
+           figure_range(merit, m.point, lo, hi),
+           format_rate(bytes > 0 ? bytes / m.point / 1e9 : NAN, flops > 0 ? flops / m.point / 1e9 : NAN),
+           human_bytes(static_cast<double>(h.peak_rss_bytes)), r.verified ? "yes" : (r.status == "ok" ? "NO" : r.status)});
   }
   t.print();
-  for (const auto& r : results) std::printf("%s", race_note(r).c_str());
+  for (const auto& r : results) std::printf("%s", wrapped(race_note(r), kTextColumns).c_str());
+  const RunResult& only = results.front();
+  if (const std::string share = mode_share(only); !share.empty() && results.size() == 1 && only.spec.workers > 1)
+    std::printf("%s\n", share.c_str());
+  std::printf("appended to %s\n", out.c_str());
 }
 
 // A run is one kernel, mode, channel, team size and value per parameter: several are a sweep.
@@ -288,7 +318,7 @@ int execute_each_size(const RunOptions& given, const std::string& command_line) 
       if (first_failure.empty()) first_failure = (sizes.size() > 1 ? "--size " + size + ": " : "") + e.what();
     }
   }
-  if (!o.quiet && !results.empty()) print_results(results, find_mode(o.mode));
+  if (!o.quiet && !results.empty()) print_results(results, find_mode(o.mode), o.out);
   if (!first_failure.empty()) throw RuntimeFailure(first_failure);
   return 0;
 }

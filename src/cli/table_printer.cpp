@@ -11,17 +11,31 @@
 
 namespace corescope::cli {
 
+void print_wrapped(const std::string& text) { std::printf("%s\n", wrapped(text, kTextColumns).c_str()); }
+
 void TextTable::print(std::FILE* out) const {
-  std::vector<std::size_t> width(headers_.size());
-  for (std::size_t c = 0; c < headers_.size(); ++c) width[c] = headers_[c].size();
+  const std::size_t n = headers_.size();
+  std::vector<std::size_t> width(n);
+  for (std::size_t c = 0; c < n; ++c) width[c] = headers_[c].size();
   for (const auto& r : rows_)
-    for (std::size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], r[c].size());
+    for (std::size_t c = 0; c < r.size() && c < n; ++c) width[c] = std::max(width[c], r[c].size());
+  std::size_t last_start = 0;  // where the last column starts
+  for (std::size_t c = 0; c + 1 < n; ++c) last_start += width[c] + 2;
+  const std::size_t last_width = last_start + 20 < kTextColumns ? kTextColumns - last_start : 0;  // 0: no wrap
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s;
-    for (std::size_t c = 0; c < width.size(); ++c) {
-      const std::string cell = c < cells.size() ? cells[c] : "";
+    for (std::size_t c = 0; c < n; ++c) {
+      std::string cell = c < cells.size() ? cells[c] : "";
+      if (c + 1 == n && last_width > 0) {
+        std::string indented;
+        for (const char ch : wrapped(cell, last_width)) {
+          indented += ch;
+          if (ch == '\n') indented += std::string(last_start, ' ');
+        }
+        cell = indented;
+      }
       s += cell;
-      if (c + 1 < width.size()) s += std::string(width[c] - cell.size() + 2, ' ');
+      if (c + 1 < n) s += std::string(width[c] - cell.size() + 2, ' ');
     }
     while (!s.empty() && s.back() == ' ') s.pop_back();
     std::fprintf(out, "%s\n", s.c_str());
@@ -30,15 +44,31 @@ void TextTable::print(std::FILE* out) const {
   for (const auto& r : rows_) line(r);
 }
 
-std::string format_rate(double gbytes_per_s, double gflops_per_s) {
+namespace {
+// 3 significant digits in the largest SI prefix below the value: "12.3 GB/s", "34.5 kB/s".
+std::string si_rate(double per_s, const char* unit) {
+  static const std::pair<double, const char*> prefixes[] = {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}};
+  double v = per_s;
+  const char* prefix = "";
+  for (const auto& [scale, p] : prefixes)
+    if (per_s >= scale) {
+      v = per_s / scale;
+      prefix = p;
+      break;
+    }
   char buf[64];
+  std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f %s%s" : v >= 10 ? "%.1f %s%s" : "%.2f %s%s", v, prefix, unit);
+  return buf;
+}
+}  // namespace
+
+std::string format_rate(double gbytes_per_s, double gflops_per_s) {
   // Above one flop per byte (dgemm) the kernel is compute-bound: its flop rate is the headline.
   const bool compute_bound = std::isfinite(gflops_per_s) && std::isfinite(gbytes_per_s) && gflops_per_s > gbytes_per_s;
-  if (compute_bound) std::snprintf(buf, sizeof buf, "%.2f GFLOP/s", gflops_per_s);
-  else if (std::isfinite(gbytes_per_s)) std::snprintf(buf, sizeof buf, "%.2f GB/s", gbytes_per_s);
-  else if (std::isfinite(gflops_per_s)) std::snprintf(buf, sizeof buf, "%.2f GFLOP/s", gflops_per_s);
-  else return "-";
-  return buf;
+  if (compute_bound || (!std::isfinite(gbytes_per_s) && std::isfinite(gflops_per_s)))
+    return si_rate(gflops_per_s * 1e9, "FLOP/s");
+  if (std::isfinite(gbytes_per_s)) return si_rate(gbytes_per_s * 1e9, "B/s");
+  return "-";
 }
 
 std::string team_shape(const std::string& mode, std::int64_t workers, std::int64_t ranks, std::int64_t threads_per_rank) {

@@ -10,11 +10,19 @@
 
 namespace corescope::cli {
 
+// Every text a command prints for a terminal fits this many columns (--wide aside).
+inline constexpr std::size_t kTextColumns = 100;
+// A note under a table: `text` wrapped to kTextColumns, then a newline.
+void print_wrapped(const std::string& text);
+
+// Columns two spaces apart; a last column that would pass kTextColumns is wrapped between
+// words, its further lines starting where it starts.
 class TextTable {
  public:
   explicit TextTable(std::vector<std::string> headers) : headers_(std::move(headers)) {}
   void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
   void print(std::FILE* out = stdout) const;
+  bool empty() const { return rows_.empty(); }
 
  private:
   std::vector<std::string> headers_;

@@ -5,7 +5,7 @@ source "$(dirname "$0")/common.sh"
 cs=$CORESCOPE
 MPIEXEC=${MPIEXEC:-mpirun}
 out=$WORK/mpi.h5
-kernels=$($cs list | awk '/^Kernels/{k=1;next} /^$/{k=0} k && NR>2 {print $1}')
+kernels=$($cs list | awk '/^Kernels/{k=1;next} /^$/{k=0} k && NR>2 && /^[a-z]/ {print $1}')
 kernels=${CORESCOPE_MPI_KERNELS:-triad ep reduce stencil dgemm critical farm}
 
 flavour_flags=()

@@ -31,7 +31,7 @@ print("ok: decide_gil")
 PYEOF
 
 # --- every kernel x every Python mode -----------------------------------------------------------------
-kernels=$("$CORESCOPE" list | awk '/^Kernels/{k=1; next} /^$/{k=0} k && $1 != "name" {print $1}')
+kernels=$("$CORESCOPE" list | awk '/^Kernels/{k=1; next} /^$/{k=0} k && /^[a-z]/ && $1 != "name" {print $1}')
 driver_list=$("$PY" -m corescope_py list)
 variants() {  # the params/channels each kernel is run with (each value of its Python variants)
   case $1 in

@@ -101,9 +101,9 @@ PY
 
 # --- pingpong: 0 bytes, one table per size sweep -------------------------------------------------
 $cs run -k pingpong -m processes -w 2 --channel pipe -s 0:64 -r 2 -o "$WORK/p.h5" >"$WORK/pp" || fail "pingpong 0:64: exit $?"
-[[ $(grep -c "latency (us)" "$WORK/pp") == 1 ]] || fail "pingpong 0:64: not one table: $(cat "$WORK/pp")"
-[[ $(grep -cE "^[0-9]+ +[0-9.]+ +[0-9.]+ +yes" "$WORK/pp") == 8 ]] || fail "pingpong 0:64: not 8 rows (0..64): $(cat "$WORK/pp")"
-grep -qE "^0 +[0-9.]+ +0.00 +yes" "$WORK/pp" || fail "pingpong 0 bytes: $(cat "$WORK/pp")"
+[[ $(grep -c "median \[95% CI\]" "$WORK/pp") == 1 ]] || fail "pingpong 0:64: not one table: $(cat "$WORK/pp")"
+[[ $(grep -cE "^[0-9]+ +2 +[0-9.]+ [a-z]+/message .* yes$" "$WORK/pp") == 8 ]] || fail "pingpong 0:64: not 8 rows (0..64): $(cat "$WORK/pp")"
+grep -qE "^0 +2 +[0-9.]+ [a-z]+/message .* yes$" "$WORK/pp" || fail "pingpong 0 bytes: $(cat "$WORK/pp")"
 $cs run -k triad -m threads -w 2 -s 1K,2K -r 2 -o "$WORK/p.h5" >"$WORK/tr" || fail "triad sizes: exit $?"
 [[ $(grep -c "^size " "$WORK/tr") == 1 ]] || fail "triad sizes: not one table: $(cat "$WORK/tr")"
 expect_usage_error "triad size 0" $cs run -k triad -s 0 -o "$WORK/p.h5"

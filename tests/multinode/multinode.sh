@@ -25,7 +25,7 @@ fi
 trap 'mn_down; cleanup_work' EXIT
 trap 'exit 130' INT TERM
 
-all_kernels=$($cs list | awk '/^Kernels/{k=1;next} /^$/{k=0} k && $1 != "name" {print $1}')
+all_kernels=$($cs list | awk '/^Kernels/{k=1;next} /^$/{k=0} k && /^[a-z]/ && $1 != "name" {print $1}')
 kernels=${CORESCOPE_MN_KERNELS:-$all_kernels}
 # Kernels with team memory: run below with each of their variants.
 team_kernels=" critical farm convoy "
