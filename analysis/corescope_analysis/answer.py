@@ -19,9 +19,9 @@ def answer_table(summary: pd.DataFrame, kernels: list, floor: float = math.nan) 
     """Per kernel and worker count, among the ok, plausible, strong-scaling cells that were not
     pinned to one CPU: the fastest (lowest median time) with its speedup against serial (else
     against its own 1-worker cell) and interval, and the runner-up with the ratio of their
-    times; 'tie' where that ratio's interval does not tell them apart."""
+    times; 'outcome' of that ratio in compare's words (intervals.classify)."""
     columns = ["kernel", "workers", "fastest", "median_s", "median_norm_s", "speedup", "speedup_lo", "speedup_hi",
-               "against", "n", "runner_up", "ratio", "ratio_lo", "ratio_hi", "tie"]
+               "against", "n", "runner_up", "ratio", "ratio_lo", "ratio_hi", "outcome"]
     rows = []
     ok = summary[(summary["status"] == "ok") & stats.finite(summary["median_s"]) & stats.plausible(summary)
                  & (summary["scaling"] == "strong")
@@ -37,20 +37,21 @@ def answer_table(summary: pd.DataFrame, kernels: list, floor: float = math.nan) 
                    "median_s": best["median_s"], "median_norm_s": best.get("median_norm_s", math.nan),
                    "speedup": best[column], "speedup_lo": best[column + "_lo"], "speedup_hi": best[column + "_hi"],
                    "against": "serial" if vs_serial else "own 1 worker", "n": int(best["n"]),
-                   "runner_up": "", "ratio": math.nan, "ratio_lo": math.nan, "ratio_hi": math.nan, "tie": False}
+                   "runner_up": "", "ratio": math.nan, "ratio_lo": math.nan, "ratio_hi": math.nan, "outcome": ""}
             if len(g) > 1:
                 second = g.iloc[1]
                 _, r, _, _ = noise.state_ratio(best, second)
                 row.update(runner_up=second["series_label"], ratio=r.point, ratio_lo=r.lo, ratio_hi=r.hi,
-                           tie=classify(r, floor) == "no difference")
+                           outcome=classify(r, floor))
             rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 
 
-def _next_text(label, ratio, lo, hi, tie) -> str:
+def _next_text(label, ratio, lo, hi, outcome) -> str:
     if not label:
         return "–"
-    return f"{label}: {ratio:.2f}× the time ({fmt_interval(lo, hi, 3, '×')})" + (" — a tie" if tie else "")
+    tied = outcome in ("no difference", "inconclusive")
+    return f"{label}: {ratio:.2f}× the time ({fmt_interval(lo, hi, 3, '×')})" + (f" — {outcome}" if tied else "")
 
 
 def render_answer(table: pd.DataFrame) -> str:
@@ -61,7 +62,7 @@ def render_answer(table: pd.DataFrame) -> str:
         speedup_text=[f"{fmt_x(s)} ({fmt_interval(lo, hi, 3, '×')}) vs {a}" for s, lo, hi, a in
                       zip(table["speedup"], table["speedup_lo"], table["speedup_hi"], table["against"])],
         next_text=[_next_text(*values) for values in zip(table["runner_up"], table["ratio"], table["ratio_lo"],
-                                                          table["ratio_hi"], table["tie"])])
+                                                          table["ratio_hi"], table["outcome"])])
     columns = ["kernel", "workers", "fastest", "median_s", "median_norm_s", "speedup_text", "n", "next_text"]
     if not stats.finite(table["median_norm_s"]).any():   # no speed probes in this file
         columns.remove("median_norm_s")

@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
                         "(default: left out; a cell with fewer than 3 clean ones keeps all and is flagged)")
     p.add_argument("--baseline", metavar="OTHER", default=None,
                    help="a second results file (A): the report compares this file (B) with it, cell by cell "
-                        "(B/A with 95%% intervals, faster / slower / no difference)")
+                        "(B/A with 95%% intervals: faster / slower / no difference / inconclusive)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p

@@ -6,7 +6,7 @@ comparison of two cells.
 - ratio_ci: median(num) / median(den) with a seeded percentile bootstrap over runs, then the
   repetitions within them (over repetitions alone when a side has one run)
   (each side resampled on its own); the same seed gives the same interval.
-- classify: faster / slower / no difference of a B/A time ratio, given a noise floor.
+- classify: faster / slower / no difference / inconclusive of a B/A time ratio, given a noise floor.
 
 The analysis-time disturbance rule (docs/dev/noise.md, the C++ side implements the same):
 reference probe = min probe_s over the file's samples of the same (host, cpu_start);
@@ -177,16 +177,20 @@ def with_run_band(interval: Interval, runs_a, runs_b, sigma: float, sigma_b: flo
 
 
 def classify(interval: Interval, floor: float = 0.0) -> str:
-    """A B/A time ratio: 'slower' (B takes longer) or 'faster' when the interval excludes 1 and the
-    change exceeds the noise floor; 'no difference' otherwise; '' without an interval."""
+    """A B/A time ratio in the outcome words of `corescope compare` (record::verdict), with the
+    noise floor as its threshold: 'slower' (B takes longer) when the whole interval lies above
+    1 + floor, 'faster' when it lies below 1 / (1 + floor), 'no difference' when it lies between
+    the two, 'inconclusive' when it crosses either; '' without an interval."""
     if not (math.isfinite(interval.lo) and math.isfinite(interval.hi)):
         return ""
-    floor = floor if math.isfinite(floor) else 0.0
-    if interval.lo > 1.0 and interval.point - 1.0 > floor:
+    above = 1.0 + (floor if math.isfinite(floor) else 0.0)
+    if interval.lo > above:
         return "slower"
-    if interval.hi < 1.0 and 1.0 - interval.point > floor:
+    if interval.hi < 1.0 / above:
         return "faster"
-    return "no difference"
+    if interval.lo >= 1.0 / above and interval.hi <= above:
+        return "no difference"
+    return "inconclusive"
 
 
 def fmt_interval(interval_or_lo, hi=None, digits: int = 3, suffix: str = "") -> str:

@@ -147,8 +147,9 @@ def trust(ctx: Context) -> str:
                      "cell run twice, interleaved) differ by twin/cell = "
                      + ", ".join(f"{r:.3f} ({fmt_interval(lo, hi, 3)})" for r, lo, hi in
                                  zip(ctx.aa_pairs["ratio"], ctx.aa_pairs["lo"], ctx.aa_pairs["hi"]))
-                     + "; the floor is the farthest any of those ratios lies from 1 (either way). A difference "
-                       "below it is called <i>no difference</i>, whatever its interval.</li>")
+                     + "; the floor is the farthest any of those ratios lies from 1 (either way). A ratio whose "
+                       "interval lies within the floor is <i>no difference</i>; one whose interval crosses it, "
+                       "<i>inconclusive</i>.</li>")
     ok = s[s["status"] == "ok"]
     if "disturbed_share" in ok and stats.finite(ok["disturbed_share"]).any() and (ok["disturbed_share"] > 0).any():
         mostly = ok[ok["mostly_disturbed"] == True]  # noqa: E712 - a column of bools
@@ -219,13 +220,14 @@ def comparison(ctx: Context) -> str:
             "(bootstrap over runs and repetitions, holding at least the run-to-run band of both files' run "
             "spreads), p from a two-sided Mann-Whitney U test; a pair is compared on its "
             "repetitions of one machine state (a 10 % window of the speed factor, the <i>state</i> column) "
-            "where it has one, as <code>corescope compare</code> does. <i>faster</i>/<i>slower</i> "
-            "when the interval excludes 1 and the change exceeds the noise floor"
+            "where it has one, as <code>corescope compare</code> does, with the noise floor as its threshold: "
+            "<i>faster</i>/<i>slower</i> when the interval lies wholly beyond it, <i>no difference</i> when "
+            "wholly within it, <i>inconclusive</i> when it crosses it"
             + (f" ({100 * ctx.floor:.1f} %)" if np.isfinite(ctx.floor) else " (not measured: 0)") + ".</p>")
     if c.empty:
         return head + "<p>No cell is present in both files.</p>"
     counts = c["verdict"].value_counts()
-    summary_line = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("faster", "slower", "no difference"))
+    summary_line = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("faster", "slower", "no difference", "inconclusive"))
     table = html_table(c.assign(interval=[fmt_interval(lo, hi, 3) for lo, hi in zip(c["lo"], c["hi"])]),
                        ["kernel", "series_label", "workers", "a_s", "b_s", "ratio", "interval", "n_a", "n_b",
                         "p_value", "state", "verdict"],

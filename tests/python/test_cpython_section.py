@@ -57,12 +57,12 @@ def test_ep_speedups_differ_when_python_threads_gain():
     assert t.loc[4, "outcome"] == "agree"
 
 
-def test_ep_noisy_speedup_is_undecided():
+def test_ep_noisy_speedup_is_inconclusive():
     _, s = _summary(_ep([1.0] * 5, [0.7, 0.8, 0.95, 1.1, 1.3]))
     row = cpython.ep_pairs(s).set_index("workers").loc[2]
     assert row["diff_lo"] < -cpython.SPEEDUP_TOLERANCE < row["diff_hi"] or \
         row["diff_lo"] < cpython.SPEEDUP_TOLERANCE < row["diff_hi"]
-    assert row["outcome"] == "undecided"
+    assert row["outcome"] == "inconclusive"
 
 
 def test_ep_ignores_numpy_and_free_threaded_runs():
@@ -197,6 +197,6 @@ def test_mixed_and_no_data():
     assert cpython.build(_ctx(_ep([1.0] * 5, [1 / 1.05] * 5) + _convoy([0.02] * 5, [0.05] * 5))).verdict == "mixed"
     sec = cpython.build(_ctx([(_run("triad", "threads", 1, 100), [1.0] * 3)]))
     assert sec.verdict == "no data" and not sec.findings
-    assert cpython.overall(["agree", "undecided"], True) == "inconclusive"
+    assert cpython.overall(["agree", "inconclusive"], True) == "inconclusive"
     assert cpython.overall([], True) == "measured"
     assert math.isnan(cpython.NAN_INTERVAL.point)

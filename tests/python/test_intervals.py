@@ -75,12 +75,16 @@ def test_ratio_ci_covers_the_true_ratio_of_a_known_population():
 
 
 def test_classify_with_floor():
+    # compare's words, the floor as its threshold: the whole interval decides
     assert classify(Interval(1.2, 1.1, 1.3, 5)) == "slower"
     assert classify(Interval(0.8, 0.7, 0.9, 5)) == "faster"
-    assert classify(Interval(1.02, 0.98, 1.05, 5)) == "no difference"
-    # outside 1, but the change is below the noise floor
-    assert classify(Interval(1.03, 1.01, 1.05, 5), floor=0.04) == "no difference"
-    assert classify(Interval(1.05, 1.01, 1.09, 5), floor=0.04) == "slower"
+    assert classify(Interval(1.02, 0.98, 1.05, 5)) == "inconclusive"
+    # outside 1, but inside the noise floor
+    assert classify(Interval(1.03, 1.01, 1.035, 5), floor=0.04) == "no difference"
+    assert classify(Interval(0.98, 1 / 1.04, 1.0, 5), floor=0.04) == "no difference"
+    # crossing the floor: neither
+    assert classify(Interval(1.05, 1.01, 1.09, 5), floor=0.04) == "inconclusive"
+    assert classify(Interval(1.06, 1.05, 1.09, 5), floor=0.04) == "slower"
     assert classify(Interval(1.0, math.nan, math.nan, 1)) == ""
 
 

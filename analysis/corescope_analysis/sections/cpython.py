@@ -4,7 +4,7 @@ Every comparison is a pair of figures, each with its 95 % interval, and a stated
 criterion applied to the interval of the pair's difference or ratio:
   agree     the whole interval lies inside the tolerance
   differ    the whole interval lies outside it
-  undecided the interval straddles a bound (or is unknown)
+  inconclusive the interval straddles a bound (or is unknown)
 The comparisons and their tolerances (TOLERANCE):
   ep (CPU-bound) speedup T1/Tp at p = 2, 4 threads, gil vs py-threads: difference within ±0.1
       (p = 1 is each side's reference, shown in the table)
@@ -39,18 +39,18 @@ SPEEDUP_TOLERANCE = 0.1     # ep speedup, gil - py-threads
 CONVOY_TOLERANCE = 0.30     # convoy I/O calls per second, gil / py-threads - 1
 SLEEPERS_FLOOR = 3.5        # iowait speedup at SLEEPERS_WORKERS threads, both sides
 SLEEPERS_WORKERS = 4
-VERDICT_OF = {"agree": "supported", "differ": "contradicted", "undecided": "inconclusive"}
+VERDICT_OF = {"agree": "supported", "differ": "contradicted", "inconclusive": "inconclusive"}
 
 
 def decide(lo: float, hi: float, low: float, high: float) -> str:
-    """agree: [lo, hi] inside [low, high]; differ: wholly outside; undecided otherwise."""
+    """agree: [lo, hi] inside [low, high]; differ: wholly outside; inconclusive otherwise."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return "undecided"
+        return "inconclusive"
     if low <= lo and hi <= high:
         return "agree"
     if hi < low or lo > high:
         return "differ"
-    return "undecided"
+    return "inconclusive"
 
 
 COMPARED_MODES = ("gil", "py-threads", "py-processes", "serial")
@@ -192,7 +192,7 @@ def sleepers(summary: pd.DataFrame, workers: int = SLEEPERS_WORKERS) -> pd.DataF
                         ("py-threads", _python_gil(ok[ok["mode"] == "py-threads"]))):
         s = _speedup(_series_at(frame, workers))
         if np.isfinite(s.point):
-            outcome = "agree" if s.lo >= SLEEPERS_FLOOR else "differ" if s.hi < SLEEPERS_FLOOR else "undecided"
+            outcome = "agree" if s.lo >= SLEEPERS_FLOOR else "differ" if s.hi < SLEEPERS_FLOOR else "inconclusive"
             rows.append({"mode": mode, "workers": workers, "speedup": s.point, "lo": s.lo, "hi": s.hi,
                          "outcome": outcome})
     return pd.DataFrame(rows, columns=["mode", "workers", "speedup", "lo", "hi", "outcome"])
@@ -255,7 +255,7 @@ def build(ctx) -> Section:
                       "has its 95 % intervals and a criterion: <i>agree</i> when the interval of the "
                       "difference (ep speedups: within ±0.1) or of the ratio (convoy I/O calls per second: "
                       "within ±30 %) lies wholly inside the tolerance, <i>differ</i> when wholly outside, "
-                      "<i>undecided</i> otherwise; the sleepers must both reach 3.5× at 4 threads. The "
+                      "<i>inconclusive</i> otherwise; the sleepers must both reach 3.5× at 4 threads. The "
                       "interpreter's cost compares the same number of ep samples in serial C++ and in one "
                       "pure-Python thread. Both sides leave out disturbed repetitions by the same rule: "
                       "the record-time bits (steal, involuntary switches, migration, competing tasks), "
@@ -295,7 +295,7 @@ def build(ctx) -> Section:
     judged(sleepers(summary), lambda r: (
         f"Sleepers (iowait), {int(r['workers'])} threads, {esc(r['mode'])}: speedup {fmt_x(r['speedup'])} "
         f"({_interval_text(r['lo'], r['hi'], 3, '×')}); at least {SLEEPERS_FLOOR:g}×: "
-        f"{ {'agree': 'yes', 'differ': 'no', 'undecided': 'undecided'}[r['outcome']] }."))
+        f"{ {'agree': 'yes', 'differ': 'no', 'inconclusive': 'inconclusive'}[r['outcome']] }."))
 
     cost = interpreter_cost(summary)
     for _, r in cost.iterrows():
@@ -332,7 +332,7 @@ def build(ctx) -> Section:
 
 def overall(outcomes: list, has_data: bool) -> str:
     """The section's verdict from the comparisons' outcomes: all agree -> supported, all differ ->
-    contradicted, both -> mixed, any undecided and nothing against -> inconclusive; figures
+    contradicted, both -> mixed, any inconclusive and nothing against -> inconclusive; figures
     without any comparison -> measured; nothing -> no data."""
     if not outcomes:
         return "measured" if has_data else "no data"
