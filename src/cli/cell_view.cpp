@@ -76,9 +76,9 @@ std::vector<std::string> non_defaults(const record::CellConfig& c) {
   static const RunSpec defaults;
   if (!c.pin.empty() && c.pin != kPinNone) out.push_back("pin=" + c.pin);
   const auto specs = params_as_run(c.kernel, mode);
-  for (const auto& [key, value] : from_json(c.params)) {
-    const auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& p) { return p.key == key; });
-    if (it == specs.end() || it->default_value != value) out.push_back(key + "=" + value);
+  for (const auto& kv : from_json(c.params)) {  // (clang 14 cannot capture a structured binding)
+    const auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& p) { return p.key == kv.first; });
+    if (it == specs.end() || it->default_value != kv.second) out.push_back(kv.first + "=" + kv.second);
   }
   if (!c.scaling.empty() && c.scaling != defaults.scaling) out.push_back(c.scaling);
   if (std::isfinite(c.switch_interval_s) && c.switch_interval_s != defaults.switch_interval_s)
@@ -98,6 +98,7 @@ void add_cell_view_options(CLI::App* sub, CellViewOptions& o) {
   sub->add_option("--format", o.format, "text, csv or json")->capture_default_str();
   add_term(sub, Term::kernel, o.kernels, "only these kernels (comma list)");
   add_term(sub, Term::mode, o.modes, "only these modes (comma list)");
+  add_term(sub, Term::param, o.params, "only cells whose kernel parameter KEY has VALUE (KEY=VALUE; repeat for more)");
   sub->add_flag("--include-disturbed", o.include_disturbed,
                 "use disturbed repetitions too (by default statistics use the clean ones, docs/user/compare.md)");
   sub->add_flag("--wide", o.wide, "every column, and cell names whole (the text table)");
@@ -109,10 +110,29 @@ CellFilter make_filter(const CellViewOptions& o) {
   std::vector<std::string> kernel_names, mode_names;
   for (const auto& k : kernels()) kernel_names.push_back(k.name);
   for (const auto& m : modes()) mode_names.push_back(m.name);
-  return {names_from(o.kernels, kernel_names, "kernel"), names_from(o.modes, mode_names, "mode")};
+  CellFilter f{names_from(o.kernels, kernel_names, "kernel"), names_from(o.modes, mode_names, "mode"), {}};
+  std::vector<std::string> keys;  // every kernel's parameters, for a misspelt key
+  for (const auto& k : kernels())
+    for (const auto& p : k.params)
+      if (std::find(keys.begin(), keys.end(), p.key) == keys.end()) keys.push_back(p.key);
+  for (const auto& kv : o.params) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--param " + kv + ": expected KEY=VALUE");
+    const std::string key = kv.substr(0, eq);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) throw UsageError(unknown_name("parameter", key, keys));
+    f.params[key] = kv.substr(eq + 1);
+  }
+  return f;
 }
 
-bool CellFilter::keeps(const record::CellConfig& c) const { return kept(kernels, c.kernel) && kept(modes, c.mode); }
+bool CellFilter::keeps(const record::CellConfig& c) const {
+  if (!kept(kernels, c.kernel) || !kept(modes, c.mode)) return false;
+  if (params.empty()) return true;
+  const auto values = from_json(c.params);
+  for (const auto& [key, value] : params)
+    if (const auto it = values.find(key); it == values.end() || it->second != value) return false;
+  return true;
+}
 
 std::string shape_of(const record::CellConfig& c) { return team_shape(c.mode, c.workers, c.ranks, c.threads_per_rank); }
 

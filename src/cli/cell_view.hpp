@@ -3,6 +3,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ namespace corescope::cli {
 struct CellViewOptions {
   std::string format = "text";
   std::vector<std::string> kernels, modes;  // as given: comma lists, possibly repeated
+  std::vector<std::string> params;          // KEY=VALUE, each a condition
   bool include_disturbed = false;
   bool wide = false;            // every column, names whole
   std::string sort = "name";    // sort_cells' order
@@ -25,6 +27,7 @@ void add_cell_view_options(CLI::App* sub, CellViewOptions& o);
 // a name no kernel or mode has.
 struct CellFilter {
   std::vector<std::string> kernels, modes;
+  std::map<std::string, std::string> params;  // the cell's kernel parameters must hold these values
   bool keeps(const record::CellConfig& c) const;
 };
 CellFilter make_filter(const CellViewOptions& o);

@@ -234,8 +234,8 @@ double merit_units_of(const RunResult& r, const Merit& m) {
   return count * m.per;
 }
 
-// The mode's own figure: the share of the workers' time spent waiting for the GIL, or in
-// communication; "" for a mode with neither.
+// The mode's own figures: the shares of the workers' time spent waiting for the GIL (modes with
+// one) and in communication and barriers; "" for a run with neither.
 std::string mode_share(const RunResult& r) {
   double wall = 0, gil = 0, comm = 0;
   for (const auto& s : r.samples) {
@@ -243,10 +243,10 @@ std::string mode_share(const RunResult& r) {
     gil += s.gil_wait_s;
     comm += s.comm_s;
   }
-  if (!(wall > 0)) return "";
-  if (gil > 0) return "waiting for the GIL: " + fixed(100.0 * gil / wall, 1) + "% of the workers' time";
-  if (comm > 0) return "in communication and barriers: " + fixed(100.0 * comm / wall, 1) + "% of the workers' time";
-  return "";
+  if (!(wall > 0) || !(gil > 0 || comm > 0)) return "";
+  std::string out = "of the workers' time: ";
+  if (gil > 0) out += fixed(100.0 * gil / wall, 1) + "% waiting for the GIL, ";
+  return out + fixed(100.0 * comm / wall, 1) + "% in communication and barriers";
 }
 
 // The invocation's one table: a row per size with the kernel's figure of merit (pingpong: the

@@ -67,7 +67,7 @@ void Progress::finish(const std::string& key, const std::string& outcome, double
   current_.clear();
   if (quiet_) return;
   const std::string line = "[" + std::to_string(position_) + "/" + std::to_string(total_) + "] " + key + ": " +
-                           outcome + " (" + human_seconds(seconds) + ") ETA " + clock_text(eta());
+                           outcome + "; the run took " + human_seconds(seconds) + "; ETA " + clock_text(eta());
   if (outcome.rfind("ok", 0) != 0) ++failed_;
   if (tty_) {
     if (outcome.rfind("ok", 0) != 0) say(line);  // failures stay on screen above the bar

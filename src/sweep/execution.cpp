@@ -133,7 +133,7 @@ int Execution::run(Unit& u, int round, Reporter& progress, std::vector<std::stri
   std::string outcome;
   if (result.ok && result.verified) {
     outcome = "ok, verified";
-    if (std::isfinite(result.wall_s_median)) outcome += ", median " + human_seconds(result.wall_s_median);
+    if (std::isfinite(result.wall_s_median)) outcome += ", median " + human_seconds(result.wall_s_median) + " per repetition";
   } else {
     outcome = result.ok ? "NOT VERIFIED: " + result.error : "FAILED: " + result.error;
     failures.push_back(label + ": " + outcome);

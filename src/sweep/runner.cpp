@@ -273,9 +273,11 @@ void Runner::check_capacity(int round) {
   for (const char* mode : {"threads", "processes"}) checks.push_back(measure_capacity(mode, ex_.cpus.cpus));
   const record::Table rows = capacity_rows(checks, {ex_.sweep_id, ex_.plan, round});
   record::append(ex_.out, file_provenance(), {record::GroupRows{"capacity", "check", rows, "", ""}});
-  char line[160];
-  std::snprintf(line, sizeof line, "round %d: capacity of %d CPUs: threads %.2f, processes %.2f", round + 1,
-                ex_.cpus.cpus, checks[0].capacity, checks[1].capacity);
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "round %d: capacity check, a team on all %d CPUs did the work of %.2f CPUs as threads, %.2f as "
+                "processes",
+                round + 1, ex_.cpus.cpus, checks[0].capacity, checks[1].capacity);
   reporter_.say(line);
 }
 

@@ -53,6 +53,10 @@ $cs summary t.h5 --sort file | awk 'NR == 2 { print $1 }' | grep -qx "critical/t
   fail "summary --sort file does not start with the first run's cell"
 $cs summary t.h5 -k ep -m gil | grep -q "^ep/gil/2/100003/switch=1ms " || fail "summary -k ep -m gil renames its rows"
 expect_usage_error "summary --sort junk" $cs summary t.h5 --sort fastest
+# -p KEY=VALUE keeps the cells with that parameter value, in summary as in run and sweep.
+[[ $($cs summary t.h5 -p sync=atomic | grep -c "^[a-z]*/") == 1 ]] || fail "summary -p sync=atomic: $($cs summary t.h5 -p sync=atomic)"
+expect_usage_error "summary -p with a misspelt key" $cs summary t.h5 -p synk=atomic
+grep -q "did you mean 'sync'" "$WORK/err" || fail "summary -p synk: no suggestion: $(cat "$WORK/err")"
 
 # Each kernel's figure: ping-pong's latency per message, the same text as its run printed (with
 # every repetition, as the run took them); critical per update; convoy as calls per second.
@@ -65,7 +69,8 @@ for ch in pipe shm; do
   [[ $summed == "$printed" ]] || fail "pingpong $ch: summary says $summed, the run printed $printed"
 done
 # ... and it is the kernel's own count: latency_s, which pingpong records from its own clock (half
-# a round trip), within 10 %.
+# a round trip; worker 0's iteration times, where the summary takes the slower worker's), within
+# 30 % on a busy machine - a unit off by the factor 2 of a round trip is far outside.
 $cs summary t.h5 -k pingpong --include-disturbed --format json >pp.json
 "$PYTHON" - t.h5 pp.json <<'PY' || fail "pingpong: the summary's latency is not the kernel's"
 import json, sys, h5py
@@ -74,7 +79,7 @@ kernel = [k.decode() for k in runs["kernel"][:]]
 channel = [c.decode() for c in runs["channel"][:]]
 for cell in json.load(open(sys.argv[2])):
     own = [runs["latency_s"][i] for i in range(len(kernel)) if kernel[i] == "pingpong" and channel[i] == cell["channel"]]
-    assert len(own) == 1 and 0.9 < cell["median_s"] / own[0] < 1.1, (cell["name"], cell["median_s"], own)
+    assert len(own) == 1 and 0.7 < cell["median_s"] / own[0] < 1.3, (cell["name"], cell["median_s"], own)
     print(f"ok: {cell['name']}: {cell['median_s']:.3e} s per message, the kernel's own {own[0]:.3e}")
 PY
 grep -Eq "^critical/threads/2/2k .* ns/update " sum.out || fail "critical: not per update: $(cat sum.out)"
