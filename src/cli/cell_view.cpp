@@ -41,7 +41,7 @@ const ModeInfo* mode_named(const std::string& name) {
   return nullptr;
 }
 
-const KernelInfo* kernel_named(const std::string& name) {
+const KernelInfo* kernel_named(std::string_view name) {
   for (const auto& k : kernels())
     if (k.name == name) return &k;
   return nullptr;
@@ -173,7 +173,7 @@ void sort_cells(std::vector<record::Cell>& cells, const std::string& order,
   });
 }
 
-const Merit& merit_of(const std::string& kernel) {
+const Merit& merit_of(std::string_view kernel) {
   static const Merit per_repetition;
   const KernelInfo* k = kernel_named(kernel);
   return k ? k->merit : per_repetition;

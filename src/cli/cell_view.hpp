@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/table_printer.hpp"
@@ -50,7 +51,7 @@ void sort_cells(std::vector<record::Cell>& cells, const std::string& order,
                 const std::function<double(const record::Cell&)>& speedup);
 
 // The figure of merit of a kernel (the default, time per repetition, for one this binary lacks).
-const Merit& merit_of(const std::string& kernel);
+const Merit& merit_of(std::string_view kernel);  // (a view: see find_kernel)
 // CellOptions::units_per_repetition from the kernels' declarations.
 double merit_units(const record::Table& runs, std::size_t row);
 record::CellOptions cell_options(bool include_disturbed, bool speed_normalised = false);

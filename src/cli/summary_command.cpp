@@ -214,11 +214,15 @@ std::string row_marks(const record::Cell& c) {
   return marks;
 }
 
-constexpr const char* kMarkNotes[] = {
-    "! disturbed: fewer than 3 clean repetitions, or the median over all of them lies more than half "
-    "the interval away from the clean median (--wide shows the shares)",
-    "? fewer than 6 repetitions: the interval is [min, max], with a coverage below 95%",
-    "x a run's answer failed its verification", "f a run failed (--wide: how many)"};
+// What each mark means, its first character the mark.
+std::vector<std::string> mark_notes() {
+  return {"! disturbed: fewer than " + std::to_string(record::kMinClean) +
+              " clean repetitions, or the median over all of them lies more than half the interval away from "
+              "the clean median (--wide shows the shares)",
+          "? fewer than " + std::to_string(record::kMinRepsFor95) +
+              " repetitions: the interval is [min, max], with a coverage below 95%",
+          "x a run's answer failed its verification", "f a run failed (--wide: how many)"};
+}
 
 // The default table, within kTextColumns: name, n, the kernel's figure and the speedup.
 void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<record::Cell>& all) {
@@ -244,7 +248,7 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
   t.print();
   print_wrapped("median: each kernel's figure of merit, per repetition unless a unit is named (corescope list); "
                 "speedup: over the same cell with 1 worker. --wide: every column; --format csv/json: every field.");
-  for (const char* note : kMarkNotes)
+  for (const std::string& note : mark_notes())
     if (marks_seen.find(note[0]) != std::string::npos) print_wrapped(note);
   builds.print_legend(cells);
 }
