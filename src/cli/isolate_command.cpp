@@ -268,9 +268,11 @@ void print_isolation_matrix(const record::Table& t, const IsolationView& view) {
     else it->rows.push_back(i);
   }
   std::printf("Isolation (a fault in worker `victim`; counts are of the other workers, medians over trials):\n");
-  std::vector<std::string> header = {"mode", "fault", "trials", "survivors", "corrupted", "killed", "hung", "detect"};
+  std::vector<std::string> header = {"mode", "fault", "trials"};
+  if (view.wide) header.push_back("workers");
+  for (const char* h : {"survivors", "corrupted", "killed", "hung", "detect"}) header.push_back(h);
   if (view.wide)
-    for (const char* h : {"workers", "victim peak", "others' growth", "exit"}) header.push_back(h);
+    for (const char* h : {"victim peak", "others' growth", "exit"}) header.push_back(h);
   header.push_back("victim");
   TextTable table(header);
   for (const Cell& c : cells) {
@@ -292,14 +294,13 @@ void print_isolation_matrix(const record::Table& t, const IsolationView& view) {
     std::string growth_text = bytes_text(growth);
     if (std::isfinite(frac)) growth_text += " (" + count_text(std::round(frac * 1000) / 10) + "%)";
     const double others = median("workers") - 1;
-    std::vector<std::string> row = {c.mode, c.fault, std::to_string(c.rows.size()),
-                                    count_text(median("survivors")) + "/" + count_text(others),
-                                    count_text(median("corrupted")), count_text(median("killed")),
-                                    count_text(median("hung")), seconds_text(median("detect_s"))};
+    std::vector<std::string> row = {c.mode, c.fault, std::to_string(c.rows.size())};
+    if (view.wide) row.push_back(count_text(median("workers")));
+    for (auto& x : {count_text(median("survivors")) + "/" + count_text(others), count_text(median("corrupted")),
+                    count_text(median("killed")), count_text(median("hung")), seconds_text(median("detect_s"))})
+      row.push_back(x);
     if (view.wide)
-      for (auto& x : {count_text(median("workers")), bytes_text(median("victim_peak_rss_bytes")), growth_text,
-                      join(exits, ",")})
-        row.push_back(x);
+      for (auto& x : {bytes_text(median("victim_peak_rss_bytes")), growth_text, join(exits, ",")}) row.push_back(x);
     const std::string victim = common == victim_texts.end() ? "" : common->first;
     row.push_back(view.wide ? victim : victim.substr(0, victim.find_first_of(":,")));
     table.add(row);
