@@ -39,6 +39,15 @@ std::vector<std::string> command_names(CLI::App& app, bool visible) {
   return out;
 }
 
+// The options corescope takes before a command.
+const std::vector<std::string> kTopOptions = {"--help", "-h", "--version"};
+
+// "unknown option --wokers; did you mean --workers?"
+std::string unknown_option(const std::string& typed, const std::vector<std::string>& known) {
+  const std::string guess = corescope::did_you_mean(typed, known, "", "");
+  return "unknown option " + typed + (guess.empty() ? "" : "; " + guess);
+}
+
 // Before CLI11 sees them: `corescope help [COMMAND]` is --help, and a first word that names no
 // command gets a suggestion (CLI11 would only say that a subcommand is required).
 std::vector<std::string> checked_words(CLI::App& app, int argc, char** argv) {
@@ -56,6 +65,12 @@ std::vector<std::string> checked_words(CLI::App& app, int argc, char** argv) {
     words.push_back("--help");
   } else if (words[0].rfind('-', 0) != 0) {
     check(words[0]);
+  } else if (const std::string typed = words[0].substr(0, words[0].find('='));
+             std::find(kTopOptions.begin(), kTopOptions.end(), typed) == kTopOptions.end()) {
+    // (a one-letter option is not guessed at: -k is no typo of -h)
+    const std::vector<std::string> guesses = typed.rfind("--", 0) == 0 ? kTopOptions : std::vector<std::string>{};
+    throw corescope::UsageError(unknown_option(typed, guesses) +
+                                " (a command's options follow the command; see corescope --help)");
   }
   return words;
 }
@@ -77,8 +92,7 @@ std::string extras_text(CLI::App& app) {
   for (const CLI::Option* opt : sub->get_options())
     if (!opt->get_group().empty())
       for (const auto& name : opt->get_lnames()) known.push_back("--" + name);
-  const std::string guess = corescope::closest(typed, known);
-  return "unknown option " + typed + (guess.empty() ? "" : "; did you mean " + guess + "?") + help;
+  return unknown_option(typed, known) + help;
 }
 }  // namespace
 

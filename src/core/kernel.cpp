@@ -68,10 +68,9 @@ Params make_params(const KernelInfo& info, std::size_t size, int reps, int warmu
       throw UsageError("kernel " + info.name + ": " + unknown_name("parameter", key, keys));
     }
     if (!spec->allowed.empty() && std::find(spec->allowed.begin(), spec->allowed.end(), value) == spec->allowed.end()) {
-      const std::string guess = closest(value, spec->allowed);
+      const std::string guess = did_you_mean(value, spec->allowed, key + "=", "");
       throw UsageError("kernel " + info.name + ": --param " + key + "=" + value + " is not valid;" +
-                       (guess.empty() ? "" : " did you mean " + key + "=" + guess + "?") +
-                       " valid values: " + join(spec->allowed, ", "));
+                       (guess.empty() ? "" : " " + guess) + " valid values: " + join(spec->allowed, ", "));
     }
     p.values[key] = value;
   }

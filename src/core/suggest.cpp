@@ -47,9 +47,15 @@ std::string closest(const std::string& typed, const std::vector<std::string>& ca
   return best;
 }
 
+std::string did_you_mean(const std::string& typed, const std::vector<std::string>& candidates,
+                         const std::string& before, const std::string& after) {
+  const std::string guess = closest(typed, candidates);
+  return guess.empty() ? "" : "did you mean " + before + guess + after + "?";
+}
+
 std::string unknown_name(const std::string& what, const std::string& typed, const std::vector<std::string>& valid) {
-  const std::string guess = closest(typed, valid);
-  return "unknown " + what + " '" + typed + "'" + (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+  const std::string guess = did_you_mean(typed, valid);
+  return "unknown " + what + " '" + typed + "'" + (guess.empty() ? "" : "; " + guess) +
          (valid.empty() ? "" : (guess.empty() ? "; " : " ") + std::string("valid ") + what + "s: " + join(valid, ", "));
 }
 

@@ -17,6 +17,11 @@ std::size_t edit_distance(const std::string& a, const std::string& b);
 // `typed` that is itself a candidate gets "".
 std::string closest(const std::string& typed, const std::vector<std::string>& candidates);
 
+// "did you mean 'threads'?" for the candidate `closest` picks, written between `before` and
+// `after`; "" when it has none. Every did-you-mean is worded here.
+std::string did_you_mean(const std::string& typed, const std::vector<std::string>& candidates,
+                         const std::string& before = "'", const std::string& after = "'");
+
 // "unknown mode 'thread'; did you mean 'threads'? valid modes: serial, threads, ..." (the
 // did-you-mean part only when `closest` has one). `what` is singular; its plural adds an s.
 std::string unknown_name(const std::string& what, const std::string& typed, const std::vector<std::string>& valid);

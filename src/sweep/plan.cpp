@@ -230,10 +230,9 @@ void check_channels(const Settings& s, const std::vector<const ModeInfo*>& modes
           known.push_back(m->name + ":" + k);
           names.push_back(k);
         }
-      const std::string guess = closest(c, names);
+      const std::string guess = did_you_mean(c, names);
       const std::string listed = known.empty() ? "" : "channels: " + join(known, ", ");
-      throw UsageError("channels: no mode of this plan has channel '" + c + "'" +
-                       (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+      throw UsageError("channels: no mode of this plan has channel '" + c + "'" + (guess.empty() ? "" : "; " + guess) +
                        (listed.empty() ? "" : (guess.empty() ? "; " : " ") + listed));
     }
   }
@@ -259,10 +258,9 @@ int worker_count(const std::string& text, const std::string& where, int cpus) {
 void check_channel(const ModeInfo& mode, const std::string& channel) {
   if (mode.channels.empty()) throw UsageError("mode " + mode.name + " has no channels");
   if (std::find(mode.channels.begin(), mode.channels.end(), channel) != mode.channels.end()) return;
-  const std::string guess = closest(channel, mode.channels);
-  throw UsageError("mode " + mode.name + " has no channel '" + channel + "';" +
-                   (guess.empty() ? "" : " did you mean '" + guess + "'?") + " its channels: " +
-                   join(mode.channels, ", "));
+  const std::string guess = did_you_mean(channel, mode.channels);
+  throw UsageError("mode " + mode.name + " has no channel '" + channel + "';" + (guess.empty() ? "" : " " + guess) +
+                   " its channels: " + join(mode.channels, ", "));
 }
 
 std::vector<std::string> size_list(const std::string& text, const std::string& where) {

@@ -143,6 +143,10 @@ for sub in "run -k triad" "sweep -k triad" "isolate -k triad -f crash"; do
   expect_line "${sub%% *}: misspelt option" "unknown option --wokers; did you mean --workers? (see corescope ${sub%% *} --help)" \
     $cs $sub --wokers 2 -o "$vout"
 done
+expect_line "an option before any command" \
+  "unknown option --versoin; did you mean --version? (a command's options follow the command; see corescope --help)" \
+  $cs --versoin
+expect_line "an unknown option before any command" "unknown option --wat (a command's options follow the command" $cs --wat
 expect_line "run: misspelt option with =" "unknown option --reeps; did you mean --reps?" $cs run -k triad --reeps=3 -o "$vout"
 expect_line "study: misspelt option" "unknown option --dryrun; did you mean --dry-run?" $cs study --dryrun
 expect_line "summary: misspelt option" "unknown option --fromat; did you mean --format?" $cs summary --fromat csv x.h5

@@ -90,6 +90,12 @@ TEST(Suggest, UnknownNameSaysWhatWasMeantAndWhatIsValid) {
   EXPECT_EQ(unknown_name("command", "x", {}), "unknown command 'x'");
 }
 
+TEST(Suggest, DidYouMeanIsWordedOnce) {
+  EXPECT_EQ(did_you_mean("thread", {"serial", "threads"}), "did you mean 'threads'?");
+  EXPECT_EQ(did_you_mean("atomc", {"none", "atomic"}, "sync=", ""), "did you mean sync=atomic?");
+  EXPECT_EQ(did_you_mean("warp", {"serial", "threads"}), "");
+}
+
 TEST(SharedTeam, BarrierSeparatesPhases) {
   constexpr int n = 4, rounds = 200;
   SharedTeam team(n);
