@@ -42,6 +42,7 @@ using isolation::TrialSetup;
 struct IsolateOptions {
   std::string kernel, fault, modes, out = "isolation.h5", size = "S", mem_limit = "0", leak_rate = "128M";
   std::string workers_text = "4";  // checked as run and sweep check a team size
+  std::vector<std::string> params;  // -p KEY=VALUE for the kernel
   int victim = 1, workers = 4, trials = 1, warmup = 2;
   double run_seconds = 3.0, inject_at = 0.5, timeout = 0.0;
   bool quiet = false;
@@ -51,6 +52,7 @@ struct IsolateOptions {
 struct TrialOptions {
   std::string kernel, mode, size = "S", fault, report, channel, run_seconds = "3", inject_at = "0.5",
               leak_rate = "0", mem_limit = "0", watchdog = "0";
+  std::vector<std::string> params;
   int workers = 2, warmup = 2, victim = 0;
 };
 
@@ -83,6 +85,7 @@ int run_trial_team(const TrialOptions& o) {
   side.mode = o.mode;
   side.size = o.size;
   side.channel = o.channel;
+  side.params = o.params;
   side.workers = o.workers;
   side.warmup = o.warmup;
   side.plan.fault = isolation::parse_fault(o.fault);
@@ -130,6 +133,7 @@ IsolateOptions one_of_each(const IsolateOptions& given) {
   IsolateOptions o = given;
   require_one(Term::kernel, o.kernel, "isolate");
   sweep::size_list(require_one(Term::size, o.size, "isolate"), "--size");
+  for (const auto& p : o.params) require_one(Term::param, p, "isolate");
   o.workers = sweep::worker_count(require_one(Term::workers, o.workers_text, "isolate"), "--workers",
                                   platform::allowed_cpu_count());
   return o;
@@ -188,6 +192,7 @@ int isolate(const IsolateOptions& o, const std::string& command) {
     request.size = o.size;
     request.reps = 1;
     request.warmup = o.warmup;
+    request.params = o.params;
     const RunSpec spec = make_run_spec(*m, kernel, request);
     if (kernel.validate) kernel.validate(spec);
     if (m->python) m->make()->prepare(spec);  // the interpreter and the driver are there
@@ -224,6 +229,7 @@ int isolate(const IsolateOptions& o, const std::string& command) {
       setup.mode = m->name;
       setup.memory_model = memory_name(m->memory);
       setup.size = o.size;
+      setup.params = o.params;
       setup.workers = o.workers;
       setup.warmup = o.warmup;
       setup.plan.fault = fault;
@@ -322,6 +328,7 @@ void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code)
   sub->add_option("--trials", o->trials, "trials per mode")->capture_default_str();
   sub->add_option("-o,--out", o->out, "HDF5 results file to append the trials to (/isolation)")->capture_default_str();
   add_term(sub, Term::size, o->size, "problem size (a count or S/M/L)")->capture_default_str();
+  add_term(sub, Term::param, o->params, "kernel parameter KEY=VALUE (repeat for more; corescope list)");
   sub->add_option("--warmup", o->warmup, "warm-up iterations before the start line")->capture_default_str();
   sub->add_option("--run-seconds", o->run_seconds, "every worker iterates this long after the start line")
       ->capture_default_str();
@@ -351,6 +358,7 @@ void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code)
   trial->add_option("--mem-limit", t->mem_limit);
   trial->add_option("--report", t->report)->required();
   trial->add_option("--channel", t->channel);
+  trial->add_option("--param", t->params)->allow_extra_args(false);
   trial->add_option("--watchdog", t->watchdog);
   trial->callback([t, &exit_code] { exit_code = run_trial_team(*t); });
 }

@@ -23,6 +23,7 @@ record::Table trial_row(const TrialSetup& setup, const TrialResult& r, const Tri
   b.i64("workers", setup.workers, "", "workers in the team");
   b.i64("repeat", info.repeat, "", "trial number of this mode and fault within the invocation");
   b.str("size", setup.size, "problem size as given");
+  b.str("params", join(setup.params, " "), "kernel parameters given (-p KEY=VALUE), space-separated");
   b.i64("survivors", r.survivors, "", "other workers that completed and verified their own part");
   b.i64("corrupted", r.corrupted, "", "other workers that completed with a wrong answer (verification caught it)");
   b.i64("killed", r.killed, "", "other workers that ended without completing (killed with the victim or by the launcher)");

@@ -38,6 +38,7 @@ void run_team_side(const TeamSide& side) {
   request.reps = 1;
   request.warmup = side.warmup;
   request.channel = side.channel;
+  request.params = side.params;
   request.command = "corescope isolate-trial";
   auto mode = mode_info.make();
   const RunSpec spec = make_run_spec(mode_info, kernel, request, mode->start());

@@ -3,6 +3,7 @@
 // supervisor side (trial.hpp) watches it from outside.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "isolate/fault.hpp"
 
@@ -10,6 +11,7 @@ namespace corescope::isolation {
 
 struct TeamSide {
   std::string kernel, mode, size = "S", channel;
+  std::vector<std::string> params;  // KEY=VALUE
   int workers = 2, warmup = 2;
   Plan plan;                // report_path is the trial's event file
   double watchdog_s = 0.0;  // supervised modes: the supervisor's own watchdog, just inside the trial's

@@ -266,6 +266,7 @@ std::vector<std::string> team_command(const TrialSetup& s, const std::string& re
                            num(plan.leak_bytes_per_s), "--mem-limit", std::to_string(plan.mem_limit_bytes),
                            "--report", report});
   if (!s.channel.empty()) argv.insert(argv.end(), {"--channel", s.channel});
+  for (const auto& p : s.params) argv.insert(argv.end(), {"--param", p});
   // A watchdog inside the trial too, where the mode has one (supervised modes): it fires first
   // and lets the team clean up after itself; this one is the backstop.
   argv.insert(argv.end(), {"--watchdog", num(plan.run_s + 0.4 * (s.timeout_s - plan.run_s))});

@@ -15,6 +15,7 @@ namespace corescope::isolation {
 struct TrialSetup {
   std::string self_exe;      // this corescope binary
   std::string kernel, mode, size, channel;
+  std::vector<std::string> params;  // KEY=VALUE, as given
   std::string memory_model;  // the mode's (ModeInfo::memory), recorded with the trial
   int workers = 4, warmup = 2;
   Plan plan;      // report_path is the trial's own

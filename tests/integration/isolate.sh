@@ -97,6 +97,17 @@ new_shm=$(comm -13 <(echo "$shm_before") <(echo "$shm_after"))
 "$cs" summary "$out" >"$WORK/summary" || fail "summary of an isolate-only file: exit $?"
 grep -q "^processes *crash .* 3/3" "$WORK/summary" || fail "summary matrix lacks processes/crash 3/3: $(cat "$WORK/summary")"
 
+# -p reaches the kernel in the team and is recorded: dgemm's naive loop, one trial.
+"$cs" isolate -k dgemm -p algo=naive -f crash --victim 1 -w 2 -m threads --run-seconds 1 --inject-at 0.3 \
+  -o "$WORK/params.h5" -q || fail "isolate -p algo=naive: exit $?"
+"$PYTHON" - "$WORK/params.h5" <<'PY' || fail "isolate -p: the trial does not record algo=naive"
+import sys, h5py
+t = h5py.File(sys.argv[1], "r")["isolation"]
+assert [p.decode() for p in t["params"][:]] == ["algo=naive"], t["params"][:]
+PY
+expect_usage_error "a kernel parameter value misspelt" $cs isolate -k dgemm -p algo=naiv -f crash -o "$out"
+grep -q "did you mean algo=naive" "$WORK/err" || fail "isolate -p algo=naiv: no suggestion: $(cat "$WORK/err")"
+
 # Bad input: one clear line, exit 2, nothing started.
 expect_usage_error "victim out of range" $cs isolate -k triad -f crash --victim 4 -w 4 --modes threads -o "$out"
 grep -q "out of range" "$WORK/err" || fail "victim message says out of range"
