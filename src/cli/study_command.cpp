@@ -10,9 +10,11 @@
 #include <memory>
 
 #include "backends/registry.hpp"
+#include "cli/cell_view.hpp"
 #include "cli/commands.hpp"
 #include "cli/lock_option.hpp"
 #include "cli/plan_exec.hpp"
+#include "cli/vocabulary.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
 #include "sweep/child.hpp"
@@ -200,8 +202,17 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
 
 struct StudyOptions {
   std::string budget = "default", out = "study.h5", mpirun, groups;
+  CellViewOptions only;  // -k / -m: the study's cells of these kernels and modes
   bool resume = false, quiet = false, dry_run = false;
 };
+
+// The cells -k and -m keep (names checked as summary checks them); UsageError when none is left.
+std::vector<sweep::Cell> kept_cells(std::vector<sweep::Cell> cells, const CellViewOptions& only) {
+  const CellFilter filter = make_filter(only);
+  std::erase_if(cells, [&](const sweep::Cell& c) { return !filter.keeps({.kernel = c.kernel, .mode = c.mode}); });
+  if (cells.empty()) throw UsageError("the study has no cells of the kernels and modes asked for (--dry-run lists them)");
+  return cells;
+}
 
 int study(const StudyOptions& o) {
   const Budget& b = pick_budget(o.budget);
@@ -222,7 +233,7 @@ int study(const StudyOptions& o) {
       return std::find(wanted.begin(), wanted.end(), g.group) == wanted.end();
     });
   }
-  const std::vector<sweep::Cell> cells = sweep::expand(plan, x.cpus.cpus);
+  const std::vector<sweep::Cell> cells = kept_cells(sweep::expand(plan, x.cpus.cpus), o.only);
   x.plan = sweep::plan_hash(plan, cells);
   x.out = o.out;
   x.resume = o.resume;
@@ -268,6 +279,8 @@ void add_study(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
   sub->add_flag("--resume", o->resume, "skip the cells of this study already in --out");
+  add_term(sub, Term::kernel, o->only.kernels, "run only the study's cells of these kernels (comma list)");
+  add_term(sub, Term::mode, o->only.modes, "run only the study's cells of these modes (comma list)");
   sub->add_option("--groups", o->groups,
                   "run only these groups of the study (comma list, e.g. scaling-ep,ipc; --dry-run lists them)");
   sub->add_option("--mpirun", o->mpirun, "launcher binary for mpi/hybrid cells (default: found for this MPI)");

@@ -1,43 +1,9 @@
 // The shared option vocabulary (vocabulary.hpp).
 #include "cli/vocabulary.hpp"
 
-#include <array>
-
 #include "core/errors.hpp"
 
 namespace corescope::cli {
-
-namespace {
-struct Entry {
-  Term term;
-  TermNames names;
-  const char* plan_key;  // the sweep plan's key for it (docs/sweeps.md)
-};
-
-const std::array<Entry, 6>& table() {
-  static const std::array<Entry, 6> entries = {{
-      {Term::kernel, {"kernel", "kernels", "-k", "kernel"}, "kernels"},
-      {Term::mode, {"mode", "modes", "-m", "mode"}, "modes"},
-      {Term::channel, {"channel", "channels", "", "channel"}, "channels"},
-      {Term::workers, {"worker", "workers", "-w", "worker count"}, "workers"},
-      {Term::size, {"size", "sizes", "-s", "size"}, "size"},
-      {Term::param, {"param", "params", "-p", "value per parameter"}, "param"},
-  }};
-  return entries;
-}
-}  // namespace
-
-const TermNames& names(Term t) {
-  for (const auto& e : table())
-    if (e.term == t) return e.names;
-  throw std::logic_error("names: a term without an entry");
-}
-
-std::optional<Term> term_of(const std::string& key) {
-  for (const auto& e : table())
-    if (key == e.plan_key) return e.term;
-  return std::nullopt;
-}
 
 std::string flags(Term t) {
   const TermNames& n = names(t);

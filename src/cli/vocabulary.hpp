@@ -1,24 +1,20 @@
-// The words a user types for what to run (kernel, mode, channel, workers, size, param), declared
-// once for every subcommand: the singular and the plural long flag are one option, with the
-// same short flag everywhere, so `sweep --kernel triad` and `run --kernels triad` both work.
+// The words a user types for what to run (sweep/terms.hpp) as options of every subcommand: the
+// singular and the plural long flag are one option, with the same short flag everywhere, so
+// `sweep --kernel triad` and `run --kernels triad` both work.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "sweep/terms.hpp"
+
 namespace corescope::cli {
 
-enum class Term { kernel, mode, channel, workers, size, param };
-
-struct TermNames {
-  std::string singular, plural, short_flag;  // "kernel", "kernels", "-k"
-  std::string one;                           // what one value is, for messages: "kernel", "worker count"
-};
-const TermNames& names(Term t);
-
-// The term a sweep plan key names (kernels, modes, workers, size, param, channels), if any.
-std::optional<Term> term_of(const std::string& key);
+using sweep::names;
+using sweep::Term;
+using sweep::term_of;
+using sweep::TermNames;
 
 // CLI11's name list for the term: "-k,--kernel,--kernels".
 std::string flags(Term t);

@@ -20,6 +20,7 @@
 #include "core/mode.hpp"
 #include "core/suggest.hpp"
 #include "core/text.hpp"
+#include "sweep/terms.hpp"
 
 namespace corescope::sweep {
 
@@ -415,6 +416,7 @@ Plan read_groups(std::istream& input, const std::string& name, int cpus, Setting
     std::string key = trim(line.substr(0, eq));
     std::replace(key.begin(), key.end(), '_', '-');
     if (key.empty()) throw UsageError(at + ": no key before '='");
+    if (const auto term = term_of(key)) key = names(*term).plan_key;  // "kernel" or "kernels" alike
     if (std::find(plan_keys().begin(), plan_keys().end(), key) == plan_keys().end())
       throw UsageError(at + ": " + unknown_name("key", key, plan_keys()));
     if (auto it = seen.find(key); it != seen.end())

@@ -29,6 +29,14 @@ grep -q "its groups: scaling, scaling-ep" "$WORK/err" || fail "unknown group: th
 $cs study --budget test --groups scaling-ep,ipc --dry-run -o "$WORK/s.h5" >"$WORK/part" || fail "--groups dry run: exit $?"
 head -n 1 "$WORK/part" | grep -q "cells: scaling-ep [0-9]*, ipc [0-9]*$" || fail "--groups: $(head -n 1 "$WORK/part")"
 grep -q "^triad/" "$WORK/part" && fail "--groups scaling-ep,ipc listed a triad cell"
+# -k / -m as everywhere: only the study's cells of those kernels and modes
+$cs study --budget test -k ep,triad -m threads --dry-run -o "$WORK/s.h5" >"$WORK/km" || fail "-k -m dry run: exit $?"
+grep -E "^[a-z]+/[a-z-]+/" "$WORK/km" >"$WORK/km_cells"
+[[ -s $WORK/km_cells ]] || fail "study -k ep,triad -m threads listed no cell: $(cat "$WORK/km")"
+grep -Ev "^(ep|triad)/threads/" "$WORK/km_cells" && fail "study -k ep,triad -m threads listed other cells"
+expect_usage_error "study -k with a misspelt kernel" $cs study -k epp --dry-run -o "$WORK/x.h5"
+grep -q "did you mean 'ep'" "$WORK/err" || fail "study -k epp: no suggestion: $(cat "$WORK/err")"
+expect_usage_error "study -k -m with no cell" $cs study -k dgemm -m py-pool --dry-run -o "$WORK/x.h5"
 
 # --- the test budget, end to end -----------------------------------------------------------------
 start=$(date +%s)

@@ -249,6 +249,17 @@ TEST(SweepPlan, SwitchIntervalAppliesToGilAndPyThreads) {
   EXPECT_EQ(cell_request(plain[0]).switch_interval_s, 0.005);
 }
 
+// Plan keys take the words the options take: singular, plural or the key itself.
+TEST(SweepPlan, KeysInEitherSpelling) {
+  const Settings s = from_plan("kernel = ep\nmode = threads\nworker = 1,2\nsizes = S\nparams = seed=1,2\n");
+  EXPECT_EQ(keys(expand(s, 4)), keys(expand(from_plan("kernels = ep\nmodes = threads\nworkers = 1,2\n"
+                                                      "size = S\nparam = seed=1,2\n"),
+                                            4)));
+  EXPECT_EQ(expand(s, 4).size(), 4u);
+  EXPECT_NE(usage_error([] { from_plan("kernel = ep\nkernels = triad\n"); }).find("'kernels' is already set"),
+            std::string::npos);
+}
+
 TEST(SweepPlan, AxisErrors) {
   EXPECT_EQ(usage_error([] { from_plan("[a]\nkernels = triad\n"); }).find("has groups"), std::string("test.plan").size() + 1);
   std::istringstream twice("[a]\nreps = 2\n[a]\n");
