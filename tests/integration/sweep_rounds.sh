@@ -113,12 +113,15 @@ done
 $cs sweep "${one[@]}" --target-ci 0.9 --out "$WORK/wide.h5" >"$WORK/wide.log" 2>&1 || fail "wide target: $(tail -n 3 "$WORK/wide.log")"
 grep -q "ep/threads/1/strong/S/none: [0-9]* repetitions, .*: reached" "$WORK/wide.log" || fail "wide target: $(tail -n 3 "$WORK/wide.log")"
 "$PYTHON" - "$WORK/tiny.h5" "$WORK/budget.h5" "$WORK/wide.h5" <<'PY' || fail "target-ci files"
-import sys, h5py
+import os, sys, h5py
 runs = [h5py.File(p, "r")["runs"] for p in sys.argv[1:]]
 rounds = [sorted(int(x) for x in r["round"][...]) for r in runs]
 assert rounds[0] == [0, 1, 2], rounds
 assert len(rounds[1]) > 3 and rounds[1] == list(range(len(rounds[1]))), rounds[1]
-assert rounds[2] == list(range(len(rounds[2]))) and len(rounds[2]) < len(rounds[1]), rounds
+assert rounds[2] == list(range(len(rounds[2]))), rounds
+# Fewer runs than the 6 s budget's: the yardstick of "long before its 60 s budget" - not under a
+# sanitizer, whose runs are so much slower that the 6 s budget holds few (ASan: 13 against 20).
+assert os.environ.get("CORESCOPE_TEST_SANITIZED") or len(rounds[2]) < len(rounds[1]), rounds
 assert all(abs(float(x) - 1e-5) < 1e-12 for r in runs[:2] for x in r["target_ci"][...])
 print(f"out of reach: 3 runs with --max-time 0.01, {len(rounds[1])} with 6 s; a wide target: {len(rounds[2])} runs")
 PY
