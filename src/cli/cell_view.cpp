@@ -148,13 +148,10 @@ std::string short_name(const std::string& name, std::size_t width) {
   return name.substr(0, head) + "~" + name.substr(name.size() - (width - 1 - head));
 }
 
-bool name_order(const record::CellConfig& x, const record::CellConfig& y) {
-  const auto mode_rank = [](const std::string& mode) {
-    const auto& all = modes();
-    return std::find_if(all.begin(), all.end(), [&](const ModeInfo& m) { return m.name == mode; }) - all.begin();
-  };
-  return std::forward_as_tuple(x.kernel, mode_rank(x.mode), x.workers, x.ranks, x.size, cell_name(x)) <
-         std::forward_as_tuple(y.kernel, mode_rank(y.mode), y.workers, y.ranks, y.size, cell_name(y));
+NameKey name_key(const record::CellConfig& c) {
+  const auto& all = modes();
+  const auto mode_rank = std::find_if(all.begin(), all.end(), [&](const ModeInfo& m) { return m.name == c.mode; });
+  return {c.kernel, mode_rank - all.begin(), c.workers, c.ranks, c.size, cell_name(c)};
 }
 
 void sort_cells(std::vector<record::Cell>& cells, const std::string& order,
@@ -163,14 +160,13 @@ void sort_cells(std::vector<record::Cell>& cells, const std::string& order,
   if (std::find(orders.begin(), orders.end(), order) == orders.end())
     throw UsageError(unknown_name("sort", order, orders));
   if (order == "file") return;
-  const auto key = [&](const record::Cell& c) {  // NaN sorts last
-    const double v = order == "figure" ? c.median.point : -speedup(c);
-    return std::isfinite(v) ? v : INFINITY;
-  };
-  std::stable_sort(cells.begin(), cells.end(), [&](const record::Cell& a, const record::Cell& b) {
-    if (order == "name" || key(a) == key(b)) return name_order(a.config, b.config);
-    return key(a) < key(b);
-  });
+  // Each cell's key once: a speedup is a bootstrap, a name a parse of the params.
+  std::vector<std::pair<double, NameKey>> keys;
+  for (const auto& c : cells) {
+    const double v = order == "name" ? 0.0 : order == "figure" ? c.median.point : -speedup(c);
+    keys.emplace_back(std::isfinite(v) ? v : INFINITY, name_key(c.config));  // NaN sorts last
+  }
+  sort_by_keys(cells, keys);
 }
 
 const Merit& merit_of(std::string_view kernel) {
@@ -181,7 +177,7 @@ const Merit& merit_of(std::string_view kernel) {
 
 double merit_units(const record::Table& runs, std::size_t row) {
   const Merit& m = merit_of(runs.text("kernel", row));
-  return m.count_column.empty() ? 1.0 : runs.number(m.count_column, row) * m.per;
+  return m.units(m.count_column.empty() ? 1.0 : runs.number(m.count_column, row));
 }
 
 record::CellOptions cell_options(bool include_disturbed, bool speed_normalised) {

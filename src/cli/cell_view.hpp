@@ -2,10 +2,13 @@
 // --include-disturbed), the filter they make, and how a cell is named in text and records.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "cli/table_printer.hpp"
@@ -46,7 +49,20 @@ std::string short_name(const std::string& name, std::size_t width = 40);
 // Cells in the order the tables print them: kernel, mode (the registry's order), workers, size,
 // then the name. `order` "name" (that order), "figure" (fastest first), "speedup" (highest
 // first) or "file" (as recorded); UsageError for anything else.
-bool name_order(const record::CellConfig& x, const record::CellConfig& y);
+// What name order sorts by: kernel, mode (the registry's order), workers, ranks, size, name.
+using NameKey = std::tuple<std::string, std::ptrdiff_t, record::Int, record::Int, record::Int, std::string>;
+NameKey name_key(const record::CellConfig& c);
+// `items` in the order of `keys` (one each, computed once), stable.
+template <typename T, typename K>
+void sort_by_keys(std::vector<T>& items, const std::vector<K>& keys) {
+  std::vector<std::size_t> order(items.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+  std::vector<T> sorted;
+  sorted.reserve(items.size());
+  for (const std::size_t i : order) sorted.push_back(std::move(items[i]));
+  items = std::move(sorted);
+}
 void sort_cells(std::vector<record::Cell>& cells, const std::string& order,
                 const std::function<double(const record::Cell&)>& speedup);
 

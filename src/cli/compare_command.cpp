@@ -113,9 +113,9 @@ void print_comparison(std::vector<record::Comparison> all, double threshold, con
   for (const auto& c : all)
     if (c.a && c.b)
       if (const auto d = c.a->provenance.differences(c.b->provenance); !d.empty()) differences.insert(d);
-  std::stable_sort(all.begin(), all.end(), [](const record::Comparison& x, const record::Comparison& y) {
-    return name_order(either(x).config, either(y).config);
-  });
+  std::vector<NameKey> keys;
+  for (const auto& c : all) keys.push_back(name_key(either(c).config));
+  sort_by_keys(all, keys);
   std::printf("A = %s, B = %s\n", a.c_str(), b.c_str());
   for (const auto& d : differences) std::printf("A and B differ in: %s\n", d.c_str());
   std::vector<std::string> header = {"cell", "n A", "n B"};

@@ -230,8 +230,7 @@ std::string race_note(const RunResult& r) {
 // cli::merit_units reads them from /runs).
 double merit_units_of(const RunResult& r, const Merit& m) {
   if (m.count_column.empty()) return 1.0;
-  const double count = m.count_column == "size" ? static_cast<double>(r.spec.params.size) : metric(r, m.count_column);
-  return count * m.per;
+  return m.units(m.count_column == "size" ? static_cast<double>(r.spec.params.size) : metric(r, m.count_column));
 }
 
 // The mode's own figures: the shares of the workers' time spent waiting for the GIL (modes with

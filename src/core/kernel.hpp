@@ -65,6 +65,8 @@ struct Merit {
   std::string count_column;
   double per = 1.0;
   bool rate = false;  // shown as units per second (higher is better) instead of time per unit
+  // The units in a repetition whose count_column holds `count` (ignored without one).
+  double units(double count) const { return count_column.empty() ? 1.0 : count * per; }
 };
 
 class Kernel {
