@@ -31,6 +31,32 @@ std::vector<std::string> names_from(const std::vector<std::string>& given, const
   return out;
 }
 
+// --workers: counts ("2") and hybrid shapes ("2x2"), checked.
+std::vector<std::string> shapes_from(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  for (const auto& g : given)
+    for (const auto& shape : split(g, ',')) {
+      const auto x = shape.find('x');
+      const auto digits = [](const std::string& t) {
+        return !t.empty() && t.size() < 6 && std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      };
+      if (!(x == std::string::npos ? digits(shape) : digits(shape.substr(0, x)) && digits(shape.substr(x + 1))))
+        throw UsageError("--workers " + shape + ": expected a worker count such as 2, or RANKSxTHREADS such as 2x2");
+      out.push_back(shape);
+    }
+  return out;
+}
+
+// --size: words checked when a cell is compared (S/M/L stand for a count per kernel).
+std::vector<std::string> sizes_from(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  for (const auto& g : given)
+    for (const auto& size : split(g, ','))
+      if (!size.empty()) out.push_back(size);
+  if (out.empty() && !given.empty()) throw UsageError("--size needs at least one size");
+  return out;
+}
+
 bool kept(const std::vector<std::string>& names, const std::string& name) {
   return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
 }
@@ -45,6 +71,22 @@ const KernelInfo* kernel_named(std::string_view name) {
   for (const auto& k : kernels())
     if (k.name == name) return &k;
   return nullptr;
+}
+
+// Whether `size` names the cell's size: as its name shows it (20k, 2Mi), as a plain count, or as
+// the class S/M/L of its kernel (the team's size, or the worker's under weak scaling).
+bool size_is(const std::string& size, const record::CellConfig& c) {
+  if (size == compact_count(c.size) || size == std::to_string(c.size)) return true;
+  if (size != "S" && size != "M" && size != "L") return false;
+  const KernelInfo* k = kernel_named(c.kernel);
+  if (!k) return false;
+  KernelInfo as_run = *k;  // a Python mode has sizes of its own
+  if (const ModeInfo* mode = mode_named(c.mode); mode && mode->adapt_kernel) try {
+      as_run = mode->adapt_kernel(*k);
+    } catch (const UsageError&) {
+    }
+  const auto n = static_cast<record::Int>(resolve_size(size, as_run));
+  return n == c.size || (c.scaling == "weak" && n * c.workers == c.size);
 }
 
 // The kernel's parameters as `mode` runs them (a Python mode has its own defaults).
@@ -98,6 +140,8 @@ void add_cell_view_options(CLI::App* sub, CellViewOptions& o) {
   sub->add_option("--format", o.format, "text, csv or json")->capture_default_str();
   add_term(sub, Term::kernel, o.kernels, "only these kernels (comma list)");
   add_term(sub, Term::mode, o.modes, "only these modes (comma list)");
+  add_term(sub, Term::workers, o.workers, "only cells of these team sizes (comma list; RANKSxTHREADS such as 2x2 for hybrid)");
+  add_term(sub, Term::size, o.sizes, "only cells of these sizes (comma list: as cell names show them, 20k or 2Mi; a plain count; S, M or L)");
   add_term(sub, Term::param, o.params, "only cells whose kernel parameter KEY has VALUE (KEY=VALUE; repeat for more)");
   sub->add_flag("--include-disturbed", o.include_disturbed,
                 "use disturbed repetitions too (by default statistics use the clean ones, docs/user/compare.md)");
@@ -110,7 +154,8 @@ CellFilter make_filter(const CellViewOptions& o) {
   std::vector<std::string> kernel_names, mode_names;
   for (const auto& k : kernels()) kernel_names.push_back(k.name);
   for (const auto& m : modes()) mode_names.push_back(m.name);
-  CellFilter f{names_from(o.kernels, kernel_names, "kernel"), names_from(o.modes, mode_names, "mode"), {}};
+  CellFilter f{names_from(o.kernels, kernel_names, "kernel"), names_from(o.modes, mode_names, "mode"),
+               shapes_from(o.workers), sizes_from(o.sizes), {}};
   std::vector<std::string> keys;  // every kernel's parameters, for a misspelt key
   for (const auto& k : kernels())
     for (const auto& p : k.params)
@@ -127,6 +172,9 @@ CellFilter make_filter(const CellViewOptions& o) {
 
 bool CellFilter::keeps(const record::CellConfig& c) const {
   if (!kept(kernels, c.kernel) || !kept(modes, c.mode)) return false;
+  if (!shapes.empty() && !kept(shapes, std::to_string(c.workers)) && !kept(shapes, shape_of(c))) return false;
+  if (!sizes.empty() && std::none_of(sizes.begin(), sizes.end(), [&](const std::string& s) { return size_is(s, c); }))
+    return false;
   if (params.empty()) return true;
   const auto values = from_json(c.params);
   for (const auto& [key, value] : params)

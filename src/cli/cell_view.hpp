@@ -20,6 +20,7 @@ namespace corescope::cli {
 struct CellViewOptions {
   std::string format = "text";
   std::vector<std::string> kernels, modes;  // as given: comma lists, possibly repeated
+  std::vector<std::string> workers, sizes;  // as given: comma lists
   std::vector<std::string> params;          // KEY=VALUE, each a condition
   bool include_disturbed = false;
   bool wide = false;            // every column, names whole
@@ -31,6 +32,8 @@ void add_cell_view_options(CLI::App* sub, CellViewOptions& o);
 // a name no kernel or mode has.
 struct CellFilter {
   std::vector<std::string> kernels, modes;
+  std::vector<std::string> shapes;  // "2" (workers) or "2x2" (ranks x threads)
+  std::vector<std::string> sizes;   // as names show them (20k, 2Mi), a plain count, or S/M/L
   std::map<std::string, std::string> params;  // the cell's kernel parameters must hold these values
   bool keeps(const record::CellConfig& c) const;
 };

@@ -259,6 +259,23 @@ int isolate(const IsolateOptions& o, const std::string& command) {
 }
 }  // namespace
 
+namespace {
+// A trial's team as summary's filter sees a cell: kernel, mode, workers, size (a class resolved
+// for its kernel) and the parameters given.
+record::CellConfig trial_config(const record::Table& t, std::size_t i) {
+  record::CellConfig c{.kernel = t.text("kernel", i), .mode = t.text("mode", i), .workers = t.integer("workers", i)};
+  try {
+    c.size = static_cast<record::Int>(resolve_size(t.text("size", i), find_kernel(c.kernel)));
+  } catch (const UsageError&) {  // a kernel this build lacks, or a size it does not read
+  }
+  std::map<std::string, std::string> params;
+  for (const auto& kv : split(t.text("params", i), ' '))
+    if (const auto eq = kv.find('='); eq != std::string::npos) params[kv.substr(0, eq)] = kv.substr(eq + 1);
+  c.params = to_json(params);
+  return c;
+}
+}  // namespace
+
 void print_isolation_matrix(const record::Table& t, const IsolationView& view) {
   struct Cell {
     std::string mode, fault;
@@ -267,7 +284,7 @@ void print_isolation_matrix(const record::Table& t, const IsolationView& view) {
   std::vector<Cell> cells;
   for (std::size_t i = 0; i < t.rows(); ++i) {
     if (!view.isolate_id.empty() && t.text("isolate_id", i) != view.isolate_id) continue;
-    if (view.keeps && !view.keeps({.kernel = t.text("kernel", i), .mode = t.text("mode", i)})) continue;
+    if (view.keeps && !view.keeps(trial_config(t, i))) continue;
     const std::string mode = t.text("mode", i), fault = t.text("fault", i);
     auto it = std::find_if(cells.begin(), cells.end(), [&](const Cell& c) { return c.mode == mode && c.fault == fault; });
     if (it == cells.end()) cells.push_back({mode, fault, {i}});

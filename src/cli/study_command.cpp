@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "backends/registry.hpp"
+#include "kernels/registry.hpp"
 #include "cli/cell_view.hpp"
 #include "cli/commands.hpp"
 #include "cli/lock_option.hpp"
@@ -202,15 +203,30 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
 
 struct StudyOptions {
   std::string budget = "default", out = "study.h5", mpirun, groups;
-  CellViewOptions only;  // -k / -m: the study's cells of these kernels and modes
+  CellViewOptions only;  // -k / -m / -w / -s / -p: the study's cells that summary's filter keeps
   bool resume = false, quiet = false, dry_run = false;
 };
 
-// The cells -k and -m keep (names checked as summary checks them); UsageError when none is left.
+// A planned cell as the file will record it, for summary's filter.
+record::CellConfig as_recorded(const sweep::Cell& c) {
+  const KernelInfo& k = find_kernel(c.kernel);
+  const ModeInfo& m = find_mode(c.mode);
+  const KernelInfo as_run = m.adapt_kernel ? m.adapt_kernel(k) : k;
+  auto size = static_cast<record::Int>(resolve_size(c.size, as_run));
+  if (c.scaling == "weak") size *= c.workers;
+  std::map<std::string, std::string> params;
+  for (const auto& kv : c.params)
+    if (const auto eq = kv.find('='); eq != std::string::npos) params[kv.substr(0, eq)] = kv.substr(eq + 1);
+  return {.kernel = c.kernel, .mode = c.mode, .workers = c.workers, .ranks = c.ranks, .threads_per_rank = c.threads,
+          .size = size, .scaling = c.scaling, .params = to_json(params)};
+}
+
+// The cells -k, -m, -w, -s and -p keep (checked as summary checks them); UsageError when none is
+// left.
 std::vector<sweep::Cell> kept_cells(std::vector<sweep::Cell> cells, const CellViewOptions& only) {
   const CellFilter filter = make_filter(only);
-  std::erase_if(cells, [&](const sweep::Cell& c) { return !filter.keeps({.kernel = c.kernel, .mode = c.mode}); });
-  if (cells.empty()) throw UsageError("the study has no cells of the kernels and modes asked for (--dry-run lists them)");
+  std::erase_if(cells, [&](const sweep::Cell& c) { return !filter.keeps(as_recorded(c)); });
+  if (cells.empty()) throw UsageError("the study has no cells of the kernels, modes, workers, sizes and parameters asked for (--dry-run lists them)");
   return cells;
 }
 
@@ -281,6 +297,9 @@ void add_study(CLI::App& app, int& exit_code) {
   sub->add_flag("--resume", o->resume, "skip the cells of this study already in --out");
   add_term(sub, Term::kernel, o->only.kernels, "run only the study's cells of these kernels (comma list)");
   add_term(sub, Term::mode, o->only.modes, "run only the study's cells of these modes (comma list)");
+  add_term(sub, Term::workers, o->only.workers, "run only the study's cells of these team sizes (comma list; 2x2 for hybrid)");
+  add_term(sub, Term::size, o->only.sizes, "run only the study's cells of these sizes (comma list; as summary names them, or S/M/L)");
+  add_term(sub, Term::param, o->only.params, "run only the study's cells whose kernel parameter KEY has VALUE (KEY=VALUE)");
   sub->add_option("--groups", o->groups,
                   "run only these groups of the study (comma list, e.g. scaling-ep,ipc; --dry-run lists them)");
   sub->add_option("--mpirun", o->mpirun, "launcher binary for mpi/hybrid cells (default: found for this MPI)");

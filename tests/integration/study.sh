@@ -34,6 +34,11 @@ $cs study --budget test -k ep,triad -m threads --dry-run -o "$WORK/s.h5" >"$WORK
 grep -E "^[a-z]+/[a-z-]+/" "$WORK/km" >"$WORK/km_cells"
 [[ -s $WORK/km_cells ]] || fail "study -k ep,triad -m threads listed no cell: $(cat "$WORK/km")"
 grep -Ev "^(ep|triad)/threads/" "$WORK/km_cells" && fail "study -k ep,triad -m threads listed other cells"
+# -w / -p as summary takes them: only 1-worker cells; only the cells of a kernel parameter value
+$cs study --budget test -w 1 --dry-run -o "$WORK/s.h5" | grep -E "^[a-z]+/[a-z-]+/" >"$WORK/w_cells" || fail "-w 1 dry run"
+grep -Ev "^[a-z]+/[a-z-]+/1/" "$WORK/w_cells" && fail "study -w 1 listed cells of other teams"
+$cs study --budget test -p sync=none --dry-run -o "$WORK/s.h5" | grep -E "^[a-z]+/[a-z-]+/" >"$WORK/p_cells" || fail "-p dry run"
+grep -v "^critical/" "$WORK/p_cells" && fail "study -p sync=none listed cells of other kernels"
 expect_usage_error "study -k with a misspelt kernel" $cs study -k epp --dry-run -o "$WORK/x.h5"
 grep -q "did you mean 'ep'" "$WORK/err" || fail "study -k epp: no suggestion: $(cat "$WORK/err")"
 expect_usage_error "study -k -m with no cell" $cs study -k dgemm -m py-pool --dry-run -o "$WORK/x.h5"

@@ -57,6 +57,14 @@ expect_usage_error "summary --sort junk" $cs summary t.h5 --sort fastest
 [[ $($cs summary t.h5 -p sync=atomic | grep -c "^[a-z]*/") == 1 ]] || fail "summary -p sync=atomic: $($cs summary t.h5 -p sync=atomic)"
 expect_usage_error "summary -p with a misspelt key" $cs summary t.h5 -p synk=atomic
 grep -q "did you mean 'sync'" "$WORK/err" || fail "summary -p synk: no suggestion: $(cat "$WORK/err")"
+# -w and -s keep cells by team size and by size (as names show it, or the kernel's class).
+cells() { "$@" | awk '$1 ~ /^[a-z]+\/[a-z-]+\// { seen = 1; print $1; next } seen { exit }'; }  # the first table's rows
+[[ $(cells $cs summary t.h5 -w 1 | wc -l) == 2 ]] || fail "summary -w 1: $($cs summary t.h5 -w 1)"
+cells $cs summary t.h5 -w 1 | grep -v "^ep/[a-z]*/1/" && fail "summary -w 1 kept other teams"
+[[ $(cells $cs summary t.h5 -s 2k | grep -c "^critical/") == 2 ]] || fail "summary -s 2k: $($cs summary t.h5 -s 2k)"
+[[ $(cells $cs summary t.h5 -k ep -s S | wc -l) == 5 ]] || fail "summary -k ep -s S: $($cs summary t.h5 -k ep -s S)"
+[[ $(cells $cs compare t.h5 t.h5 -w 1 -k ep | wc -l) == 2 ]] || fail "compare -w 1 -k ep: $($cs compare t.h5 t.h5 -w 1 -k ep)"
+expect_usage_error "summary -w with junk" $cs summary t.h5 -w 2y
 
 # Each kernel's figure: ping-pong's latency per message, the same text as its run printed (with
 # every repetition, as the run took them); critical per update; convoy as calls per second.
