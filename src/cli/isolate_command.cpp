@@ -139,10 +139,8 @@ IsolateOptions one_of_each(const IsolateOptions& given) {
   return o;
 }
 
-int isolate(const IsolateOptions& o, const std::string& command) {
-  // Everything is checked before the first trial: bad input is one line and exit 2.
-  const KernelInfo& kernel = find_kernel(o.kernel);
-  const Fault fault = isolation::parse_fault(o.fault);
+// The modes --modes names (the default set when none), each able to run a fault trial.
+std::vector<const ModeInfo*> checked_modes(const IsolateOptions& o, Fault fault) {
   std::vector<std::string> mode_names;
   for (const auto& name : o.modes.empty() ? default_modes() : split(o.modes, ','))
     if (!name.empty() && std::find(mode_names.begin(), mode_names.end(), name) == mode_names.end())
@@ -161,6 +159,15 @@ int isolate(const IsolateOptions& o, const std::string& command) {
                        " has none (a Python worker cannot write past its own array); its faults: crash, abort, exit, leak, hang");
     mode_infos.push_back(&m);
   }
+  return mode_infos;
+}
+
+// The fault plan the options describe, every value checked; the trial's own fields are left.
+struct CheckedPlan {
+  isolation::Plan plan;
+  double timeout_s = 0;
+};
+CheckedPlan checked_plan(const IsolateOptions& o, Fault fault) {
   if (o.workers < 2 || o.workers > 256) throw UsageError("--workers " + std::to_string(o.workers) + ": must be between 2 and 256");
   if (o.victim < 0 || o.victim >= o.workers)
     throw UsageError("--victim " + std::to_string(o.victim) + " is out of range: a team of " + std::to_string(o.workers) +
@@ -186,7 +193,20 @@ int isolate(const IsolateOptions& o, const std::string& command) {
       throw UsageError("the leak would take " + human_bytes(leaked) + " of " + human_bytes(static_cast<double>(avail)) +
                        " available memory; lower --leak-rate or set --mem-limit");
   }
-  for (const ModeInfo* m : mode_infos) {  // the kernel in each team, as the trial will make it
+  CheckedPlan c;
+  c.plan.fault = fault;
+  c.plan.victim = o.victim;
+  c.plan.run_s = o.run_seconds;
+  c.plan.inject_s = o.inject_at;
+  c.plan.leak_bytes_per_s = leak_rate;
+  c.plan.mem_limit_bytes = mem_limit;
+  c.timeout_s = timeout;
+  return c;
+}
+
+// The kernel in each team, made as the trial will make it (bad parameters are one line now).
+void check_teams(const IsolateOptions& o, const KernelInfo& kernel, const std::vector<const ModeInfo*>& mode_infos) {
+  for (const ModeInfo* m : mode_infos) {
     RunRequest request;
     request.workers = o.workers;
     request.size = o.size;
@@ -197,12 +217,16 @@ int isolate(const IsolateOptions& o, const std::string& command) {
     if (kernel.validate) kernel.validate(spec);
     if (m->python) m->make()->prepare(spec);  // the interpreter and the driver are there
   }
-  isolation::require_local_verification(kernel);
-  record::check_output(o.out);
+}
 
-  // How each mode's team is started: in-process modes directly, mpi under its launcher.
-  std::map<std::string, sweep::CellLaunch> launches;
-  std::map<std::string, std::string> launcher_names;
+// How each mode's team is started: in-process modes directly, mpi under its launcher.
+struct TeamStart {
+  sweep::CellLaunch launch;
+  std::string launcher = "none";
+};
+std::map<std::string, TeamStart> team_starts(const IsolateOptions& o, const KernelInfo& kernel,
+                                             const std::vector<const ModeInfo*>& mode_infos) {
+  std::map<std::string, TeamStart> starts;
   for (const ModeInfo* m : mode_infos) {
     const TeamShape shape = m->shape(TeamAsk{.workers = o.workers});
     sweep::Cell cell;
@@ -215,9 +239,22 @@ int isolate(const IsolateOptions& o, const std::string& command) {
     cell.pin = "none";
     std::unique_ptr<sweep::Launcher> launcher;
     if (m->needs_launcher) launcher = std::make_unique<sweep::Launcher>(sweep::find_launcher("auto", ""));
-    launches[m->name] = sweep::cell_launch(cell, launcher.get(), machine().pus, machine().cores);
-    launcher_names[m->name] = launcher ? launcher->kind : "none";
+    starts[m->name] = {sweep::cell_launch(cell, launcher.get(), machine().pus, machine().cores),
+                       launcher ? launcher->kind : "none"};
   }
+  return starts;
+}
+
+int isolate(const IsolateOptions& o, const std::string& command) {
+  // Everything is checked before the first trial: bad input is one line and exit 2.
+  const KernelInfo& kernel = find_kernel(o.kernel);
+  const Fault fault = isolation::parse_fault(o.fault);
+  const std::vector<const ModeInfo*> mode_infos = checked_modes(o, fault);
+  const CheckedPlan checked = checked_plan(o, fault);
+  check_teams(o, kernel, mode_infos);
+  isolation::require_local_verification(kernel);
+  record::check_output(o.out);
+  const std::map<std::string, TeamStart> starts = team_starts(o, kernel, mode_infos);
 
   sweep::install_interrupt_handlers();
   const std::string exe = self_exe(), isolate_id = new_run_id();
@@ -232,16 +269,11 @@ int isolate(const IsolateOptions& o, const std::string& command) {
       setup.params = o.params;
       setup.workers = o.workers;
       setup.warmup = o.warmup;
-      setup.plan.fault = fault;
-      setup.plan.victim = o.victim;
-      setup.plan.run_s = o.run_seconds;
-      setup.plan.inject_s = o.inject_at;
-      setup.plan.leak_bytes_per_s = leak_rate;
-      setup.plan.mem_limit_bytes = mem_limit;
-      setup.timeout_s = timeout;
-      setup.launch_prefix = launches[m->name].prefix;
-      setup.env = launches[m->name].env;
-      setup.launcher = launcher_names[m->name];
+      setup.plan = checked.plan;
+      setup.timeout_s = checked.timeout_s;
+      setup.launch_prefix = starts.at(m->name).launch.prefix;
+      setup.env = starts.at(m->name).launch.env;
+      setup.launcher = starts.at(m->name).launcher;
       const std::string started = iso_now();
       const TrialResult r = isolation::run_trial(setup);
       const record::Table row = isolation::trial_row(setup, r, {isolate_id, started, repeat, command});

@@ -157,14 +157,12 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const std::string
   return result_rows(r, p);
 }
 
-std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenance& p) {
-  using record::TableBuilder;
-  const Headline h = headline(r);
-  const RunSpec& s = r.spec;
+namespace {
+using record::TableBuilder;
 
-  record::Table runs;
-  TableBuilder b(runs);
-  b.row();
+// /runs, the columns of what was asked: the kernel, the team, the size, the mode's settings.
+void spec_columns(TableBuilder& b, const RunResult& r) {
+  const RunSpec& s = r.spec;
   b.str("run_id", r.run_id, "unique id of the run");
   b.str("kernel", s.kernel, "kernel name");
   b.str("mode", s.mode, "execution mode");
@@ -187,6 +185,11 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
   b.str("python_version", r.python_version, "version the interpreter reported");
   b.i64("python_gil", r.python_gil, "", "1: the interpreter ran with a GIL, 0: free-threaded, -1: not a Python run");
   b.str("start_method", s.start_method, "multiprocessing start method (py-processes, py-pool)");
+}
+
+// /runs, the columns of what came out: verification, times, rates, memory, where it ran.
+void result_columns(TableBuilder& b, const RunResult& r, const RunProvenance& p) {
+  const Headline h = headline(r);
   b.i64("verified", r.verified ? 1 : 0, "", "1 if every worker's verification passed");
   b.str("status", r.status, "ok, failed or incomplete");
   b.str("error", r.error, "first error, if any");
@@ -212,6 +215,12 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
         "largest sum over one host's processes of their peak RSS");
   b.i64("footprint_pss_max_node_bytes", nodes.pss_max_node, "B",
         "largest sum over one host's processes of their PSS (last repetition)");
+}
+
+// /runs, the columns of the context: when, which build, which launcher and sweep, the command,
+// then the kernel's own metrics.
+void context_columns(TableBuilder& b, const RunResult& r, const RunProvenance& p) {
+  const RunSpec& s = r.spec;
   b.str("started", r.started, "start time, ISO 8601 UTC");
   b.str("host", p.host, "host name of the writing process");
   b.str("cpu_model", p.cpu_model, "CPU model of the writing host");
@@ -250,8 +259,10 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
     b.f64(m.name, m.value, m.units, m.long_name);
     b.role(m.name, record::kRoleKernelMetric);
   }
-  b.finish();
+}
 
+// /samples: one row per worker and repetition.
+record::Table sample_rows(const RunResult& r, const RunProvenance& p) {
   record::Table samples;
   TableBuilder t(samples);
   const disturbance::Context context = disturbance_context(r);
@@ -292,8 +303,19 @@ std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenan
           "disturbance bits: 1 steal, 2 involuntary switches, 4 migration, 8 competing tasks, 16 off its CPU; 0 clean (docs/noise.md)");
   }
   t.finish();
+  return samples;
+}
+}  // namespace
 
-  return {{"runs", "run", std::move(runs), "", ""}, {"samples", "sample", std::move(samples), "run", "runs"}};
+std::vector<record::GroupRows> result_rows(const RunResult& r, const RunProvenance& p) {
+  record::Table runs;
+  TableBuilder b(runs);
+  b.row();
+  spec_columns(b, r);
+  result_columns(b, r, p);
+  context_columns(b, r, p);
+  b.finish();
+  return {{"runs", "run", std::move(runs), "", ""}, {"samples", "sample", sample_rows(r, p), "run", "runs"}};
 }
 
 record::Provenance file_provenance() {

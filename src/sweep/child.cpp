@@ -133,48 +133,35 @@ std::string ChildResult::failure_text() const {
   return line.empty() ? how : line + " (" + how + ")";
 }
 
-ChildResult run_child(const std::vector<std::string>& argv_in, const ChildOptions& options) {
-  CS_CHECK(!argv_in.empty());
-  std::string program;
-  if (!find_program(argv_in.front(), &program)) throw RuntimeFailure("cannot find program " + argv_in.front());
-  std::vector<std::string> argv = argv_in;
-  std::vector<std::string> envv = environment_with(options.env);
-  auto argv_c = c_strings(argv);
-  auto env_c = c_strings(envv);
-
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw RuntimeFailure(std::string("pipe: ") + std::strerror(errno));
+namespace {
+// Forks the child into a process group of its own, tied to this process, with stdin from
+// /dev/null and stdout and stderr into the pipe `fds` (whose read end it closes); -1 when fork fails.
+pid_t spawn(const std::string& program, char* const* argv, char* const* env, const int fds[2]) {
   const pid_t parent = ::getpid();
-  const double start = now_s();
   const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw RuntimeFailure(std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    // Only async-signal-safe calls from here to exec.
-    ::setpgid(0, 0);
-    platform::die_with_parent();
-    if (::getppid() != parent) ::_exit(127);  // the sweep died before we were tied to it
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(sig, SIG_DFL);
-    const int null = ::open("/dev/null", O_RDONLY);
-    if (null >= 0) ::dup2(null, 0);
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    ::execve(program.c_str(), argv_c.data(), env_c.data());
-    const char msg[] = "corescope: sweep: cannot execute the cell's command\n";
-    [[maybe_unused]] auto w = ::write(2, msg, sizeof msg - 1);
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);  // also here, so the group exists before we might signal it
-  ::close(fds[1]);
-  ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  if (pid != 0) return pid;
+  // Only async-signal-safe calls from here to exec.
+  ::setpgid(0, 0);
+  platform::die_with_parent();
+  if (::getppid() != parent) ::_exit(127);  // the sweep died before we were tied to it
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(sig, SIG_DFL);
+  const int null = ::open("/dev/null", O_RDONLY);
+  if (null >= 0) ::dup2(null, 0);
+  ::dup2(fds[1], 1);
+  ::dup2(fds[1], 2);
+  ::execve(program.c_str(), argv, env);
+  const char msg[] = "corescope: sweep: cannot execute the cell's command\n";
+  [[maybe_unused]] auto w = ::write(2, msg, sizeof msg - 1);
+  ::_exit(127);
+}
 
-  ChildResult r;
+// Collects the child's output from `fd` until it ends, passing a signal this process got on to
+// its group (a second one kills it), ending it at the timeout and calling the tick; returns its
+// wait status.
+int watch(pid_t pid, int fd, const ChildOptions& options, double start, ChildResult& r) {
   bool open = true;
   double term_sent = -1;      // when TERM (or the forwarded signal) went to the group
   int forwarded_count = 0;    // signals seen when we last forwarded
@@ -183,14 +170,13 @@ ChildResult run_child(const std::vector<std::string>& argv_in, const ChildOption
   const double period_s = options.tick_s > 0 && options.tick_s < 0.1 ? options.tick_s : 0.1;
   for (;;) {
     if (open) {
-      pollfd p{fds[0], POLLIN, 0};
+      pollfd p{fd, POLLIN, 0};
       const int n = ::poll(&p, 1, static_cast<int>(period_s * 1000 + 0.5));
-      if (n > 0) open = drain(fds[0], r.output);
+      if (n > 0) open = drain(fd, r.output);
     } else {
       ::usleep(static_cast<useconds_t>(period_s * 0.5e6));
     }
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;
     const double t = now_s();
     if (g_signal && g_count != forwarded_count) {
       // First signal: pass it on and let the cell end cleanly; another one: kill at once.
@@ -214,8 +200,36 @@ ChildResult run_child(const std::vector<std::string>& argv_in, const ChildOption
       last_tick = t;
     }
   }
+  if (open) drain(fd, r.output);
+  return status;
+}
+}  // namespace
+
+ChildResult run_child(const std::vector<std::string>& argv_in, const ChildOptions& options) {
+  CS_CHECK(!argv_in.empty());
+  std::string program;
+  if (!find_program(argv_in.front(), &program)) throw RuntimeFailure("cannot find program " + argv_in.front());
+  std::vector<std::string> argv = argv_in;
+  std::vector<std::string> envv = environment_with(options.env);
+  auto argv_c = c_strings(argv);
+  auto env_c = c_strings(envv);
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw RuntimeFailure(std::string("pipe: ") + std::strerror(errno));
+  const double start = now_s();
+  const pid_t pid = spawn(program, argv_c.data(), env_c.data(), fds);
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw RuntimeFailure(std::string("fork: ") + std::strerror(errno));
+  }
+  ::setpgid(pid, pid);  // also here, so the group exists before we might signal it
+  ::close(fds[1]);
+  ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+
+  ChildResult r;
+  const int status = watch(pid, fds[0], options, start, r);
   r.seconds = now_s() - start;
-  if (open) drain(fds[0], r.output);
   ::close(fds[0]);
   // Whatever the launcher left behind in the cell's group (a rank that outlived it) goes too.
   ::kill(-pid, SIGKILL);

@@ -440,9 +440,9 @@ void read_plan(Settings& s, std::istream& input, const std::string& name, int cp
   s = std::move(p.groups.front());
 }
 
-std::vector<Cell> expand(const Settings& s, int cpus) {
-  if (s.kernels.empty()) throw UsageError("a sweep needs --kernels (or `kernels =` in its plan)");
-
+namespace {
+// The kernels a plan names ("all": every kernel), each once.
+std::vector<std::string> kernels_of(const Settings& s) {
   std::vector<std::string> kernel_names;
   for (const auto& k : s.kernels) {
     if (k == "all") {
@@ -452,15 +452,20 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
     }
   }
   drop_duplicates(kernel_names);
+  return kernel_names;
+}
 
+// The modes a plan names (none or "all": every built mode but the Python ones, which are named
+// explicitly, docs/user/python.md), plus a ranks x threads mode when --hybrid or --cores asks
+// for its cells and the list has none.
+std::vector<const ModeInfo*> modes_of(const Settings& s) {
   std::vector<const ModeInfo*> mode_list;
   const bool all_modes = s.modes.empty() || std::find(s.modes.begin(), s.modes.end(), "all") != s.modes.end();
   for (const auto& m : s.modes)
     if (m != "all") mode_list.push_back(&find_mode(m));  // unknown / not built: UsageError
   if (all_modes)
     for (const auto& m : modes())
-      if (m.built && !m.python) mode_list.push_back(&m);  // Python modes: named explicitly (docs/user/python.md)
-  // --hybrid / --cores ask for ranks x threads cells even when the mode list leaves them out.
+      if (m.built && !m.python) mode_list.push_back(&m);
   if (!s.hybrid.empty() || !s.cores.empty()) {
     bool have_split = std::any_of(mode_list.begin(), mode_list.end(), [](const ModeInfo* m) { return m->takes_threads; });
     if (!have_split) {
@@ -481,92 +486,118 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
     }
   }
   drop_duplicates(mode_list);
+  return mode_list;
+}
 
-  const std::vector<int> workers = s.workers.empty() ? powers_of_two_to(cpus) : s.workers;
+// The ranks x threads teams: --hybrid's, every split of each --cores count, or, for a split
+// mode asked for by name alone, every split of each worker count.
+std::vector<HybridSplit> splits_of(const Settings& s, const std::vector<int>& workers) {
   std::vector<HybridSplit> splits = s.hybrid;
   for (int c : s.cores)
     for (int r = c; r >= 1; --r)
       if (c % r == 0) splits.push_back({r, c / r});
-  if (splits.empty())  // a split mode asked for by name alone: every split of each worker count
+  if (splits.empty())
     for (int w : workers)
       for (int r = w; r >= 1; --r)
         if (w % r == 0) splits.push_back({r, w / r});
   drop_duplicates(splits);
+  return splits;
+}
 
-  const std::vector<std::vector<std::string>> param_sets = param_combinations(s, kernel_names);
-  if (!s.faults.empty()) check_isolate(s, kernel_names, mode_list);
-  check_channels(s, mode_list);
+Cell base_cell(const Settings& s, const std::string& kernel, const ModeInfo& mode, const std::string& scaling,
+               const std::string& size, const std::string& pin) {
+  Cell base;
+  base.kernel = kernel;
+  base.mode = mode.name;
+  base.launched = mode.needs_launcher;
+  base.split = mode.takes_threads;
+  base.openmp = mode.openmp_threads;
+  base.scaling = scaling;
+  base.size = size;
+  base.pin = pin;
+  base.reps = s.reps;
+  base.warmup = s.warmup;
+  base.runs_per_round = s.runs_per_round;
+  base.timeout_s = s.timeout_per_run_s;
+  base.run_seconds = s.run_seconds;
+  base.group = s.group;
+  return base;
+}
 
+// The cells of an expansion, each key once, in the order they are found.
+struct Expansion {
+  const Settings& s;
+  int cpus;
+  std::vector<std::vector<std::string>> param_sets;
   std::vector<Cell> cells;
   std::set<std::string> keys;
-  auto add = [&](Cell c) {
+
+  void add(Cell c) {
     if (keys.insert(c.key).second) cells.push_back(std::move(c));
-  };
+  }
+
+  // A team of `w` workers (`threads` per rank) of the base cell: its shape is the mode's
+  // (ModeInfo::shape), as in the cell's own run; then one cell per value of each extra axis.
+  void team(const Cell& base, const ModeInfo& mode, int w, int threads, const std::string& team_text) {
+    if (!s.faults.empty() && w < 2) return;  // a fault needs another worker to spare
+    const TeamShape shape = mode.shape(TeamAsk{.workers = w, .threads = threads, .cpus = cpus});
+    Cell c = base;
+    c.workers = shape.workers;
+    c.ranks = shape.ranks;
+    c.threads = shape.threads_per_rank;
+    c.key = base.kernel + "/" + base.mode + "/" + team_text + "/" + base.scaling + "/" + base.size + "/" + base.pin;
+    // gil's switch interval, and py-threads' (sys.setswitchinterval): one axis for both
+    const std::vector<std::string> intervals =
+        (mode.gil || mode.switch_interval) && !s.switch_intervals.empty() ? s.switch_intervals : std::vector<std::string>{""};
+    const std::vector<std::string> faults = s.faults.empty() ? std::vector<std::string>{""} : s.faults;
+    for (const auto& params : param_sets)
+      for (const auto& channel : channels_of(s, mode))
+        for (const auto& interval : intervals)
+          for (const auto& fault : faults) {
+            Cell x = c;
+            x.params = params;
+            for (const auto& p : params) x.key += "/" + p;
+            x.channel = channel;
+            if (!channel.empty()) x.key += "/channel=" + channel;
+            x.switch_interval = interval;
+            if (!interval.empty()) x.key += "/switch=" + interval;
+            x.fault = fault;
+            if (!fault.empty()) x.key += "/fault=" + fault;
+            add(std::move(x));
+          }
+  }
+};
+}  // namespace
+
+std::vector<Cell> expand(const Settings& s, int cpus) {
+  if (s.kernels.empty()) throw UsageError("a sweep needs --kernels (or `kernels =` in its plan)");
+  const std::vector<std::string> kernel_names = kernels_of(s);
+  const std::vector<const ModeInfo*> mode_list = modes_of(s);
+  const std::vector<int> workers = s.workers.empty() ? powers_of_two_to(cpus) : s.workers;
+  const std::vector<HybridSplit> splits = splits_of(s, workers);
+
+  Expansion e{s, cpus, param_combinations(s, kernel_names), {}, {}};
+  if (!s.faults.empty()) check_isolate(s, kernel_names, mode_list);
+  check_channels(s, mode_list);
   for (const auto& size : s.sizes)
     for (const auto& scaling : s.scaling)
       for (const auto& pin : s.pins)
         for (const auto& kernel : kernel_names)
           for (const ModeInfo* mode : mode_list) {
             if (!s.faults.empty() && !mode->isolate) continue;  // `modes = all` with faults: the isolate modes
-            Cell base;
-            base.kernel = kernel;
-            base.mode = mode->name;
-            base.launched = mode->needs_launcher;
-            base.split = mode->takes_threads;
-            base.openmp = mode->openmp_threads;
-            base.scaling = scaling;
-            base.size = size;
-            base.pin = pin;
-            base.reps = s.reps;
-            base.warmup = s.warmup;
-            base.runs_per_round = s.runs_per_round;
-            base.timeout_s = s.timeout_per_run_s;
-            base.run_seconds = s.run_seconds;
-            base.group = s.group;
-            auto key = [&](const std::string& team) {
-              return kernel + "/" + mode->name + "/" + team + "/" + scaling + "/" + size + "/" + pin;
-            };
-            // The team's shape is the mode's (ModeInfo::shape), as in the cell's own run; then
-            // one cell per value of each extra axis.
-            auto cell = [&](int w, int threads, const std::string& team) {
-              if (!s.faults.empty() && w < 2) return;  // a fault needs another worker to spare
-              const TeamShape shape = mode->shape(TeamAsk{.workers = w, .threads = threads, .cpus = cpus});
-              Cell c = base;
-              c.workers = shape.workers;
-              c.ranks = shape.ranks;
-              c.threads = shape.threads_per_rank;
-              c.key = key(team);
-              for (const auto& params : param_sets)
-                for (const auto& channel : channels_of(s, *mode))
-                  // gil's switch interval, and py-threads' (sys.setswitchinterval): one axis for both
-                  for (const auto& interval : (mode->gil || mode->switch_interval) && !s.switch_intervals.empty()
-                                                  ? s.switch_intervals
-                                                  : std::vector<std::string>{""})
-                    for (const auto& fault : s.faults.empty() ? std::vector<std::string>{""} : s.faults) {
-                      Cell x = c;
-                      x.params = params;
-                      for (const auto& p : params) x.key += "/" + p;
-                      x.channel = channel;
-                      if (!channel.empty()) x.key += "/channel=" + channel;
-                      x.switch_interval = interval;
-                      if (!interval.empty()) x.key += "/switch=" + interval;
-                      x.fault = fault;
-                      if (!fault.empty()) x.key += "/fault=" + fault;
-                      add(std::move(x));
-                    }
-            };
+            const Cell base = base_cell(s, kernel, *mode, scaling, size, pin);
             if (mode->takes_threads) {
-              for (const auto& h : splits) cell(h.ranks * h.threads, h.threads, split_text(h.ranks, h.threads));
+              for (const auto& h : splits) e.team(base, *mode, h.ranks * h.threads, h.threads, split_text(h.ranks, h.threads));
             } else if (mode->single_worker()) {  // one worker by definition: the reference cell
-              cell(1, 0, "1");
+              e.team(base, *mode, 1, 0, "1");
             } else {
-              for (int w : workers) cell(w, 0, std::to_string(w));
+              for (int w : workers) e.team(base, *mode, w, 0, std::to_string(w));
             }
           }
-  if (!s.faults.empty() && cells.empty())
+  if (!s.faults.empty() && e.cells.empty())
     throw UsageError("fault trials need teams of at least 2 workers in a mode that isolate runs" +
                      std::string(s.group.empty() ? "" : " (group " + s.group + ")"));
-  return cells;
+  return std::move(e.cells);
 }
 
 std::vector<Cell> expand(const Plan& p, int cpus) {

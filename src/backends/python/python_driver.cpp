@@ -169,7 +169,10 @@ std::vector<std::string> driver_args(const RunSpec& spec, const std::string& kin
   return a;
 }
 
-RunResult run_driver(const RunSpec& spec, const std::string& kind, const TeamControl& control) {
+namespace {
+// Starts the interpreter on the driver in a process group of its own, tied to this process,
+// with the result pipe's write end as kResultFd; returns its pid and the read end (non-blocking).
+std::pair<pid_t, int> spawn_driver(const RunSpec& spec, const std::string& kind) {
   const std::string path = driver_path();
   std::vector<std::string> args = driver_args(spec, kind);
   args.insert(args.begin(), spec.python);
@@ -205,20 +208,31 @@ RunResult run_driver(const RunSpec& spec, const std::string& kind, const TeamCon
   setpgid(pid, pid);  // also from here: no race with the kill below
   close(fds[1]);
   fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  return {pid, fds[0]};
+}
 
+// What the driver reported until it ended, and how it ended.
+struct DriverEnd {
   DriverReport report;
-  std::string pending;
   std::string protocol_error;
-  bool open = true, reaped = false, timed_out = false;
+  bool timed_out = false;
   int status = 0;
+};
+
+// Reads the driver's report lines from `fd` until it has ended and the pipe is closed, killing
+// its group at the watchdog, or when something it started still holds the pipe after it ended.
+DriverEnd read_driver(pid_t pid, int fd, const TeamControl& control) {
+  DriverEnd end;
+  std::string pending;
+  bool open = true, reaped = false;
   const auto t0 = std::chrono::steady_clock::now();
   while (open || !reaped) {
     if (open) {
-      pollfd p{fds[0], POLLIN, 0};
+      pollfd p{fd, POLLIN, 0};
       poll(&p, 1, kPollMs);
       char buf[65536];
       for (;;) {
-        const ssize_t k = read(fds[0], buf, sizeof buf);
+        const ssize_t k = read(fd, buf, sizeof buf);
         if (k > 0) {
           pending.append(buf, static_cast<std::size_t>(k));
           continue;
@@ -228,27 +242,30 @@ RunResult run_driver(const RunSpec& spec, const std::string& kind, const TeamCon
       }
       for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
         try {
-          parse_line(pending.substr(0, nl), report);
+          parse_line(pending.substr(0, nl), end.report);
         } catch (const RuntimeFailure& e) {
-          if (protocol_error.empty()) protocol_error = e.what();
+          if (end.protocol_error.empty()) end.protocol_error = e.what();
         }
         pending.erase(0, nl + 1);
       }
     } else {
       usleep(kPollMs * 1000);
     }
-    if (!reaped && waitpid(pid, &status, WNOHANG) == pid) reaped = true;
-    // The driver has ended but something it started still holds the pipe: end the group.
+    if (!reaped && waitpid(pid, &end.status, WNOHANG) == pid) reaped = true;
     if (reaped && open) kill(-pid, SIGKILL);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!timed_out && control.watchdog_s > 0 && elapsed > control.watchdog_s) {
-      timed_out = true;
+    if (!end.timed_out && control.watchdog_s > 0 && elapsed > control.watchdog_s) {
+      end.timed_out = true;
       kill(-pid, SIGKILL);
     }
   }
-  close(fds[0]);
-  kill(-pid, SIGKILL);  // whatever of the group is left (a hung pool process, a helper)
+  return end;
+}
 
+// The run as the driver reported it; failed, with why, when it did not end cleanly.
+RunResult driver_result(const RunSpec& spec, DriverEnd& end, const TeamControl& control) {
+  DriverReport& report = end.report;
+  const int status = end.status;
   RunResult result;
   result.spec = spec;
   result.python_version = report.hello.version;
@@ -257,9 +274,9 @@ RunResult run_driver(const RunSpec& spec, const std::string& kind, const TeamCon
   combine_outcomes(result, report.outcomes);
   result.samples = std::move(report.samples);
   const bool clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (timed_out || !clean_exit || !report.ended || !protocol_error.empty()) {
-    std::string why = timed_out ? "hung: the Python driver was killed by the watchdog after " + std::to_string(control.watchdog_s) + " s"
-                      : !protocol_error.empty() ? protocol_error
+  if (end.timed_out || !clean_exit || !report.ended || !end.protocol_error.empty()) {
+    std::string why = end.timed_out ? "hung: the Python driver was killed by the watchdog after " + std::to_string(control.watchdog_s) + " s"
+                      : !end.protocol_error.empty() ? end.protocol_error
                       : WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "cannot run " + spec.python
                                                                           : "the Python interpreter " + processes::describe_wait_status(status);
     if (!result.error.empty()) why += " (" + result.error + ")";
@@ -276,6 +293,15 @@ RunResult run_driver(const RunSpec& spec, const std::string& kind, const TeamCon
       }
   }
   return result;
+}
+}  // namespace
+
+RunResult run_driver(const RunSpec& spec, const std::string& kind, const TeamControl& control) {
+  const auto [pid, fd] = spawn_driver(spec, kind);
+  DriverEnd end = read_driver(pid, fd, control);
+  close(fd);
+  kill(-pid, SIGKILL);  // whatever of the group is left (a hung pool process, a helper)
+  return driver_result(spec, end, control);
 }
 
 }  // namespace corescope::python
