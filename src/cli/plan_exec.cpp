@@ -57,8 +57,12 @@ int execute_plan(const std::vector<sweep::Cell>& all, const sweep::ExecOptions& 
     if (c.isolate()) trials.push_back(c);
     else runs.push_back({c, sweep::cell_request(c), twin && twin(c)});
   }
-  if (o.dry_run) {
-    const int status = execute_cells(runs, o);
+  if (o.dry_run) {  // the first line counts the runs' cells; the trials' cells follow them
+    sweep::ExecOptions listing = o;
+    if (!trials.empty())
+      listing.note = (o.note.empty() ? "" : o.note + "; ") + std::to_string(trials.size()) +
+                     " fault-trial cells, listed after these";
+    const int status = execute_cells(runs, listing);
     for (const auto& c : trials) std::printf("%-40s corescope %s\n", c.key.c_str(), join(trial_command(c), " ").c_str());
     return status;
   }

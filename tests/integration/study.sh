@@ -21,6 +21,9 @@ done
 grep -q "^pingpong/processes/2/strong/0/none/channel=pipe" "$WORK/dry" || fail "dry run: no 0-byte pingpong over pipe"
 grep -q "^critical/threads/2/strong/S/none/sync=none" "$WORK/dry" || fail "dry run: no race cell"
 grep -q "fault=crash .*corescope isolate -k triad -f crash" "$WORK/dry" || fail "dry run: no crash trial command"
+trials=$(grep -c "fault=.*corescope isolate" "$WORK/dry")
+grep -q "^plan [0-9a-f]*: [0-9]* cells ($trials fault-trial cells, listed after these)$" "$WORK/dry" ||
+  fail "dry run: the plan line does not count the $trials fault-trial cells: $(grep "^plan" "$WORK/dry")"
 [[ -e $WORK/s.h5 ]] && fail "dry run wrote the file"
 expect_usage_error "bad budget" $cs study --budget lots -o "$WORK/x.h5"
 expect_usage_error "unknown group" $cs study --groups scaling,nope -o "$WORK/x.h5"
