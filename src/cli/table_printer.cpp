@@ -44,6 +44,23 @@ void TextTable::print(std::FILE* out) const {
   for (const auto& r : rows_) line(r);
 }
 
+void TextTable::print_markdown(std::FILE* out) const {
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s = "|";
+    for (std::size_t c = 0; c < headers_.size(); ++c) {
+      std::string cell = c < cells.size() ? cells[c] : "";
+      for (std::size_t at = 0; (at = cell.find('|', at)) != std::string::npos; at += 2) cell.insert(at, "\\");
+      s += " " + cell + " |";
+    }
+    std::fprintf(out, "%s\n", s.c_str());
+  };
+  line(headers_);
+  std::string rule = "|";
+  for (std::size_t c = 0; c < headers_.size(); ++c) rule += "---|";
+  std::fprintf(out, "%s\n", rule.c_str());
+  for (const auto& r : rows_) line(r);
+}
+
 namespace {
 // 3 significant digits in the largest SI prefix below the value: "12.3 GB/s", "34.5 kB/s".
 std::string si_rate(double per_s, const char* unit) {

@@ -22,6 +22,8 @@ class TextTable {
   explicit TextTable(std::vector<std::string> headers) : headers_(std::move(headers)) {}
   void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
   void print(std::FILE* out = stdout) const;
+  // The same rows as a Markdown table (no wrapping; `|` in a cell escaped).
+  void print_markdown(std::FILE* out = stdout) const;
   bool empty() const { return rows_.empty(); }
 
  private:
