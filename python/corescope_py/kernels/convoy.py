@@ -9,7 +9,6 @@ import time
 
 from corescope_py.kernels.common import LCG_ADD, LCG_MUL, MASK, lcg_jump, mix64, quantile
 
-MODES = ("threads", "processes")
 COUNTERS = ("finished",)
 STEPS = 256
 

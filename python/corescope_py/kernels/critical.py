@@ -9,7 +9,6 @@ As in kernels/critical.cpp each update also adds 1 to a tally in the high half o
 exact and the value must be a real mix of the updates that survived."""
 from corescope_py.kernels.common import PoolPlanBase
 
-MODES = ("threads", "processes", "pool")
 COUNTERS = ("counter",)
 TALLY = 1 << 32
 

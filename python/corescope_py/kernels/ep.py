@@ -7,7 +7,6 @@ import math
 
 from corescope_py.kernels.common import PoolPlanBase, block_range, mix64
 
-MODES = ("threads", "processes", "pool")
 COUNTERS = ()
 CHUNK = 1 << 16
 

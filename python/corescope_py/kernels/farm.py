@@ -10,7 +10,6 @@ import time
 
 from corescope_py.kernels.common import MASK, PoolPlanBase, block_range, lcg_jump, lcg_run, mix64, uniform01
 
-MODES = ("threads", "processes", "pool")
 COUNTERS = ("q0", "q1")
 COST_CAP = 1e4
 

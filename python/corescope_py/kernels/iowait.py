@@ -14,7 +14,6 @@ import time
 
 from corescope_py.kernels.common import PoolPlanBase, block_range, mix64
 
-MODES = ("threads", "processes", "pool")
 COUNTERS = ()
 BLOCK = 4096
 SLOTS = 256

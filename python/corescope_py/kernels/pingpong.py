@@ -9,7 +9,6 @@ import time
 
 from corescope_py.kernels.common import median
 
-MODES = ("threads", "processes")
 COUNTERS = ()
 
 

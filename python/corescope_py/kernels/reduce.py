@@ -3,7 +3,6 @@
 from corescope_py.kernels import arrays
 from corescope_py.kernels.common import PoolPlanBase, block_range
 
-MODES = ("threads", "processes", "pool")
 COUNTERS = ()
 
 

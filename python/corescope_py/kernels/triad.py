@@ -3,7 +3,6 @@ exact, so every element is checked against b + s c). 24 bytes per element as STR
 from corescope_py.kernels import arrays
 from corescope_py.kernels.common import PoolPlanBase, block_range
 
-MODES = ("threads", "processes", "pool")
 COUNTERS = ()
 SCALAR = 3.0
 

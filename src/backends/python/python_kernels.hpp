@@ -1,6 +1,7 @@
 // Which kernels the Python driver implements, in which Python modes, and how they differ from the
-// C++ kernel of the same name (sizes, params, allowed values). python/corescope_py/kernels/ is the
-// other half; tests/integration/python_modes.sh checks that both say the same.
+// C++ kernel of the same name (sizes, params, allowed values): declared here only. The modules of
+// python/corescope_py/kernels/ implement them (a pool needs pool_task and PoolPlan), and
+// tests/integration/python_modes.sh checks that what they can run is what this table says.
 #pragma once
 #include <string>
 #include <vector>
