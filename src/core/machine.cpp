@@ -54,24 +54,52 @@ std::int64_t cache_size(hwloc_topology_t topo, hwloc_obj_type_t type) {
   return obj && obj->attr ? static_cast<std::int64_t>(obj->attr->cache.size) : 0;
 }
 
+// For each PU, by its OS index: the logical index of the object of `type` that holds it.
+std::vector<int> index_by_cpu(hwloc_topology_t topo, hwloc_obj_type_t type) {
+  std::vector<int> out;
+  const int n = hwloc_get_nbobjs_by_type(topo, type);
+  for (int i = 0; i < n; ++i) {
+    const hwloc_obj_t obj = hwloc_get_obj_by_type(topo, type, static_cast<unsigned>(i));
+    unsigned cpu = 0;
+    hwloc_bitmap_foreach_begin(cpu, obj->cpuset) {
+      if (cpu >= out.size()) out.resize(cpu + 1, -1);
+      out[cpu] = i;
+    }
+    hwloc_bitmap_foreach_end();
+  }
+  return out;
+}
+
+// Packages, NUMA domains with their memory, L3 groups, cores, PUs and caches, as hwloc sees them.
+void read_topology(hwloc_topology_t topo, MachineInfo& m) {
+  m.packages = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
+  m.cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+  m.pus = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+  m.l1d_bytes = cache_size(topo, HWLOC_OBJ_L1CACHE);
+  m.l2_bytes = cache_size(topo, HWLOC_OBJ_L2CACHE);
+  m.l3_bytes = cache_size(topo, HWLOC_OBJ_L3CACHE);
+  m.l3_groups = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_L3CACHE);
+  m.numa_domains = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+  for (int i = 0; i < m.numa_domains; ++i)
+    m.numa_memory_bytes.push_back(static_cast<std::int64_t>(
+        hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i))->attr->numanode.local_memory));
+  m.numa_of_cpu = index_by_cpu(topo, HWLOC_OBJ_NUMANODE);
+  m.package_of_cpu = index_by_cpu(topo, HWLOC_OBJ_PACKAGE);
+  m.memory_bytes = static_cast<std::int64_t>(hwloc_get_root_obj(topo)->total_memory);
+  m.described = hwloc_topology_is_thissystem(topo) == 0;
+}
+
 MachineInfo query_machine() {
   MachineInfo m;
   m.host = platform::hostname();
   m.cpu_model = platform::cpu_model();
   hwloc_topology_t topo;
-  if (hwloc_topology_init(&topo) == 0 && hwloc_topology_load(topo) == 0) {
-    m.packages = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
-    m.cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
-    m.pus = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
-    m.l1d_bytes = cache_size(topo, HWLOC_OBJ_L1CACHE);
-    m.l2_bytes = cache_size(topo, HWLOC_OBJ_L2CACHE);
-    m.l3_bytes = cache_size(topo, HWLOC_OBJ_L3CACHE);
-    hwloc_obj_t root = hwloc_get_root_obj(topo);
-    m.memory_bytes = static_cast<std::int64_t>(root->total_memory);
+  if (hwloc_topology_init(&topo) == 0) {
+    if (hwloc_topology_load(topo) == 0) read_topology(topo, m);
     hwloc_topology_destroy(topo);
   }
   // hwloc counts the memory of the NUMA nodes it sees, which can be less than the OS has.
-  m.memory_bytes = std::max(m.memory_bytes, platform::total_memory_bytes());
+  if (!m.described) m.memory_bytes = std::max(m.memory_bytes, platform::total_memory_bytes());
   m.llc_bytes = std::max({m.l1d_bytes, m.l2_bytes, m.l3_bytes});
   if (m.cores <= 0) m.cores = 1;
   if (m.pus <= 0) m.pus = m.cores;
@@ -100,6 +128,15 @@ const MachineInfo& machine() {
   static const MachineInfo info = query_machine();
   return info;
 }
+
+namespace {
+int lookup(const std::vector<int>& by_cpu, std::int64_t cpu) {
+  return cpu >= 0 && static_cast<std::size_t>(cpu) < by_cpu.size() ? by_cpu[static_cast<std::size_t>(cpu)] : -1;
+}
+}  // namespace
+
+int numa_of_cpu(std::int64_t cpu) { return lookup(machine().numa_of_cpu, cpu); }
+int package_of_cpu(std::int64_t cpu) { return lookup(machine().package_of_cpu, cpu); }
 
 const BuildInfo& build_info() {
   static const BuildInfo info = [] {
@@ -142,7 +179,8 @@ std::vector<std::pair<std::string, std::int64_t>> provenance_integers() {
   const auto& m = machine();
   return {{"packages", m.packages},       {"cores", m.cores},         {"pus", m.pus},
           {"l1d_cache_bytes", m.l1d_bytes}, {"l2_cache_bytes", m.l2_bytes}, {"l3_cache_bytes", m.l3_bytes},
-          {"llc_bytes", m.llc_bytes},     {"memory_bytes", m.memory_bytes}};
+          {"llc_bytes", m.llc_bytes},     {"memory_bytes", m.memory_bytes}, {"numa_domains", m.numa_domains},
+          {"l3_groups", m.l3_groups}};
 }
 
 }  // namespace corescope

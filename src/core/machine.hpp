@@ -16,7 +16,16 @@ struct MachineInfo {
   std::int64_t llc_bytes = 0;  // last-level cache size (largest level present)
   std::int64_t memory_bytes = 0;
   double timer_resolution_s = 0.0;  // measured smallest step of the wall clock
+  int numa_domains = 0, l3_groups = 0;          // 0 when hwloc shows none
+  std::vector<std::int64_t> numa_memory_bytes;  // local memory of each NUMA domain, hwloc's order
+  // By CPU number (a PU's OS index, as sched_getcpu returns it): its NUMA domain and package
+  // (hwloc's logical indexes), -1 where unknown.
+  std::vector<int> numa_of_cpu, package_of_cpu;
+  bool described = false;  // hwloc read a described node (HWLOC_XMLFILE/HWLOC_SYNTHETIC), not this system
 };
+// The NUMA domain / package of a CPU number, -1 when unknown.
+int numa_of_cpu(std::int64_t cpu);
+int package_of_cpu(std::int64_t cpu);
 
 // Queried once (hwloc + /proc), then cached.
 const MachineInfo& machine();

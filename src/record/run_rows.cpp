@@ -276,6 +276,10 @@ record::Table sample_rows(const RunResult& r, const RunProvenance& p) {
     t.str("host", host_of(r, x.rank, p.host), "host name of the worker's process");
     t.i64("cpu", x.cpu, "", "CPU the worker ran on at the end of the repetition");
     t.i64("cpu_start", x.cpu_start, "", "CPU the worker ran on when the repetition's clock started");
+    // Where that CPU sits, from this host's topology (samples of ranks on other hosts: -1).
+    const bool here = host_of(r, x.rank, p.host) == p.host;
+    t.i64("numa", here ? numa_of_cpu(x.cpu) : -1, "", "NUMA domain of cpu (hwloc's logical index; -1: unknown or another host)");
+    t.i64("package", here ? package_of_cpu(x.cpu) : -1, "", "package (socket) of cpu (hwloc's logical index; -1: unknown or another host)");
     t.f64("wall_s", x.wall_s, "s", "wall time of the repetition");
     t.f64("cpu_s", x.cpu_s, "s", "CPU time of the worker's thread");
     t.f64("compute_s", x.compute_s, "s", "wall time not spent communicating or waiting for the GIL");
