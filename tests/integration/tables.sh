@@ -87,7 +87,7 @@ import json, sys
 for cell in json.load(open(sys.argv[1])):
     messages = 2 * int(json.loads(cell["params"])["round_trips"])
     ratio = cell["repetition_median_s"] / cell["median_s"]
-    assert abs(ratio / messages - 1) < 1e-9, (cell["name"], ratio, messages)
+    assert abs(ratio / messages - 1) < 1e-6, (cell["name"], ratio, messages)  # the json has 9 digits
     print(f"ok: {cell['name']}: {cell['median_s']:.3e} s per message = the repetition's {cell['repetition_median_s']:.3e} s / {messages}")
 PY
 grep -Eq "^critical/threads/2/2k .* [0-9.]+ [nmu]?s/update " sum.out || fail "critical: not per update: $(cat sum.out)"
