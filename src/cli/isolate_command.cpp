@@ -296,14 +296,14 @@ namespace {
 // for its kernel) and the parameters given.
 record::CellConfig trial_config(const record::Table& t, std::size_t i) {
   record::CellConfig c{.kernel = t.text("kernel", i), .mode = t.text("mode", i), .workers = t.integer("workers", i)};
-  try {
-    c.size = static_cast<record::Int>(resolve_size(t.text("size", i), find_kernel(c.kernel)));
-  } catch (const UsageError&) {  // a kernel this build lacks, or a size it does not read
+  try {  // the parameters with their defaults filled in, as a run records them
+    const KernelInfo& k = find_kernel(c.kernel);
+    c.size = static_cast<record::Int>(resolve_size(t.text("size", i), k));
+    std::vector<std::string> given = split(t.text("params", i), ' ');
+    std::erase(given, "");
+    c.params = to_json(make_params(k, static_cast<std::size_t>(c.size), 1, 0, given).values);
+  } catch (const UsageError&) {  // a kernel or parameter this build lacks, or a size it does not read
   }
-  std::map<std::string, std::string> params;
-  for (const auto& kv : split(t.text("params", i), ' '))
-    if (const auto eq = kv.find('='); eq != std::string::npos) params[kv.substr(0, eq)] = kv.substr(eq + 1);
-  c.params = to_json(params);
   return c;
 }
 }  // namespace

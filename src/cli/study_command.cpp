@@ -214,11 +214,10 @@ record::CellConfig as_recorded(const sweep::Cell& c) {
   const KernelInfo as_run = m.adapt_kernel ? m.adapt_kernel(k) : k;
   auto size = static_cast<record::Int>(resolve_size(c.size, as_run));
   if (c.scaling == "weak") size *= c.workers;
-  std::map<std::string, std::string> params;
-  for (const auto& kv : c.params)
-    if (const auto eq = kv.find('='); eq != std::string::npos) params[kv.substr(0, eq)] = kv.substr(eq + 1);
+  // Every parameter with its default filled in, as the run records them.
+  const Params params = make_params(as_run, static_cast<std::size_t>(size), 1, 0, c.params);
   return {.kernel = c.kernel, .mode = c.mode, .workers = c.workers, .ranks = c.ranks, .threads_per_rank = c.threads,
-          .size = size, .scaling = c.scaling, .params = to_json(params)};
+          .size = size, .scaling = c.scaling, .params = to_json(params.values)};
 }
 
 // The cells -k, -m, -w, -s and -p keep (checked as summary checks them); UsageError when none is
