@@ -139,6 +139,6 @@ int main(int argc, char** argv) {
   // the file behind it is almost always damaged (docs/user/results-format.md, "Damaged files").
   if (code == 0)
     if (const auto failure = corescope::record::h5::take_close_failure()) code = fail(2, "error: ", *failure);
-  if (code != 0) corescope::record::h5::quiet_shutdown();
+  if (code != 0) corescope::record::h5::quiet_shutdown(code);
   return code;
 }

@@ -12,7 +12,10 @@
 #include <charconv>
 #include <cmath>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <new>
 #include <limits>
 #include <memory>
@@ -277,7 +280,14 @@ QuietErrors::~QuietErrors() {
   if (saved_) H5Eset_auto2(H5E_DEFAULT, saved_func_, saved_data_);
 }
 
-void quiet_shutdown() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void quiet_shutdown(int code) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  if (close_failures.count == 0) return;
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
 
 Handle& Handle::operator=(Handle&& other) noexcept {
   if (this != &other) {
