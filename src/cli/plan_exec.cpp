@@ -49,38 +49,14 @@ std::vector<std::string> trial_command(const sweep::Cell& c) {
           number_text(trial_timeout(c))};
 }
 
-int execute_plan(const std::vector<sweep::Cell>& all, const sweep::ExecOptions& o,
-                 const std::function<bool(const sweep::Cell&)>& twin) {
-  std::vector<sweep::ExecCell> runs;
-  std::vector<sweep::Cell> trials;
-  for (const auto& c : all) {
-    if (c.isolate()) trials.push_back(c);
-    else runs.push_back({c, sweep::cell_request(c), twin && twin(c)});
-  }
-  if (o.dry_run) {  // the first line counts the runs' cells; the trials' cells follow them
-    sweep::ExecOptions listing = o;
-    if (!trials.empty())
-      listing.note = (o.note.empty() ? "" : o.note + "; ") + std::to_string(trials.size()) +
-                     " fault-trial cells, listed after these";
-    const int status = execute_cells(runs, listing);
-    for (const auto& c : trials) std::printf("%-40s corescope %s\n", c.key.c_str(), join(trial_command(c), " ").c_str());
-    return status;
-  }
-  if (trials.empty()) return execute_cells(runs, o);
-
-  const std::string out = fs::absolute(o.out).lexically_normal().string();
-  record::check_output(out);
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
-  Progress progress(sweep::planned_runs(runs, o) + static_cast<int>(trials.size()), o.quiet);
-  int status = runs.empty() ? 0 : execute_cells(runs, o, &progress);
-  if (status > 128) {
-    progress.done();
-    return status;
-  }
-
+// The fault trials, each a child `corescope isolate` appending to `out`, after the runs (which
+// ended with `status`): the plan's exit status.
+static int run_trials(const std::vector<sweep::Cell>& trials, const sweep::ExecOptions& o, const std::string& out,
+                      Progress& progress, int status) {
   record::Table iso;
   if (o.resume && fs::exists(out)) iso = record::read_group(out, "isolation");
   sweep::install_interrupt_handlers();
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
   int failed = 0, ran = 0;
   for (const auto& c : trials) {
     if (o.resume && trials_done(iso, c) >= c.reps) {
@@ -119,9 +95,40 @@ int execute_plan(const std::vector<sweep::Cell>& all, const sweep::ExecOptions& 
                                   " failed -> " + o.out + " (/isolation)");
   if (failed) {
     progress.error("corescope: failed: " + std::to_string(failed) + " fault-trial cells did not complete");
-    status = 1;
+    return 1;
   }
   return status;
+}
+
+int execute_plan(const std::vector<sweep::Cell>& all, const sweep::ExecOptions& o,
+                 const std::function<bool(const sweep::Cell&)>& twin) {
+  std::vector<sweep::ExecCell> runs;
+  std::vector<sweep::Cell> trials;
+  for (const auto& c : all) {
+    if (c.isolate()) trials.push_back(c);
+    else runs.push_back({c, sweep::cell_request(c), twin && twin(c)});
+  }
+  if (o.dry_run) {  // the first line counts the runs' cells; the trials' cells follow them
+    sweep::ExecOptions listing = o;
+    if (!trials.empty())
+      listing.note = (o.note.empty() ? "" : o.note + "; ") + std::to_string(trials.size()) +
+                     " fault-trial cells, listed after these";
+    const int status = execute_cells(runs, listing);
+    for (const auto& c : trials) std::printf("%-40s corescope %s\n", c.key.c_str(), join(trial_command(c), " ").c_str());
+    return status;
+  }
+  if (trials.empty()) return execute_cells(runs, o);
+
+  const std::string out = fs::absolute(o.out).lexically_normal().string();
+  record::check_output(out);
+  Progress progress(sweep::planned_runs(runs, o) + static_cast<int>(trials.size()), o.quiet);
+  int status = runs.empty() ? 0 : execute_cells(runs, o, &progress);
+  if (status > 128) {
+    progress.done();
+    return status;
+  }
+
+  return run_trials(trials, o, out, progress, status);
 }
 
 }  // namespace corescope::cli

@@ -125,6 +125,46 @@ std::string python_missing() {
   return r.ok() ? "" : python + " cannot import numpy (python3-numpy)";
 }
 
+// GIL: CPU-bound and waiting threads with and without the GIL, 1 ... 4 workers; the convoy
+// with K = 0, 1, 2 CPU-bound workers beside the I/O worker, at several switch intervals.
+void add_gil_groups(sweep::Plan& p, const Budget& b, int cpus) {
+  p.groups.push_back(group("gil", b, cpus,
+                           {{"kernels", "ep"}, {"modes", "gil,threads"}, {"workers", "1,2,3,4"}, {"size", b.ep_size}}));
+  p.groups.push_back(group("gil-io", b, cpus,
+                           {{"kernels", "iowait"}, {"modes", "gil,threads"}, {"workers", "1,2,3,4"}, {"size", b.waits}}));
+  p.groups.push_back(group("convoy", b, cpus,
+                           {{"kernels", "convoy"}, {"modes", "gil,threads"}, {"workers", "1,2,3"}, {"size", "S"},
+                            {"switch-interval", b.intervals}}));
+}
+
+// Isolation: a fault in worker 0 of a team of 2, in every mode isolate runs.
+sweep::Settings isolation_group(const Budget& b, int cpus) {
+  sweep::Settings iso = group("isolation", b, cpus,
+                              {{"kernels", "triad"}, {"modes", "all"}, {"workers", "2"}, {"size", "S"},
+                               {"fault", b.faults}});
+  iso.reps = b.trials;
+  iso.run_seconds = b.run_seconds;
+  return iso;
+}
+
+// The emulated GIL beside CPython (docs/user/python.md): pure-Python ep in threads and processes at
+// 1, 2 workers and serial C++ ep at the same N (what the interpreter costs); the convoy with
+// K = 1 and the sleepers at 1, 4 threads (set beside the gil and gil-io groups); the race.
+void add_python_groups(sweep::Plan& p, const Budget& b, int cpus) {
+  p.groups.push_back(group("python", b, cpus,
+                           {{"kernels", "ep"}, {"modes", "py-threads,py-processes"}, {"workers", "1,2"},
+                            {"size", b.py_ep_size}}));  // impl=python, the Python ep's default
+  p.groups.push_back(group("python-cost", b, cpus,
+                           {{"kernels", "ep"}, {"modes", "serial"}, {"workers", "1"}, {"size", b.py_ep_size}}));
+  p.groups.push_back(group("python-convoy", b, cpus,
+                           {{"kernels", "convoy"}, {"modes", "py-threads"}, {"workers", "2"}, {"size", "S"}}));
+  p.groups.push_back(group("python-io", b, cpus,
+                           {{"kernels", "iowait"}, {"modes", "py-threads"}, {"workers", "1,4"}, {"size", b.waits}}));
+  p.groups.push_back(group("python-critical", b, cpus,
+                           {{"kernels", "critical"}, {"modes", "py-threads,py-processes"}, {"workers", "2"},
+                            {"size", "S"}, {"param", "sync=none"}}));
+}
+
 // The plan: one group per section of the report (analysis/corescope_analysis/sections).
 sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
   const std::string teams = team_sizes(b, cpus), two = "2", cores = std::to_string(cpus);
@@ -151,15 +191,7 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
   p.groups.push_back(group("ipc", b, cpus,
                            {{"kernels", "pingpong"}, {"modes", built({"processes", "mpi", "threads"})},
                             {"workers", two}, {"channels", "all"}, {"size", b.pingpong_sizes}}));
-  // GIL: CPU-bound and waiting threads with and without the GIL, 1 ... 4 workers; the convoy
-  // with K = 0, 1, 2 CPU-bound workers beside the I/O worker, at several switch intervals.
-  p.groups.push_back(group("gil", b, cpus,
-                           {{"kernels", "ep"}, {"modes", "gil,threads"}, {"workers", "1,2,3,4"}, {"size", b.ep_size}}));
-  p.groups.push_back(group("gil-io", b, cpus,
-                           {{"kernels", "iowait"}, {"modes", "gil,threads"}, {"workers", "1,2,3,4"}, {"size", b.waits}}));
-  p.groups.push_back(group("convoy", b, cpus,
-                           {{"kernels", "convoy"}, {"modes", "gil,threads"}, {"workers", "1,2,3"}, {"size", "S"},
-                            {"switch-interval", b.intervals}}));
+  add_gil_groups(p, b, cpus);
   // Critical sections: the race and every lock, in shared memory and between processes.
   p.groups.push_back(group("critical", b, cpus,
                            {{"kernels", "critical"}, {"modes", shared_and_private}, {"workers", two}, {"size", "S"},
@@ -175,29 +207,8 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
   p.groups.push_back(group("one-cpu", b, cpus,
                            {{"kernels", "ep"}, {"modes", "threads,processes"}, {"workers", "1," + two + "," + over},
                             {"pin", "one,none"}, {"size", b.ep_size}}));
-  // Isolation: a fault in worker 0 of a team of 2, in every mode isolate runs.
-  sweep::Settings iso = group("isolation", b, cpus,
-                              {{"kernels", "triad"}, {"modes", "all"}, {"workers", two}, {"size", "S"},
-                               {"fault", b.faults}});
-  iso.reps = b.trials;
-  iso.run_seconds = b.run_seconds;
-  p.groups.push_back(iso);
-  if (!with_python) return p;
-  // The emulated GIL beside CPython (docs/user/python.md): pure-Python ep in threads and processes at
-  // 1, 2 workers and serial C++ ep at the same N (what the interpreter costs); the convoy with
-  // K = 1 and the sleepers at 1, 4 threads (set beside the gil and gil-io groups); the race.
-  p.groups.push_back(group("python", b, cpus,
-                           {{"kernels", "ep"}, {"modes", "py-threads,py-processes"}, {"workers", "1,2"},
-                            {"size", b.py_ep_size}}));  // impl=python, the Python ep's default
-  p.groups.push_back(group("python-cost", b, cpus,
-                           {{"kernels", "ep"}, {"modes", "serial"}, {"workers", "1"}, {"size", b.py_ep_size}}));
-  p.groups.push_back(group("python-convoy", b, cpus,
-                           {{"kernels", "convoy"}, {"modes", "py-threads"}, {"workers", "2"}, {"size", "S"}}));
-  p.groups.push_back(group("python-io", b, cpus,
-                           {{"kernels", "iowait"}, {"modes", "py-threads"}, {"workers", "1,4"}, {"size", b.waits}}));
-  p.groups.push_back(group("python-critical", b, cpus,
-                           {{"kernels", "critical"}, {"modes", "py-threads,py-processes"}, {"workers", two},
-                            {"size", "S"}, {"param", "sync=none"}}));
+  p.groups.push_back(isolation_group(b, cpus));
+  if (with_python) add_python_groups(p, b, cpus);
   return p;
 }
 
