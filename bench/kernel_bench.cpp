@@ -45,8 +45,8 @@ struct Case {
   const KernelInfo* kernel;
   const ModeInfo* mode;
   int workers;
-  std::string size;                // S / M / L / count
-  std::vector<std::string> params; // key=value
+  std::string size;                 // S / M / L / count
+  std::vector<std::string> params;  // key=value
 };
 
 RunSpec make_spec(const Case& c, int reps, int warmup) {
@@ -89,10 +89,10 @@ RunResult run_once(const Case& c, int reps, int warmup) {
 
 double items_per_iteration(const KernelInfo& k, const Params& p, int workers) {
   const double n = static_cast<double>(p.size);
-  if (k.name == "stencil") return n * n;        // grid points
-  if (k.name == "dgemm") return n * n;          // entries of C
-  if (k.name == "critical") return n * workers; // M updates per worker
-  return n;                                     // elements, samples, tasks, waits, messages
+  if (k.name == "stencil") return n * n;         // grid points
+  if (k.name == "dgemm") return n * n;           // entries of C
+  if (k.name == "critical") return n * workers;  // M updates per worker
+  return n;                                      // elements, samples, tasks, waits, messages
 }
 
 void set_rate_counters(benchmark::State& state, const KernelInfo& k, const Params& p, int workers) {
@@ -100,7 +100,9 @@ void set_rate_counters(benchmark::State& state, const KernelInfo& k, const Param
   const double iters = static_cast<double>(state.iterations());
   if (cost.bytes > 0) state.SetBytesProcessed(static_cast<std::int64_t>(cost.bytes * iters));
   state.SetItemsProcessed(static_cast<std::int64_t>(items_per_iteration(k, p, workers) * iters));
-  if (cost.flops > 0) state.counters["flops_per_second"] = benchmark::Counter(cost.flops * iters, benchmark::Counter::kIsRate);
+  if (cost.flops > 0)
+    state.counters["flops_per_second"] =
+        benchmark::Counter(cost.flops * iters, benchmark::Counter::kIsRate);
 }
 
 // Through the run loop: each batch is one corescope run of `batch` repetitions (plus one
@@ -132,7 +134,8 @@ void bm_run_loop(benchmark::State& state, const Case& c, std::shared_ptr<int> ba
   }
 }
 
-// A kernel set up on a SerialWorker (no mode around it), with one warm-up iteration done (as the run loop does).
+// A kernel set up on a SerialWorker (no mode around it), with one warm-up iteration done (as the
+// run loop does).
 struct DirectKernel {
   DirectKernel(const KernelInfo& k, const std::string& size)
       // Generous reps: kernels size some state by warmup + reps (stencil's amplitude).
@@ -211,14 +214,16 @@ void bm_paired(benchmark::State& state, const Case& c, std::shared_ptr<int> batc
       for (double t : headline_per_rep(r)) loop += t;
       const auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < *batch; ++i) d.kernel->iterate(d.worker);
-      const double direct = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double direct =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       ratios.push_back(loop / direct);
       direct_total += direct;
       loop_total += loop;
       state.SetIterationTime(loop);
     }
     if (state.error_occurred() || ratios.empty()) return;
-    std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
+    std::nth_element(ratios.begin(),
+                     ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
     const double iters = static_cast<double>(state.iterations());
     state.counters["overhead_pct"] = 100.0 * (ratios[ratios.size() / 2] - 1.0);
     state.counters["direct_us"] = 1e6 * direct_total / iters;
@@ -235,8 +240,10 @@ void bm_plain_omp_triad(benchmark::State& state, const std::string& size, int th
   triad.iterate();
   for (auto _ : state) triad.iterate();
   if (!triad.verify()) state.SkipWithError("plain triad computed a wrong answer");
-  state.SetBytesProcessed(static_cast<std::int64_t>(24.0 * static_cast<double>(n) * static_cast<double>(state.iterations())));
-  state.SetItemsProcessed(static_cast<std::int64_t>(static_cast<double>(n) * static_cast<double>(state.iterations())));
+  state.SetBytesProcessed(static_cast<std::int64_t>(24.0 * static_cast<double>(n) *
+                                                    static_cast<double>(state.iterations())));
+  state.SetItemsProcessed(
+      static_cast<std::int64_t>(static_cast<double>(n) * static_cast<double>(state.iterations())));
 }
 
 // --- registration --------------------------------------------------------------------------
@@ -248,7 +255,8 @@ const ModeInfo* built_mode(const std::string& name) {
 }
 
 std::string case_name(const std::string& family, const Case& c) {
-  std::string n = family + "/" + c.kernel->name + "/" + c.mode->name + "/w" + std::to_string(c.workers) + "/" + c.size;
+  std::string n = family + "/" + c.kernel->name + "/" + c.mode->name + "/w" +
+                  std::to_string(c.workers) + "/" + c.size;
   for (const auto& kv : c.params) n += "/" + kv;
   return n;
 }
@@ -256,7 +264,8 @@ std::string case_name(const std::string& family, const Case& c) {
 benchmark::internal::Benchmark* add_run_loop(const std::string& name, const Case& c) {
   if (!accepted(c)) return nullptr;
   auto batch = std::make_shared<int>(0);
-  return benchmark::RegisterBenchmark(name.c_str(), [c, batch](benchmark::State& s) { bm_run_loop(s, c, batch); })
+  return benchmark::RegisterBenchmark(name.c_str(),
+                                      [c, batch](benchmark::State& s) { bm_run_loop(s, c, batch); })
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
 }
@@ -286,8 +295,9 @@ void register_harness() {
   for (const char* name : {"triad", "reduce", "stencil", "dgemm", "ep"})
     for (const char* size : {"S", "M"}) {
       const KernelInfo& k = find_kernel(name);
-      benchmark::RegisterBenchmark((std::string("harness/direct/") + name + "/" + size).c_str(),
-                                   [&k, size = std::string(size)](benchmark::State& s) { bm_direct(s, &k, size); })
+      benchmark::RegisterBenchmark(
+          (std::string("harness/direct/") + name + "/" + size).c_str(),
+          [&k, size = std::string(size)](benchmark::State& s) { bm_direct(s, &k, size); })
           ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);
       const Case c{&k, serial, 1, size, {}};
@@ -309,7 +319,8 @@ void register_harness_floor() {
   })->Unit(benchmark::kMicrosecond);
   const Case c{&noop_kernel(), built_mode("serial"), 1, "1", {}};
   // A fixed count: manual time this small would make Google Benchmark run it for minutes.
-  if (auto* b = add_run_loop("harness/runloop/noop", c)) b->Iterations(100000)->Unit(benchmark::kNanosecond);
+  if (auto* b = add_run_loop("harness/runloop/noop", c))
+    b->Iterations(100000)->Unit(benchmark::kNanosecond);
 }
 
 void register_figures(int workers) {
@@ -323,8 +334,9 @@ void register_figures(int workers) {
   };
   // Side by side: corescope's openmp triad vs the plain OpenMP loop, same size and threads.
   fig("triad", "openmp", workers, {});
-  benchmark::RegisterBenchmark(("figures/plain_omp_triad/openmp/w" + w + "/M").c_str(),
-                               [workers](benchmark::State& s) { bm_plain_omp_triad(s, "M", workers); })
+  benchmark::RegisterBenchmark(
+      ("figures/plain_omp_triad/openmp/w" + w + "/M").c_str(),
+      [workers](benchmark::State& s) { bm_plain_omp_triad(s, "M", workers); })
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond);
   // Parallel efficiency T1 / (N TN) of ep and stencil.
@@ -348,8 +360,10 @@ void register_figures(int workers) {
 // Google Benchmark 1.8 replaced Run::error_occurred by Run::skipped (an error or a skip).
 template <class R>
 bool run_skipped(const R& r) {
-  if constexpr (requires { r.skipped; }) return static_cast<bool>(r.skipped);
-  else return r.error_occurred;
+  if constexpr (requires { r.skipped; })
+    return static_cast<bool>(r.skipped);
+  else
+    return r.error_occurred;
 }
 
 // Console output as usual, plus the seconds per iteration of every benchmark that ran (median
@@ -364,7 +378,8 @@ class CollectingReporter : public benchmark::ConsoleReporter {
       if (run_skipped(r) || r.iterations <= 0 || !(single || median)) continue;
       const std::string& name = r.run_name.function_name;  // as registered, without /real_time etc.
       // What the console shows, per iteration, converted from the display unit to seconds.
-      seconds_[name].push_back(r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit));
+      seconds_[name].push_back(r.GetAdjustedRealTime() /
+                               benchmark::GetTimeUnitMultiplier(r.time_unit));
       for (const auto& [key, counter] : r.counters) counters_[name][key].push_back(counter.value);
     }
     ConsoleReporter::ReportRuns(runs);
@@ -377,7 +392,8 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   }
 
  private:
-  static double median(const std::map<std::string, std::vector<double>>& m, const std::string& key) {
+  static double median(const std::map<std::string, std::vector<double>>& m,
+                       const std::string& key) {
     auto it = m.find(key);
     if (it == m.end() || it->second.empty()) return NAN;
     std::vector<double> v = it->second;
@@ -399,30 +415,36 @@ void print_summary(const CollectingReporter& rep, int workers) {
     for (const char* size : {"S", "M"}) {
       const double direct = rep.seconds(std::string("harness/direct/") + k + "/" + size);
       const double loop = rep.seconds(std::string("harness/runloop/") + k + "/" + size);
-      line(std::string("harness overhead, ") + k + " " + size + " (run loop vs direct)", 100.0 * (loop / direct - 1.0), "%",
-           "(goal <= 2 %)");
+      line(std::string("harness overhead, ") + k + " " + size + " (run loop vs direct)",
+           100.0 * (loop / direct - 1.0), "%", "(goal <= 2 %)");
       line(std::string("harness overhead, ") + k + " " + size + " (paired, median of rounds)",
-           rep.counter(std::string("harness/paired/") + k + "/" + size, "overhead_pct"), "%", "(goal <= 2 %)");
+           rep.counter(std::string("harness/paired/") + k + "/" + size, "overhead_pct"), "%",
+           "(goal <= 2 %)");
     }
-  line("harness cost per repetition (no-op kernel through the run loop)", 1e9 * rep.seconds("harness/runloop/noop"), "ns", "");
+  line("harness cost per repetition (no-op kernel through the run loop)",
+       1e9 * rep.seconds("harness/runloop/noop"), "ns", "");
   const double plain = rep.seconds("figures/plain_omp_triad/openmp/w" + w + "/M");
   const double ours = rep.seconds("figures/triad/openmp/w" + w + "/M");
-  line("openmp triad w" + w + " M: corescope speed / plain omp parallel for", 100.0 * plain / ours, "%", "(target >= 95 %)");
+  line("openmp triad w" + w + " M: corescope speed / plain omp parallel for", 100.0 * plain / ours,
+       "%", "(target >= 95 %)");
   for (const char* mode : {"threads", "openmp"}) {
     for (const char* k : {"ep", "stencil"}) {
       const double t1 = rep.seconds(std::string("figures/") + k + "/serial/w1/M");
       const double tn = rep.seconds(std::string("figures/") + k + "/" + mode + "/w" + w + "/M");
-      line(std::string(k) + " M parallel efficiency, " + mode + " w" + w + " (T1 / (N TN))", t1 / (workers * tn), "",
-           std::string(k) == "ep" ? "(target >= 0.95)" : "");
+      line(std::string(k) + " M parallel efficiency, " + mode + " w" + w + " (T1 / (N TN))",
+           t1 / (workers * tn), "", std::string(k) == "ep" ? "(target >= 0.95)" : "");
     }
-    const double s = rep.seconds(std::string("figures/farm/") + mode + "/w" + w + "/M/schedule=static");
-    const double d = rep.seconds(std::string("figures/farm/") + mode + "/w" + w + "/M/schedule=dynamic");
+    const double s =
+        rep.seconds(std::string("figures/farm/") + mode + "/w" + w + "/M/schedule=static");
+    const double d =
+        rep.seconds(std::string("figures/farm/") + mode + "/w" + w + "/M/schedule=dynamic");
     line(std::string("farm M ") + mode + " w" + w + ": static time / dynamic time", s / d, "x", "");
   }
   const double blocked = rep.seconds("figures/dgemm/serial/w1/M/algo=blocked");
   const double naive = rep.seconds("figures/dgemm/serial/w1/M/algo=naive");
   line("dgemm M serial: blocked speed / naive triple loop", naive / blocked, "x", "");
-  const double n = static_cast<double>(find_kernel("dgemm").size_for_class(SizeClass::M, machine()));
+  const double n =
+      static_cast<double>(find_kernel("dgemm").size_for_class(SizeClass::M, machine()));
   line("dgemm M serial blocked GFLOP/s", 2.0 * n * n * n / blocked * 1e-9, "", "");
   line("dgemm M serial naive GFLOP/s", 2.0 * n * n * n / naive * 1e-9, "", "");
 }
@@ -433,8 +455,10 @@ std::string take_flag(int& argc, char** argv, const char* name, const std::strin
   std::string value = fallback;
   int out = 1;
   for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) value = argv[i] + prefix.size();
-    else argv[out++] = argv[i];
+    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0)
+      value = argv[i] + prefix.size();
+    else
+      argv[out++] = argv[i];
   }
   argc = out;
   return value;
@@ -450,7 +474,8 @@ int main(int argc, char** argv) {
   int workers = 0;
   try {
     workers = static_cast<int>(corescope::parse_count(workers_text, "--corescope_workers"));
-    if (workers < 1 || workers > 1024) throw corescope::UsageError("--corescope_workers must be between 1 and 1024");
+    if (workers < 1 || workers > 1024)
+      throw corescope::UsageError("--corescope_workers must be between 1 and 1024");
     register_kernels(size, workers);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "corescope_bench: %s\n", e.what());

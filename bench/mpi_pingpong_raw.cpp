@@ -6,7 +6,8 @@
 //
 //   mpirun -np 2 mpi_pingpong_raw [--sizes 8,1048576] [--reps 10] [--warmup 2] [--round-trips N]
 //
-// Prints one line per size: `size=<bytes> latency_s=<s> gbytes_per_s=<GB/s> round_trips=<R> ok=<0|1>`.
+// Prints one line per size: `size=<bytes> latency_s=<s> gbytes_per_s=<GB/s> round_trips=<R>
+// ok=<0|1>`.
 #include <mpi.h>
 
 #include <algorithm>
@@ -48,19 +49,25 @@ int main(int argc, char** argv) {
   int reps = 10, warmup = 2;
   long long forced = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--sizes")) sizes = parse_sizes(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--warmup")) warmup = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--round-trips")) forced = std::atoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--sizes"))
+      sizes = parse_sizes(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--reps"))
+      reps = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--warmup"))
+      warmup = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--round-trips"))
+      forced = std::atoll(argv[i + 1]);
   }
   if (size < 2 || reps < 1 || warmup < 0) {
-    if (rank == 0) std::fprintf(stderr, "mpi_pingpong_raw: needs 2 ranks, --reps >= 1, --warmup >= 0\n");
+    if (rank == 0)
+      std::fprintf(stderr, "mpi_pingpong_raw: needs 2 ranks, --reps >= 1, --warmup >= 0\n");
     MPI_Abort(MPI_COMM_WORLD, 2);
   }
 
   for (long long bytes : sizes) {
     const long long trips = round_trips_for(bytes, forced);
-    std::vector<unsigned char> out(static_cast<std::size_t>(bytes)), in(static_cast<std::size_t>(bytes), 0);
+    std::vector<unsigned char> out(static_cast<std::size_t>(bytes)),
+        in(static_cast<std::size_t>(bytes), 0);
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<unsigned char>(i * 131u + 7u);
     const int n = static_cast<int>(bytes);
     std::vector<double> times;
@@ -83,11 +90,12 @@ int main(int argc, char** argv) {
     const bool ok = rank > 1 || in == out;
     if (rank == 0) {
       std::sort(times.begin(), times.end());
-      const double median = times.size() % 2 ? times[times.size() / 2]
-                                             : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
+      const double median = times.size() % 2
+                                ? times[times.size() / 2]
+                                : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
       const double latency = median / (2.0 * static_cast<double>(trips));
-      std::printf("size=%lld latency_s=%.9g gbytes_per_s=%.6g round_trips=%lld ok=%d\n", bytes, latency,
-                  static_cast<double>(bytes) / latency / 1e9, trips, ok ? 1 : 0);
+      std::printf("size=%lld latency_s=%.9g gbytes_per_s=%.6g round_trips=%lld ok=%d\n", bytes,
+                  latency, static_cast<double>(bytes) / latency / 1e9, trips, ok ? 1 : 0);
       std::fflush(stdout);
     }
   }

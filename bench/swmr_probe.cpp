@@ -79,9 +79,11 @@ int append(const char* path, long every) {
     std::snprintf(text, sizeof text, "row %llu", static_cast<unsigned long long>(n));
     const char* pointer = text;
     const double value = static_cast<double>(n);
-    if (!write_row(s, type, n, variable ? static_cast<const void*>(&pointer) : text)) return fail("text row");
+    if (!write_row(s, type, n, variable ? static_cast<const void*>(&pointer) : text))
+      return fail("text row");
     if (!write_row(x, H5T_NATIVE_DOUBLE, n, &value)) return fail("value row");
-    if ((n + 1) % static_cast<hsize_t>(every) == 0 && H5Fflush(f, H5F_SCOPE_LOCAL) < 0) return fail("H5Fflush");
+    if ((n + 1) % static_cast<hsize_t>(every) == 0 && H5Fflush(f, H5F_SCOPE_LOCAL) < 0)
+      return fail("H5Fflush");
   }
 }
 

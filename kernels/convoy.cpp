@@ -37,7 +37,8 @@ std::uint64_t lcg_jump(std::uint64_t x, std::uint64_t steps) {
   return mul * x + add;
 }
 
-static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free, "the stop flag must work across processes");
+static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free,
+              "the stop flag must work across processes");
 
 class Convoy : public Kernel {
  public:
@@ -58,8 +59,10 @@ class Convoy : public Kernel {
 
   void iterate(Worker& w) override {
     const std::uint64_t iteration = ++iterations_;
-    if (w.id() == 0) io_loop(w, iteration);
-    else cpu_loop(w, iteration);
+    if (w.id() == 0)
+      io_loop(w, iteration);
+    else
+      cpu_loop(w, iteration);
   }
 
   Verification verify(Worker& w) override {
@@ -75,9 +78,11 @@ class Convoy : public Kernel {
            std::to_string(total_iterations_));
     if (w.id() == 0) {
       if (ops_done_ != ops_ * total_iterations_)
-        fail(std::to_string(ops_done_) + " I/O calls made, expected " + std::to_string(ops_ * total_iterations_));
+        fail(std::to_string(ops_done_) + " I/O calls made, expected " +
+             std::to_string(ops_ * total_iterations_));
       const double wanted = static_cast<double>(io_ns_) * 1e-9;
-      if (ops_done_ > 0 && shortest_io_s_ < wanted) fail("an I/O call returned before io_us had passed");
+      if (ops_done_ > 0 && shortest_io_s_ < wanted)
+        fail("an I/O call returned before io_us had passed");
     } else {
       if (lcg_jump(seed_, chunks_ * kStepsPerChunk) != x_) {
         v.error = 1.0;
@@ -99,10 +104,12 @@ class Convoy : public Kernel {
          "convoy: blocking calls per second made by the I/O thread (timed repetitions)"},
         {"io_latency_median_s", quantile(latency_s_, 0.5), "s",
          "convoy: median time of one I/O call, GIL re-acquisition included"},
-        {"io_latency_p99_s", quantile(latency_s_, 0.99), "s", "convoy: 99th percentile of the I/O call time"},
+        {"io_latency_p99_s", quantile(latency_s_, 0.99), "s",
+         "convoy: 99th percentile of the I/O call time"},
         {"io_reacquire_median_s", quantile(reacquire_s_, 0.5), "s",
          "convoy: median wait from the end of a blocking call to holding the GIL again"},
-        {"io_reacquire_p99_s", quantile(reacquire_s_, 0.99), "s", "convoy: 99th percentile of that wait"},
+        {"io_reacquire_p99_s", quantile(reacquire_s_, 0.99), "s",
+         "convoy: 99th percentile of that wait"},
         {"cpu_steps_per_s", sums[1] > 0 ? sums[0] * kStepsPerChunk / sums[1] : 0.0, "1/s",
          "convoy: generator steps per second of all CPU workers together (timed repetitions)"},
     };
@@ -170,7 +177,8 @@ KernelInfo convoy_kernel() {
   KernelInfo k;
   k.name = "convoy";
   k.category = "I/O + CPU (GIL convoy)";
-  k.description = "worker 0 makes short blocking calls while workers 1..K compute: the GIL convoy effect";
+  k.description =
+      "worker 0 makes short blocking calls while workers 1..K compute: the GIL convoy effect";
   k.size_unit = "I/O calls per iteration";
   k.merit = {.name = "I/O calls", .unit = "call", .count_column = "size", .rate = true};
   k.params = {{"io_us", "50", {}, "length of one blocking call in microseconds (1..1000000)"}};

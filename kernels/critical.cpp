@@ -1,5 +1,6 @@
 // critical: the founding notes' lock example. Even workers add +1, odd workers add -2 to ONE
-// counter in team memory (Worker::team_words), M times each per iteration, under a chosen synchronization:
+// counter in team memory (Worker::team_words), M times each per iteration, under a chosen
+// synchronization:
 //   none      a race on purpose: relaxed atomic load, then relaxed atomic store (no undefined
 //             behaviour, but updates between the two are overwritten: lost updates); across
 //             nodes MPI_Get, then MPI_Put
@@ -46,11 +47,13 @@ constexpr std::uint64_t kTallyUnit = 1ull << 32;
 constexpr double kMaxUpdates = static_cast<double>(1ull << 30);
 
 // A chunk interval longer than this had a descheduling in it: the other workers' progress during
-// it is not "at the same time" (a time slice is milliseconds; a chunk of racing updates, microseconds).
+// it is not "at the same time" (a time slice is milliseconds; a chunk of racing updates,
+// microseconds).
 constexpr std::int64_t kDescheduledNs = 100'000;
 
 std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -77,7 +80,8 @@ class Critical : public Kernel {
     planned_ = static_cast<std::size_t>(std::max(0, p.reps) + std::max(0, p.warmup));
     warmup_ = static_cast<std::size_t>(std::max(0, p.warmup));
     // The race's extra updates keep the whole run inside the tally's range (validate checked M).
-    max_updates_ = static_cast<std::size_t>(kMaxUpdates / (static_cast<double>(w.count()) * std::max<std::size_t>(1, planned_)));
+    max_updates_ = static_cast<std::size_t>(
+        kMaxUpdates / (static_cast<double>(w.count()) * std::max<std::size_t>(1, planned_)));
     times_.reserve(p);
     updates_.assign(planned_, 0);
     concurrent_ns_.assign(planned_, 0);
@@ -96,23 +100,23 @@ class Critical : public Kernel {
     const std::uint64_t inc = increment_;
     std::size_t issued = m_;
     switch (sync_) {
-      case Sync::none:
-        issued = race(w, mem);
-        break;
+      case Sync::none: issued = race(w, mem); break;
       case Sync::mutex:
         chunked(w, 0, m_, kChunk, [&](std::size_t lo, std::size_t hi) {
           for (std::size_t i = lo; i < hi; ++i) {
             w.team_lock();
             // The lock may be a file or MPI lock the compiler knows nothing of: the atomic
             // acquire/release keep the read-modify-write inside it.
-            mem.store(kCounter, mem.load(kCounter, std::memory_order_acquire) + inc, std::memory_order_release);
+            mem.store(kCounter, mem.load(kCounter, std::memory_order_acquire) + inc,
+                      std::memory_order_release);
             w.team_unlock();
           }
         });
         break;
       case Sync::atomic:
         chunked(w, 0, m_, kChunk, [&](std::size_t lo, std::size_t hi) {
-          for (std::size_t i = lo; i < hi; ++i) mem.fetch_add(kCounter, inc, std::memory_order_relaxed);
+          for (std::size_t i = lo; i < hi; ++i)
+            mem.fetch_add(kCounter, inc, std::memory_order_relaxed);
         });
         break;
       case Sync::critical: {
@@ -145,8 +149,10 @@ class Critical : public Kernel {
     const double iters = static_cast<double>(times_.iterations());
     const double iters_min = w.allreduce(iters, Op::min), iters_max = w.allreduce(iters, Op::max);
     const double mine = static_cast<double>(issued_);
-    const auto plus_total = static_cast<std::int64_t>(w.allreduce(delta_ > 0 ? mine : 0.0, Op::sum));
-    const auto minus_total = static_cast<std::int64_t>(w.allreduce(delta_ > 0 ? 0.0 : mine, Op::sum));
+    const auto plus_total =
+        static_cast<std::int64_t>(w.allreduce(delta_ > 0 ? mine : 0.0, Op::sum));
+    const auto minus_total =
+        static_cast<std::int64_t>(w.allreduce(delta_ > 0 ? 0.0 : mine, Op::sum));
     expected_ = plus_total + minus_total;
     found_tally_ = found.tally;
     found_value_ = found.value;
@@ -160,8 +166,9 @@ class Critical : public Kernel {
     if (sync_ != Sync::none) {
       v.ok = found.tally == expected_ && found.value == plus_total - 2 * minus_total;
       if (!v.ok)
-        v.detail = "sync=" + sync_name() + " lost " + std::to_string(expected_ - found.tally) + " of " +
-                   std::to_string(expected_) + " updates (value " + std::to_string(found.value) + ", expected " +
+        v.detail = "sync=" + sync_name() + " lost " + std::to_string(expected_ - found.tally) +
+                   " of " + std::to_string(expected_) + " updates (value " +
+                   std::to_string(found.value) + ", expected " +
                    std::to_string(plus_total - 2 * minus_total) + ")";
       return v;
     }
@@ -169,12 +176,12 @@ class Critical : public Kernel {
     // and b surviving -2s with a + b = tally and a - 2b = value, within what each side issued.
     const std::int64_t three_a = found.value + 2 * found.tally;
     const std::int64_t a = three_a / 3, b = found.tally - a;
-    v.ok = found.tally >= 0 && found.tally <= expected_ && three_a % 3 == 0 && a >= 0 && a <= plus_total &&
-           b >= 0 && b <= minus_total;
+    v.ok = found.tally >= 0 && found.tally <= expected_ && three_a % 3 == 0 && a >= 0 &&
+           a <= plus_total && b >= 0 && b <= minus_total;
     v.error = 0.0;  // lost updates are the demonstration here, not an error
     if (!v.ok)
-      v.detail = "counter (tally " + std::to_string(found.tally) + ", value " + std::to_string(found.value) +
-                 ") is not any mix of the +1 and -2 updates issued";
+      v.detail = "counter (tally " + std::to_string(found.tally) + ", value " +
+                 std::to_string(found.value) + ") is not any mix of the +1 and -2 updates issued";
     return v;
   }
 
@@ -185,24 +192,31 @@ class Critical : public Kernel {
     const std::size_t first = kept > warmup_ ? warmup_ : 0;
     std::vector<double> per_update;
     for (std::size_t i = first; i < kept; ++i)
-      if (updates_[i] > 0) per_update.push_back(times_.seconds(i) * 1e9 / static_cast<double>(updates_[i]));
+      if (updates_[i] > 0)
+        per_update.push_back(times_.seconds(i) * 1e9 / static_cast<double>(updates_[i]));
     const double ns = w.allreduce(median_of(per_update), Op::max);
     const double lost = static_cast<double>(expected_ - found_tally_);
     std::vector<Metric> out = {
         {"lost_updates", lost, "", "critical: updates lost to the race (issued minus found)"},
         {"lost_fraction", expected_ > 0 ? lost / static_cast<double>(expected_) : 0.0, "",
          "critical: lost updates / updates issued"},
-        {"updates_issued", static_cast<double>(expected_), "", "critical: updates issued by the team, all iterations"},
-        {"counter_value", static_cast<double>(found_value_), "", "critical: final value of the shared counter"},
-        {"ns_per_update", ns, "ns", "critical: median iteration time / updates of the slowest worker"}};
+        {"updates_issued", static_cast<double>(expected_), "",
+         "critical: updates issued by the team, all iterations"},
+        {"counter_value", static_cast<double>(found_value_), "",
+         "critical: final value of the shared counter"},
+        {"ns_per_update", ns, "ns",
+         "critical: median iteration time / updates of the slowest worker"}};
     const Overlap o = overlap(w, first, kept);
     out.push_back({"concurrent_fraction", o.fraction, "",
-                   "critical sync=none: share of the racy loop during which another worker ran at the same time "
+                   "critical sync=none: share of the racy loop during which another worker ran at "
+                   "the same time "
                    "(0 = never: one CPU or a GIL; NaN = not measured)"});
     out.push_back({"concurrent_s", o.seconds, "s",
-                   "critical sync=none: median over timed iterations of the least time a worker raced with another running"});
-    out.push_back({"overlapped_iterations", o.iterations, "",
-                   "critical sync=none: timed iterations in which the workers raced at once for overlap_us"});
+                   "critical sync=none: median over timed iterations of the least time a worker "
+                   "raced with another running"});
+    out.push_back(
+        {"overlapped_iterations", o.iterations, "",
+         "critical sync=none: timed iterations in which the workers raced at once for overlap_us"});
     return out;
   }
 
@@ -210,7 +224,9 @@ class Critical : public Kernel {
   // Word indices in the team words: one cache line (8 words) each.
   static constexpr std::size_t kWordsPerLine = 8;
   static constexpr std::size_t kCounter = 0, kStop = kWordsPerLine;
-  static std::size_t progress(int worker) { return (2 + static_cast<std::size_t>(worker)) * kWordsPerLine; }
+  static std::size_t progress(int worker) {
+    return (2 + static_cast<std::size_t>(worker)) * kWordsPerLine;
+  }
 
   std::string sync_name() const {
     static const char* names[] = {"none", "mutex", "atomic", "critical", "reduce"};
@@ -242,8 +258,7 @@ class Critical : public Kernel {
     bool goal = false;
     for (;;) {
       const std::size_t k = done < m_ ? std::min(kChunk, m_ - done) : kChunk;  // exactly M, then on
-      for (std::size_t i = 0; i < k; ++i)
-        mem.write(kCounter, mem.read(kCounter) + inc);
+      for (std::size_t i = 0; i < k; ++i) mem.write(kCounter, mem.read(kCounter) + inc);
       done += k;
       mem.store(mine, mem.load(mine, std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       w.yield_point();
@@ -251,7 +266,8 @@ class Critical : public Kernel {
         if (done >= m_) break;
         continue;
       }
-      if (++chunks % kCheckEvery != 0) continue;  // the clock and the peers' counts every few chunks
+      if (++chunks % kCheckEvery != 0)
+        continue;  // the clock and the peers' counts every few chunks
       {
         const std::int64_t t = now_ns();
         bool others = false;
@@ -267,7 +283,8 @@ class Critical : public Kernel {
           goal = concurrent >= goal_ns_;
           if (goal || t - t0 >= cap_ns_ || done >= max_updates_) {
             std::uint64_t cur = mem.load(kStop, std::memory_order_relaxed);
-            while (cur < ticket && !mem.compare_exchange(kStop, cur, ticket, std::memory_order_relaxed)) {
+            while (cur < ticket &&
+                   !mem.compare_exchange(kStop, cur, ticket, std::memory_order_relaxed)) {
             }
             break;
           }
@@ -284,7 +301,8 @@ class Critical : public Kernel {
   }
 
   struct Overlap {
-    double fraction = std::numeric_limits<double>::quiet_NaN(), seconds = std::numeric_limits<double>::quiet_NaN(),
+    double fraction = std::numeric_limits<double>::quiet_NaN(),
+           seconds = std::numeric_limits<double>::quiet_NaN(),
            iterations = std::numeric_limits<double>::quiet_NaN();
   };
   // Collective over the timed iterations [first, kept): the team's share of racing time, the
@@ -311,7 +329,7 @@ class Critical : public Kernel {
     return o;
   }
 
-  static constexpr std::size_t kChunk = 64;  // ~1 us of updates per GIL check
+  static constexpr std::size_t kChunk = 64;      // ~1 us of updates per GIL check
   static constexpr std::size_t kCheckEvery = 4;  // race: chunks per look at the clock and the peers
   std::size_t m_ = 0;
   Sync sync_ = Sync::none;
@@ -335,17 +353,27 @@ KernelInfo critical_kernel() {
   KernelInfo k;
   k.name = "critical";
   k.category = "synchronization";
-  k.description = "workers add +1 / -2 to one shared counter M times each: race, mutex, atomic, OpenMP critical, reduce";
+  k.description =
+      "workers add +1 / -2 to one shared counter M times each: race, mutex, atomic, OpenMP "
+      "critical, reduce";
   k.size_unit = "updates per worker (M)";
   // Each worker issues M updates per repetition (sync=none's race may add some: ns_per_update
   // in /runs counts them).
   k.merit = {.name = "time", .unit = "update", .count_column = "size"};
-  k.params = {{"sync", "none", {"none", "mutex", "atomic", "critical", "reduce"},
-               "how the shared counter is protected (none = a deliberate race)"},
-              {"overlap_us", "500", {},
-               "sync=none: after M updates, race on until the workers ran at the same time this long"},
-              {"overlap_cap_ms", "50", {},
-               "sync=none: ... or until this much time has passed (they never ran at once: one CPU, a GIL)"}};
+  k.params = {
+      {"sync",
+       "none",
+       {"none", "mutex", "atomic", "critical", "reduce"},
+       "how the shared counter is protected (none = a deliberate race)"},
+      {"overlap_us",
+       "500",
+       {},
+       "sync=none: after M updates, race on until the workers ran at the same time this long"},
+      {"overlap_cap_ms",
+       "50",
+       {},
+       "sync=none: ... or until this much time has passed (they never ran at once: one CPU, a "
+       "GIL)"}};
   k.size_for_class = [](SizeClass c, const MachineInfo&) -> std::size_t {
     switch (c) {
       case SizeClass::S: return 20011;
@@ -355,21 +383,28 @@ KernelInfo critical_kernel() {
     return 1u << 20;
   };
   k.memory_bytes = [](const Params&, int) { return 64.0; };
-  k.cost = [](const Params&, int) { return Cost{0.0, 0.0}; };  // no flops or streams: see ns_per_update
+  k.cost = [](const Params&, int) {
+    return Cost{0.0, 0.0};
+  };  // no flops or streams: see ns_per_update
   k.validate = [](const RunSpec& spec) {
     const Params& p = spec.params;
-    if (p.size == 0) throw UsageError("kernel critical: --size (M, updates per worker) must be at least 1");
+    if (p.size == 0)
+      throw UsageError("kernel critical: --size (M, updates per worker) must be at least 1");
     if (spec.scaling == "weak")
-      throw UsageError("kernel critical: --size is already per worker (M updates each); drop --scaling weak");
+      throw UsageError(
+          "kernel critical: --size is already per worker (M updates each); drop --scaling weak");
     if (p.get("sync") == "critical" && !spec.team_critical)
-      throw UsageError("kernel critical: sync=critical is an OpenMP critical section over the whole team, which --mode " +
-                       spec.mode + " does not have (--mode openmp has)");
+      throw UsageError(
+          "kernel critical: sync=critical is an OpenMP critical section over the whole team, which "
+          "--mode " +
+          spec.mode + " does not have (--mode openmp has)");
     int_param_in(p, "critical", "overlap_us", 0, 10'000'000);
     int_param_in(p, "critical", "overlap_cap_ms", 1, 600'000);
     const double updates = static_cast<double>(p.size) * spec.workers * (p.reps + p.warmup);
     if (updates >= kMaxUpdates)
-      throw UsageError("kernel critical: M x workers x (reps + warmup) = " + std::to_string(updates) +
-                       " updates; the counter holds fewer than 2^30, lower --size or --reps");
+      throw UsageError(
+          "kernel critical: M x workers x (reps + warmup) = " + std::to_string(updates) +
+          " updates; the counter holds fewer than 2^30, lower --size or --reps");
   };
   k.make = [] { return std::make_unique<Critical>(); };
   return k;

@@ -23,9 +23,9 @@ inline double beta_of(std::size_t k) { return static_cast<double>(k % 5) - 2.0; 
 inline double gamma_of(std::size_t k) { return static_cast<double>(k % 3) - 1.0; }
 inline double delta_of(std::size_t j) { return static_cast<double>(j % 11) - 5.0; }
 
-constexpr std::size_t kJB = 256;  // columns of a block: 4 C rows x 256 doubles = 8 KiB in L1
-constexpr std::size_t kKB = 128;  // depth of a block: 128 x 256 doubles of B = 256 KiB in L2
-constexpr std::size_t kKStep = 8; // GIL check every 8 rank-1 updates of a row quad (~1-2 us)
+constexpr std::size_t kJB = 256;   // columns of a block: 4 C rows x 256 doubles = 8 KiB in L1
+constexpr std::size_t kKB = 128;   // depth of a block: 128 x 256 doubles of B = 256 KiB in L2
+constexpr std::size_t kKStep = 8;  // GIL check every 8 rank-1 updates of a row quad (~1-2 us)
 
 class Dgemm : public Kernel {
  public:
@@ -50,8 +50,10 @@ class Dgemm : public Kernel {
   }
 
   void iterate(Worker& w) override {
-    if (naive_) multiply_naive(w);
-    else multiply_blocked(w);
+    if (naive_)
+      multiply_naive(w);
+    else
+      multiply_blocked(w);
   }
 
   Verification verify(Worker& w) override {
@@ -98,8 +100,9 @@ class Dgemm : public Kernel {
     v.error = worst;
     v.ok = wrong == 0;
     if (!v.ok)
-      v.detail = std::to_string(static_cast<long long>(wrong)) + " entries of C differ from the closed form (max by " +
-                 std::to_string(v.error) + ")";
+      v.detail = std::to_string(static_cast<long long>(wrong)) +
+                 " entries of C differ from the closed form (max by " + std::to_string(v.error) +
+                 ")";
     return v;
   }
 
@@ -118,7 +121,8 @@ class Dgemm : public Kernel {
   }
 
   // Rows r..r+3 of C, columns jb..jb+jw, accumulate A(:, kb..ke) B(kb..ke, :).
-  void quad(Worker& w, std::size_t r, std::size_t kb, std::size_t ke, std::size_t jb, std::size_t jw) {
+  void quad(Worker& w, std::size_t r, std::size_t kb, std::size_t ke, std::size_t jb,
+            std::size_t jw) {
     const std::size_t n = n_;
     const double* a0 = a_ + r * n;
     const double* a1 = a0 + n;
@@ -146,7 +150,8 @@ class Dgemm : public Kernel {
     }
   }
 
-  void single(Worker& w, std::size_t r, std::size_t kb, std::size_t ke, std::size_t jb, std::size_t jw) {
+  void single(Worker& w, std::size_t r, std::size_t kb, std::size_t ke, std::size_t jb,
+              std::size_t jw) {
     const std::size_t n = n_;
     const double* a = a_ + r * n;
     double* __restrict c = c_ + r * n + jb;
@@ -161,7 +166,8 @@ class Dgemm : public Kernel {
 
   void multiply_naive(Worker& w) {
     const std::size_t n = n_;
-    const std::size_t per_chunk = std::max<std::size_t>(1, 512 / n);  // ~1 us of dot products per check
+    const std::size_t per_chunk =
+        std::max<std::size_t>(1, 512 / n);  // ~1 us of dot products per check
     for (std::size_t r = 0; r < rows_.size(); ++r) {
       const double* a = a_ + r * n;
       chunked(w, 0, n, per_chunk, [&](std::size_t lo, std::size_t hi) {
@@ -188,9 +194,14 @@ KernelInfo dgemm_kernel() {
   KernelInfo k;
   k.name = "dgemm";
   k.category = "compute-bound";
-  k.description = "cache-blocked dense C = A B (2 n^3 flops), rows of C over workers; algo=naive for the triple loop";
+  k.description =
+      "cache-blocked dense C = A B (2 n^3 flops), rows of C over workers; algo=naive for the "
+      "triple loop";
   k.size_unit = "matrix order n";
-  k.params = {{"algo", "blocked", {"blocked", "naive"}, "cache-blocked kernel, or the naive i-j-k triple loop"}};
+  k.params = {{"algo",
+               "blocked",
+               {"blocked", "naive"},
+               "cache-blocked kernel, or the naive i-j-k triple loop"}};
   k.size_for_class = [](SizeClass c, const MachineInfo&) -> std::size_t {
     switch (c) {
       case SizeClass::S: return 131;
@@ -212,7 +223,8 @@ KernelInfo dgemm_kernel() {
   k.validate = [](const RunSpec& spec) {
     const Params& p = spec.params;
     require_positive_size(p, "dgemm");
-    if (p.size > (1u << 20)) throw UsageError("kernel dgemm: --size (matrix order) must be at most 2^20");
+    if (p.size > (1u << 20))
+      throw UsageError("kernel dgemm: --size (matrix order) must be at most 2^20");
   };
   k.make = [] { return std::make_unique<Dgemm>(); };
   return k;

@@ -43,14 +43,15 @@ class Ep : public Kernel {
     v.error = std::abs(estimate - std::numbers::pi);
     v.ok = v.error <= 5.0 * sigma && hits_ >= 0 && hits_ <= n;
     if (!v.ok)
-      v.detail = "pi estimate " + std::to_string(estimate) + " is " + std::to_string(v.error / sigma) +
-                 " sigma away from pi";
+      v.detail = "pi estimate " + std::to_string(estimate) + " is " +
+                 std::to_string(v.error / sigma) + " sigma away from pi";
     return v;
   }
 
   std::vector<Metric> metrics(Worker&) override {
-    return {{"ep_hits", hits_, "", "ep: samples inside the quarter circle (identical in every mode)"},
-            {"pi_estimate", 4.0 * hits_ / static_cast<double>(n_), "", "ep: estimate of pi"}};
+    return {
+        {"ep_hits", hits_, "", "ep: samples inside the quarter circle (identical in every mode)"},
+        {"pi_estimate", 4.0 * hits_ / static_cast<double>(n_), "", "ep: estimate of pi"}};
   }
 
  private:
@@ -67,7 +68,8 @@ KernelInfo ep_kernel() {
   KernelInfo k;
   k.name = "ep";
   k.category = "compute-bound";
-  k.description = "Monte Carlo estimate of pi from counter-based random numbers (embarrassingly parallel)";
+  k.description =
+      "Monte Carlo estimate of pi from counter-based random numbers (embarrassingly parallel)";
   k.size_unit = "samples";
   k.params = {{"seed", "12345", {}, "offset of the random stream"}};
   k.size_for_class = [](SizeClass c, const MachineInfo&) -> std::size_t {
@@ -79,7 +81,9 @@ KernelInfo ep_kernel() {
     return 1u << 24;
   };
   k.memory_bytes = [](const Params&, int) { return 0.0; };
-  k.cost = [](const Params&, int) { return Cost{0.0, 0.0}; };  // integer RNG dominates: no flop rate
+  k.cost = [](const Params&, int) {
+    return Cost{0.0, 0.0};
+  };  // integer RNG dominates: no flop rate
   k.validate = [](const RunSpec& spec) {
     const Params& p = spec.params;
     require_positive_size(p, "ep");

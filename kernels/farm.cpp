@@ -24,12 +24,15 @@ constexpr std::uint64_t kLcgMul = 6364136223846793005ull;  // Knuth's MMIX gener
 constexpr std::uint64_t kLcgAdd = 1442695040888963407ull;
 constexpr double kCostCap = 1e4;  // the Pareto draw is truncated at 10^4 x base
 
-std::uint64_t task_seed(std::uint64_t seed, std::size_t task) { return mix64(seed ^ (0xa5a5a5a5ull + task)); }
+std::uint64_t task_seed(std::uint64_t seed, std::size_t task) {
+  return mix64(seed ^ (0xa5a5a5a5ull + task));
+}
 
 // Steps of task i: base * u^(-1/alpha), u uniform in (0, 1]: Pareto with minimum `base`.
 std::uint64_t task_steps(std::uint64_t seed, std::size_t task, double alpha, double base) {
   const double u = 1.0 - uniform01(mix64(seed + 0x51ed27ull * (task + 1)));
-  return static_cast<std::uint64_t>(std::floor(base * std::min(std::pow(u, -1.0 / alpha), kCostCap)));
+  return static_cast<std::uint64_t>(
+      std::floor(base * std::min(std::pow(u, -1.0 / alpha), kCostCap)));
 }
 
 // The generator state after `steps` steps from x, by composing the affine map x -> a*x + c with
@@ -52,11 +55,13 @@ std::uint64_t lcg_jump(std::uint64_t x, std::uint64_t steps) {
 // separately (exact below 2^37 terms).
 using LimbSum = std::array<double, 4>;
 void add_limbs(LimbSum& s, std::uint64_t x) {
-  for (int k = 0; k < 4; ++k) s[static_cast<std::size_t>(k)] += static_cast<double>((x >> (16 * k)) & 0xffffu);
+  for (int k = 0; k < 4; ++k)
+    s[static_cast<std::size_t>(k)] += static_cast<double>((x >> (16 * k)) & 0xffffu);
 }
 std::uint64_t join_limbs(const LimbSum& s) {
   std::uint64_t x = 0;
-  for (int k = 0; k < 4; ++k) x += static_cast<std::uint64_t>(s[static_cast<std::size_t>(k)]) << (16 * k);
+  for (int k = 0; k < 4; ++k)
+    x += static_cast<std::uint64_t>(s[static_cast<std::size_t>(k)]) << (16 * k);
   return x;
 }
 
@@ -118,7 +123,8 @@ class Farm : public Kernel {
     std::vector<double> counts;
     for (std::size_t lo = 0; lo < n_; lo += kVerifyChunk) {
       const std::size_t hi = std::min(n_, lo + kVerifyChunk);
-      counts.assign(done_.begin() + static_cast<std::ptrdiff_t>(lo), done_.begin() + static_cast<std::ptrdiff_t>(hi));
+      counts.assign(done_.begin() + static_cast<std::ptrdiff_t>(lo),
+                    done_.begin() + static_cast<std::ptrdiff_t>(hi));
       w.allreduce(std::span<double>(counts), Op::sum);
       for (double c : counts) wrong += c != iters ? 1 : 0;
     }
@@ -153,14 +159,17 @@ class Farm : public Kernel {
       steps += block;
     }
     const double busy_mean = busy_sum / w.count();
-    return {{"load_imbalance", busy_mean > 0 ? busy_max / busy_mean : 1.0, "",
-             "farm: busiest worker's busy time / mean busy time"},
-            {"busy_max_s", busy_max, "s", "farm: busiest worker's busy time, summed over timed reps"},
-            {"busy_mean_s", busy_mean, "s", "farm: mean busy time, summed over timed reps"},
-            {"queue_requests", requests, "", "farm: requests to the shared queue per iteration (dynamic)"},
-            {"task_steps", steps, "", "farm: generator steps of all tasks (the work of one iteration)"},
-            {"static_work_imbalance", steps > 0 ? heaviest_block * w.count() / steps : 1.0, "",
-             "farm: heaviest static block's steps / mean block (the imbalance static scheduling must suffer)"}};
+    return {
+        {"load_imbalance", busy_mean > 0 ? busy_max / busy_mean : 1.0, "",
+         "farm: busiest worker's busy time / mean busy time"},
+        {"busy_max_s", busy_max, "s", "farm: busiest worker's busy time, summed over timed reps"},
+        {"busy_mean_s", busy_mean, "s", "farm: mean busy time, summed over timed reps"},
+        {"queue_requests", requests, "",
+         "farm: requests to the shared queue per iteration (dynamic)"},
+        {"task_steps", steps, "", "farm: generator steps of all tasks (the work of one iteration)"},
+        {"static_work_imbalance", steps > 0 ? heaviest_block * w.count() / steps : 1.0, "",
+         "farm: heaviest static block's steps / mean block (the imbalance static scheduling must "
+         "suffer)"}};
   }
 
  private:
@@ -175,7 +184,7 @@ class Farm : public Kernel {
     }
   }
 
-  static constexpr std::size_t kChunk = 1024;  // ~1 us of generator steps per GIL check
+  static constexpr std::size_t kChunk = 1024;      // ~1 us of generator steps per GIL check
   static constexpr std::size_t kWordsPerLine = 8;  // one cache line
   static constexpr std::size_t kVerifyChunk = 1 << 16;
   std::size_t n_ = 0, grain_ = 1;
@@ -196,9 +205,14 @@ KernelInfo farm_kernel() {
   KernelInfo k;
   k.name = "farm";
   k.category = "load-imbalance";
-  k.description = "queen hands heavy-tailed (Pareto) tasks to worker bees: static blocks or a dynamic shared queue";
+  k.description =
+      "queen hands heavy-tailed (Pareto) tasks to worker bees: static blocks or a dynamic shared "
+      "queue";
   k.size_unit = "tasks";
-  k.params = {{"schedule", "static", {"static", "dynamic"}, "pre-assigned blocks, or a shared atomic queue"},
+  k.params = {{"schedule",
+               "static",
+               {"static", "dynamic"},
+               "pre-assigned blocks, or a shared atomic queue"},
               {"alpha", "1.2", {}, "Pareto tail index (> 1; smaller = heavier tail)"},
               {"base", "1000", {}, "smallest task, in generator steps (~1.3 ns each)"},
               {"grain", "1", {}, "tasks taken per request to the queue (dynamic)"},
@@ -211,7 +225,9 @@ KernelInfo farm_kernel() {
     }
     return 1u << 12;
   };
-  k.memory_bytes = [](const Params& p, int workers) { return 12.0 * static_cast<double>(p.size) * workers; };
+  k.memory_bytes = [](const Params& p, int workers) {
+    return 12.0 * static_cast<double>(p.size) * workers;
+  };
   k.cost = [](const Params&, int) { return Cost{0.0, 0.0}; };  // integer work: rates are tasks/s
   k.validate = [](const RunSpec& spec) {
     const Params& p = spec.params;
@@ -219,8 +235,10 @@ KernelInfo farm_kernel() {
     if (p.size >= (1ull << 37)) throw UsageError("kernel farm: --size must be below 2^37 tasks");
     const double alpha = p.get_double("alpha"), base = p.get_double("base");
     if (!(alpha > 1.0 && alpha <= 10.0))
-      throw UsageError("kernel farm: --param alpha must be in (1, 10] (a Pareto tail with a finite mean)");
-    if (!(base >= 1.0 && base <= 1e7)) throw UsageError("kernel farm: --param base must be between 1 and 1e7 steps");
+      throw UsageError(
+          "kernel farm: --param alpha must be in (1, 10] (a Pareto tail with a finite mean)");
+    if (!(base >= 1.0 && base <= 1e7))
+      throw UsageError("kernel farm: --param base must be between 1 and 1e7 steps");
     if (p.get_int("grain") < 1) throw UsageError("kernel farm: --param grain must be at least 1");
     if (p.get_int("seed") < 0) throw UsageError("kernel farm: --param seed must be >= 0");
   };

@@ -79,8 +79,8 @@ class IoWait : public Kernel {
     const double wanted = static_cast<double>(wait_ns_) * 1e-9;
     if (kind_ != WaitKind::fsync && done_ > 0 && shortest_s_ < wanted) {
       v.error = wanted - shortest_s_;
-      fail("a wait lasted " + std::to_string(shortest_s_) + " s, less than the " + std::to_string(wanted) +
-           " s asked for");
+      fail("a wait lasted " + std::to_string(shortest_s_) + " s, less than the " +
+           std::to_string(wanted) + " s asked for");
     }
     if (bad_tokens_ > 0) fail(std::to_string(bad_tokens_) + " pipe tokens came back wrong");
     if (kind_ == WaitKind::fsync) {
@@ -93,7 +93,8 @@ class IoWait : public Kernel {
 
  private:
   void open_file() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "corescope-iowait-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "corescope-iowait-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw RuntimeFailure(errno_text("iowait: mkdtemp"));
     dir_ = pattern;
     const std::string file = dir_ + "/worker" + std::to_string(id_);
@@ -109,7 +110,8 @@ class IoWait : public Kernel {
     for (std::size_t j = 0; j < kBlockWords; ++j) block_[j] = block_word(id_, done_, j);
     const auto offset = static_cast<off_t>((done_ % kFileSlots) * kBlockBytes);
     const int err = w.blocking([&] {
-      if (::pwrite(fd_, block_.data(), kBlockBytes, offset) != static_cast<ssize_t>(kBlockBytes)) return errno ? errno : EIO;
+      if (::pwrite(fd_, block_.data(), kBlockBytes, offset) != static_cast<ssize_t>(kBlockBytes))
+        return errno ? errno : EIO;
       return ::fsync(fd_) == 0 ? 0 : errno;
     });
     if (err != 0) throw RuntimeFailure("iowait: write+fsync: " + std::string(std::strerror(err)));
@@ -122,13 +124,16 @@ class IoWait : public Kernel {
     const double waited = w.blocking([&] {
       const auto t0 = WaitClock::now();
       pollfd pfd{pipe_[0], POLLIN, 0};
-      const timespec timeout{static_cast<time_t>(wait_ns_ / 1000000000), static_cast<long>(wait_ns_ % 1000000000)};
+      const timespec timeout{static_cast<time_t>(wait_ns_ / 1000000000),
+                             static_cast<long>(wait_ns_ % 1000000000)};
       // Nothing was written, so this returns when the timeout expires (or early on a signal:
       // then the wait is too short and verification says so).
       if (::ppoll(&pfd, 1, &timeout, nullptr) < 0 && errno != EINTR) err = errno;
       const double s = seconds_between(t0, WaitClock::now());
-      if (err == 0 && ::write(pipe_[1], &token, sizeof token) != static_cast<ssize_t>(sizeof token)) err = errno ? errno : EIO;
-      if (err == 0 && ::read(pipe_[0], &back, sizeof back) != static_cast<ssize_t>(sizeof back)) err = errno ? errno : EIO;
+      if (err == 0 && ::write(pipe_[1], &token, sizeof token) != static_cast<ssize_t>(sizeof token))
+        err = errno ? errno : EIO;
+      if (err == 0 && ::read(pipe_[0], &back, sizeof back) != static_cast<ssize_t>(sizeof back))
+        err = errno ? errno : EIO;
       return s;
     });
     if (err != 0) throw RuntimeFailure("iowait: pipe: " + std::string(std::strerror(err)));
@@ -147,11 +152,13 @@ class IoWait : public Kernel {
       if (::pread(fd_, got.data(), kBlockBytes, offset) != static_cast<ssize_t>(kBlockBytes))
         return "block " + std::to_string(slot) + " of the file could not be read back";
       for (std::size_t j = 0; j < kBlockWords; ++j)
-        if (got[j] != block_word(id_, last, j)) return "block " + std::to_string(slot) + " of the file holds wrong bytes";
+        if (got[j] != block_word(id_, last, j))
+          return "block " + std::to_string(slot) + " of the file holds wrong bytes";
     }
     const off_t size = ::lseek(fd_, 0, SEEK_END);
     if (size != static_cast<off_t>(slots * kBlockBytes))
-      return "the file has " + std::to_string(size) + " bytes, expected " + std::to_string(slots * kBlockBytes);
+      return "the file has " + std::to_string(size) + " bytes, expected " +
+             std::to_string(slots * kBlockBytes);
     return "";
   }
 
@@ -187,12 +194,17 @@ KernelInfo iowait_kernel() {
   KernelInfo k;
   k.name = "iowait";
   k.category = "I/O-bound";
-  k.description = "real blocking waits (sleep, file write + fsync, pipe) inside blocking(): threads overlap them";
+  k.description =
+      "real blocking waits (sleep, file write + fsync, pipe) inside blocking(): threads overlap "
+      "them";
   k.size_unit = "waits per iteration";
-  k.params = {{"wait", "sleep", {"sleep", "fsync", "pipe"}, "what each wait is"},
-              {"wait_us", "1000", {}, "duration of a sleep or pipe wait in microseconds (1..10000000)"}};
+  k.params = {
+      {"wait", "sleep", {"sleep", "fsync", "pipe"}, "what each wait is"},
+      {"wait_us", "1000", {}, "duration of a sleep or pipe wait in microseconds (1..10000000)"}};
   k.size_for_class = fixed_size_classes(8, 64, 1024);
-  k.memory_bytes = [](const Params&, int workers) { return static_cast<double>(kBlockBytes) * workers; };
+  k.memory_bytes = [](const Params&, int workers) {
+    return static_cast<double>(kBlockBytes) * workers;
+  };
   k.cost = [](const Params&, int) { return Cost{0.0, 0.0}; };  // waiting is the point: no rate
   k.validate = [](const RunSpec& spec) {
     const Params& p = spec.params;

@@ -36,7 +36,8 @@ inline void chunked(Worker& w, std::size_t begin, std::size_t end, std::size_t c
 
 // Elements for a memory-bound kernel moving `bytes_per_element`: S is small enough for the test
 // suite; M is at least 4x the last-level cache (and 4 MiB); L is 16x M.
-inline std::size_t memory_bound_size(SizeClass c, const MachineInfo& m, std::size_t bytes_per_element) {
+inline std::size_t memory_bound_size(SizeClass c, const MachineInfo& m,
+                                     std::size_t bytes_per_element) {
   const std::size_t llc = static_cast<std::size_t>(std::max<std::int64_t>(m.llc_bytes, 1 << 20));
   const std::size_t medium = std::max<std::size_t>(4 * llc, 4u << 20) / bytes_per_element;
   switch (c) {
@@ -48,7 +49,8 @@ inline std::size_t memory_bound_size(SizeClass c, const MachineInfo& m, std::siz
 }
 
 inline void require_positive_size(const Params& p, const char* kernel) {
-  if (p.size == 0) throw UsageError(std::string("kernel ") + kernel + ": --size must be at least 1");
+  if (p.size == 0)
+    throw UsageError(std::string("kernel ") + kernel + ": --size must be at least 1");
 }
 
 using corescope::mix64;
@@ -67,7 +69,8 @@ class IterationTimes {
   void start() { t0_ = std::chrono::steady_clock::now(); }
   void stop() {
     if (count_ < seconds_.size())
-      seconds_[count_] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+      seconds_[count_] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
     ++count_;
   }
   std::size_t iterations() const { return count_; }

@@ -21,11 +21,14 @@
 namespace corescope::kernel_lib {
 
 namespace {
-constexpr long long kMaxRoundTrips = 10'000'000;  // auto: at most this many per repetition
+constexpr long long kMaxRoundTrips = 10'000'000;     // auto: at most this many per repetition
 constexpr long long kMaxCalibrationBatch = 1 << 20;  // auto: the largest batch of timed round trips
-constexpr long long kMinCalibrationTrips = 31;       // auto: timed round trips before the median counts (batches 1..16)
+constexpr long long kMinCalibrationTrips =
+    31;  // auto: timed round trips before the median counts (batches 1..16)
 
-inline unsigned char pattern(std::size_t i) { return static_cast<unsigned char>((i * 131u + 7u) >> 1); }
+inline unsigned char pattern(std::size_t i) {
+  return static_cast<unsigned char>((i * 131u + 7u) >> 1);
+}
 
 bool calibrated(const Params& p) { return p.get("round_trips") == "auto"; }
 
@@ -56,7 +59,8 @@ class PingPong : public Kernel {
   }
 
   Verification verify(Worker& w) override {
-    // Both active workers hold the last message received; outside the stamps it must be the pattern.
+    // Both active workers hold the last message received; outside the stamps it must be the
+    // pattern.
     double wrong_bytes = 0;
     if (w.id() < 2 && head_ + tail_ < bytes_)
       chunked(w, head_, bytes_ - tail_, kChunk, [&](std::size_t lo, std::size_t hi) {
@@ -68,8 +72,10 @@ class PingPong : public Kernel {
     v.ok = bad_hops == 0 && wrong_bytes == 0;
     v.error = bad_hops + wrong_bytes;
     if (!v.ok)
-      v.detail = std::to_string(static_cast<long long>(bad_hops)) + " messages arrived with the wrong round-trip stamp, " +
-                 std::to_string(static_cast<long long>(wrong_bytes)) + " payload bytes differ from the pattern";
+      v.detail = std::to_string(static_cast<long long>(bad_hops)) +
+                 " messages arrived with the wrong round-trip stamp, " +
+                 std::to_string(static_cast<long long>(wrong_bytes)) +
+                 " payload bytes differ from the pattern";
     return v;
   }
 
@@ -77,7 +83,8 @@ class PingPong : public Kernel {
     if (w.id() != 0) return {};
     return {{"latency_s", times_.median() / (2.0 * static_cast<double>(trips_)), "s",
              "pingpong: median over repetitions of the half round-trip time"},
-            {"round_trips", static_cast<double>(trips_), "", "pingpong: round trips per timed iteration"}};
+            {"round_trips", static_cast<double>(trips_), "",
+             "pingpong: round trips per timed iteration"}};
   }
 
  private:
@@ -124,24 +131,30 @@ class PingPong : public Kernel {
       spent += w.allreduce(mine, Op::max);
       const long long timed = 2 * batch - 1;  // batches 1, 2, ..., batch
       const bool enough = spent >= target / 4 && timed >= kMinCalibrationTrips;
-      const bool slow_path = spent >= 3 * target && timed >= 7;  // a few seconds at most for 1-second round trips
+      const bool slow_path =
+          spent >= 3 * target && timed >= 7;  // a few seconds at most for 1-second round trips
       if (enough || slow_path || batch >= kMaxCalibrationBatch) break;
     }
     double median = 0.0;
     if (!trip_s.empty()) {
-      std::nth_element(trip_s.begin(), trip_s.begin() + static_cast<std::ptrdiff_t>(trip_s.size() / 2), trip_s.end());
+      std::nth_element(trip_s.begin(),
+                       trip_s.begin() + static_cast<std::ptrdiff_t>(trip_s.size() / 2),
+                       trip_s.end());
       median = trip_s[trip_s.size() / 2];
     }
     const double per_trip = w.allreduce(median, Op::max);
-    return std::clamp(static_cast<long long>(target / std::max(per_trip, 1e-9)), 1LL, kMaxRoundTrips);
+    return std::clamp(static_cast<long long>(target / std::max(per_trip, 1e-9)), 1LL,
+                      kMaxRoundTrips);
   }
 
   // The hop number in the first (up to) 8 bytes and, for messages of 16 bytes or more, the last 8.
   // Fixed-size copies for the common case, so a hop costs a few instructions, not library calls.
   void stamp(unsigned char* m, std::uint64_t hop) const {
     if (head_ == 0) return;  // an empty message carries nothing: it arrived, that is all
-    if (head_ == 8) std::memcpy(m, &hop, 8);
-    else std::memcpy(m, &hop, head_);
+    if (head_ == 8)
+      std::memcpy(m, &hop, 8);
+    else
+      std::memcpy(m, &hop, head_);
     if (tail_) std::memcpy(m + bytes_ - 8, &hop, 8);
   }
   bool stamped(const unsigned char* m, std::uint64_t hop) const {
@@ -171,13 +184,18 @@ KernelInfo pingpong_kernel() {
   KernelInfo k;
   k.name = "pingpong";
   k.category = "communication";
-  k.description = "workers 0 and 1 bounce a message of --size bytes through the mode's channel (latency, bandwidth)";
+  k.description =
+      "workers 0 and 1 bounce a message of --size bytes through the mode's channel (latency, "
+      "bandwidth)";
   k.size_unit = "bytes per message";
   // One-way latency as osu_latency states it: a repetition holds 2 x round_trips messages.
   k.merit = {.name = "latency", .unit = "message", .count_column = "round_trips", .per = 2.0};
-  k.params = {{"round_trips", "auto", {},
-               "round trips per timed iteration; auto = as many as take about rep_ms (measured in setup)"},
-              {"rep_ms", "10", {}, "round_trips=auto: milliseconds per timed iteration to aim for"}};
+  k.params = {
+      {"round_trips",
+       "auto",
+       {},
+       "round trips per timed iteration; auto = as many as take about rep_ms (measured in setup)"},
+      {"rep_ms", "10", {}, "round_trips=auto: milliseconds per timed iteration to aim for"}};
   k.size_for_class = [](SizeClass c, const MachineInfo&) -> std::size_t {
     switch (c) {
       case SizeClass::S: return 8;
@@ -200,12 +218,16 @@ KernelInfo pingpong_kernel() {
   };
   k.validate = [](const RunSpec& spec) {
     const Params& p = spec.params;
-    if (spec.workers < 2) throw UsageError("kernel pingpong needs at least 2 workers (0 and 1 bounce the message)");
+    if (spec.workers < 2)
+      throw UsageError("kernel pingpong needs at least 2 workers (0 and 1 bounce the message)");
     if (spec.scaling == "weak")
-      throw UsageError("kernel pingpong: --size is the message size; --scaling weak does not apply");
+      throw UsageError(
+          "kernel pingpong: --size is the message size; --scaling weak does not apply");
     if (p.size > (1ull << 30)) throw UsageError("kernel pingpong: messages are limited to 1 GiB");
-    if (p.get("round_trips") != "auto" && (p.get_int("round_trips") < 1 || p.get_int("round_trips") > 100000000))
-      throw UsageError("kernel pingpong: --param round_trips must be auto or between 1 and 100000000");
+    if (p.get("round_trips") != "auto" &&
+        (p.get_int("round_trips") < 1 || p.get_int("round_trips") > 100000000))
+      throw UsageError(
+          "kernel pingpong: --param round_trips must be auto or between 1 and 100000000");
     const double rep_ms = p.get_double("rep_ms");
     if (!(rep_ms >= 0.01 && rep_ms <= 60000))
       throw UsageError("kernel pingpong: --param rep_ms must be between 0.01 and 60000");

@@ -76,7 +76,9 @@ KernelInfo reduce_kernel() {
   k.size_unit = "elements";
   k.size_for_class = [](SizeClass c, const MachineInfo& m) { return memory_bound_size(c, m, 16); };
   k.memory_bytes = [](const Params& p, int) { return 16.0 * static_cast<double>(p.size); };
-  k.cost = [](const Params& p, int) { return Cost{16.0 * static_cast<double>(p.size), 2.0 * static_cast<double>(p.size)}; };
+  k.cost = [](const Params& p, int) {
+    return Cost{16.0 * static_cast<double>(p.size), 2.0 * static_cast<double>(p.size)};
+  };
   k.validate = [](const RunSpec& spec) {
     const Params& p = spec.params;
     require_positive_size(p, "reduce");

@@ -22,15 +22,9 @@ KernelInfo convoy_kernel();
 
 const std::vector<KernelInfo>& kernels() {
   static const std::vector<KernelInfo> table = {
-      kernel_lib::triad_kernel(),
-      kernel_lib::ep_kernel(),
-      kernel_lib::reduce_kernel(),
-      kernel_lib::stencil_kernel(),
-      kernel_lib::dgemm_kernel(),
-      kernel_lib::critical_kernel(),
-      kernel_lib::farm_kernel(),
-      kernel_lib::pingpong_kernel(),
-      kernel_lib::iowait_kernel(),
+      kernel_lib::triad_kernel(),   kernel_lib::ep_kernel(),       kernel_lib::reduce_kernel(),
+      kernel_lib::stencil_kernel(), kernel_lib::dgemm_kernel(),    kernel_lib::critical_kernel(),
+      kernel_lib::farm_kernel(),    kernel_lib::pingpong_kernel(), kernel_lib::iowait_kernel(),
       kernel_lib::convoy_kernel(),
   };
   return table;

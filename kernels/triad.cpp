@@ -40,7 +40,9 @@ class Triad : public Kernel {
     });
   }
 
-  Verification verify(Worker& w) override { return verdict(w.allreduce(wrong_elements(), Op::sum)); }
+  Verification verify(Worker& w) override {
+    return verdict(w.allreduce(wrong_elements(), Op::sum));
+  }
 
   // Every element is known in closed form, so a worker can check its own block alone.
   bool verifies_locally() const override { return true; }
@@ -59,7 +61,8 @@ class Triad : public Kernel {
     Verification v;
     v.ok = wrong == 0;
     v.error = wrong;
-    if (!v.ok) v.detail = std::to_string(static_cast<long long>(wrong)) + " elements differ from b + s*c";
+    if (!v.ok)
+      v.detail = std::to_string(static_cast<long long>(wrong)) + " elements differ from b + s*c";
     return v;
   }
 
@@ -77,9 +80,13 @@ KernelInfo triad_kernel() {
   k.size_unit = "elements";
   k.size_for_class = [](SizeClass c, const MachineInfo& m) { return memory_bound_size(c, m, 24); };
   k.memory_bytes = [](const Params& p, int) { return 24.0 * static_cast<double>(p.size); };
-  k.cost = [](const Params& p, int) { return Cost{24.0 * static_cast<double>(p.size), 2.0 * static_cast<double>(p.size)}; };
+  k.cost = [](const Params& p, int) {
+    return Cost{24.0 * static_cast<double>(p.size), 2.0 * static_cast<double>(p.size)};
+  };
   k.validate = [](const RunSpec& spec) {
-    const Params& p = spec.params; require_positive_size(p, "triad"); };
+    const Params& p = spec.params;
+    require_positive_size(p, "triad");
+  };
   k.make = [] { return std::make_unique<Triad>(); };
   return k;
 }

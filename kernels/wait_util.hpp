@@ -55,11 +55,12 @@ inline auto fixed_size_classes(std::size_t s, std::size_t m, std::size_t l) {
 }
 
 // An integer --param within [lo, hi], or a UsageError naming the kernel and the range.
-inline long long int_param_in(const Params& p, const char* kernel, const std::string& key, long long lo, long long hi) {
+inline long long int_param_in(const Params& p, const char* kernel, const std::string& key,
+                              long long lo, long long hi) {
   const long long v = p.get_int(key);
   if (v < lo || v > hi)
-    throw UsageError(std::string("kernel ") + kernel + ": --param " + key + " must be between " + std::to_string(lo) +
-                     " and " + std::to_string(hi));
+    throw UsageError(std::string("kernel ") + kernel + ": --param " + key + " must be between " +
+                     std::to_string(lo) + " and " + std::to_string(hi));
   return v;
 }
 

@@ -18,16 +18,8 @@ namespace corescope {
 
 const std::vector<ModeInfo>& modes() {
   static const std::vector<ModeInfo> table = {
-      serial_mode(),
-      threads_mode(),
-      gil_mode(),
-      openmp_mode(),
-      mpi_mode(),
-      hybrid_mode(),
-      processes_mode(),
-      py_threads_mode(),
-      py_processes_mode(),
-      py_pool_mode(),
+      serial_mode(), threads_mode(),   gil_mode(),        openmp_mode(),       mpi_mode(),
+      hybrid_mode(), processes_mode(), py_threads_mode(), py_processes_mode(), py_pool_mode(),
   };
   return table;
 }
@@ -35,7 +27,9 @@ const std::vector<ModeInfo>& modes() {
 const ModeInfo& find_mode(std::string_view name) {
   for (const auto& m : modes()) {
     if (m.name != name) continue;
-    if (!m.built) throw UsageError("mode '" + std::string(name) + "' was not built into this corescope: " + m.how_to_build);
+    if (!m.built)
+      throw UsageError("mode '" + std::string(name) +
+                       "' was not built into this corescope: " + m.how_to_build);
     return m;
   }
   std::vector<std::string> names;

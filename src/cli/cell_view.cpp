@@ -18,13 +18,15 @@ namespace corescope::cli {
 namespace {
 
 // The names of a comma list (repeated options add up), each checked against `known`.
-std::vector<std::string> names_from(const std::vector<std::string>& given, const std::vector<std::string>& known,
+std::vector<std::string> names_from(const std::vector<std::string>& given,
+                                    const std::vector<std::string>& known,
                                     const std::string& what) {
   std::vector<std::string> out;
   for (const auto& g : given)
     for (const auto& name : split(g, ',')) {
       if (name.empty()) continue;
-      if (std::find(known.begin(), known.end(), name) == known.end()) throw UsageError(unknown_name(what, name, known));
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        throw UsageError(unknown_name(what, name, known));
       out.push_back(name);
     }
   if (out.empty() && !given.empty()) throw UsageError("--" + what + " needs at least one name");
@@ -38,10 +40,13 @@ std::vector<std::string> shapes_from(const std::vector<std::string>& given) {
     for (const auto& shape : split(g, ',')) {
       const auto x = shape.find('x');
       const auto digits = [](const std::string& t) {
-        return !t.empty() && t.size() < 6 && std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+        return !t.empty() && t.size() < 6 &&
+               std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
       };
-      if (!(x == std::string::npos ? digits(shape) : digits(shape.substr(0, x)) && digits(shape.substr(x + 1))))
-        throw UsageError("--workers " + shape + ": expected a worker count such as 2, or RANKSxTHREADS such as 2x2");
+      if (!(x == std::string::npos ? digits(shape)
+                                   : digits(shape.substr(0, x)) && digits(shape.substr(x + 1))))
+        throw UsageError("--workers " + shape +
+                         ": expected a worker count such as 2, or RANKSxTHREADS such as 2x2");
       out.push_back(shape);
     }
   return out;
@@ -103,9 +108,12 @@ std::vector<ParamSpec> params_as_run(const std::string& kernel, const ModeInfo* 
 // 0.005 -> "5ms", 1e-4 -> "100us": a switch interval in a name.
 std::string compact_seconds(double s) {
   char buf[32];
-  if (s >= 1.0) std::snprintf(buf, sizeof buf, "%gs", s);
-  else if (s >= 1e-3) std::snprintf(buf, sizeof buf, "%gms", s * 1e3);
-  else std::snprintf(buf, sizeof buf, "%gus", s * 1e6);
+  if (s >= 1.0)
+    std::snprintf(buf, sizeof buf, "%gs", s);
+  else if (s >= 1e-3)
+    std::snprintf(buf, sizeof buf, "%gms", s * 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%gus", s * 1e6);
   return buf;
 }
 
@@ -113,20 +121,27 @@ std::string compact_seconds(double s) {
 std::vector<std::string> non_defaults(const record::CellConfig& c) {
   const ModeInfo* mode = mode_named(c.mode);
   std::vector<std::string> out;
-  const auto first_of = [](const std::vector<std::string>& v) { return v.empty() ? std::string() : v.front(); };
-  if (!c.channel.empty() && (!mode || c.channel != first_of(mode->channels))) out.push_back("channel=" + c.channel);
+  const auto first_of = [](const std::vector<std::string>& v) {
+    return v.empty() ? std::string() : v.front();
+  };
+  if (!c.channel.empty() && (!mode || c.channel != first_of(mode->channels)))
+    out.push_back("channel=" + c.channel);
   static const RunSpec defaults;
   if (!c.pin.empty() && c.pin != kPinNone) out.push_back("pin=" + c.pin);
   const auto specs = params_as_run(c.kernel, mode);
   for (const auto& kv : from_json(c.params)) {  // (clang 14 cannot capture a structured binding)
-    const auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& p) { return p.key == kv.first; });
-    if (it == specs.end() || it->default_value != kv.second) out.push_back(kv.first + "=" + kv.second);
+    const auto it = std::find_if(specs.begin(), specs.end(),
+                                 [&](const ParamSpec& p) { return p.key == kv.first; });
+    if (it == specs.end() || it->default_value != kv.second)
+      out.push_back(kv.first + "=" + kv.second);
   }
   if (!c.scaling.empty() && c.scaling != defaults.scaling) out.push_back(c.scaling);
   if (std::isfinite(c.switch_interval_s) && c.switch_interval_s != defaults.switch_interval_s)
     out.push_back("switch=" + compact_seconds(c.switch_interval_s));
-  if (!c.gil_release.empty() && c.gil_release != defaults.gil_release) out.push_back("release=" + c.gil_release);
-  if (!c.gil_policy.empty() && c.gil_policy != defaults.gil_policy) out.push_back("policy=" + c.gil_policy);
+  if (!c.gil_release.empty() && c.gil_release != defaults.gil_release)
+    out.push_back("release=" + c.gil_release);
+  if (!c.gil_policy.empty() && c.gil_policy != defaults.gil_policy)
+    out.push_back("policy=" + c.gil_policy);
   if (c.python_gil == 0) out.push_back("nogil");
   if (!c.start_method.empty() && (!mode || c.start_method != first_of(mode->start_methods)))
     out.push_back("start=" + c.start_method);
@@ -140,13 +155,20 @@ void add_cell_view_options(CLI::App* sub, CellViewOptions& o) {
   sub->add_option("--format", o.format, "text, csv or json")->capture_default_str();
   add_term(sub, Term::kernel, o.kernels, "only these kernels (comma list)");
   add_term(sub, Term::mode, o.modes, "only these modes (comma list)");
-  add_term(sub, Term::workers, o.workers, "only cells of these team sizes (comma list; RANKSxTHREADS such as 2x2 for hybrid)");
-  add_term(sub, Term::size, o.sizes, "only cells of these sizes (comma list: as cell names show them, 20k or 2Mi; a plain count; S, M or L)");
-  add_term(sub, Term::param, o.params, "only cells whose kernel parameter KEY has VALUE (KEY=VALUE; repeat for more)");
+  add_term(sub, Term::workers, o.workers,
+           "only cells of these team sizes (comma list; RANKSxTHREADS such as 2x2 for hybrid)");
+  add_term(sub, Term::size, o.sizes,
+           "only cells of these sizes (comma list: as cell names show them, 20k or 2Mi; a plain "
+           "count; S, M or L)");
+  add_term(sub, Term::param, o.params,
+           "only cells whose kernel parameter KEY has VALUE (KEY=VALUE; repeat for more)");
   sub->add_flag("--include-disturbed", o.include_disturbed,
-                "use disturbed repetitions too (by default statistics use the clean ones, docs/user/compare.md)");
+                "use disturbed repetitions too (by default statistics use the clean ones, "
+                "docs/user/compare.md)");
   sub->add_flag("--wide", o.wide, "every column, and cell names whole (the text table)");
-  sub->add_option("--sort", o.sort, "row order: name (kernel, mode, workers, size, settings), figure, speedup or file")
+  sub->add_option(
+         "--sort", o.sort,
+         "row order: name (kernel, mode, workers, size, settings), figure, speedup or file")
       ->capture_default_str();
 }
 
@@ -154,17 +176,22 @@ CellFilter make_filter(const CellViewOptions& o) {
   std::vector<std::string> kernel_names, mode_names;
   for (const auto& k : kernels()) kernel_names.push_back(k.name);
   for (const auto& m : modes()) mode_names.push_back(m.name);
-  CellFilter f{names_from(o.kernels, kernel_names, "kernel"), names_from(o.modes, mode_names, "mode"),
-               shapes_from(o.workers), sizes_from(o.sizes), {}};
+  CellFilter f{names_from(o.kernels, kernel_names, "kernel"),
+               names_from(o.modes, mode_names, "mode"),
+               shapes_from(o.workers),
+               sizes_from(o.sizes),
+               {}};
   std::vector<std::string> keys;  // every kernel's parameters, for a misspelt key
   for (const auto& k : kernels())
     for (const auto& p : k.params)
       if (std::find(keys.begin(), keys.end(), p.key) == keys.end()) keys.push_back(p.key);
   for (const auto& kv : o.params) {
     const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) throw UsageError("--param " + kv + ": expected KEY=VALUE");
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("--param " + kv + ": expected KEY=VALUE");
     const std::string key = kv.substr(0, eq);
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) throw UsageError(unknown_name("parameter", key, keys));
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      throw UsageError(unknown_name("parameter", key, keys));
     f.params[key] = kv.substr(eq + 1);
   }
   return f;
@@ -172,8 +199,10 @@ CellFilter make_filter(const CellViewOptions& o) {
 
 bool CellFilter::keeps(const record::CellConfig& c) const {
   if (!kept(kernels, c.kernel) || !kept(modes, c.mode)) return false;
-  if (!shapes.empty() && !kept(shapes, std::to_string(c.workers)) && !kept(shapes, shape_of(c))) return false;
-  if (!sizes.empty() && std::none_of(sizes.begin(), sizes.end(), [&](const std::string& s) { return size_is(s, c); }))
+  if (!shapes.empty() && !kept(shapes, std::to_string(c.workers)) && !kept(shapes, shape_of(c)))
+    return false;
+  if (!sizes.empty() &&
+      std::none_of(sizes.begin(), sizes.end(), [&](const std::string& s) { return size_is(s, c); }))
     return false;
   if (params.empty()) return true;
   const auto values = from_json(c.params);
@@ -182,7 +211,9 @@ bool CellFilter::keeps(const record::CellConfig& c) const {
   return true;
 }
 
-std::string shape_of(const record::CellConfig& c) { return team_shape(c.mode, c.workers, c.ranks, c.threads_per_rank); }
+std::string shape_of(const record::CellConfig& c) {
+  return team_shape(c.mode, c.workers, c.ranks, c.threads_per_rank);
+}
 
 std::string cell_name(const record::CellConfig& c) {
   std::vector<std::string> parts = {c.kernel, c.mode, shape_of(c), compact_count(c.size)};
@@ -198,7 +229,8 @@ std::string short_name(const std::string& name, std::size_t width) {
 
 NameKey name_key(const record::CellConfig& c) {
   const auto& all = modes();
-  const auto mode_rank = std::find_if(all.begin(), all.end(), [&](const ModeInfo& m) { return m.name == c.mode; });
+  const auto mode_rank =
+      std::find_if(all.begin(), all.end(), [&](const ModeInfo& m) { return m.name == c.mode; });
   return {c.kernel, mode_rank - all.begin(), c.workers, c.ranks, c.size, cell_name(c)};
 }
 
@@ -251,10 +283,17 @@ Scale scale_of(const Merit& m, double value) {
   return {1e9, " ns"};
 }
 // Time per unit as the figure shows it: seconds, or units per second.
-double shown(const Merit& m, double seconds_per_unit) { return m.rate ? 1.0 / seconds_per_unit : seconds_per_unit; }
+double shown(const Merit& m, double seconds_per_unit) {
+  return m.rate ? 1.0 / seconds_per_unit : seconds_per_unit;
+}
 std::string number3(double v) {  // three significant digits, no exponent below 1e6
   char buf[32];
-  std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : v >= 1 ? "%.2f" : "%.3f", v);
+  std::snprintf(buf, sizeof buf,
+                v >= 100  ? "%.0f"
+                : v >= 10 ? "%.1f"
+                : v >= 1  ? "%.2f"
+                          : "%.3f",
+                v);
   return buf;
 }
 }  // namespace
@@ -270,8 +309,10 @@ std::string figure_text(const Merit& m, double seconds_per_unit) {
 
 namespace {
 // The two ends in the scale of `point`, smaller first; false where one is missing.
-bool scaled_ends(const Merit& m, double point, double lo, double hi, std::string& a, std::string& b) {
-  if (!(lo > 0) || !(hi > 0) || !std::isfinite(lo) || !std::isfinite(hi) || !(point > 0)) return false;
+bool scaled_ends(const Merit& m, double point, double lo, double hi, std::string& a,
+                 std::string& b) {
+  if (!(lo > 0) || !(hi > 0) || !std::isfinite(lo) || !std::isfinite(hi) || !(point > 0))
+    return false;
   const Scale sc = scale_of(m, shown(m, point));
   double x = shown(m, lo) * sc.factor, y = shown(m, hi) * sc.factor;
   if (x > y) std::swap(x, y);  // a rate turns the interval over
@@ -292,15 +333,16 @@ std::string figure_range(const Merit& m, double point, double lo, double hi) {
 }
 
 void add_config_fields(Record& r, const record::CellConfig& c) {
-  r("kernel", c.kernel)("mode", c.mode)("workers", c.workers)("ranks", c.ranks)("threads_per_rank", c.threads_per_rank)(
-      "shape", shape_of(c))("size", c.size)("scaling", c.scaling)("channel", c.channel)("pin", c.pin)("twin", c.twin)(
-      "params", c.params);
+  r("kernel", c.kernel)("mode", c.mode)("workers", c.workers)("ranks", c.ranks)(
+      "threads_per_rank", c.threads_per_rank)("shape", shape_of(c))("size", c.size)(
+      "scaling", c.scaling)("channel", c.channel)("pin", c.pin)("twin", c.twin)("params", c.params);
 }
 
 void add_provenance_fields(Record& r, const record::CellProvenance& p, const std::string& prefix) {
-  r(prefix + "host", p.host)(prefix + "cpu_model", p.cpu_model)(prefix + "software_version", p.software_version)(
-      prefix + "git_commit", p.git_commit)(prefix + "compiler", p.compiler)(prefix + "cxx_flags", p.cxx_flags)(
-      prefix + "build_type", p.build_type);
+  r(prefix + "host", p.host)(prefix + "cpu_model", p.cpu_model)(
+      prefix + "software_version", p.software_version)(prefix + "git_commit", p.git_commit)(
+      prefix + "compiler", p.compiler)(prefix + "cxx_flags", p.cxx_flags)(prefix + "build_type",
+                                                                          p.build_type);
 }
 
 std::string provenance_text(const record::CellProvenance& p) {

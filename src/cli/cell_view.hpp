@@ -23,8 +23,8 @@ struct CellViewOptions {
   std::vector<std::string> workers, sizes;  // as given: comma lists
   std::vector<std::string> params;          // KEY=VALUE, each a condition
   bool include_disturbed = false;
-  bool wide = false;            // every column, names whole
-  std::string sort = "name";    // sort_cells' order
+  bool wide = false;          // every column, names whole
+  std::string sort = "name";  // sort_cells' order
 };
 void add_cell_view_options(CLI::App* sub, CellViewOptions& o);
 
@@ -53,14 +53,16 @@ std::string short_name(const std::string& name, std::size_t width = 40);
 // then the name. `order` "name" (that order), "figure" (fastest first), "speedup" (highest
 // first) or "file" (as recorded); UsageError for anything else.
 // What name order sorts by: kernel, mode (the registry's order), workers, ranks, size, name.
-using NameKey = std::tuple<std::string, std::ptrdiff_t, record::Int, record::Int, record::Int, std::string>;
+using NameKey =
+    std::tuple<std::string, std::ptrdiff_t, record::Int, record::Int, record::Int, std::string>;
 NameKey name_key(const record::CellConfig& c);
 // `items` in the order of `keys` (one each, computed once), stable.
 template <typename T, typename K>
 void sort_by_keys(std::vector<T>& items, const std::vector<K>& keys) {
   std::vector<std::size_t> order(items.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
   std::vector<T> sorted;
   sorted.reserve(items.size());
   for (const std::size_t i : order) sorted.push_back(std::move(items[i]));
@@ -83,7 +85,8 @@ std::string figure_range(const Merit& m, double point, double lo, double hi);
 // The fields that name a cell in csv/json (kernel, mode, workers, ranks, threads_per_rank,
 // shape, size, scaling, channel, pin, twin, params), with `prefix` before each provenance field.
 void add_config_fields(Record& r, const record::CellConfig& c);
-void add_provenance_fields(Record& r, const record::CellProvenance& p, const std::string& prefix = "");
+void add_provenance_fields(Record& r, const record::CellProvenance& p,
+                           const std::string& prefix = "");
 // "host, corescope VERSION (COMMIT), COMPILER FLAGS, BUILD_TYPE" for a legend line.
 std::string provenance_text(const record::CellProvenance& p);
 

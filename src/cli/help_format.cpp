@@ -17,7 +17,8 @@ class WrappingFormatter : public CLI::Formatter {
   }
   std::string make_subcommand(const CLI::App* sub) const override {
     std::stringstream out;
-    const std::string description = wrapped(sub->get_description(), kTextColumns - get_column_width());
+    const std::string description =
+        wrapped(sub->get_description(), kTextColumns - get_column_width());
     CLI::detail::format_help(out, sub->get_display_name(), description, get_column_width());
     return out.str();
   }
@@ -28,6 +29,8 @@ class WrappingFormatter : public CLI::Formatter {
 
 }  // namespace
 
-std::shared_ptr<CLI::Formatter> wrapping_formatter() { return std::make_shared<WrappingFormatter>(); }
+std::shared_ptr<CLI::Formatter> wrapping_formatter() {
+  return std::make_shared<WrappingFormatter>();
+}
 
 }  // namespace corescope::cli

@@ -9,7 +9,6 @@
 
 namespace corescope::cli {
 
-
 // For the app before its subcommands are added (they copy their parent's formatter).
 std::shared_ptr<CLI::Formatter> wrapping_formatter();
 

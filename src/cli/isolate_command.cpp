@@ -40,8 +40,9 @@ using isolation::TrialResult;
 using isolation::TrialSetup;
 
 struct IsolateOptions {
-  std::string kernel, fault, modes, out = "isolation.h5", size = "S", mem_limit = "0", leak_rate = "128M";
-  std::string workers_text = "4";  // checked as run and sweep check a team size
+  std::string kernel, fault, modes, out = "isolation.h5", size = "S", mem_limit = "0",
+                                    leak_rate = "128M";
+  std::string workers_text = "4";   // checked as run and sweep check a team size
   std::vector<std::string> params;  // -p KEY=VALUE for the kernel
   int victim = 1, workers = 4, trials = 1, warmup = 2;
   double run_seconds = 3.0, inject_at = 0.5, timeout = 0.0;
@@ -50,8 +51,8 @@ struct IsolateOptions {
 
 // The team side of one trial (hidden subcommand, started by run_trial).
 struct TrialOptions {
-  std::string kernel, mode, size = "S", fault, report, channel, run_seconds = "3", inject_at = "0.5",
-              leak_rate = "0", mem_limit = "0", watchdog = "0";
+  std::string kernel, mode, size = "S", fault, report, channel, run_seconds = "3",
+                            inject_at = "0.5", leak_rate = "0", mem_limit = "0", watchdog = "0";
   std::vector<std::string> params;
   int workers = 2, warmup = 2, victim = 0;
 };
@@ -68,7 +69,8 @@ std::vector<std::string> default_modes() {
 double parse_seconds(const std::string& text, const std::string& what) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(v)) throw UsageError(what + " " + text + ": not a number");
+  if (text.empty() || *end != '\0' || !std::isfinite(v))
+    throw UsageError(what + " " + text + ": not a number");
   return v;
 }
 
@@ -119,11 +121,14 @@ std::string seconds_text(double s) { return std::isfinite(s) ? human_seconds(s) 
 std::string bytes_text(double b) { return std::isfinite(b) ? human_bytes(b) : "-"; }
 
 // One line per trial while isolate runs.
-void print_trial_line(const std::string& mode, const std::string& fault, int repeat, int trials, int workers,
-                      const TrialResult& r) {
-  std::printf("isolate: %-9s %-11s trial %d/%d: survivors %d/%d, corrupted %d, killed %d, hung %d, detect %s; victim %s\n",
-              mode.c_str(), fault.c_str(), repeat + 1, trials, r.survivors, workers - 1, r.corrupted, r.killed, r.hung,
-              r.detect_s >= 0 ? human_seconds(r.detect_s).c_str() : "-", r.victim_outcome.c_str());
+void print_trial_line(const std::string& mode, const std::string& fault, int repeat, int trials,
+                      int workers, const TrialResult& r) {
+  std::printf(
+      "isolate: %-9s %-11s trial %d/%d: survivors %d/%d, corrupted %d, killed %d, hung %d, detect "
+      "%s; victim %s\n",
+      mode.c_str(), fault.c_str(), repeat + 1, trials, r.survivors, workers - 1, r.corrupted,
+      r.killed, r.hung, r.detect_s >= 0 ? human_seconds(r.detect_s).c_str() : "-",
+      r.victim_outcome.c_str());
   std::fflush(stdout);
 }
 
@@ -134,8 +139,8 @@ IsolateOptions one_of_each(const IsolateOptions& given) {
   require_one(Term::kernel, o.kernel, "isolate");
   sweep::size_list(require_one(Term::size, o.size, "isolate"), "--size");
   for (const auto& p : o.params) require_one(Term::param, p, "isolate");
-  o.workers = sweep::worker_count(require_one(Term::workers, o.workers_text, "isolate"), "--workers",
-                                  platform::allowed_cpu_count());
+  o.workers = sweep::worker_count(require_one(Term::workers, o.workers_text, "isolate"),
+                                  "--workers", platform::allowed_cpu_count());
   return o;
 }
 
@@ -149,14 +154,17 @@ std::vector<const ModeInfo*> checked_modes(const IsolateOptions& o, Fault fault)
   std::vector<const ModeInfo*> mode_infos;
   for (const auto& name : mode_names) {
     const ModeInfo& m = find_mode(name);
-    if (m.single_worker()) throw UsageError("isolate needs a team of at least 2 workers; " + m.name + " mode has one");
+    if (m.single_worker())
+      throw UsageError("isolate needs a team of at least 2 workers; " + m.name + " mode has one");
     // Python modes run when named: their driver runs the isolation loop (docs/user/python.md).
     if (!m.isolate && !m.python)
-      throw UsageError("isolate does not run " + m.name + " teams (only modes of separate workers in one layer: " +
+      throw UsageError("isolate does not run " + m.name +
+                       " teams (only modes of separate workers in one layer: " +
                        join(default_modes(), ", ") + ", and the Python modes by name)");
     if (m.python && fault == Fault::stray_write)
       throw UsageError("--fault stray-write: mode " + m.name +
-                       " has none (a Python worker cannot write past its own array); its faults: crash, abort, exit, leak, hang");
+                       " has none (a Python worker cannot write past its own array); its faults: "
+                       "crash, abort, exit, leak, hang");
     mode_infos.push_back(&m);
   }
   return mode_infos;
@@ -168,29 +176,38 @@ struct CheckedPlan {
   double timeout_s = 0;
 };
 CheckedPlan checked_plan(const IsolateOptions& o, Fault fault) {
-  if (o.workers < 2 || o.workers > 256) throw UsageError("--workers " + std::to_string(o.workers) + ": must be between 2 and 256");
+  if (o.workers < 2 || o.workers > 256)
+    throw UsageError("--workers " + std::to_string(o.workers) + ": must be between 2 and 256");
   if (o.victim < 0 || o.victim >= o.workers)
-    throw UsageError("--victim " + std::to_string(o.victim) + " is out of range: a team of " + std::to_string(o.workers) +
-                     " has workers 0.." + std::to_string(o.workers - 1));
+    throw UsageError("--victim " + std::to_string(o.victim) + " is out of range: a team of " +
+                     std::to_string(o.workers) + " has workers 0.." +
+                     std::to_string(o.workers - 1));
   if (fault == Fault::stray_write && o.victim == o.workers - 1)
     throw UsageError("--fault stray-write --victim " + std::to_string(o.victim) +
-                     ": the last worker has no neighbour after its slice; pick a victim below " + std::to_string(o.victim));
+                     ": the last worker has no neighbour after its slice; pick a victim below " +
+                     std::to_string(o.victim));
   const auto mem_limit = static_cast<std::int64_t>(parse_count(o.mem_limit, "--mem-limit"));
-  if (mem_limit > 0 && fault != Fault::leak) throw UsageError("--mem-limit only applies to --fault leak");
+  if (mem_limit > 0 && fault != Fault::leak)
+    throw UsageError("--mem-limit only applies to --fault leak");
   const double leak_rate = static_cast<double>(parse_count(o.leak_rate, "--leak-rate"));
-  if (fault == Fault::leak && leak_rate < 1024 * 1024) throw UsageError("--leak-rate must be at least 1M (bytes per second)");
+  if (fault == Fault::leak && leak_rate < 1024 * 1024)
+    throw UsageError("--leak-rate must be at least 1M (bytes per second)");
   if (o.trials < 1 || o.trials > 1000) throw UsageError("--trials must be between 1 and 1000");
   if (o.warmup < 0 || o.warmup > 1000) throw UsageError("--warmup must be between 0 and 1000");
-  if (!(o.run_seconds > 0 && o.run_seconds <= 600)) throw UsageError("--run-seconds must be > 0 and <= 600");
-  if (!(o.inject_at >= 0 && o.inject_at < o.run_seconds)) throw UsageError("--inject-at must be >= 0 and below --run-seconds");
+  if (!(o.run_seconds > 0 && o.run_seconds <= 600))
+    throw UsageError("--run-seconds must be > 0 and <= 600");
+  if (!(o.inject_at >= 0 && o.inject_at < o.run_seconds))
+    throw UsageError("--inject-at must be >= 0 and below --run-seconds");
   const double timeout = o.timeout > 0 ? o.timeout : o.run_seconds + 7.0;
   if (!(timeout > o.run_seconds && timeout <= 3600))
-    throw UsageError("--timeout must be above --run-seconds (" + human_seconds(o.run_seconds) + ") and at most 3600 s");
+    throw UsageError("--timeout must be above --run-seconds (" + human_seconds(o.run_seconds) +
+                     ") and at most 3600 s");
   if (fault == Fault::leak && mem_limit == 0) {
     const double leaked = leak_rate * (o.run_seconds - o.inject_at);
     const std::int64_t avail = platform::available_memory_bytes();
     if (avail > 0 && leaked > 0.5 * static_cast<double>(avail))
-      throw UsageError("the leak would take " + human_bytes(leaked) + " of " + human_bytes(static_cast<double>(avail)) +
+      throw UsageError("the leak would take " + human_bytes(leaked) + " of " +
+                       human_bytes(static_cast<double>(avail)) +
                        " available memory; lower --leak-rate or set --mem-limit");
   }
   CheckedPlan c;
@@ -205,7 +222,8 @@ CheckedPlan checked_plan(const IsolateOptions& o, Fault fault) {
 }
 
 // The kernel in each team, made as the trial will make it (bad parameters are one line now).
-void check_teams(const IsolateOptions& o, const KernelInfo& kernel, const std::vector<const ModeInfo*>& mode_infos) {
+void check_teams(const IsolateOptions& o, const KernelInfo& kernel,
+                 const std::vector<const ModeInfo*>& mode_infos) {
   for (const ModeInfo* m : mode_infos) {
     RunRequest request;
     request.workers = o.workers;
@@ -238,7 +256,8 @@ std::map<std::string, TeamStart> team_starts(const IsolateOptions& o, const Kern
     cell.launched = m->needs_launcher;
     cell.pin = "none";
     std::unique_ptr<sweep::Launcher> launcher;
-    if (m->needs_launcher) launcher = std::make_unique<sweep::Launcher>(sweep::find_launcher("auto", ""));
+    if (m->needs_launcher)
+      launcher = std::make_unique<sweep::Launcher>(sweep::find_launcher("auto", ""));
     starts[m->name] = {sweep::cell_launch(cell, launcher.get(), machine().pus, machine().cores),
                        launcher ? launcher->kind : "none"};
   }
@@ -276,7 +295,8 @@ int isolate(const IsolateOptions& o, const std::string& command) {
       setup.launcher = starts.at(m->name).launcher;
       const std::string started = iso_now();
       const TrialResult r = isolation::run_trial(setup);
-      const record::Table row = isolation::trial_row(setup, r, {isolate_id, started, repeat, command});
+      const record::Table row =
+          isolation::trial_row(setup, r, {isolate_id, started, repeat, command});
       record::append(o.out, file_provenance(), {{"isolation", "trial", row, "", ""}});
       if (!o.quiet) print_trial_line(m->name, o.fault, repeat, o.trials, o.workers, r);
     }
@@ -284,8 +304,8 @@ int isolate(const IsolateOptions& o, const std::string& command) {
   if (!o.quiet) {
     std::printf("\n");
     print_isolation_matrix(record::read_group(o.out, "isolation"), {.isolate_id = isolate_id});
-    std::printf("(%d trial(s) appended to %s, group /isolation)\n", o.trials * static_cast<int>(mode_infos.size()),
-                o.out.c_str());
+    std::printf("(%d trial(s) appended to %s, group /isolation)\n",
+                o.trials * static_cast<int>(mode_infos.size()), o.out.c_str());
   }
   return 0;
 }
@@ -295,14 +315,16 @@ namespace {
 // A trial's team as summary's filter sees a cell: kernel, mode, workers, size (a class resolved
 // for its kernel) and the parameters given.
 record::CellConfig trial_config(const record::Table& t, std::size_t i) {
-  record::CellConfig c{.kernel = t.text("kernel", i), .mode = t.text("mode", i), .workers = t.integer("workers", i)};
+  record::CellConfig c{
+      .kernel = t.text("kernel", i), .mode = t.text("mode", i), .workers = t.integer("workers", i)};
   try {  // the parameters with their defaults filled in, as a run records them
     const KernelInfo& k = find_kernel(c.kernel);
     c.size = static_cast<record::Int>(resolve_size(t.text("size", i), k));
     std::vector<std::string> given = split(t.text("params", i), ' ');
     std::erase(given, "");
     c.params = to_json(make_params(k, static_cast<std::size_t>(c.size), 1, 0, given).values);
-  } catch (const UsageError&) {  // a kernel or parameter this build lacks, or a size it does not read
+  } catch (
+      const UsageError&) {  // a kernel or parameter this build lacks, or a size it does not read
   }
   return c;
 }
@@ -318,11 +340,16 @@ void print_isolation_matrix(const record::Table& t, const IsolationView& view) {
     if (!view.isolate_id.empty() && t.text("isolate_id", i) != view.isolate_id) continue;
     if (view.keeps && !view.keeps(trial_config(t, i))) continue;
     const std::string mode = t.text("mode", i), fault = t.text("fault", i);
-    auto it = std::find_if(cells.begin(), cells.end(), [&](const Cell& c) { return c.mode == mode && c.fault == fault; });
-    if (it == cells.end()) cells.push_back({mode, fault, {i}});
-    else it->rows.push_back(i);
+    auto it = std::find_if(cells.begin(), cells.end(),
+                           [&](const Cell& c) { return c.mode == mode && c.fault == fault; });
+    if (it == cells.end())
+      cells.push_back({mode, fault, {i}});
+    else
+      it->rows.push_back(i);
   }
-  std::printf("Isolation (a fault in worker `victim`; counts are of the other workers, medians over trials):\n");
+  std::printf(
+      "Isolation (a fault in worker `victim`; counts are of the other workers, medians over "
+      "trials):\n");
   std::vector<std::string> header = {"mode", "fault", "trials"};
   if (view.wide) header.push_back("workers");
   for (const char* h : {"survivors", "corrupted", "killed", "hung", "detect"}) header.push_back(h);
@@ -343,19 +370,23 @@ void print_isolation_matrix(const record::Table& t, const IsolationView& view) {
       const std::string e = count_text(t.number("exit_code", i));
       if (std::find(exits.begin(), exits.end(), e) == exits.end()) exits.push_back(e);
     }
-    const auto common = std::max_element(victim_texts.begin(), victim_texts.end(),
-                                         [](const auto& a, const auto& b) { return a.second < b.second; });
-    const double growth = median("others_peak_rss_growth_bytes"), frac = median("others_peak_rss_growth_frac");
+    const auto common =
+        std::max_element(victim_texts.begin(), victim_texts.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    const double growth = median("others_peak_rss_growth_bytes"),
+                 frac = median("others_peak_rss_growth_frac");
     std::string growth_text = bytes_text(growth);
     if (std::isfinite(frac)) growth_text += " (" + count_text(std::round(frac * 1000) / 10) + "%)";
     const double others = median("workers") - 1;
     std::vector<std::string> row = {c.mode, c.fault, std::to_string(c.rows.size())};
     if (view.wide) row.push_back(count_text(median("workers")));
-    for (auto& x : {count_text(median("survivors")) + "/" + count_text(others), count_text(median("corrupted")),
-                    count_text(median("killed")), count_text(median("hung")), seconds_text(median("detect_s"))})
+    for (auto& x : {count_text(median("survivors")) + "/" + count_text(others),
+                    count_text(median("corrupted")), count_text(median("killed")),
+                    count_text(median("hung")), seconds_text(median("detect_s"))})
       row.push_back(x);
     if (view.wide)
-      for (auto& x : {bytes_text(median("victim_peak_rss_bytes")), growth_text, join(exits, ",")}) row.push_back(x);
+      for (auto& x : {bytes_text(median("victim_peak_rss_bytes")), growth_text, join(exits, ",")})
+        row.push_back(x);
     const std::string victim = common == victim_texts.end() ? "" : common->first;
     row.push_back(view.wide ? victim : victim.substr(0, victim.find_first_of(":,")));
     table.add(row);
@@ -365,31 +396,45 @@ void print_isolation_matrix(const record::Table& t, const IsolationView& view) {
 
 void add_isolate(CLI::App& app, const std::string& command_line, int& exit_code) {
   auto o = std::make_shared<IsolateOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "isolate", "Inject a fault into one worker of a team, in each mode, and record what happened to the others");
-  add_term(sub, Term::kernel, o->kernel, "kernel (one that can check a worker's part alone: triad, dgemm)")->required();
-  sub->add_option("-f,--fault", o->fault, "crash | abort | exit | leak | stray-write | hang")->required();
+  CLI::App* sub = app.add_subcommand("isolate",
+                                     "Inject a fault into one worker of a team, in each mode, and "
+                                     "record what happened to the others");
+  add_term(sub, Term::kernel, o->kernel,
+           "kernel (one that can check a worker's part alone: triad, dgemm)")
+      ->required();
+  sub->add_option("-f,--fault", o->fault, "crash | abort | exit | leak | stray-write | hang")
+      ->required();
   sub->add_option("--victim", o->victim, "worker the fault goes into")->capture_default_str();
   add_term(sub, Term::mode, o->modes,
-           "comma-separated modes (default: every mode built but serial and hybrid; the Python modes py-threads, "
+           "comma-separated modes (default: every mode built but serial and hybrid; the Python "
+           "modes py-threads, "
            "py-processes, py-pool when named)");
   add_term(sub, Term::workers, o->workers_text, "workers per team")->capture_default_str();
   sub->add_option("--trials", o->trials, "trials per mode")->capture_default_str();
-  sub->add_option("-o,--out", o->out, "HDF5 results file to append the trials to (/isolation)")->capture_default_str();
-  add_term(sub, Term::size, o->size, "problem size (a count or S/M/L)")->capture_default_str();
-  add_term(sub, Term::param, o->params, "kernel parameter KEY=VALUE (repeat for more; corescope list)");
-  sub->add_option("--warmup", o->warmup, "warm-up iterations before the start line")->capture_default_str();
-  sub->add_option("--run-seconds", o->run_seconds, "every worker iterates this long after the start line")
+  sub->add_option("-o,--out", o->out, "HDF5 results file to append the trials to (/isolation)")
       ->capture_default_str();
-  sub->add_option("--inject-at", o->inject_at, "the fault, this many seconds after the start line")->capture_default_str();
-  sub->add_option("--timeout", o->timeout, "watchdog per trial in seconds (default: --run-seconds + 7)");
-  sub->add_option("--leak-rate", o->leak_rate, "leak: bytes per second (K/M/G suffixes)")->capture_default_str();
+  add_term(sub, Term::size, o->size, "problem size (a count or S/M/L)")->capture_default_str();
+  add_term(sub, Term::param, o->params,
+           "kernel parameter KEY=VALUE (repeat for more; corescope list)");
+  sub->add_option("--warmup", o->warmup, "warm-up iterations before the start line")
+      ->capture_default_str();
+  sub->add_option("--run-seconds", o->run_seconds,
+                  "every worker iterates this long after the start line")
+      ->capture_default_str();
+  sub->add_option("--inject-at", o->inject_at, "the fault, this many seconds after the start line")
+      ->capture_default_str();
+  sub->add_option("--timeout", o->timeout,
+                  "watchdog per trial in seconds (default: --run-seconds + 7)");
+  sub->add_option("--leak-rate", o->leak_rate, "leak: bytes per second (K/M/G suffixes)")
+      ->capture_default_str();
   sub->add_option("--mem-limit", o->mem_limit,
-                  "leak: cap on the victim's process, bytes it may grow by after the fault (RLIMIT_AS; 0 = none)")
+                  "leak: cap on the victim's process, bytes it may grow by after the fault "
+                  "(RLIMIT_AS; 0 = none)")
       ->capture_default_str();
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   add_lock_timeout_option(sub);
-  sub->callback([o, command_line, &exit_code] { exit_code = isolate(one_of_each(*o), command_line); });
+  sub->callback(
+      [o, command_line, &exit_code] { exit_code = isolate(one_of_each(*o), command_line); });
 
   auto t = std::make_shared<TrialOptions>();
   CLI::App* trial = app.add_subcommand("isolate-trial", "the team of one isolate trial (internal)");

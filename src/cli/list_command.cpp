@@ -18,7 +18,8 @@ TextTable kernel_table(bool markdown) {
   TextTable k({markdown ? "kernel" : "name", "category", "figure of merit", "description"});
   for (const auto& info : kernels()) {
     const Merit& m = info.merit;
-    k.add({info.name, info.category, m.name + " per " + (m.rate ? "second" : m.unit), info.description});
+    k.add({info.name, info.category, m.name + " per " + (m.rate ? "second" : m.unit),
+           info.description});
   }
   return k;
 }
@@ -28,7 +29,8 @@ TextTable option_table() {
   for (const auto& info : kernels()) {
     p.add({info.name, "--size", "S|M|L", info.size_unit});
     for (const auto& spec : info.params)
-      p.add({"", spec.key, spec.allowed.empty() ? spec.default_value : join(spec.allowed, "|"), spec.help});
+      p.add({"", spec.key, spec.allowed.empty() ? spec.default_value : join(spec.allowed, "|"),
+             spec.help});
   }
   return p;
 }
@@ -42,8 +44,13 @@ TextTable mode_table(bool markdown) {
   TextTable m(markdown ? std::vector<std::string>{"mode", "memory", "channels", "description"}
                        : std::vector<std::string>{"name", "built", "channels", "description"});
   for (const auto& info : modes()) {
-    const std::string channels = info.channels.empty() ? "-" : join(info.channels, markdown ? ", " : ",");
-    m.add({info.name, markdown ? memory_name(info.memory) : info.built ? "yes" : "no", channels, mode_text(info)});
+    const std::string channels =
+        info.channels.empty() ? "-" : join(info.channels, markdown ? ", " : ",");
+    m.add({info.name,
+           markdown     ? memory_name(info.memory)
+           : info.built ? "yes"
+                        : "no",
+           channels, mode_text(info)});
   }
   return m;
 }
@@ -59,18 +66,23 @@ void print_list(bool markdown) {
   const char* gap = "";
   for (const auto& [title, table] : sections) {
     std::printf(markdown ? "%s### %s\n\n" : "%s%s\n", gap, title);
-    if (markdown) table.print_markdown();
-    else table.print();
+    if (markdown)
+      table.print_markdown();
+    else
+      table.print();
     gap = "\n";
   }
 }
 
 void add_list(CLI::App& app, int& exit_code) {
-  CLI::App* sub = app.add_subcommand("list", "List kernels and modes (and which modes this build has)");
+  CLI::App* sub =
+      app.add_subcommand("list", "List kernels and modes (and which modes this build has)");
   auto format = std::make_shared<std::string>("text");
-  sub->add_option("--format", *format, "text, or markdown (the tables of the docs)")->capture_default_str();
+  sub->add_option("--format", *format, "text, or markdown (the tables of the docs)")
+      ->capture_default_str();
   sub->callback([format, &exit_code] {
-    if (*format != "text" && *format != "markdown") throw UsageError("--format " + *format + ": expected text or markdown");
+    if (*format != "text" && *format != "markdown")
+      throw UsageError("--format " + *format + ": expected text or markdown");
     print_list(*format == "markdown");
     exit_code = 0;
   });

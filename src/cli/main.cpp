@@ -34,7 +34,8 @@ int fail(int code, const char* kind, const std::string& what) {
 // isolate, has no group) when `visible`.
 std::vector<std::string> command_names(CLI::App& app, bool visible) {
   std::vector<std::string> out;
-  for (const CLI::App* sub : app.get_subcommands([&](CLI::App* s) { return !visible || !s->get_group().empty(); }))
+  for (const CLI::App* sub :
+       app.get_subcommands([&](CLI::App* s) { return !visible || !s->get_group().empty(); }))
     out.push_back(sub->get_name());
   return out;
 }
@@ -68,7 +69,8 @@ std::vector<std::string> checked_words(CLI::App& app, int argc, char** argv) {
   } else if (const std::string typed = words[0].substr(0, words[0].find('='));
              std::find(kTopOptions.begin(), kTopOptions.end(), typed) == kTopOptions.end()) {
     // (a one-letter option is not guessed at: -k is no typo of -h)
-    const std::vector<std::string> guesses = typed.rfind("--", 0) == 0 ? kTopOptions : std::vector<std::string>{};
+    const std::vector<std::string> guesses =
+        typed.rfind("--", 0) == 0 ? kTopOptions : std::vector<std::string>{};
     throw corescope::UsageError(unknown_option(typed, guesses) +
                                 " (a command's options follow the command; see corescope --help)");
   }
@@ -80,13 +82,15 @@ std::vector<std::string> checked_words(CLI::App& app, int argc, char** argv) {
 std::string extras_text(CLI::App& app) {
   const std::vector<CLI::App*> chosen = app.get_subcommands();
   CLI::App* sub = chosen.empty() ? &app : chosen.front();
-  const std::string help = " (see corescope " + (chosen.empty() ? "" : sub->get_name() + " ") + "--help)";
+  const std::string help =
+      " (see corescope " + (chosen.empty() ? "" : sub->get_name() + " ") + "--help)";
   const std::vector<std::string> extras = sub->remaining();
   const auto option = std::find_if(extras.begin(), extras.end(), [](const std::string& w) {
     return w.size() > 1 && w[0] == '-' && !std::isdigit(static_cast<unsigned char>(w[1]));
   });
   if (option == extras.end())
-    return extras.empty() ? "unexpected arguments" + help : "unexpected argument '" + extras.front() + "'" + help;
+    return extras.empty() ? "unexpected arguments" + help
+                          : "unexpected argument '" + extras.front() + "'" + help;
   const std::string typed = option->substr(0, option->find('='));
   std::vector<std::string> known;
   for (const CLI::Option* opt : sub->get_options())
@@ -100,8 +104,9 @@ int main(int argc, char** argv) {
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
 
-  CLI::App app{"corescope: the same kernels under threads, processes, MPI, OpenMP and an emulated GIL, "
-               "timed and recorded to HDF5"};
+  CLI::App app{
+      "corescope: the same kernels under threads, processes, MPI, OpenMP and an emulated GIL, "
+      "timed and recorded to HDF5"};
   app.formatter(corescope::cli::wrapping_formatter());
   app.require_subcommand(1);
   app.set_version_flag("--version", "corescope " CORESCOPE_VERSION);
@@ -121,7 +126,7 @@ int main(int argc, char** argv) {
   try {
     std::vector<std::string> words = checked_words(app, argc, argv);
     std::reverse(words.begin(), words.end());  // CLI11 takes them last first
-    app.name(argv[0]);                          // as parse(argc, argv) would, for --help's usage line
+    app.name(argv[0]);  // as parse(argc, argv) would, for --help's usage line
     app.parse(words);
     code = exit_code;
   } catch (const CLI::Success& e) {  // --help, --version
@@ -138,7 +143,8 @@ int main(int argc, char** argv) {
   // HDF5 failed a close that nothing reported (a destructor cannot throw): never an exit 0, and
   // the file behind it is almost always damaged (docs/user/results-format.md, "Damaged files").
   if (code == 0)
-    if (const auto failure = corescope::record::h5::take_close_failure()) code = fail(2, "error: ", *failure);
+    if (const auto failure = corescope::record::h5::take_close_failure())
+      code = fail(2, "error: ", *failure);
   if (code != 0) corescope::record::h5::quiet_shutdown(code);
   return code;
 }

@@ -28,7 +28,8 @@ void add_merge(CLI::App& app, int& exit_code) {
     bool quiet = false;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* sub = app.add_subcommand("merge", "Merge results files into one (added to --out if it exists)");
+  CLI::App* sub =
+      app.add_subcommand("merge", "Merge results files into one (added to --out if it exists)");
   sub->add_option("-o,--out", o->out, "the merged file (created, or added to)")->required();
   sub->add_option("inputs", o->inputs, "results files to merge")->required();
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
@@ -45,8 +46,10 @@ void add_merge(CLI::App& app, int& exit_code) {
     record::merge(o->out, o->inputs);
     const std::size_t added = run_count(o->out) - before;
     if (!o->quiet)
-      std::printf("merged %zu file%s into %s: %zu runs added, %zu duplicate runs (same run_id) skipped\n", o->inputs.size(),
-                  o->inputs.size() == 1 ? "" : "s", o->out.c_str(), added, offered - added);
+      std::printf(
+          "merged %zu file%s into %s: %zu runs added, %zu duplicate runs (same run_id) skipped\n",
+          o->inputs.size(), o->inputs.size() == 1 ? "" : "s", o->out.c_str(), added,
+          offered - added);
     exit_code = 0;
   });
 }

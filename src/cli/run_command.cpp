@@ -51,13 +51,15 @@ struct RunOptions {
   std::string sweep_id, sweep_plan, cell, run_id, pin, launch_command;
   SweepRound round;
   bool quiet = false;
-  CLI::Option *threads_opt = nullptr, *switch_opt = nullptr, *release_opt = nullptr, *policy_opt = nullptr,
-              *workers_opt = nullptr, *python_opt = nullptr, *start_method_opt = nullptr;
+  CLI::Option *threads_opt = nullptr, *switch_opt = nullptr, *release_opt = nullptr,
+              *policy_opt = nullptr, *workers_opt = nullptr, *python_opt = nullptr,
+              *start_method_opt = nullptr;
 };
 
 int local_workers(const RunSpec& spec, const ModeInfo& mode) {
   if (!mode.needs_launcher) return spec.workers;
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_TASKS_PER_NODE"}) {
+  for (const char* name :
+       {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_TASKS_PER_NODE"}) {
     const char* v = std::getenv(name);
     if (v && std::atoi(v) > 0) return std::atoi(v) * spec.threads_per_rank;
   }
@@ -66,19 +68,25 @@ int local_workers(const RunSpec& spec, const ModeInfo& mode) {
 
 void check_common(const RunOptions& o, const ModeInfo& mode) {
   if (o.threads_opt->count() && !mode.takes_threads)
-    throw UsageError("--threads is for hybrid mode (ranks x threads); with --mode " + mode.name + " use --workers");
+    throw UsageError("--threads is for hybrid mode (ranks x threads); with --mode " + mode.name +
+                     " use --workers");
   if (o.threads_opt->count() && (o.threads < 1 || o.threads > 1024))
     throw UsageError("--threads " + std::to_string(o.threads) + ": must be between 1 and 1024");
   for (auto* opt : {o.switch_opt, o.release_opt, o.policy_opt})
     if (opt->count() && !mode.gil && !(opt == o.switch_opt && mode.switch_interval))
       throw UsageError(opt->get_name() + " only applies to modes with a GIL (gil" +
                        (opt == o.switch_opt ? ", py-threads)" : ")"));
-  if (o.python_opt->count() && !mode.python) throw UsageError("--python only applies to the Python modes (py-threads, py-processes, py-pool)");
+  if (o.python_opt->count() && !mode.python)
+    throw UsageError(
+        "--python only applies to the Python modes (py-threads, py-processes, py-pool)");
   if (o.start_method_opt->count() && mode.start_methods.empty())
-    throw UsageError("--start-method only applies to modes that start Python processes (py-processes, py-pool)");
+    throw UsageError(
+        "--start-method only applies to modes that start Python processes (py-processes, py-pool)");
   if (o.reps < 1 || o.reps > 1000000) throw UsageError("--reps must be between 1 and 1000000");
-  if (o.warmup < 0 || o.warmup > 1000000) throw UsageError("--warmup must be between 0 and 1000000");
-  if (o.scaling != "strong" && o.scaling != "weak") throw UsageError("--scaling must be strong or weak");
+  if (o.warmup < 0 || o.warmup > 1000000)
+    throw UsageError("--warmup must be between 0 and 1000000");
+  if (o.scaling != "strong" && o.scaling != "weak")
+    throw UsageError("--scaling must be strong or weak");
   if (!o.channel.empty()) sweep::check_channel(mode, o.channel);
 }
 
@@ -86,18 +94,20 @@ void check_memory(const KernelInfo& k, const RunSpec& spec) {
   const double need = k.memory_bytes(spec.params, spec.workers);
   const std::int64_t avail = platform::available_memory_bytes();
   if (avail > 0 && need > 0.9 * static_cast<double>(avail))
-    throw UsageError("kernel " + k.name + " with --size " + spec.size_label + " needs " + human_bytes(need) +
-                     " but only " + human_bytes(static_cast<double>(avail)) + " of memory is available");
+    throw UsageError("kernel " + k.name + " with --size " + spec.size_label + " needs " +
+                     human_bytes(need) + " but only " + human_bytes(static_cast<double>(avail)) +
+                     " of memory is available");
 }
 
 // For a run a sweep started: one line on stdout, after the row is in the file, with what the
-// sweep would otherwise read back from the file (sweep/sweep_file.cpp, reported_outcome): a read that
-// checks the whole file, which grows with every run.
+// sweep would otherwise read back from the file (sweep/sweep_file.cpp, reported_outcome): a read
+// that checks the whole file, which grows with every run.
 void report_to_sweep(const RunResult& r) {
   std::string error = r.error;
-  std::replace_if(error.begin(), error.end(), [](char c) { return c == '\n' || c == '\t' || c == '\r'; }, ' ');
-  std::printf("\n%s\t%s\t%s\t%d\t%.17g\t%s\n", sweep::kRunOutcomeTag, r.run_id.c_str(), r.status.c_str(), r.verified ? 1 : 0,
-              headline(r).wall_s_median, error.c_str());
+  std::replace_if(
+      error.begin(), error.end(), [](char c) { return c == '\n' || c == '\t' || c == '\r'; }, ' ');
+  std::printf("\n%s\t%s\t%s\t%d\t%.17g\t%s\n", sweep::kRunOutcomeTag, r.run_id.c_str(),
+              r.status.c_str(), r.verified ? 1 : 0, headline(r).wall_s_median, error.c_str());
   std::fflush(stdout);
 }
 
@@ -150,14 +160,16 @@ std::optional<RunResult> execute(const RunOptions& o, const std::string& command
 
   result.run_id = o.run_id.empty() ? new_run_id() : o.run_id;
   result.started = started;
-  result.cost = kernel.measured_cost ? kernel.measured_cost(spec.params, spec.workers, result.metrics)
-                                     : kernel.cost(spec.params, spec.workers);
+  result.cost = kernel.measured_cost
+                    ? kernel.measured_cost(spec.params, spec.workers, result.metrics)
+                    : kernel.cost(spec.params, spec.workers);
   // CPUs the team may use: a launcher may bind each rank to a core of its own, and OMP_PLACES
   // binds even the initial thread (--pin cores), so those count the node; other in-process
   // teams count this process's affinity mask (taskset, cgroups, --pin one).
-  const int cpus = o.pin == "one"                                ? 1
-                   : mode_info.needs_launcher || o.pin == "cores" ? machine().pus
-                                                                  : std::min(machine().pus, platform::allowed_cpu_count());
+  const int cpus = o.pin == "one" ? 1
+                   : mode_info.needs_launcher || o.pin == "cores"
+                       ? machine().pus
+                       : std::min(machine().pus, platform::allowed_cpu_count());
   result.local_workers = local_workers(spec, mode_info);
   result.team_cpus = std::max(1, cpus);
   result.oversubscribed = result.local_workers > result.team_cpus;
@@ -180,7 +192,8 @@ std::optional<RunResult> execute(const RunOptions& o, const std::string& command
 
 void check_outcome(const RunResult& r, const std::string& out) {
   if (r.status != "ok") throw RuntimeFailure("run " + r.status + ": " + r.error);
-  if (!r.verified) throw RuntimeFailure("run not verified: " + r.error + " (recorded in " + out + ")");
+  if (!r.verified)
+    throw RuntimeFailure("run not verified: " + r.error + " (recorded in " + out + ")");
 }
 
 double metric(const RunResult& r, const std::string& name) {
@@ -207,21 +220,26 @@ std::string fixed(double v, int digits) {
 std::string race_note(const RunResult& r) {
   const double fraction = metric(r, "concurrent_fraction"), lost = metric(r, "lost_updates");
   if (!std::isfinite(fraction) || !std::isfinite(lost)) return "";
-  const double overlapped = metric(r, "overlapped_iterations"), issued = metric(r, "updates_issued");
+  const double overlapped = metric(r, "overlapped_iterations"),
+               issued = metric(r, "updates_issued");
   char buf[400];
   if (overlapped > 0)
-    std::snprintf(buf, sizeof buf,
-                  "race: the workers ran at the same time for %.0f%% of the racy loop (%.0f of %d timed "
-                  "iterations); %.0f of %.0f updates lost\n",
-                  100 * fraction, overlapped, r.spec.params.reps, lost, issued);
+    std::snprintf(
+        buf, sizeof buf,
+        "race: the workers ran at the same time for %.0f%% of the racy loop (%.0f of %d timed "
+        "iterations); %.0f of %.0f updates lost\n",
+        100 * fraction, overlapped, r.spec.params.reps, lost, issued);
   else if (lost > 0)
     std::snprintf(buf, sizeof buf,
-                  "race: the workers never ran at the same time (one CPU, --pin one or a busy machine); the %.0f of "
-                  "%.0f updates lost were lost when a worker was descheduled between its load and its store\n",
+                  "race: the workers never ran at the same time (one CPU, --pin one or a busy "
+                  "machine); the %.0f of "
+                  "%.0f updates lost were lost when a worker was descheduled between its load and "
+                  "its store\n",
                   lost, issued);
   else
     std::snprintf(buf, sizeof buf,
-                  "race: the workers never ran at the same time (one CPU, --pin one, a GIL or a busy machine): "
+                  "race: the workers never ran at the same time (one CPU, --pin one, a GIL or a "
+                  "busy machine): "
                   "0 lost updates say nothing about whether a lock is needed\n");
   return buf;
 }
@@ -230,7 +248,8 @@ std::string race_note(const RunResult& r) {
 // cli::merit_units reads them from /runs).
 double merit_units_of(const RunResult& r, const Merit& m) {
   if (m.count_column.empty()) return 1.0;
-  return m.units(m.count_column == "size" ? static_cast<double>(r.spec.params.size) : metric(r, m.count_column));
+  return m.units(m.count_column == "size" ? static_cast<double>(r.spec.params.size)
+                                          : metric(r, m.count_column));
 }
 
 // The mode's own figures: the shares of the workers' time spent waiting for the GIL (modes with
@@ -251,33 +270,39 @@ std::string mode_share(const RunResult& r) {
 // The invocation's one table: a row per size with the kernel's figure of merit (pingpong: the
 // latency per message, as osu_latency; its bandwidth as the rate), median with its 95 %
 // interval, min .. max and n; then the mode's own figure and the file appended to.
-void print_results(const std::vector<RunResult>& results, const ModeInfo& mode, const std::string& out) {
+void print_results(const std::vector<RunResult>& results, const ModeInfo& mode,
+                   const std::string& out) {
   const RunSpec& first = results.front().spec;
   const Merit& merit = find_kernel(first.kernel).merit;
-  std::string title = first.kernel + ", " + team_text(first, mode) + ", " + std::to_string(first.workers) +
-                      (first.workers == 1 ? " worker" : " workers");
+  std::string title = first.kernel + ", " + team_text(first, mode) + ", " +
+                      std::to_string(first.workers) + (first.workers == 1 ? " worker" : " workers");
   if (!first.channel.empty() && !mode.channels.empty()) title += ", channel " + first.channel;
-  std::printf("%s: %s per %s\n", title.c_str(), merit.name.c_str(), merit.rate ? "second" : merit.unit.c_str());
+  std::printf("%s: %s per %s\n", title.c_str(), merit.name.c_str(),
+              merit.rate ? "second" : merit.unit.c_str());
   TextTable t({"size", "n", "median [95% CI]", "min .. max", "rate", "peak RSS", "verified"});
   for (const auto& r : results) {
     const Headline h = headline(r);
     const double units = merit_units_of(r, merit);
     std::vector<double> per_unit;
     for (const double x : h.times) per_unit.push_back(x / units);
-    const stats::Interval m = per_unit.empty() ? stats::Interval{NAN, NAN, NAN, 0} : stats::median_ci(per_unit);
+    const stats::Interval m =
+        per_unit.empty() ? stats::Interval{NAN, NAN, NAN, 0} : stats::median_ci(per_unit);
     const double lo = per_unit.empty() ? NAN : *std::min_element(per_unit.begin(), per_unit.end());
     const double hi = per_unit.empty() ? NAN : *std::max_element(per_unit.begin(), per_unit.end());
     const double bytes = r.cost.bytes / units, flops = r.cost.flops / units;
     t.add({std::to_string(r.spec.params.size), std::to_string(per_unit.size()),
            figure_text(merit, m.point) + " " + figure_interval(merit, m.point, m.lo, m.hi),
            figure_range(merit, m.point, lo, hi),
-           format_rate(bytes > 0 ? bytes / m.point / 1e9 : NAN, flops > 0 ? flops / m.point / 1e9 : NAN),
-           human_bytes(static_cast<double>(h.peak_rss_bytes)), r.verified ? "yes" : (r.status == "ok" ? "NO" : r.status)});
+           format_rate(bytes > 0 ? bytes / m.point / 1e9 : NAN,
+                       flops > 0 ? flops / m.point / 1e9 : NAN),
+           human_bytes(static_cast<double>(h.peak_rss_bytes)),
+           r.verified ? "yes" : (r.status == "ok" ? "NO" : r.status)});
   }
   t.print();
   for (const auto& r : results) std::printf("%s", wrapped(race_note(r), kTextColumns).c_str());
   const RunResult& only = results.front();
-  if (const std::string share = mode_share(only); !share.empty() && results.size() == 1 && only.spec.workers > 1)
+  if (const std::string share = mode_share(only);
+      !share.empty() && results.size() == 1 && only.spec.workers > 1)
     std::printf("%s\n", share.c_str());
   std::printf("appended to %s\n", out.c_str());
 }
@@ -314,7 +339,8 @@ int execute_each_size(const RunOptions& given, const std::string& command_line) 
       check_outcome(*r, o.out);
     } catch (const RuntimeFailure& e) {
       if (sizes.size() == 1 && results.empty()) throw;
-      if (first_failure.empty()) first_failure = (sizes.size() > 1 ? "--size " + size + ": " : "") + e.what();
+      if (first_failure.empty())
+        first_failure = (sizes.size() > 1 ? "--size " + size + ": " : "") + e.what();
     }
   }
   if (!o.quiet && !results.empty()) print_results(results, find_mode(o.mode), o.out);
@@ -326,34 +352,49 @@ int execute_each_size(const RunOptions& given, const std::string& command_line) 
 
 void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
   auto o = std::make_shared<RunOptions>();
-  CLI::App* sub = app.add_subcommand("run", "Run one kernel in one mode and append it to the results file");
+  CLI::App* sub =
+      app.add_subcommand("run", "Run one kernel in one mode and append it to the results file");
   add_term(sub, Term::kernel, o->kernel, "kernel (see `corescope list`)")->required();
-  add_term(sub, Term::mode, o->mode, "execution mode (see `corescope list`)")->capture_default_str();
-  o->workers_opt = add_term(sub, Term::workers, o->workers_text,
-                            "workers (default: hardware threads; under a launcher: ranks x threads)");
-  o->threads_opt = sub->add_option("-t,--threads", o->threads, "OpenMP threads per rank (hybrid mode, default 2)");
+  add_term(sub, Term::mode, o->mode, "execution mode (see `corescope list`)")
+      ->capture_default_str();
+  o->workers_opt =
+      add_term(sub, Term::workers, o->workers_text,
+               "workers (default: hardware threads; under a launcher: ranks x threads)");
+  o->threads_opt = sub->add_option("-t,--threads", o->threads,
+                                   "OpenMP threads per rank (hybrid mode, default 2)");
   add_term(sub, Term::size, o->size,
            "problem size: a count (K/M/G suffixes) in the kernel's unit, or a class S (tests), "
            "M (>= 4x last-level cache), L (large); a list 8,1K,1M or a doubling range 0:4M "
            "(0, 1, 2, 4, ... 4M) runs each size as a run of its own, printed as one table")
       ->capture_default_str();
-  sub->add_option("--scaling", o->scaling, "strong: --size is the team total; weak: --size per worker")
+  sub->add_option("--scaling", o->scaling,
+                  "strong: --size is the team total; weak: --size per worker")
       ->capture_default_str();
   sub->add_option("-r,--reps", o->reps, "timed repetitions")->capture_default_str();
   sub->add_option("--warmup", o->warmup, "untimed warm-up iterations")->capture_default_str();
   add_term(sub, Term::param, o->params, "kernel parameter KEY=VALUE (repeatable)");
   sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
-  add_term(sub, Term::channel, o->channel, "point-to-point channel (the mode's default if omitted)");
-  o->switch_opt = sub->add_option("--switch-interval", o->switch_interval, "gil: GIL switch interval in seconds (0 < s <= 10)")
+  add_term(sub, Term::channel, o->channel,
+           "point-to-point channel (the mode's default if omitted)");
+  o->switch_opt = sub->add_option("--switch-interval", o->switch_interval,
+                                  "gil: GIL switch interval in seconds (0 < s <= 10)")
                       ->capture_default_str();
-  o->release_opt = sub->add_option("--gil-release", o->gil_release, "gil: what runs with the GIL released: none | io | compute")->capture_default_str();
-  o->policy_opt = sub->add_option("--gil-policy", o->gil_policy, "gil: who gets a released GIL: cpython (the OS picks) | fifo (arrival order)")->capture_default_str();
-  o->python_opt = sub->add_option("--python", o->python, "Python modes: the interpreter (default /usr/bin/python3)");
-  o->start_method_opt = sub->add_option("--start-method", o->start_method,
-                                        "py-processes, py-pool: multiprocessing start method fork (default) | spawn | forkserver");
-  sub->add_option("--pin", o->pin,
-                  "recorded binding: one runs the whole team on one CPU; none and cores are arranged by "
-                  "corescope sweep (launcher binding, OMP_PROC_BIND/OMP_PLACES)");
+  o->release_opt = sub->add_option("--gil-release", o->gil_release,
+                                   "gil: what runs with the GIL released: none | io | compute")
+                       ->capture_default_str();
+  o->policy_opt =
+      sub->add_option("--gil-policy", o->gil_policy,
+                      "gil: who gets a released GIL: cpython (the OS picks) | fifo (arrival order)")
+          ->capture_default_str();
+  o->python_opt = sub->add_option("--python", o->python,
+                                  "Python modes: the interpreter (default /usr/bin/python3)");
+  o->start_method_opt = sub->add_option(
+      "--start-method", o->start_method,
+      "py-processes, py-pool: multiprocessing start method fork (default) | spawn | forkserver");
+  sub->add_option(
+      "--pin", o->pin,
+      "recorded binding: one runs the whole team on one CPU; none and cores are arranged by "
+      "corescope sweep (launcher binding, OMP_PROC_BIND/OMP_PLACES)");
   sub->add_flag("-q,--quiet", o->quiet, "do not print the result table");
   add_lock_timeout_option(sub);
   // Hidden: what `corescope sweep` tells its cells (recorded in /runs; docs/user/sweeps.md).

@@ -37,7 +37,8 @@ double run_median(const Table& runs, const record::Cell& c, const std::string& c
 // Cells under the emulated GIL: how it was shared, per worker and repetition (means over their
 // /samples rows). The only runs with a switch interval (NaN for every other mode) but
 // py-threads, whose interpreter keeps no such per-worker counts (its python column is set).
-void print_gil_table(const Table& runs, const Table& samples, const std::vector<record::Cell>& cells) {
+void print_gil_table(const Table& runs, const Table& samples,
+                     const std::vector<record::Cell>& cells) {
   struct Sums {
     double n = 0, wall = 0, wait = 0, acquires = 0, forced = 0, voluntary = 0, requests = 0;
   };
@@ -49,14 +50,17 @@ void print_gil_table(const Table& runs, const Table& samples, const std::vector<
   std::vector<Sums> sums(cells.size());
   for (std::size_t s = 0; s < samples.rows(); ++s) {
     const double run = samples.number("run", s);
-    if (!(run >= 0 && run < static_cast<double>(runs.rows())) || cell_of_run[static_cast<std::size_t>(run)] < 0) continue;
+    if (!(run >= 0 && run < static_cast<double>(runs.rows())) ||
+        cell_of_run[static_cast<std::size_t>(run)] < 0)
+      continue;
     Sums& x = sums[static_cast<std::size_t>(cell_of_run[static_cast<std::size_t>(run)])];
     x.n += 1;
     x.wall += samples.number("wall_s", s);
     x.wait += samples.number("gil_wait_s", s);
     x.acquires += samples.number("gil_acquires", s);
     x.forced += samples.number("gil_forced_switches", s);
-    x.voluntary += samples.number("gil_voluntary_releases", s);  // NaN in files from before the column
+    x.voluntary +=
+        samples.number("gil_voluntary_releases", s);  // NaN in files from before the column
     x.requests += samples.number("gil_drop_requests", s);
   }
   TextTable t({"cell", "gil wait", "wait share", "acquires", "forced", "voluntary", "requests"});
@@ -90,7 +94,8 @@ void print_convoy_table(const Table& runs, const std::vector<record::Cell>& cell
 }
 
 // Cell statistics of the kept cells: text table, or csv/json records.
-std::vector<record::Cell> kept_cells(const std::vector<record::Cell>& all, const CellFilter& filter) {
+std::vector<record::Cell> kept_cells(const std::vector<record::Cell>& all,
+                                     const CellFilter& filter) {
   std::vector<record::Cell> out;
   for (const auto& c : all)
     if (filter.keeps(c.config)) out.push_back(c);
@@ -119,7 +124,8 @@ struct Speedup {
     return all_reps ? "clean repetitions" : "";
   }
 };
-Speedup speedup_of(const record::Cell& c, const std::vector<record::Cell>& all, bool probed = true) {
+Speedup speedup_of(const record::Cell& c, const std::vector<record::Cell>& all,
+                   bool probed = true) {
   return {probed ? record::matched_speedup(c, all) : std::nullopt, record::speedup(c, all)};
 }
 
@@ -133,7 +139,8 @@ bool disturbance_matters(const record::Cell& c) {
   return std::abs(stats::median(every) - c.median.point) > (c.median.hi - c.median.lo) / 2;
 }
 
-std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const std::vector<record::Cell>& all) {
+std::vector<Record> cell_records(const std::vector<record::Cell>& cells,
+                                 const std::vector<record::Cell>& all) {
   std::vector<Record> out;
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const record::Cell& c = cells[i];
@@ -147,8 +154,10 @@ std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const s
     add_config_fields(r, c.config);
     add_provenance_fields(r, c.provenance);
     const auto count = [](std::size_t n) { return static_cast<std::int64_t>(n); };
-    r("runs", count(c.runs.size()))("failed_runs", count(c.failed_runs))("repetitions", count(c.repetitions.size()));
-    r("n", count(c.times.size()))("disturbed", count(c.disturbed))("disturbed_share", c.disturbed_share());
+    r("runs", count(c.runs.size()))("failed_runs", count(c.failed_runs))(
+        "repetitions", count(c.repetitions.size()));
+    r("n", count(c.times.size()))("disturbed", count(c.disturbed))("disturbed_share",
+                                                                   c.disturbed_share());
     r("mostly_disturbed", std::int64_t{c.mostly_disturbed})("slow_runs", count(c.slow_runs));
     r("disturbance_matters", std::int64_t{disturbance_matters(c)});
     r("run_sigma", c.run_sigma.sigma)("run_sigma_df", count(c.run_sigma.df));
@@ -156,9 +165,11 @@ std::vector<Record> cell_records(const std::vector<record::Cell>& cells, const s
     r("median_s", c.median.point)("median_lo_s", c.median.lo)("median_hi_s", c.median.hi);
     r("median_ci_coverage", c.median.coverage)("speed_normalised_median_s", c.normalised_median);
     r("repetition_median_s", c.repetition_median);
-    r("speedup", sp ? sp->point : NAN)("speedup_lo", sp ? sp->lo : NAN)("speedup_hi", sp ? sp->hi : NAN);
+    r("speedup", sp ? sp->point : NAN)("speedup_lo", sp ? sp->lo : NAN)("speedup_hi",
+                                                                        sp ? sp->hi : NAN);
     r("speedup_basis", s.basis());
-    r("speedup_all", all_reps ? all_reps->point : NAN)("speedup_all_lo", all_reps ? all_reps->lo : NAN);
+    r("speedup_all", all_reps ? all_reps->point : NAN)("speedup_all_lo",
+                                                       all_reps ? all_reps->lo : NAN);
     r("speedup_all_hi", all_reps ? all_reps->hi : NAN);
     r("speedup_matched", m ? m->ratio.point : NAN)("speedup_matched_lo", m ? m->ratio.lo : NAN);
     r("speedup_matched_hi", m ? m->ratio.hi : NAN)("matched_state", m ? m->state : std::string());
@@ -191,7 +202,8 @@ struct Builds {
     if (!several()) return;
     std::printf("builds and hosts (cells of different ones are never pooled):\n");
     for (std::size_t p = 1; p <= keys.size(); ++p) {
-      const auto i = static_cast<std::size_t>(std::find(of_cell.begin(), of_cell.end(), p) - of_cell.begin());
+      const auto i =
+          static_cast<std::size_t>(std::find(of_cell.begin(), of_cell.end(), p) - of_cell.begin());
       std::printf("  %zu: %s\n", p, provenance_text(cells[i].provenance).c_str());
     }
   }
@@ -217,7 +229,8 @@ std::string row_marks(const record::Cell& c) {
 // What each mark means, its first character the mark.
 std::vector<std::string> mark_notes() {
   return {"! disturbed: fewer than " + std::to_string(record::kMinClean) +
-              " clean repetitions, or the median over all of them lies more than half the interval away from "
+              " clean repetitions, or the median over all of them lies more than half the interval "
+              "away from "
               "the clean median (--wide shows the shares)",
           "? fewer than " + std::to_string(record::kMinRepsFor95) +
               " repetitions: the interval is [min, max], with a coverage below 95%",
@@ -225,7 +238,8 @@ std::vector<std::string> mark_notes() {
 }
 
 // The default table, within kTextColumns: name, n, the kernel's figure and the speedup.
-void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<record::Cell>& all) {
+void print_cell_table(const std::vector<record::Cell>& cells,
+                      const std::vector<record::Cell>& all) {
   const Builds builds(cells);
   std::vector<std::string> header = {"cell", "n", "median [95% CI]", "speedup [95% CI]", ""};
   if (builds.several()) header.insert(header.begin() + 1, "build");
@@ -240,21 +254,26 @@ void print_cell_table(const std::vector<record::Cell>& cells, const std::vector<
       if (marks_seen.find(m) == std::string::npos) marks_seen += m;
     std::vector<std::string> row = {
         short_name(cell_name(c.config), 38), std::to_string(c.times.size()),
-        figure_text(merit, c.median.point) + " " + figure_interval(merit, c.median.point, c.median.lo, c.median.hi),
+        figure_text(merit, c.median.point) + " " +
+            figure_interval(merit, c.median.point, c.median.lo, c.median.hi),
         sp ? ratio2(sp->point) + " [" + ratio2(sp->lo) + ", " + ratio2(sp->hi) + "]" : "-", marks};
     if (builds.several()) row.insert(row.begin() + 1, std::to_string(builds.of_cell[i]));
     t.add(row);
   }
   t.print();
-  print_wrapped("median: each kernel's figure of merit, per repetition unless a unit is named (corescope list); "
-                "speedup: over the same cell with 1 worker. --wide: every column; --format csv/json: every field.");
+  print_wrapped(
+      "median: each kernel's figure of merit, per repetition unless a unit is named (corescope "
+      "list); "
+      "speedup: over the same cell with 1 worker. --wide: every column; --format csv/json: every "
+      "field.");
   for (const std::string& note : mark_notes())
     if (marks_seen.find(note[0]) != std::string::npos) print_wrapped(note);
   builds.print_legend(cells);
 }
 
 // --wide: every column, names whole.
-void print_wide_table(const std::vector<record::Cell>& cells, const std::vector<record::Cell>& all) {
+void print_wide_table(const std::vector<record::Cell>& cells,
+                      const std::vector<record::Cell>& all) {
   const Builds builds(cells);
   const bool probed = std::any_of(cells.begin(), cells.end(), [](const record::Cell& c) {
     return std::any_of(c.repetitions.begin(), c.repetitions.end(),
@@ -279,10 +298,12 @@ void print_wide_table(const std::vector<record::Cell>& cells, const std::vector<
     row.push_back(std::to_string(c.times.size()));
     row.push_back(figure_text(merit, c.median.point));
     std::string interval = figure_interval(merit, c.median.point, c.median.lo, c.median.hi);
-    if (std::isfinite(c.median.lo) && c.median.coverage < 0.95) interval += " " + fixed(100.0 * c.median.coverage, 0) + "%";
+    if (std::isfinite(c.median.lo) && c.median.coverage < 0.95)
+      interval += " " + fixed(100.0 * c.median.coverage, 0) + "%";
     row.push_back(interval);
     row.push_back(human_seconds(c.repetition_median));
-    std::string disturbed = c.repetitions.empty() ? "-" : fixed(100.0 * c.disturbed_share(), 0) + "%";
+    std::string disturbed =
+        c.repetitions.empty() ? "-" : fixed(100.0 * c.disturbed_share(), 0) + "%";
     if (c.mostly_disturbed) disturbed += " mostly";
     if (c.slow_runs > 0) disturbed += " +" + std::to_string(c.slow_runs) + " slow run";
     row.push_back(disturbed);
@@ -290,8 +311,11 @@ void print_wide_table(const std::vector<record::Cell>& cells, const std::vector<
     row.push_back(sp ? fixed_ratio(sp->point) : "-");
     row.push_back(sp ? ratio_interval(sp->lo, sp->hi) : "-");
     if (probed) {
-      row.push_back(s.matched ? s.matched->state + ", n " + std::to_string(s.matched->n) : s.all_reps ? "clean reps" : "-");
-      row.push_back(s.all_reps ? fixed_ratio(s.all_reps->point) + " " + ratio_interval(s.all_reps->lo, s.all_reps->hi)
+      row.push_back(s.matched    ? s.matched->state + ", n " + std::to_string(s.matched->n)
+                    : s.all_reps ? "clean reps"
+                                 : "-");
+      row.push_back(s.all_reps ? fixed_ratio(s.all_reps->point) + " " +
+                                     ratio_interval(s.all_reps->lo, s.all_reps->hi)
                                : "-");
     }
     row.push_back(format_rate(per_second(c.bytes_per_iteration, c.median.point),
@@ -301,15 +325,22 @@ void print_wide_table(const std::vector<record::Cell>& cells, const std::vector<
     t.add(row);
   }
   t.print();
-  print_wrapped("median: the kernel's figure of merit; repetition: the median time of a whole repetition. "
-                "disturbed: the share of repetitions a disturbance touched; 'mostly': fewer than " +
-                std::to_string(record::kMinClean) + " clean ones, so all were used (docs/user/compare.md).");
-  print_wrapped("slow run: a run of a CPU-bound kernel more than " + fixed(record::kSlowRunFactor, 2) +
-                "x slower than its cell's other runs; its repetitions count as disturbed. Speedup intervals hold at "
-                "least the run-to-run band of the kernel's runs in this file (run_sigma; docs/dev/noise.md).");
+  print_wrapped(
+      "median: the kernel's figure of merit; repetition: the median time of a whole repetition. "
+      "disturbed: the share of repetitions a disturbance touched; 'mostly': fewer than " +
+      std::to_string(record::kMinClean) + " clean ones, so all were used (docs/user/compare.md).");
+  print_wrapped("slow run: a run of a CPU-bound kernel more than " +
+                fixed(record::kSlowRunFactor, 2) +
+                "x slower than its cell's other runs; its repetitions count as disturbed. Speedup "
+                "intervals hold at "
+                "least the run-to-run band of the kernel's runs in this file (run_sigma; "
+                "docs/dev/noise.md).");
   if (probed)
-    print_wrapped("from: the machine state (a 10% window of the speed factor) in which the cell and its 1-worker cell "
-                  "are compared, n = the smaller side's; all clean reps: the speedup over every clean repetition.");
+    print_wrapped(
+        "from: the machine state (a 10% window of the speed factor) in which the cell and its "
+        "1-worker cell "
+        "are compared, n = the smaller side's; all clean reps: the speedup over every clean "
+        "repetition.");
   builds.print_legend(cells);
 }
 
@@ -318,7 +349,8 @@ int summarize(const std::string& path, const CellViewOptions& o) {
   const CellFilter filter = make_filter(o);
   const Table runs = record::read_group(path, "runs");
   const Table trials = record::read_group(path, "isolation");
-  if (runs.rows() == 0 && trials.rows() > 0 && format == Format::text) {  // a file of `corescope isolate` trials only
+  if (runs.rows() == 0 && trials.rows() > 0 &&
+      format == Format::text) {  // a file of `corescope isolate` trials only
     print_isolation_matrix(trials, {.wide = o.wide});
     return 0;
   }
@@ -338,13 +370,17 @@ int summarize(const std::string& path, const CellViewOptions& o) {
     std::printf("no runs of the kernels and modes asked for\n");
     return 0;
   }
-  if (o.wide) print_wide_table(cells, all);
-  else print_cell_table(cells, all);
+  if (o.wide)
+    print_wide_table(cells, all);
+  else
+    print_cell_table(cells, all);
   print_gil_table(runs, samples, cells);
   print_convoy_table(runs, cells);
   if (trials.rows() > 0) {
     std::printf("\n");
-    print_isolation_matrix(trials, {.wide = o.wide, .keeps = [&](const record::CellConfig& c) { return filter.keeps(c); }});
+    print_isolation_matrix(trials, {.wide = o.wide, .keeps = [&](const record::CellConfig& c) {
+                                      return filter.keeps(c);
+                                    }});
   }
   return 0;
 }
@@ -357,7 +393,8 @@ void add_summary(CLI::App& app, int& exit_code) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand(
-      "summary", "Print the cells of a results file: median with its 95% interval, disturbed share, speedup");
+      "summary",
+      "Print the cells of a results file: median with its 95% interval, disturbed share, speedup");
   sub->add_option("file", o->path, "HDF5 results file")->required();
   add_cell_view_options(sub, o->view);
   sub->callback([o, &exit_code] { exit_code = summarize(o->path, o->view); });

@@ -27,7 +27,7 @@ namespace corescope::cli {
 namespace {
 
 struct SweepOptions {
-  std::map<std::string, std::string> values;       // plan keys given as options
+  std::map<std::string, std::string> values;  // plan keys given as options
   std::map<std::string, CLI::Option*> options;
   std::string plan, out = "results.h5", shard, mpirun, aa, hosts, hostfile, launcher_args;
   bool resume = false, quiet = false, dry_run = false, no_rerun = false;
@@ -41,9 +41,12 @@ struct SweepOptions {
 // command line over every group.
 sweep::Plan load_plan(const SweepOptions& o, int cpus) {
   sweep::Plan p;
-  if (o.plan == "-") p = sweep::read_plan_groups(std::cin, "<stdin>", cpus);
-  else if (!o.plan.empty()) p = sweep::read_plan_groups_file(o.plan, cpus);
-  else p.groups.emplace_back();
+  if (o.plan == "-")
+    p = sweep::read_plan_groups(std::cin, "<stdin>", cpus);
+  else if (!o.plan.empty())
+    p = sweep::read_plan_groups_file(o.plan, cpus);
+  else
+    p.groups.emplace_back();
   for (auto& s : p.groups)
     for (const auto& [key, opt] : o.options)
       if (opt->count()) sweep::apply(s, key, o.values.at(key), "--" + key, cpus);
@@ -69,7 +72,8 @@ int execute(SweepOptions& o) {
   const bool twin_all = o.aa_opt->count() && twins.empty();
   std::vector<sweep::Cell> cells;
   for (std::size_t i = 0; i < all.size(); ++i)
-    if (static_cast<int>(i % static_cast<std::size_t>(shard.count)) == shard.index) cells.push_back(all[i]);
+    if (static_cast<int>(i % static_cast<std::size_t>(shard.count)) == shard.index)
+      cells.push_back(all[i]);
   if (shard.count > 1) x.note = "shard " + o.shard + " of " + std::to_string(all.size());
   x.out = o.out;
   x.resume = o.resume;
@@ -86,7 +90,8 @@ int execute(SweepOptions& o) {
   x.target_ci = o.target_ci;
   x.max_time_s = o.max_time;
   x.rerun_disturbed = !o.no_rerun;
-  return execute_plan(cells, x, [&](const sweep::Cell& c) { return twin_all || twins.count(c.key) > 0; });
+  return execute_plan(cells, x,
+                      [&](const sweep::Cell& c) { return twin_all || twins.count(c.key) > 0; });
 }
 
 const std::map<std::string, std::pair<std::string, std::string>>& option_help() {
@@ -94,22 +99,34 @@ const std::map<std::string, std::pair<std::string, std::string>>& option_help() 
   static const std::map<std::string, std::pair<std::string, std::string>> help = {
       {"kernels", {"", "kernels, comma-separated, or all"}},
       {"modes", {"", "modes, comma-separated, or all (default: every built mode)"}},
-      {"workers", {"", "team sizes: 1,2,4; max = the CPUs; pow2 = 1,2,4,... up to max (default pow2)"}},
+      {"workers",
+       {"", "team sizes: 1,2,4; max = the CPUs; pow2 = 1,2,4,... up to max (default pow2)"}},
       {"hybrid", {"", "ranks x threads cells for hybrid, e.g. 2x1,1x2 (implies the hybrid mode)"}},
       {"cores", {"", "core counts C: every ranks x threads = C for hybrid (max = the CPUs)"}},
-      {"scaling", {"", "strong (size is the team total), weak (size per worker), or both: strong,weak"}},
+      {"scaling",
+       {"", "strong (size is the team total), weak (size per worker), or both: strong,weak"}},
       {"size", {"", "problem size(s): S, M, L or a count with K/M/G (default M)"}},
       {"reps", {"-r", "timed repetitions per cell (default 10)"}},
       {"warmup", {"", "untimed warm-up iterations per cell (default 2)"}},
-      {"runs-per-round", {"", "runs of each cell in every round, each with its share of the repetitions (default 1); "
-                              "more, shorter runs meet more of a noisy machine's states"}},
-      {"pin", {"", "binding: none, cores or one (everything on one CPU); a list runs each (default none)"}},
-      {"timeout-per-run", {"", "seconds after which a cell is stopped and recorded as failed (default 0 = none)"}},
-      {"launcher", {"", "for mpi/hybrid cells: auto (srun inside Slurm, else mpirun/mpiexec), srun or mpirun"}},
-      {"param", {"", "kernel parameter NAME=V1,V2, e.g. sync=none,mutex: one cell per value (repeatable)"}},
-      {"channels", {"", "point-to-point channels, or all (every channel of each mode); one cell per channel"}},
-      {"switch-interval", {"", "gil and py-threads: GIL switch intervals in seconds, one cell per value"}},
-      {"fault", {"", "isolate trials instead of runs: crash, abort, exit, leak, stray-write, hang"}},
+      {"runs-per-round",
+       {"",
+        "runs of each cell in every round, each with its share of the repetitions (default 1); "
+        "more, shorter runs meet more of a noisy machine's states"}},
+      {"pin",
+       {"",
+        "binding: none, cores or one (everything on one CPU); a list runs each (default none)"}},
+      {"timeout-per-run",
+       {"", "seconds after which a cell is stopped and recorded as failed (default 0 = none)"}},
+      {"launcher",
+       {"", "for mpi/hybrid cells: auto (srun inside Slurm, else mpirun/mpiexec), srun or mpirun"}},
+      {"param",
+       {"", "kernel parameter NAME=V1,V2, e.g. sync=none,mutex: one cell per value (repeatable)"}},
+      {"channels",
+       {"", "point-to-point channels, or all (every channel of each mode); one cell per channel"}},
+      {"switch-interval",
+       {"", "gil and py-threads: GIL switch intervals in seconds, one cell per value"}},
+      {"fault",
+       {"", "isolate trials instead of runs: crash, abort, exit, leak, stray-write, hang"}},
       {"run-seconds", {"", "fault trials: each worker's run after the start line (default 1)"}},
   };
   return help;
@@ -120,39 +137,53 @@ const std::map<std::string, std::pair<std::string, std::string>>& option_help() 
 void add_sweep(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<SweepOptions>();
   CLI::App* sub = app.add_subcommand(
-      "sweep", "Run a matrix of kernels x modes x team sizes, one `corescope run` per cell, into one file");
+      "sweep",
+      "Run a matrix of kernels x modes x team sizes, one `corescope run` per cell, into one file");
   for (const auto& key : sweep::plan_keys()) {
     const auto& [flag, help] = option_help().at(key);
     const std::optional<Term> term = term_of(key);
-    o->options[key] = term ? add_term(sub, *term, o->values[key], help)
-                           : sub->add_option((flag.empty() ? "" : flag + ",") + "--" + key, o->values[key], help);
+    o->options[key] =
+        term ? add_term(sub, *term, o->values[key], help)
+             : sub->add_option((flag.empty() ? "" : flag + ",") + "--" + key, o->values[key], help);
   }
-  sub->add_option("--plan", o->plan, "plan file: one `key = value` per line, keys as the options above, "
-                                     "[name] lines start groups (each its own matrix); - reads stdin; options "
-                                     "given too override it in every group");
+  sub->add_option("--plan", o->plan,
+                  "plan file: one `key = value` per line, keys as the options above, "
+                  "[name] lines start groups (each its own matrix); - reads stdin; options "
+                  "given too override it in every group");
   sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
   sub->add_flag("--resume", o->resume, "skip cells of this plan already complete in --out");
-  sub->add_option("--shard", o->shard, "I/N: run every N-th cell starting at I (job arrays); merge the files after");
-  sub->add_option("--mpirun", o->mpirun, "launcher binary for mpi/hybrid cells (default: found for this MPI)");
-  sub->add_option("--hosts", o->hosts, "mpi/hybrid cells: hosts for the ranks, NAME[:SLOTS],... (mpirun --host, "
-                                       "mpiexec -hosts)");
-  sub->add_option("--hostfile", o->hostfile, "mpi/hybrid cells: a hostfile for the launcher (mpirun --hostfile, "
-                                             "mpiexec -f)");
-  sub->add_option("--launcher-args", o->launcher_args, "mpi/hybrid cells: extra launcher words, after the launcher "
-                                                       "program (e.g. '--mca btl_tcp_if_include eth0')");
+  sub->add_option("--shard", o->shard,
+                  "I/N: run every N-th cell starting at I (job arrays); merge the files after");
+  sub->add_option("--mpirun", o->mpirun,
+                  "launcher binary for mpi/hybrid cells (default: found for this MPI)");
+  sub->add_option("--hosts", o->hosts,
+                  "mpi/hybrid cells: hosts for the ranks, NAME[:SLOTS],... (mpirun --host, "
+                  "mpiexec -hosts)");
+  sub->add_option("--hostfile", o->hostfile,
+                  "mpi/hybrid cells: a hostfile for the launcher (mpirun --hostfile, "
+                  "mpiexec -f)");
+  sub->add_option("--launcher-args", o->launcher_args,
+                  "mpi/hybrid cells: extra launcher words, after the launcher "
+                  "program (e.g. '--mca btl_tcp_if_include eth0')");
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   sub->add_flag("--dry-run", o->dry_run, "print the cells and their launch commands, run nothing");
-  sub->add_option("--rounds", o->rounds, "rounds: each runs every cell once (or --runs-per-round times), in a new "
-                                         "shuffled order, with a share of its repetitions (default 3)");
-  o->seed_opt = sub->add_option("--seed", o->seed, "seed of the rounds' orders (default: a fresh one; under "
-                                                   "--resume the file's)");
-  sub->add_option("--target-ci", o->target_ci, "after the rounds, repeat each cell until the 95 % interval of its "
-                                               "median is within +- this fraction of it (0.05 = +-5 %)");
-  sub->add_option("--max-time", o->max_time, "with --target-ci: the most seconds of runs per cell (default 60)");
-  sub->add_flag("--no-disturbed-rerun", o->no_rerun, "do not give a cell of 10 or more repetitions, fewer than 3 of "
-                                                     "them undisturbed after the rounds, its one more run");
-  o->aa_opt = sub->add_option("--aa", o->aa, "also run an A/A twin (the same configuration, twin = 1) of every "
-                                             "cell, or of the cells named (KEY,KEY), in the same rounds")
+  sub->add_option("--rounds", o->rounds,
+                  "rounds: each runs every cell once (or --runs-per-round times), in a new "
+                  "shuffled order, with a share of its repetitions (default 3)");
+  o->seed_opt = sub->add_option("--seed", o->seed,
+                                "seed of the rounds' orders (default: a fresh one; under "
+                                "--resume the file's)");
+  sub->add_option("--target-ci", o->target_ci,
+                  "after the rounds, repeat each cell until the 95 % interval of its "
+                  "median is within +- this fraction of it (0.05 = +-5 %)");
+  sub->add_option("--max-time", o->max_time,
+                  "with --target-ci: the most seconds of runs per cell (default 60)");
+  sub->add_flag("--no-disturbed-rerun", o->no_rerun,
+                "do not give a cell of 10 or more repetitions, fewer than 3 of "
+                "them undisturbed after the rounds, its one more run");
+  o->aa_opt = sub->add_option("--aa", o->aa,
+                              "also run an A/A twin (the same configuration, twin = 1) of every "
+                              "cell, or of the cells named (KEY,KEY), in the same rounds")
                   ->expected(0, 1);
   add_lock_timeout_option(sub);  // also passed on to every cell's run
   sub->callback([o, &exit_code] { exit_code = execute(*o); });

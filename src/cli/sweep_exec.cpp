@@ -8,9 +8,11 @@
 
 namespace corescope::cli {
 
-int execute_cells(const std::vector<sweep::ExecCell>& cells, const sweep::ExecOptions& o, Progress* shared_progress) {
+int execute_cells(const std::vector<sweep::ExecCell>& cells, const sweep::ExecOptions& o,
+                  Progress* shared_progress) {
   std::unique_ptr<Progress> own_progress;
-  if (!shared_progress) own_progress = std::make_unique<Progress>(sweep::planned_runs(cells, o), o.quiet);
+  if (!shared_progress)
+    own_progress = std::make_unique<Progress>(sweep::planned_runs(cells, o), o.quiet);
   Progress& progress = shared_progress ? *shared_progress : *own_progress;
   const sweep::Summary s = sweep::run_cells(cells, o, progress);
   if (o.dry_run) return 0;
@@ -19,12 +21,16 @@ int execute_cells(const std::vector<sweep::ExecCell>& cells, const sweep::ExecOp
   if (s.interrupted) {
     progress.done();
     std::fprintf(stderr,
-                 "corescope: sweep interrupted by %s after %d of %d runs; %s; run the same command with --resume "
+                 "corescope: sweep interrupted by %s after %d of %d runs; %s; run the same command "
+                 "with --resume "
                  "to continue\n",
-                 s.interrupted == SIGINT ? "SIGINT" : s.interrupted == SIGTERM ? "SIGTERM" : "a signal",
+                 s.interrupted == SIGINT    ? "SIGINT"
+                 : s.interrupted == SIGTERM ? "SIGTERM"
+                                            : "a signal",
                  s.ran + s.skipped, s.planned,
-                 s.interrupted_run_recorded ? "the run in progress finished before it stopped and is recorded"
-                                            : "nothing of the run in progress was recorded");
+                 s.interrupted_run_recorded
+                     ? "the run in progress finished before it stopped and is recorded"
+                     : "nothing of the run in progress was recorded");
     return s.status();
   }
   progress.say("sweep done: " + std::to_string(s.ran) + " runs, " +
@@ -32,9 +38,9 @@ int execute_cells(const std::vector<sweep::ExecCell>& cells, const sweep::ExecOp
                std::to_string(s.failures.size()) + " failed, " + std::to_string(s.skipped) +
                " already done -> " + o.out);
   if (!s.failures.empty())
-    progress.error("corescope: failed: " + std::to_string(s.failures.size()) + " of " + std::to_string(s.ran) +
-                   " runs failed or were not verified (recorded in " + o.out +
-                   "; --resume reruns failed ones); first: " + s.failures.front());
+    progress.error("corescope: failed: " + std::to_string(s.failures.size()) + " of " +
+                   std::to_string(s.ran) + " runs failed or were not verified (recorded in " +
+                   o.out + "; --resume reruns failed ones); first: " + s.failures.front());
   return s.status();
 }
 

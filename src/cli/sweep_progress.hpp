@@ -10,11 +10,12 @@ namespace corescope::cli {
 class Progress : public sweep::Reporter {
  public:
   Progress(int total, bool quiet);
-  void say(const std::string& line) override;      // a line above the bar (stdout; not with --quiet)
-  void error(const std::string& line);              // a line above the bar on stderr, also with --quiet
-  void listing(const std::string& line) override;  // a line on stdout, also with --quiet (--dry-run)
-  void add_total(int more) override;                // runs found to be needed after the bar was sized
-  void skip() override;                             // a cell already done
+  void say(const std::string& line) override;  // a line above the bar (stdout; not with --quiet)
+  void error(const std::string& line);         // a line above the bar on stderr, also with --quiet
+  void listing(
+      const std::string& line) override;  // a line on stdout, also with --quiet (--dry-run)
+  void add_total(int more) override;      // runs found to be needed after the bar was sized
+  void skip() override;                   // a cell already done
   void start(const std::string& key) override;
   void tick(double elapsed) override;
   void finish(const std::string& key, const std::string& outcome, double seconds) override;

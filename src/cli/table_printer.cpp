@@ -11,7 +11,9 @@
 
 namespace corescope::cli {
 
-void print_wrapped(const std::string& text) { std::printf("%s\n", wrapped(text, kTextColumns).c_str()); }
+void print_wrapped(const std::string& text) {
+  std::printf("%s\n", wrapped(text, kTextColumns).c_str());
+}
 
 void TextTable::print(std::FILE* out) const {
   const std::size_t n = headers_.size();
@@ -21,7 +23,8 @@ void TextTable::print(std::FILE* out) const {
     for (std::size_t c = 0; c < r.size() && c < n; ++c) width[c] = std::max(width[c], r[c].size());
   std::size_t last_start = 0;  // where the last column starts
   for (std::size_t c = 0; c + 1 < n; ++c) last_start += width[c] + 2;
-  const std::size_t last_width = last_start + 20 < kTextColumns ? kTextColumns - last_start : 0;  // 0: no wrap
+  const std::size_t last_width =
+      last_start + 20 < kTextColumns ? kTextColumns - last_start : 0;  // 0: no wrap
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s;
     for (std::size_t c = 0; c < n; ++c) {
@@ -49,7 +52,8 @@ void TextTable::print_markdown(std::FILE* out) const {
     std::string s = "|";
     for (std::size_t c = 0; c < headers_.size(); ++c) {
       std::string cell = c < cells.size() ? cells[c] : "";
-      for (std::size_t at = 0; (at = cell.find('|', at)) != std::string::npos; at += 2) cell.insert(at, "\\");
+      for (std::size_t at = 0; (at = cell.find('|', at)) != std::string::npos; at += 2)
+        cell.insert(at, "\\");
       s += " " + cell + " |";
     }
     std::fprintf(out, "%s\n", s.c_str());
@@ -64,7 +68,8 @@ void TextTable::print_markdown(std::FILE* out) const {
 namespace {
 // 3 significant digits in the largest SI prefix below the value: "12.3 GB/s", "34.5 kB/s".
 std::string si_rate(double per_s, const char* unit) {
-  static const std::pair<double, const char*> prefixes[] = {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}};
+  static const std::pair<double, const char*> prefixes[] = {
+      {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}};
   double v = per_s;
   const char* prefix = "";
   for (const auto& [scale, p] : prefixes)
@@ -74,23 +79,30 @@ std::string si_rate(double per_s, const char* unit) {
       break;
     }
   char buf[64];
-  std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f %s%s" : v >= 10 ? "%.1f %s%s" : "%.2f %s%s", v, prefix, unit);
+  std::snprintf(buf, sizeof buf,
+                v >= 100  ? "%.0f %s%s"
+                : v >= 10 ? "%.1f %s%s"
+                          : "%.2f %s%s",
+                v, prefix, unit);
   return buf;
 }
 }  // namespace
 
 std::string format_rate(double gbytes_per_s, double gflops_per_s) {
   // Above one flop per byte (dgemm) the kernel is compute-bound: its flop rate is the headline.
-  const bool compute_bound = std::isfinite(gflops_per_s) && std::isfinite(gbytes_per_s) && gflops_per_s > gbytes_per_s;
+  const bool compute_bound =
+      std::isfinite(gflops_per_s) && std::isfinite(gbytes_per_s) && gflops_per_s > gbytes_per_s;
   if (compute_bound || (!std::isfinite(gbytes_per_s) && std::isfinite(gflops_per_s)))
     return si_rate(gflops_per_s * 1e9, "FLOP/s");
   if (std::isfinite(gbytes_per_s)) return si_rate(gbytes_per_s * 1e9, "B/s");
   return "-";
 }
 
-std::string team_shape(const std::string& mode, std::int64_t workers, std::int64_t ranks, std::int64_t threads_per_rank) {
+std::string team_shape(const std::string& mode, std::int64_t workers, std::int64_t ranks,
+                       std::int64_t threads_per_rank) {
   const auto& all = modes();
-  const auto it = std::find_if(all.begin(), all.end(), [&](const ModeInfo& m) { return m.name == mode; });
+  const auto it =
+      std::find_if(all.begin(), all.end(), [&](const ModeInfo& m) { return m.name == mode; });
   if (it != all.end() && it->takes_threads && ranks > 0 && threads_per_rank > 0)
     return std::to_string(ranks) + "x" + std::to_string(threads_per_rank);
   return std::to_string(workers);
@@ -173,9 +185,10 @@ void print_run_table(const std::vector<RunResult>& results) {
   TextTable t({"kernel", "mode", "workers", "size", "median", "rate", "verified", "peak RSS"});
   for (const auto& r : results) {
     const Headline h = headline(r);
-    t.add({r.spec.kernel, r.spec.mode, team_shape(r.spec.mode, r.spec.workers, r.spec.ranks, r.spec.threads_per_rank),
-           std::to_string(r.spec.params.size),
-           human_seconds(h.wall_s_median), format_rate(h.gbytes_per_s, h.gflops_per_s),
+    t.add({r.spec.kernel, r.spec.mode,
+           team_shape(r.spec.mode, r.spec.workers, r.spec.ranks, r.spec.threads_per_rank),
+           std::to_string(r.spec.params.size), human_seconds(h.wall_s_median),
+           format_rate(h.gbytes_per_s, h.gflops_per_s),
            r.verified ? "yes" : (r.status == "ok" ? "NO" : r.status),
            human_bytes(static_cast<double>(h.peak_rss_bytes))});
   }

@@ -38,7 +38,8 @@ std::string format_rate(double gbytes_per_s, double gflops_per_s);
 
 // A team as the user asked for it: "2" workers, or "2x1" (ranks x threads) for a mode that
 // splits its workers into ranks and threads (hybrid), so 2x1 and 1x2 read differently.
-std::string team_shape(const std::string& mode, std::int64_t workers, std::int64_t ranks, std::int64_t threads_per_rank);
+std::string team_shape(const std::string& mode, std::int64_t workers, std::int64_t ranks,
+                       std::int64_t threads_per_rank);
 
 // "[lo, hi]" of two times, "-" when either is missing.
 std::string seconds_interval(double lo, double hi);

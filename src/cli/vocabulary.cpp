@@ -13,10 +13,13 @@ std::string flags(Term t) {
 CLI::Option* add_term(CLI::App* sub, Term t, std::string& value, const std::string& help) {
   // Repeating the option adds to the list (`-k triad -k ep` is `-k triad,ep`); a parameter's
   // values have the commas, so its occurrences are parameters (`sync=none,mutex;algo=naive`).
-  return sub->add_option(flags(t), value, help)->allow_extra_args(false)->join(t == Term::param ? ';' : ',');
+  return sub->add_option(flags(t), value, help)
+      ->allow_extra_args(false)
+      ->join(t == Term::param ? ';' : ',');
 }
 
-CLI::Option* add_term(CLI::App* sub, Term t, std::vector<std::string>& values, const std::string& help) {
+CLI::Option* add_term(CLI::App* sub, Term t, std::vector<std::string>& values,
+                      const std::string& help) {
   return sub->add_option(flags(t), values, help)->allow_extra_args(false);
 }
 
@@ -26,8 +29,8 @@ const std::string& require_one(Term t, const std::string& value, const std::stri
   if (values.find(',') == std::string::npos) return value;
   const TermNames& n = names(t);
   const std::string flag = n.short_flag.empty() ? "--" + n.plural : n.short_flag;
-  throw UsageError(command + " takes one " + n.one + "; to run several: corescope sweep " + flag + " " + value +
-                   " ...");
+  throw UsageError(command + " takes one " + n.one + "; to run several: corescope sweep " + flag +
+                   " " + value + " ...");
 }
 
 }  // namespace corescope::cli

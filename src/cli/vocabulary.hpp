@@ -21,7 +21,8 @@ std::string flags(Term t);
 
 // The option, taking one value per occurrence (so that `summary -k ep FILE` leaves FILE alone).
 CLI::Option* add_term(CLI::App* sub, Term t, std::string& value, const std::string& help);
-CLI::Option* add_term(CLI::App* sub, Term t, std::vector<std::string>& values, const std::string& help);
+CLI::Option* add_term(CLI::App* sub, Term t, std::vector<std::string>& values,
+                      const std::string& help);
 
 // For the commands that run one of each (run, isolate): `value` as is, or UsageError pointing to
 // the sweep that runs several ("run takes one kernel; to run several: corescope sweep -k a,b ...").

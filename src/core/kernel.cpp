@@ -37,7 +37,8 @@ double Params::get_double(const std::string& key) const {
   char* end = nullptr;
   errno = 0;
   double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0' || errno != 0) throw UsageError("--param " + key + "=" + v + ": not a number");
+  if (v.empty() || *end != '\0' || errno != 0)
+    throw UsageError("--param " + key + "=" + v + ": not a number");
   return x;
 }
 
@@ -60,17 +61,21 @@ Params make_params(const KernelInfo& info, std::size_t size, int reps, int warmu
     if (eq == std::string::npos || eq == 0)
       throw UsageError("--param '" + kv + "': expected KEY=VALUE");
     const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
-    auto spec = std::find_if(info.params.begin(), info.params.end(), [&](const ParamSpec& s) { return s.key == key; });
+    auto spec = std::find_if(info.params.begin(), info.params.end(),
+                             [&](const ParamSpec& s) { return s.key == key; });
     if (spec == info.params.end()) {
       std::vector<std::string> keys;
       for (const auto& s : info.params) keys.push_back(s.key);
-      if (keys.empty()) throw UsageError("kernel " + info.name + " has no parameter '" + key + "'; it takes none");
+      if (keys.empty())
+        throw UsageError("kernel " + info.name + " has no parameter '" + key + "'; it takes none");
       throw UsageError("kernel " + info.name + ": " + unknown_name("parameter", key, keys));
     }
-    if (!spec->allowed.empty() && std::find(spec->allowed.begin(), spec->allowed.end(), value) == spec->allowed.end()) {
+    if (!spec->allowed.empty() &&
+        std::find(spec->allowed.begin(), spec->allowed.end(), value) == spec->allowed.end()) {
       const std::string guess = did_you_mean(value, spec->allowed, key + "=", "");
       throw UsageError("kernel " + info.name + ": --param " + key + "=" + value + " is not valid;" +
-                       (guess.empty() ? "" : " " + guess) + " valid values: " + join(spec->allowed, ", "));
+                       (guess.empty() ? "" : " " + guess) +
+                       " valid values: " + join(spec->allowed, ", "));
     }
     p.values[key] = value;
   }

@@ -40,8 +40,8 @@ struct Cost {
 
 struct Verification {
   bool ok = false;
-  double error = 0.0;   // kernel-defined distance from the reference (0 when exact)
-  std::string detail;   // one line, shown when !ok
+  double error = 0.0;  // kernel-defined distance from the reference (0 when exact)
+  std::string detail;  // one line, shown when !ok
 };
 
 // A named number a kernel reports for the whole run (an extra /runs column), e.g. lost_updates.
@@ -59,7 +59,7 @@ enum class SizeClass { S, M, L };
 // work per repetition is calibrated while the run goes (pingpong's round trips), the time per
 // unit is what stays comparable between runs.
 struct Merit {
-  std::string name = "time";       // what the figure is called: "latency", "I/O calls"
+  std::string name = "time";        // what the figure is called: "latency", "I/O calls"
   std::string unit = "repetition";  // the unit of work one value is per: "message", "update"
   // The units in one repetition: this /runs column's value times `per`; "" = one unit.
   std::string count_column;

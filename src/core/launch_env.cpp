@@ -25,9 +25,11 @@ int env_int(const char* name) {
 
 LaunchEnv launch_env() {
   LaunchEnv e;
-  if (env("SLURM_STEP_ID") && env("SLURM_PROCID") && (env("SLURM_STEP_NUM_TASKS") || env("SLURM_NTASKS"))) {
+  if (env("SLURM_STEP_ID") && env("SLURM_PROCID") &&
+      (env("SLURM_STEP_NUM_TASKS") || env("SLURM_NTASKS"))) {
     e.launcher = "srun";
-    e.launcher_size = env_int(env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS");
+    e.launcher_size =
+        env_int(env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS");
   } else if (env("OMPI_COMM_WORLD_SIZE")) {
     e.launcher = "mpirun";
     e.launcher_size = env_int("OMPI_COMM_WORLD_SIZE");

@@ -33,7 +33,6 @@
 
 namespace corescope {
 
-
 namespace {
 
 // Smallest positive step seen between consecutive reads of the steady clock.
@@ -82,7 +81,8 @@ void read_topology(hwloc_topology_t topo, MachineInfo& m) {
   m.numa_domains = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
   for (int i = 0; i < m.numa_domains; ++i)
     m.numa_memory_bytes.push_back(static_cast<std::int64_t>(
-        hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i))->attr->numanode.local_memory));
+        hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i))
+            ->attr->numanode.local_memory));
   m.numa_of_cpu = index_by_cpu(topo, HWLOC_OBJ_NUMANODE);
   m.package_of_cpu = index_by_cpu(topo, HWLOC_OBJ_PACKAGE);
   m.memory_bytes = static_cast<std::int64_t>(hwloc_get_root_obj(topo)->total_memory);
@@ -131,7 +131,9 @@ const MachineInfo& machine() {
 
 namespace {
 int lookup(const std::vector<int>& by_cpu, std::int64_t cpu) {
-  return cpu >= 0 && static_cast<std::size_t>(cpu) < by_cpu.size() ? by_cpu[static_cast<std::size_t>(cpu)] : -1;
+  return cpu >= 0 && static_cast<std::size_t>(cpu) < by_cpu.size()
+             ? by_cpu[static_cast<std::size_t>(cpu)]
+             : -1;
 }
 }  // namespace
 
@@ -177,9 +179,15 @@ std::vector<std::pair<std::string, std::string>> provenance_text() {
 
 std::vector<std::pair<std::string, std::int64_t>> provenance_integers() {
   const auto& m = machine();
-  return {{"packages", m.packages},       {"cores", m.cores},         {"pus", m.pus},
-          {"l1d_cache_bytes", m.l1d_bytes}, {"l2_cache_bytes", m.l2_bytes}, {"l3_cache_bytes", m.l3_bytes},
-          {"llc_bytes", m.llc_bytes},     {"memory_bytes", m.memory_bytes}, {"numa_domains", m.numa_domains},
+  return {{"packages", m.packages},
+          {"cores", m.cores},
+          {"pus", m.pus},
+          {"l1d_cache_bytes", m.l1d_bytes},
+          {"l2_cache_bytes", m.l2_bytes},
+          {"l3_cache_bytes", m.l3_bytes},
+          {"llc_bytes", m.llc_bytes},
+          {"memory_bytes", m.memory_bytes},
+          {"numa_domains", m.numa_domains},
           {"l3_groups", m.l3_groups}};
 }
 

@@ -20,10 +20,11 @@ int Mode::start() {
   // srun's batch step carries the job's task count; only a step's own count means copies.
   const bool step = l.launcher != "srun" || std::getenv("SLURM_STEP_NUM_TASKS") != nullptr;
   if (l.launcher != "none" && step && l.launcher_size > 1)
-    throw UsageError("this mode runs its team in one process on one node, but " + l.launcher + " started " +
-                     std::to_string(l.launcher_size) +
-                     " copies of it (each would run a team of its own); start it without a launcher, or use "
-                     "--mode mpi or hybrid, whose ranks may span processes and nodes");
+    throw UsageError(
+        "this mode runs its team in one process on one node, but " + l.launcher + " started " +
+        std::to_string(l.launcher_size) +
+        " copies of it (each would run a team of its own); start it without a launcher, or use "
+        "--mode mpi or hybrid, whose ranks may span processes and nodes");
   return 0;
 }
 
@@ -43,7 +44,8 @@ constexpr int kMaxWorkers = 4096;
 
 void check_workers(int workers) {
   if (workers < 1 || workers > kMaxWorkers)
-    throw UsageError("--workers " + std::to_string(workers) + ": must be between 1 and " + std::to_string(kMaxWorkers));
+    throw UsageError("--workers " + std::to_string(workers) + ": must be between 1 and " +
+                     std::to_string(kMaxWorkers));
 }
 
 // The team size: what the launcher started, else what was asked, else every CPU.
@@ -51,10 +53,11 @@ int team_size(const TeamAsk& ask, int per_process) {
   if (ask.launched > 0) {
     const int launched = ask.launched * per_process;
     if (ask.workers > 0 && ask.workers != launched)
-      throw UsageError("--workers " + std::to_string(ask.workers) + " disagrees with the launcher: " +
-                       std::to_string(ask.launched) + " ranks" +
-                       (per_process > 1 ? " x " + std::to_string(per_process) + " threads" : std::string()) + " = " +
-                       std::to_string(launched) + " workers (leave out --workers or match it)");
+      throw UsageError(
+          "--workers " + std::to_string(ask.workers) +
+          " disagrees with the launcher: " + std::to_string(ask.launched) + " ranks" +
+          (per_process > 1 ? " x " + std::to_string(per_process) + " threads" : std::string()) +
+          " = " + std::to_string(launched) + " workers (leave out --workers or match it)");
     return launched;
   }
   const int w = ask.workers > 0 ? ask.workers : std::max(1, ask.cpus);
@@ -67,7 +70,8 @@ namespace shapes {
 
 TeamShape single(const TeamAsk& ask) {
   if (ask.workers > 1)
-    throw UsageError("this mode has exactly one worker (got --workers " + std::to_string(ask.workers) + ")");
+    throw UsageError("this mode has exactly one worker (got --workers " +
+                     std::to_string(ask.workers) + ")");
   return {1, 1, 1};
 }
 
@@ -91,7 +95,8 @@ TeamShape ranks_x_threads(const TeamAsk& ask) {
   const int w = ask.workers > 0 ? ask.workers : t;
   check_workers(w);
   if (w % t != 0)
-    throw UsageError("--workers " + std::to_string(w) + " is not a multiple of --threads " + std::to_string(t));
+    throw UsageError("--workers " + std::to_string(w) + " is not a multiple of --threads " +
+                     std::to_string(t));
   return {w, w / t, t};
 }
 
@@ -106,14 +111,16 @@ std::string memory_name(Memory m) {
   return "?";
 }
 
-RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& registry_kernel, const RunRequest& r, int launched) {
+RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& registry_kernel, const RunRequest& r,
+                      int launched) {
   const KernelInfo adapted = mode.adapt_kernel ? mode.adapt_kernel(registry_kernel) : KernelInfo{};
   const KernelInfo& kernel = mode.adapt_kernel ? adapted : registry_kernel;
   RunSpec spec;
   spec.kernel = kernel.name;
   spec.mode = mode.name;
   if (mode.single_worker() && r.workers > 1)
-    throw UsageError(mode.name + " mode has exactly one worker (got --workers " + std::to_string(r.workers) + ")");
+    throw UsageError(mode.name + " mode has exactly one worker (got --workers " +
+                     std::to_string(r.workers) + ")");
   TeamAsk ask;
   ask.workers = r.workers;
   ask.threads = mode.takes_threads ? r.threads : 0;
@@ -134,14 +141,16 @@ RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& registry_kernel, c
     spec.gil_release = r.gil_release;
     spec.gil_policy = r.gil_policy;
   } else {
-    spec.switch_interval_s = mode.switch_interval ? r.switch_interval_s : std::numeric_limits<double>::quiet_NaN();
+    spec.switch_interval_s =
+        mode.switch_interval ? r.switch_interval_s : std::numeric_limits<double>::quiet_NaN();
     spec.gil_release.clear();
     spec.gil_policy.clear();
   }
   if (mode.python) spec.python = r.python.empty() ? "/usr/bin/python3" : r.python;
   if (!mode.start_methods.empty()) {
     spec.start_method = r.start_method.empty() ? mode.start_methods.front() : r.start_method;
-    if (std::find(mode.start_methods.begin(), mode.start_methods.end(), spec.start_method) == mode.start_methods.end())
+    if (std::find(mode.start_methods.begin(), mode.start_methods.end(), spec.start_method) ==
+        mode.start_methods.end())
       throw UsageError("--start-method " + spec.start_method + ": mode " + mode.name + " takes " +
                        join(mode.start_methods, ", "));
   }
@@ -156,7 +165,8 @@ RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& registry_kernel, c
   std::size_t total = size;
   if (spec.scaling == "weak") {
     if (size > static_cast<std::size_t>(-1) / static_cast<std::size_t>(spec.workers))
-      throw UsageError("--size " + r.size + " x " + std::to_string(spec.workers) + " workers is absurdly large");
+      throw UsageError("--size " + r.size + " x " + std::to_string(spec.workers) +
+                       " workers is absurdly large");
     total = size * static_cast<std::size_t>(spec.workers);
   }
   spec.params = make_params(kernel, total, r.reps, r.warmup, r.params);

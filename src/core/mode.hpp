@@ -53,7 +53,8 @@ class Mode {
   virtual bool is_writer() const { return true; }
 
  protected:
-  virtual RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) = 0;
+  virtual RunResult do_run(const RunSpec& spec, const KernelInfo& kernel,
+                           const TeamControl& control) = 0;
 };
 
 // A team's layout: workers = ranks (OS processes) x threads_per_rank.
@@ -71,10 +72,10 @@ struct TeamAsk {
 // The layouts the built-in modes use (pure functions; UsageError for a team the layout cannot
 // make). A mode may bring its own.
 namespace shapes {
-TeamShape single(const TeamAsk& ask);             // one worker, the main thread
-TeamShape one_process(const TeamAsk& ask);        // workers threads in one process
-TeamShape process_per_worker(const TeamAsk& ask); // one process per worker
-TeamShape ranks_x_threads(const TeamAsk& ask);    // ranks x --threads (default 2) per rank
+TeamShape single(const TeamAsk& ask);              // one worker, the main thread
+TeamShape one_process(const TeamAsk& ask);         // workers threads in one process
+TeamShape process_per_worker(const TeamAsk& ask);  // one process per worker
+TeamShape ranks_x_threads(const TeamAsk& ask);     // ranks x --threads (default 2) per rank
 }  // namespace shapes
 
 // How a team's memory is laid out; recorded per run in /runs as memory_model.
@@ -92,18 +93,21 @@ struct ModeInfo {
   std::string how_to_build;  // shown when a mode that was not built is asked for
   TeamShape (*shape)(const TeamAsk&) = shapes::one_process;
   Memory memory = Memory::shared;
-  bool needs_launcher = false;   // started by mpirun/mpiexec/srun
-  bool takes_threads = false;    // accepts --threads (threads per rank)
-  bool openmp_threads = false;   // its threads are OpenMP's: OMP_PROC_BIND/OMP_PLACES bind them
-  bool gil = false;              // an emulated GIL: --switch-interval, --gil-release, --gil-policy
-  bool switch_interval = false;  // takes --switch-interval alone (py-threads: sys.setswitchinterval)
-  bool team_critical = false;    // Worker::critical_section is one OpenMP critical for the whole team
-  bool pooled_samples = false;   // a sample sums a pool process's tasks under the repetition's wall time
-  bool supervised = false;       // workers are processes under corescope's own supervisor
-  bool isolate = false;          // `corescope isolate` runs it (a team of separate workers)
+  bool needs_launcher = false;  // started by mpirun/mpiexec/srun
+  bool takes_threads = false;   // accepts --threads (threads per rank)
+  bool openmp_threads = false;  // its threads are OpenMP's: OMP_PROC_BIND/OMP_PLACES bind them
+  bool gil = false;             // an emulated GIL: --switch-interval, --gil-release, --gil-policy
+  bool switch_interval =
+      false;                   // takes --switch-interval alone (py-threads: sys.setswitchinterval)
+  bool team_critical = false;  // Worker::critical_section is one OpenMP critical for the whole team
+  bool pooled_samples =
+      false;                // a sample sums a pool process's tasks under the repetition's wall time
+  bool supervised = false;  // workers are processes under corescope's own supervisor
+  bool isolate = false;     // `corescope isolate` runs it (a team of separate workers)
   std::vector<std::string> channels;  // point-to-point channels; first is the default
-  bool python = false;                 // runs a Python interpreter: takes --python
-  std::vector<std::string> start_methods;  // --start-method values (first is the default); empty: none
+  bool python = false;                // runs a Python interpreter: takes --python
+  std::vector<std::string>
+      start_methods;  // --start-method values (first is the default); empty: none
   // The kernel as this mode runs it (its own sizes, params, allowed values); UsageError for a
   // kernel the mode cannot run. Empty: the kernel as the registry has it.
   std::function<KernelInfo(const KernelInfo&)> adapt_kernel;
@@ -115,13 +119,13 @@ struct ModeInfo {
 // Everything that describes one run, as the user (or a sweep, or a test) asks for it.
 struct RunRequest {
   std::string kernel;
-  int workers = 0;           // 0: the mode's default (all CPUs; under a launcher: its ranks)
-  int threads = 0;           // --threads (modes that take it); 0: the mode's default
-  std::string size = "M";    // class or count
+  int workers = 0;         // 0: the mode's default (all CPUs; under a launcher: its ranks)
+  int threads = 0;         // --threads (modes that take it); 0: the mode's default
+  std::string size = "M";  // class or count
   std::string scaling = "strong";
   int reps = 10, warmup = 2;
   std::vector<std::string> params;  // KEY=VALUE
-  std::string channel;       // "" = the mode's default
+  std::string channel;              // "" = the mode's default
   double switch_interval_s = 0.005;
   std::string gil_release = "io", gil_policy = "cpython";
   std::string python, start_method;  // modes with ModeInfo::python / start_methods; "" = default
@@ -133,6 +137,7 @@ struct RunRequest {
 // The one place a RunSpec is made: the team's shape from the mode, the channel default, the GIL
 // settings (NaN / "" for modes without a GIL), the memory model, the kernel's params for the
 // team's total size. `launched` is Mode::start()'s answer. UsageError for bad input.
-RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& kernel, const RunRequest& request, int launched = 0);
+RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& kernel, const RunRequest& request,
+                      int launched = 0);
 
 }  // namespace corescope

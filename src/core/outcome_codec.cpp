@@ -16,7 +16,9 @@ class Writer {
     out.insert(out.end(), b, b + n);
   }
   template <class T>
-  void pod(const T& v) { raw(&v, sizeof v); }
+  void pod(const T& v) {
+    raw(&v, sizeof v);
+  }
   void text(const std::string& s) {
     pod<std::uint64_t>(s.size());
     raw(s.data(), s.size());
@@ -28,7 +30,8 @@ class Reader {
   Reader(const std::vector<std::byte>& d, std::size_t& pos) : d_(d), pos_(pos) {}
   void raw(void* p, std::size_t n) {
     if (pos_ + n > d_.size()) throw RuntimeFailure("truncated worker result");
-    if (n == 0) return;  // an empty sample list has no storage: memcpy must not see its null pointer
+    if (n == 0)
+      return;  // an empty sample list has no storage: memcpy must not see its null pointer
     std::memcpy(p, d_.data() + pos_, n);
     pos_ += n;
   }

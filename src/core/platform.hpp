@@ -26,8 +26,8 @@ ProcessMemory process_memory(bool with_pss);
 // Which memory probes process_memory() uses on this OS, recorded with the results.
 std::string memory_probes();
 
-double thread_cpu_seconds();     // CPU time of the calling thread
-int current_cpu();               // CPU the calling thread runs on, -1 if unknown
+double thread_cpu_seconds();            // CPU time of the calling thread
+int current_cpu();                      // CPU the calling thread runs on, -1 if unknown
 std::int64_t available_memory_bytes();  // memory a new allocation can count on
 std::int64_t total_memory_bytes();
 std::string hostname();

@@ -65,7 +65,8 @@ ProcessMemory process_memory(bool with_pss) {
       while (std::fgets(line, sizeof line, f)) {
         long long kb = 0;
         if (std::sscanf(line, "Pss: %lld", &kb) == 1) m.pss = kb * 1024;
-        if (std::sscanf(line, "Private_Clean: %lld", &kb) == 1 || std::sscanf(line, "Private_Dirty: %lld", &kb) == 1) {
+        if (std::sscanf(line, "Private_Clean: %lld", &kb) == 1 ||
+            std::sscanf(line, "Private_Dirty: %lld", &kb) == 1) {
           priv += kb * 1024;
           any_private = true;
         }
@@ -93,7 +94,7 @@ int current_cpu() { return sched_getcpu(); }
 std::int64_t available_memory_bytes() {
   const std::int64_t avail = proc_kb("/proc/meminfo", "MemAvailable");
   if (avail >= 0) return avail;
-  struct sysinfo si{};
+  struct sysinfo si {};
   if (sysinfo(&si) == 0) return static_cast<std::int64_t>(si.freeram) * si.mem_unit;
   return -1;
 }
@@ -188,9 +189,13 @@ bool SchedSnapshot::read() {
   return size_ > 0;
 }
 
-std::int64_t SchedSnapshot::procs_running() const { return parse_procs_running({text_.data(), size_}); }
+std::int64_t SchedSnapshot::procs_running() const {
+  return parse_procs_running({text_.data(), size_});
+}
 
-std::int64_t SchedSnapshot::steal_ticks(int cpu) const { return parse_steal_ticks({text_.data(), size_}, cpu); }
+std::int64_t SchedSnapshot::steal_ticks(int cpu) const {
+  return parse_steal_ticks({text_.data(), size_}, cpu);
+}
 
 double clock_tick_seconds() {
   const long hz = sysconf(_SC_CLK_TCK);
@@ -205,7 +210,8 @@ double load_average_1m() {
 int allowed_cpu_count() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  if (sched_getaffinity(0, sizeof set, &set) != 0)
+    return std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
   return std::max(1, CPU_COUNT(&set));
 }
 
@@ -301,8 +307,10 @@ OtherProcess other_process(int pid) {
   while (std::fgets(line, sizeof line, f)) {
     long long kb = 0;
     if (std::sscanf(line, "State: %c", &state) == 1) continue;
-    if (std::sscanf(line, "VmRSS: %lld", &kb) == 1) p.rss = kb * 1024;
-    else if (std::sscanf(line, "VmHWM: %lld", &kb) == 1) p.peak_rss = kb * 1024;
+    if (std::sscanf(line, "VmRSS: %lld", &kb) == 1)
+      p.rss = kb * 1024;
+    else if (std::sscanf(line, "VmHWM: %lld", &kb) == 1)
+      p.peak_rss = kb * 1024;
   }
   std::fclose(f);
   p.alive = state != 'Z' && state != 'X' && state != '?';

@@ -14,10 +14,10 @@ namespace corescope {
 // Where a run stands in a sweep's rounds (docs/user/sweeps.md), recorded in /runs as round, rounds,
 // round_seed, twin, target_ci; the defaults are a run outside rounds.
 struct SweepRound {
-  std::int64_t round = -1;       // 0-based; rounds and up: an extra run for --target-ci
-  std::int64_t rounds = -1;      // the rounds the sweep planned
-  std::int64_t seed = -1;        // seed of the rounds' orders
-  std::int64_t twin = 0;         // 1: the cell's A/A twin (same configuration, same rounds)
+  std::int64_t round = -1;   // 0-based; rounds and up: an extra run for --target-ci
+  std::int64_t rounds = -1;  // the rounds the sweep planned
+  std::int64_t seed = -1;    // seed of the rounds' orders
+  std::int64_t twin = 0;     // 1: the cell's A/A twin (same configuration, same rounds)
   double target_ci = std::numeric_limits<double>::quiet_NaN();  // the sweep's --target-ci
 };
 
@@ -38,43 +38,47 @@ struct RunSpec {
   // A sample sums a pool process's tasks under the repetition's wall time, so its wall_s and
   // cpu_s are not one thread's own window (ModeInfo::pooled_samples).
   bool pooled_samples = false;
-  std::string size_label;    // as the user gave it: "S", "M", "L" or a count like "4M"
+  std::string size_label;          // as the user gave it: "S", "M", "L" or a count like "4M"
   std::string scaling = "strong";  // strong: size is the team total; weak: size per worker
-  Params params;             // size here is the team total actually run
-  std::string channel;       // point-to-point channel ("" = the mode's default)
+  Params params;                   // size here is the team total actually run
+  std::string channel;             // point-to-point channel ("" = the mode's default)
   // GIL settings (modes with an emulated GIL, ModeInfo::gil). make_run_spec sets them to
   // NaN / "" for every other mode, and /runs records them as they are.
   double switch_interval_s = 0.005;
-  std::string gil_release = "io";    // none | io | compute
+  std::string gil_release = "io";      // none | io | compute
   std::string gil_policy = "cpython";  // cpython | fifo
   // Python modes (ModeInfo::python): the interpreter and the multiprocessing start method; ""
   // for every other mode (and start_method "" for py-threads).
   std::string python, start_method;
-  std::string command;       // the command line, recorded
+  std::string command;  // the command line, recorded
   // Set when `corescope sweep` started this run (docs/user/sweeps.md): the sweep invocation, its
   // plan's hash, the cell's key (what --resume looks for) and the binding it arranged.
   std::string sweep_id, sweep_plan, cell;
-  std::string pin;           // kPinNone | cores | one; "" when nobody arranged the binding
-  SweepRound round;          // the sweep's round of this run (docs/user/sweeps.md)
+  std::string pin;   // kPinNone | cores | one; "" when nobody arranged the binding
+  SweepRound round;  // the sweep's round of this run (docs/user/sweeps.md)
 };
 
 // One timed repetition of one worker. Trivially copyable so that process and MPI modes can ship
 // samples as raw bytes. Fault and context-switch counters are deltas over the repetition;
 // memory values are the process's at the end of the repetition. The disturbance records
-// (cpu_start, steal_s, runnable_start, probe_s) are read outside the timed region (docs/dev/noise.md).
+// (cpu_start, steal_s, runnable_start, probe_s) are read outside the timed region
+// (docs/dev/noise.md).
 struct Sample {
   std::int32_t rep = 0, worker = 0, rank = 0, thread = 0, cpu = -1;
-  std::int32_t cpu_start = -1;       // CPU when the clock started (cpu is the CPU at the end)
+  std::int32_t cpu_start = -1;  // CPU when the clock started (cpu is the CPU at the end)
   double wall_s = 0, cpu_s = 0, compute_s = 0, comm_s = 0, gil_wait_s = 0;
-  std::int64_t gil_acquires = 0, gil_forced_switches = 0, gil_voluntary_releases = 0, gil_drop_requests = 0;
+  std::int64_t gil_acquires = 0, gil_forced_switches = 0, gil_voluntary_releases = 0,
+               gil_drop_requests = 0;
   std::int64_t rss_bytes = -1, peak_rss_bytes = -1, alloc_bytes = 0;
   std::int64_t minor_faults = 0, major_faults = 0, vol_ctx_switches = 0, invol_ctx_switches = 0;
   std::int64_t pss_bytes = -1, uss_bytes = -1;  // -1 where the OS cannot tell
   std::int64_t stack_bytes = -1;     // resident bytes of this worker's own thread stack (last rep)
   std::int64_t base_pss_bytes = -1;  // the process's PSS before the kernel's setup: runtime only
-  double steal_s = std::numeric_limits<double>::quiet_NaN();  // steal time of cpu_start during the repetition
+  double steal_s =
+      std::numeric_limits<double>::quiet_NaN();  // steal time of cpu_start during the repetition
   std::int64_t runnable_start = -1;  // runnable tasks on the machine just before the repetition
-  double probe_s = std::numeric_limits<double>::quiet_NaN();  // the speed probe before the repetition
+  double probe_s =
+      std::numeric_limits<double>::quiet_NaN();  // the speed probe before the repetition
 };
 static_assert(std::is_trivially_copyable_v<Sample>);
 
@@ -84,7 +88,7 @@ struct WorkerOutcome {
   bool verified = false;   // the team-wide verification passed
   double verify_error = 0.0;
   std::string verify_detail;
-  std::string error;       // non-empty when this worker failed
+  std::string error;        // non-empty when this worker failed
   std::string team_memory;  // Worker::team_memory(): "" when the kernel asked for none
   std::vector<Sample> samples;
   std::vector<Metric> metrics;
@@ -93,9 +97,9 @@ struct WorkerOutcome {
 struct RunResult {
   RunSpec spec;
   std::string run_id;
-  std::string started;    // ISO 8601
-  std::string status;     // ok | failed | incomplete
-  std::string error;      // first error, one line
+  std::string started;  // ISO 8601
+  std::string status;   // ok | failed | incomplete
+  std::string error;    // first error, one line
   bool verified = false;
   double verify_error = 0.0;
   std::string verify_detail;

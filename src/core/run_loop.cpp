@@ -24,8 +24,9 @@ struct Probe {
   std::int64_t gil_acquires, gil_forced, gil_voluntary, gil_requests;
 
   static Probe take(const Worker& w) {
-    return {platform::thread_usage(), w.comm_seconds(), w.gil_wait_seconds(), w.gil_acquires(),
-            w.gil_forced_switches(), w.gil_voluntary_releases(), w.gil_drop_requests()};
+    return {platform::thread_usage(), w.comm_seconds(),        w.gil_wait_seconds(),
+            w.gil_acquires(),         w.gil_forced_switches(), w.gil_voluntary_releases(),
+            w.gil_drop_requests()};
   }
 };
 
@@ -47,11 +48,14 @@ class SchedRecord {
     if (!samples.empty()) {
       Sample& s = samples.back();
       const std::int64_t d = delta(now.steal_ticks(s.cpu_start), before.steal_ticks(s.cpu_start));
-      s.steal_s = d < 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(d) * platform::clock_tick_seconds();
+      s.steal_s = d < 0 ? std::numeric_limits<double>::quiet_NaN()
+                        : static_cast<double>(d) * platform::clock_tick_seconds();
     }
     next_ = 1 - next_;
   }
-  std::int64_t procs_running() const { return snaps_[1 - next_].procs_running(); }  // of the last read
+  std::int64_t procs_running() const {
+    return snaps_[1 - next_].procs_running();
+  }  // of the last read
 
  private:
   platform::SchedSnapshot snaps_[2];
@@ -76,7 +80,8 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
   w.enter();
   // The process before any kernel data exists: what the runtime itself costs (the /runs column
   // runtime_overhead_bytes). Thread 0 of each process speaks for the process.
-  const std::int64_t base_pss = g_memory_detail && w.thread() == 0 ? platform::process_memory(true).pss : -1;
+  const std::int64_t base_pss =
+      g_memory_detail && w.thread() == 0 ? platform::process_memory(true).pss : -1;
   kernel.setup(w, spec.params);
   for (int i = 0; i < spec.params.warmup; ++i) w.run_iteration(kernel);
 
@@ -148,7 +153,8 @@ WorkerOutcome run_worker(Worker& w, Kernel& kernel, const RunSpec& spec) {
 }
 
 void combine_outcomes(RunResult& result, std::vector<WorkerOutcome> outcomes) {
-  std::sort(outcomes.begin(), outcomes.end(), [](const auto& a, const auto& b) { return a.worker < b.worker; });
+  std::sort(outcomes.begin(), outcomes.end(),
+            [](const auto& a, const auto& b) { return a.worker < b.worker; });
   bool all_completed = !outcomes.empty();
   bool all_verified = !outcomes.empty();
   for (auto& o : outcomes) {
@@ -156,7 +162,8 @@ void combine_outcomes(RunResult& result, std::vector<WorkerOutcome> outcomes) {
     all_verified = all_verified && o.verified;
     if (!o.error.empty() && result.error.empty())
       result.error = "worker " + std::to_string(o.worker) + ": " + o.error;
-    if (!o.verified && !o.verify_detail.empty() && result.verify_detail.empty()) result.verify_detail = o.verify_detail;
+    if (!o.verified && !o.verify_detail.empty() && result.verify_detail.empty())
+      result.verify_detail = o.verify_detail;
     result.verify_error = std::max(result.verify_error, o.verify_error);
     result.samples.insert(result.samples.end(), o.samples.begin(), o.samples.end());
   }
@@ -165,10 +172,13 @@ void combine_outcomes(RunResult& result, std::vector<WorkerOutcome> outcomes) {
     result.team_memory = outcomes.front().team_memory;
   }
   result.verified = all_completed && all_verified;
-  if (!result.error.empty()) result.status = "failed";
-  else result.status = all_completed ? "ok" : "incomplete";
+  if (!result.error.empty())
+    result.status = "failed";
+  else
+    result.status = all_completed ? "ok" : "incomplete";
   if (result.status == "ok" && !result.verified && result.error.empty())
-    result.error = "verification failed" + (result.verify_detail.empty() ? "" : ": " + result.verify_detail);
+    result.error =
+        "verification failed" + (result.verify_detail.empty() ? "" : ": " + result.verify_detail);
 }
 
 }  // namespace corescope

@@ -10,8 +10,8 @@ namespace corescope {
 // two doubles, one compare), independent of each other, so the time is the core's throughput for
 // integer multiplies and conversions. That is what a host slows when it runs another guest on the
 // same physical core: on the development VM ep and this probe both ran 1.6x slower in those
-// periods, while a dependency chain (the first probe, latency-bound) did not move (docs/dev/noise.md).
-// 2000 samples take 6-10 us there.
+// periods, while a dependency chain (the first probe, latency-bound) did not move
+// (docs/dev/noise.md). 2000 samples take 6-10 us there.
 inline constexpr std::uint64_t kSpeedProbeSteps = 2000;
 // Back-to-back timings; the probe is the fastest, so one interrupt or timer tick landing on a
 // timing does not make the CPU look slow.

@@ -94,7 +94,8 @@ Interval ratio_ci(const std::vector<double>& num, const std::vector<double>& den
 
 namespace {
 // The finite values of one side of a ratio, split by group (in the order groups first appear).
-std::vector<std::vector<double>> split_groups(const std::vector<double>& x, const std::vector<std::int64_t>& g) {
+std::vector<std::vector<double>> split_groups(const std::vector<double>& x,
+                                              const std::vector<std::int64_t>& g) {
   std::vector<std::vector<double>> out;
   std::map<std::int64_t, std::size_t> index;
   for (std::size_t i = 0; i < x.size(); ++i) {
@@ -108,7 +109,8 @@ std::vector<std::vector<double>> split_groups(const std::vector<double>& x, cons
 }
 
 // One bootstrap median of a side: two stages when it has several groups, one otherwise.
-double resampled_median(const std::vector<std::vector<double>>& groups, std::mt19937_64& gen, std::vector<double>& buf) {
+double resampled_median(const std::vector<std::vector<double>>& groups, std::mt19937_64& gen,
+                        std::vector<double>& buf) {
   buf.clear();
   std::uniform_int_distribution<std::size_t> pick_group(0, groups.size() - 1);
   for (std::size_t k = 0; k < groups.size(); ++k) {
@@ -121,11 +123,14 @@ double resampled_median(const std::vector<std::vector<double>>& groups, std::mt1
 }
 }  // namespace
 
-Interval ratio_ci_grouped(const std::vector<double>& num, const std::vector<std::int64_t>& num_groups,
-                          const std::vector<double>& den, const std::vector<std::int64_t>& den_groups, double level,
+Interval ratio_ci_grouped(const std::vector<double>& num,
+                          const std::vector<std::int64_t>& num_groups,
+                          const std::vector<double>& den,
+                          const std::vector<std::int64_t>& den_groups, double level,
                           std::uint64_t seed, int resamples) {
   const auto a = split_groups(num, num_groups), b = split_groups(den, den_groups);
-  if (a.empty() || b.empty() || (a.size() == 1 && b.size() == 1)) return ratio_ci(num, den, level, seed, resamples);
+  if (a.empty() || b.empty() || (a.size() == 1 && b.size() == 1))
+    return ratio_ci(num, den, level, seed, resamples);
   Interval r;
   const std::vector<double> sa = finite_sorted(num), sb = finite_sorted(den);
   r.n = std::min(sa.size(), sb.size());
@@ -145,15 +150,18 @@ Interval ratio_ci_grouped(const std::vector<double>& num, const std::vector<std:
 }
 
 Interval with_run_band(const Interval& r, const std::vector<std::int64_t>& a_groups,
-                       const std::vector<std::int64_t>& b_groups, double sigma_a, double sigma_b, double z) {
+                       const std::vector<std::int64_t>& b_groups, double sigma_a, double sigma_b,
+                       double z) {
   if (!std::isfinite(sigma_a)) sigma_a = sigma_b;
   if (!std::isfinite(sigma_b)) sigma_b = sigma_a;
   if (!std::isfinite(sigma_a) || !std::isfinite(r.point) || !(r.point > 0)) return r;
   auto distinct = [](std::vector<std::int64_t> g) {
     std::sort(g.begin(), g.end());
-    return static_cast<double>(std::max<std::ptrdiff_t>(1, std::unique(g.begin(), g.end()) - g.begin()));
+    return static_cast<double>(
+        std::max<std::ptrdiff_t>(1, std::unique(g.begin(), g.end()) - g.begin()));
   };
-  const double half = z * std::sqrt(sigma_a * sigma_a / distinct(a_groups) + sigma_b * sigma_b / distinct(b_groups));
+  const double half = z * std::sqrt(sigma_a * sigma_a / distinct(a_groups) +
+                                    sigma_b * sigma_b / distinct(b_groups));
   Interval out = r;
   const double lo = r.point * std::exp(-half), hi = r.point * std::exp(half);
   out.lo = std::isfinite(r.lo) ? std::min(r.lo, lo) : lo;

@@ -15,10 +15,10 @@ double quantile(std::vector<double> x, double q);
 
 struct Interval {
   double point = 0, lo = 0, hi = 0;
-  std::size_t n = 0;       // values it was computed from
-  double coverage = 0;     // the interval's actual coverage: exact intervals reach `level` or more;
-                           // fewer than 6 values cannot reach 95 %, so [min, max] is given with its
-                           // smaller coverage (1 - 2^(1-n))
+  std::size_t n = 0;    // values it was computed from
+  double coverage = 0;  // the interval's actual coverage: exact intervals reach `level` or more;
+                        // fewer than 6 values cannot reach 95 %, so [min, max] is given with its
+                        // smaller coverage (1 - 2^(1-n))
 };
 
 // Interval of the median from order statistics: [x_(j), x_(n+1-j)] with the largest j whose
@@ -27,8 +27,8 @@ Interval median_ci(std::vector<double> x, double level = 0.95);
 
 // Percentile bootstrap interval of median(num) / median(den): both samples are resampled
 // independently `resamples` times with a generator seeded by `seed` (reproducible).
-Interval ratio_ci(const std::vector<double>& num, const std::vector<double>& den, double level = 0.95,
-                  std::uint64_t seed = 1, int resamples = 2000);
+Interval ratio_ci(const std::vector<double>& num, const std::vector<double>& den,
+                  double level = 0.95, std::uint64_t seed = 1, int resamples = 2000);
 
 // The same, where each value belongs to a group (the run that measured it; `num_groups` and
 // `den_groups` parallel to the values, or empty): a side with two or more groups is resampled in
@@ -36,15 +36,18 @@ Interval ratio_ci(const std::vector<double>& num, const std::vector<double>& den
 // that the interval holds the run-to-run variation as well as the repetition-to-repetition one
 // (repetitions of one run share its conditions and are not independent). A side with one group
 // is resampled as in ratio_ci. The point estimate is the same.
-Interval ratio_ci_grouped(const std::vector<double>& num, const std::vector<std::int64_t>& num_groups,
-                          const std::vector<double>& den, const std::vector<std::int64_t>& den_groups,
-                          double level = 0.95, std::uint64_t seed = 1, int resamples = 2000);
+Interval ratio_ci_grouped(const std::vector<double>& num,
+                          const std::vector<std::int64_t>& num_groups,
+                          const std::vector<double>& den,
+                          const std::vector<std::int64_t>& den_groups, double level = 0.95,
+                          std::uint64_t seed = 1, int resamples = 2000);
 
 // The interval widened, where needed, to hold point * exp(+-z sqrt(sa^2/k_a + sb^2/k_b)): the band
 // that run-to-run variation alone puts around a ratio of two medians from k_a and k_b runs (the
 // distinct values of `a_groups` and `b_groups`; at least 1), sa and sb being the standard
 // deviation of the log of a run's median on each side (one NaN: the other for both). Unchanged
-// where both are NaN or the point is not positive. The report's intervals.with_run_band is the same.
+// where both are NaN or the point is not positive. The report's intervals.with_run_band is the
+// same.
 Interval with_run_band(const Interval& r, const std::vector<std::int64_t>& a_groups,
                        const std::vector<std::int64_t>& b_groups, double sigma_a, double sigma_b,
                        double z = 1.959964);

@@ -28,7 +28,8 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 std::string closest(const std::string& typed, const std::vector<std::string>& candidates) {
   // A name that exists was meant as itself, whatever else is near it.
-  if (typed.empty() || std::find(candidates.begin(), candidates.end(), typed) != candidates.end()) return "";
+  if (typed.empty() || std::find(candidates.begin(), candidates.end(), typed) != candidates.end())
+    return "";
   std::string best;
   std::size_t best_distance = 0;
   for (const auto& c : candidates) {
@@ -37,7 +38,8 @@ std::string closest(const std::string& typed, const std::vector<std::string>& ca
     const std::size_t cutoff = std::clamp<std::size_t>(longer / 3, 1, 3);
     std::size_t d = edit_distance(typed, c);
     // An abbreviation ("thr" for threads) is as good as one edit, however much it leaves out.
-    if (typed.size() >= 3 && c.compare(0, typed.size(), typed) == 0) d = std::min<std::size_t>(d, 1);
+    if (typed.size() >= 3 && c.compare(0, typed.size(), typed) == 0)
+      d = std::min<std::size_t>(d, 1);
     if (d > cutoff) continue;
     if (best.empty() || d < best_distance) {
       best = c;
@@ -53,10 +55,13 @@ std::string did_you_mean(const std::string& typed, const std::vector<std::string
   return guess.empty() ? "" : "did you mean " + before + guess + after + "?";
 }
 
-std::string unknown_name(const std::string& what, const std::string& typed, const std::vector<std::string>& valid) {
+std::string unknown_name(const std::string& what, const std::string& typed,
+                         const std::vector<std::string>& valid) {
   const std::string guess = did_you_mean(typed, valid);
   return "unknown " + what + " '" + typed + "'" + (guess.empty() ? "" : "; " + guess) +
-         (valid.empty() ? "" : (guess.empty() ? "; " : " ") + std::string("valid ") + what + "s: " + join(valid, ", "));
+         (valid.empty() ? ""
+                        : (guess.empty() ? "; " : " ") + std::string("valid ") + what +
+                              "s: " + join(valid, ", "));
 }
 
 }  // namespace corescope

@@ -24,6 +24,7 @@ std::string did_you_mean(const std::string& typed, const std::vector<std::string
 
 // "unknown mode 'thread'; did you mean 'threads'? valid modes: serial, threads, ..." (the
 // did-you-mean part only when `closest` has one). `what` is singular; its plural adds an s.
-std::string unknown_name(const std::string& what, const std::string& typed, const std::vector<std::string>& valid);
+std::string unknown_name(const std::string& what, const std::string& typed,
+                         const std::vector<std::string>& valid);
 
 }  // namespace corescope

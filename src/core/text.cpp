@@ -84,8 +84,10 @@ bool json_string(const std::string& text, std::size_t& i, std::string& out) {
     if (c == '\\') {
       if (++i >= text.size()) return false;
       c = text[i];
-      if (c == 'n') c = '\n';
-      else if (c == 't') c = '\t';
+      if (c == 'n')
+        c = '\n';
+      else if (c == 't')
+        c = '\t';
       else if (c == 'u') {
         if (i + 4 >= text.size()) return false;
         c = static_cast<char>(std::stoi(text.substr(i + 1, 4), nullptr, 16));
@@ -136,7 +138,9 @@ std::map<std::string, std::string> from_json(const std::string& text) {
   if (text.empty() || text[i++] != '{') return {};
   while (i < text.size() && text[i] != '}') {
     std::string key, value;
-    if (!json_string(text, i, key) || i >= text.size() || text[i++] != ':' || !json_string(text, i, value)) return {};
+    if (!json_string(text, i, key) || i >= text.size() || text[i++] != ':' ||
+        !json_string(text, i, value))
+      return {};
     out[key] = value;
     if (i < text.size() && text[i] == ',') ++i;
   }
@@ -145,9 +149,12 @@ std::map<std::string, std::string> from_json(const std::string& text) {
 
 std::string compact_count(std::int64_t n) {
   if (n == 0) return "0";
-  const std::pair<std::int64_t, const char*> units[] = {
-      {std::int64_t{1} << 30, "Gi"}, {std::int64_t{1} << 20, "Mi"}, {std::int64_t{1} << 10, "Ki"},
-      {1000000000, "G"}, {1000000, "M"}, {1000, "k"}};
+  const std::pair<std::int64_t, const char*> units[] = {{std::int64_t{1} << 30, "Gi"},
+                                                        {std::int64_t{1} << 20, "Mi"},
+                                                        {std::int64_t{1} << 10, "Ki"},
+                                                        {1000000000, "G"},
+                                                        {1000000, "M"},
+                                                        {1000, "k"}};
   for (const auto& [size, suffix] : units)
     if (n % size == 0) return std::to_string(n / size) + suffix;
   return std::to_string(n);
@@ -169,10 +176,14 @@ std::string human_bytes(double bytes) {
 std::string human_seconds(double s) {
   if (!std::isfinite(s)) return "-";
   char buf[32];
-  if (s >= 1.0) std::snprintf(buf, sizeof buf, "%.3f s", s);
-  else if (s >= 1e-3) std::snprintf(buf, sizeof buf, "%.3f ms", s * 1e3);
-  else if (s >= 1e-6) std::snprintf(buf, sizeof buf, "%.3f us", s * 1e6);
-  else std::snprintf(buf, sizeof buf, "%.1f ns", s * 1e9);
+  if (s >= 1.0)
+    std::snprintf(buf, sizeof buf, "%.3f s", s);
+  else if (s >= 1e-3)
+    std::snprintf(buf, sizeof buf, "%.3f ms", s * 1e3);
+  else if (s >= 1e-6)
+    std::snprintf(buf, sizeof buf, "%.3f us", s * 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f ns", s * 1e9);
   return buf;
 }
 
@@ -184,26 +195,31 @@ std::string iso_now() {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 
 std::uint64_t parse_count(const std::string& text, const std::string& what) {
   std::size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == 0) throw UsageError(what + " '" + text + "': expected a count like 4096, 64K, 16M or 1G");
+  if (i == 0)
+    throw UsageError(what + " '" + text + "': expected a count like 4096, 64K, 16M or 1G");
   std::uint64_t mult = 1;
   const std::string suffix = text.substr(i);
-  if (suffix == "K" || suffix == "k") mult = 1ull << 10;
-  else if (suffix == "M" || suffix == "m") mult = 1ull << 20;
-  else if (suffix == "G" || suffix == "g") mult = 1ull << 30;
+  if (suffix == "K" || suffix == "k")
+    mult = 1ull << 10;
+  else if (suffix == "M" || suffix == "m")
+    mult = 1ull << 20;
+  else if (suffix == "G" || suffix == "g")
+    mult = 1ull << 30;
   else if (!suffix.empty())
     throw UsageError(what + " '" + text + "': unknown suffix '" + suffix + "' (use K, M or G)");
   const std::string digits = text.substr(0, i);
   if (digits.size() > 18) throw UsageError(what + " '" + text + "' is absurdly large");
   const std::uint64_t n = std::stoull(digits);
-  if (n > std::numeric_limits<std::uint64_t>::max() / mult) throw UsageError(what + " '" + text + "' is absurdly large");
+  if (n > std::numeric_limits<std::uint64_t>::max() / mult)
+    throw UsageError(what + " '" + text + "' is absurdly large");
   return n * mult;
 }
 
@@ -214,7 +230,8 @@ std::string signal_name(int sig) {
 
 std::string signal_text(int sig) {
   const char* abbrev = ::sigabbrev_np(sig);
-  return "signal " + std::to_string(sig) + (abbrev ? std::string(" (SIG") + abbrev + ")" : std::string());
+  return "signal " + std::to_string(sig) +
+         (abbrev ? std::string(" (SIG") + abbrev + ")" : std::string());
 }
 
 }  // namespace corescope

@@ -39,7 +39,9 @@ Worker::Worker(int id, int count, int rank, int thread)
   ticks::seconds_per_tick();  // calibrate now, long before anything is timed
 }
 
-double Worker::comm_seconds() const { return static_cast<double>(comm_ticks_) * ticks::seconds_per_tick(); }
+double Worker::comm_seconds() const {
+  return static_cast<double>(comm_ticks_) * ticks::seconds_per_tick();
+}
 
 Worker::~Worker() = default;
 
@@ -60,8 +62,8 @@ void Worker::allreduce(std::span<double> values, Op op) {
 
 void Worker::check_peer(int peer) const {
   if (peer < 0 || peer >= count_ || peer == id_)
-    throw UsageError("point-to-point peer " + std::to_string(peer) + " is not another worker of a team of " +
-                     std::to_string(count_));
+    throw UsageError("point-to-point peer " + std::to_string(peer) +
+                     " is not another worker of a team of " + std::to_string(count_));
 }
 
 void Worker::send(int dest, const void* data, std::size_t bytes) {
@@ -76,8 +78,8 @@ void Worker::recv(int src, void* data, std::size_t bytes) {
   blocking([&] { do_recv(src, data, bytes); });
 }
 
-void Worker::sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src, void* recv_data,
-                      std::size_t recv_bytes) {
+void Worker::sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src,
+                      void* recv_data, std::size_t recv_bytes) {
   check_peer(dest);
   check_peer(src);
   CommTimer t(*this);
@@ -93,8 +95,8 @@ void Worker::do_recv(int, void*, std::size_t) {
 
 // Default exchange for modes whose send does not wait for the receiver (buffered channels):
 // send first, then receive. Modes with synchronous sends override it.
-void Worker::do_sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src, void* recv_data,
-                         std::size_t recv_bytes) {
+void Worker::do_sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src,
+                         void* recv_data, std::size_t recv_bytes) {
   do_send(dest, send_data, send_bytes);
   do_recv(src, recv_data, recv_bytes);
 }
@@ -103,7 +105,8 @@ void* Worker::do_alloc_slice(std::size_t bytes, std::size_t align) {
   const std::size_t a = align < 64 ? 64 : align;
   const std::size_t total = (bytes + kPrivatePadding + a - 1) / a * a;
   void* p = std::aligned_alloc(a, total);
-  if (p == nullptr) throw RuntimeFailure("out of memory allocating " + std::to_string(bytes) + " bytes");
+  if (p == nullptr)
+    throw RuntimeFailure("out of memory allocating " + std::to_string(bytes) + " bytes");
   private_slices_.emplace_back(static_cast<std::byte*>(p));
   return p;
 }

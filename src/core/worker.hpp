@@ -29,7 +29,8 @@ class RemoteWords {
   virtual std::uint64_t load(std::size_t i) = 0;
   virtual void store(std::size_t i, std::uint64_t v) = 0;
   virtual std::uint64_t fetch_add(std::size_t i, std::uint64_t v) = 0;
-  virtual std::uint64_t compare_swap(std::size_t i, std::uint64_t expected, std::uint64_t desired) = 0;  // old value
+  virtual std::uint64_t compare_swap(std::size_t i, std::uint64_t expected,
+                                     std::uint64_t desired) = 0;  // old value
   virtual std::uint64_t read(std::size_t i) = 0;
   virtual void write(std::size_t i, std::uint64_t v) = 0;
 };
@@ -43,10 +44,12 @@ struct LocalWords {
   std::uint64_t load(std::size_t i, std::memory_order o = std::memory_order_acquire) const {
     return std::atomic_ref<std::uint64_t>(p[i]).load(o);
   }
-  void store(std::size_t i, std::uint64_t v, std::memory_order o = std::memory_order_release) const {
+  void store(std::size_t i, std::uint64_t v,
+             std::memory_order o = std::memory_order_release) const {
     std::atomic_ref<std::uint64_t>(p[i]).store(v, o);
   }
-  std::uint64_t fetch_add(std::size_t i, std::uint64_t v, std::memory_order o = std::memory_order_relaxed) const {
+  std::uint64_t fetch_add(std::size_t i, std::uint64_t v,
+                          std::memory_order o = std::memory_order_relaxed) const {
     return std::atomic_ref<std::uint64_t>(p[i]).fetch_add(v, o);
   }
   // Sets `expected` to the value found when that was not it.
@@ -59,9 +62,14 @@ struct LocalWords {
 };
 struct RemoteWordsRef {
   RemoteWords* r;
-  std::uint64_t load(std::size_t i, std::memory_order = std::memory_order_acquire) const { return r->load(i); }
-  void store(std::size_t i, std::uint64_t v, std::memory_order = std::memory_order_release) const { r->store(i, v); }
-  std::uint64_t fetch_add(std::size_t i, std::uint64_t v, std::memory_order = std::memory_order_relaxed) const {
+  std::uint64_t load(std::size_t i, std::memory_order = std::memory_order_acquire) const {
+    return r->load(i);
+  }
+  void store(std::size_t i, std::uint64_t v, std::memory_order = std::memory_order_release) const {
+    r->store(i, v);
+  }
+  std::uint64_t fetch_add(std::size_t i, std::uint64_t v,
+                          std::memory_order = std::memory_order_relaxed) const {
     return r->fetch_add(i, v);
   }
   bool compare_exchange(std::size_t i, std::uint64_t& expected, std::uint64_t desired,
@@ -107,9 +115,9 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  int id() const { return id_; }        // 0..count()-1 across the whole team
-  int count() const { return count_; }  // team size (ranks x threads)
-  int rank() const { return rank_; }    // OS process index within the team (0 for thread modes)
+  int id() const { return id_; }          // 0..count()-1 across the whole team
+  int count() const { return count_; }    // team size (ranks x threads)
+  int rank() const { return rank_; }      // OS process index within the team (0 for thread modes)
   int thread() const { return thread_; }  // thread index within the process
 
   // --- collectives: every worker of the team must call them, in the same order ---------------
@@ -131,7 +139,8 @@ class Worker {
   // Kernels call yield_point() once per small chunk of work (about a microsecond), never per
   // element. Outside gil mode the flag is never set, so this is one relaxed load.
   void yield_point() {
-    if (drop_request_->load(std::memory_order_relaxed)) [[unlikely]] on_drop_request();
+    if (drop_request_->load(std::memory_order_relaxed)) [[unlikely]]
+      on_drop_request();
   }
   // Runs f with the GIL released (blocking I/O, sleeps, waits); a plain call elsewhere.
   template <class F>
@@ -206,7 +215,7 @@ class Worker {
   virtual std::int64_t gil_acquires() const { return 0; }
   virtual std::int64_t gil_forced_switches() const { return 0; }
   virtual std::int64_t gil_voluntary_releases() const { return 0; }  // drops around blocking calls
-  virtual std::int64_t gil_drop_requests() const { return 0; }       // times it asked the holder to drop
+  virtual std::int64_t gil_drop_requests() const { return 0; }  // times it asked the holder to drop
 
  protected:
   virtual void do_barrier() = 0;
@@ -221,7 +230,7 @@ class Worker {
   virtual TeamWords do_team_words(std::size_t n);
   // The name team_memory() reports once team memory was made.
   virtual std::string team_memory_kind() const { return "heap"; }
-  virtual void do_team_lock();                      // default: no lock needed (one worker)
+  virtual void do_team_lock();  // default: no lock needed (one worker)
   virtual void do_team_unlock();
 
   // GIL modes: release before a blocking call, take back after; drop and re-take on request.

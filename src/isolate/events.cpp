@@ -20,7 +20,9 @@ std::string one_line(std::string s) {
 }  // namespace
 
 EventLog::EventLog(const std::string& path)
-    : fd_(path.empty() ? -1 : ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {}
+    : fd_(path.empty() ? -1
+                       : ::open(path.c_str(),
+                                O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {}
 
 EventLog::~EventLog() {
   if (fd_ >= 0) ::close(fd_);

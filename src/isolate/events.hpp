@@ -11,14 +11,14 @@ namespace corescope::isolation {
 // concurrent workers (threads or processes) never interleave. Times are CLOCK_MONOTONIC
 // seconds, comparable between the processes of one machine.
 struct Event {
-  std::string kind;   // start warm shm inject done fail ended supervisor
+  std::string kind;  // start warm shm inject done fail ended supervisor
   int worker = -1;
-  double t = 0.0;     // when (not for shm, ended)
-  long long pid = -1;           // start, supervisor
-  int rank = -1, thread = -1;   // start
+  double t = 0.0;                        // when (not for shm, ended)
+  long long pid = -1;                    // start, supervisor
+  int rank = -1, thread = -1;            // start
   std::int64_t rss = -1, peak_rss = -1;  // warm, done: the worker's process
-  int ok = -1;                  // done: verify_local passed
-  std::string text;             // shm: path; inject: fault; done: detail; fail: message; ended: how
+  int ok = -1;                           // done: verify_local passed
+  std::string text;  // shm: path; inject: fault; done: detail; fail: message; ended: how
 };
 // Parses one line (without the newline); false for a line that is not an event.
 bool parse_event(const std::string& line, Event& e);

@@ -36,7 +36,8 @@ volatile std::uintptr_t g_null_address = 0;
 // The real kernel plus the fault, injected into the victim plan.inject_s after the start line.
 class FaultyKernel : public Kernel {
  public:
-  FaultyKernel(std::unique_ptr<Kernel> inner, const Plan& plan) : inner_(std::move(inner)), plan_(plan) {}
+  FaultyKernel(std::unique_ptr<Kernel> inner, const Plan& plan)
+      : inner_(std::move(inner)), plan_(plan) {}
   ~FaultyKernel() override {
     for (void* p : leaked_chunks_) ::munmap(p, kLeakChunk);
   }
@@ -73,7 +74,8 @@ class FaultyKernel : public Kernel {
       case Fault::abort: std::abort();
       case Fault::exit: std::_Exit(3);
       case Fault::leak:
-        if (plan_.mem_limit_bytes > 0 && !platform::limit_address_space_growth(plan_.mem_limit_bytes))
+        if (plan_.mem_limit_bytes > 0 &&
+            !platform::limit_address_space_growth(plan_.mem_limit_bytes))
           throw RuntimeFailure("--mem-limit: cannot limit this process's address space");
         leak_until(now);
         return;
@@ -87,11 +89,13 @@ class FaultyKernel : public Kernel {
   // next worker's first element; private allocations end in a padding page, so it lands there.
   void stray_write(Worker& w) {
     const std::span<std::byte> slice = w.last_slice();
-    if (slice.empty()) throw RuntimeFailure("stray-write: the kernel allocated no slice to write past");
+    if (slice.empty())
+      throw RuntimeFailure("stray-write: the kernel allocated no slice to write past");
     const double poison = std::numeric_limits<double>::quiet_NaN();
     unsigned char bytes[sizeof poison];
     std::memcpy(bytes, &poison, sizeof poison);
-    volatile unsigned char* past_end = reinterpret_cast<volatile unsigned char*>(slice.data() + slice.size());
+    volatile unsigned char* past_end =
+        reinterpret_cast<volatile unsigned char*>(slice.data() + slice.size());
     for (std::size_t i = 0; i < sizeof bytes; ++i) past_end[i] = bytes[i];
   }
 
@@ -100,14 +104,17 @@ class FaultyKernel : public Kernel {
     const double due = plan_.leak_bytes_per_s * (now - injected_at_);
     const long page = ::sysconf(_SC_PAGESIZE);
     while (static_cast<double>(leaked_ + kLeakChunk) <= due) {
-      void* p = ::mmap(nullptr, kLeakChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      void* p =
+          ::mmap(nullptr, kLeakChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p == MAP_FAILED)
-        throw RuntimeFailure("out of memory after leaking " + human_bytes(static_cast<double>(leaked_)) +
-                             (plan_.mem_limit_bytes > 0 ? " (--mem-limit " +
-                                                              human_bytes(static_cast<double>(plan_.mem_limit_bytes)) + ")"
-                                                        : std::string()));
+        throw RuntimeFailure(
+            "out of memory after leaking " + human_bytes(static_cast<double>(leaked_)) +
+            (plan_.mem_limit_bytes > 0
+                 ? " (--mem-limit " + human_bytes(static_cast<double>(plan_.mem_limit_bytes)) + ")"
+                 : std::string()));
       auto* bytes = static_cast<volatile char*>(p);
-      for (std::size_t off = 0; off < kLeakChunk; off += static_cast<std::size_t>(page)) bytes[off] = 1;
+      for (std::size_t off = 0; off < kLeakChunk; off += static_cast<std::size_t>(page))
+        bytes[off] = 1;
       leaked_chunks_.push_back(p);
       leaked_ += kLeakChunk;
     }
@@ -133,7 +140,8 @@ class FaultyKernel : public Kernel {
 }  // namespace
 
 const std::vector<std::string>& fault_names() {
-  static const std::vector<std::string> names{"crash", "abort", "exit", "leak", "stray-write", "hang"};
+  static const std::vector<std::string> names{"crash", "abort",       "exit",
+                                              "leak",  "stray-write", "hang"};
   return names;
 }
 
@@ -148,7 +156,8 @@ Fault parse_fault(const std::string& name) {
 
 void require_local_verification(const KernelInfo& kernel) {
   if (!kernel.make()->verifies_locally())
-    throw UsageError("kernel " + kernel.name + " cannot check one worker's part on its own (no verify_local), " +
+    throw UsageError("kernel " + kernel.name +
+                     " cannot check one worker's part on its own (no verify_local), " +
                      "so isolate cannot tell a survivor's answer; use triad or dgemm");
 }
 
@@ -162,14 +171,16 @@ KernelInfo with_fault(const KernelInfo& kernel, const Plan& plan) {
 }
 
 WorkerLoop isolation_loop(const Plan& plan) {
-  return [&plan](Worker& w, Kernel& k, const RunSpec& spec) { return run_isolated(w, k, spec, plan); };
+  return
+      [&plan](Worker& w, Kernel& k, const RunSpec& spec) { return run_isolated(w, k, spec, plan); };
 }
 
 WorkerOutcome run_isolated(Worker& w, Kernel& kernel, const RunSpec& spec, const Plan& plan) {
   const EventLog log(plan.report_path);
   WorkerOutcome out;
   out.worker = w.id();
-  log.linef("start %d %lld %d %d %.6f", w.id(), static_cast<long long>(::getpid()), w.rank(), w.thread(), monotonic_s());
+  log.linef("start %d %lld %d %d %.6f", w.id(), static_cast<long long>(::getpid()), w.rank(),
+            w.thread(), monotonic_s());
   struct ResetStartLine {
     ~ResetStartLine() { t_start_line = -1.0; }
   } reset;
@@ -185,7 +196,8 @@ WorkerOutcome run_isolated(Worker& w, Kernel& kernel, const RunSpec& spec, const
     w.rep_barrier();
     const double start = monotonic_s();
     if (w.thread() == 0)
-      for (const auto& path : platform::mapped_shared_memory_files()) log.linef("shm %d %s", w.id(), path.c_str());
+      for (const auto& path : platform::mapped_shared_memory_files())
+        log.linef("shm %d %s", w.id(), path.c_str());
     // Measured after everything this loop does only once, so that its growth is the run's own.
     auto mem = platform::process_memory(false);
     log.linef("warm %d %.6f %lld %lld", w.id(), start, static_cast<long long>(mem.rss),
@@ -196,8 +208,9 @@ WorkerOutcome run_isolated(Worker& w, Kernel& kernel, const RunSpec& spec, const
     const Verification v = kernel.verify_local(w);
     mem = platform::process_memory(false);
     char done[128];
-    std::snprintf(done, sizeof done, "done %d %.6f %d %lld %lld ", w.id(), monotonic_s(), v.ok ? 1 : 0,
-                  static_cast<long long>(mem.rss), static_cast<long long>(mem.peak_rss));
+    std::snprintf(done, sizeof done, "done %d %.6f %d %lld %lld ", w.id(), monotonic_s(),
+                  v.ok ? 1 : 0, static_cast<long long>(mem.rss),
+                  static_cast<long long>(mem.peak_rss));
     log.line(done + v.detail);
     w.leave();
     out.completed = true;

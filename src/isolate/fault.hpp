@@ -23,11 +23,11 @@ Fault parse_fault(const std::string& name);
 struct Plan {
   Fault fault = Fault::crash;
   int victim = 0;
-  double run_s = 3.0;       // every worker iterates this long after the start line
-  double inject_s = 0.5;    // the victim's fault, this long after the start line
+  double run_s = 3.0;     // every worker iterates this long after the start line
+  double inject_s = 0.5;  // the victim's fault, this long after the start line
   double leak_bytes_per_s = 128.0 * 1024 * 1024;
   std::int64_t mem_limit_bytes = 0;  // leak: the victim's process may grow by this much; 0 = no cap
-  std::string report_path;  // the trial's event file (appended to by every worker)
+  std::string report_path;           // the trial's event file (appended to by every worker)
 };
 
 // `kernel` whose make() wraps the real kernel in the fault injector. The kernel must verify

@@ -18,8 +18,9 @@ namespace {
 // writes the same event lines as a C++ worker.
 void hand_plan_to_python(const Plan& plan) {
   char text[256];
-  std::snprintf(text, sizeof text, "%s:%d:%.17g:%.17g:%.17g:%lld", fault_name(plan.fault).c_str(), plan.victim,
-                plan.run_s, plan.inject_s, plan.leak_bytes_per_s, static_cast<long long>(plan.mem_limit_bytes));
+  std::snprintf(text, sizeof text, "%s:%d:%.17g:%.17g:%.17g:%lld", fault_name(plan.fault).c_str(),
+                plan.victim, plan.run_s, plan.inject_s, plan.leak_bytes_per_s,
+                static_cast<long long>(plan.mem_limit_bytes));
   ::setenv("CORESCOPE_PY_ISOLATE", text, 1);
   ::setenv("CORESCOPE_PY_ISOLATE_REPORT", plan.report_path.c_str(), 1);
 }

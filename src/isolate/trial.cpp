@@ -25,7 +25,7 @@ namespace corescope::isolation {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr double kTickS = 0.02;   // how often the supervisor looks at the trial's processes
+constexpr double kTickS = 0.02;  // how often the supervisor looks at the trial's processes
 // Watchdog: SIGTERM to the group, then SIGKILL this much later. An MPI launcher needs longer:
 // it stops its ranks and removes its session dir and shared memory before it exits (seen to take
 // over 3 s on a loaded machine; SIGKILL would leave them behind).
@@ -45,7 +45,7 @@ struct WorkerView {
 struct ProcessView {
   std::int64_t peak = -1;  // largest VmHWM seen
   double gone_t = -1;      // when it was first seen dead (or a zombie)
-  std::string exe;         // its binary when it was first named (this corescope, or a Python interpreter)
+  std::string exe;  // its binary when it was first named (this corescope, or a Python interpreter)
 };
 
 std::string exe_of(long long pid) {
@@ -56,7 +56,8 @@ std::string exe_of(long long pid) {
 
 class Monitor {
  public:
-  Monitor(std::string path, int workers) : workers(static_cast<std::size_t>(workers)), path_(std::move(path)) {}
+  Monitor(std::string path, int workers)
+      : workers(static_cast<std::size_t>(workers)), path_(std::move(path)) {}
 
   // Reads new event lines and looks at every known process.
   void poll(double now) {
@@ -130,7 +131,8 @@ class Monitor {
     } else if (e.kind == "inject") {
       inject_t = e.t;
     } else if (e.kind == "shm") {
-      if (std::find(shm_files.begin(), shm_files.end(), e.text) == shm_files.end()) shm_files.push_back(e.text);
+      if (std::find(shm_files.begin(), shm_files.end(), e.text) == shm_files.end())
+        shm_files.push_back(e.text);
     } else if (e.kind == "ended") {
       w.ended = e.text;
     }
@@ -151,9 +153,12 @@ std::string launcher_says(const std::string& output, int rank) {
   std::smatch m;
   const std::string id = std::to_string(rank);
   // Open MPI: "process rank 1 with PID 0 on node vm exited on signal 11 (Segmentation fault)."
-  if (std::regex_search(output, m, std::regex("process rank " + id + " with PID \\d+ on node \\S+ exited on signal (\\d+)")))
+  if (std::regex_search(
+          output, m,
+          std::regex("process rank " + id + " with PID \\d+ on node \\S+ exited on signal (\\d+)")))
     return signal_name(std::atoi(m[1].str().c_str()));
-  if (std::regex_search(output, m, std::regex("MPI_ABORT was invoked on rank " + id + "\\b"))) return "MPI_Abort";
+  if (std::regex_search(output, m, std::regex("MPI_ABORT was invoked on rank " + id + "\\b")))
+    return "MPI_Abort";
   // Slurm: "srun: error: vm: task 1: Segmentation fault"
   if (std::regex_search(output, m, std::regex("task " + id + ": ([^\\n(]+)"))) {
     std::string t = m[1].str();
@@ -171,12 +176,14 @@ std::string trial_note(const sweep::ChildResult& r) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
     if (line.find_first_not_of("-*= ") == std::string::npos) continue;
     if (line.rfind("corescope:", 0) == 0) mine = line;
-    if (line.find("noticed") != std::string::npos || line.find("srun: error") != std::string::npos) noticed = line;
+    if (line.find("noticed") != std::string::npos || line.find("srun: error") != std::string::npos)
+      noticed = line;
     last = line;
   }
   std::string text = !mine.empty() ? mine : !noticed.empty() ? noticed : last;
   if (text.size() > 300) text = text.substr(0, 297) + "...";
-  const std::string how = r.timed_out ? "timed out after " + human_seconds(r.seconds) : top_process_end(r);
+  const std::string how =
+      r.timed_out ? "timed out after " + human_seconds(r.seconds) : top_process_end(r);
   return text.empty() ? how : text + " (" + how + ")";
 }
 
@@ -192,7 +199,8 @@ std::vector<std::string> names_in(const std::string& dir) {
 
 // Removes what the trial left: processes still running, named shared memory of its processes,
 // files in its temp dir. Returns what it found.
-std::string clean_up(Monitor& mon, const std::string& self_exe, const std::string& tmp, double now) {
+std::string clean_up(Monitor& mon, const std::string& self_exe, const std::string& tmp,
+                     double now) {
   std::string left;
   std::vector<long long> killed;
   for (auto& [pid, p] : mon.processes) {
@@ -205,7 +213,9 @@ std::string clean_up(Monitor& mon, const std::string& self_exe, const std::strin
   }
   for (int i = 0; i < 100 && !killed.empty(); ++i) {
     killed.erase(std::remove_if(killed.begin(), killed.end(),
-                                [](long long pid) { return !platform::other_process(static_cast<int>(pid)).alive; }),
+                                [](long long pid) {
+                                  return !platform::other_process(static_cast<int>(pid)).alive;
+                                }),
                  killed.end());
     if (!killed.empty()) ::usleep(10000);
   }
@@ -216,7 +226,8 @@ std::string clean_up(Monitor& mon, const std::string& self_exe, const std::strin
   std::vector<std::string> shm = mon.shm_files;
   for (const auto& name : names_in("/dev/shm"))
     for (const auto& [pid, p] : mon.processes)
-      if (name.rfind("corescope-" + std::to_string(pid) + "-", 0) == 0) shm.push_back("/dev/shm/" + name);
+      if (name.rfind("corescope-" + std::to_string(pid) + "-", 0) == 0)
+        shm.push_back("/dev/shm/" + name);
   for (const auto& path : shm) {
     std::error_code ec;
     if (fs::exists(path, ec)) {
@@ -235,7 +246,8 @@ struct TrialDir {
   TrialDir() {
     const char* base = std::getenv("TMPDIR");
     std::string templ = std::string(base && *base ? base : "/tmp") + "/corescope-isolate-XXXXXX";
-    if (!::mkdtemp(templ.data())) throw RuntimeFailure("cannot create a temp dir for the trial in " + templ);
+    if (!::mkdtemp(templ.data()))
+      throw RuntimeFailure("cannot create a temp dir for the trial in " + templ);
     path = templ;
     tmp = path + "/tmp";
     if (::mkdir(tmp.c_str(), 0700) != 0) throw RuntimeFailure("cannot create " + tmp);
@@ -259,12 +271,19 @@ std::vector<std::string> team_command(const TrialSetup& s, const std::string& re
     return std::string(number);
   };
   std::vector<std::string> argv = s.launch_prefix;
-  argv.insert(argv.end(), {s.self_exe, "isolate-trial", "--kernel", s.kernel, "--mode", s.mode, "--workers",
-                           std::to_string(s.workers), "--size", s.size, "--warmup", std::to_string(s.warmup),
-                           "--fault", fault_name(plan.fault), "--victim", std::to_string(plan.victim),
-                           "--run-seconds", num(plan.run_s), "--inject-at", num(plan.inject_s), "--leak-rate",
-                           num(plan.leak_bytes_per_s), "--mem-limit", std::to_string(plan.mem_limit_bytes),
-                           "--report", report});
+  argv.insert(argv.end(), {s.self_exe,      "isolate-trial",
+                           "--kernel",      s.kernel,
+                           "--mode",        s.mode,
+                           "--workers",     std::to_string(s.workers),
+                           "--size",        s.size,
+                           "--warmup",      std::to_string(s.warmup),
+                           "--fault",       fault_name(plan.fault),
+                           "--victim",      std::to_string(plan.victim),
+                           "--run-seconds", num(plan.run_s),
+                           "--inject-at",   num(plan.inject_s),
+                           "--leak-rate",   num(plan.leak_bytes_per_s),
+                           "--mem-limit",   std::to_string(plan.mem_limit_bytes),
+                           "--report",      report});
   if (!s.channel.empty()) argv.insert(argv.end(), {"--channel", s.channel});
   for (const auto& p : s.params) argv.insert(argv.end(), {"--param", p});
   // A watchdog inside the trial too, where the mode has one (supervised modes): it fires first
@@ -274,8 +293,8 @@ std::vector<std::string> team_command(const TrialSetup& s, const std::string& re
 }
 
 // What happened to each worker: survivors, corrupted, killed, hung, the victim's outcome.
-void classify_workers(const TrialSetup& s, const Monitor& mon, const sweep::ChildResult& r, double watchdog_t,
-                      TrialResult& out) {
+void classify_workers(const TrialSetup& s, const Monitor& mon, const sweep::ChildResult& r,
+                      double watchdog_t, TrialResult& out) {
   const int victim = s.plan.victim;
   const bool launched = !s.launch_prefix.empty();
   // How a worker that did not complete ended.
@@ -297,7 +316,8 @@ void classify_workers(const TrialSetup& s, const Monitor& mon, const sweep::Chil
     // (A worker that completed or failed was not running; a Python driver stopped by its watchdog
     // reports every worker it had not heard of yet as hung.)
     const bool finished = w.done_t >= 0 || w.fail_t >= 0;
-    const bool hung = !finished && ((r.timed_out && (gone < 0 || gone >= watchdog_t)) || w.ended.rfind("hung", 0) == 0);
+    const bool hung = !finished && ((r.timed_out && (gone < 0 || gone >= watchdog_t)) ||
+                                    w.ended.rfind("hung", 0) == 0);
     std::string code, text;
     if (w.done_t >= 0) {
       code = w.ok == 1 ? "ok" : "wrong";
@@ -319,16 +339,19 @@ void classify_workers(const TrialSetup& s, const Monitor& mon, const sweep::Chil
       out.victim_outcome = text;
       continue;
     }
-    if (code == "ok") ++out.survivors;
-    else if (code == "wrong") ++out.corrupted;
-    else if (!hung) ++out.killed;
+    if (code == "ok")
+      ++out.survivors;
+    else if (code == "wrong")
+      ++out.corrupted;
+    else if (!hung)
+      ++out.killed;
   }
   out.outcomes = join(codes, " ");
 }
 
 // Time to detection: from the fault to its first sign outside the victim's own code.
-void detection(const TrialSetup& s, const Monitor& mon, const sweep::ChildResult& r, double watchdog_t, double t_end,
-               TrialResult& out) {
+void detection(const TrialSetup& s, const Monitor& mon, const sweep::ChildResult& r,
+               double watchdog_t, double t_end, TrialResult& out) {
   const int victim = s.plan.victim;
   const WorkerView& v = mon.workers[static_cast<std::size_t>(victim)];
   out.injected = mon.inject_t >= 0;
@@ -338,16 +361,21 @@ void detection(const TrialSetup& s, const Monitor& mon, const sweep::ChildResult
     case Fault::crash:
     case Fault::abort:
     case Fault::exit: seen = mon.gone_t(v); break;
-    case Fault::hang: seen = r.timed_out ? watchdog_t : v.ended.rfind("hung", 0) == 0 ? mon.gone_t(v) : -1; break;
+    case Fault::hang:
+      seen = r.timed_out ? watchdog_t : v.ended.rfind("hung", 0) == 0 ? mon.gone_t(v) : -1;
+      break;
     case Fault::stray_write:
       for (int id = 0; id < s.workers; ++id) {
         const WorkerView& w = mon.workers[static_cast<std::size_t>(id)];
-        if (id != victim && w.done_t >= 0 && w.ok == 0 && (seen < 0 || w.done_t < seen)) seen = w.done_t;
+        if (id != victim && w.done_t >= 0 && w.ok == 0 && (seen < 0 || w.done_t < seen))
+          seen = w.done_t;
       }
       break;
     case Fault::leak:
-      if (v.fail_t >= 0) seen = v.fail_t;
-      else if (v.done_t < 0) seen = mon.gone_t(v);
+      if (v.fail_t >= 0)
+        seen = v.fail_t;
+      else if (v.done_t < 0)
+        seen = mon.gone_t(v);
       break;
   }
   out.detect_s = seen >= 0 ? std::max(0.0, seen - mon.inject_t) : -1.0;
@@ -360,7 +388,8 @@ void memory_and_processes(const TrialSetup& s, const Monitor& mon, TrialResult& 
   const int victim = s.plan.victim;
   const WorkerView& v = mon.workers[static_cast<std::size_t>(victim)];
   out.victim_peak_rss = mon.peak_of(v);
-  if (out.victim_peak_rss >= 0 && v.warm_peak >= 0) out.victim_growth = out.victim_peak_rss - v.warm_peak;
+  if (out.victim_peak_rss >= 0 && v.warm_peak >= 0)
+    out.victim_growth = out.victim_peak_rss - v.warm_peak;
   for (int id = 0; id < s.workers; ++id) {
     const WorkerView& w = mon.workers[static_cast<std::size_t>(id)];
     const std::int64_t peak = mon.peak_of(w);
@@ -368,11 +397,13 @@ void memory_and_processes(const TrialSetup& s, const Monitor& mon, TrialResult& 
     const std::int64_t growth = peak - w.warm_peak;
     out.others_peak_rss = std::max(out.others_peak_rss, peak);
     out.others_growth = std::max(out.others_growth, growth);
-    out.others_growth_frac = std::max(out.others_growth_frac, static_cast<double>(growth) / static_cast<double>(w.warm_peak));
+    out.others_growth_frac = std::max(
+        out.others_growth_frac, static_cast<double>(growth) / static_cast<double>(w.warm_peak));
   }
   std::vector<long long> pids;
   for (const auto& w : mon.workers)
-    if (w.pid >= 0 && std::find(pids.begin(), pids.end(), w.pid) == pids.end()) pids.push_back(w.pid);
+    if (w.pid >= 0 && std::find(pids.begin(), pids.end(), w.pid) == pids.end())
+      pids.push_back(w.pid);
   out.processes = static_cast<int>(pids.size());
   for (long long pid : pids) add(out.pids, std::to_string(pid));
   for (const auto& path : mon.shm_files) add(out.shared_memory, fs::path(path).filename().string());
@@ -394,14 +425,16 @@ TrialResult run_trial(const TrialSetup& s) {
   const sweep::ChildResult r = sweep::run_child(team_command(s, report), options);
   const double t_end = monotonic_s();
   mon.poll(t_end);
-  if (r.interrupted_by) throw RuntimeFailure("isolate interrupted by " + signal_name(r.interrupted_by));
+  if (r.interrupted_by)
+    throw RuntimeFailure("isolate interrupted by " + signal_name(r.interrupted_by));
 
   TrialResult out;
   out.leftovers = clean_up(mon, s.self_exe, dir.tmp, t_end);
   out.timed_out = r.timed_out;
   out.exit_code = r.exit_code >= 0 ? r.exit_code : 128 + r.signal;
   out.note = r.ok() ? "" : trial_note(r);
-  const bool any_warm = std::any_of(mon.workers.begin(), mon.workers.end(), [](const WorkerView& w) { return w.warm_t >= 0; });
+  const bool any_warm = std::any_of(mon.workers.begin(), mon.workers.end(),
+                                    [](const WorkerView& w) { return w.warm_t >= 0; });
   if (!any_warm)
     throw RuntimeFailure("the " + s.mode + " trial never started its team: " + r.failure_text());
   const double watchdog_t = t0 + s.timeout_s;

@@ -94,19 +94,26 @@ int open_side_file(const std::string& path, bool create, mode_t mode, uid_t owne
     throw RuntimeFailure("cannot access " + path + ": " + error_text(errno));
   }
   if (S_ISLNK(st.st_mode))
-    throw UsageError(path + " is a symbolic link; corescope does not follow links for its lock and temp files (remove it)");
-  if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file; corescope keeps its lock there (remove it)");
+    throw UsageError(path +
+                     " is a symbolic link; corescope does not follow links for its lock and temp "
+                     "files (remove it)");
+  if (!S_ISREG(st.st_mode))
+    throw UsageError(path + " is not a regular file; corescope keeps its lock there (remove it)");
   fd = ::open(path.c_str(), O_RDWR | kFlags);
   // Another user's lock file may be read-only to us; flock does not need write access.
   if (fd < 0 && errno == EACCES) fd = ::open(path.c_str(), O_RDONLY | kFlags);
   if (fd < 0 && errno == ELOOP)
-    throw UsageError(path + " is a symbolic link; corescope does not follow links for its lock and temp files (remove it)");
+    throw UsageError(path +
+                     " is a symbolic link; corescope does not follow links for its lock and temp "
+                     "files (remove it)");
   if (fd < 0) throw RuntimeFailure("cannot open " + path + ": " + error_text(errno));
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_uid != ::geteuid() && st.st_uid != owner)) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (st.st_uid != ::geteuid() && st.st_uid != owner)) {
     const bool regular = S_ISREG(st.st_mode);
     const auto uid = st.st_uid;
     ::close(fd);
-    if (!regular) throw UsageError(path + " is not a regular file; corescope keeps its lock there (remove it)");
+    if (!regular)
+      throw UsageError(path + " is not a regular file; corescope keeps its lock there (remove it)");
     throw UsageError(path + " belongs to uid " + std::to_string(uid) +
                      ", neither this user nor the results file's owner (remove it)");
   }
@@ -114,13 +121,14 @@ int open_side_file(const std::string& path, bool create, mode_t mode, uid_t owne
 }
 
 std::string holder_text() {
-  return "pid " + std::to_string(platform::process_id()) + " on " + platform::hostname() + " since " +
-         now_iso8601_utc();
+  return "pid " + std::to_string(platform::process_id()) + " on " + platform::hostname() +
+         " since " + now_iso8601_utc();
 }
 
 Target locate(const std::string& path) {
   if (path.empty()) throw UsageError("the output path is empty");
-  if (path.size() >= PATH_MAX) throw UsageError("the path " + path.substr(0, 60) + "... is longer than PATH_MAX");
+  if (path.size() >= PATH_MAX)
+    throw UsageError("the path " + path.substr(0, 60) + "... is longer than PATH_MAX");
   fs::path p(path);
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -132,10 +140,12 @@ Target locate(const std::string& path) {
   Target t;
   t.file = p.string();
   t.base = p.filename().string();
-  if (t.base.empty() || t.base == "." || t.base == "..") throw UsageError(path + " names a directory, not a file");
+  if (t.base.empty() || t.base == "." || t.base == "..")
+    throw UsageError(path + " names a directory, not a file");
   if (t.base.size() > NAME_MAX)
-    throw UsageError("the file name of " + path.substr(0, 60) + "... is " + std::to_string(t.base.size()) +
-                     " bytes, longer than NAME_MAX (" + std::to_string(NAME_MAX) + ")");
+    throw UsageError("the file name of " + path.substr(0, 60) + "... is " +
+                     std::to_string(t.base.size()) + " bytes, longer than NAME_MAX (" +
+                     std::to_string(NAME_MAX) + ")");
   t.dir = p.parent_path().empty() ? "." : p.parent_path().string();
   return t;
 }
@@ -144,21 +154,27 @@ Target locate(const std::string& path) {
 void require_directory(const std::string& path, const Target& t) {
   struct stat st {};
   if (::stat(t.dir.c_str(), &st) != 0) {
-    if (errno == ENOENT) throw UsageError("directory " + t.dir + " does not exist (output " + path + ")");
-    throw UsageError("cannot access directory " + t.dir + " (output " + path + "): " + error_text(errno));
+    if (errno == ENOENT)
+      throw UsageError("directory " + t.dir + " does not exist (output " + path + ")");
+    throw UsageError("cannot access directory " + t.dir + " (output " + path +
+                     "): " + error_text(errno));
   }
   if (!S_ISDIR(st.st_mode)) throw UsageError(t.dir + " is not a directory (output " + path + ")");
   if (::access(t.dir.c_str(), W_OK | X_OK) != 0)
-    throw UsageError("directory " + t.dir + " is not writable (output " + path + "): " + error_text(errno));
+    throw UsageError("directory " + t.dir + " is not writable (output " + path +
+                     "): " + error_text(errno));
 }
 
 // Creates and removes a file, which is the only sure test (root passes access(), a read-only
 // mount does not).
 void probe_directory(const std::string& path, const Target& t) {
   const std::string probe = side_path(t, ".probe." + std::to_string(::getpid()));
-  ::unlink(probe.c_str());  // our pid's name: a leftover, or a link someone planted (the link goes, not its target)
+  ::unlink(probe.c_str());  // our pid's name: a leftover, or a link someone planted (the link goes,
+                            // not its target)
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) throw UsageError("directory " + t.dir + " is not writable (output " + path + "): " + error_text(errno));
+  if (fd < 0)
+    throw UsageError("directory " + t.dir + " is not writable (output " + path +
+                     "): " + error_text(errno));
   ::close(fd);
   ::unlink(probe.c_str());
 }
@@ -178,14 +194,16 @@ WriterLock::WriterLock(const Target& t, uid_t owner) : path_(side_path(t, ".lock
       ::close(fd_);
       throw RuntimeFailure("cannot lock " + path_ + ": " + error_text(e));
     }
-    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double waited =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (waited >= lock_timeout_s) {
       const std::string holder = read_all(fd_);
       ::close(fd_);
       char seconds[32];
       std::snprintf(seconds, sizeof seconds, "%g", lock_timeout_s);
-      throw RuntimeFailure("gave up after " + std::string(seconds) + " s waiting for " + path_ + ", held by " +
-                           (holder.empty() ? "an unknown process" : holder) + " (--lock-timeout)");
+      throw RuntimeFailure("gave up after " + std::string(seconds) + " s waiting for " + path_ +
+                           ", held by " + (holder.empty() ? "an unknown process" : holder) +
+                           " (--lock-timeout)");
     }
     if (!told && waited >= 1.0) {
       const std::string holder = read_all(fd_);
@@ -212,7 +230,8 @@ void remove_stale_files(const Target& t) {
   DIR* dir = ::opendir(t.dir.c_str());
   if (!dir) return;
   std::vector<std::string> prefixes;
-  for (const char* suffix : {".tmp.", ".probe."}) prefixes.push_back(side_path(t, suffix).substr(t.dir.size() + 1));
+  for (const char* suffix : {".tmp.", ".probe."})
+    prefixes.push_back(side_path(t, suffix).substr(t.dir.size() + 1));
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
     for (const auto& prefix : prefixes) {
@@ -258,7 +277,8 @@ int Fd::close() {
 std::vector<unsigned char> read_file(const std::string& path, const std::string& shown) {
   Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
-  if (in.get() < 0 || ::fstat(in.get(), &st) != 0) throw RuntimeFailure("cannot read " + shown + ": " + error_text(errno));
+  if (in.get() < 0 || ::fstat(in.get(), &st) != 0)
+    throw RuntimeFailure("cannot read " + shown + ": " + error_text(errno));
   if (!S_ISREG(st.st_mode)) throw UsageError(shown + " is not a regular file");
   std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
   std::size_t done = 0;
@@ -275,30 +295,38 @@ std::vector<unsigned char> read_file(const std::string& path, const std::string&
 namespace {
 std::string human_bytes(double bytes) {
   char text[32];
-  if (bytes < 10 * 1024.0 * 1024.0) std::snprintf(text, sizeof text, "%.0f KiB", bytes / 1024.0);
-  else std::snprintf(text, sizeof text, "%.1f MiB", bytes / (1024.0 * 1024.0));
+  if (bytes < 10 * 1024.0 * 1024.0)
+    std::snprintf(text, sizeof text, "%.0f KiB", bytes / 1024.0);
+  else
+    std::snprintf(text, sizeof text, "%.1f MiB", bytes / (1024.0 * 1024.0));
   return text;
 }
 
-[[noreturn]] void no_space(const std::string& shown, const std::string& dir, std::size_t needed, int fd) {
+[[noreturn]] void no_space(const std::string& shown, const std::string& dir, std::size_t needed,
+                           int fd) {
   struct statvfs vfs {};
   const bool known = ::fstatvfs(fd, &vfs) == 0;
-  throw RuntimeFailure("no space to write " + shown + ": " + human_bytes(static_cast<double>(needed)) +
-                       " of free space needed in " + dir +
-                       (known ? ", " + human_bytes(static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize)) + " free"
+  throw RuntimeFailure("no space to write " + shown + ": " +
+                       human_bytes(static_cast<double>(needed)) + " of free space needed in " +
+                       dir +
+                       (known ? ", " +
+                                    human_bytes(static_cast<double>(vfs.f_bavail) *
+                                                static_cast<double>(vfs.f_frsize)) +
+                                    " free"
                               : std::string()) +
                        "; the file is unchanged");
 }
 }  // namespace
 
-void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t mode, const Owner* owner,
-                const std::string& shown, const std::string& dir) {
+void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t mode,
+                const Owner* owner, const std::string& shown, const std::string& dir) {
   const int fd = temp.fd();
   const std::string& path = temp.path();
   // Known too small before anything is written (blocks for metadata aside).
   struct statvfs vfs {};
   if (::fstatvfs(fd, &vfs) == 0 &&
-      static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize) < static_cast<double>(bytes.size()))
+      static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize) <
+          static_cast<double>(bytes.size()))
     no_space(shown, dir, bytes.size(), fd);
   for (std::size_t done = 0; done < bytes.size();) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -308,15 +336,17 @@ void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t 
     done += static_cast<std::size_t>(n);
   }
   // Ownership first: fchown may clear set-id bits, fchmod then sets the final mode.
-  if (owner && ::fchown(fd, owner->uid, owner->gid) != 0) { /* not permitted for other users' files; keep ours */ }
-  if (::fchmod(fd, mode) != 0) throw RuntimeFailure("cannot set the mode of " + path + ": " + error_text(errno));
+  if (owner && ::fchown(fd, owner->uid, owner->gid) !=
+                   0) { /* not permitted for other users' files; keep ours */
+  }
+  if (::fchmod(fd, mode) != 0)
+    throw RuntimeFailure("cannot set the mode of " + path + ": " + error_text(errno));
   if (::fsync(fd) != 0) {
     if (errno == ENOSPC || errno == EDQUOT) no_space(shown, dir, bytes.size(), fd);
     throw RuntimeFailure("cannot sync " + path + " to disk: " + error_text(errno));
   }
   if (temp.close() != 0) throw RuntimeFailure("cannot write " + path + ": " + error_text(errno));
 }
-
 
 // ---------------------------------------------------------------- the twin
 
@@ -339,7 +369,10 @@ struct Reader {
   std::size_t at = 0;
   bool ok = true;
   std::uint64_t u64() {
-    if (at + 8 > in.size()) { ok = false; return 0; }
+    if (at + 8 > in.size()) {
+      ok = false;
+      return 0;
+    }
     std::uint64_t v = 0;
     for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(in[at + i]) << (8 * i);
     at += 8;
@@ -388,7 +421,8 @@ std::optional<FileState> state_of(const std::string& path) {
 
 FileState state_of_fd(int fd) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) throw RuntimeFailure("cannot stat a file being written: " + error_text(errno));
+  if (::fstat(fd, &st) != 0)
+    throw RuntimeFailure("cannot stat a file being written: " + error_text(errno));
   return state_of_stat(st);
 }
 
@@ -396,7 +430,8 @@ std::optional<RedoLog> read_redo(const std::string& path, uid_t owner) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   struct stat st {};
   if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-      (st.st_uid != ::geteuid() && st.st_uid != owner) || st.st_size < 16 || st.st_size > (1LL << 31))
+      (st.st_uid != ::geteuid() && st.st_uid != owner) || st.st_size < 16 ||
+      st.st_size > (1LL << 31))
     return std::nullopt;
   std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
   std::size_t done = 0;
@@ -445,17 +480,21 @@ bool write_redo(const std::string& path, const RedoLog& log) {
   ::unlink(path.c_str());
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kTempFileMode));
   const bool ok = fd.get() >= 0 && ::fchmod(fd.get(), kTempFileMode) == 0 &&
-                  write_all(fd.get(), bytes.data(), bytes.size(), 0) && ::fsync(fd.get()) == 0 && fd.close() == 0;
+                  write_all(fd.get(), bytes.data(), bytes.size(), 0) && ::fsync(fd.get()) == 0 &&
+                  fd.close() == 0;
   if (!ok) ::unlink(path.c_str());
   return ok;
 }
 
-void write_pages(int fd, const Pages& pages, std::uint64_t size, const std::string& shown, const std::string& dir) {
+void write_pages(int fd, const Pages& pages, std::uint64_t size, const std::string& shown,
+                 const std::string& dir) {
   const FileState now = state_of_fd(fd);
   if (size > now.size) {
     // Reserve the growth first: a full disk then fails here, before any byte is written.
-    const int e = ::posix_fallocate(fd, static_cast<off_t>(now.size), static_cast<off_t>(size - now.size));
-    if (e == ENOSPC || e == EDQUOT) no_space(shown, dir, static_cast<std::size_t>(size - now.size), fd);
+    const int e =
+        ::posix_fallocate(fd, static_cast<off_t>(now.size), static_cast<off_t>(size - now.size));
+    if (e == ENOSPC || e == EDQUOT)
+      no_space(shown, dir, static_cast<std::size_t>(size - now.size), fd);
   }
   for (const auto& [index, page] : pages) {
     const std::uint64_t at = index * kPageBytes;
@@ -472,13 +511,16 @@ void write_pages(int fd, const Pages& pages, std::uint64_t size, const std::stri
 
 void copy_contents(int from, int to, const std::string& shown, const std::string& dir) {
   const FileState source = state_of_fd(from);
-  const int e = ::posix_fallocate(to, 0, static_cast<off_t>(std::max<std::uint64_t>(source.size, 1)));
+  const int e =
+      ::posix_fallocate(to, 0, static_cast<off_t>(std::max<std::uint64_t>(source.size, 1)));
   if (e == ENOSPC || e == EDQUOT) no_space(shown, dir, static_cast<std::size_t>(source.size), to);
   off_t at = 0;
   while (static_cast<std::uint64_t>(at) < source.size) {
-    const ssize_t n = ::sendfile(to, from, &at, static_cast<std::size_t>(source.size - static_cast<std::uint64_t>(at)));
+    const ssize_t n = ::sendfile(
+        to, from, &at, static_cast<std::size_t>(source.size - static_cast<std::uint64_t>(at)));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == ENOSPC || errno == EDQUOT)) no_space(shown, dir, static_cast<std::size_t>(source.size), to);
+    if (n < 0 && (errno == ENOSPC || errno == EDQUOT))
+      no_space(shown, dir, static_cast<std::size_t>(source.size), to);
     if (n < 0) throw RuntimeFailure("cannot copy " + shown + ": " + error_text(errno));
     if (n == 0) throw RuntimeFailure("cannot copy " + shown + ": it shrank while being copied");
   }
@@ -488,8 +530,10 @@ void copy_contents(int from, int to, const std::string& shown, const std::string
 
 void fsync_path(const std::string& path, bool directory) {
   Fd fd(::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC));
-  if (fd.get() < 0) throw RuntimeFailure("cannot open " + path + " to sync it: " + error_text(errno));
-  // Some file systems cannot sync a directory (EINVAL); the rename is then as durable as they allow.
+  if (fd.get() < 0)
+    throw RuntimeFailure("cannot open " + path + " to sync it: " + error_text(errno));
+  // Some file systems cannot sync a directory (EINVAL); the rename is then as durable as they
+  // allow.
   if (::fsync(fd.get()) != 0 && !(directory && errno == EINVAL))
     throw RuntimeFailure("cannot sync " + path + " to disk: " + error_text(errno));
 }

@@ -124,8 +124,8 @@ struct Owner {
 // closes it. When the file system cannot take it (checked before writing, and
 // ENOSPC/EDQUOT while writing) RuntimeFailure, one line: "no space to write SHOWN: X KiB of free
 // space needed in DIR, Y KiB free; the file is unchanged".
-void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t mode, const Owner* owner,
-                const std::string& shown, const std::string& dir);
+void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t mode,
+                const Owner* owner, const std::string& shown, const std::string& dir);
 // fsync of a file or a directory; RuntimeFailure on failure (a directory that cannot be synced
 // is accepted).
 void fsync_path(const std::string& path, bool directory);
@@ -157,8 +157,8 @@ using Pages = std::map<std::uint64_t, std::vector<unsigned char>>;  // page inde
 inline constexpr std::size_t kPageBytes = 4096;
 
 struct RedoLog {
-  FileState file;       // the results file when the log was written
-  FileState twin;       // the twin the log applies to
+  FileState file;            // the results file when the log was written
+  FileState twin;            // the twin the log applies to
   std::int64_t version = 0;  // schema_version of the file
   std::uint64_t size = 0;    // the file's length after the pages
   Pages pages;
@@ -171,7 +171,8 @@ bool write_redo(const std::string& path, const RedoLog& log);
 
 // Writes `pages` into the file behind `fd` and makes it `size` bytes long; the space the file
 // grows by is reserved first. No room: RuntimeFailure, one line, as write_temp.
-void write_pages(int fd, const Pages& pages, std::uint64_t size, const std::string& shown, const std::string& dir);
+void write_pages(int fd, const Pages& pages, std::uint64_t size, const std::string& shown,
+                 const std::string& dir);
 // Copies all of `from` into the empty file `to`; no room: as write_pages.
 void copy_contents(int from, int to, const std::string& shown, const std::string& dir);
 

@@ -54,9 +54,12 @@ CellConfig config_of(const Table& runs, std::size_t i) {
 // The provenance columns: the key's fields, then those only shown.
 using ProvenanceField = std::pair<const char*, std::string CellProvenance::*>;
 constexpr ProvenanceField kProvenanceKey[] = {
-    {"host", &CellProvenance::host},         {"software_version", &CellProvenance::software_version},
-    {"git_commit", &CellProvenance::git_commit}, {"compiler", &CellProvenance::compiler},
-    {"cxx_flags", &CellProvenance::cxx_flags}, {"build_type", &CellProvenance::build_type},
+    {"host", &CellProvenance::host},
+    {"software_version", &CellProvenance::software_version},
+    {"git_commit", &CellProvenance::git_commit},
+    {"compiler", &CellProvenance::compiler},
+    {"cxx_flags", &CellProvenance::cxx_flags},
+    {"build_type", &CellProvenance::build_type},
     {"python_version", &CellProvenance::python_version}};
 
 CellProvenance provenance_of(const Table& runs, std::size_t i) {
@@ -67,7 +70,8 @@ CellProvenance provenance_of(const Table& runs, std::size_t i) {
 }
 
 // Times of the repetitions `use` picks.
-std::vector<double> picked(const std::vector<Repetition>& reps, double Repetition::*field, bool clean_only) {
+std::vector<double> picked(const std::vector<Repetition>& reps, double Repetition::*field,
+                           bool clean_only) {
   std::vector<double> out;
   for (const auto& r : reps)
     if (!clean_only || !r.disturbed()) out.push_back(r.*field);
@@ -76,7 +80,8 @@ std::vector<double> picked(const std::vector<Repetition>& reps, double Repetitio
 
 bool slow_runs_apply(const CellConfig& c) {
   return std::isnan(c.switch_interval_s) &&
-         std::find(kCpuBoundKernels.begin(), kCpuBoundKernels.end(), c.kernel) != kCpuBoundKernels.end();
+         std::find(kCpuBoundKernels.begin(), kCpuBoundKernels.end(), c.kernel) !=
+             kCpuBoundKernels.end();
 }
 
 // The slow-run rule (docs/dev/noise.md; the report's stats.slow_run_mask): among the repetitions
@@ -91,7 +96,8 @@ void mark_slow_runs(Cell& c) {
     use.clear();
     for (const auto& r : c.repetitions) use.push_back(&r);
   }
-  std::map<std::size_t, std::pair<std::vector<double>, std::vector<double>>> by_run;  // run -> raw, normalised
+  std::map<std::size_t, std::pair<std::vector<double>, std::vector<double>>>
+      by_run;  // run -> raw, normalised
   for (const Repetition* r : use) {
     auto& [raw, norm] = by_run[r->run];
     raw.push_back(r->wall_s);
@@ -99,7 +105,8 @@ void mark_slow_runs(Cell& c) {
   }
   if (by_run.size() < 2) return;
   std::map<std::size_t, std::pair<double, double>> medians;
-  for (const auto& [run, v] : by_run) medians[run] = {stats::median(v.first), stats::median(v.second)};
+  for (const auto& [run, v] : by_run)
+    medians[run] = {stats::median(v.first), stats::median(v.second)};
   std::vector<std::size_t> slow;
   for (const auto& [run, m] : medians) {
     std::vector<double> raw, norm;
@@ -110,7 +117,8 @@ void mark_slow_runs(Cell& c) {
       }
     const double ref_raw = stats::median(raw), ref_norm = stats::median(norm);
     bool is_slow = m.first > kSlowRunFactor * ref_raw;
-    if (std::isfinite(m.second) && std::isfinite(ref_norm)) is_slow = is_slow && m.second > kSlowRunFactor * ref_norm;
+    if (std::isfinite(m.second) && std::isfinite(ref_norm))
+      is_slow = is_slow && m.second > kSlowRunFactor * ref_norm;
     if (is_slow) slow.push_back(run);
   }
   for (auto& r : c.repetitions)
@@ -119,8 +127,9 @@ void mark_slow_runs(Cell& c) {
 }
 
 void compute_statistics(Cell& c, const CellOptions& options) {
-  c.disturbed = static_cast<std::size_t>(
-      std::count_if(c.repetitions.begin(), c.repetitions.end(), [](const Repetition& r) { return r.disturbed(); }));
+  c.disturbed =
+      static_cast<std::size_t>(std::count_if(c.repetitions.begin(), c.repetitions.end(),
+                                             [](const Repetition& r) { return r.disturbed(); }));
   const std::size_t clean = c.repetitions.size() - c.disturbed;
   bool clean_only = !options.include_disturbed;
   if (clean_only && clean < kMinClean && c.disturbed > 0) {
@@ -129,7 +138,8 @@ void compute_statistics(Cell& c, const CellOptions& options) {
   }
   c.repetition_median = stats::median(picked(c.repetitions, &Repetition::repetition_s, clean_only));
   c.normalised_times = picked(c.repetitions, &Repetition::normalised_s, clean_only);
-  c.times = options.speed_normalised ? c.normalised_times : picked(c.repetitions, &Repetition::wall_s, clean_only);
+  c.times = options.speed_normalised ? c.normalised_times
+                                     : picked(c.repetitions, &Repetition::wall_s, clean_only);
   c.time_runs.clear();
   for (const auto& r : c.repetitions)
     if (!clean_only || !r.disturbed()) c.time_runs.push_back(static_cast<Int>(r.run));
@@ -163,12 +173,15 @@ void pool_run_sigmas(std::vector<Cell>& cells) {
 
 std::string CellConfig::key(const std::vector<std::string>& ignored) const {
   auto unless = [&](const char* field, const std::string& value) {
-    return std::find(ignored.begin(), ignored.end(), field) == ignored.end() ? value : std::string("*");
+    return std::find(ignored.begin(), ignored.end(), field) == ignored.end() ? value
+                                                                             : std::string("*");
   };
-  return joined({kernel, mode, unless("workers", std::to_string(ranks)), unless("workers", std::to_string(threads_per_rank)),
+  return joined({kernel, mode, unless("workers", std::to_string(ranks)),
+                 unless("workers", std::to_string(threads_per_rank)),
                  unless("workers", std::to_string(workers)), std::to_string(size), scaling, params,
-                 unless("channel", channel), unless("pin", pin), number_text(switch_interval_s), gil_release, gil_policy,
-                 std::to_string(python_gil), start_method, unless("twin", std::to_string(twin))});
+                 unless("channel", channel), unless("pin", pin), number_text(switch_interval_s),
+                 gil_release, gil_policy, std::to_string(python_gil), start_method,
+                 unless("twin", std::to_string(twin))});
 }
 
 std::string CellProvenance::key() const {
@@ -185,21 +198,27 @@ std::string CellProvenance::differences(const CellProvenance& other) const {
 }
 
 double Cell::disturbed_share() const {
-  return repetitions.empty() ? kNaN : static_cast<double>(disturbed) / static_cast<double>(repetitions.size());
+  return repetitions.empty()
+             ? kNaN
+             : static_cast<double>(disturbed) / static_cast<double>(repetitions.size());
 }
 
-std::vector<double> speed_factors(const Table& samples, const std::vector<std::string>& host_of_run) {
+std::vector<double> speed_factors(const Table& samples,
+                                  const std::vector<std::string>& host_of_run) {
   const std::size_t n = samples.rows();
   auto host = [&](std::size_t s) {
     const Int run = samples.integer("run", s);
-    return run >= 0 && static_cast<std::size_t>(run) < host_of_run.size() ? host_of_run[static_cast<std::size_t>(run)]
-                                                                           : std::string();
+    return run >= 0 && static_cast<std::size_t>(run) < host_of_run.size()
+               ? host_of_run[static_cast<std::size_t>(run)]
+               : std::string();
   };
-  std::map<std::pair<std::string, Int>, double> fastest;  // (host and probe kind, cpu_start) -> min probe_s
+  std::map<std::pair<std::string, Int>, double>
+      fastest;  // (host and probe kind, cpu_start) -> min probe_s
   for (std::size_t s = 0; s < n; ++s) {
     const double probe = samples.number("probe_s", s);
     if (!(probe > 0)) continue;
-    auto [it, fresh] = fastest.emplace(std::make_pair(host(s), samples.integer("cpu_start", s)), probe);
+    auto [it, fresh] =
+        fastest.emplace(std::make_pair(host(s), samples.integer("cpu_start", s)), probe);
     if (!fresh) it->second = std::min(it->second, probe);
   }
   std::vector<double> factor(n, kNaN);
@@ -222,7 +241,8 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
     Cell candidate;
     candidate.config = config_of(runs, i);
     candidate.provenance = provenance_of(runs, i);
-    // Probes are compared per host, CPU and probe kind (a file may merge builds whose probes differ).
+    // Probes are compared per host, CPU and probe kind (a file may merge builds whose probes
+    // differ).
     hosts[i] = candidate.provenance.host + '\x1f' + runs.text("probe_kind", i);
     const std::string key = candidate.config.key() + '\x1e' + candidate.provenance.key();
     auto [it, fresh] = index.emplace(key, cells.size());
@@ -236,8 +256,10 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
     cell_of_run[i] = it->second;
     c.runs.push_back(i);
     ok[i] = runs.text("status", i) == "ok" && units[i] > 0 && std::isfinite(units[i]);
-    if (runs.text("status", i) != "ok") ++c.failed_runs;
-    else if (runs.integer("verified", i) != 1) c.verified = false;
+    if (runs.text("status", i) != "ok")
+      ++c.failed_runs;
+    else if (runs.integer("verified", i) != 1)
+      c.verified = false;
   }
 
   // Repetitions: (run, rep) -> the slowest worker, its disturbance and speed.
@@ -245,7 +267,9 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
   std::map<std::pair<std::size_t, Int>, Repetition> reps;
   for (std::size_t s = 0; s < samples.rows(); ++s) {
     const Int run = samples.integer("run", s);
-    if (run < 0 || static_cast<std::size_t>(run) >= runs.rows() || !ok[static_cast<std::size_t>(run)]) continue;
+    if (run < 0 || static_cast<std::size_t>(run) >= runs.rows() ||
+        !ok[static_cast<std::size_t>(run)])
+      continue;
     const double wall = samples.number("wall_s", s);
     if (!std::isfinite(wall)) continue;
     const Int rep = samples.integer("rep", s);
@@ -261,7 +285,8 @@ std::vector<Cell> group_cells(const Table& runs, const Table& samples, const Cel
       r.speed_factor = f;
     } else {
       r.wall_s = std::max(r.wall_s, wall);
-      if (std::isfinite(f)) r.speed_factor = std::isfinite(r.speed_factor) ? std::max(r.speed_factor, f) : f;
+      if (std::isfinite(f))
+        r.speed_factor = std::isfinite(r.speed_factor) ? std::max(r.speed_factor, f) : f;
     }
     if (busy > r.critical_busy_s) {
       r.critical_busy_s = busy;
@@ -291,29 +316,35 @@ std::vector<Cell> read_cells(const std::string& path, const CellOptions& options
 }
 
 const Cell* speedup_baseline(const Cell& cell, const std::vector<Cell>& all) {
-  if (cell.config.scaling == "weak" || cell.config.workers == 1 || cell.times.empty()) return nullptr;
+  if (cell.config.scaling == "weak" || cell.config.workers == 1 || cell.times.empty())
+    return nullptr;
   CellConfig one = cell.config;
   one.workers = one.ranks = one.threads_per_rank = 1;
   const std::string want = one.key(), from = cell.provenance.key();
   for (const auto& base : all)
-    if (base.config.key() == want && base.provenance.key() == from && !base.times.empty()) return &base;
+    if (base.config.key() == want && base.provenance.key() == from && !base.times.empty())
+      return &base;
   return nullptr;
 }
 
 namespace {
 // The windows [x, kSlowFactor x] of the speed factor two sets of repetitions are matched in:
 // x = 1 ("fast") or any factor of either side, smallest first (the report's stats.state_windows).
-std::vector<double> window_starts(const std::vector<const Repetition*>& a, const std::vector<const Repetition*>& b) {
+std::vector<double> window_starts(const std::vector<const Repetition*>& a,
+                                  const std::vector<const Repetition*>& b) {
   std::vector<double> starts = {1.0};
   for (const auto* reps : {&a, &b})
     for (const Repetition* r : *reps)
-      if (std::isfinite(r->speed_factor) && r->speed_factor >= 1.0) starts.push_back(r->speed_factor);
+      if (std::isfinite(r->speed_factor) && r->speed_factor >= 1.0)
+        starts.push_back(r->speed_factor);
   std::sort(starts.begin(), starts.end());
   starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
   return starts;
 }
 
-bool in_window(const Repetition& r, double x) { return r.speed_factor >= x && r.speed_factor <= x * kSlowFactor; }
+bool in_window(const Repetition& r, double x) {
+  return r.speed_factor >= x && r.speed_factor <= x * kSlowFactor;
+}
 }  // namespace
 
 RunSpread run_spread(const Cell& cell) {
@@ -329,7 +360,8 @@ RunSpread run_spread(const Cell& cell) {
     std::map<std::size_t, std::vector<double>> out;
     for (const Repetition* r : use)
       if (!probed || in_window(*r, x)) out[r->run].push_back(r->wall_s);
-    for (auto it = out.begin(); it != out.end();) it = it->second.size() < 2 ? out.erase(it) : std::next(it);
+    for (auto it = out.begin(); it != out.end();)
+      it = it->second.size() < 2 ? out.erase(it) : std::next(it);
     return out;
   };
   std::map<std::size_t, std::vector<double>> best;
@@ -359,8 +391,9 @@ std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>
   const Cell* base = speedup_baseline(cell, all);
   if (!base) return std::nullopt;
   const double sigma = cell.run_sigma.usable();
-  return stats::with_run_band(stats::ratio_ci_grouped(base->times, base->time_runs, cell.times, cell.time_runs),
-                              base->time_runs, cell.time_runs, sigma, sigma);
+  return stats::with_run_band(
+      stats::ratio_ci_grouped(base->times, base->time_runs, cell.times, cell.time_runs),
+      base->time_runs, cell.time_runs, sigma, sigma);
 }
 
 std::string verdict(const stats::Interval& ratio, double threshold) {
@@ -397,7 +430,8 @@ std::optional<StateTimes> matched_state_times(const Cell& a, const Cell& b) {
       std::snprintf(label, sizeof label, "factor %.2f-%.2f", x, hi);
       t.state = label;
     }
-    auto take = [x](const std::vector<const Repetition*>& reps, std::vector<double>& times, std::vector<Int>& runs) {
+    auto take = [x](const std::vector<const Repetition*>& reps, std::vector<double>& times,
+                    std::vector<Int>& runs) {
       for (const Repetition* r : reps)
         if (in_window(*r, x)) {  // false for NaN
           times.push_back(r->wall_s);
@@ -421,13 +455,15 @@ std::optional<MatchedSpeedup> matched_speedup(const Cell& cell, const std::vecto
   const auto t = matched_state_times(*base, cell);
   if (!t) return std::nullopt;
   const double sigma = cell.run_sigma.usable();
-  return MatchedSpeedup{stats::with_run_band(stats::ratio_ci_grouped(t->a, t->a_runs, t->b, t->b_runs), t->a_runs,
-                                             t->b_runs, sigma, sigma),
-                        t->state, std::min(t->a.size(), t->b.size())};
+  return MatchedSpeedup{
+      stats::with_run_band(stats::ratio_ci_grouped(t->a, t->a_runs, t->b, t->b_runs), t->a_runs,
+                           t->b_runs, sigma, sigma),
+      t->state, std::min(t->a.size(), t->b.size())};
 }
 
-std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
-                                      const std::vector<std::string>& ignored, States states) {
+std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b,
+                                      double threshold, const std::vector<std::string>& ignored,
+                                      States states) {
   std::vector<Comparison> out;
   std::vector<bool> b_matched(b.size(), false);
   std::vector<Comparison> only_a;
@@ -445,9 +481,10 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
         c.ratio = {kNaN, kNaN, kNaN, 0};
         c.test = {kNaN, kNaN};
         c.verdict = "no data";
-      } else if (const auto t = states == States::all_reps ? std::nullopt : matched_state_times(ca, b[j])) {
-        c.ratio = stats::with_run_band(stats::ratio_ci_grouped(t->b, t->b_runs, t->a, t->a_runs), t->b_runs, t->a_runs,
-                                       sigma_b, sigma_a);
+      } else if (const auto t =
+                     states == States::all_reps ? std::nullopt : matched_state_times(ca, b[j])) {
+        c.ratio = stats::with_run_band(stats::ratio_ci_grouped(t->b, t->b_runs, t->a, t->a_runs),
+                                       t->b_runs, t->a_runs, sigma_b, sigma_a);
         c.test = stats::mann_whitney(t->a, t->b);
         c.verdict = verdict(c.ratio, threshold);
         c.state = t->state;
@@ -460,8 +497,9 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
         c.test = {kNaN, kNaN};
         c.verdict = "no matched state";
       } else {
-        c.ratio = stats::with_run_band(stats::ratio_ci_grouped(b[j].times, b[j].time_runs, ca.times, ca.time_runs),
-                                       b[j].time_runs, ca.time_runs, sigma_b, sigma_a);
+        c.ratio = stats::with_run_band(
+            stats::ratio_ci_grouped(b[j].times, b[j].time_runs, ca.times, ca.time_runs),
+            b[j].time_runs, ca.time_runs, sigma_b, sigma_a);
         c.test = stats::mann_whitney(ca.times, b[j].times);
         c.verdict = verdict(c.ratio, threshold);
         c.n_a = ca.times.size();
@@ -471,11 +509,13 @@ std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vec
       }
       out.push_back(c);
     }
-    if (!matched) only_a.push_back(Comparison{&ca, nullptr, {kNaN, kNaN, kNaN, 0}, {kNaN, kNaN}, "only in A"});
+    if (!matched)
+      only_a.push_back(Comparison{&ca, nullptr, {kNaN, kNaN, kNaN, 0}, {kNaN, kNaN}, "only in A"});
   }
   out.insert(out.end(), only_a.begin(), only_a.end());
   for (std::size_t j = 0; j < b.size(); ++j)
-    if (!b_matched[j]) out.push_back(Comparison{nullptr, &b[j], {kNaN, kNaN, kNaN, 0}, {kNaN, kNaN}, "only in B"});
+    if (!b_matched[j])
+      out.push_back(Comparison{nullptr, &b[j], {kNaN, kNaN, kNaN, 0}, {kNaN, kNaN}, "only in B"});
   return out;
 }
 

@@ -71,11 +71,12 @@ struct Repetition {
   // one un-normalised.)
   double normalised_s = 0;
   double critical_busy_s = -1;  // the critical worker's compute_s (or wall_s)
-  double critical_factor = std::numeric_limits<double>::quiet_NaN();  // its speed factor (NaN: no probe)
-  double speed_factor = 0;  // max over workers; NaN without probes
-  Int disturbed_bits = 0;   // OR of the record-time `disturbed` bitmasks of its samples
-  bool slow = false;        // speed_factor > kSlowFactor
-  bool slow_run = false;    // of a slow run (kSlowRunFactor)
+  double critical_factor =
+      std::numeric_limits<double>::quiet_NaN();  // its speed factor (NaN: no probe)
+  double speed_factor = 0;                       // max over workers; NaN without probes
+  Int disturbed_bits = 0;  // OR of the record-time `disturbed` bitmasks of its samples
+  bool slow = false;       // speed_factor > kSlowFactor
+  bool slow_run = false;   // of a slow run (kSlowRunFactor)
   bool disturbed() const { return disturbed_bits != 0 || slow || slow_run; }
 };
 
@@ -86,7 +87,9 @@ struct Repetition {
 struct RunSigma {
   double sigma = std::numeric_limits<double>::quiet_NaN();
   std::size_t df = 0;
-  double usable() const { return df >= kMinRunDf ? sigma : std::numeric_limits<double>::quiet_NaN(); }
+  double usable() const {
+    return df >= kMinRunDf ? sigma : std::numeric_limits<double>::quiet_NaN();
+  }
 };
 
 struct CellOptions {
@@ -112,14 +115,15 @@ struct Cell {
   // Statistics (group_cells fills them).
   std::vector<double> times;             // the repetition times the statistics use
   std::vector<double> normalised_times;  // the same, speed-normalised
-  std::vector<Int> time_runs;            // the /runs row of each of `times` (intervals resample runs, then reps)
-  std::size_t disturbed = 0;             // disturbed repetitions
-  std::size_t slow_runs = 0;             // runs whose repetitions were all marked slow_run
-  bool mostly_disturbed = false;         // fewer than kMinClean clean ones: all were used
-  stats::Interval median{};              // of `times`, with its 95 % interval; NaN when empty
-  double repetition_median = 0;          // of the same repetitions' whole times (repetition_s)
+  std::vector<Int>
+      time_runs;  // the /runs row of each of `times` (intervals resample runs, then reps)
+  std::size_t disturbed = 0;      // disturbed repetitions
+  std::size_t slow_runs = 0;      // runs whose repetitions were all marked slow_run
+  bool mostly_disturbed = false;  // fewer than kMinClean clean ones: all were used
+  stats::Interval median{};       // of `times`, with its 95 % interval; NaN when empty
+  double repetition_median = 0;   // of the same repetitions' whole times (repetition_s)
   double normalised_median = 0;
-  RunSigma run_sigma;                    // of the cell's kernel and provenance in its file
+  RunSigma run_sigma;  // of the cell's kernel and provenance in its file
 
   double disturbed_share() const;
 };
@@ -138,20 +142,21 @@ RunSpread run_spread(const Cell& cell);
 // Groups the rows of /runs and /samples of ONE file into cells (in the order of their first run)
 // and computes each cell's statistics (run_sigma included). Runs of the same configuration but
 // another provenance are other cells; rounds of a cell pool.
-std::vector<Cell> group_cells(const Table& runs, const Table& samples, const CellOptions& options = {});
+std::vector<Cell> group_cells(const Table& runs, const Table& samples,
+                              const CellOptions& options = {});
 // The same, read from a results file.
 std::vector<Cell> read_cells(const std::string& path, const CellOptions& options = {});
 
 // speed factor of every sample: probe_s / (min probe_s of the samples with the same host and
 // cpu_start); NaN where the sample has no probe. `host_of_run` gives each /runs row's host (with
 // its probe kind appended, so that probes of different kinds are never compared).
-std::vector<double> speed_factors(const Table& samples, const std::vector<std::string>& host_of_run);
-
+std::vector<double> speed_factors(const Table& samples,
+                                  const std::vector<std::string>& host_of_run);
 
 // Speedup of `cell` over the 1-worker cell of the same kernel, mode, size and everything else
 // (same provenance): median(baseline) / median(cell) with its bootstrap interval, widened to hold
-// the run-to-run band of the cell's run_sigma (stats::with_run_band). nullopt for weak scaling, a 1-worker
-// cell, or when there is no such baseline with repetitions.
+// the run-to-run band of the cell's run_sigma (stats::with_run_band). nullopt for weak scaling, a
+// 1-worker cell, or when there is no such baseline with repetitions.
 std::optional<stats::Interval> speedup(const Cell& cell, const std::vector<Cell>& all);
 // That baseline cell (null where speedup() gives nullopt).
 const Cell* speedup_baseline(const Cell& cell, const std::vector<Cell>& all);
@@ -161,22 +166,24 @@ struct Comparison {
   const Cell* a = nullptr;  // either may be null: a cell found in one file only
   const Cell* b = nullptr;
   stats::Interval ratio{};  // median(B)/median(A), bootstrap over runs, then their repetitions
-  stats::RankTest test{};       // Mann-Whitney U of the repetition times, two-sided
+  stats::RankTest test{};   // Mann-Whitney U of the repetition times, two-sided
   std::string verdict;      // faster, slower, same; "only in A" / "only in B"
-  std::string state;        // with matched states: "fast" or "factor X-Y", the state compared ("" otherwise)
-  std::size_t n_a = 0, n_b = 0;  // repetitions compared
+  std::string
+      state;  // with matched states: "fast" or "factor X-Y", the state compared ("" otherwise)
+  std::size_t n_a = 0, n_b = 0;                                  // repetitions compared
   double median_a_s = std::numeric_limits<double>::quiet_NaN();  // of the repetitions compared
   double median_b_s = std::numeric_limits<double>::quiet_NaN();
 };
 
 // Two cells' repetition times (wall_s) in one machine state, for comparing like with like on a
-// machine whose speed changes (docs/dev/noise.md, "The stated speedup is the same-state one"): repetitions
-// with record-time disturbance bits or of a slow run are left out (all kept in a cell with fewer than kMinClean
-// without); a state is a window [x, kSlowFactor * x] of the speed factor (of the repetition's
-// slowest worker; no probe: in none), x = 1 ("fast": every factor within the slow-CPU threshold)
-// or any factor of either side ("factor X-Y"); the window where the smaller side has the most, at
-// least kMinClean on both, is taken (ties: the smallest x). nullopt when there is none. The
-// report's matched-state speedup uses the same windows (analysis: stats.state_windows).
+// machine whose speed changes (docs/dev/noise.md, "The stated speedup is the same-state one"):
+// repetitions with record-time disturbance bits or of a slow run are left out (all kept in a cell
+// with fewer than kMinClean without); a state is a window [x, kSlowFactor * x] of the speed factor
+// (of the repetition's slowest worker; no probe: in none), x = 1 ("fast": every factor within the
+// slow-CPU threshold) or any factor of either side ("factor X-Y"); the window where the smaller
+// side has the most, at least kMinClean on both, is taken (ties: the smallest x). nullopt when
+// there is none. The report's matched-state speedup uses the same windows (analysis:
+// stats.state_windows).
 struct StateTimes {
   std::string state;
   std::vector<double> a, b;
@@ -208,13 +215,15 @@ std::string verdict(const stats::Interval& ratio, double threshold);
 inline constexpr std::size_t kMinRepsFor95 = 6;
 // Which repetitions a pair of cells is compared on.
 enum class States {
-  prefer_matched,  // those of one machine state (matched_state_times) where the pair has one, else all_reps
+  prefer_matched,  // those of one machine state (matched_state_times) where the pair has one, else
+                   // all_reps
   matched_only,    // those of one machine state; a pair without one is "no matched state"
   all_reps,        // the cells' own statistics' repetitions (Cell::times)
 };
 // Every pair of cells with the same configuration (provenance may differ; the fields in `ignored`
 // left out), then the cells of A without a partner, then those of B.
-std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b, double threshold,
+std::vector<Comparison> compare_cells(const std::vector<Cell>& a, const std::vector<Cell>& b,
+                                      double threshold,
                                       const std::vector<std::string>& ignored = {},
                                       States states = States::prefer_matched);
 

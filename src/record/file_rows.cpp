@@ -32,18 +32,23 @@ namespace {
 // The schema checks: UsageError for what is not a corescope file this version reads.
 Int check_schema(const std::string& shown, const h5::Group& root) {
   const auto schema = h5::attribute(root.handle(), "schema");
-  if (!schema) throw UsageError(shown + " is an HDF5 file but not a corescope results file (no schema attribute)");
+  if (!schema)
+    throw UsageError(shown +
+                     " is an HDF5 file but not a corescope results file (no schema attribute)");
   const auto* name = std::get_if<std::string>(&*schema);
   if (!name || *name != kSchemaName)
     throw UsageError(shown + " is an HDF5 file but not a corescope results file (schema is " +
                      in_quotes(h5::scalar_text(*schema)) + ")");
   const auto version = h5::attribute(root.handle(), "schema_version");
   const auto* number = version ? std::get_if<std::int64_t>(&*version) : nullptr;
-  if (!number) throw UsageError(shown + " is a corescope file without an integer schema_version attribute");
+  if (!number)
+    throw UsageError(shown + " is a corescope file without an integer schema_version attribute");
   if (*number > kSchemaVersion)
-    throw UsageError(shown + " has schema_version " + std::to_string(*number) + "; this corescope reads up to " +
-                     std::to_string(kSchemaVersion));
-  if (*number < 1) throw UsageError(shown + " has schema_version " + std::to_string(*number) + ", which is not valid");
+    throw UsageError(shown + " has schema_version " + std::to_string(*number) +
+                     "; this corescope reads up to " + std::to_string(kSchemaVersion));
+  if (*number < 1)
+    throw UsageError(shown + " has schema_version " + std::to_string(*number) +
+                     ", which is not valid");
   return *number;
 }
 
@@ -82,16 +87,19 @@ void check_structure(const h5::Group& root, const std::string& shown) {
     const h5::Group g = root.group(name);
     check_attributes(g);
     const auto dimension = dimension_of(g);
-    if (!dimension && !g.children().empty()) throw RuntimeFailure("/" + name + " has no dimension scale");
+    if (!dimension && !g.children().empty())
+      throw RuntimeFailure("/" + name + " has no dimension scale");
     rows[name] = dimension ? g.dataset(*dimension).size() : 0;
     Table t = read_columns(g, shown);
     if (!t.columns.empty() && t.rows() != rows[name])
-      throw RuntimeFailure("the columns of /" + name + " have " + std::to_string(t.rows()) + " rows, its scale " +
-                           std::to_string(rows[name]));
+      throw RuntimeFailure("the columns of /" + name + " have " + std::to_string(t.rows()) +
+                           " rows, its scale " + std::to_string(rows[name]));
     if (const auto known = kinds.find(name); known != kinds.end())
       for (const auto& c : t.columns)
-        if (const auto k = known->second.find(c.name); k != known->second.end() && k->second != kind_of(c.values))
-          throw RuntimeFailure("/" + name + "/" + c.name + " holds " + h5::kind_name(kind_of(c.values)) + ", not " +
+        if (const auto k = known->second.find(c.name);
+            k != known->second.end() && k->second != kind_of(c.values))
+          throw RuntimeFailure("/" + name + "/" + c.name + " holds " +
+                               h5::kind_name(kind_of(c.values)) + ", not " +
                                h5::kind_name(k->second));
     tables[name] = std::move(t);
   }
@@ -119,12 +127,13 @@ void check_structure(const h5::Group& root, const std::string& shown) {
     const auto t = tables.find(name);
     if (t == tables.end()) throw RuntimeFailure("/tables/" + name + " has no group /" + name);
     if (records.size() != rows[name])
-      throw RuntimeFailure("/tables/" + name + " has " + std::to_string(records.size()) + " rows, /" + name + " " +
-                           std::to_string(rows[name]));
+      throw RuntimeFailure("/tables/" + name + " has " + std::to_string(records.size()) +
+                           " rows, /" + name + " " + std::to_string(rows[name]));
     for (std::size_t i = 0; i < fields.size(); ++i) {
       const Column* c = t->second.find(fields[i].name);
       if (!c || kind_of(c->values) != fields[i].kind || values[i].index() != c->values.index())
-        throw RuntimeFailure("/tables/" + name + " field " + fields[i].name + " does not match /" + name);
+        throw RuntimeFailure("/tables/" + name + " field " + fields[i].name + " does not match /" +
+                             name);
     }
   }
 }
@@ -145,8 +154,10 @@ Int check_file(const std::string& shown, const std::string& file) {
       // A truncated or overwritten corescope file still starts with the signature.
       char head[8] = {};
       Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-      if (fd.get() >= 0 && ::read(fd.get(), head, sizeof head) == 8 && std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0)
-        throw UsageError(shown + " is damaged: it starts as an HDF5 file but HDF5 cannot find its superblock");
+      if (fd.get() >= 0 && ::read(fd.get(), head, sizeof head) == 8 &&
+          std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0)
+        throw UsageError(
+            shown + " is damaged: it starts as an HDF5 file but HDF5 cannot find its superblock");
     }
     throw UsageError(shown + " is not an HDF5 file");
   }
@@ -186,13 +197,16 @@ Int validate_existing(const std::string& shown, const std::string& file) {
   static std::map<std::string, std::pair<std::string, Int>> checked;  // path -> (identity, version)
   const bool known = ::stat(file.c_str(), &st) == 0;
   const std::string identity = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
-                               std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+                               std::to_string(st.st_size) + ":" +
+                               std::to_string(st.st_mtim.tv_sec) + "." +
                                std::to_string(st.st_mtim.tv_nsec);
-  if (const auto it = checked.find(file); known && it != checked.end() && it->second.first == identity)
+  if (const auto it = checked.find(file);
+      known && it != checked.end() && it->second.first == identity)
     return it->second.second;
   written_kinds();  // computed once in this process, not in every child
   int channel[2];
-  if (::pipe2(channel, O_CLOEXEC) != 0) throw RuntimeFailure("cannot create a pipe: " + error_text(errno));
+  if (::pipe2(channel, O_CLOEXEC) != 0)
+    throw RuntimeFailure("cannot create a pipe: " + error_text(errno));
   std::fflush(nullptr);
   const pid_t child = ::fork();
   if (child < 0) {
@@ -236,7 +250,8 @@ Int validate_existing(const std::string& shown, const std::string& file) {
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFSIGNALED(status))
-    throw UsageError(shown + " is damaged: reading it crashed HDF5 (signal " + std::to_string(WTERMSIG(status)) + ")");
+    throw UsageError(shown + " is damaged: reading it crashed HDF5 (signal " +
+                     std::to_string(WTERMSIG(status)) + ")");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || answer.empty())
     throw UsageError(answer.empty() ? shown + " is damaged: it could not be checked" : answer);
   const Int version = std::stoll(answer);
@@ -247,7 +262,8 @@ Int validate_existing(const std::string& shown, const std::string& file) {
 ResultsFile require_results_file(const std::string& path) {
   const Target t = locate(path);
   struct stat st {};
-  if (::stat(t.file.c_str(), &st) != 0) throw UsageError("cannot read " + path + ": " + error_text(errno));
+  if (::stat(t.file.c_str(), &st) != 0)
+    throw UsageError("cannot read " + path + ": " + error_text(errno));
   if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
   return ResultsFile{path, t.file, validate_existing(path, t.file)};
 }
@@ -274,8 +290,10 @@ std::string value_text(const Values& v, std::size_t row) {
   return std::visit(
       [row](const auto& vec) -> std::string {
         using T = typename std::decay_t<decltype(vec)>::value_type;
-        if constexpr (std::is_same_v<T, std::string>) return vec[row];
-        else return h5::scalar_text(h5::Scalar{vec[row]});
+        if constexpr (std::is_same_v<T, std::string>)
+          return vec[row];
+        else
+          return h5::scalar_text(h5::Scalar{vec[row]});
       },
       v);
 }
@@ -313,7 +331,8 @@ void concat(Table& dst, const Table& src, const std::string& context) {
   for (const auto& c : src.columns) {
     if (Column* d = dst.find(c.name)) {
       if (d->values.index() != c.values.index())
-        throw RuntimeFailure(context + ": column " + c.name + " is " + h5::kind_name(kind_of(c.values)) + " here but " +
+        throw RuntimeFailure(context + ": column " + c.name + " is " +
+                             h5::kind_name(kind_of(c.values)) + " here but " +
                              h5::kind_name(kind_of(d->values)) + " before");
       append_values(d->values, c.values);
       if (d->units.empty()) d->units = c.units;
@@ -339,7 +358,8 @@ Table pick_rows(const Table& t, const std::vector<std::size_t>& rows) {
 // ---------------------------------------------------------------- units
 
 namespace {
-const std::pair<const char*, const char*> kUnitSpellings[] = {{"B", "byte"}, {"GB/s", "Gbyte/s"}, {"GFLOP/s", "1e9 s-1"}};
+const std::pair<const char*, const char*> kUnitSpellings[] = {
+    {"B", "byte"}, {"GB/s", "Gbyte/s"}, {"GFLOP/s", "1e9 s-1"}};
 }  // namespace
 
 std::string file_units(const std::string& units, h5::Kind kind) {
@@ -369,15 +389,17 @@ std::string text_attribute(const h5::Handle& object, const std::string& name) {
   return value ? h5::scalar_text(*value) : std::string();
 }
 
-Table read_columns(const h5::Group& group, const std::string& shown, const std::vector<std::string>* only) {
+Table read_columns(const h5::Group& group, const std::string& shown,
+                   const std::vector<std::string>* only) {
   Table t;
   for (const auto& name : group.children()) {
     if (only && std::find(only->begin(), only->end(), name) == only->end()) continue;
     if (!group.has_dataset(name)) continue;
     const h5::Dataset ds = group.dataset(name);
     if (ds.is_scale()) continue;
-    t.columns.push_back(Column{name, row_units(text_attribute(ds.handle(), "units")), text_attribute(ds.handle(), "long_name"),
-                               ds.read(), text_attribute(ds.handle(), kRoleAttribute)});
+    t.columns.push_back(Column{name, row_units(text_attribute(ds.handle(), "units")),
+                               text_attribute(ds.handle(), "long_name"), ds.read(),
+                               text_attribute(ds.handle(), kRoleAttribute)});
   }
   for (const auto& c : t.columns)
     if (c.size() != t.rows())

@@ -37,7 +37,7 @@ ResultsFile require_results_file(const std::string& path);
 h5::Kind kind_of(const Values& v);
 Values missing_values(h5::Kind kind, std::size_t n);
 std::string value_text(const Values& v, std::size_t row);  // any value as text
-std::size_t text_width(const Values& v);                    // longest text value, 0 for numbers
+std::size_t text_width(const Values& v);                   // longest text value, 0 for numbers
 // Appends `src` below `dst`, taking the union of their columns (gaps get missing values).
 void concat(Table& dst, const Table& src, const std::string& context);
 Table pick_rows(const Table& t, const std::vector<std::size_t>& rows);
@@ -53,7 +53,8 @@ std::optional<std::string> dimension_of(const h5::Group& group);
 std::string text_attribute(const h5::Handle& object, const std::string& name);  // "" if absent
 // The columns of a row group as stored (units, long_name and role from their attributes); with
 // `only`, just those of them that the group has.
-Table read_columns(const h5::Group& group, const std::string& shown, const std::vector<std::string>* only = nullptr);
+Table read_columns(const h5::Group& group, const std::string& shown,
+                   const std::vector<std::string>* only = nullptr);
 // A row group as readers see it: read_columns plus the columns a newer schema derives from them
 // for rows written before it (schema 1 /runs: memory_model from mode).
 Table read_rows(const h5::Group& root, const std::string& name, const std::string& shown);

@@ -37,7 +37,7 @@ std::string one_line(std::string s) {
 }
 
 struct StackText {
-  std::string full;                      // one line per frame
+  std::string full;                       // one line per frame
   std::vector<std::string> descriptions;  // API level first, innermost last
 };
 
@@ -48,8 +48,8 @@ herr_t collect_frame(unsigned n, const H5E_error2_t* err, void* data) {
   H5Eget_msg(err->min_num, nullptr, minor.data(), minor.size());
   const std::string desc = one_line(err->desc ? err->desc : "");
   out->full += "#" + std::to_string(n) + " " + (err->func_name ? err->func_name : "?") + "() at " +
-               (err->file_name ? err->file_name : "?") + ":" + std::to_string(err->line) + ": " + desc + " [" +
-               major.data() + " / " + minor.data() + "]\n";
+               (err->file_name ? err->file_name : "?") + ":" + std::to_string(err->line) + ": " +
+               desc + " [" + major.data() + " / " + minor.data() + "]\n";
   if (!desc.empty()) out->descriptions.push_back(desc);
   return 0;
 }
@@ -205,7 +205,8 @@ bool indexes_creation_order(hid_t object, bool links) {
   }
   const Handle properties(check_id(plist, "get the creation properties of " + where(object)));
   unsigned flags = 0;
-  check(links ? H5Pget_link_creation_order(properties.id(), &flags) : H5Pget_attr_creation_order(properties.id(), &flags),
+  check(links ? H5Pget_link_creation_order(properties.id(), &flags)
+              : H5Pget_attr_creation_order(properties.id(), &flags),
         "get the creation order flags of " + where(object));
   return (flags & H5P_CRT_ORDER_INDEXED) != 0;
 }
@@ -213,9 +214,11 @@ bool indexes_creation_order(hid_t object, bool links) {
 // By creation order where the object indexes it, else by name. A failure of the index the
 // object has is damage, not a reason to try the other one: an append inserts into both.
 template <typename Iterate>
-std::vector<std::string> list_in_creation_order(hid_t object, bool links, Iterate iterate, const std::string& what) {
+std::vector<std::string> list_in_creation_order(hid_t object, bool links, Iterate iterate,
+                                                const std::string& what) {
   std::vector<std::string> names;
-  check(iterate(indexes_creation_order(object, links) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME, names), what);
+  check(iterate(indexes_creation_order(object, links) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME, names),
+        what);
   return names;
 }
 
@@ -228,7 +231,8 @@ std::string shortest(double v) {
 
 }  // namespace
 
-Error::Error(const std::string& what, std::string stack) : RuntimeFailure(what), stack_(std::move(stack)) {}
+Error::Error(const std::string& what, std::string stack)
+    : RuntimeFailure(what), stack_(std::move(stack)) {}
 
 Id check_id(Id id, const std::string& what) {
   if (id < 0) throw_hdf5_error(what);
@@ -266,8 +270,9 @@ void note_close_failure() {
   StackText stack = take_error_stack();
   ++close_failures.count;
   if (close_failures.first.empty())
-    close_failures.first = "HDF5 could not close an object" +
-                           (stack.descriptions.empty() ? std::string() : ": " + stack.descriptions.back());
+    close_failures.first =
+        "HDF5 could not close an object" +
+        (stack.descriptions.empty() ? std::string() : ": " + stack.descriptions.back());
 }
 }  // namespace
 
@@ -331,8 +336,8 @@ std::string scalar_text(const Scalar& value) {
 // ---------------------------------------------------------------- attributes
 
 bool has_attribute(const Handle& object, const std::string& name) {
-  return check(H5Aexists(object.id(), name.c_str()), "look for attribute " + name + " on " + where(object.id())) >
-         0;
+  return check(H5Aexists(object.id(), name.c_str()),
+               "look for attribute " + name + " on " + where(object.id())) > 0;
 }
 
 void set_attribute(const Handle& object, const std::string& name, const Scalar& value) {
@@ -340,36 +345,48 @@ void set_attribute(const Handle& object, const std::string& name, const Scalar& 
   if (has_attribute(object, name)) check(H5Adelete(object.id(), name.c_str()), what);
   Handle space = make(H5Screate(H5S_SCALAR), what);
   if (const auto* i = std::get_if<std::int64_t>(&value)) {
-    Handle a = make(H5Acreate2(object.id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT), what);
+    Handle a = make(
+        H5Acreate2(object.id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+        what);
     check(H5Awrite(a.id(), H5T_NATIVE_INT64, i), what);
   } else if (const auto* d = std::get_if<double>(&value)) {
-    Handle a = make(H5Acreate2(object.id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT), what);
+    Handle a = make(
+        H5Acreate2(object.id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+        what);
     check(H5Awrite(a.id(), H5T_NATIVE_DOUBLE, d), what);
   } else {
     Handle type = vlen_text_type();
-    Handle a = make(H5Acreate2(object.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), what);
+    Handle a =
+        make(H5Acreate2(object.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+             what);
     const char* text = std::get<std::string>(value).c_str();
     check(H5Awrite(a.id(), type.id(), &text), what);
   }
 }
 
-void set_integers_attribute(const Handle& object, const std::string& name, const std::vector<std::int64_t>& values) {
+void set_integers_attribute(const Handle& object, const std::string& name,
+                            const std::vector<std::int64_t>& values) {
   const std::string what = "write attribute " + name + " on " + where(object.id());
   if (has_attribute(object, name)) check(H5Adelete(object.id(), name.c_str()), what);
   const hsize_t n[1] = {values.size()};
   Handle space = make(H5Screate_simple(1, n, nullptr), what);
-  Handle a = make(H5Acreate2(object.id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT), what);
+  Handle a = make(
+      H5Acreate2(object.id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+      what);
   check(H5Awrite(a.id(), H5T_NATIVE_INT64, values.data()), what);
 }
 
-void set_fixed_text_attribute(const Handle& object, const std::string& name, const std::string& value) {
+void set_fixed_text_attribute(const Handle& object, const std::string& name,
+                              const std::string& value) {
   const std::string what = "write attribute " + name + " on " + where(object.id());
   if (has_attribute(object, name)) check(H5Adelete(object.id(), name.c_str()), what);
   Handle space = make(H5Screate(H5S_SCALAR), what);
-  Handle type = fixed_text_type(std::max<std::size_t>(value.size(), 1), H5T_CSET_ASCII, H5T_STR_NULLTERM);
+  Handle type =
+      fixed_text_type(std::max<std::size_t>(value.size(), 1), H5T_CSET_ASCII, H5T_STR_NULLTERM);
   std::string buffer = value;
   buffer.resize(std::max<std::size_t>(value.size(), 1), '\0');
-  Handle a = make(H5Acreate2(object.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), what);
+  Handle a = make(
+      H5Acreate2(object.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), what);
   check(H5Awrite(a.id(), type.id(), buffer.data()), what);
 }
 
@@ -421,7 +438,8 @@ void read_all_attributes(const Handle& object) {
     Handle native = make(H5Tget_native_type(type.id(), H5T_DIR_DEFAULT), what);
     const hssize_t points = H5Sget_simple_extent_npoints(space.id());
     check(points < 0 ? -1 : 0, what);
-    std::vector<unsigned char> buffer(static_cast<std::size_t>(points) * H5Tget_size(native.id()) + 1);
+    std::vector<unsigned char> buffer(static_cast<std::size_t>(points) * H5Tget_size(native.id()) +
+                                      1);
     check(H5Aread(a.id(), native.id(), buffer.data()), what);
     // Variable-length values (text, dimension lists) were allocated by HDF5; a no-op otherwise.
     H5Dvlen_reclaim(native.id(), space.id(), H5P_DEFAULT, buffer.data());
@@ -439,7 +457,8 @@ std::vector<std::string> attribute_names(const Handle& object) {
         },
         &names);
   };
-  return list_in_creation_order(object.id(), false, iterate, "list attributes of " + where(object.id()));
+  return list_in_creation_order(object.id(), false, iterate,
+                                "list attributes of " + where(object.id()));
 }
 
 // ---------------------------------------------------------------- groups and files
@@ -449,19 +468,21 @@ bool is_hdf5_file(const std::string& path) {
 }
 
 bool Group::has(const std::string& name) const {
-  return check(H5Lexists(handle_.id(), name.c_str(), H5P_DEFAULT), "look for " + name + " in " + where(handle_.id())) >
-         0;
+  return check(H5Lexists(handle_.id(), name.c_str(), H5P_DEFAULT),
+               "look for " + name + " in " + where(handle_.id())) > 0;
 }
 
 namespace {
 H5I_type_t type_of_child(hid_t group, const std::string& name) {
-  if (check(H5Lexists(group, name.c_str(), H5P_DEFAULT), "look for " + name + " in " + where(group)) <= 0)
+  if (check(H5Lexists(group, name.c_str(), H5P_DEFAULT),
+            "look for " + name + " in " + where(group)) <= 0)
     return H5I_BADID;
   // A dangling soft or external link exists as a link but cannot be opened: treat it as absent.
   // A hard link always names an object in this file; one that cannot be opened is damage (its
   // object header), which a reader or an append must not take for a missing column.
   H5L_info_t link{};
-  check(H5Lget_info(group, name.c_str(), &link, H5P_DEFAULT), "look for " + name + " in " + where(group));
+  check(H5Lget_info(group, name.c_str(), &link, H5P_DEFAULT),
+        "look for " + name + " in " + where(group));
   const hid_t id = H5Oopen(group, name.c_str(), H5P_DEFAULT);
   if (id < 0) {
     if (link.type == H5L_TYPE_HARD) throw_hdf5_error("open " + name + " in " + where(group));
@@ -473,11 +494,16 @@ H5I_type_t type_of_child(hid_t group, const std::string& name) {
 }
 }  // namespace
 
-bool Group::has_group(const std::string& name) const { return type_of_child(handle_.id(), name) == H5I_GROUP; }
-bool Group::has_dataset(const std::string& name) const { return type_of_child(handle_.id(), name) == H5I_DATASET; }
+bool Group::has_group(const std::string& name) const {
+  return type_of_child(handle_.id(), name) == H5I_GROUP;
+}
+bool Group::has_dataset(const std::string& name) const {
+  return type_of_child(handle_.id(), name) == H5I_DATASET;
+}
 
 Group Group::group(const std::string& name) const {
-  return Group(make(H5Gopen2(handle_.id(), name.c_str(), H5P_DEFAULT), "open group " + name + " in " + where(handle_.id())));
+  return Group(make(H5Gopen2(handle_.id(), name.c_str(), H5P_DEFAULT),
+                    "open group " + name + " in " + where(handle_.id())));
 }
 
 Group Group::create_group(const std::string& name) const {
@@ -486,12 +512,13 @@ Group Group::create_group(const std::string& name) const {
   // Creation order keeps columns in the order they were declared (h5py and xarray follow it).
   check(H5Pset_link_creation_order(gcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), what);
   check(H5Pset_attr_creation_order(gcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), what);
-  return Group(make(H5Gcreate2(handle_.id(), name.c_str(), H5P_DEFAULT, gcpl.id(), H5P_DEFAULT), what));
+  return Group(
+      make(H5Gcreate2(handle_.id(), name.c_str(), H5P_DEFAULT, gcpl.id(), H5P_DEFAULT), what));
 }
 
 Dataset Group::dataset(const std::string& name) const {
-  return Dataset(
-      make(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT), "open dataset " + name + " in " + where(handle_.id())));
+  return Dataset(make(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT),
+                      "open dataset " + name + " in " + where(handle_.id())));
 }
 
 std::vector<std::string> Group::children() const {
@@ -509,7 +536,8 @@ std::vector<std::string> Group::children() const {
 }
 
 void Group::remove(const std::string& name) const {
-  check(H5Ldelete(handle_.id(), name.c_str(), H5P_DEFAULT), "delete " + name + " in " + where(handle_.id()));
+  check(H5Ldelete(handle_.id(), name.c_str(), H5P_DEFAULT),
+        "delete " + name + " in " + where(handle_.id()));
 }
 
 std::string Group::path() const { return name_of(handle_.id()); }
@@ -603,7 +631,9 @@ herr_t tracked_query(const H5FD_t*, unsigned long* flags) {
   return 0;
 }
 
-haddr_t tracked_get_eoa(const H5FD_t* file, H5FD_mem_t) { return reinterpret_cast<const TrackedFile*>(file)->eoa; }
+haddr_t tracked_get_eoa(const H5FD_t* file, H5FD_mem_t) {
+  return reinterpret_cast<const TrackedFile*>(file)->eoa;
+}
 herr_t tracked_set_eoa(H5FD_t* file, H5FD_mem_t, haddr_t addr) {
   reinterpret_cast<TrackedFile*>(file)->eoa = addr;
   return 0;
@@ -621,8 +651,10 @@ herr_t tracked_read(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, 
     const std::size_t offset = static_cast<std::size_t>(addr % page);
     const std::size_t n = std::min(size, page - offset);
     const auto it = f->changes->pages.find(index);
-    if (it != f->changes->pages.end()) std::memcpy(out, it->second.data() + offset, n);
-    else if (!read_disk(f->fd, addr, n, out)) return -1;
+    if (it != f->changes->pages.end())
+      std::memcpy(out, it->second.data() + offset, n);
+    else if (!read_disk(f->fd, addr, n, out))
+      return -1;
     out += n;
     addr += n;
     size -= n;
@@ -630,7 +662,8 @@ herr_t tracked_read(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, 
   return 0;
 }
 
-herr_t tracked_write(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, const void* buffer) {
+herr_t tracked_write(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size,
+                     const void* buffer) {
   auto* f = reinterpret_cast<TrackedFile*>(file);
   const auto* in = static_cast<const unsigned char*>(buffer);
   constexpr std::size_t page = Changes::kPageBytes;
@@ -688,7 +721,8 @@ hid_t tracked_driver() {
     return c;
   }();
   static hid_t id = -1;
-  if (id < 0 || H5Iis_valid(id) <= 0) id = check_id(H5FDregister(&cls), "register the tracking file driver");
+  if (id < 0 || H5Iis_valid(id) <= 0)
+    id = check_id(H5FDregister(&cls), "register the tracking file driver");
   return id;
 }
 
@@ -744,7 +778,8 @@ File File::open_tracked(const std::string& name, int fd, Changes& changes) {
 
 File File::open(const std::string& path, bool writable) {
   Handle fapl = file_access();
-  return File(make(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.id()), "open HDF5 file " + path),
+  return File(make(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.id()),
+                   "open HDF5 file " + path),
               path);
 }
 
@@ -766,7 +801,9 @@ void File::close() {
 }
 
 File::File(Handle handle, std::string path)
-    : handle_(std::move(handle)), path_(std::move(path)), close_failures_at_open_(close_failures.count) {}
+    : handle_(std::move(handle)),
+      path_(std::move(path)),
+      close_failures_at_open_(close_failures.count) {}
 
 // ---------------------------------------------------------------- datasets
 
@@ -791,8 +828,8 @@ Handle extendible_space(std::size_t rows, const std::string& what) {
 }
 }  // namespace
 
-Dataset Dataset::create_column(const Group& group, const std::string& name, Kind kind, std::size_t rows,
-                               std::size_t chunk_rows) {
+Dataset Dataset::create_column(const Group& group, const std::string& name, Kind kind,
+                               std::size_t rows, std::size_t chunk_rows) {
   const std::string what = "create dataset " + name + " in " + where(group.handle().id());
   Handle dcpl = chunked_properties(chunk_rows, kind != Kind::Text, what);
   if (kind == Kind::Int64) {
@@ -804,24 +841,28 @@ Dataset Dataset::create_column(const Group& group, const std::string& name, Kind
   }
   Handle type = file_type(kind);
   Handle space = extendible_space(rows, what);
-  return Dataset(make(
-      H5Dcreate2(group.handle().id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT), what));
+  return Dataset(make(H5Dcreate2(group.handle().id(), name.c_str(), type.id(), space.id(),
+                                 H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                      what));
 }
 
-Dataset Dataset::create_records(const Group& group, const std::string& name, const std::vector<Field>& fields,
-                                std::size_t rows, std::size_t chunk_rows) {
+Dataset Dataset::create_records(const Group& group, const std::string& name,
+                                const std::vector<Field>& fields, std::size_t rows,
+                                std::size_t chunk_rows) {
   const std::string what = "create dataset " + name + " in " + where(group.handle().id());
   Handle dcpl = chunked_properties(chunk_rows, false, what);
   Handle type = compound_type(fields, false);
   Handle space = extendible_space(rows, what);
-  return Dataset(make(
-      H5Dcreate2(group.handle().id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT), what));
+  return Dataset(make(H5Dcreate2(group.handle().id(), name.c_str(), type.id(), space.id(),
+                                 H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                      what));
 }
 
 std::size_t Dataset::size() const {
   const std::string what = "get size of " + where(handle_.id());
   Handle space = make(H5Dget_space(handle_.id()), what);
-  if (H5Sget_simple_extent_ndims(space.id()) != 1) throw RuntimeFailure(where(handle_.id()) + " is not 1-D");
+  if (H5Sget_simple_extent_ndims(space.id()) != 1)
+    throw RuntimeFailure(where(handle_.id()) + " is not 1-D");
   hsize_t dims[1] = {0};
   check(H5Sget_simple_extent_dims(space.id(), dims, nullptr), what);
   return dims[0];
@@ -829,7 +870,8 @@ std::size_t Dataset::size() const {
 
 void Dataset::resize(std::size_t rows) const {
   const hsize_t dims[1] = {rows};
-  check(H5Dset_extent(handle_.id(), dims), "extend " + where(handle_.id()) + " to " + std::to_string(rows) + " rows");
+  check(H5Dset_extent(handle_.id(), dims),
+        "extend " + where(handle_.id()) + " to " + std::to_string(rows) + " rows");
 }
 
 std::string Dataset::path() const { return name_of(handle_.id()); }
@@ -849,8 +891,8 @@ void Dataset::write(std::size_t offset, const Values& values) const {
   if (count == 0) return;
   const Kind kind = kind_of_values(values);
   if (kind != this->kind())
-    throw RuntimeFailure("cannot write " + std::string(kind_name(kind)) + " values to " + where(handle_.id()) +
-                         ", which holds " + kind_name(this->kind()));
+    throw RuntimeFailure("cannot write " + std::string(kind_name(kind)) + " values to " +
+                         where(handle_.id()) + ", which holds " + kind_name(this->kind()));
   const std::string what = "write " + std::to_string(count) + " rows to " + where(handle_.id());
   Handle file_space = select_rows(handle_.id(), offset, count);
   Handle mem_space = memory_space(count);
@@ -858,11 +900,15 @@ void Dataset::write(std::size_t offset, const Values& values) const {
   if (kind == Kind::Text) {
     const auto& text = std::get<std::vector<std::string>>(values);
     std::vector<const char*> pointers(text.size());
-    std::transform(text.begin(), text.end(), pointers.begin(), [](const std::string& s) { return s.c_str(); });
-    check(H5Dwrite(handle_.id(), mem_type.id(), mem_space.id(), file_space.id(), H5P_DEFAULT, pointers.data()), what);
+    std::transform(text.begin(), text.end(), pointers.begin(),
+                   [](const std::string& s) { return s.c_str(); });
+    check(H5Dwrite(handle_.id(), mem_type.id(), mem_space.id(), file_space.id(), H5P_DEFAULT,
+                   pointers.data()),
+          what);
   } else {
     const void* data = std::visit([](const auto& v) -> const void* { return v.data(); }, values);
-    check(H5Dwrite(handle_.id(), mem_type.id(), mem_space.id(), file_space.id(), H5P_DEFAULT, data), what);
+    check(H5Dwrite(handle_.id(), mem_type.id(), mem_space.id(), file_space.id(), H5P_DEFAULT, data),
+          what);
   }
 }
 
@@ -911,12 +957,14 @@ Values Dataset::read() const {
 std::vector<Field> Dataset::fields() const {
   const std::string what = "read the record type of " + where(handle_.id());
   Handle type = make(H5Dget_type(handle_.id()), what);
-  if (H5Tget_class(type.id()) != H5T_COMPOUND) throw RuntimeFailure(where(handle_.id()) + " is not a compound dataset");
+  if (H5Tget_class(type.id()) != H5T_COMPOUND)
+    throw RuntimeFailure(where(handle_.id()) + " is not a compound dataset");
   const int members = check(H5Tget_nmembers(type.id()), what);
   std::vector<Field> fields;
   for (int i = 0; i < members; ++i) {
     const unsigned index = static_cast<unsigned>(i);
-    std::unique_ptr<char, herr_t (*)(void*)> name(H5Tget_member_name(type.id(), index), H5free_memory);
+    std::unique_ptr<char, herr_t (*)(void*)> name(H5Tget_member_name(type.id(), index),
+                                                  H5free_memory);
     if (!name) throw_hdf5_error(what);
     Handle member = make(H5Tget_member_type(type.id(), index), what);
     Field f{name.get(), Kind::Int64, 0};
@@ -925,11 +973,14 @@ std::vector<Field> Dataset::fields() const {
       case H5T_FLOAT: f.kind = Kind::Float64; break;
       case H5T_STRING:
         if (check(H5Tis_variable_str(member.id()), what) > 0)
-          throw RuntimeFailure(where(handle_.id()) + " has a variable-length text member " + f.name);
+          throw RuntimeFailure(where(handle_.id()) + " has a variable-length text member " +
+                               f.name);
         f.kind = Kind::Text;
         f.width = H5Tget_size(member.id());
         break;
-      default: throw RuntimeFailure(where(handle_.id()) + " has member " + f.name + " of a type corescope does not read");
+      default:
+        throw RuntimeFailure(where(handle_.id()) + " has member " + f.name +
+                             " of a type corescope does not read");
     }
     fields.push_back(std::move(f));
   }
@@ -937,7 +988,8 @@ std::vector<Field> Dataset::fields() const {
 }
 
 void Dataset::write_records(std::size_t offset, const std::vector<Field>& fields,
-                            const std::vector<const Values*>& columns, std::size_t first, std::size_t count) const {
+                            const std::vector<const Values*>& columns, std::size_t first,
+                            std::size_t count) const {
   CS_CHECK(fields.size() == columns.size());
   if (count == 0) return;
   std::size_t record = 0;
@@ -970,7 +1022,9 @@ void Dataset::write_records(std::size_t offset, const std::vector<Field>& fields
   Handle file_space = select_rows(handle_.id(), offset, count);
   Handle mem_space = memory_space(count);
   Handle mem_type = compound_type(fields, true);
-  check(H5Dwrite(handle_.id(), mem_type.id(), mem_space.id(), file_space.id(), H5P_DEFAULT, buffer.data()), what);
+  check(H5Dwrite(handle_.id(), mem_type.id(), mem_space.id(), file_space.id(), H5P_DEFAULT,
+                 buffer.data()),
+        what);
 }
 
 std::vector<Values> Dataset::read_records() const {
@@ -1009,7 +1063,8 @@ std::vector<Values> Dataset::read_records() const {
 }
 
 void Dataset::make_scale(const std::string& dimension) const {
-  check(H5DSset_scale(handle_.id(), dimension.c_str()), "make " + where(handle_.id()) + " a dimension scale");
+  check(H5DSset_scale(handle_.id(), dimension.c_str()),
+        "make " + where(handle_.id()) + " a dimension scale");
 }
 
 void Dataset::attach_scale(const Dataset& scale) const {
@@ -1018,7 +1073,8 @@ void Dataset::attach_scale(const Dataset& scale) const {
 }
 
 bool Dataset::is_scale() const {
-  return check(H5DSis_scale(handle_.id()), "check whether " + where(handle_.id()) + " is a dimension scale") > 0;
+  return check(H5DSis_scale(handle_.id()),
+               "check whether " + where(handle_.id()) + " is a dimension scale") > 0;
 }
 
 }  // namespace corescope::record::h5

@@ -97,9 +97,11 @@ using Scalar = std::variant<std::int64_t, double, std::string>;
 // variable-length UTF-8 string, which h5py returns as str and h5dump prints plainly.
 void set_attribute(const Handle& object, const std::string& name, const Scalar& value);
 // A 1-D int64 array attribute (CF's flag_values and flag_masks).
-void set_integers_attribute(const Handle& object, const std::string& name, const std::vector<std::int64_t>& values);
+void set_integers_attribute(const Handle& object, const std::string& name,
+                            const std::vector<std::int64_t>& values);
 // A fixed-length ASCII string attribute, as PyTables writes its own CLASS/VERSION/TITLE.
-void set_fixed_text_attribute(const Handle& object, const std::string& name, const std::string& value);
+void set_fixed_text_attribute(const Handle& object, const std::string& name,
+                              const std::string& value);
 // nullopt when absent or not a single integer, float or string.
 std::optional<Scalar> attribute(const Handle& object, const std::string& name);
 bool has_attribute(const Handle& object, const std::string& name);
@@ -192,11 +194,12 @@ class Dataset {
 
   // A 1-D extendible (H5S_UNLIMITED), chunked, deflated dataset of `rows` elements; text is
   // variable-length UTF-8. Unwritten elements read as the fill value: -1, NaN or "".
-  static Dataset create_column(const Group& group, const std::string& name, Kind kind, std::size_t rows,
-                               std::size_t chunk_rows);
+  static Dataset create_column(const Group& group, const std::string& name, Kind kind,
+                               std::size_t rows, std::size_t chunk_rows);
   // The same for compound records of `fields`, packed in that order.
-  static Dataset create_records(const Group& group, const std::string& name, const std::vector<Field>& fields,
-                                std::size_t rows, std::size_t chunk_rows);
+  static Dataset create_records(const Group& group, const std::string& name,
+                                const std::vector<Field>& fields, std::size_t rows,
+                                std::size_t chunk_rows);
 
   std::size_t size() const;  // elements of a 1-D dataset
   void resize(std::size_t rows) const;
@@ -211,8 +214,9 @@ class Dataset {
   std::vector<Field> fields() const;
   // Writes rows [first, first + count) of `columns` (one Values per field, in field order) at
   // record `offset`. Text longer than its field's width is an invariant failure.
-  void write_records(std::size_t offset, const std::vector<Field>& fields, const std::vector<const Values*>& columns,
-                     std::size_t first, std::size_t count) const;
+  void write_records(std::size_t offset, const std::vector<Field>& fields,
+                     const std::vector<const Values*>& columns, std::size_t first,
+                     std::size_t count) const;
   std::vector<Values> read_records() const;
 
   // Dimension scales (HDF5 high-level library): make this dataset the scale named `dimension`,

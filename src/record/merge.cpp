@@ -1,5 +1,6 @@
 // Merging results files: the runs of many files appended to one, without duplicate runs, their
-// linked rows renumbered (record::merge in recorder.hpp; docs/user/results-format.md "Merging files").
+// linked rows renumbered (record::merge in recorder.hpp; docs/user/results-format.md "Merging
+// files").
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -23,9 +24,12 @@ namespace {
 std::string row_key(const Table& t, std::size_t row) {
   std::vector<const Column*> columns;
   for (const auto& c : t.columns) columns.push_back(&c);
-  std::sort(columns.begin(), columns.end(), [](const Column* a, const Column* b) { return a->name < b->name; });
+  std::sort(columns.begin(), columns.end(),
+            [](const Column* a, const Column* b) { return a->name < b->name; });
   std::string key;
-  for (const Column* c : columns) key += c->name + '\x1f' + std::to_string(c->values.index()) + value_text(c->values, row) + '\x1e';
+  for (const Column* c : columns)
+    key +=
+        c->name + '\x1f' + std::to_string(c->values.index()) + value_text(c->values, row) + '\x1e';
   return key;
 }
 
@@ -46,18 +50,23 @@ Provenance shared_attributes(const std::vector<ResultsFile>& inputs) {
       shared = std::move(attrs);
       continue;
     }
-    std::erase_if(*shared, [&](const auto& a) { return std::find(attrs.begin(), attrs.end(), a) == attrs.end(); });
+    std::erase_if(*shared, [&](const auto& a) {
+      return std::find(attrs.begin(), attrs.end(), a) == attrs.end();
+    });
   }
   Provenance p;
   std::string merged_from;
   for (const auto& in : inputs) merged_from += (merged_from.empty() ? "" : "\n") + in.shown;
   for (const auto& [name, value] : *shared) {
-    if (name == "schema" || name == "schema_version" || name == "created" || name == "software_version" ||
-        name == "merged_from")
+    if (name == "schema" || name == "schema_version" || name == "created" ||
+        name == "software_version" || name == "merged_from")
       continue;
-    if (const auto* s = std::get_if<std::string>(&value)) p.text.emplace_back(name, *s);
-    else if (const auto* i = std::get_if<std::int64_t>(&value)) p.integers.emplace_back(name, *i);
-    else p.reals.emplace_back(name, std::get<double>(value));
+    if (const auto* s = std::get_if<std::string>(&value))
+      p.text.emplace_back(name, *s);
+    else if (const auto* i = std::get_if<std::int64_t>(&value))
+      p.integers.emplace_back(name, *i);
+    else
+      p.reals.emplace_back(name, std::get<double>(value));
   }
   p.text.emplace_back("merged_from", merged_from);
   return p;
@@ -78,7 +87,8 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
   // lack), and the merged file is of the current version (append upgrades an older `out`).
 
   std::set<std::string> seen_runs;
-  std::map<std::string, std::set<std::string>> seen_rows;  // group -> row keys, for groups without `run`
+  std::map<std::string, std::set<std::string>>
+      seen_rows;  // group -> row keys, for groups without `run`
   auto has_run_link = [](const Table& t) {
     const Column* c = t.find("run");
     return c && kind_of(c->values) == h5::Kind::Int64;
@@ -95,7 +105,8 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
     h5::QuietErrors quiet;
     const h5::File f = h5::File::open(existing->file, false);
     const h5::Group root = f.root();
-    for (const auto& group : data_groups(root)) remember(group, read_rows(root, group, out), group == "runs");
+    for (const auto& group : data_groups(root))
+      remember(group, read_rows(root, group, out), group == "runs");
   }
 
   std::vector<GroupRows> batch;
@@ -125,7 +136,9 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
     if (tables.count("runs")) {
       const auto& [dimension, runs] = tables["runs"];
       const Column* id = runs.find("run_id");
-      if (!id) throw UsageError(in.shown + ": /runs has no run_id column, so its runs cannot be merged safely");
+      if (!id)
+        throw UsageError(in.shown +
+                         ": /runs has no run_id column, so its runs cannot be merged safely");
       GroupRows& into = batch_group("runs", dimension);
       std::vector<std::size_t> keep;
       for (std::size_t r = 0; r < runs.rows(); ++r) {
@@ -145,8 +158,8 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
       const auto& [dimension, rows] = tables[group];
       GroupRows& into = batch_group(group, dimension);
       if (into.dimension != dimension)
-        throw UsageError(in.shown + ": /" + group + " has dimension " + in_quotes(dimension) + " but an earlier file has " +
-                         in_quotes(into.dimension));
+        throw UsageError(in.shown + ": /" + group + " has dimension " + in_quotes(dimension) +
+                         " but an earlier file has " + in_quotes(into.dimension));
       std::vector<std::size_t> keep;
       if (has_run_link(rows)) {
         Table picked;
@@ -155,9 +168,11 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
         for (std::size_t r = 0; r < rows.rows(); ++r) {
           const Int old = run[r];
           if (old >= static_cast<Int>(new_index.size()))
-            throw UsageError(in.shown + ": /" + group + "/run = " + std::to_string(old) + " points past the " +
-                             std::to_string(new_index.size()) + " rows of /runs");
-          if (old >= 0 && new_index[static_cast<std::size_t>(old)] < 0) continue;  // its run is already merged
+            throw UsageError(in.shown + ": /" + group + "/run = " + std::to_string(old) +
+                             " points past the " + std::to_string(new_index.size()) +
+                             " rows of /runs");
+          if (old >= 0 && new_index[static_cast<std::size_t>(old)] < 0)
+            continue;  // its run is already merged
           keep.push_back(r);
           remapped.push_back(old < 0 ? old : new_index[static_cast<std::size_t>(old)]);
         }
@@ -185,7 +200,9 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
   if (out_exists && new_rows == 0) return;  // nothing new: leave the file as it is
   // A linked group whose runs were all skipped points into a runs group that may be absent.
   for (auto& g : batch)
-    if (!g.link_group.empty() && std::none_of(batch.begin(), batch.end(), [&](const GroupRows& o) { return o.group == g.link_group; })) {
+    if (!g.link_group.empty() && std::none_of(batch.begin(), batch.end(), [&](const GroupRows& o) {
+          return o.group == g.link_group;
+        })) {
       g.link_column.clear();
       g.link_group.clear();
     }

@@ -42,17 +42,23 @@ void check_rows(const std::vector<GroupRows>& groups) {
   for (const auto& g : groups) {
     const std::string where = "rows for group " + in_quotes(g.group);
     if (!valid_name(g.group) || g.group == kTablesGroup)
-      throw RuntimeFailure(where + ": not a usable group name (\"tables\" is reserved, '/' is not allowed)");
-    if (!group_names.insert(g.group).second) throw RuntimeFailure(where + ": the group appears twice in one append");
-    if (!valid_name(g.dimension)) throw RuntimeFailure(where + ": invalid dimension name " + in_quotes(g.dimension));
+      throw RuntimeFailure(
+          where + ": not a usable group name (\"tables\" is reserved, '/' is not allowed)");
+    if (!group_names.insert(g.group).second)
+      throw RuntimeFailure(where + ": the group appears twice in one append");
+    if (!valid_name(g.dimension))
+      throw RuntimeFailure(where + ": invalid dimension name " + in_quotes(g.dimension));
     std::set<std::string> columns;
     for (const auto& c : g.rows.columns) {
-      if (!valid_name(c.name)) throw RuntimeFailure(where + ": invalid column name " + in_quotes(c.name));
-      if (c.name == g.dimension) throw RuntimeFailure(where + ": column " + c.name + " has the dimension's name");
-      if (!columns.insert(c.name).second) throw RuntimeFailure(where + ": column " + c.name + " appears twice");
+      if (!valid_name(c.name))
+        throw RuntimeFailure(where + ": invalid column name " + in_quotes(c.name));
+      if (c.name == g.dimension)
+        throw RuntimeFailure(where + ": column " + c.name + " has the dimension's name");
+      if (!columns.insert(c.name).second)
+        throw RuntimeFailure(where + ": column " + c.name + " appears twice");
       if (c.size() != g.rows.rows())
-        throw RuntimeFailure(where + ": column " + c.name + " has " + std::to_string(c.size()) + " rows, not " +
-                             std::to_string(g.rows.rows()));
+        throw RuntimeFailure(where + ": column " + c.name + " has " + std::to_string(c.size()) +
+                             " rows, not " + std::to_string(g.rows.rows()));
     }
   }
   for (const auto& g : groups) {
@@ -61,19 +67,23 @@ void check_rows(const std::vector<GroupRows>& groups) {
     const Column* link = g.rows.find(g.link_column);
     if (!link && g.rows.rows() == 0) continue;  // e.g. a failed run without samples
     if (!link || kind_of(link->values) != h5::Kind::Int64)
-      throw RuntimeFailure(where + ": link column " + in_quotes(g.link_column) + " is not an int64 column");
-    const auto target = std::find_if(groups.begin(), groups.end(), [&](const GroupRows& o) { return o.group == g.link_group; });
+      throw RuntimeFailure(where + ": link column " + in_quotes(g.link_column) +
+                           " is not an int64 column");
+    const auto target = std::find_if(groups.begin(), groups.end(),
+                                     [&](const GroupRows& o) { return o.group == g.link_group; });
     const Int limit = target == groups.end() ? 0 : static_cast<Int>(target->rows.rows());
     for (const Int v : std::get<std::vector<Int>>(link->values))
       if (v >= limit)
-        throw RuntimeFailure(where + ": " + g.link_column + " = " + std::to_string(v) + " but this append has " +
-                             std::to_string(limit) + " rows of " + in_quotes(g.link_group));
+        throw RuntimeFailure(where + ": " + g.link_column + " = " + std::to_string(v) +
+                             " but this append has " + std::to_string(limit) + " rows of " +
+                             in_quotes(g.link_group));
   }
 }
 
 void write_root_attributes(const h5::File& file, const Provenance& provenance) {
   const h5::Handle& root = file.handle();
-  const std::set<std::string> reserved = {"schema", "schema_version", "created", "software_version", "Conventions"};
+  const std::set<std::string> reserved = {"schema", "schema_version", "created", "software_version",
+                                          "Conventions"};
   std::string version = CORESCOPE_VERSION;
   for (const auto& [name, value] : provenance.text)
     if (name == "software_version") version = value;
@@ -83,11 +93,13 @@ void write_root_attributes(const h5::File& file, const Provenance& provenance) {
   h5::set_attribute(root, "software_version", version);
   h5::set_attribute(root, "Conventions", std::string(kConventions));
   auto check_name = [&](const std::string& name) {
-    if (!valid_name(name)) throw RuntimeFailure("invalid provenance attribute name " + in_quotes(name));
+    if (!valid_name(name))
+      throw RuntimeFailure("invalid provenance attribute name " + in_quotes(name));
     // Merged files pass on the attributes their inputs share; these two are the recorder's.
     const bool passed_on = name == "software_version" || name == "Conventions";
     if (!passed_on && reserved.count(name))
-      throw RuntimeFailure("provenance may not set the root attribute " + name + ", the recorder writes it");
+      throw RuntimeFailure("provenance may not set the root attribute " + name +
+                           ", the recorder writes it");
     return !passed_on;
   };
   for (const auto& [name, value] : provenance.text)
@@ -115,7 +127,11 @@ const std::vector<Flags>& flag_columns() {
       {"runs", "oversubscribed", false, {0, 1}, "within_hardware_threads oversubscribed"},
       {"runs", "twin", false, {0, 1}, "ordinary_cell a_a_twin"},
       {"runs", "python_gil", false, {-1, 0, 1}, "not_applicable free_threaded gil_enabled"},
-      {"samples", "disturbed", true, {1, 2, 4, 8, 16}, "steal involuntary_switches migration competing_tasks off_cpu"},
+      {"samples",
+       "disturbed",
+       true,
+       {1, 2, 4, 8, 16},
+       "steal involuntary_switches migration competing_tasks off_cpu"},
   };
   return flags;
 }
@@ -131,7 +147,8 @@ void set_cf_attributes(const h5::Dataset& ds, const std::string& group, const Co
       h5::set_integers_attribute(ds.handle(), f.masks ? "flag_masks" : "flag_values", f.values);
       h5::set_attribute(ds.handle(), "flag_meanings", std::string(f.meanings));
     }
-  if (!instance_dimension.empty()) h5::set_attribute(ds.handle(), "instance_dimension", instance_dimension);
+  if (!instance_dimension.empty())
+    h5::set_attribute(ds.handle(), "instance_dimension", instance_dimension);
 }
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
@@ -139,11 +156,14 @@ std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to *
 // Keeps /tables/<group> equal to the group's columns. The rows just appended are added to the
 // compound dataset when its layout still fits them; a new column, a changed order or a text
 // value wider than its field means the dataset is written again from the 1-D columns.
-void update_records(const h5::Group& root, const std::string& name, const std::vector<std::string>& columns,
+void update_records(const h5::Group& root, const std::string& name,
+                    const std::vector<std::string>& columns,
                     const std::vector<h5::Dataset>& datasets, const std::vector<Values>& appended,
                     std::size_t old_rows, std::size_t new_rows) {
-  if (columns.empty()) return;  // HDF5 has no empty compound type; the copy appears with the first column
-  const h5::Group tables = root.has_group(kTablesGroup) ? root.group(kTablesGroup) : root.create_group(kTablesGroup);
+  if (columns.empty())
+    return;  // HDF5 has no empty compound type; the copy appears with the first column
+  const h5::Group tables =
+      root.has_group(kTablesGroup) ? root.group(kTablesGroup) : root.create_group(kTablesGroup);
   std::vector<const Values*> appended_ptrs;
   for (const auto& v : appended) appended_ptrs.push_back(&v);
 
@@ -173,13 +193,15 @@ void update_records(const h5::Group& root, const std::string& name, const std::v
     all.push_back(datasets[i].read());
     h5::Field f{columns[i], kind_of(all.back()), 0};
     // Rounded up so that slightly longer values later do not force another rewrite.
-    if (f.kind == h5::Kind::Text) f.width = round_up(std::max<std::size_t>(text_width(all.back()), 1), 8);
+    if (f.kind == h5::Kind::Text)
+      f.width = round_up(std::max<std::size_t>(text_width(all.back()), 1), 8);
     record_bytes += f.kind == h5::Kind::Text ? f.width : 8;
     fields.push_back(std::move(f));
   }
   std::vector<const Values*> all_ptrs;
   for (const auto& v : all) all_ptrs.push_back(&v);
-  const std::size_t chunk = std::clamp<std::size_t>(kRecordChunkBytes / std::max<std::size_t>(record_bytes, 1), 16, 4096);
+  const std::size_t chunk =
+      std::clamp<std::size_t>(kRecordChunkBytes / std::max<std::size_t>(record_bytes, 1), 16, 4096);
   const h5::Dataset records = h5::Dataset::create_records(tables, name, fields, new_rows, chunk);
   records.write_records(0, fields, all_ptrs, 0, new_rows);
   // The attributes PyTables writes on its own tables: with them PyTables (and pandas.read_hdf)
@@ -188,13 +210,14 @@ void update_records(const h5::Group& root, const std::string& name, const std::v
   h5::set_fixed_text_attribute(records.handle(), "VERSION", "2.7");
   h5::set_fixed_text_attribute(records.handle(), "TITLE", name);
   for (std::size_t i = 0; i < fields.size(); ++i)
-    h5::set_fixed_text_attribute(records.handle(), "FIELD_" + std::to_string(i) + "_NAME", fields[i].name);
+    h5::set_fixed_text_attribute(records.handle(), "FIELD_" + std::to_string(i) + "_NAME",
+                                 fields[i].name);
 }
 
 // Creates column `c` in `group` with `rows` rows, the last c.size() of them c's values and the
 // ones before missing values, with its attributes, attached to the group's dimension scale.
-h5::Dataset new_column(const h5::Group& group, const h5::Dataset& scale, const Column& c, std::size_t rows,
-                       const std::string& instance_dimension = "") {
+h5::Dataset new_column(const h5::Group& group, const h5::Dataset& scale, const Column& c,
+                       std::size_t rows, const std::string& instance_dimension = "") {
   const h5::Kind kind = kind_of(c.values);
   CS_CHECK(c.size() <= rows);
   h5::Dataset ds = h5::Dataset::create_column(group, c.name, kind, rows, kColumnChunkRows);
@@ -250,7 +273,8 @@ void append_group(const h5::Group& root, const GroupRows& rows, const Column* sh
                   const std::string& instance_dimension = "") {
   const std::string& name = rows.group;
   const bool existed = root.has(name);
-  if (existed && !root.has_group(name)) throw RuntimeFailure("/" + name + " exists and is not a group");
+  if (existed && !root.has_group(name))
+    throw RuntimeFailure("/" + name + " exists and is not a group");
   const h5::Group group = existed ? root.group(name) : root.create_group(name);
 
   h5::Dataset scale;
@@ -259,7 +283,8 @@ void append_group(const h5::Group& root, const GroupRows& rows, const Column* sh
     const auto dimension = dimension_of(group);
     if (!dimension) throw RuntimeFailure("/" + name + " has no dimension scale");
     if (*dimension != rows.dimension)
-      throw RuntimeFailure("/" + name + " has dimension " + in_quotes(*dimension) + ", not " + in_quotes(rows.dimension));
+      throw RuntimeFailure("/" + name + " has dimension " + in_quotes(*dimension) + ", not " +
+                           in_quotes(rows.dimension));
     scale = group.dataset(*dimension);
     old_rows = scale.size();
   } else {
@@ -283,14 +308,15 @@ void append_group(const h5::Group& root, const GroupRows& rows, const Column* sh
     h5::Dataset ds = group.dataset(child);
     if (ds.is_scale()) continue;
     if (ds.size() != old_rows)
-      throw RuntimeFailure("/" + name + "/" + child + " has " + std::to_string(ds.size()) + " rows, the group " +
-                           std::to_string(old_rows));
+      throw RuntimeFailure("/" + name + "/" + child + " has " + std::to_string(ds.size()) +
+                           " rows, the group " + std::to_string(old_rows));
     const h5::Kind kind = ds.kind();
     const Column* c = rows.rows.find(child);
     if (c && shifted_link && c->name == shifted_link->name) c = shifted_link;
     if (c && kind_of(c->values) != kind)
       throw RuntimeFailure("column /" + name + "/" + child + " holds " + h5::kind_name(kind) +
-                           " in the file but the new rows have " + h5::kind_name(kind_of(c->values)));
+                           " in the file but the new rows have " +
+                           h5::kind_name(kind_of(c->values)));
     Values values = c ? c->values : missing_values(kind, added);
     ds.resize(new_rows);
     ds.write(old_rows, values);
@@ -305,9 +331,12 @@ void append_group(const h5::Group& root, const GroupRows& rows, const Column* sh
   for (const auto& original : rows.rows.columns) {
     if (std::find(columns.begin(), columns.end(), original.name) != columns.end()) continue;
     if (group.has(original.name))
-      throw RuntimeFailure("/" + name + "/" + original.name + " exists and is not a column dataset");
-    const Column& c = shifted_link && original.name == shifted_link->name ? *shifted_link : original;
-    h5::Dataset ds = new_column(group, scale, c, new_rows, c.name == rows.link_column ? instance_dimension : "");
+      throw RuntimeFailure("/" + name + "/" + original.name +
+                           " exists and is not a column dataset");
+    const Column& c =
+        shifted_link && original.name == shifted_link->name ? *shifted_link : original;
+    h5::Dataset ds =
+        new_column(group, scale, c, new_rows, c.name == rows.link_column ? instance_dimension : "");
     columns.push_back(c.name);
     datasets.push_back(std::move(ds));
     appended.push_back(c.values);
@@ -340,7 +369,8 @@ void write_groups(const h5::Group& root, const std::vector<GroupRows>& groups) {
     }
     std::string instance_dimension;
     for (const auto& target : groups)
-      if (!g.link_group.empty() && target.group == g.link_group) instance_dimension = target.dimension;
+      if (!g.link_group.empty() && target.group == g.link_group)
+        instance_dimension = target.dimension;
     append_group(root, g, shifted ? &*shifted : nullptr, instance_dimension);
   }
 }
@@ -361,7 +391,8 @@ void check_output(const std::string& path) {
     // A file this corescope wrote last (the twin's log names its exact state) is not read again.
     const auto log = read_redo(side_path(t, ".redo"), st.st_uid);
     if (!log || !(log->file == state_of_stat(st))) validate_existing(path, t.file);
-    if (::access(t.file.c_str(), W_OK) != 0) throw UsageError(path + " is not writable: " + error_text(errno));
+    if (::access(t.file.c_str(), W_OK) != 0)
+      throw UsageError(path + " is not writable: " + error_text(errno));
   } else if (errno != ENOENT && errno != ENOTDIR) {  // those two are explained by require_directory
     throw UsageError("cannot access " + path + ": " + error_text(errno));
   }
@@ -403,7 +434,8 @@ bool lock_exclusively(int fd) {
 
 // The fast way: the log matches the file and the twin, so applying it makes the twin equal to
 // the file. Returns the schema version, nullopt when any piece does not match.
-std::optional<Int> catch_up(const Target& t, const FileState& file, uid_t owner, Twin& twin, const std::string& shown) {
+std::optional<Int> catch_up(const Target& t, const FileState& file, uid_t owner, Twin& twin,
+                            const std::string& shown) {
   const std::string redo_path = side_path(t, ".redo");
   auto log = read_redo(redo_path, owner);
   if (!log || !(log->file == file)) return std::nullopt;
@@ -411,8 +443,9 @@ std::optional<Int> catch_up(const Target& t, const FileState& file, uid_t owner,
   if (fd < 0) return std::nullopt;
   twin.adopt(fd);
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_uid != ::geteuid() && st.st_uid != owner) ||
-      !(state_of_fd(fd) == log->twin) || !lock_exclusively(fd))
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (st.st_uid != ::geteuid() && st.st_uid != owner) || !(state_of_fd(fd) == log->twin) ||
+      !lock_exclusively(fd))
     return std::nullopt;
   // From here the twin changes: without the log a crash leaves nothing that claims it matches.
   ::unlink(redo_path.c_str());
@@ -430,8 +463,10 @@ Int copy_to_twin(const Target& t, Twin& twin, const std::string& shown) {
     twin.adopt(-1);
   }
   ::unlink(twin.path().c_str());
-  twin.adopt(::open(twin.path().c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kTempFileMode));
-  if (twin.fd() < 0) throw RuntimeFailure("cannot create a file beside " + shown + ": " + error_text(errno));
+  twin.adopt(::open(twin.path().c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    kTempFileMode));
+  if (twin.fd() < 0)
+    throw RuntimeFailure("cannot create a file beside " + shown + ": " + error_text(errno));
   lock_exclusively(twin.fd());
   Fd from(::open(t.file.c_str(), O_RDONLY | O_CLOEXEC));
   if (from.get() < 0) throw RuntimeFailure("cannot read " + shown + ": " + error_text(errno));
@@ -455,13 +490,17 @@ void remember(const Target& t, bool kept_old, const h5::Changes& changes) {
 
 // Writes the changed pages into the twin, syncs it and renames it over the file; the old file
 // is kept (a hard link made before the rename) as the next twin.
-void commit(const Target& t, Twin& twin, const h5::Changes& changes, const struct stat& st, const std::string& shown) {
+void commit(const Target& t, Twin& twin, const h5::Changes& changes, const struct stat& st,
+            const std::string& shown) {
   write_pages(twin.fd(), changes.pages, changes.size, shown, t.dir);
-  if (::fchown(twin.fd(), st.st_uid, st.st_gid) != 0) { /* not permitted for other users' files; keep ours */ }
+  if (::fchown(twin.fd(), st.st_uid, st.st_gid) !=
+      0) { /* not permitted for other users' files; keep ours */
+  }
   if (::fchmod(twin.fd(), st.st_mode & 07777) != 0)
     throw RuntimeFailure("cannot set the mode of the new " + shown + ": " + error_text(errno));
   if (::fsync(twin.fd()) != 0)
-    throw RuntimeFailure("cannot sync the new " + shown + " to disk: " + error_text(errno) + "; the file is unchanged");
+    throw RuntimeFailure("cannot sync the new " + shown + " to disk: " + error_text(errno) +
+                         "; the file is unchanged");
   ::flock(twin.fd(), LOCK_UN);  // readers of the new file must not find it locked
   const std::string previous = side_path(t, ".prev");
   ::unlink(previous.c_str());
@@ -469,7 +508,8 @@ void commit(const Target& t, Twin& twin, const h5::Changes& changes, const struc
   if (::rename(twin.path().c_str(), t.file.c_str()) != 0) {
     const int e = errno;
     ::unlink(previous.c_str());
-    throw RuntimeFailure("cannot replace " + shown + ": " + error_text(e) + "; the file is unchanged");
+    throw RuntimeFailure("cannot replace " + shown + ": " + error_text(e) +
+                         "; the file is unchanged");
   }
   twin.keep();
   fsync_path(t.dir, true);
@@ -480,13 +520,14 @@ void commit(const Target& t, Twin& twin, const h5::Changes& changes, const struc
 
 // Puts a whole file made in memory in place of `path` (temp file, rename); its twin is a second
 // copy, and the log says the two are equal.
-void replace_with(const Target& t, const std::string& path, const std::vector<unsigned char>& image, mode_t mode,
-                  const Owner* owner) {
+void replace_with(const Target& t, const std::string& path, const std::vector<unsigned char>& image,
+                  mode_t mode, const Owner* owner) {
   ::unlink(side_path(t, ".redo").c_str());
   TempFile temp(side_path(t, ".tmp." + std::to_string(::getpid())));
   write_temp(temp, image, mode, owner, path, t.dir);
   if (::rename(temp.path().c_str(), t.file.c_str()) != 0)
-    throw RuntimeFailure("cannot replace " + path + " with " + temp.path() + ": " + error_text(errno));
+    throw RuntimeFailure("cannot replace " + path + " with " + temp.path() + ": " +
+                         error_text(errno));
   temp.commit();
   fsync_path(t.dir, true);
   // The twin is a convenience: without it the next append copies the file once.
@@ -533,7 +574,8 @@ void require_launcher_alive() {
 }
 }  // namespace
 
-void append(const std::string& path, const Provenance& provenance, const std::vector<GroupRows>& groups) {
+void append(const std::string& path, const Provenance& provenance,
+            const std::vector<GroupRows>& groups) {
   require_launcher_alive();
   check_rows(groups);
   const Target t = locate(path);
@@ -551,7 +593,8 @@ void append(const std::string& path, const Provenance& provenance, const std::ve
     return;
   }
   if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
-  if (::access(t.file.c_str(), W_OK) != 0) throw UsageError(path + " is not writable: " + error_text(errno));
+  if (::access(t.file.c_str(), W_OK) != 0)
+    throw UsageError(path + " is not writable: " + error_text(errno));
 
   Twin twin(side_path(t, ".twin"));
   std::optional<Int> version = catch_up(t, state_of_stat(st), owner, twin, path);
@@ -592,9 +635,11 @@ auto reading(const std::string& path, F&& read) {
 
 namespace {
 // read_group: every column (with the derived ones) without `only`, else those columns as stored.
-Table read_group_columns(const std::string& path, const std::string& group, const std::vector<std::string>* only) {
+Table read_group_columns(const std::string& path, const std::string& group,
+                         const std::vector<std::string>* only) {
   const std::string file = require_results_file(path).file;
-  if (group == kTablesGroup) throw UsageError("/tables holds the compound copies, not a group of rows");
+  if (group == kTablesGroup)
+    throw UsageError("/tables holds the compound copies, not a group of rows");
   if (!valid_name(group)) throw UsageError(in_quotes(group) + " is not a group name");
   return reading(path, [&]() -> Table {
     h5::QuietErrors quiet;
@@ -606,9 +651,12 @@ Table read_group_columns(const std::string& path, const std::string& group, cons
 }
 }  // namespace
 
-Table read_group(const std::string& path, const std::string& group) { return read_group_columns(path, group, nullptr); }
+Table read_group(const std::string& path, const std::string& group) {
+  return read_group_columns(path, group, nullptr);
+}
 
-Table read_group(const std::string& path, const std::string& group, const std::vector<std::string>& columns) {
+Table read_group(const std::string& path, const std::string& group,
+                 const std::vector<std::string>& columns) {
   return read_group_columns(path, group, &columns);
 }
 
@@ -640,7 +688,8 @@ std::vector<std::pair<std::string, std::string>> read_attributes(const std::stri
     const h5::Group root = f.root();
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& name : h5::attribute_names(root.handle()))
-      if (const auto value = h5::attribute(root.handle(), name)) out.emplace_back(name, h5::scalar_text(*value));
+      if (const auto value = h5::attribute(root.handle(), name))
+        out.emplace_back(name, h5::scalar_text(*value));
     return out;
   });
 }
@@ -649,13 +698,16 @@ std::pair<std::uint64_t, std::uint64_t> compact(const std::string& path) {
   const ResultsFile checked = require_results_file(path);
   const Target t = locate(path);
   struct stat st {};
-  if (::stat(t.file.c_str(), &st) != 0) throw UsageError("cannot read " + path + ": " + error_text(errno));
-  if (::access(t.file.c_str(), W_OK) != 0) throw UsageError(path + " is not writable: " + error_text(errno));
+  if (::stat(t.file.c_str(), &st) != 0)
+    throw UsageError("cannot read " + path + ": " + error_text(errno));
+  if (::access(t.file.c_str(), W_OK) != 0)
+    throw UsageError(path + " is not writable: " + error_text(errno));
   WriterLock lock(t, st.st_uid);
   remove_stale_files(t);
   ::unlink(side_path(t, ".prev").c_str());
   // Checked again under the lock: another writer may have appended in between.
-  if (::stat(t.file.c_str(), &st) != 0) throw UsageError("cannot read " + path + ": " + error_text(errno));
+  if (::stat(t.file.c_str(), &st) != 0)
+    throw UsageError("cannot read " + path + ": " + error_text(errno));
   const Int version = validate_existing(path, t.file);
   std::vector<unsigned char> image;
   reading(path, [&] {
@@ -665,8 +717,10 @@ std::pair<std::uint64_t, std::uint64_t> compact(const std::string& path) {
     h5::File out = h5::File::create_in_memory(path);
     const h5::Group to = out.root();
     for (const auto& name : h5::attribute_names(from.handle()))
-      if (const auto value = h5::attribute(from.handle(), name)) h5::set_attribute(to.handle(), name, *value);
-    if (version < kSchemaVersion) h5::set_attribute(to.handle(), "schema_version", std::int64_t{kSchemaVersion});
+      if (const auto value = h5::attribute(from.handle(), name))
+        h5::set_attribute(to.handle(), name, *value);
+    if (version < kSchemaVersion)
+      h5::set_attribute(to.handle(), "schema_version", std::int64_t{kSchemaVersion});
     h5::set_attribute(to.handle(), "Conventions", std::string(kConventions));
     const auto runs = from.has_group("runs") ? dimension_of(from.group("runs")) : std::nullopt;
     for (const auto& name : data_groups(from)) {
@@ -674,7 +728,9 @@ std::pair<std::uint64_t, std::uint64_t> compact(const std::string& path) {
       if (!dimension) continue;
       // Every row group's integer `run` column points into /runs (merge relies on the same rule).
       const bool linked = name != "runs" && runs;
-      append_group(to, GroupRows{name, *dimension, read_rows(from, name, path), linked ? "run" : "", linked ? "runs" : ""},
+      append_group(to,
+                   GroupRows{name, *dimension, read_rows(from, name, path), linked ? "run" : "",
+                             linked ? "runs" : ""},
                    nullptr, linked ? *runs : "");
     }
     image = out.image();

@@ -51,8 +51,10 @@ double lock_timeout();
 void check_output(const std::string& path);
 
 // Appends the groups to `path` (created with `provenance` if it does not exist) atomically. A
-// file of an older schema_version is upgraded in the same append (see run_rows.hpp). Throws UsageError for a foreign/newer file, RuntimeFailure for I/O errors.
-void append(const std::string& path, const Provenance& provenance, const std::vector<GroupRows>& groups);
+// file of an older schema_version is upgraded in the same append (see run_rows.hpp). Throws
+// UsageError for a foreign/newer file, RuntimeFailure for I/O errors.
+void append(const std::string& path, const Provenance& provenance,
+            const std::vector<GroupRows>& groups);
 
 // Reads one group's columns back (all rows), with the columns of the current schema that an
 // older file lacks derived from the others. Missing group -> empty table.
@@ -61,7 +63,8 @@ Table read_group(const std::string& path, const std::string& group);
 // The same for a few columns, as stored (nothing derived; a column the file lacks is left out):
 // what a sweep reads back of a run that printed no outcome, or of the runs a resumed plan has,
 // without the rest of /runs, which grows with the file.
-Table read_group(const std::string& path, const std::string& group, const std::vector<std::string>& columns);
+Table read_group(const std::string& path, const std::string& group,
+                 const std::vector<std::string>& columns);
 
 // Root attributes of a corescope file as text (for `summary` and `merge`).
 std::vector<std::pair<std::string, std::string>> read_attributes(const std::string& path);
@@ -70,11 +73,11 @@ std::vector<std::pair<std::string, std::string>> read_attributes(const std::stri
 // Missing -> empty table. Used to check that both copies of a group agree.
 Table read_compound(const std::string& path, const std::string& group);
 
-// Appends the runs of `inputs` (corescope files of any readable schema_version) to `out`, created if it
-// does not exist, in one atomic append. A run whose run_id is already in `out` or in an earlier
-// input is skipped, and so are the rows of other groups that point at it through their integer
-// `run` column; those columns are renumbered to the runs' new rows. Rows of groups without a
-// `run` column are skipped when an identical row is already in `out` or an earlier input. A new
+// Appends the runs of `inputs` (corescope files of any readable schema_version) to `out`, created
+// if it does not exist, in one atomic append. A run whose run_id is already in `out` or in an
+// earlier input is skipped, and so are the rows of other groups that point at it through their
+// integer `run` column; those columns are renumbered to the runs' new rows. Rows of groups without
+// a `run` column are skipped when an identical row is already in `out` or an earlier input. A new
 // `out` gets the root attributes all inputs share, plus `merged_from`.
 // Throws UsageError for a missing, foreign or newer input.
 void merge(const std::string& out, const std::vector<std::string>& inputs);

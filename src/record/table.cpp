@@ -12,9 +12,12 @@ namespace {
 
 template <typename T>
 T missing() {
-  if constexpr (std::is_same_v<T, Int>) return kMissingInt;
-  else if constexpr (std::is_same_v<T, double>) return std::numeric_limits<double>::quiet_NaN();
-  else return kMissingText;
+  if constexpr (std::is_same_v<T, Int>)
+    return kMissingInt;
+  else if constexpr (std::is_same_v<T, double>)
+    return std::numeric_limits<double>::quiet_NaN();
+  else
+    return kMissingText;
 }
 
 void pad(Values& values, std::size_t n) {
@@ -36,8 +39,10 @@ void set(Column& c, std::size_t row, T value) {
   auto& v = std::get<std::vector<T>>(c.values);
   CS_CHECK(v.size() + 1 == row || v.size() == row);
   // Setting a column twice in one row keeps the last value.
-  if (v.size() == row) v.back() = std::move(value);
-  else v.push_back(std::move(value));
+  if (v.size() == row)
+    v.back() = std::move(value);
+  else
+    v.push_back(std::move(value));
 }
 
 }  // namespace
@@ -78,8 +83,8 @@ void TableBuilder::row() {
   ++row_;
 }
 
-Column& TableBuilder::column(const std::string& name, const std::string& units, const std::string& long_name,
-                             Values empty) {
+Column& TableBuilder::column(const std::string& name, const std::string& units,
+                             const std::string& long_name, Values empty) {
   CS_CHECK(row_ > 0);  // a value set before the first row()
   Column* c = t_.find(name);
   if (c == nullptr) {
@@ -87,8 +92,8 @@ Column& TableBuilder::column(const std::string& name, const std::string& units, 
     c = &t_.columns.back();
   } else {
     if (c->values.index() != empty.index())
-      throw RuntimeFailure("column '" + name + "' holds " + type_name(c->values.index()) + " values but is set as " +
-                           type_name(empty.index()));
+      throw RuntimeFailure("column '" + name + "' holds " + type_name(c->values.index()) +
+                           " values but is set as " + type_name(empty.index()));
     if (c->units.empty()) c->units = units;
     if (c->long_name.empty()) c->long_name = long_name;
   }
@@ -96,11 +101,13 @@ Column& TableBuilder::column(const std::string& name, const std::string& units, 
   return *c;
 }
 
-void TableBuilder::i64(const std::string& name, Int v, const std::string& units, const std::string& long_name) {
+void TableBuilder::i64(const std::string& name, Int v, const std::string& units,
+                       const std::string& long_name) {
   set(column(name, units, long_name, std::vector<Int>{}), row_, v);
 }
 
-void TableBuilder::f64(const std::string& name, double v, const std::string& units, const std::string& long_name) {
+void TableBuilder::f64(const std::string& name, double v, const std::string& units,
+                       const std::string& long_name) {
   set(column(name, units, long_name, std::vector<double>{}), row_, v);
 }
 

@@ -16,7 +16,8 @@ using Values = std::variant<std::vector<Int>, std::vector<double>, std::vector<s
 // What a column is for, beyond its name, for readers that discover columns: written as the
 // dataset attribute `corescope_role` when not empty (docs/user/results-format.md).
 inline constexpr const char* kRoleAttribute = "corescope_role";
-inline constexpr const char* kRoleKernelMetric = "kernel_metric";  // a kernel's own run-level metric
+inline constexpr const char* kRoleKernelMetric =
+    "kernel_metric";  // a kernel's own run-level metric
 
 struct Column {
   std::string name;
@@ -60,7 +61,8 @@ class Table {
 };
 
 // Appends values to a table row by row while declaring each column once. Usage:
-//   TableBuilder b(table); b.row(); b.i64("workers", 4); b.f64("wall_s", 1.2, "s", "wall time"); ...
+//   TableBuilder b(table); b.row(); b.i64("workers", 4); b.f64("wall_s", 1.2, "s", "wall time");
+//   ...
 // Columns seen for the first time are created and back-filled with missing values; columns not
 // set in a row get a missing value, so every column always has rows() entries.
 class TableBuilder {
@@ -69,14 +71,17 @@ class TableBuilder {
   explicit TableBuilder(Table& t) : t_(t), row_(t.rows()) {}
   void row();  // starts a new row (finishes the previous one)
   void finish();
-  void i64(const std::string& name, Int v, const std::string& units = "", const std::string& long_name = "");
-  void f64(const std::string& name, double v, const std::string& units = "", const std::string& long_name = "");
+  void i64(const std::string& name, Int v, const std::string& units = "",
+           const std::string& long_name = "");
+  void f64(const std::string& name, double v, const std::string& units = "",
+           const std::string& long_name = "");
   void str(const std::string& name, std::string v, const std::string& long_name = "");
   // Gives the column `name` (already set in some row) the role `role` (see Column::role).
   void role(const std::string& name, const std::string& role);
 
  private:
-  Column& column(const std::string& name, const std::string& units, const std::string& long_name, Values empty);
+  Column& column(const std::string& name, const std::string& units, const std::string& long_name,
+                 Values empty);
   void pad_all(std::size_t n);
   Table& t_;
   std::size_t row_ = 0;  // number of rows started

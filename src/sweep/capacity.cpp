@@ -96,7 +96,8 @@ double median(std::vector<double> v) {
 // team failed.
 void run_team(Capacity& c, bool processes) {
   const int workers = c.workers, trials = c.trials;
-  const std::size_t bytes = sizeof(Board) + sizeof(double) * static_cast<std::size_t>((workers + 1) * trials);
+  const std::size_t bytes =
+      sizeof(Board) + sizeof(double) * static_cast<std::size_t>((workers + 1) * trials);
   c.one_s = c.all_s = NAN;
   void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return;
@@ -134,7 +135,8 @@ void run_team(Capacity& c, bool processes) {
   if (!b.failed.load()) {
     std::vector<double> slowest;
     for (int t = 0; t < trials; ++t)
-      slowest.push_back(*std::max_element(b.together() + t * workers, b.together() + (t + 1) * workers));
+      slowest.push_back(
+          *std::max_element(b.together() + t * workers, b.together() + (t + 1) * workers));
     c.one_s = median(std::vector<double>(b.alone(), b.alone() + trials));
     c.all_s = median(slowest);
   }
@@ -177,10 +179,12 @@ record::Table capacity_rows(const std::vector<Capacity>& checks, const CapacityT
     b.str("sweep_plan", tag.sweep_plan, "hash of the sweep's plan");
     b.i64("round", tag.round, "", "the sweep's round (0-based) the check was made at the start of");
     b.str("mode", c.mode, "threads or processes (forked)");
-    b.i64("workers", c.workers, "", "workers that ran the loop at once: the CPUs the sweep may use");
+    b.i64("workers", c.workers, "",
+          "workers that ran the loop at once: the CPUs the sweep may use");
     b.i64("trials", c.trials, "", "times the loop was run each way");
     b.f64("one_s", c.one_s, "s", "median time of the loop on one worker alone");
-    b.f64("all_s", c.all_s, "s", "median over trials of the slowest worker's time, all workers at once");
+    b.f64("all_s", c.all_s, "s",
+          "median over trials of the slowest worker's time, all workers at once");
     b.f64("capacity", c.capacity, "", "workers x one_s / all_s: CPUs' worth of work delivered");
     b.str("started", c.started, "start of the check, ISO 8601 UTC");
     b.str("host", machine().host, "host name");

@@ -1,8 +1,8 @@
 // The parallel capacity check a sweep makes once per round (docs/user/sweeps.md, /capacity in
-// docs/user/results-format.md): a short fixed, dependency-chained loop timed on one worker alone and
-// on every CPU of the sweep at once, as threads and as forked processes. capacity =
-// workers x one_s / all_s: how many CPUs' worth of work the machine delivers right now (2 on an
-// idle 2-CPU machine; less when other tenants or the host take a share).
+// docs/user/results-format.md): a short fixed, dependency-chained loop timed on one worker alone
+// and on every CPU of the sweep at once, as threads and as forked processes. capacity = workers x
+// one_s / all_s: how many CPUs' worth of work the machine delivers right now (2 on an idle 2-CPU
+// machine; less when other tenants or the host take a share).
 #pragma once
 #include <string>
 #include <vector>

@@ -59,7 +59,8 @@ bool drain(int fd, std::string& tail) {
   }
 }
 
-std::vector<std::string> environment_with(const std::vector<std::pair<std::string, std::string>>& extra) {
+std::vector<std::string> environment_with(
+    const std::vector<std::pair<std::string, std::string>>& extra) {
   std::vector<std::string> out;
   for (char** e = environ; e && *e; ++e) {
     const std::string entry = *e;
@@ -126,16 +127,21 @@ std::string ChildResult::failure_text() const {
   if (line.empty()) line = fallback;
   if (line.size() > 300) line = line.substr(0, 297) + "...";
   std::string how;
-  if (timed_out) how = "timed out after " + human_seconds(seconds);
-  else if (interrupted_by) how = "interrupted by " + signal_name(interrupted_by);
-  else if (signal) how = "killed by " + signal_name(signal);
-  else how = "exit code " + std::to_string(exit_code);
+  if (timed_out)
+    how = "timed out after " + human_seconds(seconds);
+  else if (interrupted_by)
+    how = "interrupted by " + signal_name(interrupted_by);
+  else if (signal)
+    how = "killed by " + signal_name(signal);
+  else
+    how = "exit code " + std::to_string(exit_code);
   return line.empty() ? how : line + " (" + how + ")";
 }
 
 namespace {
 // Forks the child into a process group of its own, tied to this process, with stdin from
-// /dev/null and stdout and stderr into the pipe `fds` (whose read end it closes); -1 when fork fails.
+// /dev/null and stdout and stderr into the pipe `fds` (whose read end it closes); -1 when fork
+// fails.
 pid_t spawn(const std::string& program, char* const* argv, char* const* env, const int fds[2]) {
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
@@ -163,8 +169,8 @@ pid_t spawn(const std::string& program, char* const* argv, char* const* env, con
 // wait status.
 int watch(pid_t pid, int fd, const ChildOptions& options, double start, ChildResult& r) {
   bool open = true;
-  double term_sent = -1;      // when TERM (or the forwarded signal) went to the group
-  int forwarded_count = 0;    // signals seen when we last forwarded
+  double term_sent = -1;    // when TERM (or the forwarded signal) went to the group
+  int forwarded_count = 0;  // signals seen when we last forwarded
   int status = 0;
   double last_tick = start;
   const double period_s = options.tick_s > 0 && options.tick_s < 0.1 ? options.tick_s : 0.1;
@@ -189,7 +195,8 @@ int watch(pid_t pid, int fd, const ChildOptions& options, double start, ChildRes
       }
       forwarded_count = g_count;
     }
-    if (options.timeout_s > 0 && !r.timed_out && !r.interrupted_by && t - start > options.timeout_s) {
+    if (options.timeout_s > 0 && !r.timed_out && !r.interrupted_by &&
+        t - start > options.timeout_s) {
       r.timed_out = true;
       ::kill(-pid, SIGTERM);
       term_sent = t;
@@ -208,14 +215,16 @@ int watch(pid_t pid, int fd, const ChildOptions& options, double start, ChildRes
 ChildResult run_child(const std::vector<std::string>& argv_in, const ChildOptions& options) {
   CS_CHECK(!argv_in.empty());
   std::string program;
-  if (!find_program(argv_in.front(), &program)) throw RuntimeFailure("cannot find program " + argv_in.front());
+  if (!find_program(argv_in.front(), &program))
+    throw RuntimeFailure("cannot find program " + argv_in.front());
   std::vector<std::string> argv = argv_in;
   std::vector<std::string> envv = environment_with(options.env);
   auto argv_c = c_strings(argv);
   auto env_c = c_strings(envv);
 
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw RuntimeFailure(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw RuntimeFailure(std::string("pipe: ") + std::strerror(errno));
   const double start = now_s();
   const pid_t pid = spawn(program, argv_c.data(), env_c.data(), fds);
   if (pid < 0) {

@@ -18,12 +18,12 @@ struct ChildOptions {
 };
 
 struct ChildResult {
-  int exit_code = -1;          // when it exited normally
-  int signal = 0;              // when a signal ended it
+  int exit_code = -1;  // when it exited normally
+  int signal = 0;      // when a signal ended it
   bool timed_out = false;
-  int interrupted_by = 0;      // SIGINT/SIGTERM the sweep received while the child ran
+  int interrupted_by = 0;  // SIGINT/SIGTERM the sweep received while the child ran
   double seconds = 0;
-  std::string output;          // the last few KiB of stdout + stderr
+  std::string output;  // the last few KiB of stdout + stderr
   bool ok() const { return exit_code == 0 && !timed_out && !interrupted_by; }
   // One line for a failure: the child's own last error line if it printed one, and how it ended.
   std::string failure_text() const;

@@ -35,14 +35,35 @@ RunRequest Execution::request(const Unit& u, int round) const {
   return r;
 }
 
-std::vector<std::string> Execution::argv(const ExecCell& c, const RunRequest& r, const std::string& run_id,
+std::vector<std::string> Execution::argv(const ExecCell& c, const RunRequest& r,
+                                         const std::string& run_id,
                                          const CellLaunch& launch) const {
   std::vector<std::string> a = launch.prefix;
-  a.insert(a.end(), {self, "run", "-k", r.kernel, "-m", c.cell.mode, "-w", std::to_string(r.workers)});
+  a.insert(a.end(),
+           {self, "run", "-k", r.kernel, "-m", c.cell.mode, "-w", std::to_string(r.workers)});
   if (r.threads > 0) a.insert(a.end(), {"-t", std::to_string(r.threads)});
-  a.insert(a.end(), {"-s", r.size, "--scaling", r.scaling, "-r", std::to_string(r.reps), "--warmup",
-                     std::to_string(r.warmup), "-o", out, "-q", "--pin", r.pin, "--sweep-id", r.sweep_id,
-                     "--sweep-plan", r.sweep_plan, "--cell", r.cell, "--run-id", run_id, "--lock-timeout",
+  a.insert(a.end(), {"-s",
+                     r.size,
+                     "--scaling",
+                     r.scaling,
+                     "-r",
+                     std::to_string(r.reps),
+                     "--warmup",
+                     std::to_string(r.warmup),
+                     "-o",
+                     out,
+                     "-q",
+                     "--pin",
+                     r.pin,
+                     "--sweep-id",
+                     r.sweep_id,
+                     "--sweep-plan",
+                     r.sweep_plan,
+                     "--cell",
+                     r.cell,
+                     "--run-id",
+                     run_id,
+                     "--lock-timeout",
                      std::to_string(record::lock_timeout())});
   for (const auto& p : r.params) a.insert(a.end(), {"-p", p});
   if (!r.channel.empty()) a.insert(a.end(), {"--channel", r.channel});
@@ -57,15 +78,16 @@ std::vector<std::string> Execution::argv(const ExecCell& c, const RunRequest& r,
   if (!launch.prefix.empty()) a.insert(a.end(), {"--launch-command", launch.text()});
   char target[40];
   std::snprintf(target, sizeof target, "%.17g", r.round.target_ci);
-  a.insert(a.end(), {"--round", std::to_string(r.round.round), "--rounds", std::to_string(r.round.rounds),
-                     "--round-seed", std::to_string(r.round.seed), "--twin", std::to_string(r.round.twin)});
+  a.insert(a.end(),
+           {"--round", std::to_string(r.round.round), "--rounds", std::to_string(r.round.rounds),
+            "--round-seed", std::to_string(r.round.seed), "--twin", std::to_string(r.round.twin)});
   if (std::isfinite(r.round.target_ci)) a.insert(a.end(), {"--target-ci", target});
   return a;
 }
 
 void Execution::record_failed(const ExecCell& c, RunRequest request, const std::string& run_id,
-                              const std::string& started, const std::string& command, const CellLaunch& launch,
-                              const std::string& error) const {
+                              const std::string& started, const std::string& command,
+                              const CellLaunch& launch, const std::string& error) const {
   RunResult r;
   request.command = command;
   // The same spec the cell's own run makes, so that a failed cell and its successful rerun
@@ -92,16 +114,18 @@ void Execution::record_failed(const ExecCell& c, RunRequest request, const std::
   record::append(out, file_provenance(), groups);
 }
 
-int Execution::run(Unit& u, int round, Reporter& progress, std::vector<std::string>& failures) const {
+int Execution::run(Unit& u, int round, Reporter& progress,
+                   std::vector<std::string>& failures) const {
   const ExecCell& c = *u.cell;
   const RunRequest request = this->request(u, round);
   const std::string run_id = new_run_id();
   const auto launch = cell_launch(c.cell, launcher, cpus.cpus, cpus.cores);
   const std::vector<std::string> args = argv(c, request, run_id, launch);
-  const std::string label = (round < rounds.rounds ? u.slot_label() : u.label()) +
-                            (round < rounds.rounds ? " round " + std::to_string(round + 1) + "/" +
-                                                                     std::to_string(rounds.rounds)
-                                                               : " extra run " + std::to_string(round + 1 - rounds.rounds));
+  const std::string label =
+      (round < rounds.rounds ? u.slot_label() : u.label()) +
+      (round < rounds.rounds
+           ? " round " + std::to_string(round + 1) + "/" + std::to_string(rounds.rounds)
+           : " extra run " + std::to_string(round + 1 - rounds.rounds));
   ChildOptions co;
   co.env = launch.env;
   co.timeout_s = timeout_per_run_s;
@@ -133,7 +157,8 @@ int Execution::run(Unit& u, int round, Reporter& progress, std::vector<std::stri
   std::string outcome;
   if (result.ok && result.verified) {
     outcome = "ok, verified";
-    if (std::isfinite(result.wall_s_median)) outcome += ", median " + human_seconds(result.wall_s_median) + " per repetition";
+    if (std::isfinite(result.wall_s_median))
+      outcome += ", median " + human_seconds(result.wall_s_median) + " per repetition";
   } else {
     outcome = result.ok ? "NOT VERIFIED: " + result.error : "FAILED: " + result.error;
     failures.push_back(label + ": " + outcome);

@@ -32,8 +32,9 @@ struct Execution {
                                 const CellLaunch& launch) const;
 
   // The row a cell gets when its child left none (it crashed, timed out, or never started).
-  void record_failed(const ExecCell& c, RunRequest request, const std::string& run_id, const std::string& started,
-                     const std::string& command, const CellLaunch& launch, const std::string& error) const;
+  void record_failed(const ExecCell& c, RunRequest request, const std::string& run_id,
+                     const std::string& started, const std::string& command,
+                     const CellLaunch& launch, const std::string& error) const;
 
   // Runs a unit's run of `round` and tells `progress` how it went; a child that left no row
   // gets the failed row. Returns the signal that interrupted it (nothing recorded: --resume runs

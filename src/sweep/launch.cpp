@@ -38,9 +38,11 @@ std::string launcher_flavour(const std::string& program) {
   } catch (const std::exception&) {
     return "";
   }
-  if (r.output.find("Open MPI") != std::string::npos || r.output.find("OpenRTE") != std::string::npos)
+  if (r.output.find("Open MPI") != std::string::npos ||
+      r.output.find("OpenRTE") != std::string::npos)
     return "OpenMPI";
-  if (r.output.find("HYDRA") != std::string::npos || r.output.find("MPICH") != std::string::npos) return "MPICH";
+  if (r.output.find("HYDRA") != std::string::npos || r.output.find("MPICH") != std::string::npos)
+    return "MPICH";
   return "";
 }
 
@@ -66,7 +68,8 @@ std::vector<std::string> srun_plugins() {
 
 Launcher find_srun(const std::string& flavour) {
   if (!find_program("srun"))
-    throw UsageError("--launcher srun: srun is not in PATH (load the Slurm module, or use --launcher mpirun)");
+    throw UsageError(
+        "--launcher srun: srun is not in PATH (load the Slurm module, or use --launcher mpirun)");
   Launcher l;
   l.kind = "srun";
   l.program = "srun";
@@ -80,9 +83,10 @@ Launcher find_srun(const std::string& flavour) {
     return p == l.srun_mpi || p.rfind(l.srun_mpi + "_", 0) == 0;
   });
   if (!plugins.empty() && !has)
-    throw UsageError("srun here has no --mpi=" + l.srun_mpi + " plugin (srun --mpi=list: " + join(plugins, ", ") +
-                     "), which this corescope's " + flavour +
-                     " needs; use --launcher mpirun, or set CORESCOPE_SRUN_MPI to the site's plugin");
+    throw UsageError(
+        "srun here has no --mpi=" + l.srun_mpi +
+        " plugin (srun --mpi=list: " + join(plugins, ", ") + "), which this corescope's " +
+        flavour + " needs; use --launcher mpirun, or set CORESCOPE_SRUN_MPI to the site's plugin");
   return l;
 }
 
@@ -92,11 +96,14 @@ Launcher find_mpirun(const std::string& flavour, const std::string& program) {
     candidates.push_back(program);
   } else {
     if (const char* v = env("CORESCOPE_MPIRUN")) candidates.push_back(v);
-    if (*CORESCOPE_MPIEXEC) candidates.push_back(CORESCOPE_MPIEXEC);  // the one CMake found at build time
+    if (*CORESCOPE_MPIEXEC)
+      candidates.push_back(CORESCOPE_MPIEXEC);  // the one CMake found at build time
     if (flavour == "MPICH")
-      for (const char* c : {"mpiexec.mpich", "mpiexec.hydra", "mpirun.mpich", "mpiexec", "mpirun"}) candidates.push_back(c);
+      for (const char* c : {"mpiexec.mpich", "mpiexec.hydra", "mpirun.mpich", "mpiexec", "mpirun"})
+        candidates.push_back(c);
     else
-      for (const char* c : {"mpirun.openmpi", "mpirun", "mpiexec.openmpi", "mpiexec", "orterun"}) candidates.push_back(c);
+      for (const char* c : {"mpirun.openmpi", "mpirun", "mpiexec.openmpi", "mpiexec", "orterun"})
+        candidates.push_back(c);
   }
   std::vector<std::string> tried;
   for (const auto& c : candidates) {
@@ -117,8 +124,10 @@ Launcher find_mpirun(const std::string& flavour, const std::string& program) {
     l.flavour = flavour;
     return l;
   }
-  throw UsageError("mpi cells need a launcher for " + flavour + " and none was found: tried " + join(tried, ", ") +
-                   (flavour == "MPICH" ? "; install mpich" : "; install openmpi-bin") + " or pass --mpirun PATH");
+  throw UsageError("mpi cells need a launcher for " + flavour + " and none was found: tried " +
+                   join(tried, ", ") +
+                   (flavour == "MPICH" ? "; install mpich" : "; install openmpi-bin") +
+                   " or pass --mpirun PATH");
 }
 
 // A host name as resolvers take it: letters, digits, '-', '.', '_' (and ':' is the slot count).
@@ -130,7 +139,8 @@ bool host_name(const std::string& name) {
 
 // "4" -> 4; 0 when the text is not a count from 1 to 100000.
 int slot_count(const std::string& text) {
-  if (text.empty() || text.size() > 6 || !std::all_of(text.begin(), text.end(), ::isdigit)) return 0;
+  if (text.empty() || text.size() > 6 || !std::all_of(text.begin(), text.end(), ::isdigit))
+    return 0;
   const int n = std::stoi(text);
   return n >= 1 && n <= 100000 ? n : 0;
 }
@@ -152,7 +162,8 @@ Hosts parse_hosts(const std::string& list, const std::string& file) {
     for (const auto& entry : split(list, ',')) {
       const int n = host_entry(entry);
       if (n == 0)
-        throw UsageError("--hosts: '" + entry + "' is not NAME or NAME:SLOTS (e.g. --hosts node1:2,node2:2)");
+        throw UsageError("--hosts: '" + entry +
+                         "' is not NAME or NAME:SLOTS (e.g. --hosts node1:2,node2:2)");
       h.slots += n;
     }
     h.list = list;
@@ -168,7 +179,9 @@ Hosts parse_hosts(const std::string& list, const std::string& file) {
     if (!(words >> name)) continue;
     int n = host_entry(name);
     if (n > 0 && (words >> option)) {  // Open MPI's `NAME slots=N`
-      n = option.rfind("slots=", 0) == 0 && name.find(':') == std::string::npos ? slot_count(option.substr(6)) : 0;
+      n = option.rfind("slots=", 0) == 0 && name.find(':') == std::string::npos
+              ? slot_count(option.substr(6))
+              : 0;
       if (words >> option) n = 0;
     }
     if (n == 0)
@@ -177,23 +190,29 @@ Hosts parse_hosts(const std::string& list, const std::string& file) {
     h.slots += n;
   }
   if (h.slots == 0) throw UsageError("--hostfile " + file + " names no host");
-  h.file = std::filesystem::absolute(file).lexically_normal().string();  // the launcher may start elsewhere
+  h.file = std::filesystem::absolute(file)
+               .lexically_normal()
+               .string();  // the launcher may start elsewhere
   return h;
 }
 
 void set_hosts(Launcher& l, const Hosts& hosts, const std::vector<std::string>& extra) {
   if (l.kind == "srun" && !hosts.empty())
-    throw UsageError("--hosts/--hostfile are for mpirun/mpiexec; under srun the Slurm allocation places the ranks "
-                     "(use --launcher mpirun to place them yourself)");
+    throw UsageError(
+        "--hosts/--hostfile are for mpirun/mpiexec; under srun the Slurm allocation places the "
+        "ranks "
+        "(use --launcher mpirun to place them yourself)");
   l.hosts = hosts;
   l.extra = extra;
 }
 
 Launcher find_launcher(const std::string& choice, const std::string& program) {
   const std::string flavour = mpi_flavour();
-  if (flavour.empty()) throw UsageError("this corescope was built without MPI, so it has no mpi cells to launch");
+  if (flavour.empty())
+    throw UsageError("this corescope was built without MPI, so it has no mpi cells to launch");
   const bool in_allocation = env("SLURM_JOB_ID") != nullptr;
-  if (choice == "srun" || (choice == "auto" && program.empty() && in_allocation && find_program("srun")))
+  if (choice == "srun" ||
+      (choice == "auto" && program.empty() && in_allocation && find_program("srun")))
     return find_srun(flavour);
   return find_mpirun(flavour, program);
 }
@@ -215,7 +234,8 @@ CellLaunch cell_launch(const Cell& c, const Launcher* l, int cpus, int cores) {
   const int ranks = c.ranks, threads = c.threads;
   std::vector<std::string> launch;
   if (l->kind == "srun") {
-    const int node_cpus = launch_env().slurm_cpus_on_node > 0 ? launch_env().slurm_cpus_on_node : cpus;
+    const int node_cpus =
+        launch_env().slurm_cpus_on_node > 0 ? launch_env().slurm_cpus_on_node : cpus;
     // The ranks on one node: an allocation of N nodes spreads them (SLURM_JOB_NUM_NODES).
     const char* job_nodes = env("SLURM_JOB_NUM_NODES");
     const int nodes = std::clamp(job_nodes ? std::atoi(job_nodes) : 1, 1, std::max(1, ranks));
@@ -223,10 +243,14 @@ CellLaunch cell_launch(const Cell& c, const Launcher* l, int cpus, int cores) {
     // -c larger than the node's CPUs is refused, not overcommitted: clamp it and let the
     // ranks' threads share (recorded as oversubscribed by the run itself).
     const int per_task = std::max(1, std::min(threads, node_cpus / node_ranks));
-    launch = {"srun", "--mpi=" + l->srun_mpi, "--ntasks=" + std::to_string(ranks),
-              "--cpus-per-task=" + std::to_string(per_task), "--kill-on-bad-exit=1",
+    launch = {"srun",
+              "--mpi=" + l->srun_mpi,
+              "--ntasks=" + std::to_string(ranks),
+              "--cpus-per-task=" + std::to_string(per_task),
+              "--kill-on-bad-exit=1",
               std::string("--cpu-bind=") + (c.pin == "cores" ? "cores" : "none")};
-    if (node_ranks * threads > node_cpus || node_ranks > node_cpus) launch.push_back("--overcommit");
+    if (node_ranks * threads > node_cpus || node_ranks > node_cpus)
+      launch.push_back("--overcommit");
   } else if (l->flavour == "OpenMPI") {
     launch = {l->program, "-np", std::to_string(ranks)};
     if (!l->hosts.list.empty()) launch.insert(launch.end(), {"--host", l->hosts.list});
@@ -237,22 +261,26 @@ CellLaunch cell_launch(const Cell& c, const Launcher* l, int cpus, int cores) {
     if (c.pin == "cores" && threads == 1) {
       launch.insert(launch.end(), {"--bind-to", ranks > slots ? "core:overload-allowed" : "core"});
     } else if (c.pin == "cores" && ranks * threads <= slots) {
-      launch.insert(launch.end(), {"--map-by", "slot:PE=" + std::to_string(threads), "--bind-to", "core"});
+      launch.insert(launch.end(),
+                    {"--map-by", "slot:PE=" + std::to_string(threads), "--bind-to", "core"});
     } else {
       // Open MPI binds each rank to one core by default: threads of a hybrid rank would all
       // share it, and `--pin one` needs every rank to see the whole mask.
       launch.insert(launch.end(), {"--bind-to", "none"});
     }
     if (::geteuid() == 0)  // environment, not flags: the same variables work for every mpirun
-      out.env.insert(out.env.end(), {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}});
+      out.env.insert(out.env.end(),
+                     {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}});
   } else {  // MPICH's Hydra (and others that take its flags): no binding unless asked
     launch = {l->program, "-n", std::to_string(ranks)};
     if (!l->hosts.list.empty()) launch.insert(launch.end(), {"-hosts", l->hosts.list});
     if (!l->hosts.file.empty()) launch.insert(launch.end(), {"-f", l->hosts.file});
     if (c.pin == "cores")
-      launch.insert(launch.end(), {"-bind-to", threads > 1 ? "core:" + std::to_string(threads) : "core"});
+      launch.insert(launch.end(),
+                    {"-bind-to", threads > 1 ? "core:" + std::to_string(threads) : "core"});
   }
-  launch.insert(launch.begin() + 1, l->extra.begin(), l->extra.end());  // the user's words, after the program
+  launch.insert(launch.begin() + 1, l->extra.begin(),
+                l->extra.end());  // the user's words, after the program
   out.prefix = std::move(launch);
   return out;
 }

@@ -69,7 +69,8 @@ int positive(const std::string& text, const std::string& where, const std::strin
   long long v = 0;
   if (!to_integer(text, v)) throw UsageError(where + ": '" + text + "' is not a " + what);
   if (v < 1) throw UsageError(where + ": " + text + " is not a positive " + what);
-  if (v > kMaxTeam) throw UsageError(where + ": " + text + " is more than " + std::to_string(kMaxTeam));
+  if (v > kMaxTeam)
+    throw UsageError(where + ": " + text + " is more than " + std::to_string(kMaxTeam));
   return static_cast<int>(v);
 }
 
@@ -80,7 +81,8 @@ std::vector<int> powers_of_two_to(int cpus) {
   return out;
 }
 
-std::vector<int> counts(const std::string& value, const std::string& where, int cpus, bool allow_pow2) {
+std::vector<int> counts(const std::string& value, const std::string& where, int cpus,
+                        bool allow_pow2) {
   std::vector<int> out;
   for (const auto& item : items(value, where)) {
     if (item == "pow2" && allow_pow2) {
@@ -95,7 +97,8 @@ std::vector<int> counts(const std::string& value, const std::string& where, int 
 
 HybridSplit parse_split(const std::string& item, const std::string& where) {
   std::string lower = item;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   const auto x = lower.find_first_of("x*");
   if (x == std::string::npos)
     throw UsageError(where + ": '" + item + "' is not RANKSxTHREADS (e.g. 2x1)");
@@ -103,7 +106,8 @@ HybridSplit parse_split(const std::string& item, const std::string& where) {
   h.ranks = positive(trim(lower.substr(0, x)), where + " '" + item + "'", "rank count");
   h.threads = positive(trim(lower.substr(x + 1)), where + " '" + item + "'", "thread count");
   if (h.ranks * static_cast<long long>(h.threads) > kMaxTeam)
-    throw UsageError(where + ": '" + item + "' is more than " + std::to_string(kMaxTeam) + " workers");
+    throw UsageError(where + ": '" + item + "' is more than " + std::to_string(kMaxTeam) +
+                     " workers");
   return h;
 }
 
@@ -120,12 +124,14 @@ std::vector<std::string> one_of(const std::string& value, const std::string& whe
 int integer_in(const std::string& value, const std::string& where, int lo, int hi) {
   long long v = 0;
   if (!to_integer(value, v) || v < lo || v > hi)
-    throw UsageError(where + ": '" + value + "' must be an integer from " + std::to_string(lo) + " to " +
-                     std::to_string(hi));
+    throw UsageError(where + ": '" + value + "' must be an integer from " + std::to_string(lo) +
+                     " to " + std::to_string(hi));
   return static_cast<int>(v);
 }
 
-std::string split_text(int ranks, int threads) { return std::to_string(ranks) + "x" + std::to_string(threads); }
+std::string split_text(int ranks, int threads) {
+  return std::to_string(ranks) + "x" + std::to_string(threads);
+}
 
 // 64-bit FNV-1a: stable across builds and machines, which std::hash is not.
 std::uint64_t fnv1a(const std::string& text) {
@@ -138,7 +144,8 @@ std::uint64_t fnv1a(const std::string& text) {
 }
 
 // A number of seconds >= lo (the whole text), or UsageError naming `where`.
-double seconds_in(const std::string& value, const std::string& where, double lo, const std::string& note) {
+double seconds_in(const std::string& value, const std::string& where, double lo,
+                  const std::string& note) {
   std::size_t used = 0;
   double v = -1;
   try {
@@ -147,7 +154,8 @@ double seconds_in(const std::string& value, const std::string& where, double lo,
     used = 0;
   }
   if (used != value.size() || !(v >= lo) || v > 1e7)
-    throw UsageError(where + ": '" + value + "' is not a number of seconds" + (note.empty() ? "" : " " + note));
+    throw UsageError(where + ": '" + value + "' is not a number of seconds" +
+                     (note.empty() ? "" : " " + note));
   return v;
 }
 
@@ -159,11 +167,14 @@ std::vector<ParamAxis> param_axes(const std::string& value, const std::string& w
     const std::string axis = trim(part);
     const auto eq = axis.find('=');
     if (eq == std::string::npos || trim(axis.substr(0, eq)).empty())
-      throw UsageError(where + ": '" + axis + "' is not NAME=VALUE[,VALUE...] (e.g. sync=none,mutex)");
-    ParamAxis a{trim(axis.substr(0, eq)), items(axis.substr(eq + 1), where + " " + trim(axis.substr(0, eq)))};
+      throw UsageError(where + ": '" + axis +
+                       "' is not NAME=VALUE[,VALUE...] (e.g. sync=none,mutex)");
+    ParamAxis a{trim(axis.substr(0, eq)),
+                items(axis.substr(eq + 1), where + " " + trim(axis.substr(0, eq)))};
     drop_duplicates(a.values);
     for (const auto& other : out)
-      if (other.name == a.name) throw UsageError(where + ": parameter '" + a.name + "' is given twice");
+      if (other.name == a.name)
+        throw UsageError(where + ": parameter '" + a.name + "' is given twice");
     out.push_back(std::move(a));
   }
   return out;
@@ -184,7 +195,8 @@ std::string seconds_text(double s) {
 
 // Every combination of the param axes, as KEY=VALUE lists ({{}} without axes), checked against
 // each kernel's declared parameters (unknown keys and values: the kernel's own error).
-std::vector<std::vector<std::string>> param_combinations(const Settings& s, const std::vector<std::string>& kernels) {
+std::vector<std::vector<std::string>> param_combinations(const Settings& s,
+                                                         const std::vector<std::string>& kernels) {
   std::vector<std::vector<std::string>> sets{{}};
   for (const auto& axis : s.params) {
     std::vector<std::vector<std::string>> next;
@@ -233,7 +245,8 @@ void check_channels(const Settings& s, const std::vector<const ModeInfo*>& modes
         }
       const std::string guess = did_you_mean(c, names);
       const std::string listed = known.empty() ? "" : "channels: " + join(known, ", ");
-      throw UsageError("channels: no mode of this plan has channel '" + c + "'" + (guess.empty() ? "" : "; " + guess) +
+      throw UsageError("channels: no mode of this plan has channel '" + c + "'" +
+                       (guess.empty() ? "" : "; " + guess) +
                        (listed.empty() ? "" : (guess.empty() ? "; " : " ") + listed));
     }
   }
@@ -244,7 +257,8 @@ void check_isolate(const Settings& s, const std::vector<std::string>& kernels,
                    const std::vector<const ModeInfo*>& modes) {
   for (const auto& k : kernels)
     if (!find_kernel(k).make()->verifies_locally())
-      throw UsageError("fault: kernel " + k + " cannot check one worker's part on its own; use triad or dgemm");
+      throw UsageError("fault: kernel " + k +
+                       " cannot check one worker's part on its own; use triad or dgemm");
   for (const auto& m : s.modes)
     if (m != "all" && !find_mode(m).isolate)
       throw UsageError("fault: isolate does not run " + m + " teams");
@@ -260,7 +274,8 @@ void check_channel(const ModeInfo& mode, const std::string& channel) {
   if (mode.channels.empty()) throw UsageError("mode " + mode.name + " has no channels");
   if (std::find(mode.channels.begin(), mode.channels.end(), channel) != mode.channels.end()) return;
   const std::string guess = did_you_mean(channel, mode.channels);
-  throw UsageError("mode " + mode.name + " has no channel '" + channel + "';" + (guess.empty() ? "" : " " + guess) +
+  throw UsageError("mode " + mode.name + " has no channel '" + channel + "';" +
+                   (guess.empty() ? "" : " " + guess) +
                    " its channels: " + join(mode.channels, ", "));
 }
 
@@ -276,7 +291,8 @@ std::vector<std::string> size_list(const std::string& text, const std::string& w
       try {
         return parse_count(trim(t), "size");
       } catch (const UsageError&) {
-        throw UsageError(where + ": '" + item + "' is not a size (S, M, L, a count such as 4M, or a range FROM:TO)");
+        throw UsageError(where + ": '" + item +
+                         "' is not a size (S, M, L, a count such as 4M, or a range FROM:TO)");
       }
     };
     if (colon == std::string::npos) {
@@ -287,20 +303,24 @@ std::vector<std::string> size_list(const std::string& text, const std::string& w
     const std::uint64_t lo = count(item.substr(0, colon)), hi = count(item.substr(colon + 1));
     if (lo > hi) throw UsageError(where + " " + item + ": a range is FROM:TO with FROM <= TO");
     if (lo == 0) sizes.push_back("0");  // 0, then 1, 2, 4, ... (osu_latency's sizes)
-    for (std::uint64_t v = std::max<std::uint64_t>(lo, 1); v <= hi && v != 0; v *= 2) sizes.push_back(size_text(v));
+    for (std::uint64_t v = std::max<std::uint64_t>(lo, 1); v <= hi && v != 0; v *= 2)
+      sizes.push_back(size_text(v));
   }
   return sizes;
 }
 
 const std::vector<std::string>& plan_keys() {
   static const std::vector<std::string> keys = {
-      "kernels", "modes",  "workers", "hybrid", "cores",           "scaling",         "size",
-      "reps",    "warmup", "runs-per-round", "pin", "param", "channels", "switch-interval", "fault",
-      "run-seconds",       "timeout-per-run",   "launcher"};
+      "kernels",         "modes",           "workers", "hybrid",
+      "cores",           "scaling",         "size",    "reps",
+      "warmup",          "runs-per-round",  "pin",     "param",
+      "channels",        "switch-interval", "fault",   "run-seconds",
+      "timeout-per-run", "launcher"};
   return keys;
 }
 
-void apply(Settings& s, const std::string& key_in, const std::string& value_in, const std::string& where, int cpus) {
+void apply(Settings& s, const std::string& key_in, const std::string& value_in,
+           const std::string& where, int cpus) {
   std::string key = key_in;
   std::replace(key.begin(), key.end(), '_', '-');
   const std::string value = trim(value_in);
@@ -322,7 +342,8 @@ void apply(Settings& s, const std::string& key_in, const std::string& value_in, 
   } else if (key == "scaling") {
     s.scaling = one_of(value, where, {"strong", "weak"});
   } else if (key == "size") {
-    s.sizes = size_list(value, where);  // 0 is a size here: a kernel that has no use for it refuses it
+    s.sizes =
+        size_list(value, where);  // 0 is a size here: a kernel that has no use for it refuses it
     drop_duplicates(s.sizes);
   } else if (key == "reps") {
     s.reps = integer_in(value, where, 1, 1000000);
@@ -343,14 +364,16 @@ void apply(Settings& s, const std::string& key_in, const std::string& value_in, 
     s.switch_intervals = items(value, where);
     for (const auto& v : s.switch_intervals) {
       const double x = seconds_in(v, where, 0, "");
-      if (!(x > 0 && x <= 10)) throw UsageError(where + ": '" + v + "' must be a GIL switch interval 0 < s <= 10");
+      if (!(x > 0 && x <= 10))
+        throw UsageError(where + ": '" + v + "' must be a GIL switch interval 0 < s <= 10");
     }
     drop_duplicates(s.switch_intervals);
   } else if (key == "fault") {
     s.faults = one_of(value, where, {"crash", "abort", "exit", "leak", "stray-write", "hang"});
   } else if (key == "run-seconds") {
     s.run_seconds = seconds_in(value, where, 0, "");
-    if (!(s.run_seconds > 0 && s.run_seconds <= 600)) throw UsageError(where + ": '" + value + "' must be > 0 and <= 600");
+    if (!(s.run_seconds > 0 && s.run_seconds <= 600))
+      throw UsageError(where + ": '" + value + "' must be > 0 and <= 600");
   } else if (key == "launcher") {
     std::string v = value == "mpiexec" ? "mpirun" : value;
     s.launcher = one_of(v, where, {"auto", "srun", "mpirun"}).front();
@@ -369,7 +392,8 @@ std::string bounded_text(std::istream& input, const std::string& name) {
   while (input.read(buf, sizeof buf) || input.gcount() > 0) {
     text.append(buf, static_cast<std::size_t>(input.gcount()));
     if (text.size() > kMaxPlanBytes)
-      throw UsageError(name + " is not a plan: longer than " + std::to_string(kMaxPlanBytes / 1024) + " KiB");
+      throw UsageError(name + " is not a plan: longer than " +
+                       std::to_string(kMaxPlanBytes / 1024) + " KiB");
   }
   if (input.bad()) throw UsageError("cannot read plan " + name);
   return text;
@@ -389,7 +413,7 @@ Plan read_groups(std::istream& input, const std::string& name, int cpus, Setting
   std::istringstream in(bounded_text(input, name));
   Settings* current = &defaults;  // keys before the first group are every group's defaults
   Plan plan;
-  std::map<std::string, int> seen;  // key -> line, in the current scope
+  std::map<std::string, int> seen;    // key -> line, in the current scope
   std::map<std::string, int> groups;  // group name -> line
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -401,9 +425,11 @@ Plan read_groups(std::istream& input, const std::string& name, int cpus, Setting
     if (line.front() == '[') {
       const std::string group = line.back() == ']' ? trim(line.substr(1, line.size() - 2)) : "";
       if (!group_name_ok(group))
-        throw UsageError(at + ": '" + line + "' is not a group line [NAME] (letters, digits, - _ .)");
+        throw UsageError(at + ": '" + line +
+                         "' is not a group line [NAME] (letters, digits, - _ .)");
       if (auto it = groups.find(group); it != groups.end())
-        throw UsageError(at + ": group '" + group + "' is already defined on line " + std::to_string(it->second));
+        throw UsageError(at + ": group '" + group + "' is already defined on line " +
+                         std::to_string(it->second));
       groups[group] = number;
       plan.groups.push_back(defaults);
       plan.groups.back().group = group;
@@ -412,7 +438,8 @@ Plan read_groups(std::istream& input, const std::string& name, int cpus, Setting
       continue;
     }
     const auto eq = line.find('=');
-    if (eq == std::string::npos) throw UsageError(at + ": expected 'key = value', got '" + line + "'");
+    if (eq == std::string::npos)
+      throw UsageError(at + ": expected 'key = value', got '" + line + "'");
     std::string key = trim(line.substr(0, eq));
     std::replace(key.begin(), key.end(), '_', '-');
     if (key.empty()) throw UsageError(at + ": no key before '='");
@@ -460,14 +487,16 @@ std::vector<std::string> kernels_of(const Settings& s) {
 // for its cells and the list has none.
 std::vector<const ModeInfo*> modes_of(const Settings& s) {
   std::vector<const ModeInfo*> mode_list;
-  const bool all_modes = s.modes.empty() || std::find(s.modes.begin(), s.modes.end(), "all") != s.modes.end();
+  const bool all_modes =
+      s.modes.empty() || std::find(s.modes.begin(), s.modes.end(), "all") != s.modes.end();
   for (const auto& m : s.modes)
     if (m != "all") mode_list.push_back(&find_mode(m));  // unknown / not built: UsageError
   if (all_modes)
     for (const auto& m : modes())
       if (m.built && !m.python) mode_list.push_back(&m);
   if (!s.hybrid.empty() || !s.cores.empty()) {
-    bool have_split = std::any_of(mode_list.begin(), mode_list.end(), [](const ModeInfo* m) { return m->takes_threads; });
+    bool have_split = std::any_of(mode_list.begin(), mode_list.end(),
+                                  [](const ModeInfo* m) { return m->takes_threads; });
     if (!have_split) {
       const ModeInfo* unbuilt = nullptr;
       for (const auto& m : modes()) {
@@ -480,9 +509,10 @@ std::vector<const ModeInfo*> modes_of(const Settings& s) {
         }
       }
       if (!have_split)
-        throw UsageError(std::string("--hybrid/--cores need a ranks x threads mode") +
-                         (unbuilt ? ", and mode '" + unbuilt->name + "' was not built: " + unbuilt->how_to_build
-                                  : ", and this corescope has none"));
+        throw UsageError(
+            std::string("--hybrid/--cores need a ranks x threads mode") +
+            (unbuilt ? ", and mode '" + unbuilt->name + "' was not built: " + unbuilt->how_to_build
+                     : ", and this corescope has none"));
     }
   }
   drop_duplicates(mode_list);
@@ -504,8 +534,8 @@ std::vector<HybridSplit> splits_of(const Settings& s, const std::vector<int>& wo
   return splits;
 }
 
-Cell base_cell(const Settings& s, const std::string& kernel, const ModeInfo& mode, const std::string& scaling,
-               const std::string& size, const std::string& pin) {
+Cell base_cell(const Settings& s, const std::string& kernel, const ModeInfo& mode,
+               const std::string& scaling, const std::string& size, const std::string& pin) {
   Cell base;
   base.kernel = kernel;
   base.mode = mode.name;
@@ -538,18 +568,23 @@ struct Expansion {
 
   // A team of `w` workers (`threads` per rank) of the base cell: its shape is the mode's
   // (ModeInfo::shape), as in the cell's own run; then one cell per value of each extra axis.
-  void team(const Cell& base, const ModeInfo& mode, int w, int threads, const std::string& team_text) {
+  void team(const Cell& base, const ModeInfo& mode, int w, int threads,
+            const std::string& team_text) {
     if (!s.faults.empty() && w < 2) return;  // a fault needs another worker to spare
     const TeamShape shape = mode.shape(TeamAsk{.workers = w, .threads = threads, .cpus = cpus});
     Cell c = base;
     c.workers = shape.workers;
     c.ranks = shape.ranks;
     c.threads = shape.threads_per_rank;
-    c.key = base.kernel + "/" + base.mode + "/" + team_text + "/" + base.scaling + "/" + base.size + "/" + base.pin;
+    c.key = base.kernel + "/" + base.mode + "/" + team_text + "/" + base.scaling + "/" + base.size +
+            "/" + base.pin;
     // gil's switch interval, and py-threads' (sys.setswitchinterval): one axis for both
     const std::vector<std::string> intervals =
-        (mode.gil || mode.switch_interval) && !s.switch_intervals.empty() ? s.switch_intervals : std::vector<std::string>{""};
-    const std::vector<std::string> faults = s.faults.empty() ? std::vector<std::string>{""} : s.faults;
+        (mode.gil || mode.switch_interval) && !s.switch_intervals.empty()
+            ? s.switch_intervals
+            : std::vector<std::string>{""};
+    const std::vector<std::string> faults =
+        s.faults.empty() ? std::vector<std::string>{""} : s.faults;
     for (const auto& params : param_sets)
       for (const auto& channel : channels_of(s, mode))
         for (const auto& interval : intervals)
@@ -584,10 +619,12 @@ std::vector<Cell> expand(const Settings& s, int cpus) {
       for (const auto& pin : s.pins)
         for (const auto& kernel : kernel_names)
           for (const ModeInfo* mode : mode_list) {
-            if (!s.faults.empty() && !mode->isolate) continue;  // `modes = all` with faults: the isolate modes
+            if (!s.faults.empty() && !mode->isolate)
+              continue;  // `modes = all` with faults: the isolate modes
             const Cell base = base_cell(s, kernel, *mode, scaling, size, pin);
             if (mode->takes_threads) {
-              for (const auto& h : splits) e.team(base, *mode, h.ranks * h.threads, h.threads, split_text(h.ranks, h.threads));
+              for (const auto& h : splits)
+                e.team(base, *mode, h.ranks * h.threads, h.threads, split_text(h.ranks, h.threads));
             } else if (mode->single_worker()) {  // one worker by definition: the reference cell
               e.team(base, *mode, 1, 0, "1");
             } else {
@@ -638,7 +675,8 @@ RunRequest cell_request(const Cell& c) {
 RunRequest cell_request(const Cell& c, const Settings&) { return cell_request(c); }
 
 std::string plan_hash(const Settings& s, const std::vector<Cell>& cells) {
-  std::string text = "corescope-sweep-plan-1\nreps=" + std::to_string(s.reps) + "\nwarmup=" + std::to_string(s.warmup);
+  std::string text = "corescope-sweep-plan-1\nreps=" + std::to_string(s.reps) +
+                     "\nwarmup=" + std::to_string(s.warmup);
   for (const auto& c : cells) {
     text += "\n" + c.key;
     // Only what the key does not say and differs from the reference: a one-group plan hashes as
@@ -666,7 +704,8 @@ Shard parse_shard(const std::string& text) {
     s.count = integer_in(trim(text.substr(slash + 1)), "--shard", 1, 1000000);
   }
   if (slash == std::string::npos || s.index >= s.count)
-    throw UsageError("--shard: '" + text + "' must be I/N with 0 <= I < N (e.g. $SLURM_ARRAY_TASK_ID/4)");
+    throw UsageError("--shard: '" + text +
+                     "' must be I/N with 0 <= I < N (e.g. $SLURM_ARRAY_TASK_ID/4)");
   return s;
 }
 
@@ -674,10 +713,12 @@ namespace {
 // A plan file, opened: it must be a regular file of at most kMaxPlanBytes.
 std::ifstream open_plan(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw UsageError("cannot read plan " + path + ": " + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0)
+    throw UsageError("cannot read plan " + path + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw UsageError("plan " + path + " is not a regular file");
   if (static_cast<std::uintmax_t>(st.st_size) > kMaxPlanBytes)
-    throw UsageError(path + " is not a plan: longer than " + std::to_string(kMaxPlanBytes / 1024) + " KiB");
+    throw UsageError(path + " is not a plan: longer than " + std::to_string(kMaxPlanBytes / 1024) +
+                     " KiB");
   std::ifstream in(path);
   if (!in) throw UsageError("cannot read plan " + path);
   return in;

@@ -29,27 +29,27 @@ struct ParamAxis {
 // The matrix before expansion. Every field has a plan-file key of the same name as its option
 // (`workers = 1,2,4` is `--workers 1,2,4`); see docs/user/sweeps.md.
 struct Settings {
-  std::vector<std::string> kernels;           // empty = error; "all" expands to every kernel
-  std::vector<std::string> modes;             // empty = every built mode
-  std::vector<int> workers;                   // empty = pow2 (1, 2, 4, ... up to the CPUs)
-  std::vector<HybridSplit> hybrid;            // ranks x threads cells of the hybrid mode(s)
-  std::vector<int> cores;                     // every ranks x threads = C, for each C
+  std::vector<std::string> kernels;  // empty = error; "all" expands to every kernel
+  std::vector<std::string> modes;    // empty = every built mode
+  std::vector<int> workers;          // empty = pow2 (1, 2, 4, ... up to the CPUs)
+  std::vector<HybridSplit> hybrid;   // ranks x threads cells of the hybrid mode(s)
+  std::vector<int> cores;            // every ranks x threads = C, for each C
   std::vector<std::string> scaling{"strong"};
   std::vector<std::string> sizes{"M"};
   std::vector<std::string> pins{kPinNone};
   int reps = 10;
   int warmup = 2;
-  int runs_per_round = 1;                     // runs of each cell in every round (docs/user/sweeps.md)
-  double timeout_per_run_s = 0;               // 0 = no limit
-  std::string launcher = "auto";              // auto | srun | mpirun
+  int runs_per_round = 1;         // runs of each cell in every round (docs/user/sweeps.md)
+  double timeout_per_run_s = 0;   // 0 = no limit
+  std::string launcher = "auto";  // auto | srun | mpirun
   // Axes that add a `/name=value` part to the cell key only when given (so plans without them
   // keep their keys):
-  std::vector<ParamAxis> params;              // kernel parameters: `param = sync=none,mutex`
-  std::vector<std::string> channels;          // point-to-point channels; "all" = every channel of each mode
+  std::vector<ParamAxis> params;      // kernel parameters: `param = sync=none,mutex`
+  std::vector<std::string> channels;  // point-to-point channels; "all" = every channel of each mode
   std::vector<std::string> switch_intervals;  // gil and py-threads: GIL switch intervals in seconds
   std::vector<std::string> faults;            // isolate trials instead of runs: crash, leak, ...
-  double run_seconds = 1.0;                   // isolate trials: each worker's run after the start line
-  std::string group;                          // the plan group (section) these settings are
+  double run_seconds = 1.0;  // isolate trials: each worker's run after the start line
+  std::string group;         // the plan group (section) these settings are
 };
 
 // A plan: one or more groups, each a matrix of its own. A plan file without `[group]` lines
@@ -65,13 +65,14 @@ const std::vector<std::string>& plan_keys();
 // not a positive count", the words of run, sweep and isolate alike.
 int worker_count(const std::string& text, const std::string& where, int cpus);
 
-// UsageError unless the mode has the channel: "mode threads has no channel 'shm'; its channels: ..."
-// (with a did-you-mean), for run and for a sweep of one mode alike.
+// UsageError unless the mode has the channel: "mode threads has no channel 'shm'; its channels:
+// ..." (with a did-you-mean), for run and for a sweep of one mode alike.
 void check_channel(const ModeInfo& mode, const std::string& channel);
 
 // Sets one setting from its text, given as an option or a plan line; `where` starts the error
 // message ("--workers", "plan.txt:3: workers"). `cpus` resolves `max` and `pow2`. UsageError.
-void apply(Settings& s, const std::string& key, const std::string& value, const std::string& where, int cpus);
+void apply(Settings& s, const std::string& key, const std::string& value, const std::string& where,
+           int cpus);
 
 // Reads a plan: lines `key = value`, `#` comments, blank lines. `name` labels errors
 // ("plan.txt:4: unknown key 'wrokers'; valid keys: ..."). Keys may appear once.
@@ -91,20 +92,20 @@ Plan read_plan_groups_file(const std::string& path, int cpus);
 struct Cell {
   std::string kernel, mode;
   int workers = 1, ranks = 1, threads = 1;  // ranks x threads for launched modes; else workers x 1
-  bool launched = false;                     // started by mpirun/mpiexec/srun
-  bool split = false;                        // a ranks x threads mode (--threads per rank)
-  bool openmp = false;                       // its threads are OpenMP threads (bound by OMP_PLACES)
+  bool launched = false;                    // started by mpirun/mpiexec/srun
+  bool split = false;                       // a ranks x threads mode (--threads per rank)
+  bool openmp = false;                      // its threads are OpenMP threads (bound by OMP_PLACES)
   std::string scaling, size, pin;
-  std::string key;                           // unique within a plan: "triad/mpi/2/strong/M/none"
-  std::vector<std::string> params;           // kernel parameters, KEY=VALUE
-  std::string channel;                       // "" = the mode's default
-  std::string switch_interval;               // gil, py-threads: seconds as given; "" = the default
-  int reps = 10, warmup = 2;                 // isolate trials: reps = trials
-  int runs_per_round = 1;                    // runs of the cell in every round of a sweep
-  double timeout_s = 0;                      // 0 = no limit
-  std::string fault;                         // an isolate trial of this fault; "" = a run
-  double run_seconds = 1.0;                  // isolate trials
-  std::string group;                         // the plan group it came from ("" = a plain plan)
+  std::string key;                  // unique within a plan: "triad/mpi/2/strong/M/none"
+  std::vector<std::string> params;  // kernel parameters, KEY=VALUE
+  std::string channel;              // "" = the mode's default
+  std::string switch_interval;      // gil, py-threads: seconds as given; "" = the default
+  int reps = 10, warmup = 2;        // isolate trials: reps = trials
+  int runs_per_round = 1;           // runs of the cell in every round of a sweep
+  double timeout_s = 0;             // 0 = no limit
+  std::string fault;                // an isolate trial of this fault; "" = a run
+  double run_seconds = 1.0;         // isolate trials
+  std::string group;                // the plan group it came from ("" = a plain plan)
   bool isolate() const { return !fault.empty(); }
 };
 

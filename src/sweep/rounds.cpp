@@ -59,7 +59,8 @@ std::vector<std::size_t> spread_order(std::uint64_t seed, int round, const std::
     key[i] = (slot[i] + static_cast<double>(rank) / static_cast<double>(n)) / per[i];
   }
   std::vector<std::size_t> out = order;
-  std::stable_sort(out.begin(), out.end(), [&](std::size_t a, std::size_t b) { return key[a] < key[b]; });
+  std::stable_sort(out.begin(), out.end(),
+                   [&](std::size_t a, std::size_t b) { return key[a] < key[b]; });
   return out;
 }
 

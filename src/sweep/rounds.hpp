@@ -1,6 +1,6 @@
-// Rounds of a sweep (docs/user/sweeps.md): every round runs every cell once (or its runs per round),
-// in an order shuffled afresh for each round from the sweep's seed, each run with a share of the
-// cell's repetitions, so that a slow period of the machine spreads over all cells instead of
+// Rounds of a sweep (docs/user/sweeps.md): every round runs every cell once (or its runs per
+// round), in an order shuffled afresh for each round from the sweep's seed, each run with a share
+// of the cell's repetitions, so that a slow period of the machine spreads over all cells instead of
 // landing on one.
 #pragma once
 #include <cstddef>

@@ -34,7 +34,8 @@ SweepCpus sweep_cpus() {
   // Inside a Slurm job, the job's CPUs on this node (a node without task binding shows the batch
   // script every CPU).
   c.cpus = platform::allowed_cpu_count();
-  if (const int slurm = launch_env().slurm_cpus_on_node; slurm > 0 && !launch_env().slurm_job_id.empty())
+  if (const int slurm = launch_env().slurm_cpus_on_node;
+      slurm > 0 && !launch_env().slurm_job_id.empty())
     c.cpus = std::min(c.cpus, slurm);
   c.cores = std::max(1, std::min(machine().cores > 0 ? machine().cores : c.cpus, c.cpus));
   return c;
@@ -42,7 +43,8 @@ SweepCpus sweep_cpus() {
 
 int planned_runs(const std::vector<ExecCell>& cells, const ExecOptions& o) {
   std::size_t units = 0;
-  for (const auto& c : cells) units += static_cast<std::size_t>((c.twin ? 2 : 1) * std::max(1, c.cell.runs_per_round));
+  for (const auto& c : cells)
+    units += static_cast<std::size_t>((c.twin ? 2 : 1) * std::max(1, c.cell.runs_per_round));
   return static_cast<int>(units) * o.rounds;
 }
 
@@ -51,7 +53,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // The interval's half-width as a fraction of the median (the larger side).
-double half_width(const stats::Interval& ci) { return std::max(ci.point - ci.lo, ci.hi - ci.point) / ci.point; }
+double half_width(const stats::Interval& ci) {
+  return std::max(ci.point - ci.lo, ci.hi - ci.point) / ci.point;
+}
 
 // Where a unit stands against --target-ci: finished when its interval is narrow enough (with
 // the coverage asked for), when its next run would pass --max-time, or when a run failed.
@@ -66,7 +70,9 @@ std::string target_line(const Unit& u) {
   char buf[160];
   std::snprintf(buf, sizeof buf, "%zu repetitions, median %s, 95 %% interval +-%.1f %%: %s", u.ci.n,
                 human_seconds(u.ci.point).c_str(), 100 * half_width(u.ci),
-                u.reached ? "reached" : u.failed ? "NOT reached (a run failed)" : "NOT reached (--max-time spent)");
+                u.reached  ? "reached"
+                : u.failed ? "NOT reached (a run failed)"
+                           : "NOT reached (--max-time spent)");
   return u.label() + ": " + buf;
 }
 
@@ -95,9 +101,11 @@ class Runner {
     resume();
     install_interrupt_handlers();
     announce();
-    for (int round = 0; round < o_.rounds && !summary_.interrupted; ++round) pass(all_units(), round);
+    for (int round = 0; round < o_.rounds && !summary_.interrupted; ++round)
+      pass(all_units(), round);
     // Extra passes are numbered on from the rounds (and from any extra pass a resumed sweep made).
-    const int next_round = rerun_disturbed(std::max<int>(o_.rounds, static_cast<int>(done_.last_round) + 1));
+    const int next_round =
+        rerun_disturbed(std::max<int>(o_.rounds, static_cast<int>(done_.last_round) + 1));
     if (!std::isnan(o_.target_ci) && !summary_.interrupted) reach_target(next_round);
     summary_.interrupted_run_recorded = ex_.interrupted_run_recorded;
     return summary_;
@@ -131,16 +139,20 @@ class Runner {
 void Runner::validate() const {
   CS_CHECK(!o_.plan.empty());
   if (launch_env().launcher != "none")
-    throw UsageError("start corescope sweep directly, not under mpirun/mpiexec/srun: it starts a launcher for "
-                     "each mpi and hybrid cell itself");
-  if (o_.rounds < 1 || o_.rounds > 1000) throw UsageError("--rounds must be an integer from 1 to 1000");
-  if (o_.seed && *o_.seed > kMaxSeed) throw UsageError("--seed must be from 0 to " + std::to_string(kMaxSeed));
+    throw UsageError(
+        "start corescope sweep directly, not under mpirun/mpiexec/srun: it starts a launcher for "
+        "each mpi and hybrid cell itself");
+  if (o_.rounds < 1 || o_.rounds > 1000)
+    throw UsageError("--rounds must be an integer from 1 to 1000");
+  if (o_.seed && *o_.seed > kMaxSeed)
+    throw UsageError("--seed must be from 0 to " + std::to_string(kMaxSeed));
   if (!std::isnan(o_.target_ci) && !(o_.target_ci > 0 && o_.target_ci < 1))
     throw UsageError("--target-ci must be a fraction between 0 and 1 (0.05 = +-5 %)");
   if (!(o_.max_time_s > 0)) throw UsageError("--max-time must be a positive number of seconds");
   std::set<std::string> keys;
   for (const auto& c : cells_)
-    if (!keys.insert(c.cell.key).second) throw UsageError("two cells of one sweep have the key " + c.cell.key);
+    if (!keys.insert(c.cell.key).second)
+      throw UsageError("two cells of one sweep have the key " + c.cell.key);
 }
 
 // The launcher (for launched cells), the file, the sweep's ids and its units.
@@ -150,7 +162,8 @@ void Runner::prepare() {
   ex_.timeout_per_run_s = o_.timeout_per_run_s;
   if (std::any_of(cells_.begin(), cells_.end(), [](const ExecCell& c) { return c.cell.launched; }))
     launcher_ = find_launcher(o_.launcher, o_.mpirun);
-  if (launcher_) set_hosts(*launcher_, o_.hosts, o_.launcher_args);
+  if (launcher_)
+    set_hosts(*launcher_, o_.hosts, o_.launcher_args);
   else if (!o_.hosts.empty() || !o_.launcher_args.empty())
     throw UsageError(std::string(o_.hosts.empty() ? "--launcher-args" : "--hosts/--hostfile") +
                      " apply to mpi and hybrid cells, and this sweep has none");
@@ -188,7 +201,8 @@ void Runner::list() const {
       slots.push_back(u.slot);
       per.push_back(u.per_round());
     }
-    for (std::size_t i : spread_order(*o_.seed, round, slots, per)) labels.push_back(units_[i].slot_label());
+    for (std::size_t i : spread_order(*o_.seed, round, slots, per))
+      labels.push_back(units_[i].slot_label());
     reporter_.listing("round " + std::to_string(round + 1) + ": " + join(labels, ", "));
   }
 }
@@ -199,9 +213,12 @@ void Runner::resume() {
   if (o_.resume) done_ = completed_runs(ex_.out, o_.out, ex_.plan, o_.rounds);
   // A resumed sweep keeps the order of the sweep it continues.
   if (o_.seed && done_.seed >= 0 && static_cast<std::int64_t>(*o_.seed) != done_.seed)
-    throw UsageError("--seed " + std::to_string(*o_.seed) + " differs from the seed " + std::to_string(done_.seed) +
-                     " of this plan's runs in " + o_.out + "; leave --seed out to resume in their order");
-  seed_ = o_.seed ? *o_.seed : done_.seed >= 0 ? static_cast<std::uint64_t>(done_.seed) : fresh_seed();
+    throw UsageError("--seed " + std::to_string(*o_.seed) + " differs from the seed " +
+                     std::to_string(done_.seed) + " of this plan's runs in " + o_.out +
+                     "; leave --seed out to resume in their order");
+  seed_ = o_.seed           ? *o_.seed
+          : done_.seed >= 0 ? static_cast<std::uint64_t>(done_.seed)
+                            : fresh_seed();
   ex_.rounds.rounds = o_.rounds;
   ex_.rounds.seed = static_cast<std::int64_t>(seed_);
   ex_.rounds.target_ci = o_.target_ci;
@@ -209,8 +226,8 @@ void Runner::resume() {
 
 // The sweep's first line: its cells, rounds, runs, seed and file.
 void Runner::announce() {
-  const std::size_t twins =
-      static_cast<std::size_t>(std::count_if(cells_.begin(), cells_.end(), [](const ExecCell& c) { return c.twin; }));
+  const std::size_t twins = static_cast<std::size_t>(
+      std::count_if(cells_.begin(), cells_.end(), [](const ExecCell& c) { return c.twin; }));
   int already = 0;
   for (int round = 0; round < o_.rounds; ++round)
     for (const auto& u : units_) already += done_.has(u, round) ? 1 : 0;
@@ -222,16 +239,19 @@ void Runner::announce() {
       per_round.insert(c.cell.runs_per_round);
       ++repeated;
     }
-  const std::string several = repeated == 0 ? ""
-                              : " (" + std::to_string(repeated) + " of the cells " +
-                                    (per_round.size() == 1 ? std::to_string(*per_round.begin()) + " times" : "several times") +
-                                    " a round)";
-  reporter_.say("sweep " + ex_.sweep_id + ", plan " + ex_.plan + ": " + std::to_string(cells_.size()) + " cells" +
-                (twins ? " + " + std::to_string(twins) + " A/A twins" : "") + " x " + std::to_string(o_.rounds) +
-                " rounds" + several + " = " + std::to_string(summary_.planned) + " runs, seed " +
-                std::to_string(seed_) + (o_.note.empty() ? "" : " (" + o_.note + ")") +
-                (already ? " (" + std::to_string(already) + " already in the file)" : "") + " -> " + o_.out +
-                (launcher_ ? "; mpi cells via " + launcher_->kind + " (" + launcher_->flavour + ")" : ""));
+  const std::string several =
+      repeated == 0 ? ""
+                    : " (" + std::to_string(repeated) + " of the cells " +
+                          (per_round.size() == 1 ? std::to_string(*per_round.begin()) + " times"
+                                                 : "several times") +
+                          " a round)";
+  reporter_.say(
+      "sweep " + ex_.sweep_id + ", plan " + ex_.plan + ": " + std::to_string(cells_.size()) +
+      " cells" + (twins ? " + " + std::to_string(twins) + " A/A twins" : "") + " x " +
+      std::to_string(o_.rounds) + " rounds" + several + " = " + std::to_string(summary_.planned) +
+      " runs, seed " + std::to_string(seed_) + (o_.note.empty() ? "" : " (" + o_.note + ")") +
+      (already ? " (" + std::to_string(already) + " already in the file)" : "") + " -> " + o_.out +
+      (launcher_ ? "; mpi cells via " + launcher_->kind + " (" + launcher_->flavour + ")" : ""));
 }
 
 std::vector<Unit*> Runner::all_units() {
@@ -270,12 +290,15 @@ void Runner::pass(const std::vector<Unit*>& todo, int round) {
 // sweep, appended to /capacity.
 void Runner::check_capacity(int round) {
   std::vector<Capacity> checks;
-  for (const char* mode : {"threads", "processes"}) checks.push_back(measure_capacity(mode, ex_.cpus.cpus));
+  for (const char* mode : {"threads", "processes"})
+    checks.push_back(measure_capacity(mode, ex_.cpus.cpus));
   const record::Table rows = capacity_rows(checks, {ex_.sweep_id, ex_.plan, round});
-  record::append(ex_.out, file_provenance(), {record::GroupRows{"capacity", "check", rows, "", ""}});
+  record::append(ex_.out, file_provenance(),
+                 {record::GroupRows{"capacity", "check", rows, "", ""}});
   char line[200];
   std::snprintf(line, sizeof line,
-                "round %d: capacity check, a team on all %d CPUs did the work of %.2f CPUs as threads, %.2f as "
+                "round %d: capacity check, a team on all %d CPUs did the work of %.2f CPUs as "
+                "threads, %.2f as "
                 "processes",
                 round + 1, ex_.cpus.cpus, checks[0].capacity, checks[1].capacity);
   reporter_.say(line);
@@ -284,7 +307,8 @@ void Runner::check_capacity(int round) {
 // One more run of the cells a disturbance covered in every round (ExecOptions::rerun_disturbed).
 // Returns the number of the pass after it.
 int Runner::rerun_disturbed(int next_round) {
-  if (!o_.rerun_disturbed || summary_.interrupted || done_.last_round >= o_.rounds) return next_round;
+  if (!o_.rerun_disturbed || summary_.interrupted || done_.last_round >= o_.rounds)
+    return next_round;
   const auto so_far = units_so_far(ex_.out, ex_.plan, units_);
   std::vector<Unit*> todo;
   for (std::size_t i = 0; i < units_.size(); ++i)
@@ -292,7 +316,8 @@ int Runner::rerun_disturbed(int next_round) {
         so_far[i].undisturbed < record::kMinClean)
       todo.push_back(&units_[i]);
   if (todo.empty()) return next_round;
-  reporter_.say(std::to_string(todo.size()) + " cell(s) had fewer than " + std::to_string(record::kMinClean) +
+  reporter_.say(std::to_string(todo.size()) + " cell(s) had fewer than " +
+                std::to_string(record::kMinClean) +
                 " repetitions without disturbance in every round: one more run each");
   reporter_.add_total(static_cast<int>(todo.size()));
   pass(todo, next_round);
@@ -325,7 +350,9 @@ void Runner::report_target() {
     judged += u.slot == 0 ? 1 : 0;
   }
   char line[200];
-  std::snprintf(line, sizeof line, "target: 95 %% interval of the median within +-%g %%, at most %s per cell: %d of %d reached it",
+  std::snprintf(line, sizeof line,
+                "target: 95 %% interval of the median within +-%g %%, at most %s per cell: %d of "
+                "%d reached it",
                 100 * o_.target_ci, human_seconds(o_.max_time_s).c_str(), reached, judged);
   reporter_.say(line);
   for (const auto& u : units_)

@@ -52,19 +52,20 @@ struct ExecOptions {
   std::string mpirun;              // the launcher binary ("" = found for this MPI)
   Hosts hosts;                     // where launched cells put their ranks (--hosts/--hostfile)
   std::vector<std::string> launcher_args;  // the user's own launcher words (--launcher-args)
-  double timeout_per_run_s = 0;    // 0 = no limit
+  double timeout_per_run_s = 0;            // 0 = no limit
   SweepCpus cpus = sweep_cpus();
-  std::string note;                // said after the cell count on the first line ("shard 1/4 of 40")
-  int rounds = 3;                  // part of the plan: the runner adds it to `plan`
-  std::optional<std::uint64_t> seed;  // of the rounds' orders; none: the file's under --resume, else fresh
-  double target_ci = NAN;          // repeat a cell until its median's 95 % interval is within +-this
-                                   // fraction of it (NaN: off)
-  double max_time_s = 60;          // with target_ci: the most seconds of runs one cell may take
-  bool capacity = true;            // the capacity check at the start of every round
+  std::string note;  // said after the cell count on the first line ("shard 1/4 of 40")
+  int rounds = 3;    // part of the plan: the runner adds it to `plan`
+  std::optional<std::uint64_t>
+      seed;                // of the rounds' orders; none: the file's under --resume, else fresh
+  double target_ci = NAN;  // repeat a cell until its median's 95 % interval is within +-this
+                           // fraction of it (NaN: off)
+  double max_time_s = 60;  // with target_ci: the most seconds of runs one cell may take
+  bool capacity = true;    // the capacity check at the start of every round
   // After the rounds, one extra run of each cell planned with at least kRerunMinReps repetitions
   // that ended with fewer than record::kMinClean of them without record-time disturbance bits and
-  // outside slow runs (docs/dev/noise.md): a disturbance that covered a cell's every round is measured
-  // around once more. Not repeated by --resume once the file has a run past the rounds.
+  // outside slow runs (docs/dev/noise.md): a disturbance that covered a cell's every round is
+  // measured around once more. Not repeated by --resume once the file has a run past the rounds.
   bool rerun_disturbed = true;
 };
 // Cells planned with fewer repetitions than this are not rerun for disturbance (rerun_disturbed).

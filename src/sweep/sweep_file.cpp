@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 CellOutcome find_run(const std::string& out, const std::string& run_id) {
   CellOutcome o;
   if (!fs::exists(out)) return o;
-  const record::Table runs = record::read_group(out, "runs", {"run_id", "status", "verified", "error", "wall_s_median"});
+  const record::Table runs =
+      record::read_group(out, "runs", {"run_id", "status", "verified", "error", "wall_s_median"});
   for (std::size_t r = runs.rows(); r-- > 0;) {
     if (runs.text("run_id", r) != run_id) continue;
     o.found = true;
@@ -50,12 +51,13 @@ CellOutcome reported_outcome(const std::string& output, const std::string& run_i
   return o;
 }
 
-Done completed_runs(const std::string& out, const std::string& shown, const std::string& plan, int rounds) {
+Done completed_runs(const std::string& out, const std::string& shown, const std::string& plan,
+                    int rounds) {
   Done done;
   done.rounds = rounds;
   if (!fs::exists(out)) return done;
-  const record::Table runs =
-      record::read_group(out, "runs", {"sweep_plan", "round", "round_seed", "rounds", "status", "cell", "twin"});
+  const record::Table runs = record::read_group(
+      out, "runs", {"sweep_plan", "round", "round_seed", "rounds", "status", "cell", "twin"});
   std::set<std::string> other_plans;
   bool this_plan = false;
   for (std::size_t r = 0; r < runs.rows(); ++r) {
@@ -71,17 +73,22 @@ Done completed_runs(const std::string& out, const std::string& shown, const std:
     // back to the sweep's numbering: a cell recorded with k x R rounds ran k runs a round
     const std::int64_t recorded = std::max<std::int64_t>(runs.integer("rounds", r), rounds);
     const std::int64_t per = std::max<std::int64_t>(1, recorded / rounds);
-    done.last_round = std::max(done.last_round, round < recorded ? round / per : round - (recorded - rounds));
-    if (runs.text("status", r) == "ok") done.runs.insert({runs.text("cell", r), round, runs.integer("twin", r) == 1});
+    done.last_round =
+        std::max(done.last_round, round < recorded ? round / per : round - (recorded - rounds));
+    if (runs.text("status", r) == "ok")
+      done.runs.insert({runs.text("cell", r), round, runs.integer("twin", r) == 1});
   }
   if (!this_plan && !other_plans.empty())
-    throw UsageError("--resume: " + shown + " was written by a different sweep plan (" + *other_plans.begin() +
-                     ", this plan is " + plan + "): kernels, modes, workers, sizes, scaling, pin, reps, warm-up "
-                     "or rounds differ; use another --out, or leave out --resume to add these cells to it");
+    throw UsageError(
+        "--resume: " + shown + " was written by a different sweep plan (" + *other_plans.begin() +
+        ", this plan is " + plan +
+        "): kernels, modes, workers, sizes, scaling, pin, reps, warm-up "
+        "or rounds differ; use another --out, or leave out --resume to add these cells to it");
   return done;
 }
 
-std::vector<UnitSoFar> units_so_far(const std::string& out, const std::string& plan, const std::vector<Unit>& units) {
+std::vector<UnitSoFar> units_so_far(const std::string& out, const std::string& plan,
+                                    const std::vector<Unit>& units) {
   std::map<std::pair<std::string, bool>, std::size_t> index;
   for (std::size_t i = 0; i < units.size(); ++i)
     if (units[i].slot == 0) index[{units[i].cell->cell.key, units[i].twin}] = i;
@@ -91,7 +98,8 @@ std::vector<UnitSoFar> units_so_far(const std::string& out, const std::string& p
   for (const auto& cell : record::group_cells(runs, samples))
     for (const std::size_t r : cell.runs) {
       if (runs.text("sweep_plan", r) != plan) continue;
-      if (const auto it = index.find({runs.text("cell", r), runs.integer("twin", r) == 1}); it != index.end()) {
+      if (const auto it = index.find({runs.text("cell", r), runs.integer("twin", r) == 1});
+          it != index.end()) {
         UnitSoFar& u = so_far[it->second];
         u.times = cell.times;
         u.undisturbed = static_cast<std::size_t>(std::count_if(

@@ -41,16 +41,18 @@ struct Done {
   }
 };
 
-Done completed_runs(const std::string& out, const std::string& shown, const std::string& plan, int rounds);
+Done completed_runs(const std::string& out, const std::string& shown, const std::string& plan,
+                    int rounds);
 
 // What the file holds of a unit so far, as every command computes it (record/cells): the
 // repetition times its statistics use (the slowest worker's wall_s per repetition, pooled over
-// rounds, disturbed repetitions left out by the rule of docs/dev/noise.md, all of them when fewer than
-// 3 are clean), and how many repetitions have no record-time bits and are outside slow runs.
+// rounds, disturbed repetitions left out by the rule of docs/dev/noise.md, all of them when fewer
+// than 3 are clean), and how many repetitions have no record-time bits and are outside slow runs.
 struct UnitSoFar {
   std::vector<double> times;
   std::size_t undisturbed = 0;
 };
-std::vector<UnitSoFar> units_so_far(const std::string& out, const std::string& plan, const std::vector<Unit>& units);
+std::vector<UnitSoFar> units_so_far(const std::string& out, const std::string& plan,
+                                    const std::vector<Unit>& units);
 
 }  // namespace corescope::sweep

@@ -31,7 +31,8 @@ std::string read_all(int fd) {
   std::string text;
   char buf[256];
   ::lseek(fd, 0, SEEK_SET);
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
   return text;
 }
 
@@ -43,7 +44,8 @@ SweepLock::SweepLock(const std::string& out, const std::string& sweep_id) {
   const std::string path = lock_path(out);
   // O_CLOEXEC: a cell that inherited the descriptor would keep the lock alive after the sweep died.
   // O_NOFOLLOW and the checks of open_side_file: a planted link cannot redirect the lock.
-  fd_ = record::detail::open_side_file(path, true, record::detail::kLockFileMode, output_owner(out));
+  fd_ =
+      record::detail::open_side_file(path, true, record::detail::kLockFileMode, output_owner(out));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
     if (unsupported(e)) return;  // cannot lock here: run without the guard
@@ -52,12 +54,14 @@ SweepLock::SweepLock(const std::string& out, const std::string& sweep_id) {
     fd_ = -1;
     while (!owner.empty() && owner.back() == '\n') owner.pop_back();
     if (e == EWOULDBLOCK)
-      throw UsageError("another corescope sweep is writing " + out + " (" + (owner.empty() ? "unknown" : owner) +
+      throw UsageError("another corescope sweep is writing " + out + " (" +
+                       (owner.empty() ? "unknown" : owner) +
                        "); wait for it, or use another --out");
     throw UsageError("cannot lock " + path + ": " + std::strerror(e));
   }
   const std::string text = sweep_id + " " + record::detail::holder_text() + "\n";
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+  if (::ftruncate(fd_, 0) != 0 ||
+      ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
     throw RuntimeFailure("cannot write the sweep lock " + path + ": " + std::strerror(errno));
 }
 
@@ -68,7 +72,8 @@ SweepLock::~SweepLock() {
 bool sweep_alive(const std::string& out, const std::string& sweep_id) {
   int fd = -1;
   try {
-    fd = record::detail::open_side_file(lock_path(out), false, record::detail::kLockFileMode, output_owner(out));
+    fd = record::detail::open_side_file(lock_path(out), false, record::detail::kLockFileMode,
+                                        output_owner(out));
   } catch (const std::exception&) {
     return true;  // cannot tell
   }

@@ -33,7 +33,8 @@ const TermNames& names(Term t) {
 
 std::optional<Term> term_of(const std::string& word) {
   for (const auto& e : table())
-    if (word == e.names.singular || word == e.names.plural || word == e.names.plan_key) return e.term;
+    if (word == e.names.singular || word == e.names.plural || word == e.names.plan_key)
+      return e.term;
   return std::nullopt;
 }
 

@@ -11,8 +11,8 @@ enum class Term { kernel, mode, channel, workers, size, param };
 
 struct TermNames {
   std::string singular, plural, short_flag;  // "kernel", "kernels", "-k"
-  std::string one;                           // what one value is, for messages: "kernel", "worker count"
-  std::string plan_key;                      // the plan's key for it: "kernels"
+  std::string one;       // what one value is, for messages: "kernel", "worker count"
+  std::string plan_key;  // the plan's key for it: "kernels"
 };
 const TermNames& names(Term t);
 

@@ -20,7 +20,9 @@ struct Unit {
   std::string label() const { return cell->cell.key + (twin ? " (twin)" : ""); }
   // in a round: which of the cell's runs of the round
   std::string slot_label() const {
-    return label() + (per_round() > 1 ? " run " + std::to_string(slot + 1) + "/" + std::to_string(per_round()) : "");
+    return label() + (per_round() > 1
+                          ? " run " + std::to_string(slot + 1) + "/" + std::to_string(per_round())
+                          : "");
   }
   // A cell with k runs in each of R rounds is recorded as a cell of R x k rounds: the run of
   // slot s in round r is its round r x k + s, an extra run after the rounds (r >= R) its round

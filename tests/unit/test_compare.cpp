@@ -95,7 +95,8 @@ Table samples_table(const std::vector<SampleRow>& rows, bool noise_columns = tru
 // Samples of one single-worker run: one per time.
 std::vector<SampleRow> reps_of(Int run, const std::vector<double>& times) {
   std::vector<SampleRow> out;
-  for (std::size_t i = 0; i < times.size(); ++i) out.push_back({run, static_cast<Int>(i), 0, times[i]});
+  for (std::size_t i = 0; i < times.size(); ++i)
+    out.push_back({run, static_cast<Int>(i), 0, times[i]});
   return out;
 }
 
@@ -116,7 +117,9 @@ TEST(Cells, RoundsOfACellPoolAndOtherConfigurationsStayApart) {
   const Table runs = runs_table({round0, round1, twin, pinned, other_kernel});
   std::vector<SampleRow> s;
   // each run a quarter slower than the one before (less than a slow run: kSlowRunFactor)
-  const auto times_of_run = [](Int run) { return std::vector<double>{1.0 + 0.25 * run, 1.1 + 0.25 * run, 1.2 + 0.25 * run}; };
+  const auto times_of_run = [](Int run) {
+    return std::vector<double>{1.0 + 0.25 * run, 1.1 + 0.25 * run, 1.2 + 0.25 * run};
+  };
   for (Int run = 0; run < 5; ++run)
     for (auto& x : reps_of(run, times_of_run(run))) s.push_back(x);
   const auto cells = group_cells(runs, samples_table(s));
@@ -133,7 +136,8 @@ TEST(Cells, RoundsOfACellPoolAndOtherConfigurationsStayApart) {
 
 TEST(Cells, ARepetitionTakesItsSlowestWorker) {
   const Table runs = runs_table({RunRow{}});
-  const auto cells = group_cells(runs, samples_table({{0, 0, 0, 1.0}, {0, 0, 1, 3.0}, {0, 1, 0, 2.0}, {0, 1, 1, 0.5}}));
+  const auto cells = group_cells(
+      runs, samples_table({{0, 0, 0, 1.0}, {0, 0, 1, 3.0}, {0, 1, 0, 2.0}, {0, 1, 1, 0.5}}));
   ASSERT_EQ(cells.size(), 1u);
   EXPECT_EQ(sorted(cells[0].times), (std::vector<double>{2.0, 3.0}));
 }
@@ -142,14 +146,16 @@ TEST(Cells, ProvenanceSeparatesCellsOfTheSameConfiguration) {
   RunRow a, b, c;
   b.git_commit = "def";
   c.host = "h2";
-  const auto cells = group_cells(runs_table({a, b, c}), samples_table({{0, 0, 0, 1.0}, {1, 0, 0, 2.0}, {2, 0, 0, 3.0}}));
+  const auto cells = group_cells(runs_table({a, b, c}),
+                                 samples_table({{0, 0, 0, 1.0}, {1, 0, 0, 2.0}, {2, 0, 0, 3.0}}));
   ASSERT_EQ(cells.size(), 3u);
   EXPECT_EQ(cells[0].config.key(), cells[1].config.key());
   EXPECT_EQ(cells[0].provenance.differences(cells[1].provenance), "git_commit");
   EXPECT_EQ(cells[0].provenance.differences(cells[2].provenance), "host");
   // Old files without the columns: every field "" -> one provenance.
   Table old = runs_table({a, a});
-  std::erase_if(old.columns, [](const Column& col) { return col.name == "git_commit" || col.name == "host"; });
+  std::erase_if(old.columns,
+                [](const Column& col) { return col.name == "git_commit" || col.name == "host"; });
   EXPECT_EQ(group_cells(old, samples_table({{0, 0, 0, 1.0}, {1, 0, 0, 2.0}})).size(), 1u);
 }
 
@@ -187,8 +193,10 @@ TEST(Cells, FewerThanThreeCleanRepetitionsUseAllAndFlagTheCell) {
 TEST(Cells, NormalisedTimeUsesTheCriticalWorkersSpeed) {
   // Worker 0 ran on a CPU 1.5x slower than its best and set the time; worker 1, at full speed,
   // waited for it, so its wall is as long. At full speed the repetition takes 1.0 / 1.5.
-  std::vector<SampleRow> s = {{0, 0, 0, 1.0, 0, 1.5e-3, 0}, {0, 0, 1, 1.0, 0, 1.0e-3, 1},
-                              {0, 1, 0, 0.7, 0, 1.0e-3, 0}, {0, 1, 1, 0.7, 0, 1.0e-3, 1}};
+  std::vector<SampleRow> s = {{0, 0, 0, 1.0, 0, 1.5e-3, 0},
+                              {0, 0, 1, 1.0, 0, 1.0e-3, 1},
+                              {0, 1, 0, 0.7, 0, 1.0e-3, 0},
+                              {0, 1, 1, 0.7, 0, 1.0e-3, 1}};
   Table samples = samples_table(s);
   Column compute;
   compute.name = "compute_s";
@@ -271,7 +279,8 @@ TEST(Compare, MatchedStateComparesRepetitionsOfOneMachineState) {
     std::vector<SampleRow> s;
     for (int i = 0; i < fast + slow; ++i) {
       const bool is_slow = i >= fast;
-      s.push_back({0, i, 0, is_slow ? 1.6 : 1.0, i == 0 ? bits_on_first : 0, is_slow ? 1.6e-3 : 1.0e-3, 0});
+      s.push_back(
+          {0, i, 0, is_slow ? 1.6 : 1.0, i == 0 ? bits_on_first : 0, is_slow ? 1.6e-3 : 1.0e-3, 0});
     }
     s.push_back({0, fast + slow, 0, 1.0, 0, 1.0e-3, 0});  // the fastest probe: the reference
     return group_cells(runs_table({RunRow{}}), samples_table(s));
@@ -289,8 +298,11 @@ TEST(Compare, MatchedStateComparesRepetitionsOfOneMachineState) {
   EXPECT_DOUBLE_EQ(matched[0].ratio.point, 1.0);
   EXPECT_EQ(matched[0].verdict, "no difference");
   // A repetition with record-time bits is left out of its state: B's third fast one here.
-  EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10), 0.03, {}, States::matched_only)[0].state, "fast");
-  EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10, 2), 0.03, {}, States::matched_only)[0].verdict, "no matched state");
+  EXPECT_EQ(compare_cells(cell_of(9, 2), cell_of(2, 10), 0.03, {}, States::matched_only)[0].state,
+            "fast");
+  EXPECT_EQ(
+      compare_cells(cell_of(9, 2), cell_of(2, 10, 2), 0.03, {}, States::matched_only)[0].verdict,
+      "no matched state");
   // Fewer than 3 of a state on either side: nothing to compare.
   const auto none = compare_cells(cell_of(9, 2), cell_of(1, 10), 0.03, {}, States::matched_only);
   EXPECT_EQ(none[0].verdict, "no matched state");
@@ -301,13 +313,15 @@ TEST(Compare, MatchedStateComparesRepetitionsOfOneMachineState) {
   EXPECT_EQ(by_default[0].verdict, "no difference");
   const auto fallback = compare_cells(cell_of(9, 2), cell_of(1, 10), 0.03);
   EXPECT_EQ(fallback[0].state, "");
-  EXPECT_EQ(fallback[0].verdict, "slower");  // A's fast clean repetitions against all of B's (too few clean)
+  EXPECT_EQ(fallback[0].verdict,
+            "slower");  // A's fast clean repetitions against all of B's (too few clean)
 }
 
 TEST(Cells, FailedRunsCountButGiveNoRepetitions) {
   RunRow ok, failed;
   failed.status = "failed";
-  const auto cells = group_cells(runs_table({ok, failed}), samples_table({{0, 0, 0, 1.0}, {1, 0, 0, 50.0}}));
+  const auto cells =
+      group_cells(runs_table({ok, failed}), samples_table({{0, 0, 0, 1.0}, {1, 0, 0, 50.0}}));
   ASSERT_EQ(cells.size(), 1u);
   EXPECT_EQ(cells[0].failed_runs, 1u);
   EXPECT_EQ(cells[0].times, (std::vector<double>{1.0}));
@@ -374,9 +388,18 @@ TEST(Cells, MatchedSpeedupTakesBothCellsInOneMachineState) {
   // (1.9 s) 8 times. "Slow" as one state would set 3.0 against 1.9; the window [1.5, 1.65] sets
   // 3.0 against 1.5.
   s.clear();
-  for (int i = 0; i < 12; ++i) s.push_back({0, i, 0, i < 4 ? 2.0 : 3.0, 0, i < 4 ? 1.0e-3 : 1.5e-3, 0});
+  for (int i = 0; i < 12; ++i)
+    s.push_back({0, i, 0, i < 4 ? 2.0 : 3.0, 0, i < 4 ? 1.0e-3 : 1.5e-3, 0});
   for (int i = 0; i < 13; ++i)
-    s.push_back({1, i, 0, i == 0 ? 1.0 : i < 5 ? 1.5 : 1.9, 0, i == 0 ? 1.0e-3 : i < 5 ? 1.5e-3 : 1.9e-3, 0});
+    s.push_back({1, i, 0,
+                 i == 0  ? 1.0
+                 : i < 5 ? 1.5
+                         : 1.9,
+                 0,
+                 i == 0  ? 1.0e-3
+                 : i < 5 ? 1.5e-3
+                         : 1.9e-3,
+                 0});
   const auto banded = group_cells(runs_table({one, two}), samples_table(s));
   const auto w = matched_speedup(banded[1], banded);
   ASSERT_TRUE(w.has_value());
@@ -400,7 +423,8 @@ TEST(Cells, ASlowRunOfACpuBoundCellCountsAsDisturbed) {
     std::vector<SampleRow> s;
     for (Int run = 0; run < 3; ++run)
       for (Int i = 0; i < 4; ++i)
-        s.push_back({run, i, 0, run == 2 ? third_s : 1.0 + 0.01 * i, 0, run == 2 ? third_probe : 1.0e-3, 0});
+        s.push_back({run, i, 0, run == 2 ? third_s : 1.0 + 0.01 * i, 0,
+                     run == 2 ? third_probe : 1.0e-3, 0});
     return group_cells(runs_table({r0, r1, r2}), samples_table(s)).at(0);
   };
   const Cell slow = cell_with("ep", 1.6, 1.0e-3);
@@ -414,8 +438,8 @@ TEST(Cells, ASlowRunOfACpuBoundCellCountsAsDisturbed) {
   const Cell explained = cell_with("ep", 1.6, 1.6e-3);
   EXPECT_EQ(explained.slow_runs, 0u);
   EXPECT_EQ(explained.disturbed, 4u);
-  EXPECT_EQ(cell_with("ep", 1.25, 1.0e-3).slow_runs, 0u);      // below kSlowRunFactor
-  EXPECT_EQ(cell_with("triad", 1.6, 1.0e-3).slow_runs, 0u);    // not CPU-bound
+  EXPECT_EQ(cell_with("ep", 1.25, 1.0e-3).slow_runs, 0u);    // below kSlowRunFactor
+  EXPECT_EQ(cell_with("triad", 1.6, 1.0e-3).slow_runs, 0u);  // not CPU-bound
   EXPECT_EQ(cell_with("triad", 1.6, 1.0e-3).disturbed, 0u);
 }
 
@@ -509,8 +533,10 @@ TEST(Compare, RatioHoldsTheRunToRunBandOfBothFiles) {
   EXPECT_NEAR(result[0].ratio.hi, 1.2 * std::exp(half), 1e-9);
   EXPECT_EQ(result[0].verdict, "slower");  // 1.2 exp(-half) = 1.06 > 1.03
   // one side without enough runs to pool (2 degrees of freedom): the other side's sigma for both
-  EXPECT_NEAR(stats::with_run_band({1.2, 1.2, 1.2, 9}, {0, 1, 2}, {0, 1, 2}, NAN, sigma).lo, 1.2 * std::exp(-half), 1e-9);
-  EXPECT_DOUBLE_EQ(stats::with_run_band({1.2, 1.2, 1.2, 9}, {0, 1, 2}, {0, 1, 2}, NAN, NAN).lo, 1.2);
+  EXPECT_NEAR(stats::with_run_band({1.2, 1.2, 1.2, 9}, {0, 1, 2}, {0, 1, 2}, NAN, sigma).lo,
+              1.2 * std::exp(-half), 1e-9);
+  EXPECT_DOUBLE_EQ(stats::with_run_band({1.2, 1.2, 1.2, 9}, {0, 1, 2}, {0, 1, 2}, NAN, NAN).lo,
+                   1.2);
 }
 
 TEST(Compare, VerdictNeedsTheWholeIntervalBeyondTheThreshold) {
@@ -519,7 +545,7 @@ TEST(Compare, VerdictNeedsTheWholeIntervalBeyondTheThreshold) {
   EXPECT_EQ(verdict({1.05, 1.04, 1.06, 10}, 0.0), "slower");
   EXPECT_EQ(verdict({0.8, 0.7, 0.9, 10}, 0.03), "faster");
   EXPECT_EQ(verdict({0.98, 0.975, 0.985, 10}, 0.03), "no difference");  // inside [1/1.03, 1.03]
-  EXPECT_EQ(verdict({1.0, 0.95, 1.02, 10}, 0.03), "inconclusive");       // crosses 1/1.03
+  EXPECT_EQ(verdict({1.0, 0.95, 1.02, 10}, 0.03), "inconclusive");      // crosses 1/1.03
   EXPECT_EQ(verdict({1.0, 1.0, 1.0, 10}, 0.0), "no difference");
   EXPECT_EQ(verdict({kNaN, kNaN, kNaN, 0}, 0.03), "inconclusive");
 }
@@ -609,8 +635,10 @@ TEST(Compare, MergeOfTwoBuildsKeepsTheirRunsApart) {
   EXPECT_EQ(cells[1].times.size(), 5u);
   EXPECT_EQ(cells[0].provenance.differences(cells[1].provenance), "git_commit");
   // compare pairs them by configuration and names what differs.
-  const auto result = compare_cells(read_cells((dir / "a.h5").string()), read_cells((dir / "b.h5").string()), 0.03);
+  const auto result =
+      compare_cells(read_cells((dir / "a.h5").string()), read_cells((dir / "b.h5").string()), 0.03);
   ASSERT_EQ(result.size(), 1u);
-  EXPECT_TRUE(result[0].verdict == "no difference" || result[0].verdict == "inconclusive") << result[0].verdict;
+  EXPECT_TRUE(result[0].verdict == "no difference" || result[0].verdict == "inconclusive")
+      << result[0].verdict;
   fs::remove_all(dir);
 }

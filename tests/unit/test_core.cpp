@@ -69,7 +69,8 @@ TEST(Suggest, EditDistanceCountsSwapsAsOneEdit) {
 }
 
 TEST(Suggest, ClosestKeepsToNearNames) {
-  const std::vector<std::string> modes = {"serial", "threads", "processes", "mpi", "gil", "py-threads"};
+  const std::vector<std::string> modes = {"serial", "threads", "processes",
+                                          "mpi",    "gil",     "py-threads"};
   EXPECT_EQ(closest("thread", modes), "threads");
   EXPECT_EQ(closest("proceses", modes), "processes");
   EXPECT_EQ(closest("thr", modes), "threads");  // an abbreviation
@@ -86,7 +87,8 @@ TEST(Suggest, ClosestKeepsToNearNames) {
 TEST(Suggest, UnknownNameSaysWhatWasMeantAndWhatIsValid) {
   EXPECT_EQ(unknown_name("mode", "thread", {"serial", "threads"}),
             "unknown mode 'thread'; did you mean 'threads'? valid modes: serial, threads");
-  EXPECT_EQ(unknown_name("mode", "warp", {"serial", "threads"}), "unknown mode 'warp'; valid modes: serial, threads");
+  EXPECT_EQ(unknown_name("mode", "warp", {"serial", "threads"}),
+            "unknown mode 'warp'; valid modes: serial, threads");
   EXPECT_EQ(unknown_name("command", "x", {}), "unknown command 'x'");
 }
 
@@ -148,7 +150,8 @@ TEST(SharedTeam, AbortWakesWaiters) {
   for (int id = 0; id < 2; ++id)  // the third worker never arrives
     ts.emplace_back([&, id] {
       try {
-        if (id == 0) team.barrier();
+        if (id == 0)
+          team.barrier();
         else {
           int x;
           team.recv(1, 2, &x, sizeof x);

@@ -91,7 +91,8 @@ TEST(Stats, RatioIntervalIsReproducibleAndContainsTheTruth) {
   std::vector<double> a(30), b(30);
   for (auto& v : a) v = 2 * noise(gen);
   for (auto& v : b) v = noise(gen);
-  const Interval r1 = ratio_ci(a, b, 0.95, 11), r2 = ratio_ci(a, b, 0.95, 11), r3 = ratio_ci(a, b, 0.95, 12);
+  const Interval r1 = ratio_ci(a, b, 0.95, 11), r2 = ratio_ci(a, b, 0.95, 11),
+                 r3 = ratio_ci(a, b, 0.95, 12);
   EXPECT_DOUBLE_EQ(r1.lo, r2.lo);
   EXPECT_DOUBLE_EQ(r1.hi, r2.hi);
   EXPECT_NE(r1.lo, r3.lo);  // another seed, another resampling

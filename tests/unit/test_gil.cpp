@@ -50,7 +50,8 @@ void run_with_deadline(std::function<void()> body, std::chrono::seconds deadline
 }
 
 // Runs body(t) on n threads, t = 0..n-1, under a deadline.
-void run_threads_with_deadline(int n, std::function<void(int)> body, std::chrono::seconds deadline) {
+void run_threads_with_deadline(int n, std::function<void(int)> body,
+                               std::chrono::seconds deadline) {
   run_with_deadline(
       [n, body = std::move(body)] {
         std::vector<std::thread> threads;
@@ -72,7 +73,8 @@ TEST(Gil, NeverTwoHolders) {
   struct State {
     Gil gil{20us};
     std::atomic<int> inside{0}, max_inside{0};
-    long long unprotected = 0;  // plain memory: only correct if the GIL serializes (TSan checks too)
+    long long unprotected =
+        0;  // plain memory: only correct if the GIL serializes (TSan checks too)
     std::atomic<long long> forced{0}, voluntary{0}, rounds{0};
     std::atomic<int> ready{0};
   };
@@ -81,36 +83,38 @@ TEST(Gil, NeverTwoHolders) {
   run_threads_with_deadline(
       kThreads,
       [st](int t) {
-            GilThread me;
-            std::mt19937 rng(static_cast<unsigned>(t));
-            st->ready.fetch_add(1);
-            while (st->ready.load() < kThreads) std::this_thread::yield();  // contend from the start
-            // Keep going (bounded) until at least one forced switch has happened.
-            const auto give_up = std::chrono::steady_clock::now() + 10s;
-            st->gil.take(me);
-            for (int r = 0; r < kRounds || (st->forced.load() == 0 && std::chrono::steady_clock::now() < give_up);
-                 ++r) {
-              st->rounds.fetch_add(1, std::memory_order_relaxed);
-              const int now = st->inside.fetch_add(1) + 1;
-              int seen = st->max_inside.load();
-              while (now > seen && !st->max_inside.compare_exchange_weak(seen, now)) {
-              }
-              // A read-modify-write spread over some work, so an overlap would lose updates.
-              const long long before = st->unprotected;
-              for (int spin = 0; spin < 100; ++spin) std::atomic_signal_fence(std::memory_order_seq_cst);
-              st->unprotected = before + 1;
-              st->inside.fetch_sub(1);
-              if (me.drop_request.load(std::memory_order_relaxed)) st->forced.fetch_add(1);
-              yield_point(st->gil, me);
-              if (rng() % 4096 == 0) {  // a blocking call: release, wait a little, take back
-                st->gil.drop(me, DropKind::voluntary);
-                std::this_thread::yield();
-                st->gil.take(me);
-              }
-            }
+        GilThread me;
+        std::mt19937 rng(static_cast<unsigned>(t));
+        st->ready.fetch_add(1);
+        while (st->ready.load() < kThreads) std::this_thread::yield();  // contend from the start
+        // Keep going (bounded) until at least one forced switch has happened.
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        st->gil.take(me);
+        for (int r = 0;
+             r < kRounds || (st->forced.load() == 0 && std::chrono::steady_clock::now() < give_up);
+             ++r) {
+          st->rounds.fetch_add(1, std::memory_order_relaxed);
+          const int now = st->inside.fetch_add(1) + 1;
+          int seen = st->max_inside.load();
+          while (now > seen && !st->max_inside.compare_exchange_weak(seen, now)) {
+          }
+          // A read-modify-write spread over some work, so an overlap would lose updates.
+          const long long before = st->unprotected;
+          for (int spin = 0; spin < 100; ++spin)
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+          st->unprotected = before + 1;
+          st->inside.fetch_sub(1);
+          if (me.drop_request.load(std::memory_order_relaxed)) st->forced.fetch_add(1);
+          yield_point(st->gil, me);
+          if (rng() % 4096 == 0) {  // a blocking call: release, wait a little, take back
             st->gil.drop(me, DropKind::voluntary);
-            EXPECT_EQ(me.acquires, me.forced_drops + me.voluntary_drops);  // every take was given back
-            st->voluntary += me.voluntary_drops;
+            std::this_thread::yield();
+            st->gil.take(me);
+          }
+        }
+        st->gil.drop(me, DropKind::voluntary);
+        EXPECT_EQ(me.acquires, me.forced_drops + me.voluntary_drops);  // every take was given back
+        st->voluntary += me.voluntary_drops;
       },
       60s);
   EXPECT_EQ(st->max_inside.load(), 1);
@@ -135,20 +139,21 @@ void stress(gil::Policy policy) {
   run_threads_with_deadline(
       kThreads,
       [st](int t) {
-            GilThread me;
-            std::mt19937 rng(static_cast<unsigned>(t) * 7919u);
-            for (int r = 0; r < kRounds; ++r) {
-              st->gil.take(me);
-              // Some "bytecode": spin with yield points for 0..~20 us.
-              const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(rng() % 20);
-              while (std::chrono::steady_clock::now() < until) yield_point(st->gil, me);
-              st->sections.fetch_add(1);
-              st->gil.drop(me, DropKind::voluntary);
-              if (rng() % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
-            }
-            st->forced += me.forced_drops;
-            st->requests += me.drop_requests_made;
-            st->acquires += me.acquires;
+        GilThread me;
+        std::mt19937 rng(static_cast<unsigned>(t) * 7919u);
+        for (int r = 0; r < kRounds; ++r) {
+          st->gil.take(me);
+          // Some "bytecode": spin with yield points for 0..~20 us.
+          const auto until =
+              std::chrono::steady_clock::now() + std::chrono::microseconds(rng() % 20);
+          while (std::chrono::steady_clock::now() < until) yield_point(st->gil, me);
+          st->sections.fetch_add(1);
+          st->gil.drop(me, DropKind::voluntary);
+          if (rng() % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
+        }
+        st->forced += me.forced_drops;
+        st->requests += me.drop_requests_made;
+        st->acquires += me.acquires;
       },
       120s);
   EXPECT_EQ(st->sections.load(), 8LL * 1500);
@@ -295,8 +300,8 @@ class BlockingProbe : public Kernel {
 };
 
 // Runs a test kernel (made by `make`) in gil mode, under a deadline.
-RunResult run_gil(std::function<std::unique_ptr<Kernel>()> make, const std::string& release, int workers,
-                  double interval_s, int reps) {
+RunResult run_gil(std::function<std::unique_ptr<Kernel>()> make, const std::string& release,
+                  int workers, double interval_s, int reps) {
   KernelInfo info;
   info.name = "gil_probe";
   info.make = std::move(make);
@@ -316,7 +321,8 @@ RunResult run_gil(std::function<std::unique_ptr<Kernel>()> make, const std::stri
   return r;
 }
 
-RunResult run_probe(const std::string& release, std::chrono::milliseconds wait, std::shared_ptr<ProbeShared> s) {
+RunResult run_probe(const std::string& release, std::chrono::milliseconds wait,
+                    std::shared_ptr<ProbeShared> s) {
   return run_gil(
       [s, wait] {
         auto k = std::make_unique<BlockingProbe>(s);
@@ -356,7 +362,8 @@ class SpinKernel : public Kernel {
 
 TEST(GilMode, SamplesCarryGilStatistics) {
   for (const std::string release : {"io", "compute"}) {
-    const RunResult r = run_gil([] { return std::make_unique<SpinKernel>(); }, release, 2, 0.0005, 2);
+    const RunResult r =
+        run_gil([] { return std::make_unique<SpinKernel>(); }, release, 2, 0.0005, 2);
     ASSERT_EQ(r.status, "ok") << r.error;
     std::int64_t forced = 0, acquires = 0, requests = 0;
     double wait = 0;
@@ -400,7 +407,8 @@ TEST(GilMode, EveryReleaseAndPolicyCompletes) {
         RunResult r;
         run_with_deadline([&] { r = mode->run(spec, k); }, 120s);
         EXPECT_EQ(r.status, "ok") << kernel << " " << release << " " << policy << ": " << r.error;
-        EXPECT_TRUE(r.verified) << kernel << " " << release << " " << policy << ": " << r.verify_detail;
+        EXPECT_TRUE(r.verified) << kernel << " " << release << " " << policy << ": "
+                                << r.verify_detail;
       }
     }
   }

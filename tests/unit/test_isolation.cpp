@@ -1,7 +1,8 @@
 // Memory accounting and fault injection in-process: thread stacks show up in the stack probe; the
 // team footprint counts each process once; verify_local checks a worker's own part; a stray
 // write corrupts the neighbour in shared-memory modes and lands in padding in process modes; a
-// leak grows the victim's process. (Crashes and hangs need a supervisor: tests/integration/isolate.sh.)
+// leak grows the victim's process. (Crashes and hangs need a supervisor:
+// tests/integration/isolate.sh.)
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -73,7 +74,8 @@ TEST(MemoryAccounting, FootprintCountsEachProcessOnce) {
         r.samples.push_back(s);
       }
   const auto rows = result_rows(r);
-  EXPECT_EQ(column_value(rows, "runs", "footprint_pss_bytes"), 1000 + 2000);  // thread 0 of each rank
+  EXPECT_EQ(column_value(rows, "runs", "footprint_pss_bytes"),
+            1000 + 2000);  // thread 0 of each rank
   EXPECT_EQ(column_value(rows, "runs", "runtime_footprint_pss_bytes"), 100 + 200);
   EXPECT_EQ(column_value(rows, "runs", "runtime_overhead_bytes"), 150);
   EXPECT_EQ(column_value(rows, "runs", "thread_stacks_bytes"), 40);
@@ -99,9 +101,10 @@ TEST(Isolation, FaultNamesAndEvents) {
 
 // Runs one trial of `fault` in `mode` inside this process (run_s seconds, the fault at 0.05 s)
 // and returns every worker's events.
-std::map<int, std::vector<isolation::Event>> run_in_process(const std::string& mode_name, isolation::Fault fault,
-                                                            const std::string& kernel_name, std::size_t size,
-                                                            double run_s = 0.3) {
+std::map<int, std::vector<isolation::Event>> run_in_process(const std::string& mode_name,
+                                                            isolation::Fault fault,
+                                                            const std::string& kernel_name,
+                                                            std::size_t size, double run_s = 0.3) {
   char path[] = "/tmp/corescope-isolation-test-XXXXXX";
   const int fd = mkstemp(path);
   close(fd);
@@ -136,7 +139,8 @@ std::map<int, std::vector<isolation::Event>> run_in_process(const std::string& m
   return events;
 }
 
-const isolation::Event* find_event(const std::vector<isolation::Event>& events, const std::string& kind) {
+const isolation::Event* find_event(const std::vector<isolation::Event>& events,
+                                   const std::string& kind) {
   for (const auto& e : events)
     if (e.kind == kind) return &e;
   return nullptr;
@@ -147,24 +151,27 @@ class StrayWrite : public ::testing::TestWithParam<std::pair<std::string, std::s
 TEST_P(StrayWrite, HitsTheNeighbourOnlyWhenMemoryIsShared) {
   const auto& [mode, kernel] = GetParam();
   const bool shared = find_mode(mode).memory == Memory::shared;
-  auto events = run_in_process(mode, isolation::Fault::stray_write, kernel, kernel == "dgemm" ? 48 : 3001);
+  auto events =
+      run_in_process(mode, isolation::Fault::stray_write, kernel, kernel == "dgemm" ? 48 : 3001);
   ASSERT_NE(find_event(events[0], "inject"), nullptr);
   for (int w = 0; w < 3; ++w) {
     const auto* done = find_event(events[w], "done");
     ASSERT_NE(done, nullptr) << "worker " << w;
     const bool neighbour = w == 1;
-    EXPECT_EQ(done->ok, shared && neighbour ? 0 : 1) << mode << " worker " << w << ": " << done->text;
+    EXPECT_EQ(done->ok, shared && neighbour ? 0 : 1)
+        << mode << " worker " << w << ": " << done->text;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isolation, StrayWrite,
-                         ::testing::Values(std::pair<std::string, std::string>{"threads", "triad"},
-                                           std::pair<std::string, std::string>{"openmp", "triad"},
-                                           std::pair<std::string, std::string>{"gil", "triad"},
-                                           std::pair<std::string, std::string>{"threads", "dgemm"},
-                                           std::pair<std::string, std::string>{"processes", "triad"},
-                                           std::pair<std::string, std::string>{"processes", "dgemm"}),
-                         [](const auto& info) { return info.param.first + "_" + info.param.second; });
+INSTANTIATE_TEST_SUITE_P(
+    Isolation, StrayWrite,
+    ::testing::Values(std::pair<std::string, std::string>{"threads", "triad"},
+                      std::pair<std::string, std::string>{"openmp", "triad"},
+                      std::pair<std::string, std::string>{"gil", "triad"},
+                      std::pair<std::string, std::string>{"threads", "dgemm"},
+                      std::pair<std::string, std::string>{"processes", "triad"},
+                      std::pair<std::string, std::string>{"processes", "dgemm"}),
+    [](const auto& info) { return info.param.first + "_" + info.param.second; });
 
 TEST(Isolation, LeakGrowsTheVictimsProcess) {
   // The leak is due by the time of the victim's last iteration: 0.75 s after the fault it is
@@ -176,8 +183,10 @@ TEST(Isolation, LeakGrowsTheVictimsProcess) {
   const auto* other_warm = find_event(events[1], "warm");
   const auto* other_done = find_event(events[1], "done");
   ASSERT_TRUE(victim_warm && victim_done && other_warm && other_done);
-  EXPECT_GT(victim_done->peak_rss - victim_warm->peak_rss, 32 << 20) << "about 256 MiB/s for 0.75 s";
-  EXPECT_LT(other_done->peak_rss - other_warm->peak_rss, 1 << 20) << "a separate process does not see it";
+  EXPECT_GT(victim_done->peak_rss - victim_warm->peak_rss, 32 << 20)
+      << "about 256 MiB/s for 0.75 s";
+  EXPECT_LT(other_done->peak_rss - other_warm->peak_rss, 1 << 20)
+      << "a separate process does not see it";
 }
 
 }  // namespace

@@ -72,7 +72,8 @@ TEST(Critical, RefusesBadInput) {
   RunSpec weak = spec_for("critical", "threads", 2, 100, {});
   weak.scaling = "weak";
   EXPECT_THROW(k.validate(weak), UsageError);
-  EXPECT_THROW(k.validate(spec_for("critical", "threads", 4, 1u << 28, {})), UsageError);  // tally overflow
+  EXPECT_THROW(k.validate(spec_for("critical", "threads", 4, 1u << 28, {})),
+               UsageError);  // tally overflow
   EXPECT_THROW(make_params(k, 100, 1, 1, {"sync=sometimes"}), UsageError);
 }
 
@@ -80,7 +81,8 @@ TEST(Stencil, RefusesFewerRowsThanWorkers) {
   const KernelInfo& k = find_kernel("stencil");
   EXPECT_THROW(k.validate(spec_for("stencil", "threads", 3, 2, {})), UsageError);
   EXPECT_THROW(k.validate(spec_for("stencil", "serial", 1, 1, {})), UsageError);
-  EXPECT_THROW(k.validate(spec_for("stencil", "threads", 2, 5, {}, 100000)), UsageError);  // decays out of range
+  EXPECT_THROW(k.validate(spec_for("stencil", "threads", 2, 5, {}, 100000)),
+               UsageError);  // decays out of range
   // One row per worker: every row's halos come from both neighbours.
   for (const std::string mode : {"threads", "openmp"}) {
     const RunResult r = run(spec_for("stencil", mode, 3, 3, {}));

@@ -18,7 +18,7 @@ namespace {
 struct Case {
   std::string kernel, mode, param;  // param: "" or KEY=VALUE for one variant
   int workers;
-  std::string size;  // "S" or a count
+  std::string size;          // "S" or a count
   std::string channel = "";  // "" = the mode's default
 };
 
@@ -43,7 +43,8 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 std::vector<std::string> in_process_modes() {
   std::vector<std::string> out;
   for (const auto& m : modes())
-    if (m.built && !m.needs_launcher && !m.python) out.push_back(m.name);  // Python modes: tests/integration/python_modes.sh
+    if (m.built && !m.needs_launcher && !m.python)
+      out.push_back(m.name);  // Python modes: tests/integration/python_modes.sh
   return out;
 }
 
@@ -65,7 +66,8 @@ std::vector<Case> all_cases() {
       const auto& channels = find_mode(mode).channels;
       for (std::size_t c = 1; c < channels.size(); ++c) {
         cases.push_back({k.name, mode, "", 2, "S", channels[c]});
-        for (const auto& variant : variants) cases.push_back({k.name, mode, variant, 3, "S", channels[c]});
+        for (const auto& variant : variants)
+          cases.push_back({k.name, mode, variant, 3, "S", channels[c]});
       }
     }
   }
@@ -114,7 +116,8 @@ TEST_P(EveryKernelEveryMode, CompletesAndVerifies) {
   for (int n : per_worker) EXPECT_EQ(n, spec.params.reps);
 }
 
-INSTANTIATE_TEST_SUITE_P(Registry, EveryKernelEveryMode, ::testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Registry, EveryKernelEveryMode, ::testing::ValuesIn(all_cases()),
+                         case_name);
 
 }  // namespace
 }  // namespace corescope

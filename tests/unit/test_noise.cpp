@@ -35,7 +35,10 @@ Sample clean() {
 }
 
 // One worker on a 2-CPU machine.
-d::Context serial_on_two() { return {.oversubscribed = false, .local_workers = 1, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01}; }
+d::Context serial_on_two() {
+  return {
+      .oversubscribed = false, .local_workers = 1, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01};
+}
 
 TEST(DisturbanceRule, CleanSampleAndUnknownInputsSetNoBit) {
   EXPECT_EQ(d::classify(clean(), serial_on_two()), 0);
@@ -108,7 +111,8 @@ TEST(DisturbanceRule, TimeOffTheCpuOfAWorkerThatNeverBlocked) {
   EXPECT_EQ(d::classify(s, serial_on_two()), 0);
   // With more workers than CPUs, waiting for a CPU is the experiment.
   s.cpu_s = 0.02;
-  const d::Context over{.oversubscribed = true, .local_workers = 4, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01};
+  const d::Context over{
+      .oversubscribed = true, .local_workers = 4, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01};
   s.runnable_start = 4;
   EXPECT_EQ(d::classify(s, over), 0);
 }
@@ -120,13 +124,15 @@ TEST(DisturbanceRule, OtherRunnableTasksBeyondTheIdleCpus) {
   s.runnable_start = 3;
   EXPECT_EQ(d::classify(s, serial_on_two()), d::kCompetition);
   // Two workers on two CPUs leave none idle.
-  const d::Context pair{.oversubscribed = false, .local_workers = 2, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01};
+  const d::Context pair{
+      .oversubscribed = false, .local_workers = 2, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01};
   s.runnable_start = 2;
   EXPECT_EQ(d::classify(s, pair), 0);
   s.runnable_start = 3;
   EXPECT_EQ(d::classify(s, pair), d::kCompetition);
   // Two workers held to one CPU (--pin one) leave the other CPU idle.
-  const d::Context pinned{.oversubscribed = true, .local_workers = 2, .team_cpus = 1, .host_cpus = 2, .tick_s = 0.01};
+  const d::Context pinned{
+      .oversubscribed = true, .local_workers = 2, .team_cpus = 1, .host_cpus = 2, .tick_s = 0.01};
   s.runnable_start = 3;
   EXPECT_EQ(d::classify(s, pinned), 0);
   s.runnable_start = 4;
@@ -134,7 +140,8 @@ TEST(DisturbanceRule, OtherRunnableTasksBeyondTheIdleCpus) {
 }
 
 TEST(DisturbanceRule, OversubscribedCellsSwitchAndMoveByDesign) {
-  const d::Context over{.oversubscribed = true, .local_workers = 4, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01};
+  const d::Context over{
+      .oversubscribed = true, .local_workers = 4, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01};
   Sample s = clean();
   s.invol_ctx_switches = 100;
   s.cpu = 1;
@@ -145,7 +152,8 @@ TEST(DisturbanceRule, OversubscribedCellsSwitchAndMoveByDesign) {
   s.runnable_start = 5;
   EXPECT_EQ(d::classify(s, over), d::kSteal | d::kCompetition);
   // The same sample in a cell that is not oversubscribed has every bit.
-  const d::Context fits{.oversubscribed = false, .local_workers = 2, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01};
+  const d::Context fits{
+      .oversubscribed = false, .local_workers = 2, .team_cpus = 2, .host_cpus = 2, .tick_s = 0.01};
   EXPECT_EQ(d::classify(s, fits), d::kSteal | d::kSwitches | d::kMigration | d::kCompetition);
 }
 
@@ -207,7 +215,8 @@ TEST(SpeedProbe, PositiveFiniteAndGrowsWithItsLength) {
 class RunFile : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "corescope-noise-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "corescope-noise-XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
   }
@@ -223,7 +232,8 @@ TEST_F(RunFile, EveryModeRecordsTheDisturbanceColumns) {
   const char* modes[] = {"serial", "threads", "gil", "openmp", "processes"};
   for (const char* mode_name : modes) {
     const ModeInfo& info = find_mode(mode_name);
-    const RunRequest request{.workers = info.single_worker() ? 1 : 2, .size = "S", .reps = 3, .warmup = 1};
+    const RunRequest request{
+        .workers = info.single_worker() ? 1 : 2, .size = "S", .reps = 3, .warmup = 1};
     const RunSpec spec = make_run_spec(info, find_kernel("ep"), request);
     RunResult r = info.make()->run(spec, find_kernel("ep"));
     ASSERT_EQ(r.status, "ok") << mode_name << ": " << r.error;
@@ -239,7 +249,8 @@ TEST_F(RunFile, EveryModeRecordsTheDisturbanceColumns) {
   ASSERT_EQ(samples.rows(), 3u * (1 + 2 * (std::size(modes) - 1)));
   const int cpus = platform::online_cpu_count();
   for (std::size_t i = 0; i < samples.rows(); ++i) {
-    const std::string row = "sample " + std::to_string(i) + " of run " + std::to_string(samples.integer("run", i));
+    const std::string row =
+        "sample " + std::to_string(i) + " of run " + std::to_string(samples.integer("run", i));
     EXPECT_GE(samples.integer("cpu_start", i), 0) << row;
     EXPECT_LT(samples.integer("cpu_start", i), cpus) << row;
     const double probe = samples.number("probe_s", i);

@@ -56,7 +56,8 @@ bool no_children() {
   return waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD;
 }
 
-RunSpec spec_for(int workers, const std::string& channel, std::size_t size = 1, int reps = 3, int warmup = 1) {
+RunSpec spec_for(int workers, const std::string& channel, std::size_t size = 1, int reps = 3,
+                 int warmup = 1) {
   RunSpec s;
   s.kernel = "test";
   s.mode = "processes";
@@ -167,7 +168,8 @@ TEST_P(EveryChannel, CollectivesGiveIdenticalResultsEverywhere) {
       const double n = w.count();
       for (std::size_t i = 0; i < v.size(); ++i) {
         const double expect_sum = 100.0 * n * (n - 1) / 2 + n * static_cast<double>(i);
-        *ok = *ok && sum[i] == expect_sum && mn[i] == static_cast<double>(i) && mx[i] == (n - 1) * 100 + static_cast<double>(i);
+        *ok = *ok && sum[i] == expect_sum && mn[i] == static_cast<double>(i) &&
+              mx[i] == (n - 1) * 100 + static_cast<double>(i);
       }
       for (int b = 0; b < 50; ++b) w.barrier();
     };
@@ -186,13 +188,17 @@ TEST_P(EveryChannel, TeamSharedMemoryAndTeamLockWorkAcrossProcesses) {
   auto make = [] {
     auto k = std::make_unique<LambdaKernel>();
     auto words = std::make_shared<std::int64_t*>(nullptr);
-    k->on_setup = [words](Worker& w, const Params&) { *words = static_cast<std::int64_t*>(w.team_shared(128)); };
+    k->on_setup = [words](Worker& w, const Params&) {
+      *words = static_cast<std::int64_t*>(w.team_shared(128));
+    };
     k->on_iterate = [words](Worker& w) {
       std::int64_t* x = *words;
       for (int i = 0; i < kUpdates; ++i) {
         w.team_lock();
-        const std::int64_t seen = std::atomic_ref<std::int64_t>(x[0]).load(std::memory_order_relaxed);
-        std::atomic_ref<std::int64_t>(x[0]).store(seen + (w.id() % 2 ? -2 : 1), std::memory_order_relaxed);
+        const std::int64_t seen =
+            std::atomic_ref<std::int64_t>(x[0]).load(std::memory_order_relaxed);
+        std::atomic_ref<std::int64_t>(x[0]).store(seen + (w.id() % 2 ? -2 : 1),
+                                                  std::memory_order_relaxed);
         w.team_unlock();
         std::atomic_ref<std::int64_t>(x[8]).fetch_add(1);
       }
@@ -200,7 +206,8 @@ TEST_P(EveryChannel, TeamSharedMemoryAndTeamLockWorkAcrossProcesses) {
     k->on_verify = [words](Worker& w) {
       std::int64_t expect = 0;
       for (int id = 0; id < w.count(); ++id) expect += (id % 2 ? -2 : 1) * kUpdates * 3;  // 3 reps
-      return (*words)[0] == expect && (*words)[8] == static_cast<std::int64_t>(w.count()) * kUpdates * 3;
+      return (*words)[0] == expect &&
+             (*words)[8] == static_cast<std::int64_t>(w.count()) * kUpdates * 3;
     };
     return k;
   };
@@ -216,7 +223,8 @@ TEST_P(EveryChannel, WorkerKilledMidRunIsReportedAndNothingIsLeft) {
     k->on_iterate = [n = 0](Worker& w) mutable {
       if (w.id() == 1 && ++n == 3) raise(SIGKILL);
       double x = 1;
-      w.sendrecv((w.id() + 1) % w.count(), &x, sizeof x, (w.id() + w.count() - 1) % w.count(), &x, sizeof x);
+      w.sendrecv((w.id() + 1) % w.count(), &x, sizeof x, (w.id() + w.count() - 1) % w.count(), &x,
+                 sizeof x);
       w.barrier();
     };
     return k;
@@ -231,7 +239,8 @@ TEST_P(EveryChannel, WorkerKilledMidRunIsReportedAndNothingIsLeft) {
   EXPECT_NE(r.failure.find("killed by signal 9"), std::string::npos) << r.failure;
   for (int id : {0, 2}) {
     EXPECT_EQ(r.workers[static_cast<std::size_t>(id)].end, WorkerEnd::aborted);
-    EXPECT_FALSE(r.workers[static_cast<std::size_t>(id)].killed_by_supervisor) << "should have stopped by itself";
+    EXPECT_FALSE(r.workers[static_cast<std::size_t>(id)].killed_by_supervisor)
+        << "should have stopped by itself";
   }
   const RunResult result = to_run_result(spec_for(3, GetParam()), r);
   EXPECT_EQ(result.status, "failed");
@@ -259,7 +268,9 @@ TEST_P(EveryChannel, WatchdogKillsAHungWorker) {
     auto k = std::make_unique<LambdaKernel>();
     k->on_iterate = [](Worker& w) {
       if (w.id() == 0)
-        for (;;) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // hangs, never checks anything
+        for (;;)
+          std::this_thread::sleep_for(
+              std::chrono::milliseconds(10));  // hangs, never checks anything
       w.barrier();
     };
     return k;
@@ -275,11 +286,13 @@ TEST_P(EveryChannel, WatchdogKillsAHungWorker) {
   EXPECT_FALSE(r.workers[1].killed_by_supervisor);
 }
 
-INSTANTIATE_TEST_SUITE_P(Processes, EveryChannel, ::testing::ValuesIn(channel_names()), channel_name);
+INSTANTIATE_TEST_SUITE_P(Processes, EveryChannel, ::testing::ValuesIn(channel_names()),
+                         channel_name);
 
 TEST(ProcessesBadInput, UnknownChannelListsTheChannels) {
   try {
-    run_team(spec_for(2, "carrier-pigeon"), info_of([] { return std::make_unique<LambdaKernel>(); }));
+    run_team(spec_for(2, "carrier-pigeon"),
+             info_of([] { return std::make_unique<LambdaKernel>(); }));
     FAIL() << "no error";
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("shm, pipe, file, socket"), std::string::npos) << e.what();
@@ -296,8 +309,10 @@ TEST(ProcessesBadInput, TempDirNotWritable) {
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("TMPDIR"), std::string::npos) << e.what();
   }
-  if (old) setenv("TMPDIR", saved.c_str(), 1);
-  else unsetenv("TMPDIR");
+  if (old)
+    setenv("TMPDIR", saved.c_str(), 1);
+  else
+    unsetenv("TMPDIR");
   EXPECT_TRUE(no_children());
 }
 

@@ -19,11 +19,13 @@ namespace {
 
 TEST(PythonHello, GilStates) {
   python::Hello h;
-  ASSERT_TRUE(python::parse_hello("hello\tpython=/opt/py313t/bin/python3\tversion=3.13.1\tgil=0\tstart_method=spawn", h));
+  ASSERT_TRUE(python::parse_hello(
+      "hello\tpython=/opt/py313t/bin/python3\tversion=3.13.1\tgil=0\tstart_method=spawn", h));
   EXPECT_EQ(h.gil, 0);
   EXPECT_EQ(h.version, "3.13.1");
   EXPECT_EQ(h.start_method, "spawn");
-  ASSERT_TRUE(python::parse_hello("hello\tpython=/usr/bin/python3\tversion=3.11.2\tgil=1\tstart_method=", h));
+  ASSERT_TRUE(python::parse_hello(
+      "hello\tpython=/usr/bin/python3\tversion=3.11.2\tgil=1\tstart_method=", h));
   EXPECT_EQ(h.gil, 1);
   ASSERT_TRUE(python::parse_hello("hello\tversion=3.11.2", h));
   EXPECT_EQ(h.gil, -1);  // not said: not claimed either way
@@ -32,10 +34,12 @@ TEST(PythonHello, GilStates) {
 
 TEST(PythonProtocol, Lines) {
   python::DriverReport r;
-  for (const char* line : {"hello\tpython=/p\tversion=3.11.2\tgil=1\tstart_method=fork",
-                           "sample\trep=1\tworker=1\trank=1\tthread=0\tcpu=3\twall_s=0.5\tcpu_s=0.25\trss_bytes=4096",
-                           "verify\tworker=1\tok=1\terror=0.0\tdetail=", "metric\tworker=0\tname=ep_hits\tvalue=42.0\tunits=\tlong_name=x",
-                           "outcome\tworker=1\tcompleted=1\terror=", "end"})
+  for (const char* line :
+       {"hello\tpython=/p\tversion=3.11.2\tgil=1\tstart_method=fork",
+        "sample\trep=1\tworker=1\trank=1\tthread=0\tcpu=3\twall_s=0.5\tcpu_s=0.25\trss_bytes=4096",
+        "verify\tworker=1\tok=1\terror=0.0\tdetail=",
+        "metric\tworker=0\tname=ep_hits\tvalue=42.0\tunits=\tlong_name=x",
+        "outcome\tworker=1\tcompleted=1\terror=", "end"})
     python::parse_line(line, r);
   EXPECT_TRUE(r.ended);
   ASSERT_EQ(r.samples.size(), 1u);
@@ -49,8 +53,10 @@ TEST(PythonProtocol, Lines) {
   EXPECT_TRUE(std::isnan(r.samples[0].steal_s));
   ASSERT_EQ(r.outcomes.size(), 2u);
   // The disturbance records (docs/dev/noise.md); a Python sample never carries a probe.
-  python::parse_line("sample\trep=2\tworker=0\tcpu=1\tcpu_start=0\trunnable_start=7\tsteal_s=0.02\twall_s=0.1", r);
-  python::parse_line("sample\trep=3\tworker=0\tcpu=1\tcpu_start=1\trunnable_start=3\tsteal_s=nan\twall_s=0.1", r);
+  python::parse_line(
+      "sample\trep=2\tworker=0\tcpu=1\tcpu_start=0\trunnable_start=7\tsteal_s=0.02\twall_s=0.1", r);
+  python::parse_line(
+      "sample\trep=3\tworker=0\tcpu=1\tcpu_start=1\trunnable_start=3\tsteal_s=nan\twall_s=0.1", r);
   ASSERT_EQ(r.samples.size(), 3u);
   EXPECT_EQ(r.samples[1].cpu_start, 0);
   EXPECT_EQ(r.samples[1].runnable_start, 7);
@@ -100,7 +106,8 @@ TEST(PythonModes, WatchdogEndsAHungTeam) {
   for (const char* mode : {"py-threads", "py-processes", "py-pool"}) {
     const RunSpec spec = make_run_spec(find_mode(mode), find_kernel("ep"), request);
     setenv("CORESCOPE_PY_FAULT", "hang:1", 1);
-    setenv("CORESCOPE_TEST_MARK", mark_value.c_str(), 1);  // in the environment of this team's processes only
+    setenv("CORESCOPE_TEST_MARK", mark_value.c_str(),
+           1);  // in the environment of this team's processes only
     TeamControl control;
     control.watchdog_s = 3.0;
     std::string lost;

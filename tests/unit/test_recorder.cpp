@@ -75,7 +75,9 @@ const std::vector<T>& column(const Table& t, std::string_view name) {
   return std::get<std::vector<T>>(c->values);
 }
 const std::vector<Int>& ints(const Table& t, std::string_view name) { return column<Int>(t, name); }
-const std::vector<double>& reals(const Table& t, std::string_view name) { return column<double>(t, name); }
+const std::vector<double>& reals(const Table& t, std::string_view name) {
+  return column<double>(t, name);
+}
 const std::vector<std::string>& texts(const Table& t, std::string_view name) {
   return column<std::string>(t, name);
 }
@@ -102,7 +104,8 @@ std::vector<std::string> names(const Table& t) {
 void expect_same_table(const Table& a, const Table& b) {
   ASSERT_EQ(names(a), names(b));
   for (std::size_t i = 0; i < a.columns.size(); ++i)
-    EXPECT_TRUE(same_values(a.columns[i].values, b.columns[i].values)) << "column " << a.columns[i].name;
+    EXPECT_TRUE(same_values(a.columns[i].values, b.columns[i].values))
+        << "column " << a.columns[i].name;
 }
 
 // A batch of `count` runs with ids prefix0.., each with `reps` samples linked to it.
@@ -126,7 +129,8 @@ std::vector<GroupRows> batch(const std::string& prefix, int count, int reps = 2)
   }
   r.finish();
   s.finish();
-  return {GroupRows{"runs", "run", runs, "", ""}, GroupRows{"samples", "sample", samples, "run", "runs"}};
+  return {GroupRows{"runs", "run", runs, "", ""},
+          GroupRows{"samples", "sample", samples, "run", "runs"}};
 }
 
 // "t3-7-": run ids unique per writer and append.
@@ -165,7 +169,8 @@ std::vector<std::string> temp_files(const fs::path& dir) {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (name.find(".tmp.") != std::string::npos || name.find(".probe.") != std::string::npos) out.push_back(name);
+    if (name.find(".tmp.") != std::string::npos || name.find(".probe.") != std::string::npos)
+      out.push_back(name);
   }
   return out;
 }
@@ -275,10 +280,12 @@ TEST(TableBuilderDeathTest, ValueBeforeFirstRowIsAnInvariantFailure) {
 TEST_F(Scratch, RoundTripOfIntsDoublesAndStrings) {
   const std::string file = path("out.h5");
   Table t;
-  const std::vector<Int> i = {0, -1, std::numeric_limits<Int>::max(), std::numeric_limits<Int>::min(), 42};
+  const std::vector<Int> i = {0, -1, std::numeric_limits<Int>::max(),
+                              std::numeric_limits<Int>::min(), 42};
   const std::vector<double> d = {1.5, std::numeric_limits<double>::quiet_NaN(), -0.0, 1e-300,
                                  std::numeric_limits<double>::infinity()};
-  const std::vector<std::string> s = {"", "plain", "ünïcødé ✓ 中文", std::string(1000, 'x'), "tab\tand \"quotes\""};
+  const std::vector<std::string> s = {"", "plain", "ünïcødé ✓ 中文", std::string(1000, 'x'),
+                                      "tab\tand \"quotes\""};
   // Not alphabetical: the file must keep declaration order.
   t.columns.push_back(Column{"zeta", "count", "some integers", i});
   t.columns.push_back(Column{"alpha", "s", "some doubles", d});
@@ -339,14 +346,17 @@ TEST_F(Scratch, AppendingTwiceGrowsRowsAndKeepsOldOnes) {
     std::visit(
         [&](const auto& old) {
           const auto& cur = std::get<std::decay_t<decltype(old)>>(now->values);
-          for (std::size_t r = 0; r < old.size(); ++r) EXPECT_EQ(old[r], cur[r]) << c.name << " row " << r;
+          for (std::size_t r = 0; r < old.size(); ++r)
+            EXPECT_EQ(old[r], cur[r]) << c.name << " row " << r;
         },
         c.values);
   }
   EXPECT_EQ(texts(runs2, "run_id"), (std::vector<std::string>{"a0", "a1", "b0", "b1", "b2"}));
   // Root attributes are written once, when the file is created.
   const auto attrs = read_attributes(file);
-  EXPECT_EQ(std::count_if(attrs.begin(), attrs.end(), [](const auto& a) { return a.first == "created"; }), 1);
+  EXPECT_EQ(
+      std::count_if(attrs.begin(), attrs.end(), [](const auto& a) { return a.first == "created"; }),
+      1);
 }
 
 TEST_F(Scratch, NewColumnIsBackFilledAndAbsentColumnGetsMissingValues) {
@@ -358,7 +368,8 @@ TEST_F(Scratch, NewColumnIsBackFilledAndAbsentColumnGetsMissingValues) {
   runs.columns.push_back(Column{"ranks", "", "ranks", std::vector<Int>{4}});
   runs.columns.push_back(Column{"channel", "", "channel", std::vector<std::string>{"shm"}});
   // "kernel" is absent from this batch.
-  runs.columns.erase(std::find_if(runs.columns.begin(), runs.columns.end(), [](const Column& c) { return c.name == "kernel"; }));
+  runs.columns.erase(std::find_if(runs.columns.begin(), runs.columns.end(),
+                                  [](const Column& c) { return c.name == "kernel"; }));
   append(file, provenance(), second);
 
   const Table back = read_group(file, "runs");
@@ -371,8 +382,8 @@ TEST_F(Scratch, NewColumnIsBackFilledAndAbsentColumnGetsMissingValues) {
   EXPECT_EQ(texts(back, "kernel"), (std::vector<std::string>{"dgemm", "stream_triad", ""}));
   EXPECT_EQ(back.find("gflops_per_s")->units, "GFLOP/s");
   // Existing columns keep their place; new ones follow.
-  EXPECT_EQ(names(back), (std::vector<std::string>{"run_id", "kernel", "workers", "wall_s_median", "gflops_per_s",
-                                                   "ranks", "channel"}));
+  EXPECT_EQ(names(back), (std::vector<std::string>{"run_id", "kernel", "workers", "wall_s_median",
+                                                   "gflops_per_s", "ranks", "channel"}));
 }
 
 TEST_F(Scratch, LinkColumnIsShiftedByExistingRows) {
@@ -397,7 +408,8 @@ TEST_F(Scratch, RunWithoutSamplesIsRecorded) {
   append(path("fresh.h5"), provenance(), failed);
   EXPECT_EQ(read_group(path("fresh.h5"), "runs").rows(), 1u);
   EXPECT_EQ(read_group(path("fresh.h5"), "samples").rows(), 0u);
-  expect_same_table(read_group(path("fresh.h5"), "samples"), read_compound(path("fresh.h5"), "samples"));
+  expect_same_table(read_group(path("fresh.h5"), "samples"),
+                    read_compound(path("fresh.h5"), "samples"));
 }
 
 TEST_F(Scratch, LinkOutsideTheBatchIsRefused) {
@@ -478,7 +490,8 @@ TEST_F(Scratch, RefusesANonHdf5FileAndLeavesItUntouched) {
   write_text_file(file, "these are my notes, not HDF5\n");
   const std::string before = bytes_of(file);
   EXPECT_EQ(usage_error_of([&] { check_output(file); }), file + " is not an HDF5 file");
-  EXPECT_EQ(usage_error_of([&] { append(file, provenance(), batch("a", 1)); }), file + " is not an HDF5 file");
+  EXPECT_EQ(usage_error_of([&] { append(file, provenance(), batch("a", 1)); }),
+            file + " is not an HDF5 file");
   EXPECT_EQ(usage_error_of([&] { read_group(file, "runs"); }), file + " is not an HDF5 file");
   EXPECT_EQ(bytes_of(file), before);
   EXPECT_TRUE(temp_files(dir_).empty());
@@ -501,7 +514,8 @@ TEST_F(Scratch, RefusesAForeignHdf5FileAndLeavesItUntouched) {
     f.close();
   }
   const std::string before = bytes_of(file);
-  const std::string expected = file + " is an HDF5 file but not a corescope results file (no schema attribute)";
+  const std::string expected =
+      file + " is an HDF5 file but not a corescope results file (no schema attribute)";
   EXPECT_EQ(usage_error_of([&] { check_output(file); }), expected);
   EXPECT_EQ(usage_error_of([&] { append(file, provenance(), batch("a", 1)); }), expected);
   EXPECT_EQ(bytes_of(file), before);
@@ -512,8 +526,9 @@ TEST_F(Scratch, RefusesAForeignHdf5FileAndLeavesItUntouched) {
     h5::set_attribute(f.handle(), "schema", std::string("netcdf-something"));
     f.close();
   }
-  EXPECT_EQ(usage_error_of([&] { check_output(other); }),
-            other + " is an HDF5 file but not a corescope results file (schema is \"netcdf-something\")");
+  EXPECT_EQ(
+      usage_error_of([&] { check_output(other); }),
+      other + " is an HDF5 file but not a corescope results file (schema is \"netcdf-something\")");
 }
 
 TEST_F(Scratch, RefusesANewerSchemaVersionAndLeavesItUntouched) {
@@ -545,19 +560,25 @@ TEST_F(Scratch, AcceptsANewPathAndAnExistingResultsFile) {
 
 TEST_F(Scratch, RefusesMissingDirectoriesAndDirectories) {
   const std::string missing = path("no/such/dir/out.h5");
-  EXPECT_NE(usage_error_of([&] { check_output(missing); }).find("does not exist"), std::string::npos);
-  EXPECT_NE(usage_error_of([&] { append(missing, provenance(), batch("a", 1)); }).find(path("no/such/dir")),
+  EXPECT_NE(usage_error_of([&] { check_output(missing); }).find("does not exist"),
             std::string::npos);
-  EXPECT_NE(usage_error_of([&] { check_output(dir_.string()); }).find("is a directory"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] {
+              append(missing, provenance(), batch("a", 1));
+            }).find(path("no/such/dir")),
+            std::string::npos);
+  EXPECT_NE(usage_error_of([&] { check_output(dir_.string()); }).find("is a directory"),
+            std::string::npos);
   write_text_file(path("plain"), "x");
-  EXPECT_NE(usage_error_of([&] { check_output(path("plain/out.h5")); }).find("not a directory"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] { check_output(path("plain/out.h5")); }).find("not a directory"),
+            std::string::npos);
 }
 
 TEST_F(Scratch, RefusesAnUnwritableDirectory) {
   const fs::path locked = dir_ / "locked";
   fs::create_directory(locked);
   fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
-                              fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+                              fs::perms::group_exec | fs::perms::others_read |
+                              fs::perms::others_exec);
   const std::string file = (locked / "out.h5").string();
   // root may write anywhere, so the refusal is checked in a child that drops to nobody.
   const pid_t child = ::fork();
@@ -566,7 +587,8 @@ TEST_F(Scratch, RefusesAnUnwritableDirectory) {
     if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
     const std::string e1 = usage_error_of([&] { check_output(file); });
     const std::string e2 = usage_error_of([&] { append(file, provenance(), batch("a", 1)); });
-    const bool ok = e1.find("not writable") != std::string::npos && e1.find(locked.string()) != std::string::npos &&
+    const bool ok = e1.find("not writable") != std::string::npos &&
+                    e1.find(locked.string()) != std::string::npos &&
                     e2.find("not writable") != std::string::npos;
     if (!ok) std::fprintf(stderr, "check_output: %s\nappend: %s\n", e1.c_str(), e2.c_str());
     ::_exit(ok ? 0 : 1);
@@ -580,7 +602,8 @@ TEST_F(Scratch, RefusesAnUnwritableDirectory) {
 
   // A directory no one can create files in, root included.
   if (fs::is_directory("/proc")) {
-    EXPECT_NE(usage_error_of([] { check_output("/proc/corescope-test.h5"); }).find("not writable"), std::string::npos);
+    EXPECT_NE(usage_error_of([] { check_output("/proc/corescope-test.h5"); }).find("not writable"),
+              std::string::npos);
   }
 }
 
@@ -616,7 +639,8 @@ TEST_F(Scratch, SigkillDuringAppendsLeavesACompleteFile) {
     }
     ::close(started[1]);
     char one = 0;
-    const ssize_t got = ::read(started[0], &one, 1);  // 0: the writer died before its first append ended
+    const ssize_t got =
+        ::read(started[0], &one, 1);  // 0: the writer died before its first append ended
     ::close(started[0]);
     if (got == 1) ::usleep(static_cast<useconds_t>(delay_us(rng)));
     ::kill(child, SIGKILL);
@@ -625,8 +649,10 @@ TEST_F(Scratch, SigkillDuringAppendsLeavesACompleteFile) {
     ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself: an append failed";
     // Mid-append: the temp file of a new file, or the twin without its redo log (the log goes
     // before the twin is touched and comes back after the rename), or the old file's link.
-    const bool twin_without_log = fs::exists(path(".out.h5.twin")) && !fs::exists(path(".out.h5.redo"));
-    if (!temp_files(dir_).empty() || twin_without_log || fs::exists(path(".out.h5.prev"))) ++killed_mid_append;
+    const bool twin_without_log =
+        fs::exists(path(".out.h5.twin")) && !fs::exists(path(".out.h5.redo"));
+    if (!temp_files(dir_).empty() || twin_without_log || fs::exists(path(".out.h5.prev")))
+      ++killed_mid_append;
     if (!fs::exists(file)) continue;  // killed before the first rename
     const Table runs = read_group(file, "runs");
     const Table samples = read_group(file, "samples");
@@ -708,7 +734,8 @@ TEST_F(Scratch, MergeSkipsRunsAlreadyPresentAndRemapsLinks) {
 
   const auto attrs = read_attributes(out);
   auto has = [&](const std::string& name) {
-    return std::any_of(attrs.begin(), attrs.end(), [&](const auto& kv) { return kv.first == name; });
+    return std::any_of(attrs.begin(), attrs.end(),
+                       [&](const auto& kv) { return kv.first == name; });
   };
   EXPECT_TRUE(has("host"));         // shared by all inputs
   EXPECT_TRUE(has("merged_from"));  // says where the runs came from
@@ -717,7 +744,8 @@ TEST_F(Scratch, MergeSkipsRunsAlreadyPresentAndRemapsLinks) {
 TEST_F(Scratch, MergeKeepsUnlinkedGroupsWithoutDuplicates) {
   const std::string a = path("a.h5"), out = path("merged.h5");
   Table trials;
-  trials.columns.push_back(Column{"trial_id", "", "", std::vector<Int>{1, 1, 2}});  // a genuine repeat
+  trials.columns.push_back(
+      Column{"trial_id", "", "", std::vector<Int>{1, 1, 2}});  // a genuine repeat
   auto rows = batch("a", 1);
   rows.push_back(GroupRows{"trials", "trial", trials, "", ""});
   append(a, provenance(), rows);
@@ -733,8 +761,12 @@ TEST_F(Scratch, MergeRefusesForeignInputs) {
   const std::string notes = path("notes.txt");
   write_text_file(notes, "hello");
   append(path("a.h5"), provenance(), batch("a", 1));
-  EXPECT_EQ(usage_error_of([&] { merge(path("out.h5"), {path("a.h5"), notes}); }), notes + " is not an HDF5 file");
-  EXPECT_NE(usage_error_of([&] { merge(path("out.h5"), {path("missing.h5")}); }).find("missing.h5"), std::string::npos);
+  EXPECT_EQ(usage_error_of([&] {
+              merge(path("out.h5"), {path("a.h5"), notes});
+            }),
+            notes + " is not an HDF5 file");
+  EXPECT_NE(usage_error_of([&] { merge(path("out.h5"), {path("missing.h5")}); }).find("missing.h5"),
+            std::string::npos);
   EXPECT_FALSE(fs::exists(path("out.h5")));
 }
 
@@ -744,7 +776,8 @@ namespace {
 
 // Runs of the given modes as a schema-1 writer wrote them: no memory_model column, and the file
 // (when `file` is new) marked schema_version 1.
-std::vector<GroupRows> runs_of_modes(const std::string& prefix, const std::vector<std::string>& modes,
+std::vector<GroupRows> runs_of_modes(const std::string& prefix,
+                                     const std::vector<std::string>& modes,
                                      bool with_memory_model) {
   auto rows = batch(prefix, static_cast<int>(modes.size()));
   Table extra;
@@ -752,14 +785,16 @@ std::vector<GroupRows> runs_of_modes(const std::string& prefix, const std::vecto
   for (const auto& m : modes) {
     e.row();
     e.str("mode", m, "execution mode");
-    if (with_memory_model) e.str("memory_model", m == "processes" ? "private" : "shared", "memory model");
+    if (with_memory_model)
+      e.str("memory_model", m == "processes" ? "private" : "shared", "memory model");
   }
   e.finish();
   for (auto& c : extra.columns) rows[0].rows.columns.push_back(std::move(c));
   return rows;
 }
 
-void make_schema1(const std::string& file, const std::string& prefix, const std::vector<std::string>& modes) {
+void make_schema1(const std::string& file, const std::string& prefix,
+                  const std::vector<std::string>& modes) {
   append(file, provenance(), runs_of_modes(prefix, modes, false));
   h5::File f = h5::File::open(file, true);
   h5::set_attribute(f.handle(), "schema_version", std::int64_t{1});
@@ -787,7 +822,8 @@ TEST_F(Scratch, Schema1FileIsReadWithMemoryModelAndUpgradedByAnAppend) {
   EXPECT_EQ(schema_version_of(file), kSchemaVersion);
   const Table runs = read_group(file, "runs");
   EXPECT_EQ(texts(runs, "memory_model"),
-            (std::vector<std::string>{"shared", "private", "per-rank", "", "private", "shared", "private"}));
+            (std::vector<std::string>{"shared", "private", "per-rank", "", "private", "shared",
+                                      "private"}));
   EXPECT_EQ(texts(runs, "run_id"),
             (std::vector<std::string>{"old0", "old1", "old2", "old3", "old4", "new0", "new1"}));
   expect_same_table(runs, read_compound(file, "runs"));
@@ -819,8 +855,10 @@ TEST_F(Scratch, MergeOfSchema1AndSchema2Files) {
     EXPECT_EQ(schema_version_of(out), kSchemaVersion) << out;
     const Table runs = read_group(out, "runs");
     std::map<std::string, std::string> model;
-    for (std::size_t i = 0; i < runs.rows(); ++i) model[texts(runs, "run_id")[i]] = texts(runs, "memory_model")[i];
-    EXPECT_EQ(model, (std::map<std::string, std::string>{{"old0", "shared"}, {"old1", "private"}, {"new0", "shared"}}));
+    for (std::size_t i = 0; i < runs.rows(); ++i)
+      model[texts(runs, "run_id")[i]] = texts(runs, "memory_model")[i];
+    EXPECT_EQ(model, (std::map<std::string, std::string>{
+                         {"old0", "shared"}, {"old1", "private"}, {"new0", "shared"}}));
     expect_links_consistent(out);
     expect_same_table(runs, read_compound(out, "runs"));
   }
@@ -829,7 +867,8 @@ TEST_F(Scratch, MergeOfSchema1AndSchema2Files) {
   make_schema1(into, "base", {"hybrid"});
   merge(into, {v2});
   EXPECT_EQ(schema_version_of(into), kSchemaVersion);
-  EXPECT_EQ(texts(read_group(into, "runs"), "memory_model"), (std::vector<std::string>{"per-rank", "shared"}));
+  EXPECT_EQ(texts(read_group(into, "runs"), "memory_model"),
+            (std::vector<std::string>{"per-rank", "shared"}));
 }
 
 TEST_F(Scratch, KernelMetricColumnsCarryTheirRole) {
@@ -883,7 +922,8 @@ TEST_F(Scratch, PlantedSymbolicLinksBesideTheOutputAreNeverFollowed) {
   append(out, provenance(), batch("a", 1));
   const std::string victim = path("victim.txt");
   write_text_file(victim, "victim");
-  for (const std::string& side : std::vector<std::string>{".lock", ".sweep", ".tmp." + pid, ".probe." + pid}) {
+  for (const std::string& side :
+       std::vector<std::string>{".lock", ".sweep", ".tmp." + pid, ".probe." + pid}) {
     for (const std::string& target : std::vector<std::string>{victim, path("nowhere") + side}) {
       const std::string link = path(".r.h5" + side);
       fs::remove(link);
@@ -895,7 +935,8 @@ TEST_F(Scratch, PlantedSymbolicLinksBesideTheOutputAreNeverFollowed) {
         sweep::SweepLock lock(out, "sweep-1");
         EXPECT_TRUE(sweep::sweep_alive(out, "sweep-1")) << what;
       } catch (const UsageError& e) {
-        EXPECT_NE(std::string(e.what()).find("symbolic link"), std::string::npos) << what << ": " << e.what();
+        EXPECT_NE(std::string(e.what()).find("symbolic link"), std::string::npos)
+            << what << ": " << e.what();
       }
       EXPECT_EQ(bytes_of(victim), "victim") << what;
       EXPECT_FALSE(fs::exists(path("nowhere") + side)) << what;
@@ -907,13 +948,15 @@ TEST_F(Scratch, PlantedSymbolicLinksBesideTheOutputAreNeverFollowed) {
   // sweep lock went through); temp and probe links of our own pid are removed and the append
   // goes on.
   EXPECT_EQ(texts(read_group(out, "runs"), "run_id"),
-            (std::vector<std::string>{"a0", "b.sweep0", "b.sweep0", "b.tmp." + pid + "0", "b.tmp." + pid + "0",
-                                      "b.probe." + pid + "0", "b.probe." + pid + "0"}));
+            (std::vector<std::string>{"a0", "b.sweep0", "b.sweep0", "b.tmp." + pid + "0",
+                                      "b.tmp." + pid + "0", "b.probe." + pid + "0",
+                                      "b.probe." + pid + "0"}));
   // Not a regular file where the lock goes: refused too.
   fs::remove(path(".r.h5.lock"));
   ASSERT_EQ(::mkfifo(path(".r.h5.lock").c_str(), 0600), 0);
-  EXPECT_NE(usage_error_of([&] { append(out, provenance(), batch("c", 1)); }).find("not a regular file"),
-            std::string::npos);
+  EXPECT_NE(
+      usage_error_of([&] { append(out, provenance(), batch("c", 1)); }).find("not a regular file"),
+      std::string::npos);
 }
 
 TEST_F(Scratch, LockFileModesAreSetExplicitly) {
@@ -923,18 +966,24 @@ TEST_F(Scratch, LockFileModesAreSetExplicitly) {
   EXPECT_EQ(fs::status(path("r.h5")).permissions(), static_cast<fs::perms>(0644));
   EXPECT_EQ(fs::status(path(".r.h5.lock")).permissions(), static_cast<fs::perms>(0644));
   // The holder is written into the lock file.
-  EXPECT_NE(bytes_of(path(".r.h5.lock")).find("pid " + std::to_string(::getpid()) + " on "), std::string::npos);
+  EXPECT_NE(bytes_of(path(".r.h5.lock")).find("pid " + std::to_string(::getpid()) + " on "),
+            std::string::npos);
 }
 
 TEST_F(Scratch, LongOutputNamesGetHashedSideFilesAndOverLongNamesAreBadInput) {
-  const std::string long_name = std::string(250, 'x') + ".h5";  // 253 bytes: fits, ".NAME.lock" would not
+  const std::string long_name =
+      std::string(250, 'x') + ".h5";  // 253 bytes: fits, ".NAME.lock" would not
   append(path(long_name), provenance(), batch("a", 1));
   append(path(long_name), provenance(), batch("b", 1));
   EXPECT_EQ(read_group(path(long_name), "runs").rows(), 2u);
-  for (const auto& e : fs::directory_iterator(dir_)) EXPECT_LE(e.path().filename().string().size(), 255u);
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_LE(e.path().filename().string().size(), 255u);
   const std::string too_long = path(std::string(300, 'y') + ".h5");
-  EXPECT_NE(usage_error_of([&] { check_output(too_long); }).find("longer than NAME_MAX"), std::string::npos);
-  EXPECT_NE(usage_error_of([&] { append(too_long, provenance(), batch("c", 1)); }).find("longer than NAME_MAX"),
+  EXPECT_NE(usage_error_of([&] { check_output(too_long); }).find("longer than NAME_MAX"),
+            std::string::npos);
+  EXPECT_NE(usage_error_of([&] {
+              append(too_long, provenance(), batch("c", 1));
+            }).find("longer than NAME_MAX"),
             std::string::npos);
 }
 
@@ -957,7 +1006,8 @@ TEST_F(Scratch, AWriterWaitingForAHeldLockNamesTheHolderAndGivesUp) {
     failure = e.what();
   }
   const std::string waiting = testing::internal::GetCapturedStderr();
-  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   set_lock_timeout(300);
   ::close(fd);
   EXPECT_GE(waited, 1.5);
@@ -974,12 +1024,15 @@ TEST_F(Scratch, AWriterWaitingForAHeldLockNamesTheHolderAndGivesUp) {
 
 // The format promises that h5py, xarray (h5netcdf), pandas (PyTables) and h5dump read the file.
 TEST_F(Scratch, OpensInH5pyXarrayPandasAndH5dump) {
-  if (std::system("/usr/bin/python3 -c 'import h5py, xarray, h5netcdf, pandas, tables' >/dev/null 2>&1") != 0)
+  if (std::system(
+          "/usr/bin/python3 -c 'import h5py, xarray, h5netcdf, pandas, tables' >/dev/null 2>&1") !=
+      0)
     GTEST_SKIP() << "Debian's python3-h5py/xarray/h5netcdf/pandas/tables are not installed";
   const std::string file = path("out.h5");
   append(file, provenance(), batch("a", 2));
   auto second = batch("b", 1);
-  second[0].rows.columns.push_back(Column{"status", "", "run status", std::vector<std::string>{"ok"}});
+  second[0].rows.columns.push_back(
+      Column{"status", "", "run status", std::vector<std::string>{"ok"}});
   append(file, provenance(), second);
 
   const std::string script = path("check.py");

@@ -41,7 +41,8 @@ std::vector<std::string> keys(const std::vector<Cell>& cells) {
 }
 
 bool built(const std::string& mode) {
-  return std::any_of(modes().begin(), modes().end(), [&](const ModeInfo& m) { return m.name == mode && m.built; });
+  return std::any_of(modes().begin(), modes().end(),
+                     [&](const ModeInfo& m) { return m.name == mode && m.built; });
 }
 
 TEST(SweepPlan, ReadsKeysValuesAndComments) {
@@ -68,41 +69,68 @@ TEST(SweepPlan, ReadsKeysValuesAndComments) {
 }
 
 TEST(SweepPlan, ErrorsNameTheLine) {
-  EXPECT_EQ(usage_error([] { from_plan("kernels = triad\n\nwrokers = 2\n"); })
-                .rfind("test.plan:3: unknown key 'wrokers'; did you mean 'workers'? valid keys: kernels", 0),
+  EXPECT_EQ(
+      usage_error([] { from_plan("kernels = triad\n\nwrokers = 2\n"); })
+          .rfind("test.plan:3: unknown key 'wrokers'; did you mean 'workers'? valid keys: kernels",
+                 0),
+      0u);
+  EXPECT_EQ(usage_error([] {
+              from_plan("kernels = triad\nworkers 2\n");
+            }).rfind("test.plan:2: expected 'key = value'", 0),
             0u);
-  EXPECT_EQ(usage_error([] { from_plan("kernels = triad\nworkers 2\n"); }).rfind("test.plan:2: expected 'key = value'", 0), 0u);
-  EXPECT_EQ(usage_error([] { from_plan("kernels = a\nkernels = b\n"); }), "test.plan:2: 'kernels' is already set on line 1");
+  EXPECT_EQ(usage_error([] { from_plan("kernels = a\nkernels = b\n"); }),
+            "test.plan:2: 'kernels' is already set on line 1");
   EXPECT_EQ(usage_error([] { from_plan("reps = 0\n"); }).rfind("test.plan:1: reps:", 0), 0u);
-  EXPECT_EQ(usage_error([] { from_plan("workers = 1,,2\n"); }).rfind("test.plan:1: workers: empty item", 0), 0u);
+  EXPECT_EQ(usage_error([] {
+              from_plan("workers = 1,,2\n");
+            }).rfind("test.plan:1: workers: empty item", 0),
+            0u);
   EXPECT_EQ(usage_error([] { from_plan("workers =\n"); }), "test.plan:1: workers: no value");
-  EXPECT_EQ(usage_error([] { from_plan("pin = all\n"); }), "test.plan:1: pin: 'all' is not one of none, cores, one");
-  EXPECT_EQ(usage_error([] { from_plan("size = 12Q\n"); }).rfind("test.plan:1: size: '12Q' is not a size", 0), 0u);
+  EXPECT_EQ(usage_error([] { from_plan("pin = all\n"); }),
+            "test.plan:1: pin: 'all' is not one of none, cores, one");
+  EXPECT_EQ(usage_error([] {
+              from_plan("size = 12Q\n");
+            }).rfind("test.plan:1: size: '12Q' is not a size", 0),
+            0u);
 }
 
 // The kernel and mode registries and the kernels' parameters suggest what was meant (the
 // messages run and sweep print alike).
 TEST(Suggest, RegistriesSuggest) {
-  EXPECT_EQ(usage_error([] { find_kernel("triads"); }).rfind("unknown kernel 'triads'; did you mean 'triad'? valid kernels: ", 0), 0u);
-  EXPECT_EQ(usage_error([] { find_mode("thread"); }).rfind("unknown mode 'thread'; did you mean 'threads'? valid modes: ", 0), 0u);
+  EXPECT_EQ(usage_error([] {
+              find_kernel("triads");
+            }).rfind("unknown kernel 'triads'; did you mean 'triad'? valid kernels: ", 0),
+            0u);
+  EXPECT_EQ(usage_error([] {
+              find_mode("thread");
+            }).rfind("unknown mode 'thread'; did you mean 'threads'? valid modes: ", 0),
+            0u);
   EXPECT_EQ(usage_error([] { make_params(find_kernel("ep"), 10, 1, 0, {"sed=1"}); }),
             "kernel ep: unknown parameter 'sed'; did you mean 'seed'? valid parameters: seed");
   EXPECT_EQ(usage_error([] { make_params(find_kernel("critical"), 10, 1, 0, {"sync=mutx"}); })
-                .rfind("kernel critical: --param sync=mutx is not valid; did you mean sync=mutex? valid values: ", 0),
+                .rfind("kernel critical: --param sync=mutx is not valid; did you mean sync=mutex? "
+                       "valid values: ",
+                       0),
             0u);
 }
 
 TEST(SweepPlan, WorkerListsRefuseZeroAndNegatives) {
   Settings s;
-  EXPECT_EQ(usage_error([&] { apply(s, "workers", "1,0", "--workers", 4); }), "--workers: 0 is not a positive count");
-  EXPECT_EQ(usage_error([&] { apply(s, "workers", "-1", "--workers", 4); }), "--workers: -1 is not a positive count");
-  EXPECT_EQ(usage_error([&] { apply(s, "workers", "two", "--workers", 4); }), "--workers: 'two' is not a count");
+  EXPECT_EQ(usage_error([&] { apply(s, "workers", "1,0", "--workers", 4); }),
+            "--workers: 0 is not a positive count");
+  EXPECT_EQ(usage_error([&] { apply(s, "workers", "-1", "--workers", 4); }),
+            "--workers: -1 is not a positive count");
+  EXPECT_EQ(usage_error([&] { apply(s, "workers", "two", "--workers", 4); }),
+            "--workers: 'two' is not a count");
   // run and isolate take one team size in the same words.
-  EXPECT_EQ(usage_error([] { worker_count("0", "--workers", 4); }), "--workers: 0 is not a positive count");
-  EXPECT_EQ(usage_error([] { worker_count("5000", "--workers", 4); }), "--workers: 5000 is more than 4096");
+  EXPECT_EQ(usage_error([] { worker_count("0", "--workers", 4); }),
+            "--workers: 0 is not a positive count");
+  EXPECT_EQ(usage_error([] { worker_count("5000", "--workers", 4); }),
+            "--workers: 5000 is more than 4096");
   EXPECT_EQ(worker_count("max", "--workers", 6), 6);
-  EXPECT_EQ(usage_error([&] { apply(s, "hybrid", "2x0", "--hybrid", 4); }).find("0 is not a positive thread count") !=
-                std::string::npos,
+  EXPECT_EQ(usage_error([&] {
+              apply(s, "hybrid", "2x0", "--hybrid", 4);
+            }).find("0 is not a positive thread count") != std::string::npos,
             true);
   apply(s, "workers", "pow2", "--workers", 6);
   EXPECT_EQ(s.workers, (std::vector<int>{1, 2, 4, 6}));
@@ -118,14 +146,16 @@ TEST(SweepPlan, ExpandsModesFromTheRegistry) {
   s.sizes = {"S"};
   const auto cells = expand(s, 4);
   // serial is the one-worker reference, whatever the worker list.
-  EXPECT_EQ(keys(cells), (std::vector<std::string>{"triad/serial/1/strong/S/none", "triad/threads/1/strong/S/none",
-                                                   "triad/threads/2/strong/S/none", "triad/threads/4/strong/S/none"}));
+  EXPECT_EQ(keys(cells), (std::vector<std::string>{
+                             "triad/serial/1/strong/S/none", "triad/threads/1/strong/S/none",
+                             "triad/threads/2/strong/S/none", "triad/threads/4/strong/S/none"}));
   EXPECT_EQ(cells[2].workers, 2);
   EXPECT_EQ(cells[2].threads, 2);
   EXPECT_FALSE(cells[2].launched);
 
   s.modes = {"threads", "warp"};
-  EXPECT_EQ(usage_error([&] { expand(s, 4); }).rfind("unknown mode 'warp'; valid modes: serial", 0), 0u);
+  EXPECT_EQ(usage_error([&] { expand(s, 4); }).rfind("unknown mode 'warp'; valid modes: serial", 0),
+            0u);
   s.modes = {"threads"};
   s.kernels = {"triad", "nope"};
   EXPECT_EQ(usage_error([&] { expand(s, 4); }).rfind("unknown kernel 'nope'", 0), 0u);
@@ -141,7 +171,8 @@ TEST(SweepPlan, HybridSplitsAndLaunchedCells) {
   s.workers = {2};
   s.hybrid = {{2, 1}, {1, 2}};  // asks for hybrid cells although the mode list leaves it out
   auto cells = expand(s, 2);
-  EXPECT_EQ(keys(cells), (std::vector<std::string>{"reduce/mpi/2/strong/M/none", "reduce/hybrid/2x1/strong/M/none",
+  EXPECT_EQ(keys(cells), (std::vector<std::string>{"reduce/mpi/2/strong/M/none",
+                                                   "reduce/hybrid/2x1/strong/M/none",
                                                    "reduce/hybrid/1x2/strong/M/none"}));
   EXPECT_TRUE(cells[0].launched);
   EXPECT_EQ(cells[0].ranks, 2);
@@ -152,8 +183,10 @@ TEST(SweepPlan, HybridSplitsAndLaunchedCells) {
   s.hybrid.clear();
   s.cores = {4};  // every ranks x threads = 4
   cells = expand(s, 4);
-  EXPECT_EQ(keys(cells), (std::vector<std::string>{"reduce/mpi/2/strong/M/none", "reduce/hybrid/4x1/strong/M/none",
-                                                   "reduce/hybrid/2x2/strong/M/none", "reduce/hybrid/1x4/strong/M/none"}));
+  EXPECT_EQ(keys(cells),
+            (std::vector<std::string>{
+                "reduce/mpi/2/strong/M/none", "reduce/hybrid/4x1/strong/M/none",
+                "reduce/hybrid/2x2/strong/M/none", "reduce/hybrid/1x4/strong/M/none"}));
 }
 
 TEST(SweepPlan, HashIdentifiesThePlan) {
@@ -206,11 +239,12 @@ TEST(SweepPlan, GroupsAxesAndOneHash) {
   EXPECT_EQ(p.groups[0].group, "race");
   EXPECT_EQ(p.groups[0].reps, 3);  // the defaults before the first group
   const auto cells = expand(p, 4);
-  EXPECT_EQ(keys(cells), (std::vector<std::string>{
-                             "critical/threads/2/strong/S/none/sync=none", "critical/threads/2/strong/S/none/sync=atomic",
-                             "pingpong/processes/2/strong/0/none/channel=pipe",
-                             "pingpong/processes/2/strong/1/none/channel=pipe",
-                             "pingpong/processes/2/strong/2/none/channel=pipe"}));
+  EXPECT_EQ(keys(cells),
+            (std::vector<std::string>{"critical/threads/2/strong/S/none/sync=none",
+                                      "critical/threads/2/strong/S/none/sync=atomic",
+                                      "pingpong/processes/2/strong/0/none/channel=pipe",
+                                      "pingpong/processes/2/strong/1/none/channel=pipe",
+                                      "pingpong/processes/2/strong/2/none/channel=pipe"}));
   EXPECT_EQ(cells[1].params, (std::vector<std::string>{"sync=atomic"}));
   EXPECT_EQ(cell_request(cells[1]).params, (std::vector<std::string>{"sync=atomic"}));
   EXPECT_EQ(cells[2].channel, "pipe");
@@ -232,38 +266,48 @@ TEST(SweepPlan, GroupsAxesAndOneHash) {
 // One switch-interval axis for the emulated GIL and CPython's (py-threads: sys.setswitchinterval),
 // so a fidelity sweep varies both; the modes without a switch interval get one cell.
 TEST(SweepPlan, SwitchIntervalAppliesToGilAndPyThreads) {
-  const Settings s = from_plan("kernels = convoy\nmodes = gil,py-threads,py-processes,threads\nworkers = 2\n"
-                               "size = 10\nswitch-interval = 0.001,0.005\n");
+  const Settings s = from_plan(
+      "kernels = convoy\nmodes = gil,py-threads,py-processes,threads\nworkers = 2\n"
+      "size = 10\nswitch-interval = 0.001,0.005\n");
   const auto cells = expand(s, 4);
-  EXPECT_EQ(keys(cells), (std::vector<std::string>{
-                             "convoy/gil/2/strong/10/none/switch=0.001", "convoy/gil/2/strong/10/none/switch=0.005",
-                             "convoy/py-threads/2/strong/10/none/switch=0.001",
-                             "convoy/py-threads/2/strong/10/none/switch=0.005",
-                             "convoy/py-processes/2/strong/10/none", "convoy/threads/2/strong/10/none"}));
+  EXPECT_EQ(
+      keys(cells),
+      (std::vector<std::string>{
+          "convoy/gil/2/strong/10/none/switch=0.001", "convoy/gil/2/strong/10/none/switch=0.005",
+          "convoy/py-threads/2/strong/10/none/switch=0.001",
+          "convoy/py-threads/2/strong/10/none/switch=0.005", "convoy/py-processes/2/strong/10/none",
+          "convoy/threads/2/strong/10/none"}));
   EXPECT_EQ(cell_request(cells[2]).switch_interval_s, 0.001);
   EXPECT_EQ(cell_request(cells[3]).switch_interval_s, 0.005);
   EXPECT_TRUE(cells[4].switch_interval.empty());
   // Without the key, py-threads keeps its one cell and CPython's default.
-  const auto plain = expand(from_plan("kernels = convoy\nmodes = py-threads\nworkers = 2\nsize = 10\n"), 4);
+  const auto plain =
+      expand(from_plan("kernels = convoy\nmodes = py-threads\nworkers = 2\nsize = 10\n"), 4);
   EXPECT_EQ(keys(plain), (std::vector<std::string>{"convoy/py-threads/2/strong/10/none"}));
   EXPECT_EQ(cell_request(plain[0]).switch_interval_s, 0.005);
 }
 
 // Plan keys take the words the options take: singular, plural or the key itself.
 TEST(SweepPlan, KeysInEitherSpelling) {
-  const Settings s = from_plan("kernel = ep\nmode = threads\nworker = 1,2\nsizes = S\nparams = seed=1,2\n");
-  EXPECT_EQ(keys(expand(s, 4)), keys(expand(from_plan("kernels = ep\nmodes = threads\nworkers = 1,2\n"
-                                                      "size = S\nparam = seed=1,2\n"),
-                                            4)));
+  const Settings s =
+      from_plan("kernel = ep\nmode = threads\nworker = 1,2\nsizes = S\nparams = seed=1,2\n");
+  EXPECT_EQ(keys(expand(s, 4)),
+            keys(expand(from_plan("kernels = ep\nmodes = threads\nworkers = 1,2\n"
+                                  "size = S\nparam = seed=1,2\n"),
+                        4)));
   EXPECT_EQ(expand(s, 4).size(), 4u);
-  EXPECT_NE(usage_error([] { from_plan("kernel = ep\nkernels = triad\n"); }).find("'kernels' is already set"),
+  EXPECT_NE(usage_error([] {
+              from_plan("kernel = ep\nkernels = triad\n");
+            }).find("'kernels' is already set"),
             std::string::npos);
 }
 
 TEST(SweepPlan, AxisErrors) {
-  EXPECT_EQ(usage_error([] { from_plan("[a]\nkernels = triad\n"); }).find("has groups"), std::string("test.plan").size() + 1);
+  EXPECT_EQ(usage_error([] { from_plan("[a]\nkernels = triad\n"); }).find("has groups"),
+            std::string("test.plan").size() + 1);
   std::istringstream twice("[a]\nreps = 2\n[a]\n");
-  EXPECT_EQ(usage_error([&] { read_plan_groups(twice, "g", 4); }), "g:3: group 'a' is already defined on line 1");
+  EXPECT_EQ(usage_error([&] { read_plan_groups(twice, "g", 4); }),
+            "g:3: group 'a' is already defined on line 1");
   Settings s;
   s.kernels = {"critical"};
   s.modes = {"threads"};
@@ -273,25 +317,30 @@ TEST(SweepPlan, AxisErrors) {
   s.params.clear();
   apply(s, "channels", "shm", "--channels", 4);  // threads has atomic and event only
   // One mode: the words `run --channel` uses.
-  EXPECT_EQ(usage_error([&] { expand(s, 4); }), "mode threads has no channel 'shm'; its channels: atomic, event");
-  apply(s, "channels", "evnt", "--channels", 4);
   EXPECT_EQ(usage_error([&] { expand(s, 4); }),
-            "mode threads has no channel 'evnt'; did you mean 'event'? its channels: atomic, event");
+            "mode threads has no channel 'shm'; its channels: atomic, event");
+  apply(s, "channels", "evnt", "--channels", 4);
+  EXPECT_EQ(
+      usage_error([&] { expand(s, 4); }),
+      "mode threads has no channel 'evnt'; did you mean 'event'? its channels: atomic, event");
   s.modes = {"threads", "serial"};
   EXPECT_EQ(usage_error([&] { expand(s, 4); }),
-            "channels: no mode of this plan has channel 'evnt'; did you mean 'event'? channels: threads:atomic, "
+            "channels: no mode of this plan has channel 'evnt'; did you mean 'event'? channels: "
+            "threads:atomic, "
             "threads:event");
   s.modes = {"threads"};
   s.channels.clear();
   s.kernels = {"ep"};
   apply(s, "fault", "crash", "--fault", 4);  // ep cannot check one worker's part
-  EXPECT_NE(usage_error([&] { expand(s, 4); }).find("cannot check one worker's part"), std::string::npos);
+  EXPECT_NE(usage_error([&] { expand(s, 4); }).find("cannot check one worker's part"),
+            std::string::npos);
   s.kernels = {"triad"};
   const auto cells = expand(s, 4);
   ASSERT_EQ(cells.size(), 1u);
   EXPECT_EQ(cells[0].key, "triad/threads/2/strong/M/none/fault=crash");
   EXPECT_TRUE(cells[0].isolate());
-  EXPECT_EQ(usage_error([&] { apply(s, "size", "4M:8", "--size", 4); }), "--size 4M:8: a range is FROM:TO with FROM <= TO");
+  EXPECT_EQ(usage_error([&] { apply(s, "size", "4M:8", "--size", 4); }),
+            "--size 4M:8: a range is FROM:TO with FROM <= TO");
 }
 
 TEST(SweepPlan, Shards) {
@@ -315,12 +364,15 @@ Cell cell(int ranks, int threads, const std::string& pin = "none") {
   return c;
 }
 
-bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 TEST(SweepLaunch, OpenMpiFlags) {
   const Launcher l{"mpirun", "/usr/bin/mpirun", "OpenMPI", ""};
   auto a = cell_launch(cell(2, 1), &l, 4, 4).prefix;
-  EXPECT_EQ(std::vector<std::string>(a.begin(), a.begin() + 3), (std::vector<std::string>{"/usr/bin/mpirun", "-np", "2"}));
+  EXPECT_EQ(std::vector<std::string>(a.begin(), a.begin() + 3),
+            (std::vector<std::string>{"/usr/bin/mpirun", "-np", "2"}));
   EXPECT_FALSE(has(a, "--oversubscribe"));
   EXPECT_TRUE(has(a, "none"));  // --bind-to none unless binding is asked for
   a = cell_launch(cell(4, 1), &l, 2, 2).prefix;
@@ -330,13 +382,15 @@ TEST(SweepLaunch, OpenMpiFlags) {
   a = cell_launch(cell(2, 2, "cores"), &l, 4, 4).prefix;  // each rank gets its threads' cores
   EXPECT_TRUE(has(a, "slot:PE=2"));
   const auto env = cell_launch(cell(2, 2, "cores"), &l, 4, 4).env;
-  EXPECT_TRUE(std::find(env.begin(), env.end(), std::pair<std::string, std::string>{"OMP_PLACES", "cores"}) != env.end());
+  EXPECT_TRUE(std::find(env.begin(), env.end(),
+                        std::pair<std::string, std::string>{"OMP_PLACES", "cores"}) != env.end());
 }
 
 TEST(SweepLaunch, MpichAndSrunFlags) {
   const Launcher hydra{"mpiexec", "/usr/bin/mpiexec.mpich", "MPICH", ""};
   auto a = cell_launch(cell(3, 1), &hydra, 2, 2).prefix;
-  EXPECT_EQ(a, (std::vector<std::string>{"/usr/bin/mpiexec.mpich", "-n", "3"}));  // Hydra oversubscribes freely
+  EXPECT_EQ(a, (std::vector<std::string>{"/usr/bin/mpiexec.mpich", "-n",
+                                         "3"}));  // Hydra oversubscribes freely
   const Launcher srun{"srun", "srun", "MPICH", "pmi2"};
   a = cell_launch(cell(1, 2), &srun, 2, 2).prefix;
   EXPECT_EQ(a[0], "srun");
@@ -353,8 +407,8 @@ TEST(SweepLaunch, MpichAndSrunFlags) {
   EXPECT_TRUE(cell_launch(local, &srun, 2, 2).prefix.empty());
 }
 
-// --hosts / --hostfile become each MPI's own flags, with the hosts' slots deciding oversubscription,
-// and the user's launcher words follow the program.
+// --hosts / --hostfile become each MPI's own flags, with the hosts' slots deciding
+// oversubscription, and the user's launcher words follow the program.
 TEST(SweepLaunch, HostsAndExtraWords) {
   Launcher ompi{"mpirun", "/usr/bin/mpirun", "OpenMPI", ""};
   set_hosts(ompi, parse_hosts("n1:1,n2:1", ""), {"--mca", "btl", "tcp,self"});
@@ -365,7 +419,8 @@ TEST(SweepLaunch, HostsAndExtraWords) {
   EXPECT_TRUE(has(a, "n1:1,n2:1"));
   EXPECT_FALSE(has(a, "--oversubscribe"));  // 2 ranks on 2 slots
   a = cell_launch(cell(4, 1), &ompi, 64, 64).prefix;
-  EXPECT_TRUE(has(a, "--oversubscribe"));  // 4 ranks on the hosts' 2 slots, however many local cores
+  EXPECT_TRUE(
+      has(a, "--oversubscribe"));  // 4 ranks on the hosts' 2 slots, however many local cores
 
   Launcher hydra{"mpiexec", "/usr/bin/mpiexec.mpich", "MPICH", ""};
   set_hosts(hydra, parse_hosts("a,b:3", ""), {});
@@ -413,7 +468,8 @@ TEST(SweepLaunch, BadHostsAreUsageErrors) {
   EXPECT_THROW(parse_hosts("a", "file"), UsageError);  // both
   EXPECT_THROW(parse_hosts("", testing::TempDir() + "no_such_hostfile"), UsageError);
   const std::string file = testing::TempDir() + "corescope_bad_hostfile";
-  for (const char* text : {"", "# only a comment\n\n", "n1 slots=x\n", "n1 cpus=2\n", "n1:2 slots=2\n"}) {
+  for (const char* text :
+       {"", "# only a comment\n\n", "n1 slots=x\n", "n1 cpus=2\n", "n1:2 slots=2\n"}) {
     std::ofstream(file) << text;
     EXPECT_THROW(parse_hosts("", file), UsageError) << text;
   }

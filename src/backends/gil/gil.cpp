@@ -18,7 +18,8 @@ const std::vector<std::string>& policy_names() {
 Policy parse_policy(const std::string& name) {
   if (name == "cpython") return Policy::cpython;
   if (name == "fifo") return Policy::fifo;
-  throw UsageError("unknown --gil-policy '" + name + "'; valid policies: " + join(policy_names(), ", "));
+  throw UsageError("unknown --gil-policy '" + name +
+                   "'; valid policies: " + join(policy_names(), ", "));
 }
 
 std::string policy_name(Policy p) { return p == Policy::fifo ? "fifo" : "cpython"; }
@@ -70,10 +71,14 @@ void Gil::drop(GilThread& me, DropKind kind) {
   holder_ = nullptr;
   // cpython: wake one waiter and let the scheduler choose; fifo: the next ticket must be among
   // the woken, so wake them all.
-  if (policy_ == Policy::fifo) released_.notify_all();
-  else released_.notify_one();
-  if (kind == DropKind::requested) ++me.forced_drops;
-  else ++me.voluntary_drops;
+  if (policy_ == Policy::fifo)
+    released_.notify_all();
+  else
+    released_.notify_one();
+  if (kind == DropKind::requested)
+    ++me.forced_drops;
+  else
+    ++me.voluntary_drops;
   if (me.drop_request.load(std::memory_order_relaxed)) {
     // Somebody waited a whole interval for us. Without this wait we could take the GIL back
     // before the waiter even woke up (the old GIL's convoy); with it, the hand-off happens.

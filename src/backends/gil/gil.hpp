@@ -34,11 +34,11 @@ struct alignas(64) GilThread {
   std::atomic<bool> drop_request{false};
   const std::uint64_t id;  // unique per GilThread ever made (addresses can be reused)
 
-  double wait_s = 0.0;                   // time spent inside take() before holding the GIL
-  std::int64_t acquires = 0;             // completed take()s
-  std::int64_t forced_drops = 0;         // drops because another thread asked (at a yield point)
-  std::int64_t voluntary_drops = 0;      // drops around blocking calls and at the end
-  std::int64_t drop_requests_made = 0;   // times this thread, waiting, asked the holder to drop
+  double wait_s = 0.0;                  // time spent inside take() before holding the GIL
+  std::int64_t acquires = 0;            // completed take()s
+  std::int64_t forced_drops = 0;        // drops because another thread asked (at a yield point)
+  std::int64_t voluntary_drops = 0;     // drops around blocking calls and at the end
+  std::int64_t drop_requests_made = 0;  // times this thread, waiting, asked the holder to drop
 };
 
 class Gil {
@@ -80,8 +80,8 @@ class Gil {
   // waiter's check of last_holder_ ordered without a second lock.
   std::condition_variable taken_;
   bool locked_ = false;
-  GilThread* holder_ = nullptr;        // valid while locked_
-  std::uint64_t last_holder_ = 0;      // GilThread::id of the latest taker (0: nobody yet)
+  GilThread* holder_ = nullptr;    // valid while locked_
+  std::uint64_t last_holder_ = 0;  // GilThread::id of the latest taker (0: nobody yet)
   std::uint64_t switch_number_ = 0;
   std::uint64_t next_ticket_ = 0, now_serving_ = 0;  // fifo policy only
 };

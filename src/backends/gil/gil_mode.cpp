@@ -1,4 +1,5 @@
-// gil mode: GilWorker (the GIL around a ThreadWorker's hooks) and the mode that runs a team of them.
+// gil mode: GilWorker (the GIL around a ThreadWorker's hooks) and the mode that runs a team of
+// them.
 #include "backends/gil/gil_mode.hpp"
 
 #include <cmath>
@@ -26,7 +27,8 @@ GilRelease parse_gil_release(const std::string& name) {
   if (name == "none") return GilRelease::none;
   if (name == "io") return GilRelease::io;
   if (name == "compute") return GilRelease::compute;
-  throw UsageError("unknown --gil-release '" + name + "'; valid values: " + join(gil_release_names(), ", "));
+  throw UsageError("unknown --gil-release '" + name +
+                   "'; valid values: " + join(gil_release_names(), ", "));
 }
 
 GilWorker::GilWorker(int id, SharedTeam& team, gil::Gil& gil, GilRelease release)
@@ -115,7 +117,8 @@ void* GilWorker::do_team_shared(std::size_t bytes) {
 }
 
 void GilWorker::on_drop_request() {
-  // The flag is only ever set while this thread holds the GIL; the check keeps a stray call harmless.
+  // The flag is only ever set while this thread holds the GIL; the check keeps a stray call
+  // harmless.
   if (!held_) return;
   drop(DropKind::requested);
   take();
@@ -129,14 +132,16 @@ class GilMode : public Mode {
     char text[32];
     std::snprintf(text, sizeof text, "%g", s);
     if (!(s > 0.0 && s <= kMaxSwitchInterval))
-      throw UsageError(std::string("--switch-interval ") + text + ": must be > 0 and <= 10 seconds");
+      throw UsageError(std::string("--switch-interval ") + text +
+                       ": must be > 0 and <= 10 seconds");
     if (std::llround(s * 1e9) < 1)
       throw UsageError(std::string("--switch-interval ") + text + ": shorter than a nanosecond");
     parse_gil_release(spec.gil_release);
     gil::parse_policy(spec.gil_policy);
   }
 
-  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel,
+                   const TeamControl& control) override {
     gil::Gil gil(std::chrono::nanoseconds(std::llround(spec.switch_interval_s * 1e9)),
                  gil::parse_policy(spec.gil_policy));
     const GilRelease release = parse_gil_release(spec.gil_release);
@@ -148,14 +153,16 @@ class GilMode : public Mode {
 }  // namespace
 
 ModeInfo gil_mode() {
-  return {.name = "gil",
-          .description = "std::threads serialized by an emulated CPython GIL (--switch-interval, --gil-release)",
-          .shape = shapes::one_process,
-          .memory = Memory::shared,
-          .gil = true,
-          .isolate = true,
-          .channels = {"atomic", "event"},
-          .make = [] { return std::unique_ptr<Mode>(new GilMode); }};
+  return {
+      .name = "gil",
+      .description =
+          "std::threads serialized by an emulated CPython GIL (--switch-interval, --gil-release)",
+      .shape = shapes::one_process,
+      .memory = Memory::shared,
+      .gil = true,
+      .isolate = true,
+      .channels = {"atomic", "event"},
+      .make = [] { return std::unique_ptr<Mode>(new GilMode); }};
 }
 
 }  // namespace corescope

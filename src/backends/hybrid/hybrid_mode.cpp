@@ -35,7 +35,9 @@ struct RankTeam {
 class HybridWorker : public Worker {
  public:
   HybridWorker(int rank, int ranks, int thread, int threads, RankTeam& team, bool multiple)
-      : Worker(rank * threads + thread, ranks * threads, rank, thread), team_(team), threads_(threads),
+      : Worker(rank * threads + thread, ranks * threads, rank, thread),
+        team_(team),
+        threads_(threads),
         multiple_(multiple) {}
   std::string channel() const override { return "mpi"; }
 
@@ -52,8 +54,8 @@ class HybridWorker : public Worker {
 #pragma omp master
     {
       team_.result.assign(v.begin(), v.end());
-      MPI_Allreduce(MPI_IN_PLACE, team_.result.data(), static_cast<int>(v.size()), MPI_DOUBLE, mpi::to_mpi(op),
-                    MPI_COMM_WORLD);
+      MPI_Allreduce(MPI_IN_PLACE, team_.result.data(), static_cast<int>(v.size()), MPI_DOUBLE,
+                    mpi::to_mpi(op), MPI_COMM_WORLD);
     }
 #pragma omp barrier
     std::copy(team_.result.begin(), team_.result.end(), v.begin());
@@ -61,21 +63,25 @@ class HybridWorker : public Worker {
   void do_send(int dest, const void* d, std::size_t n) override {
     if (dest / threads_ == rank()) return team_.local.send(thread(), dest % threads_, d, n);
     require_multiple();
-    MPI_Send(d, count(n), MPI_BYTE, dest / threads_, tag(thread(), dest % threads_), MPI_COMM_WORLD);
+    MPI_Send(d, count(n), MPI_BYTE, dest / threads_, tag(thread(), dest % threads_),
+             MPI_COMM_WORLD);
   }
   void do_recv(int src, void* d, std::size_t n) override {
     if (src / threads_ == rank()) return team_.local.recv(thread(), src % threads_, d, n);
     require_multiple();
-    MPI_Recv(d, count(n), MPI_BYTE, src / threads_, tag(src % threads_, thread()), MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Recv(d, count(n), MPI_BYTE, src / threads_, tag(src % threads_, thread()), MPI_COMM_WORLD,
+             MPI_STATUS_IGNORE);
   }
-  void do_sendrecv(int dest, const void* sd, std::size_t sn, int src, void* rd, std::size_t rn) override {
+  void do_sendrecv(int dest, const void* sd, std::size_t sn, int src, void* rd,
+                   std::size_t rn) override {
     if (dest / threads_ == rank() || src / threads_ == rank()) {
       // Local mailboxes never block a send, so send-then-receive cannot deadlock; a remote send
       // could, so post the remote side non-blocking.
       MPI_Request req = MPI_REQUEST_NULL;
       if (dest / threads_ != rank()) {
         require_multiple();
-        MPI_Isend(sd, count(sn), MPI_BYTE, dest / threads_, tag(thread(), dest % threads_), MPI_COMM_WORLD, &req);
+        MPI_Isend(sd, count(sn), MPI_BYTE, dest / threads_, tag(thread(), dest % threads_),
+                  MPI_COMM_WORLD, &req);
       } else {
         team_.local.send(thread(), dest % threads_, sd, sn);
       }
@@ -84,8 +90,9 @@ class HybridWorker : public Worker {
       return;
     }
     require_multiple();
-    MPI_Sendrecv(sd, count(sn), MPI_BYTE, dest / threads_, tag(thread(), dest % threads_), rd, count(rn), MPI_BYTE,
-                 src / threads_, tag(src % threads_, thread()), MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Sendrecv(sd, count(sn), MPI_BYTE, dest / threads_, tag(thread(), dest % threads_), rd,
+                 count(rn), MPI_BYTE, src / threads_, tag(src % threads_, thread()), MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
   }
   void* do_alloc_slice(std::size_t bytes, std::size_t align) override {
     return team_.local.alloc_slice(thread(), bytes, align);
@@ -131,7 +138,9 @@ class HybridWorker : public Worker {
   }
   int tag(int src_thread, int dst_thread) const { return 100 + src_thread * threads_ + dst_thread; }
   void require_multiple() const {
-    if (!multiple_) throw RuntimeFailure("point-to-point between ranks from OpenMP threads needs MPI_THREAD_MULTIPLE");
+    if (!multiple_)
+      throw RuntimeFailure(
+          "point-to-point between ranks from OpenMP threads needs MPI_THREAD_MULTIPLE");
   }
   RankTeam& team_;
   int threads_;
@@ -148,7 +157,8 @@ class HybridMode : public Mode {
   void agree(const std::function<void()>& check) override { mpi::agree(check); }
   bool is_writer() const override { return mpi::world_rank() == 0; }
 
-  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel,
+                   const TeamControl& control) override {
     const int threads = spec.threads_per_rank, rank = mpi::world_rank(), ranks = mpi::world_size();
     const bool multiple = thread_level_ == "MPI_THREAD_MULTIPLE";
     RankTeam team(threads);
@@ -173,7 +183,9 @@ class HybridMode : public Mode {
       }
     }
     if (!team.refused.empty()) throw UsageError("kernel " + spec.kernel + ": " + team.refused);
-    if (got != threads) mpi::abort_job("OpenMP gave " + std::to_string(got) + " threads instead of " + std::to_string(threads));
+    if (got != threads)
+      mpi::abort_job("OpenMP gave " + std::to_string(got) + " threads instead of " +
+                     std::to_string(threads));
     RunResult result;
     result.spec = spec;
     result.mpi_thread_level = thread_level_;
@@ -194,18 +206,13 @@ class HybridMode : public Mode {
 namespace corescope {
 
 ModeInfo hybrid_mode() {
-  return {.name = "hybrid",
-          .description = "MPI ranks x OpenMP threads (--threads per rank)",
-          .built = CORESCOPE_HAVE_MPI,
-          .how_to_build = kMpiHowToBuild,
-          .shape = shapes::ranks_x_threads,
-          .memory = Memory::per_rank,
-          .needs_launcher = true,
-          .takes_threads = true,
-          .openmp_threads = true,
-          .channels = {"mpi"},
+  return {
+    .name = "hybrid", .description = "MPI ranks x OpenMP threads (--threads per rank)",
+    .built = CORESCOPE_HAVE_MPI, .how_to_build = kMpiHowToBuild, .shape = shapes::ranks_x_threads,
+    .memory = Memory::per_rank, .needs_launcher = true, .takes_threads = true,
+    .openmp_threads = true, .channels = {"mpi"},
 #if CORESCOPE_HAVE_MPI
-          .make = [] { return std::unique_ptr<Mode>(new HybridMode); }
+    .make = [] { return std::unique_ptr<Mode>(new HybridMode); }
 #endif
   };
 }

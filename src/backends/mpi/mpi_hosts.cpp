@@ -23,7 +23,8 @@ std::vector<std::string> gather_hosts() {
   MPI_Gather(mine.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, 0, MPI_COMM_WORLD);
   std::vector<std::string> hosts;
   if (rank == 0)
-    for (int r = 0; r < size; ++r) hosts.emplace_back(all.data() + static_cast<std::size_t>(r) * kWidth);
+    for (int r = 0; r < size; ++r)
+      hosts.emplace_back(all.data() + static_cast<std::size_t>(r) * kWidth);
   return hosts;
 }
 

@@ -29,7 +29,8 @@ class MpiWorker : public Worker {
  protected:
   void do_barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
   void do_allreduce(std::span<double> v, Op op) override {
-    MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, mpi::to_mpi(op), MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, mpi::to_mpi(op),
+                  MPI_COMM_WORLD);
   }
   void do_send(int dest, const void* d, std::size_t n) override {
     MPI_Send(d, checked_count(n), MPI_BYTE, dest, kTag, MPI_COMM_WORLD);
@@ -38,18 +39,20 @@ class MpiWorker : public Worker {
     MPI_Status st;
     MPI_Recv(d, checked_count(n), MPI_BYTE, src, kTag, MPI_COMM_WORLD, &st);
   }
-  void do_sendrecv(int dest, const void* sd, std::size_t sn, int src, void* rd, std::size_t rn) override {
+  void do_sendrecv(int dest, const void* sd, std::size_t sn, int src, void* rd,
+                   std::size_t rn) override {
     MPI_Status st;
-    MPI_Sendrecv(sd, checked_count(sn), MPI_BYTE, dest, kTag, rd, checked_count(rn), MPI_BYTE, src, kTag,
-                 MPI_COMM_WORLD, &st);
+    MPI_Sendrecv(sd, checked_count(sn), MPI_BYTE, dest, kTag, rd, checked_count(rn), MPI_BYTE, src,
+                 kTag, MPI_COMM_WORLD, &st);
   }
   void* do_team_shared(std::size_t bytes) override { return windows().allocate(bytes); }
   TeamWords do_team_words(std::size_t n) override { return windows().words(n); }
   std::string team_memory_kind() const override { return windows_ ? windows_->kind() : ""; }
   void do_team_lock() override {
     if (!windows_)
-      throw UsageError("mpi mode: team_lock before team_shared; the lock window is created collectively by the "
-                       "first team_shared call");
+      throw UsageError(
+          "mpi mode: team_lock before team_shared; the lock window is created collectively by the "
+          "first team_shared call");
     windows_->lock();
   }
   void do_team_unlock() override { windows_->unlock(); }
@@ -79,14 +82,16 @@ class MpiMode : public Mode {
   void agree(const std::function<void()>& check) override { mpi::agree(check); }
   bool is_writer() const override { return mpi::world_rank() == 0; }
 
-  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel,
+                   const TeamControl& control) override {
     std::vector<WorkerOutcome> mine(1);
     try {
       MpiWorker w(mpi::world_rank(), mpi::world_size());
       auto k = kernel.make();
       mine[0] = control.run(w, *k, spec);
     } catch (const mpi::SpansNodes& e) {
-      throw UsageError("kernel " + spec.kernel + ": " + e.what());  // every rank refuses here together
+      throw UsageError("kernel " + spec.kernel + ": " +
+                       e.what());  // every rank refuses here together
     } catch (const std::exception& e) {
       mpi::abort_job(e.what());  // the other ranks may be inside a collective: end the job
     }
@@ -110,17 +115,13 @@ class MpiMode : public Mode {
 namespace corescope {
 
 ModeInfo mpi_mode() {
-  return {.name = "mpi",
-          .description = "MPI ranks with private memory, started by mpirun/mpiexec/srun",
-          .built = CORESCOPE_HAVE_MPI,
-          .how_to_build = kMpiHowToBuild,
-          .shape = shapes::process_per_worker,
-          .memory = Memory::private_,
-          .needs_launcher = true,
-          .isolate = true,
-          .channels = {"mpi"},
+  return {
+    .name = "mpi", .description = "MPI ranks with private memory, started by mpirun/mpiexec/srun",
+    .built = CORESCOPE_HAVE_MPI, .how_to_build = kMpiHowToBuild,
+    .shape = shapes::process_per_worker, .memory = Memory::private_, .needs_launcher = true,
+    .isolate = true, .channels = {"mpi"},
 #if CORESCOPE_HAVE_MPI
-          .make = [] { return std::unique_ptr<Mode>(new MpiMode); }
+    .make = [] { return std::unique_ptr<Mode>(new MpiMode); }
 #endif
   };
 }

@@ -35,8 +35,9 @@ std::string level_name(int level) {
 
 std::string init(int required_level) {
   if (launch_env().launcher == "none")
-    throw UsageError("MPI modes must be started by a launcher, e.g. mpirun -np 2 corescope run --mode mpi ... "
-                     "(or srun / mpiexec)");
+    throw UsageError(
+        "MPI modes must be started by a launcher, e.g. mpirun -np 2 corescope run --mode mpi ... "
+        "(or srun / mpiexec)");
   int init_done = 0;
   MPI_Initialized(&init_done);
   int provided = MPI_THREAD_SINGLE;
@@ -76,15 +77,18 @@ void check_world() {
   const int size = world_size();
   const std::string flavour = mpi_flavour();
   if (l.launcher == "srun" && l.launcher_size > 0 && l.launcher_size != size)
-    throw UsageError("srun started " + std::to_string(l.launcher_size) + " tasks but MPI sees a world of " +
-                     std::to_string(size) + " (each task is a singleton): use srun --mpi=" +
+    throw UsageError("srun started " + std::to_string(l.launcher_size) +
+                     " tasks but MPI sees a world of " + std::to_string(size) +
+                     " (each task is a singleton): use srun --mpi=" +
                      std::string(flavour == "MPICH" ? "pmi2" : "pmix"));
   // Another MPI's launcher (Open MPI's mpirun starting an MPICH build, or the reverse) also
   // starts singletons: each process is rank 0 of its own world of 1.
   if (l.launcher != "srun" && l.launcher_size > 0 && l.launcher_size != size)
-    throw UsageError(l.launcher + " started " + std::to_string(l.launcher_size) + " processes but MPI sees a world of " +
-                     std::to_string(size) + ": this corescope is built with " + flavour + "; start it with " +
-                     (flavour == "MPICH" ? "MPICH's mpiexec (mpiexec.mpich)" : "Open MPI's mpirun"));
+    throw UsageError(
+        l.launcher + " started " + std::to_string(l.launcher_size) +
+        " processes but MPI sees a world of " + std::to_string(size) +
+        ": this corescope is built with " + flavour + "; start it with " +
+        (flavour == "MPICH" ? "MPICH's mpiexec (mpiexec.mpich)" : "Open MPI's mpirun"));
 }
 
 void agree(const std::function<void()>& check) {
@@ -131,7 +135,8 @@ std::vector<WorkerOutcome> gather(const std::vector<WorkerOutcome>& mine) {
     }
     all.resize(static_cast<std::size_t>(total));
   }
-  MPI_Gatherv(buf.data(), my_bytes, MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE, 0, MPI_COMM_WORLD);
+  MPI_Gatherv(buf.data(), my_bytes, MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE, 0,
+              MPI_COMM_WORLD);
   std::vector<WorkerOutcome> out;
   if (rank == 0) {
     std::size_t pos = 0;
@@ -141,7 +146,8 @@ std::vector<WorkerOutcome> gather(const std::vector<WorkerOutcome>& mine) {
 }
 
 void abort_job(const std::string& message) {
-  std::fprintf(stderr, "corescope: rank %d: %s\n", initialized() ? world_rank() : -1, message.c_str());
+  std::fprintf(stderr, "corescope: rank %d: %s\n", initialized() ? world_rank() : -1,
+               message.c_str());
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);
@@ -158,17 +164,20 @@ MPI_Win world_window(std::size_t bytes, const std::string& what) {
   void* base = nullptr;
   MPI_Win win = MPI_WIN_NULL;
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  const int rc = MPI_Win_allocate(root ? static_cast<MPI_Aint>(bytes) : 0, 8, MPI_INFO_NULL, MPI_COMM_WORLD, &base, &win);
+  const int rc = MPI_Win_allocate(root ? static_cast<MPI_Aint>(bytes) : 0, 8, MPI_INFO_NULL,
+                                  MPI_COMM_WORLD, &base, &win);
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
   int failed = rc != MPI_SUCCESS ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   if (failed) {
     if (rc == MPI_SUCCESS) MPI_Win_free(&win);
-    throw SpansNodes(what + " across nodes needs MPI one-sided communication between the nodes, and " + mpi_flavour() +
-                     " could not create a window over this network" +
-                     (mpi_flavour() == "MPICH" ? std::string()
-                                               : std::string(" (Open MPI 4.1 over TCP: run mpirun with --mca pml ucx "
-                                                             "--mca osc ucx,sm, or --mca osc pt2pt,sm for --mode mpi)")));
+    throw SpansNodes(
+        what + " across nodes needs MPI one-sided communication between the nodes, and " +
+        mpi_flavour() + " could not create a window over this network" +
+        (mpi_flavour() == "MPICH"
+             ? std::string()
+             : std::string(" (Open MPI 4.1 over TCP: run mpirun with --mca pml ucx "
+                           "--mca osc ucx,sm, or --mca osc pt2pt,sm for --mode mpi)")));
   }
   if (root) std::memset(base, 0, bytes);
   MPI_Win_set_errhandler(win, MPI_ERRORS_ARE_FATAL);
@@ -201,8 +210,11 @@ class RmaWords : public RemoteWords {
 
   std::uint64_t load(std::size_t i) override { return fetch_op(i, 0, MPI_NO_OP); }
   void store(std::size_t i, std::uint64_t v) override { fetch_op(i, v, MPI_REPLACE); }
-  std::uint64_t fetch_add(std::size_t i, std::uint64_t v) override { return fetch_op(i, v, MPI_SUM); }
-  std::uint64_t compare_swap(std::size_t i, std::uint64_t expected, std::uint64_t desired) override {
+  std::uint64_t fetch_add(std::size_t i, std::uint64_t v) override {
+    return fetch_op(i, v, MPI_SUM);
+  }
+  std::uint64_t compare_swap(std::size_t i, std::uint64_t expected,
+                             std::uint64_t desired) override {
     std::uint64_t old = 0;
     MPI_Compare_and_swap(&desired, &expected, &old, MPI_UINT64_T, 0, disp(i), win_);
     complete();
@@ -221,7 +233,9 @@ class RmaWords : public RemoteWords {
   }
 
  private:
-  static MPI_Aint disp(std::size_t i) { return static_cast<MPI_Aint>(i); }  // displacement unit: 8 bytes
+  static MPI_Aint disp(std::size_t i) {
+    return static_cast<MPI_Aint>(i);
+  }  // displacement unit: 8 bytes
   std::uint64_t fetch_op(std::size_t i, std::uint64_t v, MPI_Op op) {
     std::uint64_t old = 0;
     MPI_Fetch_and_op(&v, &old, MPI_UINT64_T, 0, disp(i), op, win_);
@@ -263,7 +277,8 @@ SharedWindows::SharedWindows() : state_(new State) {
   // (its one-sided components need a second process: MPI_ERR_WIN from `mpirun -np 1`). Across
   // nodes the lock window is made with the first team words (world_window checks that it can be).
   if (world_size() > 1 && state_->nodes == 1)
-    MPI_Win_create(&state_->lock_word, sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD, &state_->lock_window);
+    MPI_Win_create(&state_->lock_word, sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD,
+                   &state_->lock_window);
 }
 
 SharedWindows::~SharedWindows() {
@@ -279,9 +294,11 @@ const char* SharedWindows::kind() const { return state_->nodes > 1 ? "mpi-rma" :
 void* SharedWindows::allocate(std::size_t bytes) {
   // Decided on world-wide facts, so that every rank refuses alike.
   if (state_->nodes > 1)
-    throw SpansNodes("team-shared memory as a pointer needs every rank on one node (it is an MPI shared-memory "
-                     "window), but the " + std::to_string(world_size()) + " ranks run on " +
-                     std::to_string(state_->nodes) + " nodes; start them on one node, or use team words");
+    throw SpansNodes(
+        "team-shared memory as a pointer needs every rank on one node (it is an MPI shared-memory "
+        "window), but the " +
+        std::to_string(world_size()) + " ranks run on " + std::to_string(state_->nodes) +
+        " nodes; start them on one node, or use team words");
   int node_rank = 0;
   MPI_Comm_rank(state_->node, &node_rank);
   void* base = nullptr;
@@ -298,8 +315,10 @@ void* SharedWindows::allocate(std::size_t bytes) {
 }
 
 TeamWords SharedWindows::words(std::size_t n) {
-  if (state_->nodes == 1) return TeamWords(static_cast<std::uint64_t*>(allocate(n * sizeof(std::uint64_t))));
-  if (state_->lock_window == MPI_WIN_NULL) state_->lock_window = world_window(sizeof(std::uint64_t), "the team lock");
+  if (state_->nodes == 1)
+    return TeamWords(static_cast<std::uint64_t*>(allocate(n * sizeof(std::uint64_t))));
+  if (state_->lock_window == MPI_WIN_NULL)
+    state_->lock_window = world_window(sizeof(std::uint64_t), "the team lock");
   state_->remote.push_back(std::make_unique<RmaWords>(n ? n : 1));
   return TeamWords(state_->remote.back().get());
 }

@@ -13,7 +13,8 @@
 
 namespace corescope {
 
-void omp_team_allreduce(std::vector<std::vector<double>>& slots, int thread, std::span<double> values, Op op) {
+void omp_team_allreduce(std::vector<std::vector<double>>& slots, int thread,
+                        std::span<double> values, Op op) {
   slots[static_cast<std::size_t>(thread)].assign(values.begin(), values.end());
 #pragma omp barrier
   const int n = omp_get_num_threads();
@@ -45,10 +46,14 @@ class OmpWorker : public Worker {
   void do_barrier() override {
 #pragma omp barrier
   }
-  void do_allreduce(std::span<double> v, Op op) override { omp_team_allreduce(slots_, id(), v, op); }
+  void do_allreduce(std::span<double> v, Op op) override {
+    omp_team_allreduce(slots_, id(), v, op);
+  }
   void do_send(int dest, const void* d, std::size_t n) override { team_.send(id(), dest, d, n); }
   void do_recv(int src, void* d, std::size_t n) override { team_.recv(id(), src, d, n); }
-  void* do_alloc_slice(std::size_t bytes, std::size_t align) override { return team_.alloc_slice(id(), bytes, align); }
+  void* do_alloc_slice(std::size_t bytes, std::size_t align) override {
+    return team_.alloc_slice(id(), bytes, align);
+  }
   void* do_team_shared(std::size_t bytes) override { return team_.shared_block(id(), bytes); }
   void do_team_lock() override { team_.lock(); }
   void do_team_unlock() override { team_.unlock(); }
@@ -60,7 +65,8 @@ class OmpWorker : public Worker {
 
 class OpenmpMode : public Mode {
  public:
-  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel,
+                   const TeamControl& control) override {
     SharedTeam team(spec.workers, spec.channel);
     std::vector<std::vector<double>> slots(static_cast<std::size_t>(spec.workers));
     std::vector<WorkerOutcome> outcomes(static_cast<std::size_t>(spec.workers));
@@ -86,7 +92,8 @@ class OpenmpMode : public Mode {
     }
     if (team_size != spec.workers)
       throw RuntimeFailure("OpenMP gave " + std::to_string(team_size) + " threads instead of " +
-                           std::to_string(spec.workers) + " (check OMP_THREAD_LIMIT / OMP_DYNAMIC)");
+                           std::to_string(spec.workers) +
+                           " (check OMP_THREAD_LIMIT / OMP_DYNAMIC)");
     RunResult result;
     result.spec = spec;
     combine_outcomes(result, std::move(outcomes));

@@ -11,6 +11,7 @@ ModeInfo openmp_mode();
 
 // Reduction over the threads of the current parallel region (slots + OpenMP barriers); the
 // result is identical on every thread. `slots` is shared, one vector per thread.
-void omp_team_allreduce(std::vector<std::vector<double>>& slots, int thread, std::span<double> values, Op op);
+void omp_team_allreduce(std::vector<std::vector<double>>& slots, int thread,
+                        std::span<double> values, Op op);
 
 }  // namespace corescope

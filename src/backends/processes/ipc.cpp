@@ -37,7 +37,8 @@ void wait_word(const std::atomic<std::uint32_t>& word, std::uint32_t expected, i
   // A shared (not FUTEX_PRIVATE) futex: the kernel keys it by the physical page, so processes
   // that map the same segment at different addresses still meet.
   timespec ts{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1000000L};
-  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word), FUTEX_WAIT, expected, &ts, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word), FUTEX_WAIT, expected, &ts,
+          nullptr, 0);
 #else
   if (word.load(std::memory_order_acquire) == expected) {
     timespec ts{0, 50000};
@@ -48,7 +49,8 @@ void wait_word(const std::atomic<std::uint32_t>& word, std::uint32_t expected, i
 
 void wake_word(std::atomic<std::uint32_t>& word) {
 #if defined(__linux__)
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT32_MAX, nullptr,
+          nullptr, 0);
 #else
   (void)word;
 #endif
@@ -64,7 +66,8 @@ std::string random_hex() {
   while (got < sizeof bytes) {
     const ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw RuntimeFailure(std::string("cannot read random bytes: ") + std::strerror(errno));
+    if (n <= 0)
+      throw RuntimeFailure(std::string("cannot read random bytes: ") + std::strerror(errno));
     got += static_cast<std::size_t>(n);
   }
   static const char digits[] = "0123456789abcdef";
@@ -86,7 +89,8 @@ std::int64_t shm_free_bytes() {
 void require_shm(std::size_t bytes, const std::string& what) {
   const std::int64_t free = shm_free_bytes();
   if (free >= 0 && static_cast<double>(bytes) > static_cast<double>(free))
-    throw UsageError(what + " needs " + human_bytes(static_cast<double>(bytes)) + " of shared memory but /dev/shm has " +
+    throw UsageError(what + " needs " + human_bytes(static_cast<double>(bytes)) +
+                     " of shared memory but /dev/shm has " +
                      human_bytes(static_cast<double>(free)) +
                      " free (fewer --workers, another --channel, or a larger /dev/shm)");
 }
@@ -103,8 +107,8 @@ SharedSegment::SharedSegment(std::size_t bytes, const std::string& what) {
     if (fd < 0 && errno != EEXIST) break;
   }
   if (fd < 0)
-    throw RuntimeFailure("cannot create the shared-memory segment for " + what + " (shm_open " + name +
-                         "): " + std::strerror(errno));
+    throw RuntimeFailure("cannot create the shared-memory segment for " + what + " (shm_open " +
+                         name + "): " + std::strerror(errno));
   fchmod(fd, 0600);  // explicit, whatever the umask
   // Unlink at once: the open fd and the mappings keep the memory alive, the name is never seen
   // by anybody else and cannot outlive a crash.
@@ -119,7 +123,8 @@ SharedSegment::SharedSegment(std::size_t bytes, const std::string& what) {
   const int e = errno;
   close(fd);
   if (p == MAP_FAILED)
-    throw RuntimeFailure("cannot map the shared-memory segment for " + what + ": " + std::strerror(e));
+    throw RuntimeFailure("cannot map the shared-memory segment for " + what + ": " +
+                         std::strerror(e));
   data_ = static_cast<std::byte*>(p);
   size_ = bytes;
 }
@@ -160,8 +165,10 @@ void remove_tree(const std::string& path) {
       if (name == "." || name == "..") continue;
       const std::string child = path + "/" + name;
       struct stat st {};
-      if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(child);
-      else unlink(child.c_str());
+      if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        remove_tree(child);
+      else
+        unlink(child.c_str());
     }
     closedir(d);
   }
@@ -179,14 +186,17 @@ static void remove_stale_team_dirs(const std::string& root) {
     const std::string name = e->d_name;
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
     const std::size_t dash = name.find('-', prefix.size());
-    const std::string digits = name.substr(prefix.size(), dash == std::string::npos ? 0 : dash - prefix.size());
+    const std::string digits =
+        name.substr(prefix.size(), dash == std::string::npos ? 0 : dash - prefix.size());
     if (digits.empty() || digits.size() > 9 || name.size() != dash + 7 ||
         digits.find_first_not_of("0123456789") != std::string::npos)
       continue;
     const pid_t pid = static_cast<pid_t>(std::stol(digits));
     struct stat st {};
     const std::string path = root + "/" + name;
-    if (pid == getpid() || lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+    if (pid == getpid() || lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != geteuid())
+      continue;
     if (kill(pid, 0) != 0 && errno == ESRCH) remove_tree(path);
   }
   closedir(d);

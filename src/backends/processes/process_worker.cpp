@@ -20,7 +20,8 @@ ProcessWorker::ProcessWorker(int id, int count, Channel& channel, WorkerResource
   // (an fd inherited through fork would share one lock between all workers).
   lock_fd_ = open(res_.lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0)
-    throw RuntimeFailure("cannot open the team lock file " + res_.lock_path + ": " + std::strerror(errno));
+    throw RuntimeFailure("cannot open the team lock file " + res_.lock_path + ": " +
+                         std::strerror(errno));
 }
 
 ProcessWorker::~ProcessWorker() {
@@ -33,8 +34,9 @@ void* ProcessWorker::do_team_shared(std::size_t bytes) {
   const std::size_t offset = (pool_used_ + 63) / 64 * 64;
   if (bytes > res_.pool_bytes || offset > res_.pool_bytes - bytes)
     throw RuntimeFailure("team-shared memory of the processes mode is limited to " +
-                         human_bytes(static_cast<double>(res_.pool_bytes)) + " per run (asked for " +
-                         human_bytes(static_cast<double>(bytes)) + " more)");
+                         human_bytes(static_cast<double>(res_.pool_bytes)) +
+                         " per run (asked for " + human_bytes(static_cast<double>(bytes)) +
+                         " more)");
   pool_used_ = offset + bytes;
   ch_.barrier();  // collective, as in every other mode
   return res_.pool + offset;
@@ -44,7 +46,8 @@ void* ProcessWorker::do_team_shared(std::size_t bytes) {
 // locked out (a pthread mutex in shared memory would stay locked).
 void ProcessWorker::do_team_lock() {
   while (flock(lock_fd_, LOCK_EX) != 0)
-    if (errno != EINTR) throw RuntimeFailure(std::string("flock on the team lock failed: ") + std::strerror(errno));
+    if (errno != EINTR)
+      throw RuntimeFailure(std::string("flock on the team lock failed: ") + std::strerror(errno));
 }
 
 void ProcessWorker::do_team_unlock() { flock(lock_fd_, LOCK_UN); }

@@ -15,7 +15,7 @@ struct WorkerResources {
   std::string channel_name;
   std::byte* pool = nullptr;  // team-shared memory, zero-filled, mapped in every worker
   std::size_t pool_bytes = 0;
-  std::string lock_path;      // the team lock file
+  std::string lock_path;  // the team lock file
 };
 
 class ProcessWorker : public Worker {
@@ -29,7 +29,8 @@ class ProcessWorker : public Worker {
   void do_allreduce(std::span<double> v, Op op) override { ch_.allreduce(v, op); }
   void do_send(int dest, const void* d, std::size_t n) override { ch_.send(dest, d, n); }
   void do_recv(int src, void* d, std::size_t n) override { ch_.recv(src, d, n); }
-  void do_sendrecv(int dest, const void* sd, std::size_t sn, int src, void* rd, std::size_t rn) override {
+  void do_sendrecv(int dest, const void* sd, std::size_t sn, int src, void* rd,
+                   std::size_t rn) override {
     ch_.sendrecv(dest, sd, sn, src, rd, rn);
   }
   void* do_team_shared(std::size_t bytes) override;

@@ -14,7 +14,8 @@ class ProcessesMode : public Mode {
   void prepare(const RunSpec& spec) override {
     processes::find_channel(spec.channel);  // UsageError listing the channels
   }
-  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel,
+                   const TeamControl& control) override {
     processes::TeamOptions options;
     options.loop = control.loop;
     options.timeout_s = control.watchdog_s;
@@ -39,7 +40,9 @@ class ProcessesMode : public Mode {
 
 ModeInfo processes_mode() {
   return {.name = "processes",
-          .description = "OS processes forked by corescope, no MPI (like Python multiprocessing), over an IPC --channel",
+          .description =
+              "OS processes forked by corescope, no MPI (like Python multiprocessing), over an IPC "
+              "--channel",
           .shape = shapes::process_per_worker,
           .memory = Memory::private_,
           .supervised = true,

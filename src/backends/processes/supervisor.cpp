@@ -41,7 +41,9 @@ struct ReportHeader {
 };
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // While a team runs, these stop it cleanly instead of killing the supervisor on the spot (which
 // would leave the team's temp dir behind): the workers are killed and reaped, the team's
@@ -59,11 +61,13 @@ class StopSignals {
     sigemptyset(&sa.sa_mask);
     for (std::size_t i = 0; i < std::size(kStopSignals); ++i) {
       sigaction(kStopSignals[i], nullptr, &old_[i]);
-      if (old_[i].sa_handler != SIG_IGN) sigaction(kStopSignals[i], &sa, nullptr);  // ignored stays ignored
+      if (old_[i].sa_handler != SIG_IGN)
+        sigaction(kStopSignals[i], &sa, nullptr);  // ignored stays ignored
     }
   }
   ~StopSignals() {
-    for (std::size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &old_[i], nullptr);
+    for (std::size_t i = 0; i < std::size(kStopSignals); ++i)
+      sigaction(kStopSignals[i], &old_[i], nullptr);
     if (g_stop_signal) raise(g_stop_signal);
   }
   StopSignals(const StopSignals&) = delete;
@@ -92,8 +96,8 @@ struct WorkerStart {
 #if defined(__linux__)
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // the supervisor dies -> so do we
 #endif
-  if (getppid() != s.supervisor) _exit(70);  // it died before prctl took effect
-  signal(SIGPIPE, SIG_IGN);                  // a dead peer is EPIPE, not a silent death
+  if (getppid() != s.supervisor) _exit(70);           // it died before prctl took effect
+  signal(SIGPIPE, SIG_IGN);                           // a dead peer is EPIPE, not a silent death
   for (int sig : kStopSignals) signal(sig, SIG_DFL);  // not the supervisor's handler
   const int result_fd = s.result_pipes[static_cast<std::size_t>(s.id)][1];
   for (std::size_t w = 0; w < s.result_pipes.size(); ++w) {
@@ -119,7 +123,8 @@ struct WorkerStart {
   out.worker = s.id;
   const std::vector<std::byte> bytes = encode_outcome(out);
   const ReportHeader h{static_cast<std::uint32_t>(end), 0, bytes.size()};
-  const bool shipped = write_all(result_fd, &h, sizeof h) && write_all(result_fd, bytes.data(), bytes.size());
+  const bool shipped =
+      write_all(result_fd, &h, sizeof h) && write_all(result_fd, bytes.data(), bytes.size());
   _exit(shipped ? 0 : 71);
 }
 
@@ -154,7 +159,8 @@ bool parse_report(const std::vector<std::byte>& data, WorkerEnd& end, WorkerOutc
   if (data.size() < sizeof(ReportHeader)) return false;
   ReportHeader h;
   std::memcpy(&h, data.data(), sizeof h);
-  if (data.size() != sizeof h + h.bytes || h.kind > static_cast<std::uint32_t>(WorkerEnd::aborted)) return false;
+  if (data.size() != sizeof h + h.bytes || h.kind > static_cast<std::uint32_t>(WorkerEnd::aborted))
+    return false;
   try {
     std::size_t pos = sizeof h;
     out = decode_outcome(data, pos);
@@ -219,8 +225,9 @@ struct ResultPipes {
 // aborts the team on a death (abort_on_death), on a stop signal or at the watchdog, and kills
 // what does not stop within the grace period. Returns the workers whose death or failure was
 // seen, in that order.
-std::vector<int> supervise(std::vector<Child>& children, ControlBlock* control, ChannelTeam& channel_team,
-                           const TeamOptions& options, Clock::time_point t0, TeamReport& report) {
+std::vector<int> supervise(std::vector<Child>& children, ControlBlock* control,
+                           ChannelTeam& channel_team, const TeamOptions& options,
+                           Clock::time_point t0, TeamReport& report) {
   const int n = static_cast<int>(children.size());
   bool aborting = false;
   double abort_at = 0.0;
@@ -246,10 +253,13 @@ std::vector<int> supervise(std::vector<Child>& children, ControlBlock* control, 
         fds.push_back({c.fd, POLLIN, 0});
         owners.push_back(&c);
       }
-    const bool all_reaped = std::all_of(children.begin(), children.end(), [](const Child& c) { return c.reaped; });
+    const bool all_reaped =
+        std::all_of(children.begin(), children.end(), [](const Child& c) { return c.reaped; });
     if (fds.empty() && all_reaped) break;
-    if (!fds.empty()) poll(fds.data(), fds.size(), kSupervisePollMs);
-    else usleep(kSupervisePollMs * 1000);
+    if (!fds.empty())
+      poll(fds.data(), fds.size(), kSupervisePollMs);
+    else
+      usleep(kSupervisePollMs * 1000);
     for (std::size_t i = 0; i < fds.size(); ++i)
       if (fds[i].revents) read_available(*owners[i]);
 
@@ -332,14 +342,16 @@ void blame(const std::vector<int>& failures, const TeamOptions& options, TeamRep
     const WorkerStatus& s = report.workers[static_cast<std::size_t>(report.culprit)];
     if (s.killed_by_supervisor) {
       std::snprintf(seconds, sizeof seconds, "%g", options.timeout_s);
-      report.failure = report.timed_out ? std::string("still running when the watchdog fired after ") + seconds +
-                                              " s; killed by the supervisor"
-                                        : "did not stop after the team was aborted; killed by the supervisor";
+      report.failure = report.timed_out
+                           ? std::string("still running when the watchdog fired after ") + seconds +
+                                 " s; killed by the supervisor"
+                           : "did not stop after the team was aborted; killed by the supervisor";
     } else {
       report.failure = s.outcome.error;
       if (s.end == WorkerEnd::died) {
         std::snprintf(seconds, sizeof seconds, "%.2f", s.ended_s);
-        report.failure += std::string(" (pid ") + std::to_string(s.pid) + ", after " + seconds + " s)";
+        report.failure +=
+            std::string(" (pid ") + std::to_string(s.pid) + ", after " + seconds + " s)";
       }
     }
   } else if (report.stop_signal) {
@@ -354,7 +366,8 @@ void blame(const std::vector<int>& failures, const TeamOptions& options, TeamRep
 TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOptions& options) {
   const int n = spec.workers;
   if (n < 1) throw UsageError("the processes mode needs at least one worker");
-  const ChannelInfo& channel = find_channel(spec.channel.empty() ? channels().front().name : spec.channel);
+  const ChannelInfo& channel =
+      find_channel(spec.channel.empty() ? channels().front().name : spec.channel);
 
   // Everything the team uses is made before the first fork: a failure here is one clear line
   // and no process to clean up.
@@ -364,11 +377,13 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
   auto* control = new (segment.data()) ControlBlock;
   const TeamContext context{n, dir.path(), control};
   std::unique_ptr<ChannelTeam> channel_team = channel.make(context);
-  const WorkerResources resources{channel.name, segment.data() + kControlBytes, kPoolBytes, dir.path() + "/team.lock"};
+  const WorkerResources resources{channel.name, segment.data() + kControlBytes, kPoolBytes,
+                                  dir.path() + "/team.lock"};
   std::vector<Child> children(static_cast<std::size_t>(n));
   ChildGuard guard{children};
   ResultPipes pipes(n);
-  for (int id = 0; id < n; ++id) children[static_cast<std::size_t>(id)].fd = pipes.fds[static_cast<std::size_t>(id)][0];
+  for (int id = 0; id < n; ++id)
+    children[static_cast<std::size_t>(id)].fd = pipes.fds[static_cast<std::size_t>(id)][0];
 
   std::fflush(nullptr);  // a worker must not inherit and later repeat buffered output
   const pid_t me = getpid();
@@ -376,16 +391,18 @@ TeamReport run_team(const RunSpec& spec, const KernelInfo& kernel, const TeamOpt
   for (int id = 0; id < n; ++id) {
     const pid_t pid = fork();
     if (pid < 0)
-      throw RuntimeFailure("cannot fork worker " + std::to_string(id) + " of " + std::to_string(n) + ": " +
-                           std::strerror(errno));
-    if (pid == 0) worker_main({id, me, spec, kernel, options, *channel_team, control, resources, pipes.fds});
+      throw RuntimeFailure("cannot fork worker " + std::to_string(id) + " of " + std::to_string(n) +
+                           ": " + std::strerror(errno));
+    if (pid == 0)
+      worker_main({id, me, spec, kernel, options, *channel_team, control, resources, pipes.fds});
     children[static_cast<std::size_t>(id)].pid = pid;
   }
   channel_team->after_fork();
   pipes.supervisor_side();
 
   TeamReport report;
-  const std::vector<int> failures = supervise(children, control, *channel_team, options, t0, report);
+  const std::vector<int> failures =
+      supervise(children, control, *channel_team, options, t0, report);
   report.wall_s = seconds_since(t0);
   collect(children, report);
   blame(failures, options, report);
@@ -404,7 +421,8 @@ RunResult to_run_result(const RunSpec& spec, const TeamReport& report) {
     } else {
       o.completed = false;
       o.error = report.failure;  // combine_outcomes puts "worker N: " in front
-      if (s.end == WorkerEnd::died || s.killed_by_supervisor) o.error += "; the supervisor stopped the other workers";
+      if (s.end == WorkerEnd::died || s.killed_by_supervisor)
+        o.error += "; the supervisor stopped the other workers";
     }
     outcomes.push_back(std::move(o));
   }

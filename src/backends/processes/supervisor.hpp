@@ -48,21 +48,21 @@ struct WorkerStatus {
   int worker = 0;
   pid_t pid = -1;
   WorkerEnd end = WorkerEnd::died;
-  WorkerOutcome outcome;      // what it shipped (worker and samples filled in any case)
-  int exit_code = -1;         // when it exited
-  int signal = 0;             // when a signal ended it
+  WorkerOutcome outcome;              // what it shipped (worker and samples filled in any case)
+  int exit_code = -1;                 // when it exited
+  int signal = 0;                     // when a signal ended it
   bool killed_by_supervisor = false;  // SIGKILL after grace_s or the watchdog
-  double ended_s = 0.0;       // when it was reaped, seconds after the first fork
-  std::string wait_status;    // "exited with code 0", "killed by signal 9 (SIGKILL)"
+  double ended_s = 0.0;               // when it was reaped, seconds after the first fork
+  std::string wait_status;            // "exited with code 0", "killed by signal 9 (SIGKILL)"
 };
 
 struct TeamReport {
   std::vector<WorkerStatus> workers;  // by worker id
   double wall_s = 0.0;                // first fork to last reap
   bool timed_out = false;             // the watchdog fired
-  int stop_signal = 0;                // SIGINT/SIGTERM/SIGHUP reached the supervisor and stopped the team
-  int culprit = -1;                   // the worker whose death or failure stopped the team, -1 if none
-  std::string failure;                // one line about what the culprit did, "" if the team completed
+  int stop_signal = 0;  // SIGINT/SIGTERM/SIGHUP reached the supervisor and stopped the team
+  int culprit = -1;     // the worker whose death or failure stopped the team, -1 if none
+  std::string failure;  // one line about what the culprit did, "" if the team completed
 };
 
 // Runs `kernel` on spec.workers forked processes over spec.channel ("" = the default channel).

@@ -41,7 +41,8 @@ std::map<std::string, std::string> fields(const std::string& line, std::string& 
   kind = parts.empty() ? "" : parts.front();
   for (std::size_t i = 1; i < parts.size(); ++i) {
     const auto eq = parts[i].find('=');
-    if (eq == std::string::npos) throw RuntimeFailure("the Python driver wrote a malformed record: " + line.substr(0, 200));
+    if (eq == std::string::npos)
+      throw RuntimeFailure("the Python driver wrote a malformed record: " + line.substr(0, 200));
     f[parts[i].substr(0, eq)] = parts[i].substr(eq + 1);
   }
   return f;
@@ -52,7 +53,8 @@ double number(const std::map<std::string, std::string>& f, const char* key, doub
   if (it == f.end() || it->second.empty()) return fallback;
   char* end = nullptr;
   const double v = std::strtod(it->second.c_str(), &end);
-  if (end == it->second.c_str()) throw RuntimeFailure(std::string("the Python driver wrote a bad number for ") + key);
+  if (end == it->second.c_str())
+    throw RuntimeFailure(std::string("the Python driver wrote a bad number for ") + key);
   return v;
 }
 
@@ -101,7 +103,8 @@ void parse_line(const std::string& line, DriverReport& r) {
     s.thread = static_cast<std::int32_t>(number(f, "thread", 0));
     s.cpu = static_cast<std::int32_t>(number(f, "cpu"));
     s.cpu_start = static_cast<std::int32_t>(number(f, "cpu_start"));
-    // The scheduler records of docs/dev/noise.md; the driver sends no probe_s (docs/user/python.md).
+    // The scheduler records of docs/dev/noise.md; the driver sends no probe_s
+    // (docs/user/python.md).
     s.steal_s = number(f, "steal_s", std::numeric_limits<double>::quiet_NaN());
     s.wall_s = number(f, "wall_s", 0);
     s.cpu_s = number(f, "cpu_s", 0);
@@ -126,7 +129,8 @@ void parse_line(const std::string& line, DriverReport& r) {
     o.verify_detail = text(f, "detail");
   } else if (kind == "metric") {
     WorkerOutcome& o = outcome_of(r, static_cast<int>(number(f, "worker")));
-    o.metrics.push_back({text(f, "name"), number(f, "value", 0), text(f, "units"), text(f, "long_name")});
+    o.metrics.push_back(
+        {text(f, "name"), number(f, "value", 0), text(f, "units"), text(f, "long_name")});
   } else if (kind == "outcome") {
     WorkerOutcome& o = outcome_of(r, static_cast<int>(number(f, "worker")));
     o.completed = number(f, "completed", 0) == 1;
@@ -142,19 +146,35 @@ std::string driver_path() {
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   const auto main_py = std::filesystem::path("corescope_py") / "__main__.py";
   if (!ec) {
-    for (const auto& dir : {exe.parent_path() / "python", exe.parent_path() / ".." / "share" / "corescope" / "python"})
+    for (const auto& dir : {exe.parent_path() / "python",
+                            exe.parent_path() / ".." / "share" / "corescope" / "python"})
       if (is_file(dir / main_py)) return std::filesystem::weakly_canonical(dir, ec).string();
   }
   const std::filesystem::path source = CORESCOPE_PY_SOURCE_DIR;
   if (!source.empty() && is_file(source / main_py)) return source.string();
-  throw UsageError("the Python driver corescope_py is not next to this corescope (build or install it, or set CORESCOPE_PY_PATH)");
+  throw UsageError(
+      "the Python driver corescope_py is not next to this corescope (build or install it, or set "
+      "CORESCOPE_PY_PATH)");
 }
 
 std::vector<std::string> driver_args(const RunSpec& spec, const std::string& kind) {
-  std::vector<std::string> a = {"-m", "corescope_py", "run", "--mode", spec.mode, "--kernel", spec.kernel,
-                                "--workers", std::to_string(spec.workers), "--size", std::to_string(spec.params.size),
-                                "--reps", std::to_string(spec.params.reps), "--warmup", std::to_string(spec.params.warmup),
-                                "--fd", std::to_string(kResultFd)};
+  std::vector<std::string> a = {"-m",
+                                "corescope_py",
+                                "run",
+                                "--mode",
+                                spec.mode,
+                                "--kernel",
+                                spec.kernel,
+                                "--workers",
+                                std::to_string(spec.workers),
+                                "--size",
+                                std::to_string(spec.params.size),
+                                "--reps",
+                                std::to_string(spec.params.reps),
+                                "--warmup",
+                                std::to_string(spec.params.warmup),
+                                "--fd",
+                                std::to_string(kResultFd)};
   for (const auto& [key, value] : spec.params.values) {
     a.push_back("--param");
     a.push_back(key + "=" + value);
@@ -183,7 +203,8 @@ std::pair<pid_t, int> spawn_driver(const RunSpec& spec, const std::string& kind)
   const std::string pythonpath = path + (old && *old ? std::string(":") + old : "");
 
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw RuntimeFailure(std::string("cannot create the result pipe: ") + std::strerror(errno));
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    throw RuntimeFailure(std::string("cannot create the result pipe: ") + std::strerror(errno));
   std::fflush(nullptr);
   const pid_t parent = getpid();
   const pid_t pid = fork();
@@ -198,8 +219,10 @@ std::pair<pid_t, int> spawn_driver(const RunSpec& spec, const std::string& kind)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
     if (getppid() != parent) _exit(70);
-    if (fds[1] == kResultFd) fcntl(kResultFd, F_SETFD, 0);
-    else if (dup2(fds[1], kResultFd) < 0) _exit(71);
+    if (fds[1] == kResultFd)
+      fcntl(kResultFd, F_SETFD, 0);
+    else if (dup2(fds[1], kResultFd) < 0)
+      _exit(71);
     setenv("PYTHONPATH", pythonpath.c_str(), 1);
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) signal(sig, SIG_DFL);
     execv(spec.python.c_str(), argv.data());
@@ -253,7 +276,8 @@ DriverEnd read_driver(pid_t pid, int fd, const TeamControl& control) {
     }
     if (!reaped && waitpid(pid, &end.status, WNOHANG) == pid) reaped = true;
     if (reaped && open) kill(-pid, SIGKILL);
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!end.timed_out && control.watchdog_s > 0 && elapsed > control.watchdog_s) {
       end.timed_out = true;
       kill(-pid, SIGKILL);
@@ -270,15 +294,18 @@ RunResult driver_result(const RunSpec& spec, DriverEnd& end, const TeamControl& 
   result.spec = spec;
   result.python_version = report.hello.version;
   result.python_gil = report.hello.gil;
-  std::sort(report.outcomes.begin(), report.outcomes.end(), [](const auto& a, const auto& b) { return a.worker < b.worker; });
+  std::sort(report.outcomes.begin(), report.outcomes.end(),
+            [](const auto& a, const auto& b) { return a.worker < b.worker; });
   combine_outcomes(result, report.outcomes);
   result.samples = std::move(report.samples);
   const bool clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   if (end.timed_out || !clean_exit || !report.ended || !end.protocol_error.empty()) {
-    std::string why = end.timed_out ? "hung: the Python driver was killed by the watchdog after " + std::to_string(control.watchdog_s) + " s"
+    std::string why = end.timed_out ? "hung: the Python driver was killed by the watchdog after " +
+                                          std::to_string(control.watchdog_s) + " s"
                       : !end.protocol_error.empty() ? end.protocol_error
-                      : WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "cannot run " + spec.python
-                                                                          : "the Python interpreter " + processes::describe_wait_status(status);
+                      : WIFEXITED(status) && WEXITSTATUS(status) == 127
+                          ? "cannot run " + spec.python
+                          : "the Python interpreter " + processes::describe_wait_status(status);
     if (!result.error.empty()) why += " (" + result.error + ")";
     result.status = "failed";
     result.error = why;

@@ -2,8 +2,8 @@
 //
 // corescope starts the interpreter in a process group of its own (tied to corescope by
 // PR_SET_PDEATHSIG), hands it the write end of a pipe as fd 3 and reads one record per line
-// (docs/user/python.md): hello, sample, verify, metric, outcome, end. corescope is the one writer of
-// the results file. When the interpreter has ended (or the watchdog fired), the whole group gets
+// (docs/user/python.md): hello, sample, verify, metric, outcome, end. corescope is the one writer
+// of the results file. When the interpreter has ended (or the watchdog fired), the whole group gets
 // SIGKILL, so no worker process, pool process or helper outlives the run.
 #pragma once
 #include <string>

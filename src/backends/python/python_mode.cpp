@@ -25,7 +25,8 @@ class PythonMode : public Mode {
     if (std::isfinite(s) && !(s > 0.0 && s <= 10.0)) {
       char text[32];
       std::snprintf(text, sizeof text, "%g", s);
-      throw UsageError(std::string("--switch-interval ") + text + ": must be > 0 and <= 10 seconds");
+      throw UsageError(std::string("--switch-interval ") + text +
+                       ": must be > 0 and <= 10 seconds");
     }
   }
   RunResult do_run(const RunSpec& spec, const KernelInfo&, const TeamControl& control) override {
@@ -47,22 +48,26 @@ ModeInfo python_mode(python::Kind kind, std::string name, std::string descriptio
   if (kind != python::Kind::threads) m.start_methods = {"fork", "spawn", "forkserver"};
   if (kind != python::Kind::pool) m.channels = {"pipe", "queue", "shm"};
   m.pooled_samples = kind == python::Kind::pool;
-  m.adapt_kernel = [kind, n = m.name](const KernelInfo& k) { return python::adapt_kernel(k, kind, n); };
+  m.adapt_kernel = [kind, n = m.name](const KernelInfo& k) {
+    return python::adapt_kernel(k, kind, n);
+  };
   m.make = [kind] { return std::unique_ptr<Mode>(new PythonMode(kind)); };
   return m;
 }
 }  // namespace
 
 ModeInfo py_threads_mode() {
-  return python_mode(python::Kind::threads, "py-threads", "CPython threads (threading) in one interpreter, under its real GIL");
+  return python_mode(python::Kind::threads, "py-threads",
+                     "CPython threads (threading) in one interpreter, under its real GIL");
 }
 ModeInfo py_processes_mode() {
   return python_mode(python::Kind::processes, "py-processes",
                      "CPython multiprocessing workers (--start-method fork | spawn | forkserver)");
 }
 ModeInfo py_pool_mode() {
-  return python_mode(python::Kind::pool, "py-pool",
-                     "a CPython process pool (concurrent.futures): the queen hands each repetition's tasks to it");
+  return python_mode(
+      python::Kind::pool, "py-pool",
+      "a CPython process pool (concurrent.futures): the queen hands each repetition's tasks to it");
 }
 
 }  // namespace corescope

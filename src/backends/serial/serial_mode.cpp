@@ -1,13 +1,13 @@
 // serial mode: one worker, the main thread; team operations are identities.
 #include "backends/serial/serial_mode.hpp"
 
-
 namespace corescope {
 
 namespace {
 class SerialMode : public Mode {
  public:
-  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel,
+                   const TeamControl& control) override {
     RunResult result;
     result.spec = spec;
     WorkerOutcome out;

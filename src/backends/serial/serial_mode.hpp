@@ -18,4 +18,4 @@ class SerialWorker : public Worker {
   void do_barrier() override {}
   void do_allreduce(std::span<double>, Op) override {}
 };
-}
+}  // namespace corescope

@@ -33,8 +33,9 @@ void EventMailboxes::recv(int dst, int src, void* data, std::size_t bytes) {
   b.cv.wait(lock, [&] { return b.full || aborted_.load(); });
   if (aborted_.load()) throw TeamAborted();
   if (b.bytes != bytes)
-    throw RuntimeFailure("message size mismatch: worker " + std::to_string(src) + " sent " + std::to_string(b.bytes) +
-                         " bytes, worker " + std::to_string(dst) + " expected " + std::to_string(bytes));
+    throw RuntimeFailure("message size mismatch: worker " + std::to_string(src) + " sent " +
+                         std::to_string(b.bytes) + " bytes, worker " + std::to_string(dst) +
+                         " expected " + std::to_string(bytes));
   if (bytes) std::memcpy(data, b.buffer.data(), bytes);
   b.full = false;
   lock.unlock();

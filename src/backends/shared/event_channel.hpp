@@ -31,7 +31,9 @@ class EventMailboxes {
     std::size_t bytes = 0;
     std::vector<std::byte> buffer;
   };
-  Box& box(int src, int dst) { return *boxes_[static_cast<std::size_t>(src) * size_ + static_cast<std::size_t>(dst)]; }
+  Box& box(int src, int dst) {
+    return *boxes_[static_cast<std::size_t>(src) * size_ + static_cast<std::size_t>(dst)];
+  }
 
   std::size_t size_;
   std::vector<std::unique_ptr<Box>> boxes_;

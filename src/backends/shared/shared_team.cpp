@@ -18,12 +18,16 @@ constexpr int kSpins = 4000;  // ~ a few microseconds of spinning before sleepin
 }  // namespace
 
 SharedTeam::SharedTeam(int size, const std::string& channel)
-    : size_(size), channel_(channel.empty() ? "atomic" : channel), slots_(static_cast<std::size_t>(size)),
+    : size_(size),
+      channel_(channel.empty() ? "atomic" : channel),
+      slots_(static_cast<std::size_t>(size)),
       mailboxes_(static_cast<std::size_t>(size) * static_cast<std::size_t>(size)),
       arena_offsets_(static_cast<std::size_t>(size)) {
-  if (channel_ == "event") events_ = std::make_unique<EventMailboxes>(size);
+  if (channel_ == "event")
+    events_ = std::make_unique<EventMailboxes>(size);
   else if (channel_ != "atomic")
-    throw UsageError("unknown channel '" + channel_ + "' for a thread team; channels: atomic, event");
+    throw UsageError("unknown channel '" + channel_ +
+                     "' for a thread team; channels: atomic, event");
 }
 
 SharedTeam::~SharedTeam() {
@@ -75,7 +79,8 @@ void SharedTeam::allreduce(int id, std::span<double> values, Op op) {
   barrier();
   for (std::size_t k = 0; k < values.size(); ++k) {
     double acc = slots_[0].values[k];
-    for (int w = 1; w < size_; ++w) acc = combine(op, acc, slots_[static_cast<std::size_t>(w)].values[k]);
+    for (int w = 1; w < size_; ++w)
+      acc = combine(op, acc, slots_[static_cast<std::size_t>(w)].values[k]);
     values[k] = acc;
   }
   barrier();  // nobody overwrites a slot before everyone has read them all
@@ -98,8 +103,8 @@ void SharedTeam::recv(int dst, int src, void* data, std::size_t bytes) {
   wait_while(m.full, 0);
   if (m.bytes != bytes)
     throw RuntimeFailure("message size mismatch: worker " + std::to_string(src) + " sent " +
-                         std::to_string(m.bytes) + " bytes, worker " + std::to_string(dst) + " expected " +
-                         std::to_string(bytes));
+                         std::to_string(m.bytes) + " bytes, worker " + std::to_string(dst) +
+                         " expected " + std::to_string(bytes));
   if (bytes) std::memcpy(data, m.buffer.data(), bytes);
   m.full.store(0, std::memory_order_release);
   m.full.notify_one();

@@ -37,7 +37,8 @@ RunResult run_thread_team(const RunSpec& spec, const KernelInfo& kernel, const T
 namespace {
 class ThreadsMode : public Mode {
  public:
-  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel, const TeamControl& control) override {
+  RunResult do_run(const RunSpec& spec, const KernelInfo& kernel,
+                   const TeamControl& control) override {
     return run_thread_team(spec, kernel, control, [](int id, SharedTeam& team) {
       return std::make_unique<ThreadWorker>(id, team);
     });

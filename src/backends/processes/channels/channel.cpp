@@ -16,10 +16,13 @@ std::unique_ptr<ChannelTeam> make_socket_channel(const TeamContext& team);
 
 const std::vector<ChannelInfo>& channels() {
   static const std::vector<ChannelInfo> table = {
-      {"shm", "POSIX shared memory: a ring buffer per worker pair, futex wake-ups", make_shm_channel},
+      {"shm", "POSIX shared memory: a ring buffer per worker pair, futex wake-ups",
+       make_shm_channel},
       {"pipe", "anonymous pipes, one per direction of each worker pair", make_pipe_channel},
-      {"file", "one file per message in the team's temp dir (write, then rename into place)", make_file_channel},
-      {"socket", "Unix domain stream sockets, one socket pair per worker pair", make_socket_channel},
+      {"file", "one file per message in the team's temp dir (write, then rename into place)",
+       make_file_channel},
+      {"socket", "Unix domain stream sockets, one socket pair per worker pair",
+       make_socket_channel},
   };
   return table;
 }
@@ -33,26 +36,30 @@ std::vector<std::string> channel_names() {
 const ChannelInfo& find_channel(const std::string& name) {
   for (const auto& c : channels())
     if (c.name == name) return c;
-  throw UsageError("unknown channel '" + name + "' for the processes mode; channels: " + join(channel_names(), ", "));
+  throw UsageError("unknown channel '" + name +
+                   "' for the processes mode; channels: " + join(channel_names(), ", "));
 }
 
 namespace {
-const char* tag_name(Tag t) { return t == Tag::p2p ? "point-to-point" : t == Tag::collective ? "collective" : "unknown"; }
+const char* tag_name(Tag t) {
+  return t == Tag::p2p ? "point-to-point" : t == Tag::collective ? "collective" : "unknown";
+}
 }  // namespace
 
 void check_header(const MessageHeader& got, int src, int me, Tag want_tag, std::size_t want_bytes) {
-  if (got.tag == want_tag && got.bytes == want_bytes && got.from == static_cast<std::uint32_t>(src)) return;
+  if (got.tag == want_tag && got.bytes == want_bytes && got.from == static_cast<std::uint32_t>(src))
+    return;
   if (got.tag != Tag::p2p && got.tag != Tag::collective)
-    throw RuntimeFailure("worker " + std::to_string(me) + " received a corrupt message header from worker " +
-                         std::to_string(src));
-  throw RuntimeFailure("worker " + std::to_string(src) + " sent a " + tag_name(got.tag) + " message of " +
-                       std::to_string(got.bytes) + " bytes where worker " + std::to_string(me) + " expected a " +
-                       tag_name(want_tag) + " message of " + std::to_string(want_bytes) +
-                       " bytes (the workers' calls do not match)");
+    throw RuntimeFailure("worker " + std::to_string(me) +
+                         " received a corrupt message header from worker " + std::to_string(src));
+  throw RuntimeFailure("worker " + std::to_string(src) + " sent a " + tag_name(got.tag) +
+                       " message of " + std::to_string(got.bytes) + " bytes where worker " +
+                       std::to_string(me) + " expected a " + tag_name(want_tag) + " message of " +
+                       std::to_string(want_bytes) + " bytes (the workers' calls do not match)");
 }
 
-void Channel::sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src, void* recv_data,
-                       std::size_t recv_bytes) {
+void Channel::sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src,
+                       void* recv_data, std::size_t recv_bytes) {
   post(dest, Tag::p2p, send_data, send_bytes);
   take(src, Tag::p2p, recv_data, recv_bytes);
 }

@@ -52,8 +52,8 @@ class Channel {
   void recv(int src, void* data, std::size_t bytes) { take(src, Tag::p2p, data, bytes); }
   // Send and receive at once without deadlock, however large the messages. The default posts
   // first, which is right for channels whose post never waits for the receiver (file).
-  virtual void sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src, void* recv_data,
-                        std::size_t recv_bytes);
+  virtual void sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src,
+                        void* recv_data, std::size_t recv_bytes);
   virtual void barrier();
   // Reduced in worker order on worker 0 and sent back, so every worker gets identical bits.
   virtual void allreduce(std::span<double> values, Op op);

@@ -34,12 +34,16 @@ namespace corescope::processes {
 namespace {
 constexpr int kQuickRetries = 32;  // re-open attempts before sleeping on inotify
 
-std::string inbox(const TeamContext& team, int id) { return team.dir + "/to-" + std::to_string(id); }
+std::string inbox(const TeamContext& team, int id) {
+  return team.dir + "/to-" + std::to_string(id);
+}
 
 class FileChannel : public Channel {
  public:
   FileChannel(int id, const TeamContext& team)
-      : Channel(id, team), inbox_(inbox(team, id)), sent_(static_cast<std::size_t>(team.workers), 0),
+      : Channel(id, team),
+        inbox_(inbox(team, id)),
+        sent_(static_cast<std::size_t>(team.workers), 0),
         received_(static_cast<std::size_t>(team.workers), 0) {
 #if defined(__linux__)
     notify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -67,9 +71,11 @@ class FileChannel : public Channel {
     while (k < 0 && errno == EINTR);
     // A regular file takes it all at once unless the disk is full; finish a short write by hand.
     const std::size_t done = k < 0 ? 0 : static_cast<std::size_t>(k);
-    const bool ok = k >= 0 && (done >= sizeof h || write_all(fd, reinterpret_cast<char*>(&h) + done, sizeof h - done)) &&
-                    write_all(fd, static_cast<const char*>(data) + (done > sizeof h ? done - sizeof h : 0),
-                              bytes - (done > sizeof h ? done - sizeof h : 0));
+    const bool ok =
+        k >= 0 &&
+        (done >= sizeof h || write_all(fd, reinterpret_cast<char*>(&h) + done, sizeof h - done)) &&
+        write_all(fd, static_cast<const char*>(data) + (done > sizeof h ? done - sizeof h : 0),
+                  bytes - (done > sizeof h ? done - sizeof h : 0));
     if (!ok) {
       const int e = errno;
       close(fd);
@@ -124,7 +130,8 @@ class FileChannel : public Channel {
   }
 
   [[noreturn]] void fail(const char* what, const std::string& path) const {
-    throw RuntimeFailure(std::string("file channel: cannot ") + what + " " + path + ": " + std::strerror(errno));
+    throw RuntimeFailure(std::string("file channel: cannot ") + what + " " + path + ": " +
+                         std::strerror(errno));
   }
 
   std::string inbox_;
@@ -137,16 +144,20 @@ class FileTeam : public ChannelTeam {
   explicit FileTeam(const TeamContext& team) : team_(team) {
     for (int w = 0; w < team.workers; ++w)
       if (mkdir(inbox(team, w).c_str(), 0700) != 0)
-        throw UsageError("file channel: cannot create " + inbox(team, w) + ": " + std::strerror(errno) +
-                         " (set TMPDIR to a writable directory)");
+        throw UsageError("file channel: cannot create " + inbox(team, w) + ": " +
+                         std::strerror(errno) + " (set TMPDIR to a writable directory)");
   }
-  std::unique_ptr<Channel> attach(int id) override { return std::make_unique<FileChannel>(id, team_); }
+  std::unique_ptr<Channel> attach(int id) override {
+    return std::make_unique<FileChannel>(id, team_);
+  }
 
  private:
   TeamContext team_;
 };
 }  // namespace
 
-std::unique_ptr<ChannelTeam> make_file_channel(const TeamContext& team) { return std::make_unique<FileTeam>(team); }
+std::unique_ptr<ChannelTeam> make_file_channel(const TeamContext& team) {
+  return std::make_unique<FileTeam>(team);
+}
 
 }  // namespace corescope::processes

@@ -25,7 +25,8 @@ class PipeTeam : public ChannelTeam {
         if (a == b) continue;
         int p[2];
         if (pipe2(p, O_CLOEXEC) != 0)
-          throw RuntimeFailure(std::string("cannot create a pipe for the pipe channel: ") + std::strerror(errno));
+          throw RuntimeFailure(std::string("cannot create a pipe for the pipe channel: ") +
+                               std::strerror(errno));
         fds_.at(a, b, 0) = p[0];  // read end: worker b reads what a wrote
         fds_.at(a, b, 1) = p[1];  // write end: worker a writes to b
       }
@@ -53,6 +54,8 @@ class PipeTeam : public ChannelTeam {
 };
 }  // namespace
 
-std::unique_ptr<ChannelTeam> make_pipe_channel(const TeamContext& team) { return std::make_unique<PipeTeam>(team); }
+std::unique_ptr<ChannelTeam> make_pipe_channel(const TeamContext& team) {
+  return std::make_unique<PipeTeam>(team);
+}
 
 }  // namespace corescope::processes

@@ -23,8 +23,8 @@
 namespace corescope::processes {
 
 namespace {
-constexpr std::size_t kSlotDoubles = 32;       // allreduce values per round
-constexpr std::size_t kChunk = 64 * 1024;      // largest piece published at once
+constexpr std::size_t kSlotDoubles = 32;        // allreduce values per round
+constexpr std::size_t kChunk = 64 * 1024;       // largest piece published at once
 constexpr std::size_t kRingBudget = 64u << 20;  // all rings of a team together, at most...
 constexpr std::size_t kRingMin = 64u << 10, kRingMax = 1u << 20;  // ...within these per ring
 // A waiter spins (the peer is on another core: ~0.2 us per message), then keeps polling but
@@ -48,7 +48,8 @@ struct RingState {
 };
 
 std::size_t ring_capacity(int n) {
-  const std::size_t pairs = std::max<std::size_t>(1, static_cast<std::size_t>(n) * static_cast<std::size_t>(n - 1));
+  const std::size_t pairs =
+      std::max<std::size_t>(1, static_cast<std::size_t>(n) * static_cast<std::size_t>(n - 1));
   std::size_t cap = kRingMax;
   while (cap > kRingMin && cap * pairs > kRingBudget) cap /= 2;
   return cap;
@@ -76,7 +77,10 @@ struct Layout {
 class ShmChannel : public Channel {
  public:
   ShmChannel(int id, const TeamContext& team, std::byte* base, const Layout& layout)
-      : Channel(id, team), base_(base), l_(layout), mask_(static_cast<std::uint32_t>(layout.cap - 1)) {}
+      : Channel(id, team),
+        base_(base),
+        l_(layout),
+        mask_(static_cast<std::uint32_t>(layout.cap - 1)) {}
 
   void sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src, void* recv_data,
                 std::size_t recv_bytes) override {
@@ -87,7 +91,10 @@ class ShmChannel : public Channel {
       // Both directions are tried on every pass (no short-circuit), so neither side starves.
       const bool pushed = !out.complete() && out.push();
       const bool pulled = !in.complete() && in.pull();
-      if (!pushed && !pulled) wait_until([&] { return (!out.complete() && out.can_push()) || (!in.complete() && in.can_pull()); });
+      if (!pushed && !pulled)
+        wait_until([&] {
+          return (!out.complete() && out.can_push()) || (!in.complete() && in.can_pull());
+        });
     }
   }
 
@@ -98,7 +105,9 @@ class ShmChannel : public Channel {
       if (w != id()) ring_bell(w);
     wait_until([&] {
       for (int w = 0; w < workers(); ++w)
-        if (static_cast<std::int32_t>(arrival(w).count.load(std::memory_order_acquire) - target) < 0) return false;
+        if (static_cast<std::int32_t>(arrival(w).count.load(std::memory_order_acquire) - target) <
+            0)
+          return false;
       return true;
     });
   }
@@ -143,16 +152,24 @@ class ShmChannel : public Channel {
   class Transfer {
    public:
     Transfer(ShmChannel& c, int from, int to, MessageHeader want, std::byte* payload)
-        : c_(c), from_(from), to_(to), want_(want), payload_(payload),
-          ring_(c.ring_state(from, to)), buf_(c.ring_data(from, to)) {
+        : c_(c),
+          from_(from),
+          to_(to),
+          want_(want),
+          payload_(payload),
+          ring_(c.ring_state(from, to)),
+          buf_(c.ring_data(from, to)) {
       if (from == c.id()) got_ = want;
     }
     bool complete() const { return done_ == sizeof(MessageHeader) + want_.bytes; }
     bool can_push() const {
-      return ring_.tail.load(std::memory_order_relaxed) - ring_.head.load(std::memory_order_acquire) <= c_.mask_;
+      return ring_.tail.load(std::memory_order_relaxed) -
+                 ring_.head.load(std::memory_order_acquire) <=
+             c_.mask_;
     }
     bool can_pull() const {
-      return ring_.tail.load(std::memory_order_acquire) != ring_.head.load(std::memory_order_relaxed);
+      return ring_.tail.load(std::memory_order_acquire) !=
+             ring_.head.load(std::memory_order_relaxed);
     }
     // Copies what fits into the ring; false if the ring was full.
     bool push() {
@@ -175,7 +192,8 @@ class ShmChannel : public Channel {
       stream(head, n, /*into_ring=*/false);
       ring_.head.store(head + static_cast<std::uint32_t>(n), std::memory_order_release);
       c_.ring_bell(from_);
-      if (!had_header && done_ >= sizeof(MessageHeader)) check_header(got_, from_, to_, want_.tag, want_.bytes);
+      if (!had_header && done_ >= sizeof(MessageHeader))
+        check_header(got_, from_, to_, want_.tag, want_.bytes);
       return true;
     }
 
@@ -186,12 +204,15 @@ class ShmChannel : public Channel {
       while (n > 0) {
         std::byte* msg = done_ < sizeof(MessageHeader) ? reinterpret_cast<std::byte*>(&got_) + done_
                                                        : payload_ + (done_ - sizeof(MessageHeader));
-        const std::size_t in_part = done_ < sizeof(MessageHeader) ? sizeof(MessageHeader) - done_
-                                                                  : sizeof(MessageHeader) + want_.bytes - done_;
+        const std::size_t in_part = done_ < sizeof(MessageHeader)
+                                        ? sizeof(MessageHeader) - done_
+                                        : sizeof(MessageHeader) + want_.bytes - done_;
         const std::size_t offset = pos & c_.mask_;
         const std::size_t k = std::min({n, in_part, c_.l_.cap - offset});
-        if (into_ring) std::memcpy(buf_ + offset, msg, k);
-        else std::memcpy(msg, buf_ + offset, k);
+        if (into_ring)
+          std::memcpy(buf_ + offset, msg, k);
+        else
+          std::memcpy(msg, buf_ + offset, k);
         done_ += k;
         pos += static_cast<std::uint32_t>(k);
         n -= k;
@@ -210,13 +231,16 @@ class ShmChannel : public Channel {
   Doorbell& bell(int w) const { return reinterpret_cast<Doorbell*>(base_ + l_.bells)[w]; }
   Arrival& arrival(int w) const { return reinterpret_cast<Arrival*>(base_ + l_.arrivals)[w]; }
   Slot& slot(int bank, int w) const {
-    return reinterpret_cast<Slot*>(base_ + l_.slots)[static_cast<std::size_t>(bank) * static_cast<std::size_t>(l_.n) +
-                                                     static_cast<std::size_t>(w)];
+    return reinterpret_cast<Slot*>(
+        base_ + l_.slots)[static_cast<std::size_t>(bank) * static_cast<std::size_t>(l_.n) +
+                          static_cast<std::size_t>(w)];
   }
   RingState& ring_state(int from, int to) const {
     return reinterpret_cast<RingState*>(base_ + l_.rings)[l_.pair(from, to)];
   }
-  std::byte* ring_data(int from, int to) const { return base_ + l_.data + l_.pair(from, to) * l_.cap; }
+  std::byte* ring_data(int from, int to) const {
+    return base_ + l_.data + l_.pair(from, to) * l_.cap;
+  }
 
   // Wakes worker w if it sleeps. The fence pairs with the one in wait_until: either the sleeper
   // sees what was just published, or this sees it sleeping.
@@ -263,15 +287,18 @@ class ShmChannel : public Channel {
 class ShmTeam : public ChannelTeam {
  public:
   explicit ShmTeam(const TeamContext& team)
-      : team_(team), layout_(team.workers),
+      : team_(team),
+        layout_(team.workers),
         segment_(layout_.total, "--channel shm with " + std::to_string(team.workers) + " workers") {
     auto* base = segment_.data();
     for (int w = 0; w < team.workers; ++w) {
       new (base + layout_.bells + static_cast<std::size_t>(w) * sizeof(Doorbell)) Doorbell;
       new (base + layout_.arrivals + static_cast<std::size_t>(w) * sizeof(Arrival)) Arrival;
     }
-    const std::size_t pairs = static_cast<std::size_t>(team.workers) * static_cast<std::size_t>(team.workers - 1);
-    for (std::size_t p = 0; p < pairs; ++p) new (base + layout_.rings + p * sizeof(RingState)) RingState;
+    const std::size_t pairs =
+        static_cast<std::size_t>(team.workers) * static_cast<std::size_t>(team.workers - 1);
+    for (std::size_t p = 0; p < pairs; ++p)
+      new (base + layout_.rings + p * sizeof(RingState)) RingState;
   }
 
   std::unique_ptr<Channel> attach(int id) override {
@@ -293,6 +320,8 @@ class ShmTeam : public ChannelTeam {
 };
 }  // namespace
 
-std::unique_ptr<ChannelTeam> make_shm_channel(const TeamContext& team) { return std::make_unique<ShmTeam>(team); }
+std::unique_ptr<ChannelTeam> make_shm_channel(const TeamContext& team) {
+  return std::make_unique<ShmTeam>(team);
+}
 
 }  // namespace corescope::processes

@@ -18,7 +18,8 @@ class SocketTeam : public ChannelTeam {
  public:
   explicit SocketTeam(const TeamContext& team) : team_(team), fds_(team.workers) {
     const int n = team.workers;
-    require_fds(1L * n * (n - 1) + 4L * n, "--channel socket with " + std::to_string(n) + " workers");
+    require_fds(1L * n * (n - 1) + 4L * n,
+                "--channel socket with " + std::to_string(n) + " workers");
     for (int a = 0; a < n; ++a)
       for (int b = a + 1; b < n; ++b) {
         int s[2];

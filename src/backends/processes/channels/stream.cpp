@@ -39,8 +39,10 @@ struct Outgoing {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
         if (errno == EPIPE || errno == ECONNRESET)
-          throw PeerLost("worker " + std::to_string(peer) + " is gone (its end of the channel closed)");
-        throw RuntimeFailure(std::string("writing to worker ") + std::to_string(peer) + ": " + std::strerror(errno));
+          throw PeerLost("worker " + std::to_string(peer) +
+                         " is gone (its end of the channel closed)");
+        throw RuntimeFailure(std::string("writing to worker ") + std::to_string(peer) + ": " +
+                             std::strerror(errno));
       }
       done += static_cast<std::size_t>(k);
     }
@@ -70,12 +72,16 @@ struct Incoming {
         iov[n++] = {data + (done - kHeader), bytes - (done - kHeader)};
       }
       const ssize_t k = readv(fd, iov, n);
-      if (k == 0) throw PeerLost("worker " + std::to_string(src) + " closed its end of the channel (it exited or died)");
+      if (k == 0)
+        throw PeerLost("worker " + std::to_string(src) +
+                       " closed its end of the channel (it exited or died)");
       if (k < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-        if (errno == ECONNRESET) throw PeerLost("worker " + std::to_string(src) + " is gone (connection reset)");
-        throw RuntimeFailure(std::string("reading from worker ") + std::to_string(src) + ": " + std::strerror(errno));
+        if (errno == ECONNRESET)
+          throw PeerLost("worker " + std::to_string(src) + " is gone (connection reset)");
+        throw RuntimeFailure(std::string("reading from worker ") + std::to_string(src) + ": " +
+                             std::strerror(errno));
       }
       done += static_cast<std::size_t>(k);
       if (!checked && done >= kHeader) {
@@ -88,7 +94,8 @@ struct Incoming {
 };
 }  // namespace
 
-StreamChannel::StreamChannel(int id, const TeamContext& team, std::vector<int> in, std::vector<int> out)
+StreamChannel::StreamChannel(int id, const TeamContext& team, std::vector<int> in,
+                             std::vector<int> out)
     : Channel(id, team), in_(std::move(in)), out_(std::move(out)) {
   for (int fd : in_)
     if (fd >= 0) set_nonblocking(fd);
@@ -121,9 +128,10 @@ void StreamChannel::take(int src, Tag tag, void* data, std::size_t bytes) {
   }
 }
 
-void StreamChannel::sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src, void* recv_data,
-                             std::size_t recv_bytes) {
-  Outgoing out{{Tag::p2p, static_cast<std::uint32_t>(id()), send_bytes}, static_cast<const std::byte*>(send_data)};
+void StreamChannel::sendrecv(int dest, const void* send_data, std::size_t send_bytes, int src,
+                             void* recv_data, std::size_t recv_bytes) {
+  Outgoing out{{Tag::p2p, static_cast<std::uint32_t>(id()), send_bytes},
+               static_cast<const std::byte*>(send_data)};
   Incoming in{{}, static_cast<std::byte*>(recv_data), recv_bytes, Tag::p2p, src, id()};
   const int wfd = out_[static_cast<std::size_t>(dest)], rfd = in_[static_cast<std::size_t>(src)];
   bool sent = out.step(wfd, dest), received = in.step(rfd);
@@ -149,8 +157,9 @@ void FdTable::close_all_but(const std::vector<int>& keep) {
 void require_fds(long needed, const std::string& what) {
   const long limit = raise_fd_limit();
   if (needed + 64 > limit)
-    throw UsageError(what + " needs about " + std::to_string(needed) + " open files but the limit is " +
-                     std::to_string(limit) + " (ulimit -n): use fewer --workers or --channel shm");
+    throw UsageError(what + " needs about " + std::to_string(needed) +
+                     " open files but the limit is " + std::to_string(limit) +
+                     " (ulimit -n): use fewer --workers or --channel shm");
 }
 
 }  // namespace corescope::processes

@@ -30,13 +30,16 @@ class StreamChannel : public Channel {
 // The fd-table bookkeeping pipe and socket teams share: N x N slots, closed on request.
 class FdTable {
  public:
-  explicit FdTable(int n) : n_(n), fds_(static_cast<std::size_t>(n) * static_cast<std::size_t>(n) * 2, -1) {}
+  explicit FdTable(int n)
+      : n_(n), fds_(static_cast<std::size_t>(n) * static_cast<std::size_t>(n) * 2, -1) {}
   ~FdTable() { close_all(); }
   FdTable(const FdTable&) = delete;
   FdTable& operator=(const FdTable&) = delete;
   // Slot k (0 or 1) of pair (a, b).
   int& at(int a, int b, int k) {
-    return fds_[(static_cast<std::size_t>(a) * static_cast<std::size_t>(n_) + static_cast<std::size_t>(b)) * 2 +
+    return fds_[(static_cast<std::size_t>(a) * static_cast<std::size_t>(n_) +
+                 static_cast<std::size_t>(b)) *
+                    2 +
                 static_cast<std::size_t>(k)];
   }
   // Closes every fd except those in `keep`.
