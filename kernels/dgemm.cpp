@@ -166,8 +166,8 @@ class Dgemm : public Kernel {
 
   void multiply_naive(Worker& w) {
     const std::size_t n = n_;
-    const std::size_t per_chunk =
-        std::max<std::size_t>(1, 512 / n);  // ~1 us of dot products per check
+    // ~1 us of dot products per check
+    const std::size_t per_chunk = std::max<std::size_t>(1, 512 / n);
     for (std::size_t r = 0; r < rows_.size(); ++r) {
       const double* a = a_ + r * n;
       chunked(w, 0, n, per_chunk, [&](std::size_t lo, std::size_t hi) {

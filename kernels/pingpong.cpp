@@ -23,8 +23,8 @@ namespace corescope::kernel_lib {
 namespace {
 constexpr long long kMaxRoundTrips = 10'000'000;     // auto: at most this many per repetition
 constexpr long long kMaxCalibrationBatch = 1 << 20;  // auto: the largest batch of timed round trips
-constexpr long long kMinCalibrationTrips =
-    31;  // auto: timed round trips before the median counts (batches 1..16)
+// auto: timed round trips before the median counts (batches 1..16)
+constexpr long long kMinCalibrationTrips = 31;
 
 inline unsigned char pattern(std::size_t i) {
   return static_cast<unsigned char>((i * 131u + 7u) >> 1);
@@ -131,8 +131,8 @@ class PingPong : public Kernel {
       spent += w.allreduce(mine, Op::max);
       const long long timed = 2 * batch - 1;  // batches 1, 2, ..., batch
       const bool enough = spent >= target / 4 && timed >= kMinCalibrationTrips;
-      const bool slow_path =
-          spent >= 3 * target && timed >= 7;  // a few seconds at most for 1-second round trips
+      // a few seconds at most for 1-second round trips
+      const bool slow_path = spent >= 3 * target && timed >= 7;
       if (enough || slow_path || batch >= kMaxCalibrationBatch) break;
     }
     double median = 0.0;

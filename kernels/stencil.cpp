@@ -51,8 +51,8 @@ class Stencil : public Kernel {
     chunked(w, 0, local_ + 2, rows_per_chunk(), [&](std::size_t lo, std::size_t hi) {
       for (std::size_t r = lo; r < hi; ++r) {
         const bool halo = r == 0 || r == local_ + 1;
-        const double si =
-            halo ? 0.0 : amplitude_ * sines_[rows_.begin + r];  // global row rows_.begin + r
+        // global row rows_.begin + r
+        const double si = halo ? 0.0 : amplitude_ * sines_[rows_.begin + r];
         for (std::size_t j = 0; j < stride_; ++j) {
           u_[r * stride_ + j] = si * sines_[j];
           v_[r * stride_ + j] = 0.0;

@@ -23,8 +23,8 @@ void TextTable::print(std::FILE* out) const {
     for (std::size_t c = 0; c < r.size() && c < n; ++c) width[c] = std::max(width[c], r[c].size());
   std::size_t last_start = 0;  // where the last column starts
   for (std::size_t c = 0; c + 1 < n; ++c) last_start += width[c] + 2;
-  const std::size_t last_width =
-      last_start + 20 < kTextColumns ? kTextColumns - last_start : 0;  // 0: no wrap
+  // 0: no wrap
+  const std::size_t last_width = last_start + 20 < kTextColumns ? kTextColumns - last_start : 0;
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s;
     for (std::size_t c = 0; c < n; ++c) {

@@ -13,18 +13,18 @@ namespace corescope::disturbance {
 inline constexpr std::int64_t kSteal = 1;      // the hypervisor ran something else on the CPU
 inline constexpr std::int64_t kSwitches = 2;   // the worker was preempted more than the allowance
 inline constexpr std::int64_t kMigration = 4;  // moved to another CPU while it never blocked
-inline constexpr std::int64_t kCompetition =
-    8;                                       // other runnable tasks than CPUs the team left idle
+// other runnable tasks than CPUs the team left idle
+inline constexpr std::int64_t kCompetition = 8;
 inline constexpr std::int64_t kOffCpu = 16;  // a worker that never blocked was kept off its CPU
 
 // Thresholds (docs/dev/noise.md states them and why).
 inline constexpr double kMaxStealShare = 0.05;       // of wall_s, after one tick of rounding
 inline constexpr std::int64_t kSwitchAllowance = 2;  // involuntary switches any repetition may have
 inline constexpr double kSwitchesPerSecond = 20.0;   // ... plus this many per second of wall_s
-inline constexpr double kMaxOffCpuShare =
-    0.05;  // of wall_s: time a never-blocking worker did not run
-inline constexpr double kOffCpuAllowance_s =
-    0.0005;  // ... plus this much (the kernel's own short work)
+// of wall_s: time a never-blocking worker did not run
+inline constexpr double kMaxOffCpuShare = 0.05;
+// ... plus this much (the kernel's own short work)
+inline constexpr double kOffCpuAllowance_s = 0.0005;
 
 // The analysis-time rule (not applied here; docs/dev/noise.md): a sample whose probe_s exceeds the
 // fastest probe of its (host, cpu_start) by more than this factor ran on a slow CPU.

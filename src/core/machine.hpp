@@ -21,8 +21,8 @@ struct MachineInfo {
   // By CPU number (a PU's OS index, as sched_getcpu returns it): its NUMA domain and package
   // (hwloc's logical indexes), -1 where unknown.
   std::vector<int> numa_of_cpu, package_of_cpu;
-  bool described =
-      false;  // hwloc read a described node (HWLOC_XMLFILE/HWLOC_SYNTHETIC), not this system
+  // hwloc read a described node (HWLOC_XMLFILE/HWLOC_SYNTHETIC), not this system
+  bool described = false;
 };
 // The NUMA domain / package of a CPU number, -1 when unknown.
 int numa_of_cpu(std::int64_t cpu);

@@ -97,17 +97,17 @@ struct ModeInfo {
   bool takes_threads = false;   // accepts --threads (threads per rank)
   bool openmp_threads = false;  // its threads are OpenMP's: OMP_PROC_BIND/OMP_PLACES bind them
   bool gil = false;             // an emulated GIL: --switch-interval, --gil-release, --gil-policy
-  bool switch_interval =
-      false;                   // takes --switch-interval alone (py-threads: sys.setswitchinterval)
+  // takes --switch-interval alone (py-threads: sys.setswitchinterval)
+  bool switch_interval = false;
   bool team_critical = false;  // Worker::critical_section is one OpenMP critical for the whole team
-  bool pooled_samples =
-      false;                // a sample sums a pool process's tasks under the repetition's wall time
-  bool supervised = false;  // workers are processes under corescope's own supervisor
-  bool isolate = false;     // `corescope isolate` runs it (a team of separate workers)
+  // a sample sums a pool process's tasks under the repetition's wall time
+  bool pooled_samples = false;
+  bool supervised = false;            // workers are processes under corescope's own supervisor
+  bool isolate = false;               // `corescope isolate` runs it (a team of separate workers)
   std::vector<std::string> channels;  // point-to-point channels; first is the default
   bool python = false;                // runs a Python interpreter: takes --python
-  std::vector<std::string>
-      start_methods;  // --start-method values (first is the default); empty: none
+  // --start-method values (first is the default); empty: none
+  std::vector<std::string> start_methods;
   // The kernel as this mode runs it (its own sizes, params, allowed values); UsageError for a
   // kernel the mode cannot run. Empty: the kernel as the registry has it.
   std::function<KernelInfo(const KernelInfo&)> adapt_kernel;

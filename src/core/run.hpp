@@ -74,11 +74,11 @@ struct Sample {
   std::int64_t pss_bytes = -1, uss_bytes = -1;  // -1 where the OS cannot tell
   std::int64_t stack_bytes = -1;     // resident bytes of this worker's own thread stack (last rep)
   std::int64_t base_pss_bytes = -1;  // the process's PSS before the kernel's setup: runtime only
-  double steal_s =
-      std::numeric_limits<double>::quiet_NaN();  // steal time of cpu_start during the repetition
+  // steal time of cpu_start during the repetition
+  double steal_s = std::numeric_limits<double>::quiet_NaN();
   std::int64_t runnable_start = -1;  // runnable tasks on the machine just before the repetition
-  double probe_s =
-      std::numeric_limits<double>::quiet_NaN();  // the speed probe before the repetition
+  // the speed probe before the repetition
+  double probe_s = std::numeric_limits<double>::quiet_NaN();
 };
 static_assert(std::is_trivially_copyable_v<Sample>);
 

@@ -14,8 +14,8 @@ struct TeamSide {
   std::vector<std::string> params;  // KEY=VALUE
   int workers = 2, warmup = 2;
   Plan plan;  // report_path is the trial's event file
-  double watchdog_s =
-      0.0;  // supervised modes: the supervisor's own watchdog, just inside the trial's
+  // supervised modes: the supervisor's own watchdog, just inside the trial's
+  double watchdog_s = 0.0;
 };
 
 // Runs the team. UsageError for bad input; a worker's fault ends the process its own way.

@@ -96,8 +96,8 @@ void mark_slow_runs(Cell& c) {
     use.clear();
     for (const auto& r : c.repetitions) use.push_back(&r);
   }
-  std::map<std::size_t, std::pair<std::vector<double>, std::vector<double>>>
-      by_run;  // run -> raw, normalised
+  // run -> raw, normalised
+  std::map<std::size_t, std::pair<std::vector<double>, std::vector<double>>> by_run;
   for (const Repetition* r : use) {
     auto& [raw, norm] = by_run[r->run];
     raw.push_back(r->wall_s);
@@ -212,8 +212,8 @@ std::vector<double> speed_factors(const Table& samples,
                ? host_of_run[static_cast<std::size_t>(run)]
                : std::string();
   };
-  std::map<std::pair<std::string, Int>, double>
-      fastest;  // (host and probe kind, cpu_start) -> min probe_s
+  // (host and probe kind, cpu_start) -> min probe_s
+  std::map<std::pair<std::string, Int>, double> fastest;
   for (std::size_t s = 0; s < n; ++s) {
     const double probe = samples.number("probe_s", s);
     if (!(probe > 0)) continue;

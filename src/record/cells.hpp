@@ -71,12 +71,12 @@ struct Repetition {
   // one un-normalised.)
   double normalised_s = 0;
   double critical_busy_s = -1;  // the critical worker's compute_s (or wall_s)
-  double critical_factor =
-      std::numeric_limits<double>::quiet_NaN();  // its speed factor (NaN: no probe)
-  double speed_factor = 0;                       // max over workers; NaN without probes
-  Int disturbed_bits = 0;  // OR of the record-time `disturbed` bitmasks of its samples
-  bool slow = false;       // speed_factor > kSlowFactor
-  bool slow_run = false;   // of a slow run (kSlowRunFactor)
+  // its speed factor (NaN: no probe)
+  double critical_factor = std::numeric_limits<double>::quiet_NaN();
+  double speed_factor = 0;  // max over workers; NaN without probes
+  Int disturbed_bits = 0;   // OR of the record-time `disturbed` bitmasks of its samples
+  bool slow = false;        // speed_factor > kSlowFactor
+  bool slow_run = false;    // of a slow run (kSlowRunFactor)
   bool disturbed() const { return disturbed_bits != 0 || slow || slow_run; }
 };
 
@@ -115,8 +115,8 @@ struct Cell {
   // Statistics (group_cells fills them).
   std::vector<double> times;             // the repetition times the statistics use
   std::vector<double> normalised_times;  // the same, speed-normalised
-  std::vector<Int>
-      time_runs;  // the /runs row of each of `times` (intervals resample runs, then reps)
+  // the /runs row of each of `times` (intervals resample runs, then reps)
+  std::vector<Int> time_runs;
   std::size_t disturbed = 0;      // disturbed repetitions
   std::size_t slow_runs = 0;      // runs whose repetitions were all marked slow_run
   bool mostly_disturbed = false;  // fewer than kMinClean clean ones: all were used

@@ -87,8 +87,8 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
   // lack), and the merged file is of the current version (append upgrades an older `out`).
 
   std::set<std::string> seen_runs;
-  std::map<std::string, std::set<std::string>>
-      seen_rows;  // group -> row keys, for groups without `run`
+  // group -> row keys, for groups without `run`
+  std::map<std::string, std::set<std::string>> seen_rows;
   auto has_run_link = [](const Table& t) {
     const Column* c = t.find("run");
     return c && kind_of(c->values) == h5::Kind::Int64;

@@ -31,8 +31,8 @@ struct Launcher {
   std::string flavour;   // this corescope's MPI
   std::string srun_mpi;  // srun only: the --mpi plugin (pmix for Open MPI, pmi2 for MPICH)
   Hosts hosts;           // mpirun/mpiexec: where the ranks go (--host/--hostfile, -hosts/-f)
-  std::vector<std::string>
-      extra;  // the user's own launcher words (--launcher-args), after the program
+  // the user's own launcher words (--launcher-args), after the program
+  std::vector<std::string> extra;
 };
 // Gives the launcher the hosts and extra words; UsageError when srun is asked to take hosts
 // (inside Slurm the allocation says where ranks go).

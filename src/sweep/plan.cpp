@@ -342,8 +342,8 @@ void apply(Settings& s, const std::string& key_in, const std::string& value_in,
   } else if (key == "scaling") {
     s.scaling = one_of(value, where, {"strong", "weak"});
   } else if (key == "size") {
-    s.sizes =
-        size_list(value, where);  // 0 is a size here: a kernel that has no use for it refuses it
+    // 0 is a size here: a kernel that has no use for it refuses it
+    s.sizes = size_list(value, where);
     drop_duplicates(s.sizes);
   } else if (key == "reps") {
     s.reps = integer_in(value, where, 1, 1000000);

@@ -56,8 +56,8 @@ struct ExecOptions {
   SweepCpus cpus = sweep_cpus();
   std::string note;  // said after the cell count on the first line ("shard 1/4 of 40")
   int rounds = 3;    // part of the plan: the runner adds it to `plan`
-  std::optional<std::uint64_t>
-      seed;                // of the rounds' orders; none: the file's under --resume, else fresh
+  // of the rounds' orders; none: the file's under --resume, else fresh
+  std::optional<std::uint64_t> seed;
   double target_ci = NAN;  // repeat a cell until its median's 95 % interval is within +-this
                            // fraction of it (NaN: off)
   double max_time_s = 60;  // with target_ci: the most seconds of runs one cell may take

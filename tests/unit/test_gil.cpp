@@ -73,8 +73,8 @@ TEST(Gil, NeverTwoHolders) {
   struct State {
     Gil gil{20us};
     std::atomic<int> inside{0}, max_inside{0};
-    long long unprotected =
-        0;  // plain memory: only correct if the GIL serializes (TSan checks too)
+    // plain memory: only correct if the GIL serializes (TSan checks too)
+    long long unprotected = 0;
     std::atomic<long long> forced{0}, voluntary{0}, rounds{0};
     std::atomic<int> ready{0};
   };

@@ -639,8 +639,8 @@ TEST_F(Scratch, SigkillDuringAppendsLeavesACompleteFile) {
     }
     ::close(started[1]);
     char one = 0;
-    const ssize_t got =
-        ::read(started[0], &one, 1);  // 0: the writer died before its first append ended
+    // 0: the writer died before its first append ended
+    const ssize_t got = ::read(started[0], &one, 1);
     ::close(started[0]);
     if (got == 1) ::usleep(static_cast<useconds_t>(delay_us(rng)));
     ::kill(child, SIGKILL);
