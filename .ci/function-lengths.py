@@ -127,7 +127,8 @@ def main():
     bad = [f"{key.split(':')[0]}:{first}: {key.split(':', 1)[1]} is {length} lines (over {LIMIT}; "
            f"shorten it, or name it in {EXCEPTIONS} with a reason)"
            for key, (length, first) in long_ones.items() if key not in allowed]
-    bad += [f"{EXCEPTIONS}: {key} is no longer over {LIMIT} lines; remove it" for key in allowed if key not in long_ones]
+    bad += [f"{EXCEPTIONS}: {key} is no longer over {LIMIT} lines; remove it"
+            for key in allowed if key not in long_ones]
     for b in bad:
         print(b, file=sys.stderr)
     named = sum(1 for key in long_ones if key in allowed)

@@ -9,7 +9,8 @@
 #         Chromium for the report's page check, iproute2 for the multi-node test's network
 #         namespaces, udunits-bin for the units check (with its library, which Debian 13's
 #         udunits-bin does not pull in), strace for the shared-memory name check, bc for the
-#         tests' arithmetic, clang and its libomp for the clang build.
+#         tests' arithmetic, clang and its libomp for the clang build, and on Debian 12
+#         clang-format-14, the version check.format pins (.ci/check-format.py).
 # Only missing packages are installed; apt-get update runs only when something is missing.
 # Usage: .ci/install-deps.sh [main|all]
 set -euo pipefail
@@ -30,6 +31,9 @@ test_extras=(
   slurm-wlm munge procps time
   chromium iproute2 udunits-bin libudunits2-0 strace
 )
+# The formatter's output changes between releases: the check pins Debian 12's (Debian 13 has
+# none of that version, and check.format skips there).
+if [[ $(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}") == 12 ]]; then test_extras+=(clang-format-14); fi
 case ${1:-all} in
   main) packages=("${main[@]}") ;;
   all) packages=("${main[@]}" "${test_extras[@]}") ;;

@@ -137,7 +137,8 @@ def render_implausible(summary: pd.DataFrame, outdir: str) -> str:
         for _, row in g.iterrows():
             items.append(
                 f"<li><b>{esc(kernel)} {esc(row['series_label'])}, {int(row['workers'])} workers</b>: "
-                f"{esc(row['implausible'])}; speedup interval {fmt_interval(row['speedup_lo'], row['speedup_hi'], 3, '×')}"
+                f"{esc(row['implausible'])}; speedup interval "
+                f"{fmt_interval(row['speedup_lo'], row['speedup_hi'], 3, '×')}"
                 f" (n {int(row['n'])} against {int(row['n_base'])}). Baselines: "
                 f"{_baseline_text(summary, row.get('base_row', -1), 'own 1-worker') or 'none'}"
                 f"; {_baseline_text(summary, row.get('serial_row', -1), 'serial') or 'no serial'}. "

@@ -203,7 +203,8 @@ def run_spread_items(s: pd.DataFrame) -> list[str]:
         if not used.empty:
             items.append("<li>Run-to-run spread (standard deviation of the log of a run's median, pooled over a "
                          "kernel's cells): " + esc(", ".join(f"{r['kernel']}{' (Python)' if r['_python'] else ''} "
-                                                            f"{100 * r['run_sigma']:.1f} % ({int(r['run_sigma_df'])} df)"
+                                                            f"{100 * r['run_sigma']:.1f} % "
+                                                            f"({int(r['run_sigma_df'])} df)"
                                                             for _, r in used.iterrows()))
                          + ". Every speedup interval holds at least the band this spread puts around a ratio of "
                            "two cells' medians; a bootstrap over one ratio's 2–3 runs per side cannot see it.</li>")
@@ -227,7 +228,8 @@ def comparison(ctx: Context) -> str:
     if c.empty:
         return head + "<p>No cell is present in both files.</p>"
     counts = c["verdict"].value_counts()
-    summary_line = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("faster", "slower", "no difference", "inconclusive"))
+    summary_line = ", ".join(f"{int(counts.get(v, 0))} {v}"
+                             for v in ("faster", "slower", "no difference", "inconclusive"))
     table = html_table(c.assign(interval=[fmt_interval(lo, hi, 3) for lo, hi in zip(c["lo"], c["hi"])]),
                        ["kernel", "series_label", "workers", "a_s", "b_s", "ratio", "interval", "n_a", "n_b",
                         "p_value", "state", "verdict"],
@@ -242,13 +244,15 @@ def comparison(ctx: Context) -> str:
 
 def cells_table(ctx: Context) -> str:
     columns = ["kernel", "series_label", "scaling", "size", "workers", "n", "median_s", "median_ci", "median_norm_s",
-               "iqr_s", "cv", "disturbed_share", "speedup", "speedup_ci", "speedup_basis", "efficiency", "efficiency_vs_capacity",
+               "iqr_s", "cv", "disturbed_share", "speedup", "speedup_ci", "speedup_basis", "efficiency",
+               "efficiency_vs_capacity",
                "speedup_vs_serial", "imbalance", "gbytes_per_s", "gflops_per_s", "footprint_bytes", "status", "flags"]
     columns = [c for c in columns if c in ctx.summary]
     frame = ctx.summary.assign(
         median_ci=[fmt_time(lo) + "–" + fmt_time(hi) if np.isfinite(lo) else "–"
                    for lo, hi in zip(ctx.summary["median_lo_s"], ctx.summary["median_hi_s"])],
-        speedup_ci=[fmt_interval(lo, hi, 3, "×") for lo, hi in zip(ctx.summary["speedup_lo"], ctx.summary["speedup_hi"])])
+        speedup_ci=[fmt_interval(lo, hi, 3, "×")
+                    for lo, hi in zip(ctx.summary["speedup_lo"], ctx.summary["speedup_hi"])])
     columns = [c for c in columns if c in frame]
     return ("<details><summary>All cells (also in summary.csv)</summary>" + html_table(
         frame, columns,

@@ -194,7 +194,8 @@ def sample_speed(samples: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.
             host = key_of_run.reindex(samples["run"]).to_numpy()
         else:
             host = np.full(len(samples), "")
-        key = pd.DataFrame({"host": host, "cpu": pd.to_numeric(cpu, errors="coerce").to_numpy(), "probe": probe.to_numpy()},
+        key = pd.DataFrame({"host": host, "cpu": pd.to_numeric(cpu, errors="coerce").to_numpy(),
+                            "probe": probe.to_numpy()},
                            index=samples.index)
         reference = key.groupby(["host", "cpu"], dropna=False)["probe"].transform("min")
         out["speed_factor"] = (key["probe"] / reference).astype(float)
@@ -376,7 +377,8 @@ EMPTY_SUMMARY_COLUMNS = [
     "mean_s", "cv", "imbalance", "compute_s", "comm_s", "gil_wait_s", "cpus_used", "footprint_bytes",
     "per_worker_bytes", "memory_source", "run_ids", "flags", "unit_size", "t1_s", "karp_flatt", "serial_s",
     "speedup_vs_serial", "series", "series_label", "median_lo_s", "median_hi_s", "n_disturbed", "disturbed_share",
-    "mostly_disturbed", "slow_runs", "speed_factor", "median_norm_s", "_times", "_time_runs", "_norm_times", "_norm_runs", "_every_rep", "twin", "speedup_lo", "speedup_hi",
+    "mostly_disturbed", "slow_runs", "speed_factor", "median_norm_s", "_times", "_time_runs", "_norm_times",
+    "_norm_runs", "_every_rep", "twin", "speedup_lo", "speedup_hi",
     "efficiency_lo", "efficiency_hi", "speedup_vs_serial_lo", "speedup_vs_serial_hi", "base_row", "serial_row",
     "n_base", "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
     "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
@@ -518,7 +520,8 @@ def summarize(runs: pd.DataFrame, samples: pd.DataFrame | None,
     for name in ("size", "workers", "ranks", "threads_per_rank", "nodes", "switch_interval_s"):
         if name in summary:  # None (from NaN keys) back to numbers
             summary[name] = pd.to_numeric(summary[name], errors="coerce")
-    for name, default in (("memory_model", ""), ("channel", ""), ("switch_interval_s", math.nan), ("gil_release", ""), ("gil_policy", ""),
+    for name, default in (("memory_model", ""), ("channel", ""), ("switch_interval_s", math.nan), ("gil_release", ""),
+                          ("gil_policy", ""),
                           ("params", ""), ("pin", ""), ("host", ""), ("ranks", 1), ("nodes", 1),
                           ("threads_per_rank", 1), ("twin", 0)):
         if name not in summary:
@@ -607,7 +610,8 @@ def add_speedups(summary: pd.DataFrame) -> pd.DataFrame:
              "karp_flatt", "serial_s", "speedup_vs_serial", "speedup_vs_serial_lo", "speedup_vs_serial_hi",
              "speedup_norm", "speedup_norm_lo", "speedup_norm_hi", "speedup_matched", "speedup_matched_lo",
              "speedup_matched_hi", "matched_state", "n_matched", "speedup_all", "speedup_all_lo", "speedup_all_hi",
-             "speedup_basis", "speedup_vs_serial_basis", "base_row", "serial_row", "n_base", "run_sigma", "run_sigma_df")
+             "speedup_basis", "speedup_vs_serial_basis", "base_row", "serial_row", "n_base", "run_sigma",
+             "run_sigma_df")
     cols = {c: [] for c in names}
     for position, row in s.iterrows():
         p, scaling = int(row["workers"]), row["scaling"]
@@ -845,8 +849,8 @@ def _run_pool_key(row) -> tuple:
 
 
 def pooled_run_sigma(summary: pd.DataFrame) -> dict:
-    """Per kernel, provenance and Python (_run_pool_key): (sigma, degrees of freedom), sigma the pooled standard deviation
-    of the log of a run's median about its cell's mean (run_spread over the kernel's ok cells).
+    """Per kernel, provenance and Python (_run_pool_key): (sigma, degrees of freedom), sigma the pooled
+    standard deviation of the log of a run's median about its cell's mean (run_spread over the kernel's ok cells).
     One ratio's 2-3 runs per side are too few to measure how much runs of one cell differ; a
     file's cells of one kernel together are not (docs/dev/noise.md)."""
     acc: dict = {}
@@ -961,7 +965,8 @@ def with_fits(summary: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
 # Exports
 # ---------------------------------------------------------------------------------------------
 
-def extrap_records(summary: pd.DataFrame, reps: pd.DataFrame | None = None, runs: pd.DataFrame | None = None) -> list[dict]:
+def extrap_records(summary: pd.DataFrame, reps: pd.DataFrame | None = None,
+                   runs: pd.DataFrame | None = None) -> list[dict]:
     """Extra-P JSON Lines records: per ok config, params {p: workers, n: size}, the repetition
     times its statistics use as value (disturbed ones left out as there), callpath =
     kernel.scaling.series, metric "time". (reps and runs are accepted for older callers.)"""

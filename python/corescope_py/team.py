@@ -336,7 +336,8 @@ def pool_call(task):
     t1 = time.perf_counter()
     after = probe.Usage()
     cpu_end = probe.current_cpu()
-    sched = (probe.procs_running(text0), cpu_start, cpu_end, probe.steal_seconds(probe.read_proc_stat(), text0, cpu_start))
+    sched = (probe.procs_running(text0), cpu_start, cpu_end,
+             probe.steal_seconds(probe.read_proc_stat(), text0, cpu_start))
     memory = (probe.status_bytes("VmRSS"), probe.status_bytes("VmHWM"))
     return os.getpid(), t1 - t0, after.cpu_s - before.cpu_s, after, before, memory, value, sched
 
@@ -355,7 +356,8 @@ def run_pool(args, writer, module, p, ctx):
     outcome0 = {"worker": 0, "samples": samples, "completed": False}
     try:
         with concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=pool_init,
-                                                    initargs=(args.kernel, plan.shared(), fault, child_parent(ctx))) as pool:
+                                                    initargs=(args.kernel, plan.shared(), fault,
+                                                              child_parent(ctx))) as pool:
             def batch(rep):
                 tasks = [(i, rep, arg) for i, arg in enumerate(plan.tasks())]
                 t0 = time.perf_counter()

@@ -36,7 +36,8 @@ def _ep(gil2, py2, py4=None):
             (_run("ep", "py-threads", 1, 40000, params=PURE, **PY), [1.0] * 5),
             (_run("ep", "py-threads", 2, 40000, params=PURE, **PY), py2)]
     if py4 is not None:
-        rows += [(_run("ep", "gil", 4, 8000000, **GIL), py4), (_run("ep", "py-threads", 4, 40000, params=PURE, **PY), py4)]
+        rows += [(_run("ep", "gil", 4, 8000000, **GIL), py4),
+                 (_run("ep", "py-threads", 4, 40000, params=PURE, **PY), py4)]
     return rows
 
 

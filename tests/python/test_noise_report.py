@@ -407,7 +407,8 @@ def test_baseline_comparison_flags_exactly_the_slower_cell(tmp_path):
     assert verdicts.keys() == {("serial", 1), ("threads", 1)}, verdicts
     assert set(verdicts.values()) <= {"no difference", "inconclusive"}, verdicts
     same = list(verdicts.values())
-    tally = f"0 faster, 1 slower, {same.count('no difference')} no difference, {same.count('inconclusive')} inconclusive"
+    tally = (f"0 faster, 1 slower, {same.count('no difference')} no difference, "
+             f"{same.count('inconclusive')} inconclusive")
     slower = compared[compared["verdict"] == "slower"].iloc[0]
     assert slower["ratio"] == pytest.approx(1.2) and slower["lo"] > 1 and slower["p_value"] < 0.01
     outdir = tmp_path / "rep"

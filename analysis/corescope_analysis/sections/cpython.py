@@ -175,7 +175,8 @@ def convoy_pairs(summary: pd.DataFrame, cpu_threads: int = 1) -> pd.DataFrame:
         r = ratio_ci(_rates(g), _rates(p))
         rows.append({"switch_interval_s": interval, "gil": float(np.median(_rates(g))),
                      "py": float(np.median(_rates(p))), "ratio": r.point, "ratio_lo": r.lo, "ratio_hi": r.hi,
-                     "n": r.n, "gil_metric": g.get("io_ops_per_s", math.nan), "py_metric": p.get("io_ops_per_s", math.nan),
+                     "n": r.n, "gil_metric": g.get("io_ops_per_s", math.nan),
+                     "py_metric": p.get("io_ops_per_s", math.nan),
                      "outcome": decide(r.lo, r.hi, 1 - CONVOY_TOLERANCE, 1 + CONVOY_TOLERANCE)})
     return pd.DataFrame(rows, columns=["switch_interval_s", "gil", "py", "ratio", "ratio_lo", "ratio_hi", "n",
                                        "gil_metric", "py_metric", "outcome"])

@@ -7,7 +7,8 @@ from .. import plots, stats
 from ..intervals import fmt_interval
 from ..page import Section, esc, fmt_num, fmt_pct, fmt_time, fmt_x, html_table
 
-CLAIM = 'Sequential programming is simpler but often slower; computers with multiple cores can actually run multiple instructions simultaneously.'
+CLAIM = ('Sequential programming is simpler but often slower; computers with multiple cores can actually run '
+         'multiple instructions simultaneously.')
 FILL = 'corescope sweep -k triad,ep -m serial,threads,processes -w 1,2 -s S -o {file}'
 
 
@@ -29,7 +30,8 @@ def capacity_findings(ctx, sec: Section) -> None:
         best = top.loc[top["speedup"].idxmax()]
         sec.findings.append(
             f"{esc(kernel)}, {esc(best['series_label'])}, {int(best['workers'])} workers: efficiency "
-            f"{fmt_pct(best['efficiency'])} of the ideal ({fmt_interval(best['efficiency_lo'], best['efficiency_hi'], 2)}), "
+            f"{fmt_pct(best['efficiency'])} of the ideal "
+            f"({fmt_interval(best['efficiency_lo'], best['efficiency_hi'], 2)}), "
             f"{fmt_pct(best['efficiency_vs_capacity'])} of the {fmt_x(best['capacity'])} the machine delivered "
             f"({fmt_interval(best['efficiency_vs_capacity_lo'], best['efficiency_vs_capacity_hi'], 2)}).")
 

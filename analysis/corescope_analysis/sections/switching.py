@@ -9,7 +9,8 @@ import pandas as pd
 from .. import plots, stats
 from ..page import Section, esc, fmt_num, fmt_pct, fmt_time
 
-CLAIM = 'Under the GIL only one thread runs at a time; to give the illusion of multi-tasking, threaded programs must rapidly switch between threads.'
+CLAIM = ('Under the GIL only one thread runs at a time; to give the illusion of multi-tasking, threaded programs '
+         'must rapidly switch between threads.')
 FILL = 'corescope sweep -k ep -m gil,threads -w 1,2 -s S -o {file}'
 
 

@@ -28,4 +28,5 @@ def find(name):
 def kinds(module):
     """The Python modes a kernel's module can run: every kernel runs in threads and processes, a
     pool needs pool_task and PoolPlan."""
-    return ("threads", "processes") + (("pool",) if hasattr(module, "pool_task") and hasattr(module, "PoolPlan") else ())
+    return ("threads", "processes") + (("pool",) if hasattr(module, "pool_task") and hasattr(module, "PoolPlan")
+                                       else ())

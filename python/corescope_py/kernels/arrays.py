@@ -32,5 +32,6 @@ def attach(handle):
         # Pool processes share the queen's resource tracker (fork and spawn alike), so the
         # registration this adds is the queen's own, undone when she unlinks the block.
         shm = shared_memory.SharedMemory(name=name)
-        _attached[name] = (shm, [np.ndarray((n,), dtype=np.float64, buffer=shm.buf, offset=k * n * 8) for k in range(count)])
+        _attached[name] = (shm, [np.ndarray((n,), dtype=np.float64, buffer=shm.buf, offset=k * n * 8)
+                                 for k in range(count)])
     return _attached[name][1]

@@ -56,7 +56,8 @@ def check(word, sync, n, m, iterations):
     a = three_a // 3
     b = tally - a
     ok = 0 <= tally <= expected and three_a % 3 == 0 and 0 <= a <= per * plus and 0 <= b <= per * minus
-    detail = "" if ok else "counter (tally %d, value %d) is not any mix of the +1 and -2 updates issued" % (tally, value)
+    detail = "" if ok else ("counter (tally %d, value %d) is not any mix of the +1 and -2 updates issued"
+                            % (tally, value))
     return ok, 0.0, detail, lost, expected, value
 
 

@@ -43,7 +43,8 @@ def expected_sum(seed, steps):
 def verdict(done, index_sum, total, n, iterations, want):
     ok_count = done == n * iterations and index_sum == iterations * n * (n - 1) // 2
     if not ok_count:
-        return False, 1.0, "%d task runs (index sum %d), expected %d tasks run once per iteration" % (done, index_sum, n * iterations)
+        return False, 1.0, ("%d task runs (index sum %d), expected %d tasks run once per iteration"
+                            % (done, index_sum, n * iterations))
     if total != want:
         return False, 1.0, "task result sum %d != %d" % (total, want)
     return True, 0.0, ""
@@ -101,14 +102,17 @@ class Kernel:
         busy = sum(self.busy)
         self.busy_max, self.busy_sum = w.allreduce(busy, "max"), w.allreduce(busy)
         self.requests_all = w.allreduce(self.requests)
-        return verdict(int(summed[0]), int(summed[1]), total, self.n, self.iterations, expected_sum(self.seed, self.steps))
+        return verdict(int(summed[0]), int(summed[1]), total, self.n, self.iterations,
+                       expected_sum(self.seed, self.steps))
 
     def metrics(self, w):
         mean = self.busy_sum / w.count
-        return [("load_imbalance", self.busy_max / mean if mean > 0 else 1.0, "", "farm: busiest bee's busy time / mean"),
+        return [("load_imbalance", self.busy_max / mean if mean > 0 else 1.0, "",
+                 "farm: busiest bee's busy time / mean"),
                 ("busy_max_s", self.busy_max, "s", "farm: busiest worker's busy time, summed over iterations"),
                 ("busy_mean_s", mean, "s", "farm: mean busy time, summed over iterations"),
-                ("queue_requests", self.requests_all, "", "farm: requests to the shared queue in the last iteration (dynamic)"),
+                ("queue_requests", self.requests_all, "",
+                 "farm: requests to the shared queue in the last iteration (dynamic)"),
                 ("task_steps", sum(self.steps), "", "farm: generator steps of all tasks (the work of one iteration)")]
 
 
@@ -143,7 +147,8 @@ class PoolPlan(PoolPlanBase):
             self.total = (self.total + total) & MASK
 
     def verify(self):
-        return verdict(self.done, self.index_sum, self.total, self.n, self.iterations, expected_sum(self.seed, self.steps))
+        return verdict(self.done, self.index_sum, self.total, self.n, self.iterations,
+                       expected_sum(self.seed, self.steps))
 
     def metrics(self):
         return [("task_steps", sum(self.steps), "", "farm: generator steps of all tasks (the work of one iteration)")]

@@ -137,4 +137,5 @@ class PoolPlan(PoolPlanBase):
 
     def verify(self):
         ok = self.kind == "fsync" or self.shortest >= self.wait_s
-        return ok, 0.0 if ok else self.wait_s - self.shortest, "" if ok else "a wait lasted %g s, less than asked" % self.shortest
+        return (ok, 0.0 if ok else self.wait_s - self.shortest,
+                "" if ok else "a wait lasted %g s, less than asked" % self.shortest)

@@ -42,7 +42,8 @@ class Kernel:
 
     def stamped(self, msg, hop):
         head = struct.pack("<Q", hop)[:min(8, self.bytes)]
-        return len(msg) == self.bytes and msg[:len(head)] == head and (self.bytes < 16 or msg[-8:] == struct.pack("<Q", hop))
+        return (len(msg) == self.bytes and msg[:len(head)] == head
+                and (self.bytes < 16 or msg[-8:] == struct.pack("<Q", hop)))
 
     def iterate(self, w):
         t0 = time.perf_counter()
@@ -65,7 +66,8 @@ class Kernel:
 
     def verify(self, w):
         bad = self.bad
-        if w.id < 2 and self.hop and self.bytes > 16 and self.last[8:-8] != bytes(pattern(self.bytes)[8:self.bytes - 8]):
+        if (w.id < 2 and self.hop and self.bytes > 16
+                and self.last[8:-8] != bytes(pattern(self.bytes)[8:self.bytes - 8])):
             bad += 1
         bad = w.allreduce(bad)
         return bad == 0, float(bad), "" if bad == 0 else "%d messages arrived damaged" % bad
