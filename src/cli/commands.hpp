@@ -10,7 +10,13 @@
 
 namespace corescope::cli {
 
+// --batch of sweep and study (sweep::ExecOptions::batch).
+inline constexpr const char* kBatchHelp =
+    "one launch per team shape and round: the runs of a round that share a mode, a binding and "
+    "the launcher's words run in one process (one mpirun), each with its own allocations and "
+    "warm-up (default: one launch per run)";
 void add_run(CLI::App& app, const std::string& command_line, int& exit_code);
+void add_run_batch(CLI::App& app, const std::string& command_line, int& exit_code);
 void add_list(CLI::App& app, int& exit_code);
 void add_info(CLI::App& app, int& exit_code);
 void add_summary(CLI::App& app, int& exit_code);

@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "corescope " CORESCOPE_VERSION);
   int exit_code = 0;
   corescope::cli::add_run(app, command_line, exit_code);
+  corescope::cli::add_run_batch(app, command_line, exit_code);
   corescope::cli::add_list(app, exit_code);
   corescope::cli::add_info(app, exit_code);
   corescope::cli::add_summary(app, exit_code);

@@ -13,12 +13,14 @@
 #include "cli/table_printer.hpp"
 #include "cli/vocabulary.hpp"
 #include "core/errors.hpp"
+#include "core/launch_env.hpp"
 #include "core/machine.hpp"
 #include "core/mode.hpp"
 #include "core/platform.hpp"
 #include "core/stats.hpp"
 #include "record/run_rows.hpp"
 #include "core/text.hpp"
+#include "record/h5.hpp"
 #include "record/recorder.hpp"
 #include "sweep/launch.hpp"
 #include "sweep/plan.hpp"
@@ -48,7 +50,7 @@ struct RunOptions {
   double switch_interval = 0.005;
   std::vector<std::string> params;
   // Set by `corescope sweep` for its cells (hidden options).
-  std::string sweep_id, sweep_plan, cell, run_id, pin, launch_command;
+  std::string sweep_id, sweep_plan, cell, run_id, pin, launch_command, launch_id;
   SweepRound round;
   bool quiet = false;
   CLI::Option *threads_opt = nullptr, *switch_opt = nullptr, *release_opt = nullptr,
@@ -102,6 +104,7 @@ void check_memory(const KernelInfo& k, const RunSpec& spec) {
 // For a run a sweep started: one line on stdout, after the row is in the file, with what the
 // sweep would otherwise read back from the file (sweep/sweep_file.cpp, reported_outcome): a read
 // that checks the whole file, which grows with every run.
+int reports_to_sweep = 0;  // outcome lines printed so far (a batch's runs count them)
 void report_to_sweep(const RunResult& r) {
   std::string error = r.error;
   std::replace_if(
@@ -109,6 +112,7 @@ void report_to_sweep(const RunResult& r) {
   std::printf("\n%s\t%s\t%s\t%d\t%.17g\t%s\n", sweep::kRunOutcomeTag, r.run_id.c_str(),
               r.status.c_str(), r.verified ? 1 : 0, headline(r).wall_s_median, error.c_str());
   std::fflush(stdout);
+  ++reports_to_sweep;
 }
 
 // Runs one size; on the writing process returns the result as recorded (nothing elsewhere).
@@ -139,6 +143,7 @@ std::optional<RunResult> execute(const RunOptions& o, const std::string& command
   request.start_method = o.start_method;
   request.command = command_line;
   request.sweep_id = o.sweep_id;
+  request.launch_id = o.launch_id;
   request.sweep_plan = o.sweep_plan;
   request.cell = o.cell;
   request.pin = o.pin;
@@ -348,7 +353,55 @@ int execute_each_size(const RunOptions& given, const std::string& command_line) 
   return 0;
 }
 
+// One of a batch's runs, as `corescope run WORDS` would run it (its recorded command is that).
+// A run that recorded its row and printed its outcome line (failed or not verified) lets the
+// batch go on; any other error ends the batch, and the sweep records the run and starts the rest
+// in a new launch.
+void batch_run(const std::vector<std::string>& words, const std::string& self, std::size_t index) {
+  if (launch_env().launcher_rank <= 0) {
+    std::printf("\n%s\t%zu\n", sweep::kRunStartTag, index);
+    std::fflush(stdout);
+  }
+  if (index > 0) record::h5::release_library();
+  if (index > 0 && !platform::fresh_memory_accounting())
+    throw RuntimeFailure(
+        "run-batch: cannot reset the peak RSS (/proc/self/clear_refs) between runs");
+  CLI::App app;
+  int exit_code = 0;
+  add_run(app, self + " run " + join(words, " "), exit_code);
+  std::vector<std::string> args = {"run"};
+  args.insert(args.end(), words.begin(), words.end());
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+  const int reported = reports_to_sweep;
+  try {
+    app.parse(args);
+  } catch (const RuntimeFailure&) {
+    if (reports_to_sweep == reported) throw;
+  } catch (const CLI::ParseError& e) {
+    throw UsageError("run-batch: run " + std::to_string(index + 1) + ": " + e.what());
+  }
+}
+
 }  // namespace
+
+// Hidden: a sweep's launch of several runs (sweep/execution.cpp, ExecOptions::batch).
+void add_run_batch(CLI::App& app, const std::string& command_line, int& exit_code) {
+  CLI::App* sub = app.add_subcommand("run-batch", "Several runs in one process (for sweeps)");
+  sub->group("");
+  sub->prefix_command();
+  sub->callback([sub, command_line, &exit_code] {
+    const std::string self = command_line.substr(0, command_line.find(' '));
+    std::vector<std::vector<std::string>> runs(1);
+    for (const auto& w : sub->remaining()) {
+      if (w == sweep::kBatchSeparator)
+        runs.emplace_back();
+      else
+        runs.back().push_back(w);
+    }
+    for (std::size_t i = 0; i < runs.size(); ++i) batch_run(runs[i], self, i);
+    exit_code = 0;
+  });
+}
 
 void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
   auto o = std::make_shared<RunOptions>();
@@ -399,6 +452,7 @@ void add_run(CLI::App& app, const std::string& command_line, int& exit_code) {
   add_lock_timeout_option(sub);
   // Hidden: what `corescope sweep` tells its cells (recorded in /runs; docs/user/sweeps.md).
   sub->add_option("--sweep-id", o->sweep_id)->group("");
+  sub->add_option("--launch-id", o->launch_id)->group("");
   sub->add_option("--sweep-plan", o->sweep_plan)->group("");
   sub->add_option("--cell", o->cell)->group("");
   sub->add_option("--run-id", o->run_id)->group("");

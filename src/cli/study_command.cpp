@@ -311,7 +311,7 @@ sweep::Plan study_plan(const Budget& b, int cpus, bool with_python) {
 struct StudyOptions {
   std::string budget = "default", out = "study.h5", mpirun, groups;
   CellViewOptions only;  // -k / -m / -w / -s / -p: the study's cells that summary's filter keeps
-  bool resume = false, quiet = false, dry_run = false;
+  bool resume = false, quiet = false, dry_run = false, batch = false;
 };
 
 // A planned cell as the file will record it, for summary's filter.
@@ -375,6 +375,7 @@ int study(const StudyOptions& o) {
   x.dry_run = o.dry_run;
   x.mpirun = o.mpirun;
   x.timeout_per_run_s = 300;  // a stuck cell is recorded as failed; the study goes on
+  x.batch = o.batch;
   std::map<std::string, int> per_group;
   std::vector<std::string> order;
   for (const auto& c : cells)
@@ -420,6 +421,7 @@ void add_study(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "HDF5 results file to append to")->capture_default_str();
   sub->add_flag("--resume", o->resume, "skip the cells of this study already in --out");
+  sub->add_flag("--batch", o->batch, kBatchHelp);
   add_term(sub, Term::kernel, o->only.kernels,
            "run only the study's cells of these kernels (comma list)");
   add_term(sub, Term::mode, o->only.modes,

@@ -30,7 +30,7 @@ struct SweepOptions {
   std::map<std::string, std::string> values;  // plan keys given as options
   std::map<std::string, CLI::Option*> options;
   std::string plan, out = "results.h5", shard, mpirun, aa, hosts, hostfile, launcher_args;
-  bool resume = false, quiet = false, dry_run = false, no_rerun = false;
+  bool resume = false, quiet = false, dry_run = false, no_rerun = false, batch = false;
   int rounds = 3;
   std::uint64_t seed = 0;
   double target_ci = NAN, max_time = 60;
@@ -90,6 +90,7 @@ int execute(SweepOptions& o) {
   x.target_ci = o.target_ci;
   x.max_time_s = o.max_time;
   x.rerun_disturbed = !o.no_rerun;
+  x.batch = o.batch;
   return execute_plan(cells, x,
                       [&](const sweep::Cell& c) { return twin_all || twins.count(c.key) > 0; });
 }
@@ -178,6 +179,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
                   "median is within +- this fraction of it (0.05 = +-5 %)");
   sub->add_option("--max-time", o->max_time,
                   "with --target-ci: the most seconds of runs per cell (default 60)");
+  sub->add_flag("--batch", o->batch, kBatchHelp);
   sub->add_flag("--no-disturbed-rerun", o->no_rerun,
                 "do not give a cell of 10 or more repetitions, fewer than 3 of "
                 "them undisturbed after the rounds, its one more run");

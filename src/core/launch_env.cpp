@@ -30,13 +30,16 @@ LaunchEnv launch_env() {
     e.launcher = "srun";
     e.launcher_size =
         env_int(env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS");
+    e.launcher_rank = env_int("SLURM_PROCID");
   } else if (env("OMPI_COMM_WORLD_SIZE")) {
     e.launcher = "mpirun";
     e.launcher_size = env_int("OMPI_COMM_WORLD_SIZE");
+    e.launcher_rank = env_int("OMPI_COMM_WORLD_RANK");
   } else if (env("PMI_SIZE") || env("PMI_RANK") || env("HYDI_CONTROL_FD") || env("PMIX_RANK") ||
              env("MPI_LOCALNRANKS")) {
     e.launcher = "mpiexec";
     e.launcher_size = env_int("PMI_SIZE");
+    e.launcher_rank = env_int(env("PMI_RANK") ? "PMI_RANK" : "PMIX_RANK");
   }
   if (const char* v = env("SLURM_JOB_ID")) e.slurm_job_id = v;
   if (const char* v = env("SLURM_STEP_ID")) e.slurm_step_id = v;

@@ -14,6 +14,9 @@ struct LaunchEnv {
   // How many processes the launcher says it started (SLURM_NTASKS, OMPI_COMM_WORLD_SIZE,
   // PMI_SIZE), -1 if not under one: an MPI world of another size means a mismatched launcher.
   int launcher_size = -1;
+  // This process's rank in what the launcher started (SLURM_PROCID, OMPI_COMM_WORLD_RANK,
+  // PMI_RANK, PMIX_RANK), -1 if not under one.
+  int launcher_rank = -1;
 };
 LaunchEnv launch_env();
 

@@ -156,6 +156,7 @@ RunSpec make_run_spec(const ModeInfo& mode, const KernelInfo& registry_kernel, c
   }
   spec.command = r.command;
   spec.sweep_id = r.sweep_id;
+  spec.launch_id = r.launch_id;
   spec.sweep_plan = r.sweep_plan;
   spec.cell = r.cell;
   spec.pin = r.pin;

@@ -130,7 +130,7 @@ struct RunRequest {
   std::string gil_release = "io", gil_policy = "cpython";
   std::string python, start_method;  // modes with ModeInfo::python / start_methods; "" = default
   std::string command;
-  std::string sweep_id, sweep_plan, cell, pin;
+  std::string sweep_id, sweep_plan, cell, pin, launch_id;
   SweepRound round;
 };
 

@@ -63,6 +63,11 @@ int allowed_cpu_count();
 // Restricts the calling thread, and so every thread and process it starts later, to the lowest
 // CPU it may run on; returns that CPU, -1 if the OS cannot do it (`corescope run --pin one`).
 int restrict_to_one_cpu();
+// Before the next of several runs in one process (`corescope run-batch`): gives the allocator's
+// free memory back to the OS and starts the peak RSS (VmHWM) afresh, so that a run's memory
+// figures are its own and not the largest of the runs before it. False where the OS cannot reset
+// the peak (then the caller must not run several runs in one process).
+bool fresh_memory_accounting();
 // The calling process gets SIGKILL when its parent dies (a sweep's cells die with the sweep);
 // async-signal-safe, for use between fork and exec. A no-op where the OS has no such thing.
 void die_with_parent();

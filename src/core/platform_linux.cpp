@@ -1,4 +1,5 @@
 // Linux implementation of the platform probes (getrusage, /proc, sched_getcpu).
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -51,6 +52,15 @@ std::int64_t proc_kb(const char* path, const char* key) {
   return value;
 }
 }  // namespace
+
+bool fresh_memory_accounting() {
+  ::malloc_trim(0);
+  // "5" resets the peak resident set size (Linux 4.0 and later; proc(5), /proc/pid/clear_refs).
+  FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (!f) return false;
+  const bool written = std::fputs("5", f) >= 0;
+  return std::fclose(f) == 0 && written;
+}
 
 ProcessMemory process_memory(bool with_pss) {
   ProcessMemory m;

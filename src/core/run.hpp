@@ -54,8 +54,9 @@ struct RunSpec {
   // Set when `corescope sweep` started this run (docs/user/sweeps.md): the sweep invocation, its
   // plan's hash, the cell's key (what --resume looks for) and the binding it arranged.
   std::string sweep_id, sweep_plan, cell;
-  std::string pin;   // kPinNone | cores | one; "" when nobody arranged the binding
-  SweepRound round;  // the sweep's round of this run (docs/user/sweeps.md)
+  std::string launch_id;  // the sweep's launch (process or mpirun) that ran it; "" outside sweeps
+  std::string pin;        // kPinNone | cores | one; "" when nobody arranged the binding
+  SweepRound round;       // the sweep's round of this run (docs/user/sweeps.md)
 };
 
 // One timed repetition of one worker. Trivially copyable so that process and MPI modes can ship

@@ -285,6 +285,8 @@ QuietErrors::~QuietErrors() {
   if (saved_) H5Eset_auto2(H5E_DEFAULT, saved_func_, saved_data_);
 }
 
+void release_library() { check(H5close(), "close the HDF5 library"); }
+
 void quiet_shutdown(int code) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   if (close_failures.count == 0) return;

@@ -267,6 +267,9 @@ void context_columns(TableBuilder& b, const RunResult& r, const RunProvenance& p
   b.i64("slurm_ntasks", r.slurm_ntasks, "", "tasks of the Slurm step or job (-1 outside Slurm)");
   b.i64("slurm_cpus_per_task", r.slurm_cpus_per_task, "", "SLURM_CPUS_PER_TASK (-1 if not set)");
   b.str("sweep_id", s.sweep_id, "id of the corescope sweep invocation that ran this cell");
+  b.str("launch_id", s.launch_id,
+        "id of the sweep's launch (process, or mpirun and its ranks) that ran this run: runs of "
+        "one launch share it (sweep --batch); empty outside sweeps");
   b.str("sweep_plan", s.sweep_plan, "hash of the sweep's plan (cells, reps, warm-up)");
   b.str("cell", s.cell, "the sweep cell: kernel/mode/team/scaling/size/pin");
   b.str("pin", s.pin, "binding the sweep arranged: none, cores or one");

@@ -16,6 +16,7 @@
 #include "core/errors.hpp"
 #include "core/platform.hpp"
 #include "core/text.hpp"
+#include "sweep/sweep_lock.hpp"
 
 extern char** environ;
 
@@ -44,13 +45,34 @@ void keep_tail(std::string& tail, const char* data, std::size_t n) {
   if (tail.size() > 2 * kTailBytes) tail.erase(0, tail.size() - kTailBytes);
 }
 
+// The child's output as it arrives: its tail, and each complete line to ChildOptions::on_line.
+struct OutputSink {
+  std::string& tail;
+  const ChildOptions& options;
+  std::string partial;         // the line not yet ended
+  bool restart_clock = false;  // on_line asked for it since the watch loop last looked
+
+  void take(const char* data, std::size_t n) {
+    keep_tail(tail, data, n);
+    if (!options.on_line) return;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (data[i] != '\n') {
+        partial.push_back(data[i]);
+        continue;
+      }
+      restart_clock = options.on_line(partial) || restart_clock;
+      partial.clear();
+    }
+  }
+};
+
 // Reads what the pipe has now (non-blocking); false at end of file.
-bool drain(int fd, std::string& tail) {
+bool drain(int fd, OutputSink& sink) {
   char buf[4096];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) {
-      keep_tail(tail, buf, static_cast<std::size_t>(n));
+      sink.take(buf, static_cast<std::size_t>(n));
       continue;
     }
     if (n == 0) return false;
@@ -120,7 +142,8 @@ std::string ChildResult::failure_text() const {
   for (const auto& l : split(output, '\n')) {
     std::string t = l;
     while (!t.empty() && (t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    if (t.empty()) continue;
+    // the sweep's own protocol lines (sweep_lock.hpp) are not the child's account
+    if (t.empty() || t.rfind(kRunStartTag, 0) == 0 || t.rfind(kRunOutcomeTag, 0) == 0) continue;
     fallback = t;
     if (t.rfind("corescope:", 0) == 0) line = t;
   }
@@ -173,17 +196,23 @@ int watch(pid_t pid, int fd, const ChildOptions& options, double start, ChildRes
   int forwarded_count = 0;  // signals seen when we last forwarded
   int status = 0;
   double last_tick = start;
+  double clock_start = start;  // of timeout_s: the start, or the last line that restarted it
+  OutputSink sink{r.output, options};
   const double period_s = options.tick_s > 0 && options.tick_s < 0.1 ? options.tick_s : 0.1;
   for (;;) {
     if (open) {
       pollfd p{fd, POLLIN, 0};
       const int n = ::poll(&p, 1, static_cast<int>(period_s * 1000 + 0.5));
-      if (n > 0) open = drain(fd, r.output);
+      if (n > 0) open = drain(fd, sink);
     } else {
       ::usleep(static_cast<useconds_t>(period_s * 0.5e6));
     }
     if (::waitpid(pid, &status, WNOHANG) == pid) break;
     const double t = now_s();
+    if (sink.restart_clock) {
+      clock_start = t;
+      sink.restart_clock = false;
+    }
     if (g_signal && g_count != forwarded_count) {
       // First signal: pass it on and let the cell end cleanly; another one: kill at once.
       if (forwarded_count == 0) {
@@ -196,7 +225,7 @@ int watch(pid_t pid, int fd, const ChildOptions& options, double start, ChildRes
       forwarded_count = g_count;
     }
     if (options.timeout_s > 0 && !r.timed_out && !r.interrupted_by &&
-        t - start > options.timeout_s) {
+        t - clock_start > options.timeout_s) {
       r.timed_out = true;
       ::kill(-pid, SIGTERM);
       term_sent = t;
@@ -207,7 +236,7 @@ int watch(pid_t pid, int fd, const ChildOptions& options, double start, ChildRes
       last_tick = t;
     }
   }
-  if (open) drain(fd, r.output);
+  if (open) drain(fd, sink);
   return status;
 }
 }  // namespace

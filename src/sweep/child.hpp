@@ -15,6 +15,9 @@ struct ChildOptions {
   double grace_s = 10;                                   // TERM -> KILL on timeout or interrupt
   std::function<void(double elapsed_s)> tick;            // called about every tick_s while it runs
   double tick_s = 0.1;                                   // at most 0.1 (the wait loop's own period)
+  // Called with each complete line of the child's output (stdout and stderr, without the
+  // newline) as it arrives; returning true starts timeout_s afresh (a batch of runs times each).
+  std::function<bool(const std::string& line)> on_line;
 };
 
 struct ChildResult {

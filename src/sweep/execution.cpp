@@ -1,7 +1,9 @@
 // One run of a sweep's cell (execution.hpp).
 #include "sweep/execution.hpp"
 
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <exception>
 
@@ -16,6 +18,7 @@
 #include "sweep/child.hpp"
 #include "sweep/rounds.hpp"
 #include "sweep/sweep_file.hpp"
+#include "sweep/sweep_lock.hpp"
 
 namespace corescope::sweep {
 
@@ -65,6 +68,7 @@ std::vector<std::string> Execution::argv(const ExecCell& c, const RunRequest& r,
                      run_id,
                      "--lock-timeout",
                      std::to_string(record::lock_timeout())});
+  if (!r.launch_id.empty()) a.insert(a.end(), {"--launch-id", r.launch_id});
   for (const auto& p : r.params) a.insert(a.end(), {"-p", p});
   if (!r.channel.empty()) a.insert(a.end(), {"--channel", r.channel});
   const ModeInfo& mode = find_mode(c.cell.mode);
@@ -114,18 +118,63 @@ void Execution::record_failed(const ExecCell& c, RunRequest request, const std::
   record::append(out, file_provenance(), groups);
 }
 
+std::string Execution::label(const Unit& u, int round) const {
+  return round < rounds.rounds
+             ? u.slot_label() + " round " + std::to_string(round + 1) + "/" +
+                   std::to_string(rounds.rounds)
+             : u.label() + " extra run " + std::to_string(round + 1 - rounds.rounds);
+}
+
+// A run whose child left no outcome line: its row if the file has one; else the failed row,
+// recorded here, with the child's own account of how it ended (a file the child found damaged
+// ends the sweep instead, with the child's line).
+CellOutcome Execution::settle(const ExecCell& c, const RunRequest& request,
+                              const std::string& run_id, const std::string& started,
+                              const std::string& command, const CellLaunch& launch,
+                              const ChildResult& child) const {
+  CellOutcome result = find_run(out, run_id);
+  if (result.found) return result;
+  if (child.exit_code == 2)
+    // The results file is damaged where only a writer looks: no cell can be recorded in it,
+    // so the sweep stops with the run's own line (exit 2) instead of failing every cell.
+    for (const auto& line : split(child.output, '\n'))
+      if (const auto at = line.find(" is damaged: "); at != std::string::npos) {
+        const std::string prefix = "corescope: error: ";
+        throw UsageError(line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : line);
+      }
+  result.error = child.failure_text();
+  record_failed(c, request, run_id, started, command, launch, result.error);
+  return result;
+}
+
+void Execution::conclude(Unit& u, const std::string& label, const CellOutcome& result,
+                         double seconds, Reporter& progress,
+                         std::vector<std::string>& failures) const {
+  Unit& account = u.first ? *u.first : u;
+  account.spent_s += seconds;
+  ++account.runs;
+  std::string outcome;
+  if (result.ok && result.verified) {
+    outcome = "ok, verified";
+    if (std::isfinite(result.wall_s_median))
+      outcome += ", median " + human_seconds(result.wall_s_median) + " per repetition";
+  } else {
+    outcome = result.ok ? "NOT VERIFIED: " + result.error : "FAILED: " + result.error;
+    failures.push_back(label + ": " + outcome);
+    account.failed = true;
+  }
+  progress.finish(label, outcome, seconds);
+}
+
 int Execution::run(Unit& u, int round, Reporter& progress,
                    std::vector<std::string>& failures) const {
   const ExecCell& c = *u.cell;
-  const RunRequest request = this->request(u, round);
+  RunRequest request = this->request(u, round);
   const std::string run_id = new_run_id();
+  request.launch_id = run_id.substr(0, 16);
   const auto launch = cell_launch(c.cell, launcher, cpus.cpus, cpus.cores);
   const std::vector<std::string> args = argv(c, request, run_id, launch);
-  const std::string label =
-      (round < rounds.rounds ? u.slot_label() : u.label()) +
-      (round < rounds.rounds
-           ? " round " + std::to_string(round + 1) + "/" + std::to_string(rounds.rounds)
-           : " extra run " + std::to_string(round + 1 - rounds.rounds));
+  const std::string label = this->label(u, round);
   ChildOptions co;
   co.env = launch.env;
   co.timeout_s = timeout_per_run_s;
@@ -137,34 +186,89 @@ int Execution::run(Unit& u, int round, Reporter& progress,
     interrupted_run_recorded = find_run(out, run_id).found;
     return child.interrupted_by;
   }
-  Unit& account = u.first ? *u.first : u;
-  account.spent_s += child.seconds;
-  ++account.runs;
   CellOutcome result = reported_outcome(child.output, run_id);
-  if (!result.found) result = find_run(out, run_id);
-  if (!result.found && child.exit_code == 2)
-    // The results file is damaged where only a writer looks: no cell can be recorded in it,
-    // so the sweep stops with the run's own line (exit 2) instead of failing every cell.
-    for (const auto& line : split(child.output, '\n'))
-      if (const auto at = line.find(" is damaged: "); at != std::string::npos) {
-        const std::string prefix = "corescope: error: ";
-        throw UsageError(line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : line);
+  if (!result.found) result = settle(c, request, run_id, started, join(args, " "), launch, child);
+  conclude(u, label, result, child.seconds, progress, failures);
+  return 0;
+}
+
+namespace {
+// One run of a batch: what its launch runs and what came back.
+struct BatchRun {
+  Unit* unit = nullptr;
+  RunRequest request;
+  std::string run_id, label, started;
+  std::vector<std::string> args;  // the run's own child command, as Execution::argv makes it
+  CellOutcome outcome;
+  double seconds = 0;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
+int Execution::run_batch(const std::vector<Unit*>& units, int round, Reporter& progress,
+                         std::vector<std::string>& failures, int& ran) const {
+  for (std::size_t next = 0; next < units.size();) {
+    const CellLaunch launch = cell_launch(units[next]->cell->cell, launcher, cpus.cpus, cpus.cores);
+    std::vector<BatchRun> batch;
+    const std::string launch_id = new_run_id().substr(0, 16);
+    std::vector<std::string> args = launch.prefix;
+    args.insert(args.end(), {self, "run-batch"});
+    for (std::size_t i = next; i < units.size(); ++i) {
+      BatchRun b{units[i], request(*units[i], round), new_run_id(), label(*units[i], round)};
+      b.request.launch_id = launch_id;
+      b.args = argv(*b.unit->cell, b.request, b.run_id, launch);
+      if (!batch.empty()) args.push_back(kBatchSeparator);
+      // argv's words after the launcher's and `corescope run`
+      args.insert(args.end(), b.args.begin() + static_cast<long>(launch.prefix.size()) + 2,
+                  b.args.end());
+      batch.push_back(std::move(b));
+    }
+    const std::size_t none = batch.size();
+    std::size_t current = none;  // the run in progress (its start line came)
+    auto since = std::chrono::steady_clock::now();
+    ChildOptions co;
+    co.env = launch.env;
+    co.timeout_s = timeout_per_run_s;  // for each run: its start line restarts the clock
+    co.tick = [&](double t) { progress.tick(t); };
+    co.on_line = [&](const std::string& line) {
+      const std::vector<std::string> f = split(line, '\t');
+      if (f.size() == 2 && f[0] == kRunStartTag) {
+        current = std::min<std::size_t>(std::strtoull(f[1].c_str(), nullptr, 10), none);
+        if (current == none) return false;
+        since = std::chrono::steady_clock::now();
+        batch[current].started = iso_now();
+        progress.start(batch[current].label);
+        return true;
       }
-  if (!result.found) {
-    result.error = child.failure_text();
-    record_failed(c, request, run_id, started, join(args, " "), launch, result.error);
+      if (current == none || f.empty() || f[0] != kRunOutcomeTag) return false;
+      BatchRun& b = batch[current];
+      b.outcome = reported_outcome(line, b.run_id);
+      b.seconds = seconds_since(since);
+      if (b.outcome.found) conclude(*b.unit, b.label, b.outcome, b.seconds, progress, failures);
+      return false;
+    };
+    const ChildResult child = run_child(args, co);
+    std::size_t i = 0;
+    for (; i < batch.size() && batch[i].outcome.found; ++i) ++ran;
+    if (i == batch.size()) return 0;
+    // batch[i] is the run the launch ended in (or before): settled alone, the rest relaunched.
+    BatchRun& b = batch[i];
+    if (child.interrupted_by) {
+      interrupted_run_recorded = current == i && find_run(out, b.run_id).found;
+      return child.interrupted_by;
+    }
+    if (current != i) progress.start(b.label);
+    if (b.started.empty()) b.started = iso_now();
+    b.outcome =
+        settle(*b.unit->cell, b.request, b.run_id, b.started, join(b.args, " "), launch, child);
+    conclude(*b.unit, b.label, b.outcome, current == i ? seconds_since(since) : 0.0, progress,
+             failures);
+    ++ran;
+    next += i + 1;
   }
-  std::string outcome;
-  if (result.ok && result.verified) {
-    outcome = "ok, verified";
-    if (std::isfinite(result.wall_s_median))
-      outcome += ", median " + human_seconds(result.wall_s_median) + " per repetition";
-  } else {
-    outcome = result.ok ? "NOT VERIFIED: " + result.error : "FAILED: " + result.error;
-    failures.push_back(label + ": " + outcome);
-    account.failed = true;
-  }
-  progress.finish(label, outcome, child.seconds);
   return 0;
 }
 

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "core/run.hpp"
+#include "sweep/child.hpp"
 #include "sweep/launch.hpp"
 #include "sweep/reporter.hpp"
+#include "sweep/sweep_file.hpp"
 #include "sweep/unit.hpp"
 
 namespace corescope::sweep {
@@ -40,6 +42,21 @@ struct Execution {
   // gets the failed row. Returns the signal that interrupted it (nothing recorded: --resume runs
   // it again), or 0; a failure's line goes to `failures`.
   int run(Unit& u, int round, Reporter& progress, std::vector<std::string>& failures) const;
+
+  // Runs the units' runs of `round` in one launch (`corescope run-batch`, under the launcher for
+  // mpi and hybrid cells: the units share one CellLaunch), in their order, telling `progress`
+  // of each; a run the launch ended in (a crash, a timeout, an error) gets the failed row and the
+  // runs after it a new launch. `ran` counts the runs that ran. Returns as run() does.
+  int run_batch(const std::vector<Unit*>& units, int round, Reporter& progress,
+                std::vector<std::string>& failures, int& ran) const;
+
+ private:
+  std::string label(const Unit& u, int round) const;
+  CellOutcome settle(const ExecCell& c, const RunRequest& request, const std::string& run_id,
+                     const std::string& started, const std::string& command,
+                     const CellLaunch& launch, const ChildResult& child) const;
+  void conclude(Unit& u, const std::string& label, const CellOutcome& result, double seconds,
+                Reporter& progress, std::vector<std::string>& failures) const;
 };
 
 }  // namespace corescope::sweep

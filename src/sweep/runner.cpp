@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -81,6 +82,21 @@ std::string padded(const std::string& text, std::size_t width) {
   return text.size() < width ? text + std::string(width - text.size(), ' ') : text;
 }
 
+// `order` (indices into `keys`) as launches: the indices of each key together, in the order of
+// their first appearance; each group keeps the order's sequence. Without batching, one each.
+std::vector<std::vector<std::size_t>> launch_groups(const std::vector<std::size_t>& order,
+                                                    const std::vector<std::string>& keys,
+                                                    bool batch) {
+  std::vector<std::vector<std::size_t>> groups;
+  std::map<std::string, std::size_t> group_of;
+  for (std::size_t i : order) {
+    const auto [at, fresh] = group_of.emplace(batch ? keys[i] : std::to_string(i), groups.size());
+    if (fresh) groups.emplace_back();
+    groups[at->second].push_back(i);
+  }
+  return groups;
+}
+
 // One sweep: its phases in the order run() takes them. It holds pointers into itself (the
 // units' `first`, the execution's launcher), so it is neither copied nor moved.
 class Runner {
@@ -123,6 +139,8 @@ class Runner {
   int rerun_disturbed(int next_round);
   void reach_target(int next_round);
   void report_target();
+  std::string launch_key(const Unit& u) const;
+  void run_group(const std::vector<Unit*>& group, int round);
 
   const std::vector<ExecCell>& cells_;
   const ExecOptions& o_;
@@ -195,15 +213,20 @@ void Runner::list() const {
     reporter_.listing(padded(c.cell.key, 40) + " " + env + join(launch.prefix, " "));
   }
   for (int round = 0; o_.seed && round < o_.rounds; ++round) {
-    std::vector<std::string> labels;
+    std::vector<std::string> launches, keys;
     std::vector<int> slots, per;
     for (const auto& u : units_) {
       slots.push_back(u.slot);
       per.push_back(u.per_round());
+      keys.push_back(launch_key(u));
     }
-    for (std::size_t i : spread_order(*o_.seed, round, slots, per))
-      labels.push_back(units_[i].slot_label());
-    reporter_.listing("round " + std::to_string(round + 1) + ": " + join(labels, ", "));
+    const auto order = spread_order(*o_.seed, round, slots, per);
+    for (const auto& group : launch_groups(order, keys, o_.batch)) {
+      std::vector<std::string> labels;
+      for (std::size_t i : group) labels.push_back(units_[i].slot_label());
+      launches.push_back(o_.batch ? "[" + join(labels, ", ") + "]" : labels.front());
+    }
+    reporter_.listing("round " + std::to_string(round + 1) + ": " + join(launches, ", "));
   }
 }
 
@@ -260,30 +283,60 @@ std::vector<Unit*> Runner::all_units() {
   return all;
 }
 
-// One pass: every unit of `todo` once, in the round's shuffled order, after the capacity check.
+// One pass: every unit of `todo` once, in the round's shuffled order (grouped into launches
+// with ExecOptions::batch), after the capacity check.
 void Runner::pass(const std::vector<Unit*>& todo, int round) {
   std::vector<int> slots, per;
+  std::vector<std::string> keys;
   for (const Unit* u : todo) {
     slots.push_back(round < o_.rounds ? u->slot : 0);
     per.push_back(round < o_.rounds ? u->per_round() : 1);
+    keys.push_back(launch_key(*u));
   }
-  const std::vector<std::size_t> order = spread_order(seed_, round, slots, per);
+  const auto groups = launch_groups(spread_order(seed_, round, slots, per), keys, o_.batch);
   bool checked = !o_.capacity;
-  for (std::size_t i : order) {
-    Unit& u = *todo[i];
-    if (done_.has(u, round)) {
+  for (const auto& indices : groups) {
+    std::vector<Unit*> group;
+    for (std::size_t i : indices) {
+      if (!done_.has(*todo[i], round)) {
+        group.push_back(todo[i]);
+        continue;
+      }
       reporter_.skip();
       ++summary_.skipped;
-      continue;
     }
+    if (group.empty()) continue;
     if ((summary_.interrupted = interrupt_signal())) return;
     if (!checked) {
       check_capacity(round);
       checked = true;
     }
-    if ((summary_.interrupted = ex_.run(u, round, reporter_, summary_.failures))) return;
+    run_group(group, round);
+    if (summary_.interrupted) return;
+  }
+}
+
+// One launch's runs: each alone (one launch per run) or together (ExecOptions::batch).
+void Runner::run_group(const std::vector<Unit*>& group, int round) {
+  if (o_.batch) {
+    summary_.interrupted = ex_.run_batch(group, round, reporter_, summary_.failures, summary_.ran);
+    return;
+  }
+  for (Unit* u : group) {
+    if ((summary_.interrupted = interrupt_signal())) return;
+    if ((summary_.interrupted = ex_.run(*u, round, reporter_, summary_.failures))) return;
     ++summary_.ran;
   }
+}
+
+// What a launch fixes (ExecOptions::batch): the mode, the binding, the launcher's words and
+// environment.
+std::string Runner::launch_key(const Unit& u) const {
+  const Cell& c = u.cell->cell;
+  const CellLaunch launch = cell_launch(c, ex_.launcher, ex_.cpus.cpus, ex_.cpus.cores);
+  std::string key = c.mode + "\n" + c.pin + "\n" + join(launch.prefix, " ");
+  for (const auto& [k, v] : launch.env) key += "\n" + k + "=" + v;
+  return key;
 }
 
 // The capacity check at the start of a round: threads and forked processes on every CPU of the

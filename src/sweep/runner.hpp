@@ -67,6 +67,11 @@ struct ExecOptions {
   // outside slow runs (docs/dev/noise.md): a disturbance that covered a cell's every round is
   // measured around once more. Not repeated by --resume once the file has a run past the rounds.
   bool rerun_disturbed = true;
+  // One launch per team shape and pass: a pass's runs that share a launch (mode, --pin, the
+  // launcher's words and environment: for mpi and hybrid the ranks, for the others nothing else)
+  // run in one `corescope run-batch` process, in the pass's order, the groups in the order of their
+  // first run. Off: one launch per run.
+  bool batch = false;
 };
 // Cells planned with fewer repetitions than this are not rerun for disturbance (rerun_disturbed).
 inline constexpr int kRerunMinReps = 10;

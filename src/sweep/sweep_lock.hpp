@@ -28,4 +28,10 @@ bool sweep_alive(const std::string& out, const std::string& sweep_id);
 // takes its outcome from that line instead of reading the file back.
 inline constexpr const char* kRunOutcomeTag = "corescope-run-outcome";
 
+// `corescope run-batch` runs several runs in one process (one launch), their argument lists
+// separated by this word; before each, the writing process prints a line of kRunStartTag and the
+// run's index in the batch, tab-separated (the sweep times each run from it).
+inline constexpr const char* kBatchSeparator = "---";
+inline constexpr const char* kRunStartTag = "corescope-run-start";
+
 }  // namespace corescope::sweep
