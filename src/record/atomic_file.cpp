@@ -274,24 +274,6 @@ int Fd::close() {
   return rc;
 }
 
-std::vector<unsigned char> read_file(const std::string& path, const std::string& shown) {
-  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  struct stat st {};
-  if (in.get() < 0 || ::fstat(in.get(), &st) != 0)
-    throw RuntimeFailure("cannot read " + shown + ": " + error_text(errno));
-  if (!S_ISREG(st.st_mode)) throw UsageError(shown + " is not a regular file");
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::read(in.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw RuntimeFailure("cannot read " + shown + ": " + error_text(errno));
-    if (n == 0) throw RuntimeFailure("cannot read " + shown + ": it shrank while being read");
-    done += static_cast<std::size_t>(n);
-  }
-  return bytes;
-}
-
 namespace {
 std::string human_bytes(double bytes) {
   char text[32];

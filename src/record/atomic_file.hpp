@@ -113,9 +113,6 @@ class Fd {
   int fd_;
 };
 
-// The whole file (an append works on it in memory).
-std::vector<unsigned char> read_file(const std::string& path, const std::string& shown);
-
 struct Owner {
   uid_t uid;
   gid_t gid;

@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <new>
 #include <limits>
 #include <memory>
 #include <type_traits>
@@ -573,160 +572,33 @@ Handle file_creation(const std::string& what) {
 }
 }  // namespace
 
-// ---------------------------------------------------------------- the tracking driver
+// ---------------------------------------------------------------- a file image used in place
 
-// A file driver that reads a file through a descriptor and keeps every write in memory, by page
-// (Changes). HDF5 sees the file as it would be after the writes; the file itself is untouched.
+// File image callbacks that hand HDF5's core driver the Image's own bytes wherever it would
+// allocate and copy an image (for the property lists and for the open file), and let it grow
+// the Image in place. HDF5's file image API (H5Pset_file_image_callbacks) is for this.
 namespace {
 
-struct TrackedFile {
-  H5FD_t pub;  // first: HDF5 casts between the two
-  int fd = -1;
-  haddr_t eoa = 0;
-  Changes* changes = nullptr;
-};
+Image& image_of(void* udata) { return *static_cast<Image*>(udata); }
 
-// Handed from open_tracked to the driver's open callback (HDF5 is used from one thread).
-int pending_fd = -1;
-Changes* pending_changes = nullptr;
-
-constexpr haddr_t kMaxAddress = static_cast<haddr_t>(std::numeric_limits<std::int64_t>::max());
-
-// Reads [addr, addr + size) of the file as it is on disk; bytes past its end read as zeros.
-bool read_disk(int fd, haddr_t addr, std::size_t size, unsigned char* out) {
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pread(fd, out + done, size - done, static_cast<off_t>(addr + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  std::memset(out + done, 0, size - done);
-  return true;
+void* image_malloc(std::size_t size, H5FD_file_image_op_t, void* udata) {
+  Image& image = image_of(udata);
+  return size <= image.size() || image.resize(size) ? image.data() : nullptr;
 }
 
-H5FD_t* tracked_open(const char*, unsigned, hid_t, haddr_t maxaddr) {
-  if (pending_fd < 0 || !pending_changes) return nullptr;
-  struct stat st {};
-  if (::fstat(pending_fd, &st) != 0) return nullptr;
-  auto* f = new (std::nothrow) TrackedFile{};
-  if (!f) return nullptr;
-  f->fd = pending_fd;
-  f->changes = pending_changes;
-  f->changes->pages.clear();
-  f->changes->size = static_cast<std::uint64_t>(st.st_size);
-  (void)maxaddr;
-  return &f->pub;
+void* image_memcpy(void* to, const void* from, std::size_t size, H5FD_file_image_op_t, void*) {
+  if (to != from) std::memmove(to, from, size);
+  return to;
 }
 
-herr_t tracked_close(H5FD_t* file) {
-  delete reinterpret_cast<TrackedFile*>(file);
-  return 0;
+void* image_realloc(void* at, std::size_t size, H5FD_file_image_op_t, void* udata) {
+  Image& image = image_of(udata);
+  return at == image.data() && image.resize(size) ? at : nullptr;
 }
 
-int tracked_cmp(const H5FD_t* a, const H5FD_t* b) { return a == b ? 0 : (a < b ? -1 : 1); }
-
-herr_t tracked_query(const H5FD_t*, unsigned long* flags) {
-  *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_ACCUMULATE_METADATA | H5FD_FEAT_DATA_SIEVE |
-           H5FD_FEAT_AGGREGATE_SMALLDATA;
-  return 0;
-}
-
-haddr_t tracked_get_eoa(const H5FD_t* file, H5FD_mem_t) {
-  return reinterpret_cast<const TrackedFile*>(file)->eoa;
-}
-herr_t tracked_set_eoa(H5FD_t* file, H5FD_mem_t, haddr_t addr) {
-  reinterpret_cast<TrackedFile*>(file)->eoa = addr;
-  return 0;
-}
-haddr_t tracked_get_eof(const H5FD_t* file, H5FD_mem_t) {
-  return static_cast<haddr_t>(reinterpret_cast<const TrackedFile*>(file)->changes->size);
-}
-
-herr_t tracked_read(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, void* buffer) {
-  auto* f = reinterpret_cast<TrackedFile*>(file);
-  auto* out = static_cast<unsigned char*>(buffer);
-  constexpr std::size_t page = Changes::kPageBytes;
-  while (size > 0) {
-    const std::uint64_t index = addr / page;
-    const std::size_t offset = static_cast<std::size_t>(addr % page);
-    const std::size_t n = std::min(size, page - offset);
-    const auto it = f->changes->pages.find(index);
-    if (it != f->changes->pages.end())
-      std::memcpy(out, it->second.data() + offset, n);
-    else if (!read_disk(f->fd, addr, n, out))
-      return -1;
-    out += n;
-    addr += n;
-    size -= n;
-  }
-  return 0;
-}
-
-herr_t tracked_write(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size,
-                     const void* buffer) {
-  auto* f = reinterpret_cast<TrackedFile*>(file);
-  const auto* in = static_cast<const unsigned char*>(buffer);
-  constexpr std::size_t page = Changes::kPageBytes;
-  f->changes->size = std::max<std::uint64_t>(f->changes->size, addr + size);
-  while (size > 0) {
-    const std::uint64_t index = addr / page;
-    const std::size_t offset = static_cast<std::size_t>(addr % page);
-    const std::size_t n = std::min(size, page - offset);
-    auto [it, added] = f->changes->pages.try_emplace(index);
-    if (added) {
-      it->second.resize(page);
-      if (!read_disk(f->fd, index * page, page, it->second.data())) return -1;
-    }
-    std::memcpy(it->second.data() + offset, in, n);
-    in += n;
-    addr += n;
-    size -= n;
-  }
-  return 0;
-}
-
-herr_t tracked_flush(H5FD_t*, hid_t, hbool_t) { return 0; }
-
-// At close the file ends where HDF5's allocation ends.
-herr_t tracked_truncate(H5FD_t* file, hid_t, hbool_t) {
-  auto* f = reinterpret_cast<TrackedFile*>(file);
-  f->changes->size = f->eoa;
-  return 0;
-}
-
-hid_t tracked_driver() {
-  static const H5FD_class_t cls = [] {
-    H5FD_class_t c{};
-#ifdef H5FD_CLASS_VERSION
-    // HDF5 1.14 checks a driver's struct version and identifier when it is registered; values
-    // from H5_VFD_RESERVED on are for drivers outside the library.
-    c.version = H5FD_CLASS_VERSION;
-    c.value = static_cast<H5FD_class_value_t>(H5_VFD_RESERVED + 1);
-#endif
-    c.name = "corescope_tracked";
-    c.maxaddr = kMaxAddress;
-    c.fc_degree = H5F_CLOSE_STRONG;
-    c.open = tracked_open;
-    c.close = tracked_close;
-    c.cmp = tracked_cmp;
-    c.query = tracked_query;
-    c.get_eoa = tracked_get_eoa;
-    c.set_eoa = tracked_set_eoa;
-    c.get_eof = tracked_get_eof;
-    c.read = tracked_read;
-    c.write = tracked_write;
-    c.flush = tracked_flush;
-    c.truncate = tracked_truncate;
-    for (auto& m : c.fl_map) m = H5FD_MEM_DEFAULT;
-    return c;
-  }();
-  static hid_t id = -1;
-  if (id < 0 || H5Iis_valid(id) <= 0)
-    id = check_id(H5FDregister(&cls), "register the tracking file driver");
-  return id;
-}
+herr_t image_free(void*, H5FD_file_image_op_t, void*) { return 0; }
+void* udata_copy(void* udata) { return udata; }
+herr_t udata_free(void*) { return 0; }
 
 }  // namespace
 
@@ -745,17 +617,6 @@ File File::create_in_memory(const std::string& name) {
   return File(make(H5Fcreate(memory_name.c_str(), H5F_ACC_EXCL, fcpl.id(), fapl.id()), what), name);
 }
 
-File File::open_image(const std::string& name, const std::vector<unsigned char>& bytes) {
-  const std::string what = "open HDF5 file " + name;
-  if (bytes.empty()) throw Error(what + ": the file is empty", "");
-  Handle fapl = memory_access();
-  // HDF5 copies the image; writes go to its copy.
-  check(H5Pset_file_image(fapl.id(), const_cast<unsigned char*>(bytes.data()), bytes.size()), what);
-  // The driver must not find a file of that name on disk (it would open it): a name no file has.
-  const std::string memory_name = "memory:" + name;
-  return File(make(H5Fopen(memory_name.c_str(), H5F_ACC_RDWR, fapl.id()), what), name);
-}
-
 std::vector<unsigned char> File::image() const {
   flush();
   const std::string what = "take the image of " + path_;
@@ -766,16 +627,17 @@ std::vector<unsigned char> File::image() const {
   return bytes;
 }
 
-File File::open_tracked(const std::string& name, int fd, Changes& changes) {
+File File::open_in_place(const std::string& name, Image& image) {
   const std::string what = "open HDF5 file " + name;
-  Handle fapl = file_access();
-  check(H5Pset_driver(fapl.id(), tracked_driver(), nullptr), what);
-  pending_fd = fd;
-  pending_changes = &changes;
-  const hid_t id = H5Fopen(name.c_str(), H5F_ACC_RDWR, fapl.id());
-  pending_fd = -1;
-  pending_changes = nullptr;
-  return File(make(id, what), name);
+  if (image.size() == 0) throw Error(what + ": the file is empty", "");
+  Handle fapl = memory_access();
+  H5FD_file_image_callbacks_t callbacks{image_malloc, image_memcpy, image_realloc, image_free,
+                                        udata_copy,   udata_free,   &image};
+  check(H5Pset_file_image_callbacks(fapl.id(), &callbacks), what);
+  check(H5Pset_file_image(fapl.id(), image.data(), image.size()), what);
+  // The core driver refuses an image under the name of a file on disk: a name no file has.
+  const std::string memory_name = "memory:" + name;
+  return File(make(H5Fopen(memory_name.c_str(), H5F_ACC_RDWR, fapl.id()), what), name);
 }
 
 File File::open(const std::string& path, bool writable) {

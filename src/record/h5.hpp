@@ -143,13 +143,15 @@ class Group {
   Handle handle_;
 };
 
-// What HDF5 wrote to a file opened with File::open_tracked: whole pages as they are after the
-// writes (kPageBytes each, page index -> bytes) and the file's length after them. Nothing of it
-// is on disk until the caller writes it (atomic_file.hpp, apply_pages).
-struct Changes {
-  static constexpr std::size_t kPageBytes = 4096;
-  std::map<std::uint64_t, std::vector<unsigned char>> pages;
-  std::uint64_t size = 0;
+// A block of memory that holds a whole HDF5 file and that HDF5 reads and writes in place, making
+// no copy (File::open_in_place): data() holds size() bytes; resize() makes it `bytes` long
+// without moving it, or returns false.
+class Image {
+ public:
+  virtual ~Image() = default;
+  virtual unsigned char* data() = 0;
+  virtual std::size_t size() const = 0;
+  virtual bool resize(std::size_t bytes) = 0;
 };
 
 class File {
@@ -158,16 +160,15 @@ class File {
   static File create(const std::string& path);
   static File open(const std::string& path, bool writable);
   // In memory (HDF5's core driver, no backing store): HDF5 reads and writes no file; `name` is
-  // only for messages. open_image starts from the bytes of a file (read by the caller), and
-  // image() gives the bytes of the file as it is now (flushed), for the caller to write.
+  // only for messages. image() gives the bytes of the file as it is now (flushed), for the
+  // caller to write.
   static File create_in_memory(const std::string& name);
-  static File open_image(const std::string& name, const std::vector<unsigned char>& bytes);
   std::vector<unsigned char> image() const;
-  // Opens the file behind `fd` (open for reading, kept open by the caller) read-write through a
-  // driver that reads it but never writes it: every write HDF5 makes lands in `changes`, which
-  // must outlive the File. Costs what the writes cost, whatever the size of the file; a full
-  // disk cannot fail HDF5 half-way.
-  static File open_tracked(const std::string& name, int fd, Changes& changes);
+  // Opens the file that `image` holds read-write in memory (the core driver again), working on
+  // the image's own bytes: `image` must outlive the File, and after close() it holds the file
+  // as HDF5 left it (its size() the file's length). Costs what HDF5 reads and writes, whatever
+  // the size of the file; a full disk cannot fail HDF5 half-way.
+  static File open_in_place(const std::string& name, Image& image);
 
   const Handle& handle() const { return handle_; }
   Group root() const;

@@ -18,6 +18,7 @@
 #include "core/errors.hpp"
 #include "core/launch_env.hpp"
 #include "record/atomic_file.hpp"
+#include "record/cow_map.hpp"
 #include "record/file_rows.hpp"
 #include "record/h5.hpp"
 #include "record/run_rows.hpp"
@@ -475,7 +476,7 @@ Int copy_to_twin(const Target& t, Twin& twin, const std::string& shown) {
 }
 
 // Remembers what the append just wrote, for the next one. The old file becomes the twin.
-void remember(const Target& t, bool kept_old, const h5::Changes& changes) {
+void remember(const Target& t, bool kept_old, const Changes& changes) {
   RedoLog log;
   const auto file = state_of(t.file);
   const auto twin = state_of(side_path(t, ".twin"));
@@ -490,7 +491,7 @@ void remember(const Target& t, bool kept_old, const h5::Changes& changes) {
 
 // Writes the changed pages into the twin, syncs it and renames it over the file; the old file
 // is kept (a hard link made before the rename) as the next twin.
-void commit(const Target& t, Twin& twin, const h5::Changes& changes, const struct stat& st,
+void commit(const Target& t, Twin& twin, const Changes& changes, const struct stat& st,
             const std::string& shown) {
   write_pages(twin.fd(), changes.pages, changes.size, shown, t.dir);
   if (::fchown(twin.fd(), st.st_uid, st.st_gid) !=
@@ -537,7 +538,7 @@ void replace_with(const Target& t, const std::string& path, const std::vector<un
     TempFile twin(twin_path);
     write_temp(twin, image, mode, owner, path, t.dir);
     twin.commit();
-    remember(t, true, h5::Changes{{}, image.size()});
+    remember(t, true, Changes{{}, image.size()});
   } catch (const std::exception&) {
     ::unlink(twin_path.c_str());
   }
@@ -599,15 +600,18 @@ void append(const std::string& path, const Provenance& provenance,
   Twin twin(side_path(t, ".twin"));
   std::optional<Int> version = catch_up(t, state_of_stat(st), owner, twin, path);
   if (!version) version = copy_to_twin(t, twin, path);
-  // HDF5 appends to the twin; its writes stay in memory until commit() writes them.
-  h5::Changes changes;
+  // HDF5 appends to the twin mapped copy-on-write; its writes stay in memory until commit()
+  // writes them.
+  Changes changes;
   {
     h5::QuietErrors quiet;
     try {
-      h5::File file = h5::File::open_tracked(path, twin.fd(), changes);
+      CowMap image(twin.fd(), path);
+      h5::File file = h5::File::open_in_place(path, image);
       if (*version < kSchemaVersion) upgrade(file, *version);
       write_groups(file.root(), groups);
       file.close();
+      changes = image.changes();
     } catch (const h5::Error& e) {
       // The file passed the structural check, yet HDF5 fails on metadata only a writer visits
       // (a damaged B-tree node, say). Its writes went to memory, so nothing was written: the
