@@ -1,5 +1,6 @@
-// Atomic replacement of a results file: where it really lives, the writer lock beside it, the
-// temp copy, copying, fsync and clearing what dead writers left. See atomic_file.hpp.
+// The file-system side of appends: where a results file really lives, the writer and reader
+// locks, the temp copy, pages, copying, fsync and clearing what dead writers left. See
+// atomic_file.hpp.
 #include "record/atomic_file.hpp"
 
 #include <dirent.h>
@@ -182,37 +183,57 @@ void probe_directory(const std::string& path, const Target& t) {
 // Serialises writers of one output. The lock is on a separate, never-deleted file: the output
 // itself is replaced by rename(), so a writer blocked on the old inode's lock would wake up
 // holding a lock on a file that is no longer there; and a new output does not exist yet.
-WriterLock::WriterLock(const Target& t, uid_t owner) : path_(side_path(t, ".lock")) {
-  fd_ = open_side_file(path_, true, kLockFileMode, owner);
+namespace {
+// flock(fd, op | LOCK_NB) until it is granted: after a second of waiting `tell()` (once), after
+// lock_timeout_s RuntimeFailure from `give_up()`. Returns 0, or the errno of a flock that cannot
+// be had at all (not a wait).
+template <typename Tell, typename GiveUp>
+int wait_for_flock(int fd, int op, Tell tell, GiveUp give_up) {
   const auto start = std::chrono::steady_clock::now();
   bool told = false;
   for (;;) {
-    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) break;
+    if (::flock(fd, op | LOCK_NB) == 0) return 0;
     const int e = errno;
     if (e == EINTR) continue;
-    if (e != EWOULDBLOCK) {
-      ::close(fd_);
-      throw RuntimeFailure("cannot lock " + path_ + ": " + error_text(e));
-    }
+    if (e != EWOULDBLOCK) return e;
     const double waited =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (waited >= lock_timeout_s) {
-      const std::string holder = read_all(fd_);
-      ::close(fd_);
-      char seconds[32];
-      std::snprintf(seconds, sizeof seconds, "%g", lock_timeout_s);
-      throw RuntimeFailure("gave up after " + std::string(seconds) + " s waiting for " + path_ +
-                           ", held by " + (holder.empty() ? "an unknown process" : holder) +
-                           " (--lock-timeout)");
-    }
+    if (waited >= lock_timeout_s) give_up();
     if (!told && waited >= 1.0) {
-      const std::string holder = read_all(fd_);
-      std::fprintf(stderr, "waiting for %s, held by %s\n", path_.c_str(),
-                   holder.empty() ? "an unknown process" : holder.c_str());
-      std::fflush(stderr);
+      tell();
       told = true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(waited < 1.0 ? 5 : 50));
+  }
+}
+
+std::string timeout_text() {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%g", lock_timeout_s);
+  return "gave up after " + std::string(seconds) + " s waiting for ";
+}
+}  // namespace
+
+WriterLock::WriterLock(const Target& t, uid_t owner) : path_(side_path(t, ".lock")) {
+  fd_ = open_side_file(path_, true, kLockFileMode, owner);
+  const auto holder = [&] {
+    const std::string text = read_all(fd_);
+    return text.empty() ? std::string("an unknown process") : text;
+  };
+  const int e = wait_for_flock(
+      fd_, LOCK_EX,
+      [&] {
+        std::fprintf(stderr, "waiting for %s, held by %s\n", path_.c_str(), holder().c_str());
+        std::fflush(stderr);
+      },
+      [&] {
+        const std::string text = holder();
+        ::close(fd_);
+        throw RuntimeFailure(timeout_text() + path_ + ", held by " + text + " (--lock-timeout)");
+      });
+  if (e != 0) {
+    ::close(fd_);
+    throw RuntimeFailure("cannot lock " + path_ + ": " + error_text(e));
   }
   // Who holds it, for writers that wait (a lock file of another user may be read-only to us).
   const std::string text = holder_text() + "\n";
@@ -222,6 +243,26 @@ WriterLock::WriterLock(const Target& t, uid_t owner) : path_(side_path(t, ".lock
 }
 
 WriterLock::~WriterLock() { ::close(fd_); }
+
+ReaderLock::ReaderLock(const std::string& file) {
+  fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd_ < 0) return;
+  wait_for_flock(
+      fd_, LOCK_SH,
+      [&] {
+        std::fprintf(stderr, "waiting for %s: an append is writing it\n", file.c_str());
+        std::fflush(stderr);
+      },
+      [&] {
+        ::close(fd_);
+        throw RuntimeFailure(timeout_text() + file +
+                             ", which an append is writing (--lock-timeout)");
+      });
+}
+
+ReaderLock::~ReaderLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 // Removes temp and probe files left by writers that died (SIGKILL leaves them). Only called with
 // the writer lock held, so no live writer on this host can be using one; files of live pids are
@@ -246,6 +287,8 @@ void remove_stale_files(const Target& t) {
     }
   }
   ::closedir(dir);
+  // What appends of corescope before December 2026 kept beside the file (a second copy of it).
+  for (const char* suffix : {".twin", ".redo", ".prev"}) ::unlink(side_path(t, suffix).c_str());
 }
 
 TempFile::TempFile(std::string path) : path_(std::move(path)) {
@@ -284,6 +327,8 @@ std::string human_bytes(double bytes) {
   return text;
 }
 
+}  // namespace
+
 [[noreturn]] void no_space(const std::string& shown, const std::string& dir, std::size_t needed,
                            int fd) {
   struct statvfs vfs {};
@@ -298,7 +343,6 @@ std::string human_bytes(double bytes) {
                               : std::string()) +
                        "; the file is unchanged");
 }
-}  // namespace
 
 void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t mode,
                 const Owner* owner, const std::string& shown, const std::string& dir) {
@@ -330,58 +374,12 @@ void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t 
   if (temp.close() != 0) throw RuntimeFailure("cannot write " + path + ": " + error_text(errno));
 }
 
-// ---------------------------------------------------------------- the twin
+// ---------------------------------------------------------------- states and pages of a file
 
 FileState state_of_stat(const struct stat& st) {
   return FileState{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
                    static_cast<std::uint64_t>(st.st_size),
                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-}
-
-namespace {
-
-constexpr char kRedoMagic[8] = {'C', 'S', 'R', 'E', 'D', 'O', '1', '\n'};
-
-void put_u64(std::vector<unsigned char>& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
-}
-
-struct Reader {
-  const std::vector<unsigned char>& in;
-  std::size_t at = 0;
-  bool ok = true;
-  std::uint64_t u64() {
-    if (at + 8 > in.size()) {
-      ok = false;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(in[at + i]) << (8 * i);
-    at += 8;
-    return v;
-  }
-};
-
-void put_state(std::vector<unsigned char>& out, const FileState& s) {
-  put_u64(out, s.dev);
-  put_u64(out, s.ino);
-  put_u64(out, s.size);
-  put_u64(out, static_cast<std::uint64_t>(s.mtime_ns));
-}
-
-FileState get_state(Reader& r) {
-  FileState s;
-  s.dev = r.u64();
-  s.ino = r.u64();
-  s.size = r.u64();
-  s.mtime_ns = static_cast<std::int64_t>(r.u64());
-  return s;
-}
-
-std::uint64_t checksum(const unsigned char* data, std::size_t n) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ data[i]) * 1099511628211ull;
-  return h;
 }
 
 bool write_all(int fd, const unsigned char* data, std::size_t n, off_t at) {
@@ -393,7 +391,6 @@ bool write_all(int fd, const unsigned char* data, std::size_t n, off_t at) {
   }
   return true;
 }
-}  // namespace
 
 std::optional<FileState> state_of(const std::string& path) {
   struct stat st {};
@@ -406,66 +403,6 @@ FileState state_of_fd(int fd) {
   if (::fstat(fd, &st) != 0)
     throw RuntimeFailure("cannot stat a file being written: " + error_text(errno));
   return state_of_stat(st);
-}
-
-std::optional<RedoLog> read_redo(const std::string& path, uid_t owner) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  struct stat st {};
-  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-      (st.st_uid != ::geteuid() && st.st_uid != owner) || st.st_size < 16 ||
-      st.st_size > (1LL << 31))
-    return std::nullopt;
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    done += static_cast<std::size_t>(n);
-  }
-  if (std::memcmp(bytes.data(), kRedoMagic, sizeof kRedoMagic) != 0) return std::nullopt;
-  const std::size_t body = bytes.size() - 8;
-  Reader tail{bytes, body};
-  if (tail.u64() != checksum(bytes.data(), body)) return std::nullopt;
-  Reader r{bytes, sizeof kRedoMagic};
-  RedoLog log;
-  log.file = get_state(r);
-  log.twin = get_state(r);
-  log.version = static_cast<std::int64_t>(r.u64());
-  log.size = r.u64();
-  const std::uint64_t count = r.u64();
-  if (!r.ok || count > body / kPageBytes) return std::nullopt;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const std::uint64_t index = r.u64();
-    if (!r.ok || r.at + kPageBytes > body) return std::nullopt;
-    log.pages[index].assign(bytes.begin() + static_cast<std::ptrdiff_t>(r.at),
-                            bytes.begin() + static_cast<std::ptrdiff_t>(r.at + kPageBytes));
-    r.at += kPageBytes;
-  }
-  if (r.at != body) return std::nullopt;
-  return log;
-}
-
-bool write_redo(const std::string& path, const RedoLog& log) {
-  std::vector<unsigned char> bytes(kRedoMagic, kRedoMagic + sizeof kRedoMagic);
-  put_state(bytes, log.file);
-  put_state(bytes, log.twin);
-  put_u64(bytes, static_cast<std::uint64_t>(log.version));
-  put_u64(bytes, log.size);
-  put_u64(bytes, log.pages.size());
-  for (const auto& [index, page] : log.pages) {
-    CS_CHECK(page.size() == kPageBytes);
-    put_u64(bytes, index);
-    bytes.insert(bytes.end(), page.begin(), page.end());
-  }
-  put_u64(bytes, checksum(bytes.data(), bytes.size()));
-  ::unlink(path.c_str());
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kTempFileMode));
-  const bool ok = fd.get() >= 0 && ::fchmod(fd.get(), kTempFileMode) == 0 &&
-                  write_all(fd.get(), bytes.data(), bytes.size(), 0) && ::fsync(fd.get()) == 0 &&
-                  fd.close() == 0;
-  if (!ok) ::unlink(path.c_str());
-  return ok;
 }
 
 void write_pages(int fd, const Pages& pages, std::uint64_t size, const std::string& shown,

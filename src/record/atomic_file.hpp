@@ -1,6 +1,7 @@
 // The file-system side of a crash-safe append, for the recorder only: where a results file
-// really lives, the writer lock on a file beside it, the temp copy that replaces the file by
-// rename(), copying and fsync, and removing what writers killed by SIGKILL left behind.
+// really lives, the writer lock on a file beside it and the readers' lock on the file, the temp
+// copy that replaces the file by rename(), writing pages, copying and fsync, and removing what
+// writers killed by SIGKILL left behind.
 // Nothing here knows HDF5. Also used by the sweep lock (src/sweep/sweep_lock.cpp), which keeps
 // its own file beside the output. (docs/user/results-format.md, "Appends are crash-safe" and "Files
 // beside the results file")
@@ -43,7 +44,7 @@ inline constexpr mode_t kTempFileMode = 0600;
 
 // The path of a file corescope keeps beside the output: "DIR/.NAME" + suffix, or, when that
 // could exceed NAME_MAX, "DIR/." + NAME's first 100 bytes + "~" + 16 hex digits of a hash of
-// NAME, + suffix. Suffixes: ".lock", ".sweep", ".tmp.<pid>", ".probe.<pid>".
+// NAME, + suffix. Suffixes: ".lock", ".sweep", ".journal", ".tmp.<pid>", ".probe.<pid>".
 std::string side_path(const Target& t, const std::string& suffix);
 
 // Opens a lock file beside the output read-write (read-only when only that is allowed),
@@ -77,7 +78,23 @@ class WriterLock {
   int fd_ = -1;
 };
 
-// Removes temp and probe files of writers that died. Call with the writer lock held.
+// A reader's shared flock on the results file itself, held while alive (HDF5 takes the same
+// when it opens a file): an append that writes into the file holds it exclusively for a moment
+// (journal.hpp), and a reader waits for it as a writer waits for the writer lock. Nothing is
+// locked when the file cannot be opened or locked at all (the reader's own open says why).
+class ReaderLock {
+ public:
+  explicit ReaderLock(const std::string& file);
+  ~ReaderLock();
+  ReaderLock(const ReaderLock&) = delete;
+  ReaderLock& operator=(const ReaderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Removes temp and probe files of writers that died, and the twin, redo log and link of
+// appends made by corescope before December 2026. Call with the writer lock held.
 void remove_stale_files(const Target& t);
 
 // The temp file of an append, created (O_EXCL, O_NOFOLLOW, mode 0600) by the constructor and
@@ -128,16 +145,7 @@ void write_temp(TempFile& temp, const std::vector<unsigned char>& bytes, mode_t 
 void fsync_path(const std::string& path, bool directory);
 std::string now_iso8601_utc();
 
-// ---------------------------------------------------------------- the twin of a results file
-// (docs/user/results-format.md, "Appends cost the same at any size")
-//
-// Beside the file live its twin (side_path ".twin"), the file as it was one append ago, and the
-// redo log (side_path ".redo"): the pages the last append wrote, the file's length after it,
-// and the states of the file and the twin it applies to. The next append brings the twin up to
-// date with the log, lets HDF5 append to the twin (its writes are kept in memory, by page),
-// writes those pages, syncs, and renames the twin over the file; the old file becomes the twin
-// and the pages just written become the log. Each step costs what the append writes, never what
-// the file holds; when any piece does not match, the twin is made again by copying the file.
+// ---------------------------------------------------------------- states and pages of a file
 
 // One state of a file: which inode, how long, last written when.
 struct FileState {
@@ -153,18 +161,12 @@ FileState state_of_stat(const struct stat& st);
 using Pages = std::map<std::uint64_t, std::vector<unsigned char>>;  // page index -> page bytes
 inline constexpr std::size_t kPageBytes = 4096;
 
-struct RedoLog {
-  FileState file;            // the results file when the log was written
-  FileState twin;            // the twin the log applies to
-  std::int64_t version = 0;  // schema_version of the file
-  std::uint64_t size = 0;    // the file's length after the pages
-  Pages pages;
-};
-// nullopt when absent, not a regular file of ours or `owner`, a symbolic link, or incomplete.
-std::optional<RedoLog> read_redo(const std::string& path, uid_t owner);
-// Writes the log (created O_EXCL, O_NOFOLLOW, mode 0600) and syncs it; false, with nothing left
-// behind, when it cannot (the next append then copies the file once).
-bool write_redo(const std::string& path, const RedoLog& log);
+// pwrite of all `n` bytes at `at`, retried on EINTR; false with errno set when it cannot.
+bool write_all(int fd, const unsigned char* data, std::size_t n, off_t at);
+// RuntimeFailure, one line: "no space to write SHOWN: X KiB of free space needed in DIR, Y KiB
+// free; the file is unchanged" (Y from the file system of `fd`).
+[[noreturn]] void no_space(const std::string& shown, const std::string& dir, std::size_t needed,
+                           int fd);
 
 // Writes `pages` into the file behind `fd` and makes it `size` bytes long; the space the file
 // grows by is reserved first. No room: RuntimeFailure, one line, as write_temp.

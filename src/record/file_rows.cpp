@@ -18,6 +18,7 @@
 
 #include "core/errors.hpp"
 #include "record/atomic_file.hpp"
+#include "record/journal.hpp"
 #include "record/recorder.hpp"
 #include "record/run_rows.hpp"
 
@@ -203,7 +204,8 @@ Int validate_existing(const std::string& shown, const std::string& file) {
   if (const auto it = checked.find(file);
       known && it != checked.end() && it->second.first == identity)
     return it->second.second;
-  written_kinds();  // computed once in this process, not in every child
+  written_kinds();              // computed once in this process, not in every child
+  const ReaderLock lock(file);  // the child checks the file as no append is writing it
   int channel[2];
   if (::pipe2(channel, O_CLOEXEC) != 0)
     throw RuntimeFailure("cannot create a pipe: " + error_text(errno));
@@ -265,6 +267,7 @@ ResultsFile require_results_file(const std::string& path) {
   if (::stat(t.file.c_str(), &st) != 0)
     throw UsageError("cannot read " + path + ": " + error_text(errno));
   if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
+  complete_if_interrupted(t, st.st_uid, path);
   return ResultsFile{path, t.file, validate_existing(path, t.file)};
 }
 

@@ -41,6 +41,7 @@ Provenance shared_attributes(const std::vector<ResultsFile>& inputs) {
   std::optional<std::vector<std::pair<std::string, h5::Scalar>>> shared;
   for (const auto& in : inputs) {
     h5::QuietErrors quiet;
+    const ReaderLock lock(in.file);
     const h5::File f = h5::File::open(in.file, false);
     const h5::Group root = f.root();
     std::vector<std::pair<std::string, h5::Scalar>> attrs;
@@ -103,6 +104,7 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
   };
   if (existing) {
     h5::QuietErrors quiet;
+    const ReaderLock lock(existing->file);
     const h5::File f = h5::File::open(existing->file, false);
     const h5::Group root = f.root();
     for (const auto& group : data_groups(root))
@@ -120,6 +122,7 @@ void merge(const std::string& out, const std::vector<std::string>& inputs) {
 
   for (const auto& in : files) {
     h5::QuietErrors quiet;
+    const ReaderLock lock(in.file);
     const h5::File f = h5::File::open(in.file, false);
     const h5::Group root = f.root();
     const auto groups = data_groups(root);

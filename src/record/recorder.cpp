@@ -1,6 +1,7 @@
-// The append and read side of the results file: checks before a run, crash-safe appends (the
-// twin brought up to date, HDF5's writes to it kept in memory, written, fsync, rename;
-// atomic_file.hpp does the file work), compact, and reading groups back. Merging is merge.cpp.
+// The append and read side of the results file: checks before a run, crash-safe appends (HDF5
+// appends to the file mapped copy-on-write, cow_map.hpp; its pages reach the file after a
+// journal, journal.hpp; atomic_file.hpp does the file work), compact, and reading groups back.
+// Merging is merge.cpp.
 // Layout and guarantees: docs/user/results-format.md.
 #include "record/recorder.hpp"
 
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -19,6 +21,7 @@
 #include "core/launch_env.hpp"
 #include "record/atomic_file.hpp"
 #include "record/cow_map.hpp"
+#include "record/journal.hpp"
 #include "record/file_rows.hpp"
 #include "record/h5.hpp"
 #include "record/run_rows.hpp"
@@ -389,9 +392,11 @@ void check_output(const std::string& path) {
   if (::stat(t.file.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw UsageError(path + " is a directory, not a results file");
     if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
-    // A file this corescope wrote last (the twin's log names its exact state) is not read again.
-    const auto log = read_redo(side_path(t, ".redo"), st.st_uid);
-    if (!log || !(log->file == state_of_stat(st))) validate_existing(path, t.file);
+    complete_if_interrupted(t, st.st_uid, path);
+    // A file this corescope wrote last (the journal's record names its exact state) is not
+    // read again.
+    const auto written = last_written(t, st.st_uid);
+    if (!written || !(written->file == state_of_stat(st))) validate_existing(path, t.file);
     if (::access(t.file.c_str(), W_OK) != 0)
       throw UsageError(path + " is not writable: " + error_text(errno));
   } else if (errno != ENOENT && errno != ENOTDIR) {  // those two are explained by require_directory
@@ -403,127 +408,41 @@ void check_output(const std::string& path) {
 
 namespace {
 
-// The twin of the file, brought to the file's state and locked for this append (the
-// atomic_file.hpp section "the twin of a results file"). Unlinked on destruction unless renamed.
-class Twin {
- public:
-  explicit Twin(std::string path) : path_(std::move(path)) {}
-  ~Twin() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!kept_) ::unlink(path_.c_str());
-  }
-  Twin(const Twin&) = delete;
-  Twin& operator=(const Twin&) = delete;
-  const std::string& path() const { return path_; }
-  int fd() const { return fd_; }
-  void adopt(int fd) { fd_ = fd; }
-  void keep() { kept_ = true; }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool kept_ = false;
-};
-
-// No other process has the twin open through HDF5 (a reader that opened the file before the
-// last append holds a shared flock on what is now the twin); held until the rename.
-bool lock_exclusively(int fd) {
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0)
-    if (errno != EINTR) return false;
-  return true;
-}
-
-// The fast way: the log matches the file and the twin, so applying it makes the twin equal to
-// the file. Returns the schema version, nullopt when any piece does not match.
-std::optional<Int> catch_up(const Target& t, const FileState& file, uid_t owner, Twin& twin,
-                            const std::string& shown) {
-  const std::string redo_path = side_path(t, ".redo");
-  auto log = read_redo(redo_path, owner);
-  if (!log || !(log->file == file)) return std::nullopt;
-  const int fd = ::open(twin.path().c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return std::nullopt;
-  twin.adopt(fd);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-      (st.st_uid != ::geteuid() && st.st_uid != owner) || !(state_of_fd(fd) == log->twin) ||
-      !lock_exclusively(fd))
-    return std::nullopt;
-  // From here the twin changes: without the log a crash leaves nothing that claims it matches.
-  ::unlink(redo_path.c_str());
-  write_pages(fd, log->pages, log->size, shown, t.dir);
-  return log->version;
-}
-
-// The slow way (no twin yet, or something changed the file since corescope last wrote it): the
-// file is checked and copied.
-Int copy_to_twin(const Target& t, Twin& twin, const std::string& shown) {
-  const Int version = validate_existing(shown, t.file);
-  ::unlink(side_path(t, ".redo").c_str());
-  if (twin.fd() >= 0) {
-    ::close(twin.fd());
-    twin.adopt(-1);
-  }
-  ::unlink(twin.path().c_str());
-  twin.adopt(::open(twin.path().c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    kTempFileMode));
-  if (twin.fd() < 0)
-    throw RuntimeFailure("cannot create a file beside " + shown + ": " + error_text(errno));
-  lock_exclusively(twin.fd());
-  Fd from(::open(t.file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (from.get() < 0) throw RuntimeFailure("cannot read " + shown + ": " + error_text(errno));
-  copy_contents(from.get(), twin.fd(), shown, t.dir);
-  return version;
-}
-
-// Remembers what the append just wrote, for the next one. The old file becomes the twin.
-void remember(const Target& t, bool kept_old, const Changes& changes) {
-  RedoLog log;
-  const auto file = state_of(t.file);
-  const auto twin = state_of(side_path(t, ".twin"));
-  if (!kept_old || !file || !twin) return;
-  log.file = *file;
-  log.twin = *twin;
-  log.version = kSchemaVersion;
-  log.size = changes.size;
-  log.pages = changes.pages;
-  write_redo(side_path(t, ".redo"), log);
-}
-
-// Writes the changed pages into the twin, syncs it and renames it over the file; the old file
-// is kept (a hard link made before the rename) as the next twin.
-void commit(const Target& t, Twin& twin, const Changes& changes, const struct stat& st,
-            const std::string& shown) {
-  write_pages(twin.fd(), changes.pages, changes.size, shown, t.dir);
-  if (::fchown(twin.fd(), st.st_uid, st.st_gid) !=
+// Writes the append into a copy of the file, renamed over it: the way when another process has
+// the file open through HDF5 (it keeps reading the file it opened). Costs a copy of the file.
+void write_copy(const Target& t, int fd, const Changes& changes, const struct stat& st,
+                const std::string& shown) {
+  TempFile temp(side_path(t, ".tmp." + std::to_string(::getpid())));
+  copy_contents(fd, temp.fd(), shown, t.dir);
+  write_pages(temp.fd(), changes.pages, changes.size, shown, t.dir);
+  if (::fchown(temp.fd(), st.st_uid, st.st_gid) !=
       0) { /* not permitted for other users' files; keep ours */
   }
-  if (::fchmod(twin.fd(), st.st_mode & 07777) != 0)
+  if (::fchmod(temp.fd(), st.st_mode & 07777) != 0)
     throw RuntimeFailure("cannot set the mode of the new " + shown + ": " + error_text(errno));
-  if (::fsync(twin.fd()) != 0)
+  if (::fsync(temp.fd()) != 0 || temp.close() != 0)
     throw RuntimeFailure("cannot sync the new " + shown + " to disk: " + error_text(errno) +
                          "; the file is unchanged");
-  ::flock(twin.fd(), LOCK_UN);  // readers of the new file must not find it locked
-  const std::string previous = side_path(t, ".prev");
-  ::unlink(previous.c_str());
-  const bool kept_old = ::link(t.file.c_str(), previous.c_str()) == 0;
-  if (::rename(twin.path().c_str(), t.file.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(previous.c_str());
-    throw RuntimeFailure("cannot replace " + shown + ": " + error_text(e) +
+  if (::rename(temp.path().c_str(), t.file.c_str()) != 0)
+    throw RuntimeFailure("cannot replace " + shown + ": " + error_text(errno) +
                          "; the file is unchanged");
-  }
-  twin.keep();
+  temp.commit();
   fsync_path(t.dir, true);
-  const bool renamed = kept_old && ::rename(previous.c_str(), twin.path().c_str()) == 0;
-  if (kept_old && !renamed) ::unlink(previous.c_str());
-  remember(t, renamed, changes);
+  note_written(t, kSchemaVersion);
 }
 
-// Puts a whole file made in memory in place of `path` (temp file, rename); its twin is a second
-// copy, and the log says the two are equal.
+// The first page is written last (journal.hpp), so it is among the changes even when HDF5 did
+// not change it.
+void add_first_page(Changes& changes, h5::Image& image) {
+  if (changes.pages.count(0)) return;
+  std::vector<unsigned char> page(kPageBytes, 0);
+  std::memcpy(page.data(), image.data(), std::min(kPageBytes, image.size()));
+  changes.pages.emplace(0, std::move(page));
+}
+
+// Puts a whole file made in memory in place of `path` (temp file, rename).
 void replace_with(const Target& t, const std::string& path, const std::vector<unsigned char>& image,
                   mode_t mode, const Owner* owner) {
-  ::unlink(side_path(t, ".redo").c_str());
   TempFile temp(side_path(t, ".tmp." + std::to_string(::getpid())));
   write_temp(temp, image, mode, owner, path, t.dir);
   if (::rename(temp.path().c_str(), t.file.c_str()) != 0)
@@ -531,17 +450,7 @@ void replace_with(const Target& t, const std::string& path, const std::vector<un
                          error_text(errno));
   temp.commit();
   fsync_path(t.dir, true);
-  // The twin is a convenience: without it the next append copies the file once.
-  const std::string twin_path = side_path(t, ".twin");
-  try {
-    ::unlink(twin_path.c_str());
-    TempFile twin(twin_path);
-    write_temp(twin, image, mode, owner, path, t.dir);
-    twin.commit();
-    remember(t, true, Changes{{}, image.size()});
-  } catch (const std::exception&) {
-    ::unlink(twin_path.c_str());
-  }
+  note_written(t, kSchemaVersion);
 }
 
 // A new file: made in memory, written beside, renamed into place.
@@ -585,7 +494,7 @@ void append(const std::string& path, const Provenance& provenance,
   const uid_t owner = ::stat(t.file.c_str(), &st) == 0 ? st.st_uid : ::geteuid();
   WriterLock lock(t, owner);
   remove_stale_files(t);
-  ::unlink(side_path(t, ".prev").c_str());  // left by a writer killed after its rename
+  complete_interrupted(t, owner, path);
 
   const bool exists = ::stat(t.file.c_str(), &st) == 0;
   if (!exists) {
@@ -596,22 +505,27 @@ void append(const std::string& path, const Provenance& provenance,
   if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
   if (::access(t.file.c_str(), W_OK) != 0)
     throw UsageError(path + " is not writable: " + error_text(errno));
-
-  Twin twin(side_path(t, ".twin"));
-  std::optional<Int> version = catch_up(t, state_of_stat(st), owner, twin, path);
-  if (!version) version = copy_to_twin(t, twin, path);
-  // HDF5 appends to the twin mapped copy-on-write; its writes stay in memory until commit()
-  // writes them.
+  Fd fd(::open(t.file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0)
+    throw RuntimeFailure("cannot open " + path + ": " + error_text(errno));
+  // A file corescope wrote last is not checked again (journal.hpp, last_written).
+  const auto written = last_written(t, owner);
+  const Int version = written && written->file == state_of_stat(st)
+                          ? written->version
+                          : validate_existing(path, t.file);
+  // HDF5 appends to the file mapped copy-on-write: its writes stay in memory until
+  // write_in_place (or write_copy) writes them.
   Changes changes;
   {
     h5::QuietErrors quiet;
     try {
-      CowMap image(twin.fd(), path);
+      CowMap image(fd.get(), path);
       h5::File file = h5::File::open_in_place(path, image);
-      if (*version < kSchemaVersion) upgrade(file, *version);
+      if (version < kSchemaVersion) upgrade(file, version);
       write_groups(file.root(), groups);
       file.close();
       changes = image.changes();
+      add_first_page(changes, image);
     } catch (const h5::Error& e) {
       // The file passed the structural check, yet HDF5 fails on metadata only a writer visits
       // (a damaged B-tree node, say). Its writes went to memory, so nothing was written: the
@@ -619,7 +533,8 @@ void append(const std::string& path, const Provenance& provenance,
       throw UsageError(damaged_text(path, e));
     }
   }
-  commit(t, twin, changes, st, path);
+  if (!write_in_place(t, fd.get(), changes, kSchemaVersion, path))
+    write_copy(t, fd.get(), changes, st, path);
 }
 
 namespace {
@@ -627,6 +542,7 @@ namespace {
 // (one line, exit 2), not an internal error.
 template <typename F>
 auto reading(const std::string& path, F&& read) {
+  ReaderLock lock(locate(path).file);
   try {
     return read();
   } catch (const UsageError&) {
@@ -708,7 +624,7 @@ std::pair<std::uint64_t, std::uint64_t> compact(const std::string& path) {
     throw UsageError(path + " is not writable: " + error_text(errno));
   WriterLock lock(t, st.st_uid);
   remove_stale_files(t);
-  ::unlink(side_path(t, ".prev").c_str());
+  complete_interrupted(t, st.st_uid, path);
   // Checked again under the lock: another writer may have appended in between.
   if (::stat(t.file.c_str(), &st) != 0)
     throw UsageError("cannot read " + path + ": " + error_text(errno));

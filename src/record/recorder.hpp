@@ -1,9 +1,9 @@
 // The HDF5 results file (schema "corescope", schema_version 2; see docs/user/results-format.md).
 //
-// A file only grows. Every append works on a hidden twin of the file (brought up to date from a
-// log of the last append, so nothing is copied) and renames it over the original once it is
-// complete and synced, so a crash (even SIGKILL) at any moment leaves either the old or the new
-// file, never a damaged one; the file is not held open between runs.
+// A file only grows. HDF5 makes every append in memory; its pages are written into the file
+// after a journal, by a child process that finishes them even when the writer is killed, so
+// that a reader never sees a half-written file (recorder.cpp, journal.hpp). The file is not held
+// open between runs.
 #pragma once
 #include <cstdint>
 #include <string>

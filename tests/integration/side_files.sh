@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The files corescope keeps beside a results file (.NAME.lock, .NAME.sweep, temp, probe,
-# twin, redo and prev files): a planted symbolic link is never followed (the victim is untouched, nothing appears at
+# The files corescope keeps beside a results file (.NAME.lock, .NAME.sweep, .NAME.journal, temp
+# and probe files, and the twin, redo and prev names older versions used): a planted symbolic link is never followed (the victim is untouched, nothing appears at
 # a dangling target), a held lock makes a writer name the holder and give up after
 # --lock-timeout with exit 1, and an over-long file name is bad input (exit 2).
 source "$(dirname "$0")/common.sh"
@@ -30,9 +30,10 @@ for side in lock sweep; do
   done
 done
 
-# The twin, its redo log and the old file's link (docs/user/results-format.md, "Appends are
-# crash-safe"): a link planted at their names is replaced, never followed, and the append works.
-for side in twin redo prev; do
+# The journal, and the twin, redo log and old file's link of older versions
+# (docs/user/results-format.md, "Appends are crash-safe"): a link planted at their names is
+# removed, never followed, and the append works.
+for side in journal twin redo prev; do
   for target in "$victim" "$WORK/nowhere.$side"; do
     rm -f "$WORK/.r.h5.$side"
     ln -s "$target" "$WORK/.r.h5.$side"

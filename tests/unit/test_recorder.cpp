@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -615,45 +616,39 @@ TEST_F(Scratch, SigkillDuringAppendsLeavesACompleteFile) {
   std::uniform_int_distribution<int> delay_us(0, 40000);
   int killed_mid_append = 0;
   for (int trial = 0; trial < 15; ++trial) {
-    // The writer says when its first append of the trial is done, so that the kill lands while
-    // it is appending, not before it has started (a loaded machine can take longer than the
-    // whole delay to start the child).
-    int started[2];
-    ASSERT_EQ(::pipe(started), 0);
+    // The writer writes 's' before each append and 'e' after it: the kill waits for the end of
+    // the first one (a loaded machine can take longer than the whole delay to start the child),
+    // and the last byte says whether it landed inside an append.
+    int progress[2];
+    ASSERT_EQ(::pipe(progress), 0);
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
-      ::close(started[0]);
+      ::close(progress[0]);
       try {
         for (int i = 0;; ++i) {
+          if (::write(progress[1], "s", 1) != 1) ::_exit(2);
           append(file, provenance(), batch(id_prefix("t", trial, i), 2, 3));
-          if (i == 0) {
-            const char one = 1;
-            if (::write(started[1], &one, 1) != 1) ::_exit(2);
-            ::close(started[1]);
-          }
+          if (::write(progress[1], "e", 1) != 1) ::_exit(2);
         }
       } catch (...) {
       }
       ::_exit(1);
     }
-    ::close(started[1]);
-    char one = 0;
-    // 0: the writer died before its first append ended
-    const ssize_t got = ::read(started[0], &one, 1);
-    ::close(started[0]);
-    if (got == 1) ::usleep(static_cast<useconds_t>(delay_us(rng)));
+    ::close(progress[1]);
+    bool started = false;  // false: the writer died before its first append ended
+    for (char c; !started && ::read(progress[0], &c, 1) == 1;) started = c == 'e';
+    if (started) ::usleep(static_cast<useconds_t>(delay_us(rng)));
     ::kill(child, SIGKILL);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself: an append failed";
-    // Mid-append: the temp file of a new file, or the twin without its redo log (the log goes
-    // before the twin is touched and comes back after the rename), or the old file's link.
-    const bool twin_without_log =
-        fs::exists(path(".out.h5.twin")) && !fs::exists(path(".out.h5.redo"));
-    if (!temp_files(dir_).empty() || twin_without_log || fs::exists(path(".out.h5.prev")))
-      ++killed_mid_append;
+    char last = 0;
+    for (char c; ::read(progress[0], &c, 1) == 1;) last = c;
+    ::close(progress[0]);
+    if (last == 's') ++killed_mid_append;
     if (!fs::exists(file)) continue;  // killed before the first rename
+    // A finisher the kill left writing the file (journal.hpp) holds readers until it is done.
     const Table runs = read_group(file, "runs");
     const Table samples = read_group(file, "samples");
     ASSERT_EQ(runs.rows() % 2, 0u);
@@ -669,6 +664,117 @@ TEST_F(Scratch, SigkillDuringAppendsLeavesACompleteFile) {
   append(file, provenance(), batch("final-", 1));
   EXPECT_EQ(read_group(file, "runs").rows(), before + 1);
   EXPECT_TRUE(temp_files(dir_).empty());
+}
+
+// ---------------------------------------------------------------- appends in place (journal.hpp)
+
+namespace {
+ino_t inode_of(const std::string& file) {
+  struct stat st {};
+  return ::stat(file.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+bool signature_whole(const std::string& file) {
+  const std::string bytes = bytes_of(file);
+  return bytes.compare(0, 8, std::string("\x89HDF\r\n\x1a\n", 8)) == 0;
+}
+// CORESCOPE_TEST_FINISHER for the scope (journal.cpp): "die" or "pause".
+struct FinisherHook {
+  explicit FinisherHook(const char* what) { ::setenv("CORESCOPE_TEST_FINISHER", what, 1); }
+  ~FinisherHook() { ::unsetenv("CORESCOPE_TEST_FINISHER"); }
+};
+}  // namespace
+
+TEST_F(Scratch, AnAppendWritesIntoTheFileAndLeavesOnlyASmallRecordBeside) {
+  const std::string file = path("out.h5");
+  append(file, provenance(), batch("a-", 2));
+  const ino_t inode = inode_of(file);
+  for (int i = 0; i < 5; ++i) append(file, provenance(), batch(id_prefix("b", 0, i), 2));
+  EXPECT_EQ(inode_of(file), inode) << "the append replaced the file instead of writing into it";
+  EXPECT_EQ(read_group(file, "runs").rows(), 12u);
+  std::uintmax_t beside = 0;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "out.h5") continue;
+    names.push_back(name);
+    beside += fs::file_size(entry.path());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{".out.h5.journal", ".out.h5.lock"}));
+  EXPECT_LT(fs::file_size(path(".out.h5.journal")), 200u);  // a record, no pages
+  EXPECT_LE(beside * 10, fs::file_size(file));
+}
+
+TEST_F(Scratch, AReaderHoldingTheFileOpenGetsItsOwnCopyAndTheNextAppendIsInPlace) {
+  const std::string file = path("out.h5");
+  append(file, provenance(), batch("a-", 2));
+  const ino_t first = inode_of(file);
+  {
+    // HDF5 holds a shared flock on a file it has open: the append writes a copy.
+    const h5::File reader = h5::File::open(file, false);
+    append(file, provenance(), batch("b-", 2));
+    EXPECT_NE(inode_of(file), first);
+    EXPECT_TRUE(reader.root().group("runs").has_dataset("run_id"));
+  }
+  const ino_t second = inode_of(file);
+  append(file, provenance(), batch("c-", 2));
+  EXPECT_EQ(inode_of(file), second);
+  EXPECT_EQ(read_group(file, "runs").rows(), 6u);
+}
+
+TEST_F(Scratch, AnAppendWhoseFinisherDiedIsCompletedByTheNextReader) {
+  const std::string file = path("out.h5");
+  append(file, provenance(), batch("a-", 2));
+  {
+    FinisherHook die("die");
+    try {
+      append(file, provenance(), batch("b-", 3));
+      ADD_FAILURE() << "the append went through without its finisher";
+    } catch (const RuntimeFailure& e) {
+      EXPECT_NE(std::string(e.what()).find("the process writing it died"), std::string::npos)
+          << e.what();
+    }
+  }
+  // Half written: the signature is cleared, so that no reader takes it for a whole file.
+  EXPECT_FALSE(signature_whole(file));
+  EXPECT_GT(fs::file_size(path(".out.h5.journal")), 4096u);
+  const Table runs = read_group(file, "runs");  // completes the append first
+  EXPECT_EQ(runs.rows(), 5u);
+  EXPECT_TRUE(signature_whole(file));
+  EXPECT_LT(fs::file_size(path(".out.h5.journal")), 200u);
+  expect_links_consistent(file);
+  expect_same_table(runs, read_compound(file, "runs"));
+}
+
+TEST_F(Scratch, AWriterKilledWhileItsFinisherWritesLosesNothing) {
+  const std::string file = path("out.h5");
+  append(file, provenance(), batch("a-", 2));
+  pid_t writer = -1;
+  {
+    FinisherHook pause("pause");
+    writer = ::fork();
+    ASSERT_GE(writer, 0);
+    if (writer == 0) {
+      try {
+        append(file, provenance(), batch("b-", 3));
+      } catch (...) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+  }
+  // Once the signature is cleared the finisher is writing (and pausing): kill the writer then.
+  for (int i = 0; i < 2000 && signature_whole(file); ++i) ::usleep(1000);
+  ASSERT_FALSE(signature_whole(file)) << "the finisher never began";
+  ::kill(writer, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(writer, &status, 0), writer);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  // A reader waits for the finisher (it holds the file's lock) and sees the whole append.
+  const Table runs = read_group(file, "runs");
+  EXPECT_EQ(runs.rows(), 5u);
+  EXPECT_TRUE(signature_whole(file));
+  expect_links_consistent(file);
 }
 
 TEST_F(Scratch, ConcurrentWritersLoseNoRows) {
