@@ -549,6 +549,10 @@ Handle file_access() {
   // STRONG: when close() returns, every object is closed and all data is in the file, which the
   // recorder relies on before it fsyncs and renames.
   check(H5Pset_fclose_degree(fapl.id(), H5F_CLOSE_STRONG), "set file close degree");
+  // Objects in the file format of HDF5 1.8 at newest, whatever library writes them: a file that
+  // HDF5 1.14 wrote opens with 1.10 (and with 1.8), and the reverse (results-format.md).
+  check(H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_EARLIEST, H5F_LIBVER_V18),
+        "set library version bounds");
 #if H5_VERSION_GE(1, 10, 7)
   // The recorder serialises writers itself; where the file system has no flock, go on.
   check(H5Pset_file_locking(fapl.id(), true, true), "set file locking");
