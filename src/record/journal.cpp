@@ -255,9 +255,11 @@ int run_finisher(int file_fd, int journal_fd, const Pages& pages, std::uint64_t 
   return e;
 }
 
+// False when another process holds a lock on the file (an HDF5 reader has it open). A file
+// system without flock has no readers' locks either: the append goes on in place.
 bool lock_now(int fd) {
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0)
-    if (errno != EINTR) return false;
+    if (errno != EINTR) return errno != EWOULDBLOCK;
   return true;
 }
 

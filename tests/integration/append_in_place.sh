@@ -4,9 +4,9 @@
 # of one append (left behind by a finisher killed on purpose) is no more than twice as large for
 # a file of 10,000 runs as for 200, a finisher's death leaves a file no reader takes for whole
 # until the next corescope command completes it, a reader that has the file open keeps seeing it
-# whole (the append writes a copy), kill -9 at moments spread over an append leaves a file that
-# reads whole, the files beside it stay small, and `corescope compact` rewrites the file with the
-# same rows.
+# whole (the append writes a copy), kill -9 at moments spread over an append, a merge and a
+# compact leaves a file that reads whole, the files beside it stay small, and `corescope compact`
+# rewrites the file with the same rows.
 source "$(dirname "$0")/common.sh"
 cs=$CORESCOPE
 grow=$(dirname "$0")/../../bench/grow_results.py
@@ -25,9 +25,12 @@ print(len(f["runs/run_id"]), len(f["tables/runs"]), len(f["samples/run"]))
 PY
 }
 dump() {  # every column of /runs and /samples and both compound copies, as text
-  "$PYTHON" - "$1" <<'PY'
-import sys, h5py, numpy as np
-with h5py.File(sys.argv[1], "r") as f:
+  "$PYTHON" - "$1" "$(dirname "$0")" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+import numpy as np
+from h5_open import open_read
+with open_read(sys.argv[1]) as f:
     for g in ("runs", "samples"):
         for name in sorted(f[g]):
             print(g, name, np.asarray(f[g][name][...]).tolist())
@@ -126,6 +129,40 @@ append "$f"
 expected=$((rows + 1))
 [[ $(runs "$f") == "$expected $expected $expected" ]] || fail "rows after the kills and an append: $(runs "$f")"
 echo "kills during appends of $span_ms ms: $rows rows before the last append"
+
+# kill -9 at moments spread over a merge (into an existing file: one append of every input run)
+# and over a compact (a new file renamed over the old): after each kill the file reads whole,
+# with all of the merged runs or none of them, and compact's rows are never changed.
+src=$WORK/r10000.h5
+m=$WORK/merged.h5
+append "$m"
+base=$(runs "$m" | cut -d' ' -f1)
+added=$(($(runs "$src" | cut -d' ' -f1)))
+cp "$m" "$WORK/probe.h5"
+start=$(date +%s%N); $cs merge -q -o "$WORK/probe.h5" "$src"; merge_ms=$((($(date +%s%N) - start) / 1000000))
+for i in $(seq 1 8); do
+  $cs merge -q -o "$m" "$src" &
+  pid=$!
+  sleep "$(echo "scale=3; $merge_ms * $i / 8000" | bc)"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  now=$(runs "$m") || { fail "merge kill $i: the file is unreadable"; continue; }
+  n=${now%% *}
+  [[ $now == "$n $n"* ]] && ((n == base || n == base + added)) || fail "merge kill $i: rows $base before, now $now"
+done
+dump "$m" >"$WORK/merged.txt"
+start=$(date +%s%N); cp "$m" "$WORK/probe.h5"; $cs compact -q "$WORK/probe.h5"; compact_ms=$((($(date +%s%N) - start) / 1000000))
+for i in $(seq 1 8); do
+  $cs compact -q "$m" &
+  pid=$!
+  sleep "$(echo "scale=3; $compact_ms * $i / 8000" | bc)"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  dump "$m" >"$WORK/now.txt" 2>&1 || fail "compact kill $i: the file is unreadable"
+  cmp -s "$WORK/merged.txt" "$WORK/now.txt" || fail "compact kill $i: the rows changed"
+done
+append "$m"
+echo "kills during a merge of $merge_ms ms and a compact of $compact_ms ms: $(runs "$m") rows after an append"
 
 # compact: same rows, columns and attributes; not larger; appends go on in place afterwards.
 dump "$f" >"$WORK/pre.txt"
