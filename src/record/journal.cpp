@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -169,13 +170,16 @@ bool signature_intact(int fd) {
 // writer may have threads, and any of them may hold a lock the child would wait for forever.
 
 // CORESCOPE_TEST_FINISHER, for tests only: "die" kills the finisher and "pause" holds it for a
-// second, right after it cleared the signature (tests/unit/test_recorder.cpp, "finisher").
-enum class Hook { kNone, kDie, kPause };
+// second, right after it cleared the signature; "nofork" acts as if fork() failed
+// (tests/unit/test_recorder.cpp, "finisher").
+enum class Hook { kNone, kDie, kPause, kNoFork };
 Hook test_hook() {
   const char* v = std::getenv("CORESCOPE_TEST_FINISHER");
   if (!v) return Hook::kNone;
-  return std::strcmp(v, "die") == 0 ? Hook::kDie
-                                    : (std::strcmp(v, "pause") == 0 ? Hook::kPause : Hook::kNone);
+  for (const auto& [name, hook] : {std::pair{"die", Hook::kDie}, std::pair{"pause", Hook::kPause},
+                                   std::pair{"nofork", Hook::kNoFork}})
+    if (std::strcmp(v, name) == 0) return hook;
+  return Hook::kNone;
 }
 
 // The pages into the file, the first one last after its signature was cleared, the length,
@@ -216,28 +220,36 @@ void write_record(int file_fd, int journal_fd, std::vector<unsigned char>& recor
   }
 }
 
+int write_here(int file_fd, int journal_fd, const Pages& pages, std::uint64_t size,
+               std::vector<unsigned char>& record, Hook hook = Hook::kNone) {
+  const int e = apply(file_fd, pages, size, hook);
+  if (e == 0) write_record(file_fd, journal_fd, record);
+  return e;
+}
+
 // Runs apply() and write_record() in a child process that the writer waits for: a writer killed
-// meanwhile (kill -9, Ctrl-C) leaves the child to finish. Returns 0 or an errno (ECHILD: the
-// child died before it said how it went).
+// meanwhile (kill -9, Ctrl-C) leaves the child to finish. Where no child can be made (a process
+// limit, or memory under strict overcommit), the writer writes the pages itself. Returns 0 or an
+// errno (ECHILD: the child died before it said how it went).
 int run_finisher(int file_fd, int journal_fd, const Pages& pages, std::uint64_t size,
                  std::vector<unsigned char>& record) {
   const Hook hook = test_hook();
   int channel[2];
-  if (::pipe2(channel, O_CLOEXEC) != 0) return errno;
-  const pid_t child = ::fork();
+  const bool piped = ::pipe2(channel, O_CLOEXEC) == 0;
+  const pid_t child = piped && hook != Hook::kNoFork ? ::fork() : -1;
   if (child < 0) {
-    const int e = errno;
-    ::close(channel[0]);
-    ::close(channel[1]);
-    return e;
+    if (piped) {
+      ::close(channel[0]);
+      ::close(channel[1]);
+    }
+    return write_here(file_fd, journal_fd, pages, size, record);
   }
   if (child == 0) {
     struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
     for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE})
       ::sigaction(s, &ignore, nullptr);
-    int e = apply(file_fd, pages, size, hook);
-    if (e == 0) write_record(file_fd, journal_fd, record);
+    int e = write_here(file_fd, journal_fd, pages, size, record, hook);
     [[maybe_unused]] const ssize_t n = ::write(channel[1], &e, sizeof e);
     ::_exit(e == 0 ? 0 : 1);
   }

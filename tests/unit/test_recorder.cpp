@@ -746,6 +746,19 @@ TEST_F(Scratch, AnAppendWhoseFinisherDiedIsCompletedByTheNextReader) {
   expect_same_table(runs, read_compound(file, "runs"));
 }
 
+TEST_F(Scratch, WithoutAFinisherTheWriterWritesThePagesItself) {
+  const std::string file = path("out.h5");
+  append(file, provenance(), batch("a-", 2));
+  {
+    FinisherHook no_fork("nofork");  // as if fork() failed
+    append(file, provenance(), batch("b-", 3));
+  }
+  EXPECT_TRUE(signature_whole(file));
+  EXPECT_LT(fs::file_size(path(".out.h5.journal")), 200u);
+  EXPECT_EQ(read_group(file, "runs").rows(), 5u);
+  expect_links_consistent(file);
+}
+
 TEST_F(Scratch, AWriterKilledWhileItsFinisherWritesLosesNothing) {
   const std::string file = path("out.h5");
   append(file, provenance(), batch("a-", 2));
