@@ -4,8 +4,8 @@
 # Debian archive this machine's apt uses, kept outside the checkout between runs (rebuilt when
 # missing or older than a week); the checkout is bound into it, .ci/install-deps.sh installs the
 # build dependencies inside, and the default preset is built there (in build-debian13) and its
-# whole ctest suite run. /proc, /sys, /dev and a tmpfs /dev/shm are mounted for the stage and
-# unmounted when it ends, failed or not.
+# whole ctest suite run. /proc, /sys, /dev and a tmpfs on /dev/shm and on /tmp are mounted for
+# the stage and unmounted when it ends, failed or not.
 #   .ci/debian13.sh                 build and run every test inside
 #   .ci/debian13.sh -- CMD ...      run CMD inside instead (the checkout is /corescope)
 # CORESCOPE_DEBIAN13_ROOT: where the root is kept (default /var/cache/corescope/debian13).
@@ -84,6 +84,10 @@ mount --make-rslave "$chroot_dir/sys"
 mount_at /dev --rbind /dev
 mount --make-rslave "$chroot_dir/dev"
 mount_at /dev/shm -t tmpfs -o mode=1777 tmpfs
+# A fresh /tmp for every stage: Open MPI 5's launcher leaves its session directory
+# (/tmp/prterun.HOST.PID.0) behind when a test kills it, and a later launcher with the same pid
+# (pid_max may be 32768) then fails in prte_init with PMIX_ERR_EXISTS.
+mount_at /tmp -t tmpfs -o mode=1777 tmpfs
 mount_at /corescope --bind "$root"
 mount_at /shared --bind "$root/../shared" 2>/dev/null || true
 cp /etc/resolv.conf "$chroot_dir/etc/resolv.conf" 2>/dev/null || true
