@@ -15,7 +15,10 @@ mkdir -p "$TMPDIR"
 # modes (isolate runs them when named; tests/integration/python_isolate.sh).
 modes=$("$cs" list | awk '/^Modes/{m=1; next} m && $2 == "yes" && $1 != "serial" && $1 != "hybrid" && $1 !~ /^py-/ {printf "%s%s", s, $1; s=","}')
 echo "modes: $modes"
-shm_before=$(ls /dev/shm | grep '^corescope-' || true)
+# corescope's own names are corescope-PID-...; corescope-test.* are the work directories of tests
+# that run beside this one (common.sh).
+shm_names() { ls /dev/shm | grep '^corescope-' | grep -v '^corescope-test\.' || true; }
+shm_before=$(shm_names)
 
 # A crash needs the survivors to run well past the launcher's reaction (~1 s under mpirun);
 # the other faults take short runs.
@@ -92,7 +95,7 @@ PY
 # start isolate-trial too (jobs/local/isolation.sh) at the same time.
 pgrep -f "isolate-trial .*--report $TMPDIR/" >/dev/null &&
   fail "isolate-trial processes still run: $(pgrep -af "isolate-trial .*--report $TMPDIR/")"
-shm_after=$(ls /dev/shm | grep '^corescope-' || true)
+shm_after=$(shm_names)
 new_shm=$(comm -13 <(echo "$shm_before") <(echo "$shm_after"))
 [[ -z $new_shm ]] || fail "new /dev/shm files: $new_shm"
 [[ -z "$(ls -A "$TMPDIR")" ]] || fail "temp files left: $(ls -A "$TMPDIR")"
