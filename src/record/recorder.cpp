@@ -386,6 +386,16 @@ void write_groups(const h5::Group& root, const std::vector<GroupRows>& groups) {
 void set_lock_timeout(double seconds) { detail::set_lock_timeout(seconds); }
 double lock_timeout() { return detail::lock_timeout(); }
 
+namespace {
+// The file's schema_version: from the journal's record when corescope left the file in exactly
+// the state `st` describes (journal.hpp, last_written), else from checking it.
+Int checked_version(const Target& t, const std::string& shown, const struct stat& st) {
+  const auto written = last_written(t, st.st_uid);
+  if (written && written->file == state_of_stat(st)) return written->version;
+  return validate_existing(shown, t.file);
+}
+}  // namespace
+
 void check_output(const std::string& path) {
   const Target t = locate(path);
   struct stat st {};
@@ -393,10 +403,7 @@ void check_output(const std::string& path) {
     if (S_ISDIR(st.st_mode)) throw UsageError(path + " is a directory, not a results file");
     if (!S_ISREG(st.st_mode)) throw UsageError(path + " is not a regular file");
     complete_if_interrupted(t, st.st_uid, path);
-    // A file this corescope wrote last (the journal's record names its exact state) is not
-    // read again.
-    const auto written = last_written(t, st.st_uid);
-    if (!written || !(written->file == state_of_stat(st))) validate_existing(path, t.file);
+    checked_version(t, path, st);
     if (::access(t.file.c_str(), W_OK) != 0)
       throw UsageError(path + " is not writable: " + error_text(errno));
   } else if (errno != ENOENT && errno != ENOTDIR) {  // those two are explained by require_directory
@@ -407,6 +414,16 @@ void check_output(const std::string& path) {
 }
 
 namespace {
+
+// A complete, synced temp file renamed over the results file, and the journal's record of it.
+void rename_into_place(const Target& t, TempFile& temp, const std::string& shown) {
+  if (::rename(temp.path().c_str(), t.file.c_str()) != 0)
+    throw RuntimeFailure("cannot replace " + shown + " with " + temp.path() + ": " +
+                         error_text(errno) + "; the file is unchanged");
+  temp.commit();
+  fsync_path(t.dir, true);
+  note_written(t, kSchemaVersion);
+}
 
 // Writes the append into a copy of the file, renamed over it: the way when another process has
 // the file open through HDF5 (it keeps reading the file it opened). Costs a copy of the file.
@@ -423,12 +440,7 @@ void write_copy(const Target& t, int fd, const Changes& changes, const struct st
   if (::fsync(temp.fd()) != 0 || temp.close() != 0)
     throw RuntimeFailure("cannot sync the new " + shown + " to disk: " + error_text(errno) +
                          "; the file is unchanged");
-  if (::rename(temp.path().c_str(), t.file.c_str()) != 0)
-    throw RuntimeFailure("cannot replace " + shown + ": " + error_text(errno) +
-                         "; the file is unchanged");
-  temp.commit();
-  fsync_path(t.dir, true);
-  note_written(t, kSchemaVersion);
+  rename_into_place(t, temp, shown);
 }
 
 // The first page is written last (journal.hpp), so it is among the changes even when HDF5 did
@@ -445,12 +457,7 @@ void replace_with(const Target& t, const std::string& path, const std::vector<un
                   mode_t mode, const Owner* owner) {
   TempFile temp(side_path(t, ".tmp." + std::to_string(::getpid())));
   write_temp(temp, image, mode, owner, path, t.dir);
-  if (::rename(temp.path().c_str(), t.file.c_str()) != 0)
-    throw RuntimeFailure("cannot replace " + path + " with " + temp.path() + ": " +
-                         error_text(errno));
-  temp.commit();
-  fsync_path(t.dir, true);
-  note_written(t, kSchemaVersion);
+  rename_into_place(t, temp, path);
 }
 
 // A new file: made in memory, written beside, renamed into place.
@@ -508,11 +515,7 @@ void append(const std::string& path, const Provenance& provenance,
   Fd fd(::open(t.file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0)
     throw RuntimeFailure("cannot open " + path + ": " + error_text(errno));
-  // A file corescope wrote last is not checked again (journal.hpp, last_written).
-  const auto written = last_written(t, owner);
-  const Int version = written && written->file == state_of_stat(st)
-                          ? written->version
-                          : validate_existing(path, t.file);
+  const Int version = checked_version(t, path, st);
   // HDF5 appends to the file mapped copy-on-write: its writes stay in memory until
   // write_in_place (or write_copy) writes them.
   Changes changes;

@@ -38,6 +38,16 @@ with open_read(sys.argv[1]) as f:
 PY
 }
 signature() { head -c 8 "$1" | od -An -tx1 | tr -d ' \n'; }
+millis() { local start; start=$(date +%s%N); "$@"; echo $((($(date +%s%N) - start) / 1000000)); }
+kill_at() {  # kill_at I N SPAN_MS CMD...: runs CMD (a program, not a function), kill -9 at I/N of SPAN_MS
+  local i=$1 n=$2 span=$3
+  shift 3
+  "$@" &
+  local pid=$!
+  sleep "$(echo "scale=3; $span * $i / ($n * 1000)" | bc)"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
 hdf5_signature=894844460d0a1a0a
 
 # The pages of one append, at 200 and 10,000 runs: a finisher that dies leaves them in the journal.
@@ -112,14 +122,10 @@ append "$f"
 
 # kill -9 at moments spread over a whole append (timed once here): after each kill the file
 # reads whole, with the rows it had or one more, and a killed append never stops the next one.
-start=$(date +%s%N); append "$f"; span_ms=$((($(date +%s%N) - start) / 1000000))
+span_ms=$(millis append "$f")
 rows=$(runs "$f" | cut -d' ' -f1)
 for i in $(seq 1 20); do
-  $cs run -k ep -m serial -s 1000 -r 1 --warmup 0 -q -o "$f" &
-  pid=$!
-  sleep "$(echo "scale=3; $span_ms * $i / 20000" | bc)"
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  kill_at "$i" 20 "$span_ms" $cs run -k ep -m serial -s 1000 -r 1 --warmup 0 -q -o "$f"
   now=$(runs "$f") || { fail "kill $i: the file is unreadable"; continue; }
   n=${now%% *}
   [[ $now == "$n $n $n" ]] && ((n == rows || n == rows + 1)) || fail "kill $i: rows $rows before, now $now"
@@ -139,25 +145,18 @@ append "$m"
 base=$(runs "$m" | cut -d' ' -f1)
 added=$(($(runs "$src" | cut -d' ' -f1)))
 cp "$m" "$WORK/probe.h5"
-start=$(date +%s%N); $cs merge -q -o "$WORK/probe.h5" "$src"; merge_ms=$((($(date +%s%N) - start) / 1000000))
+merge_ms=$(millis $cs merge -q -o "$WORK/probe.h5" "$src")
 for i in $(seq 1 8); do
-  $cs merge -q -o "$m" "$src" &
-  pid=$!
-  sleep "$(echo "scale=3; $merge_ms * $i / 8000" | bc)"
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  kill_at "$i" 8 "$merge_ms" $cs merge -q -o "$m" "$src"
   now=$(runs "$m") || { fail "merge kill $i: the file is unreadable"; continue; }
   n=${now%% *}
   [[ $now == "$n $n"* ]] && ((n == base || n == base + added)) || fail "merge kill $i: rows $base before, now $now"
 done
 dump "$m" >"$WORK/merged.txt"
-start=$(date +%s%N); cp "$m" "$WORK/probe.h5"; $cs compact -q "$WORK/probe.h5"; compact_ms=$((($(date +%s%N) - start) / 1000000))
+cp "$m" "$WORK/probe.h5"
+compact_ms=$(millis $cs compact -q "$WORK/probe.h5")
 for i in $(seq 1 8); do
-  $cs compact -q "$m" &
-  pid=$!
-  sleep "$(echo "scale=3; $compact_ms * $i / 8000" | bc)"
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  kill_at "$i" 8 "$compact_ms" $cs compact -q "$m"
   dump "$m" >"$WORK/now.txt" 2>&1 || fail "compact kill $i: the file is unreadable"
   cmp -s "$WORK/merged.txt" "$WORK/now.txt" || fail "compact kill $i: the rows changed"
 done
