@@ -85,6 +85,9 @@ for i in $(seq 1 9); do append "$f"; done
 "$PYTHON" -c "import h5py,sys; ids=h5py.File(sys.argv[1],'r')['runs/run_id'].asstr()[...]; assert len(set(ids)) == 9, ids" "$f" ||
   fail "the run ids after 9 appends are not 9 different ones"
 [[ $(runs "$f") == "9 9 9" ]] || fail "rows after 9 appends: $(runs "$f")"
+# HDF5 1.8's file format whatever HDF5 wrote it (library version bounds earliest-1.8): superblock 0.
+superblock=$(h5dump -B -H "$f" | grep SUPERBLOCK_VERSION)
+[[ $superblock =~ SUPERBLOCK_VERSION\ 0$ ]] || fail "the superblock is not version 0: $superblock"
 beside=$(find "$WORK" -maxdepth 1 -name '.many.h5.*' -printf '%f %s\n' | sort)
 [[ $(echo "$beside" | cut -d' ' -f1 | tr '\n' ' ') == ".many.h5.journal .many.h5.lock " ]] ||
   fail "files beside the results file: $beside"
